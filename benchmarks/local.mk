@@ -1,0 +1,1 @@
+# benchmarks: sources and tests

@@ -1,0 +1,104 @@
+/*
+ * memcache.h: memcached's classic text protocol: parsing request lines, receiving value blocks and
+ * executing commands against the storage engine, writing responses into a struct resp.
+ *
+ * The protocol layer never touches a socket. A connection (server/) owns one struct mc_session and
+ * feeds it bytes; the session parses and executes every complete request in order (pipelining) and
+ * appends the responses to the connection's queue. Values of storage commands are written straight
+ * into the newly allocated item: the server asks for the value window and read()s into it.
+ *
+ * Shared state: struct mc_context is read-only after setup and shared by every session; struct
+ * mc_stats is one per worker thread, written only by that thread's sessions (relaxed atomic stores, so
+ * another thread may read it for `stats` without a lock).
+ */
+#ifndef CAIRN_PROTOCOL_MEMCACHE_H
+#define CAIRN_PROTOCOL_MEMCACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct cache;
+struct resp;
+struct mc_session;
+
+/* Limits. A request line longer than MC_LINE_MAX without a newline is refused (the connection is
+ * closed), except get-style lines, which may run to MC_KEYS_LINE_MAX. */
+#define MC_LINE_MAX 2048u
+#define MC_KEYS_LINE_MAX (256u * 1024u)
+
+/* Per-thread protocol counters, named as memcached's `stats`. */
+struct mc_stats {
+    uint64_t cmd_get, cmd_set, cmd_flush, cmd_touch;
+    uint64_t get_hits, get_misses, get_expired, get_flushed;
+    uint64_t delete_misses, delete_hits;
+    uint64_t incr_misses, incr_hits, decr_misses, decr_hits;
+    uint64_t cas_misses, cas_hits, cas_badval;
+    uint64_t touch_hits, touch_misses;
+    uint64_t store_too_large, store_no_memory;
+    uint64_t auth_cmds, auth_errors;
+    uint64_t bytes_read, bytes_written;
+};
+
+/* How the server answered a `stats` request. */
+enum mc_stats_result {
+    MC_STATS_END = 0,  /* lines written; the protocol appends "END\r\n" */
+    MC_STATS_DONE,     /* the whole reply was written (e.g. "RESET\r\n" for `stats reset`) */
+    MC_STATS_UNKNOWN   /* no such group: the protocol answers as memcached does */
+};
+
+/* The server writes every "STAT name value\r\n" line for `stats` with argc/argv the tokens after
+ * the word stats (argc 0 for plain `stats`): its own figures, the per-thread struct mc_stats summed
+ * with mc_stats_add(), and the cache's (cache_stats_get()). */
+typedef enum mc_stats_result (*mc_stats_fn)(void *arg, int argc, char **argv, struct resp *out);
+
+/* Server actions the protocol cannot take itself. */
+typedef void (*mc_verbosity_fn)(void *arg, unsigned level);
+
+struct mc_context {
+    struct cache *cache;
+    size_t item_size_max;   /* -I: values larger than this get SERVER_ERROR object too large */
+    bool enable_shutdown;   /* -A */
+    bool use_cas;
+    const char *version;    /* "VERSION <version>" */
+    void *server;           /* passed back to the callbacks */
+    mc_stats_fn stats;
+    mc_verbosity_fn verbosity;
+};
+
+/* What the connection should do after a feed. */
+enum mc_status {
+    MC_OK = 0,     /* keep reading */
+    MC_CLOSE,      /* write out what is queued, then close (quit, fatal protocol error) */
+    MC_SHUTDOWN    /* `shutdown` accepted: write what is queued, then stop the server */
+};
+
+/* Creates a session for one connection. stats is the calling worker thread's counter block. */
+struct mc_session *mc_session_create(const struct mc_context *ctx, struct mc_stats *stats);
+
+/* Frees the session, releasing any half-received item; clears *s. NULL is a no-op. */
+void mc_session_destroy(struct mc_session **s);
+
+/*
+ * Consumes input: parses and executes every complete request in buf[0..len) in order, appending the
+ * responses to out. *consumed gets the bytes used; the rest (an incomplete line) must be offered again
+ * with more data after it. While a value block is pending, value bytes in buf are copied into the item.
+ * Stops early (with bytes left) only when returning MC_CLOSE or MC_SHUTDOWN.
+ */
+enum mc_status mc_session_feed(struct mc_session *s, const char *buf, size_t len, size_t *consumed,
+                               struct resp *out);
+
+/* While a value block is pending: where the next value bytes go and how many are still due, so the
+ * server can read() into the item directly. Returns false when no value is pending. */
+bool mc_session_value_window(struct mc_session *s, char **dst, size_t *len);
+
+/* Tells the session n bytes were placed at the window. The value's "\r\n" arrives through feed. */
+void mc_session_value_filled(struct mc_session *s, size_t n);
+
+/* Adds t's counters into sum. */
+void mc_stats_add(struct mc_stats *sum, const struct mc_stats *t);
+
+/* Subtracts base from a (`stats reset` keeps a baseline instead of writing another thread's block). */
+void mc_stats_sub(struct mc_stats *a, const struct mc_stats *base);
+
+#endif

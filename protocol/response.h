@@ -1,0 +1,52 @@
+/*
+ * response.h: a connection's queue of outgoing bytes, in order: copied text (status lines, VALUE
+ * headers) and item values referenced in place (zero-copy). The server turns the queue into iovecs for
+ * writev() and reports how much was written; the queue releases each item reference once its bytes
+ * have gone out.
+ *
+ * Ownership: resp_add_value() takes over one item reference from the caller. resp_destroy() releases
+ * any still queued. One queue belongs to one connection and is used by one thread at a time.
+ */
+#ifndef CAIRN_PROTOCOL_RESPONSE_H
+#define CAIRN_PROTOCOL_RESPONSE_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/uio.h>
+
+struct cache;
+struct item;
+struct resp;
+
+/* Creates an empty queue whose item references are released back to cache. NULL on no memory. */
+struct resp *resp_create(struct cache *cache);
+
+/* Releases every queued reference, frees the queue and clears *r. NULL is a no-op. */
+void resp_destroy(struct resp **r);
+
+/* Appends a copy of n bytes. */
+void resp_add(struct resp *r, const void *p, size_t n);
+
+/* Appends a copy of a NUL-terminated string. */
+void resp_add_str(struct resp *r, const char *s);
+
+/* Appends printf-formatted text. */
+void resp_printf(struct resp *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Appends the item's value followed by "\r\n", taking over the caller's reference to it. */
+void resp_add_value(struct resp *r, struct item *it);
+
+/* Bytes queued and not yet written. */
+size_t resp_pending(const struct resp *r);
+
+/* Fills up to max iovecs from the start of the unwritten bytes; returns how many. */
+int resp_iov(const struct resp *r, struct iovec *iov, int max);
+
+/* Marks n bytes as written, releasing the items whose values are now fully sent. */
+void resp_consume(struct resp *r, size_t n);
+
+/* Drops everything queued (releasing references); used when a connection closes. */
+void resp_clear(struct resp *r);
+
+#endif

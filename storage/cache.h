@@ -1,0 +1,210 @@
+/*
+ * cache.h: the storage engine's whole interface. Items, a slab allocator under one memory limit, a
+ * sharded hash table keyed by XXH3-64, eviction, expiry and the cache's clock.
+ *
+ * Ownership: every function that returns a struct item * hands the caller one reference, to be given
+ * back with cache_item_release(). cache_alloc() returns an unlinked item for the caller to fill;
+ * cache_store() links it (the table takes its own reference) and the caller still releases its own.
+ *
+ * Threads: every function may be called from any thread at once, except cache_create/cache_destroy.
+ * No function blocks for longer than one shard lock or one slab class lock is held.
+ *
+ * Time: the cache keeps a relative clock in seconds (0 = process start, minus a small margin, as
+ * memcached does) that the server advances with cache_clock_tick() about once a second; tests set it
+ * directly. Expiry times inside the cache are on that clock; cache_exptime() converts a client's
+ * value with memcached's rules.
+ */
+#ifndef CAIRN_STORAGE_CACHE_H
+#define CAIRN_STORAGE_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "storage/item.h"
+
+struct cache;
+
+struct cache_options {
+    size_t memory_limit;   /* bytes of slab memory, -m (default 64 MiB); at most 32 GiB */
+    size_t item_size_max;  /* largest item incl. header and key, -I (default 1 MiB) */
+    size_t page_size;      /* slab page; 0 = max(1 MiB, item_size_max) */
+    double growth_factor;  /* chunk size ratio between classes, -f (default 1.25) */
+    size_t chunk_min;      /* smallest chunk, -n (default 48, plus the item header) */
+    unsigned shard_bits;   /* log2 of the number of hash table shards (default 6) */
+    unsigned hash_power;   /* log2 of each shard's initial bucket count (default 12) */
+    bool use_cas;          /* assign CAS uniques (default true) */
+};
+
+/* Fills o with memcached's defaults. */
+void cache_options_default(struct cache_options *o);
+
+enum cache_status {
+    CACHE_OK = 0,
+    CACHE_NOT_FOUND,  /* no such key (or it expired / was flushed: see cache_miss_reason) */
+    CACHE_EXISTS,     /* cas mismatch */
+    CACHE_NOT_STORED, /* add on an existing key; replace/append/prepend on a missing one */
+    CACHE_TOO_LARGE,  /* item larger than item_size_max */
+    CACHE_NO_MEMORY,  /* no free chunk and nothing evictable in that class */
+    CACHE_NON_NUMERIC /* incr/decr on a value that is not a decimal number */
+};
+
+/* Why a lookup missed; feeds memcached's get_expired / get_flushed statistics. */
+enum cache_miss_reason { CACHE_MISS_NONE = 0, CACHE_MISS_EXPIRED, CACHE_MISS_FLUSHED };
+
+enum cache_store_mode {
+    CACHE_SET = 0,
+    CACHE_ADD,
+    CACHE_REPLACE,
+    CACHE_APPEND,
+    CACHE_PREPEND,
+    CACHE_CAS
+};
+
+/* Creates a cache, or returns NULL (with *err set to a static message) on bad options or no memory. */
+struct cache *cache_create(const struct cache_options *o, const char **err);
+
+/* Frees the cache and every item; clears *c. No other thread may be using it. NULL is a no-op. */
+void cache_destroy(struct cache **c);
+
+/* ---- clock ---- */
+
+/* Advances the relative clock to match the Unix time now (called by the server about once a second). */
+void cache_clock_tick(struct cache *c, time_t unix_now);
+
+/* Sets the relative clock directly (tests). */
+void cache_clock_set(struct cache *c, uint32_t rel_now);
+
+/* The relative clock now, in seconds. */
+uint32_t cache_rel_time(const struct cache *c);
+
+/* The Unix time of relative time 0. */
+time_t cache_process_started(const struct cache *c);
+
+/*
+ * Converts a client's exptime with memcached's rules: 0 = never (returns 0); negative = already
+ * expired; up to 30 days = seconds from now; larger = absolute Unix time. Returns a relative time;
+ * an expired value maps to a time already past (never 0).
+ */
+uint32_t cache_exptime(const struct cache *c, int64_t client_exptime);
+
+/* ---- items ---- */
+
+/*
+ * Allocates an unlinked item for key (nkey <= 250) and a value of nbytes, evicting if needed. The
+ * caller writes nbytes into item_value() and then calls cache_store() or just releases it. Returns
+ * NULL with *st = CACHE_TOO_LARGE or CACHE_NO_MEMORY.
+ */
+struct item *cache_alloc(struct cache *c, const char *key, size_t nkey, uint32_t client_flags,
+                         uint32_t exptime, size_t nbytes, enum cache_status *st);
+
+/*
+ * Links a filled item under mode. For CACHE_CAS, cas_in is the client's unique. APPEND and PREPEND
+ * build a new item joining the old value and this one's value, keeping the old flags and exptime.
+ * On CACHE_OK, *cas_out (if not NULL) receives the stored item's CAS unique. Does not consume the
+ * caller's reference to it.
+ * Returns CACHE_OK, CACHE_NOT_STORED, CACHE_EXISTS, CACHE_NOT_FOUND (cas on a missing key),
+ * CACHE_TOO_LARGE or CACHE_NO_MEMORY (append/prepend result).
+ */
+enum cache_status cache_store(struct cache *c, struct item *it, enum cache_store_mode mode,
+                              uint64_t cas_in, uint64_t *cas_out);
+
+/*
+ * Looks key up. On a hit returns the item with one reference for the caller and marks it accessed
+ * (ACTIVE, FETCHED, atime). On a miss returns NULL and, if why is not NULL, tells whether the key was
+ * there but expired or flushed (it is then unlinked).
+ */
+struct item *cache_get(struct cache *c, const char *key, size_t nkey, enum cache_miss_reason *why);
+
+/* As cache_get, and also sets the item's exptime (gat, gats). */
+struct item *cache_get_touch(struct cache *c, const char *key, size_t nkey, uint32_t exptime,
+                             enum cache_miss_reason *why);
+
+/* Sets a live item's exptime. CACHE_OK or CACHE_NOT_FOUND. */
+enum cache_status cache_touch(struct cache *c, const char *key, size_t nkey, uint32_t exptime);
+
+/* Unlinks key. cas = 0 deletes whatever is there; otherwise only an item with that unique
+ * (CACHE_EXISTS if it differs). CACHE_OK or CACHE_NOT_FOUND. */
+enum cache_status cache_delete(struct cache *c, const char *key, size_t nkey, uint64_t cas);
+
+/*
+ * incr (incr = true) or decr a decimal value by delta: incr wraps at 2^64, decr stops at 0. The new
+ * value replaces the item (same flags and exptime, new CAS). *result gets the new number, *cas_out
+ * (if not NULL) the new unique. CACHE_OK, CACHE_NOT_FOUND, CACHE_NON_NUMERIC or CACHE_NO_MEMORY.
+ */
+enum cache_status cache_arith(struct cache *c, const char *key, size_t nkey, bool incr,
+                              uint64_t delta, uint64_t *result, uint64_t *cas_out);
+
+/*
+ * Invalidates every item stored before relative time `when` (flush_all): when <= now flushes now,
+ * a later time schedules it. Items are reclaimed lazily and by cache_reclaim().
+ */
+void cache_flush(struct cache *c, uint32_t when);
+
+/* Gives back the caller's reference and clears *it; frees the chunk if it was the last one. */
+void cache_item_release(struct cache *c, struct item **it);
+
+/* Takes one more reference on an item the caller already holds a reference to. */
+void cache_item_acquire(struct cache *c, struct item *it);
+
+/*
+ * Background reclaim: visits up to max_items items (continuing where the last call stopped, shard by
+ * shard, bucket by bucket, each shard lock held only briefly) and unlinks the expired and flushed
+ * ones. Returns the number reclaimed.
+ */
+size_t cache_reclaim(struct cache *c, size_t max_items);
+
+/* ---- statistics (memcached's names) ---- */
+
+struct cache_stats {
+    uint64_t curr_items;
+    uint64_t total_items;
+    uint64_t bytes;             /* sum of item sizes (header + key + value) of linked items */
+    uint64_t limit_maxbytes;
+    uint64_t total_malloced;    /* bytes of slab pages handed to classes */
+    uint64_t evictions;
+    uint64_t evicted_unfetched;
+    uint64_t evicted_active;
+    uint64_t expired_unfetched;
+    uint64_t reclaimed;
+    uint64_t curr_pages;        /* pages assigned to classes */
+    uint64_t total_pages;       /* pages the limit allows */
+    uint64_t hash_power_level;  /* log2 of the total bucket count */
+    uint64_t hash_bytes;
+    uint64_t hash_is_expanding;
+};
+
+struct cache_class_stats {
+    uint32_t chunk_size;
+    uint32_t chunks_per_page;
+    uint64_t total_pages;
+    uint64_t total_chunks;
+    uint64_t used_chunks;
+    uint64_t free_chunks;
+    uint64_t mem_requested;     /* bytes of items in this class before rounding */
+    uint64_t number;            /* linked items */
+    uint64_t age;               /* now - atime of the oldest item the clock hand can see, seconds */
+    uint64_t evicted;
+    uint64_t evicted_nonzero;
+    uint64_t evicted_time;      /* seconds since last access of the last evicted item */
+    uint64_t evicted_unfetched;
+    uint64_t evicted_active;
+    uint64_t expired_unfetched;
+    uint64_t reclaimed;
+    uint64_t outofmemory;
+};
+
+/* Sums the cache-wide statistics. Takes each lock briefly; the figures are a near-instant snapshot. */
+void cache_stats_get(struct cache *c, struct cache_stats *s);
+
+/* Number of slab classes (ids 1..n). */
+unsigned cache_class_count(const struct cache *c);
+
+/* Statistics of class id (1..cache_class_count()). */
+void cache_class_stats_get(struct cache *c, unsigned id, struct cache_class_stats *s);
+
+/* Zeroes the counters that memcached's `stats reset` zeroes (evictions, reclaimed, ...). */
+void cache_stats_reset(struct cache *c);
+
+#endif

@@ -1,0 +1,80 @@
+/*
+ * item.h: the layout of one cached item, and the accessors every layer uses.
+ *
+ * One slab chunk holds one item: a 32-byte header, then the key, then the value. The value is stored
+ * without memcached's trailing "\r\n" (the response writer adds it from a static buffer), and the key
+ * is not NUL-terminated.
+ *
+ *   0               4               8              12              16
+ *   +---------------+---------------+---------------+---------------+
+ *   | h_next        | exptime       | atime         | client_flags  |
+ *   +---------------+---------------+---------------+---------------+
+ *   | cas (64 bits)                 | nbytes        |nkey|cls|state |
+ *   +---------------+---------------+---------------+---------------+
+ *   | key[nkey] value[nbytes] ...
+ *
+ * - h_next: next item in the same hash bucket, as an arena handle (0 = none). Handles are 32-bit
+ *   offsets into the slab arena in 8-byte units, which is why the arena is at most 32 GiB.
+ * - exptime, atime: seconds on the cache's relative clock (see cache_rel_time()); exptime 0 = never.
+ * - state: a 16-bit atomic word: refcount in the low 12 bits, then the flag bits below. The hash table
+ *   holds one reference while the item is linked; each reader (a connection writing the value out)
+ *   holds one more. Whoever drops the last reference frees the chunk.
+ *
+ * The header fields are immutable while the item is linked, except atime and the ACTIVE/FETCHED bits,
+ * which readers update without the shard lock (a racy but harmless hint for eviction and meta flags).
+ *
+ * Which thread: any thread holding a reference may read an item.
+ */
+#ifndef CAIRN_STORAGE_ITEM_H
+#define CAIRN_STORAGE_ITEM_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ITEM_HEADER_SIZE 32u
+#define ITEM_KEY_MAX 250u
+
+#define ITEM_REFCOUNT_MASK 0x0fffu
+#define ITEM_LINKED 0x1000u  /* in the hash table */
+#define ITEM_ACTIVE 0x2000u  /* hit since the eviction clock last passed: gets a second chance */
+#define ITEM_FETCHED 0x4000u /* read at least once since it was stored */
+#define ITEM_FREE 0x8000u    /* chunk is on its slab class's free list */
+
+struct item {
+    uint32_t h_next;
+    uint32_t exptime;
+    uint32_t atime;
+    uint32_t client_flags;
+    uint64_t cas;
+    uint32_t nbytes;
+    uint8_t nkey;
+    uint8_t clsid;
+    _Atomic uint16_t state;
+    char data[];
+};
+
+_Static_assert(sizeof(struct item) == ITEM_HEADER_SIZE, "item header must stay 32 bytes");
+
+/* Total bytes an item with this key and value length occupies (before slab rounding). */
+static inline size_t item_total_size(size_t nkey, size_t nbytes)
+{
+    return ITEM_HEADER_SIZE + nkey + nbytes;
+}
+
+static inline const char *item_key(const struct item *it)
+{
+    return it->data;
+}
+
+static inline char *item_value(struct item *it)
+{
+    return it->data + it->nkey;
+}
+
+static inline const char *item_value_const(const struct item *it)
+{
+    return it->data + it->nkey;
+}
+
+#endif

@@ -1,0 +1,5 @@
+# tests: each suite keeps its own fragment.
+include tests/unit/storage/local.mk
+include tests/unit/protocol/local.mk
+include tests/integration/local.mk
+include tests/clients/local.mk
