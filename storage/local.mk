@@ -1,1 +1,16 @@
-# storage: sources and tests
+# storage: the storage engine library (slab arena, sharded hash table, CLOCK eviction, expiry)
+noinst_LIBRARIES += libcairn_storage.a
+libcairn_storage_a_SOURCES = \
+	storage/cache.h \
+	storage/item.h \
+	storage/cache_internal.h \
+	storage/hashtable_internal.h \
+	storage/slab_internal.h \
+	storage/cache.c \
+	storage/store.c \
+	storage/evict.c \
+	storage/reclaim.c \
+	storage/stats.c \
+	storage/hashtable.c \
+	storage/slab.c
+libcairn_storage_a_CFLAGS = $(AM_CFLAGS) $(XXHASH_CFLAGS)

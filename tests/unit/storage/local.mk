@@ -1,1 +1,33 @@
-# tests/unit/storage
+# tests/unit/storage: one Criterion program per storage module
+STORAGE_TEST_LDADD = libcairn_storage.a $(CRITERION_LIBS) $(XXHASH_LIBS) $(JEMALLOC_LIBS)
+STORAGE_TEST_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) $(XXHASH_CFLAGS)
+
+STORAGE_UNIT_TESTS = \
+	tests/unit/storage/test_slab \
+	tests/unit/storage/test_hashtable \
+	tests/unit/storage/test_evict \
+	tests/unit/storage/test_expiry \
+	tests/unit/storage/test_store
+check_PROGRAMS += $(STORAGE_UNIT_TESTS)
+TESTS += $(STORAGE_UNIT_TESTS)
+EXTRA_DIST += tests/unit/storage/storage_test.h
+
+tests_unit_storage_test_slab_SOURCES = tests/unit/storage/test_slab.c
+tests_unit_storage_test_slab_CFLAGS = $(STORAGE_TEST_CFLAGS)
+tests_unit_storage_test_slab_LDADD = $(STORAGE_TEST_LDADD)
+
+tests_unit_storage_test_hashtable_SOURCES = tests/unit/storage/test_hashtable.c
+tests_unit_storage_test_hashtable_CFLAGS = $(STORAGE_TEST_CFLAGS)
+tests_unit_storage_test_hashtable_LDADD = $(STORAGE_TEST_LDADD)
+
+tests_unit_storage_test_evict_SOURCES = tests/unit/storage/test_evict.c
+tests_unit_storage_test_evict_CFLAGS = $(STORAGE_TEST_CFLAGS)
+tests_unit_storage_test_evict_LDADD = $(STORAGE_TEST_LDADD)
+
+tests_unit_storage_test_expiry_SOURCES = tests/unit/storage/test_expiry.c
+tests_unit_storage_test_expiry_CFLAGS = $(STORAGE_TEST_CFLAGS)
+tests_unit_storage_test_expiry_LDADD = $(STORAGE_TEST_LDADD)
+
+tests_unit_storage_test_store_SOURCES = tests/unit/storage/test_store.c
+tests_unit_storage_test_store_CFLAGS = $(STORAGE_TEST_CFLAGS)
+tests_unit_storage_test_store_LDADD = $(STORAGE_TEST_LDADD)

@@ -1,0 +1,371 @@
+/*
+ * cache.c: the cache object, its clock, and the read side of the storage API (get, touch, delete,
+ * flush, references). Writing (alloc, store, arith) lives in store.c, the eviction clock in evict.c,
+ * background reclaim and statistics in reclaim.c and stats.c.
+ *
+ * References: item->state holds a 12-bit refcount. The table holds one while ITEM_LINKED; cache_get
+ * takes one under the shard lock; releases are lock-free atomic decrements. Whoever drops the count
+ * to zero frees the chunk to its class, which can only happen once the item is unlinked, because the
+ * table's own reference is dropped only after ITEM_LINKED is cleared (under the shard lock). When a
+ * popular item's count is at the 12-bit maximum, cache_get hands out a private heap copy instead
+ * (clsid 0, refcount 1, never linked) which the last release frees: readers never fail for that.
+ *
+ * Death: an item is expired when exptime != 0 && exptime <= now. It is flushed when a flush horizon
+ * h is set and reached (now >= h) and atime <= h, or (with CAS) when its CAS unique is below the
+ * unique that was next to be issued at an immediate flush_all. Dead items are unlinked lazily when a
+ * lookup finds them, by cache_reclaim() and by the eviction clock.
+ *
+ * Clock: process_started = time(NULL) - 2 at create, so relative times start at 2 and an "already
+ * expired" exptime of 1 is in the past from the start (as in memcached). Clock times before 1 are
+ * not meaningful for tests.
+ *
+ * Threads: see cache.h. Lock order: shard -> class -> page; no function here holds two shard locks.
+ */
+#include "config.h"
+
+#include "storage/cache_internal.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CACHE_REL_MAX_DELTA 2592000 /* 30 days: larger client exptimes are absolute Unix times */
+
+/* Fills o with memcached's defaults (-m 64 -I 1m -f 1.25 -n 48) and ours (64 shards, 4096 buckets). */
+void cache_options_default(struct cache_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->memory_limit = (size_t)64 << 20;
+    o->item_size_max = (size_t)1 << 20;
+    o->page_size = 0;
+    o->growth_factor = 1.25;
+    o->chunk_min = 48;
+    o->shard_bits = 6;
+    o->hash_power = 12;
+    o->use_cas = true;
+}
+
+/* Creates the cache (arena reserved, tables allocated). NULL with *err on bad options or no memory. */
+struct cache *cache_create(const struct cache_options *o, const char **err)
+{
+    const char *dummy;
+    struct cache *c;
+
+    if (!err)
+        err = &dummy;
+    c = calloc(1, sizeof *c);
+    if (!c) {
+        *err = "out of memory";
+        return NULL;
+    }
+    c->opt = *o;
+    if (slab_init(&c->slab, o, err) != 0)
+        goto fail;
+    if (ht_init(&c->ht, o->shard_bits, o->hash_power, &c->slab, c->slab.nclasses) != 0) {
+        *err = "bad hash table size (shard_bits <= 16, 1 <= hash_power <= 30) or out of memory";
+        goto fail;
+    }
+    pthread_mutex_init(&c->reclaim_lock, NULL);
+    c->process_started = time(NULL) - 2;
+    atomic_store(&c->now, 2);
+    atomic_store(&c->next_cas, 1);
+    return c;
+fail:
+    ht_deinit(&c->ht);
+    slab_deinit(&c->slab);
+    free(c);
+    return NULL;
+}
+
+/* Frees everything; items still referenced by readers become invalid. Clears *c. */
+void cache_destroy(struct cache **c)
+{
+    if (!c || !*c)
+        return;
+    ht_deinit(&(*c)->ht);
+    slab_deinit(&(*c)->slab);
+    pthread_mutex_destroy(&(*c)->reclaim_lock);
+    free(*c);
+    *c = NULL;
+}
+
+/* ---- clock ---- */
+
+/* Moves the relative clock forward to unix_now (never backwards). */
+void cache_clock_tick(struct cache *c, time_t unix_now)
+{
+    int64_t rel = (int64_t)unix_now - (int64_t)c->process_started;
+
+    if (rel > (int64_t)UINT32_MAX)
+        rel = UINT32_MAX;
+    if (rel > (int64_t)atomic_load(&c->now))
+        atomic_store(&c->now, (uint32_t)rel);
+}
+
+/* Sets the relative clock to any value (tests). */
+void cache_clock_set(struct cache *c, uint32_t rel_now)
+{
+    atomic_store(&c->now, rel_now);
+}
+
+/* The relative clock now. */
+uint32_t cache_rel_time(const struct cache *c)
+{
+    return atomic_load(&((struct cache *)c)->now);
+}
+
+/* Unix time of relative time 0. */
+time_t cache_process_started(const struct cache *c)
+{
+    return c->process_started;
+}
+
+static uint32_t clamp_rel(int64_t v)
+{
+    if (v > (int64_t)UINT32_MAX)
+        return UINT32_MAX;
+    return v < 1 ? 1 : (uint32_t)v;
+}
+
+/* memcached's realtime(): see cache.h. "Already expired" is relative time 1. */
+uint32_t cache_exptime(const struct cache *c, int64_t client_exptime)
+{
+    if (client_exptime == 0)
+        return 0;
+    if (client_exptime < 0)
+        return 1;
+    if (client_exptime <= CACHE_REL_MAX_DELTA)
+        return clamp_rel((int64_t)cache_rel_time(c) + client_exptime);
+    if (client_exptime <= (int64_t)c->process_started)
+        return 1;
+    return clamp_rel(client_exptime - (int64_t)c->process_started);
+}
+
+/* ---- death, linking, references ---- */
+
+/* See cache_internal.h. Flushed is checked first, as memcached does (get_flushed before expired). */
+enum cache_miss_reason cache_item_dead_locked(const struct cache *c, const struct item *it,
+                                              uint32_t now)
+{
+    struct cache *mc = (struct cache *)c;
+    uint64_t horizon = atomic_load(&mc->flush_horizon);
+    uint64_t fcas = atomic_load(&mc->flush_cas);
+
+    if (horizon && now >= horizon - 1 && it->atime <= horizon - 1)
+        return CACHE_MISS_FLUSHED;
+    if (fcas && it->cas && it->cas < fcas)
+        return CACHE_MISS_FLUSHED;
+    if (it->exptime != 0 && it->exptime <= now)
+        return CACHE_MISS_EXPIRED;
+    return CACHE_MISS_NONE;
+}
+
+/* See cache_internal.h. */
+void cache_unlink_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, struct item *it)
+{
+    bool removed = ht_remove_locked(&c->ht, sh, hash, it);
+
+    assert(removed);
+    (void)removed;
+    sh->count--;
+    sh->bytes -= item_total_size(it->nkey, it->nbytes);
+    sh->cls[it->clsid].number--;
+    atomic_fetch_and(&it->state, (uint16_t)~ITEM_LINKED);
+}
+
+/* See cache_internal.h. */
+void cache_link_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, struct item *it)
+{
+    uint16_t old;
+
+    it->cas = c->opt.use_cas ? atomic_fetch_add(&c->next_cas, 1) : 0;
+    __atomic_store_n(&it->atime, cache_rel_time(c), __ATOMIC_RELAXED);
+    old = atomic_fetch_add(&it->state, (uint16_t)(ITEM_LINKED + 1));
+    assert(!(old & ITEM_LINKED));
+    (void)old;
+    sh->count++;
+    sh->bytes += item_total_size(it->nkey, it->nbytes);
+    sh->total_items++;
+    sh->cls[it->clsid].number++;
+    ht_insert_locked(&c->ht, sh, hash, it);
+}
+
+/* See cache_internal.h. */
+void cache_item_unref(struct cache *c, struct item *it)
+{
+    uint16_t old = atomic_fetch_sub(&it->state, 1);
+
+    assert((old & ITEM_REFCOUNT_MASK) != 0);
+    if ((old & ITEM_REFCOUNT_MASK) != 1)
+        return;
+    assert(!(old & ITEM_LINKED));
+    if (it->clsid == 0)
+        free(it);
+    else
+        slab_free(&c->slab, it);
+}
+
+/* Gives back the caller's reference and clears *it. NULL or *it NULL is a no-op. */
+void cache_item_release(struct cache *c, struct item **it)
+{
+    if (!it || !*it)
+        return;
+    cache_item_unref(c, *it);
+    *it = NULL;
+}
+
+/* One more reference on an item the caller holds. The count must be below the 12-bit maximum
+ * (cache_get never hands out an item at the maximum, so one extra acquire per get is always safe). */
+void cache_item_acquire(struct cache *c, struct item *it)
+{
+    uint16_t old = atomic_fetch_add(&it->state, 1);
+
+    (void)c;
+    assert((old & ITEM_REFCOUNT_MASK) < ITEM_REFCOUNT_MASK);
+    (void)old;
+}
+
+/* See cache_internal.h. */
+struct item *cache_find_live_locked(struct cache *c, struct ht_shard *sh, uint64_t hash,
+                                    const char *key, size_t nkey, enum cache_miss_reason *why)
+{
+    struct item *it = ht_find_locked(&c->ht, sh, hash, key, nkey);
+    enum cache_miss_reason r;
+
+    if (why)
+        *why = CACHE_MISS_NONE;
+    if (!it)
+        return NULL;
+    r = cache_item_dead_locked(c, it, cache_rel_time(c));
+    if (r == CACHE_MISS_NONE)
+        return it;
+    cache_unlink_locked(c, sh, hash, it);
+    cache_item_unref(c, it);
+    if (why)
+        *why = r;
+    return NULL;
+}
+
+/* A private heap copy of a linked item, for a reader when its refcount is saturated. */
+static struct item *item_heap_copy(const struct item *it)
+{
+    size_t n = item_total_size(it->nkey, it->nbytes);
+    struct item *cp = malloc(n);
+
+    if (!cp)
+        return NULL;
+    memcpy(cp, it, n);
+    cp->h_next = 0;
+    cp->clsid = 0;
+    atomic_store(&cp->state, 1);
+    return cp;
+}
+
+/* Marks a live item accessed and returns it with one more reference (or a heap copy). */
+static struct item *item_take_for_reader_locked(struct cache *c, struct item *it)
+{
+    uint16_t st = atomic_load(&it->state);
+
+    __atomic_store_n(&it->atime, cache_rel_time(c), __ATOMIC_RELAXED);
+    atomic_fetch_or(&it->state, (uint16_t)(ITEM_ACTIVE | ITEM_FETCHED));
+    for (;;) {
+        if ((st & ITEM_REFCOUNT_MASK) >= ITEM_REFCOUNT_MASK - 1)
+            return item_heap_copy(it);
+        if (atomic_compare_exchange_weak(&it->state, &st, (uint16_t)(st + 1)))
+            return it;
+    }
+}
+
+static struct item *cache_lookup(struct cache *c, const char *key, size_t nkey, bool touch,
+                                 uint32_t exptime, enum cache_miss_reason *why)
+{
+    uint64_t hash = ht_hash(key, nkey);
+    struct ht_shard *sh = ht_shard_of(&c->ht, hash);
+    struct item *it;
+
+    pthread_mutex_lock(&sh->lock);
+    it = cache_find_live_locked(c, sh, hash, key, nkey, why);
+    if (it) {
+        if (touch)
+            it->exptime = exptime;
+        it = item_take_for_reader_locked(c, it);
+    }
+    pthread_mutex_unlock(&sh->lock);
+    return it;
+}
+
+/* See cache.h. Takes the key's shard lock once. */
+struct item *cache_get(struct cache *c, const char *key, size_t nkey, enum cache_miss_reason *why)
+{
+    return cache_lookup(c, key, nkey, false, 0, why);
+}
+
+/* See cache.h. Takes the key's shard lock once. */
+struct item *cache_get_touch(struct cache *c, const char *key, size_t nkey, uint32_t exptime,
+                             enum cache_miss_reason *why)
+{
+    return cache_lookup(c, key, nkey, true, exptime, why);
+}
+
+/* See cache.h. A touch counts as an access (ACTIVE, FETCHED, atime). */
+enum cache_status cache_touch(struct cache *c, const char *key, size_t nkey, uint32_t exptime)
+{
+    uint64_t hash = ht_hash(key, nkey);
+    struct ht_shard *sh = ht_shard_of(&c->ht, hash);
+    struct item *it;
+
+    pthread_mutex_lock(&sh->lock);
+    it = cache_find_live_locked(c, sh, hash, key, nkey, NULL);
+    if (it) {
+        it->exptime = exptime;
+        __atomic_store_n(&it->atime, cache_rel_time(c), __ATOMIC_RELAXED);
+        atomic_fetch_or(&it->state, (uint16_t)(ITEM_ACTIVE | ITEM_FETCHED));
+    }
+    pthread_mutex_unlock(&sh->lock);
+    return it ? CACHE_OK : CACHE_NOT_FOUND;
+}
+
+/* See cache.h. The chunk is freed once the last reader releases it. */
+enum cache_status cache_delete(struct cache *c, const char *key, size_t nkey, uint64_t cas)
+{
+    uint64_t hash = ht_hash(key, nkey);
+    struct ht_shard *sh = ht_shard_of(&c->ht, hash);
+    enum cache_status st = CACHE_NOT_FOUND;
+    struct item *it;
+
+    pthread_mutex_lock(&sh->lock);
+    it = cache_find_live_locked(c, sh, hash, key, nkey, NULL);
+    if (it && cas != 0 && it->cas != cas) {
+        st = CACHE_EXISTS;
+    } else if (it) {
+        cache_unlink_locked(c, sh, hash, it);
+        cache_item_unref(c, it);
+        st = CACHE_OK;
+    }
+    pthread_mutex_unlock(&sh->lock);
+    return st;
+}
+
+/*
+ * flush_all with memcached's rules. Immediate (when <= now): with CAS every item whose unique is
+ * below the next one to be issued is dead (so items stored later in the same second survive);
+ * without CAS every item with atime <= now. Delayed: items with atime <= when - 1 die once
+ * now >= when - 1. Lock-free: two atomic stores that lookups read.
+ */
+void cache_flush(struct cache *c, uint32_t when)
+{
+    uint32_t now = cache_rel_time(c);
+    uint32_t horizon;
+
+    if (when <= now) {
+        if (c->opt.use_cas) {
+            atomic_store(&c->flush_cas, atomic_load(&c->next_cas));
+            horizon = now > 0 ? now - 1 : 0;
+        } else {
+            horizon = now;
+        }
+    } else {
+        horizon = when - 1;
+    }
+    atomic_store(&c->flush_horizon, (uint64_t)horizon + 1);
+}

@@ -1,0 +1,67 @@
+/*
+ * cache_internal.h: the cache object and the helpers that the files of storage/ share. Nothing outside
+ * storage/ includes this file; the public contract is cache.h.
+ *
+ * Lock order: shard lock -> class lock -> slab page lock. The eviction clock holds a class lock and
+ * only try-locks shards. The reclaim cursor has its own lock, taken before any shard lock.
+ */
+#ifndef CAIRN_STORAGE_CACHE_INTERNAL_H
+#define CAIRN_STORAGE_CACHE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "storage/cache.h"
+#include "storage/hashtable_internal.h"
+#include "storage/slab_internal.h"
+
+struct cache {
+    struct cache_options opt;
+    struct slab slab;
+    struct ht ht;
+    _Atomic uint32_t now;            /* relative clock, seconds */
+    time_t process_started;          /* Unix time of relative time 0 */
+    _Atomic uint64_t next_cas;       /* next CAS unique to hand out */
+    _Atomic uint64_t flush_horizon;  /* 1 + relative time of the last flush_all horizon; 0 = none */
+    _Atomic uint64_t flush_cas;      /* items with a lower nonzero CAS are flushed; 0 = none */
+    pthread_mutex_t reclaim_lock;
+    unsigned reclaim_shard;          /* reclaim cursor: shard ... */
+    size_t reclaim_pos;              /* ... and scan position in it (see ht_scan_slot_locked) */
+};
+
+/* Why a linked item is dead at time now (expired or flushed), or CACHE_MISS_NONE if it is live.
+ * Reads exptime, so the caller holds the item's shard lock. */
+enum cache_miss_reason cache_item_dead_locked(const struct cache *c, const struct item *it,
+                                              uint32_t now);
+
+/* Takes a linked item out of the table and its shard's counters and clears ITEM_LINKED. The
+ * table's reference is NOT dropped: the caller does that (cache_item_unref) or reuses the chunk. */
+void cache_unlink_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, struct item *it);
+
+/* Drops one reference; frees the chunk (or heap copy) if it was the last. Takes the class lock
+ * when freeing, so the caller must not hold it. */
+void cache_item_unref(struct cache *c, struct item *it);
+
+/*
+ * The CLOCK: walks cls's chunks from its hand for a dead or evictable item, unlinks it and returns
+ * its chunk, ready for reuse (state 0, mem_requested already reduced). NULL if nothing could be
+ * freed. Caller holds cls->lock and possibly the lock of shard `held` (which is then not
+ * try-locked again; may be NULL).
+ */
+struct item *cache_evict_locked(struct cache *c, struct slab_class *cls, struct ht_shard *held);
+
+/* Allocation as cache_alloc, for a caller that may hold shard `held`'s lock (NULL if none). */
+struct item *cache_alloc_held(struct cache *c, struct ht_shard *held, const char *key,
+                              size_t nkey, uint32_t client_flags, uint32_t exptime,
+                              size_t nbytes, enum cache_status *st);
+
+/* Links a filled, unlinked item: new CAS (if enabled), atime = now, ITEM_LINKED and the table's
+ * reference, counters. The key must not be linked already. Caller holds sh->lock. */
+void cache_link_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, struct item *it);
+
+/* Looks a key up and unlinks it if dead, reporting why in *why. Returns the live item or NULL.
+ * Caller holds sh->lock. Takes no reference. */
+struct item *cache_find_live_locked(struct cache *c, struct ht_shard *sh, uint64_t hash,
+                                    const char *key, size_t nkey, enum cache_miss_reason *why);
+
+#endif

@@ -1,0 +1,78 @@
+/*
+ * reclaim.c: background reclaim of expired and flushed items.
+ *
+ * A resumable cursor (shard, scan position) walks every shard's buckets, old table first while the
+ * shard grows (see ht_scan_slot_locked). Each shard lock is held for at most RECLAIM_BATCH buckets,
+ * so a reclaim pass never stalls requests for long. Items that move from an unvisited old bucket into
+ * an already visited new one during growth are simply found on the next pass.
+ *
+ * Threads: any; concurrent callers serialise on reclaim_lock (taken before any shard lock).
+ */
+#include "config.h"
+
+#include "storage/cache_internal.h"
+
+#define RECLAIM_BATCH 64u
+
+/* Unlinks the dead items of one chain; counts visits in *visited. Caller holds sh->lock. */
+static size_t reclaim_chain_locked(struct cache *c, struct ht_shard *sh, uint32_t head,
+                                   uint32_t now, size_t *visited)
+{
+    size_t n = 0;
+
+    while (head) {
+        struct item *it = slab_item(&c->slab, head);
+        enum cache_miss_reason why = cache_item_dead_locked(c, it, now);
+
+        head = it->h_next;
+        (*visited)++;
+        if (why == CACHE_MISS_NONE)
+            continue;
+        sh->cls[it->clsid].reclaimed++;
+        if (why == CACHE_MISS_EXPIRED && !(atomic_load(&it->state) & ITEM_FETCHED))
+            sh->cls[it->clsid].expired_unfetched++;
+        cache_unlink_locked(c, sh, ht_hash(item_key(it), it->nkey), it);
+        cache_item_unref(c, it);
+        n++;
+    }
+    return n;
+}
+
+/* One batch of buckets of the cursor's shard. Returns true when the shard is finished. */
+static bool reclaim_batch(struct cache *c, size_t max_items, size_t *visited, size_t *reclaimed)
+{
+    struct ht_shard *sh = &c->ht.shards[c->reclaim_shard];
+    uint32_t now = cache_rel_time(c);
+    unsigned b;
+    bool done;
+
+    pthread_mutex_lock(&sh->lock);
+    for (b = 0; b < RECLAIM_BATCH && *visited < max_items; b++) {
+        if (c->reclaim_pos >= ht_scan_size_locked(sh))
+            break;
+        *reclaimed += reclaim_chain_locked(c, sh, *ht_scan_slot_locked(sh, c->reclaim_pos++), now,
+                                           visited);
+    }
+    done = c->reclaim_pos >= ht_scan_size_locked(sh);
+    pthread_mutex_unlock(&sh->lock);
+    return done;
+}
+
+/* See cache.h. Stops after max_items items or one full pass over all shards. */
+size_t cache_reclaim(struct cache *c, size_t max_items)
+{
+    unsigned nshards = ht_nshards(&c->ht);
+    size_t visited = 0, reclaimed = 0;
+    unsigned finished = 0;
+
+    pthread_mutex_lock(&c->reclaim_lock);
+    while (visited < max_items && finished <= nshards) {
+        if (reclaim_batch(c, max_items, &visited, &reclaimed)) {
+            c->reclaim_pos = 0;
+            c->reclaim_shard = (c->reclaim_shard + 1) % nshards;
+            finished++;
+        }
+    }
+    pthread_mutex_unlock(&c->reclaim_lock);
+    return reclaimed;
+}

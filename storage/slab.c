@@ -1,0 +1,229 @@
+/*
+ * slab.c: the slab arena, its size classes and their free lists.
+ *
+ * One region of total_pages * page_size bytes is reserved at start with mmap(MAP_NORESERVE): the
+ * kernel backs a page with memory only when it is first written, so a large -m costs nothing until
+ * it is used. Pages are handed out in address order to the class that first runs dry and are never
+ * taken back (no rebalancing yet). A class carves its newest page lazily, one chunk per allocation,
+ * so untouched chunks stay zero: their state word reads "not linked, not free, refcount 0", which the
+ * eviction clock skips.
+ *
+ * Class sizes: the first is ITEM_HEADER_SIZE + chunk_min rounded up to 8; each next one is the
+ * previous times growth_factor rounded up to 8 (at least 8 more), while it stays at most
+ * page_size / growth_factor; the last class is exactly page_size (one chunk per page), so any item up
+ * to item_size_max (<= page_size) has a class. At most 255 classes.
+ *
+ * A free chunk has ITEM_FREE in its state word and links to the next free chunk through h_next (a
+ * handle), so the free list needs no memory of its own.
+ *
+ * Threads: every function here expects the class lock (see slab_internal.h) except slab_init,
+ * slab_deinit and slab_class_for, whose data never changes after init.
+ */
+#include "config.h"
+
+#include "storage/slab_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#define SLAB_PAGE_DEFAULT (1u << 20)
+
+static size_t round_up8(double v)
+{
+    size_t n = (size_t)v;
+
+    if ((double)n < v)
+        n++;
+    return (n + 7u) & ~(size_t)7u;
+}
+
+static const char *slab_check_options(const struct cache_options *o, size_t page_size)
+{
+    if (o->memory_limit > SLAB_ARENA_MAX)
+        return "memory limit above 32 GiB";
+    if (o->item_size_max < 1024 || o->item_size_max > (1u << 30))
+        return "item size max must be between 1 KiB and 1 GiB";
+    if (page_size % 8 != 0 || page_size < o->item_size_max || page_size > (1u << 30))
+        return "page size must be a multiple of 8, at least item size max and at most 1 GiB";
+    if (!(o->growth_factor > 1.0) || o->growth_factor > 100.0)
+        return "growth factor must be greater than 1.0";
+    if (o->chunk_min > page_size / 2)
+        return "chunk size min is too large for the page size";
+    return NULL;
+}
+
+static void slab_add_class(struct slab *s, size_t size)
+{
+    struct slab_class *cls = &s->classes[++s->nclasses];
+
+    cls->size = (uint32_t)size;
+    cls->perpage = (uint32_t)(s->page_size / size);
+    pthread_mutex_init(&cls->lock, NULL);
+}
+
+static void slab_make_classes(struct slab *s, size_t chunk_min, double factor)
+{
+    size_t size = round_up8((double)(ITEM_HEADER_SIZE + chunk_min));
+
+    while (s->nclasses < SLAB_CLASS_MAX - 1 && (double)size <= (double)s->page_size / factor) {
+        size_t next = round_up8((double)size * factor);
+
+        slab_add_class(s, size);
+        size = next < size + 8 ? size + 8 : next;
+    }
+    slab_add_class(s, s->page_size);
+}
+
+/*
+ * Reserves the arena (MAP_NORESERVE) and builds the classes. Returns 0, or -1 with *err set to a
+ * static message; on failure the slab holds nothing that needs freeing beyond slab_deinit().
+ */
+int slab_init(struct slab *s, const struct cache_options *o, const char **err)
+{
+    size_t page_size = o->page_size;
+    size_t pages;
+    void *base;
+
+    memset(s, 0, sizeof *s);
+    if (page_size == 0)
+        page_size = o->item_size_max > SLAB_PAGE_DEFAULT ? o->item_size_max : SLAB_PAGE_DEFAULT;
+    *err = slab_check_options(o, page_size);
+    if (*err)
+        return -1;
+    pages = o->memory_limit / page_size;
+    if (pages == 0)
+        pages = 1;
+    base = mmap(NULL, pages * page_size, PROT_READ | PROT_WRITE,
+                MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (base == MAP_FAILED) {
+        *err = "cannot reserve the slab arena";
+        return -1;
+    }
+    s->base = base;
+    s->arena_size = pages * page_size;
+    s->page_size = page_size;
+    s->item_size_max = o->item_size_max;
+    s->total_pages = (uint32_t)pages;
+    pthread_mutex_init(&s->page_lock, NULL);
+    slab_make_classes(s, o->chunk_min, o->growth_factor);
+    return 0;
+}
+
+/* Unmaps the arena and frees every class's page list. Items in it simply vanish. */
+void slab_deinit(struct slab *s)
+{
+    unsigned i;
+
+    for (i = 1; i <= s->nclasses; i++) {
+        free(s->classes[i].pages);
+        pthread_mutex_destroy(&s->classes[i].lock);
+    }
+    if (s->base) {
+        munmap(s->base, s->arena_size);
+        pthread_mutex_destroy(&s->page_lock);
+    }
+    memset(s, 0, sizeof *s);
+}
+
+/* Binary search over the (increasing) class sizes. Returns 0 when size exceeds the largest class. */
+unsigned slab_class_for(const struct slab *s, size_t size)
+{
+    unsigned lo = 1, hi = s->nclasses;
+
+    if (size > s->classes[hi].size)
+        return 0;
+    while (lo < hi) {
+        unsigned mid = lo + (hi - lo) / 2;
+
+        if (s->classes[mid].size >= size)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
+static int slab_take_page(struct slab *s, uint32_t *page)
+{
+    int ok = 0;
+
+    pthread_mutex_lock(&s->page_lock);
+    if (s->next_page < s->total_pages) {
+        *page = s->next_page++;
+        ok = 1;
+    }
+    pthread_mutex_unlock(&s->page_lock);
+    return ok;
+}
+
+/* Gives cls one more page from the arena to carve. Returns 0 when the arena is used up. */
+static int slab_grow_locked(struct slab *s, struct slab_class *cls)
+{
+    uint32_t page;
+
+    if (cls->npages == cls->pages_cap) {
+        uint32_t cap = cls->pages_cap ? cls->pages_cap * 2 : 8;
+        uint32_t *p = realloc(cls->pages, cap * sizeof *p);
+
+        if (!p)
+            return 0;
+        cls->pages = p;
+        cls->pages_cap = cap;
+    }
+    if (!slab_take_page(s, &page))
+        return 0;
+    cls->pages[cls->npages++] = page;
+    cls->carve_next = (uint32_t)((size_t)page * s->page_size / 8 + 1);
+    cls->carve_left = cls->perpage;
+    return 1;
+}
+
+/* See slab_internal.h. Caller holds cls->lock. */
+struct item *slab_alloc_locked(struct slab *s, struct slab_class *cls, size_t requested)
+{
+    struct item *it;
+
+    if (cls->free_head) {
+        it = slab_item(s, cls->free_head);
+        cls->free_head = it->h_next;
+        cls->free_count--;
+    } else {
+        if (cls->carve_left == 0 && !slab_grow_locked(s, cls))
+            return NULL;
+        it = slab_item(s, cls->carve_next);
+        cls->carve_next += cls->size / 8;
+        cls->carve_left--;
+    }
+    cls->mem_requested += requested;
+    return it;
+}
+
+/* See slab_internal.h. Caller holds cls->lock; the chunk has no references left. */
+void slab_free_locked(struct slab *s, struct slab_class *cls, struct item *it)
+{
+    cls->mem_requested -= item_total_size(it->nkey, it->nbytes);
+    atomic_store(&it->state, ITEM_FREE);
+    it->h_next = cls->free_head;
+    cls->free_head = slab_handle(s, it);
+    cls->free_count++;
+}
+
+/* Frees a chunk into its class, taking the class lock. */
+void slab_free(struct slab *s, struct item *it)
+{
+    struct slab_class *cls = &s->classes[it->clsid];
+
+    pthread_mutex_lock(&cls->lock);
+    slab_free_locked(s, cls, it);
+    pthread_mutex_unlock(&cls->lock);
+}
+
+/* Address of a chunk by (page index within the class, chunk index within the page). */
+struct item *slab_chunk_at(const struct slab *s, const struct slab_class *cls, uint32_t page,
+                           uint32_t chunk)
+{
+    size_t off = (size_t)cls->pages[page] * s->page_size + (size_t)chunk * cls->size;
+
+    return (struct item *)(void *)(s->base + off);
+}

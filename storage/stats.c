@@ -1,0 +1,176 @@
+/*
+ * stats.c: summing the storage engine's counters on demand.
+ *
+ * Counters live where they are changed, under the lock already held there: per shard (items, bytes,
+ * total_items, and per class the linked count and reclaim figures of lazy/background reclaim) and per
+ * slab class (pages, chunks, eviction figures, reclaim by the eviction clock). Nothing on the hot path
+ * pays for an atomic. Reading takes each lock briefly, one at a time, so the sums are a near-instant
+ * snapshot rather than an exact one.
+ *
+ * Threads: any.
+ */
+#include "config.h"
+
+#include "storage/cache_internal.h"
+
+#include <string.h>
+
+static unsigned floor_log2(uint64_t v)
+{
+    unsigned n = 0;
+
+    while (v > 1) {
+        v >>= 1;
+        n++;
+    }
+    return n;
+}
+
+static void stats_add_shards(struct cache *c, struct cache_stats *s)
+{
+    uint64_t buckets = 0;
+    unsigned i, k;
+
+    for (i = 0; i < ht_nshards(&c->ht); i++) {
+        struct ht_shard *sh = &c->ht.shards[i];
+
+        pthread_mutex_lock(&sh->lock);
+        s->curr_items += sh->count;
+        s->bytes += sh->bytes;
+        s->total_items += sh->total_items;
+        for (k = 1; k <= c->slab.nclasses; k++) {
+            s->reclaimed += sh->cls[k].reclaimed;
+            s->expired_unfetched += sh->cls[k].expired_unfetched;
+        }
+        buckets += (uint64_t)1 << sh->power;
+        s->hash_bytes += ((uint64_t)1 << sh->power) * sizeof(uint32_t);
+        if (sh->old) {
+            s->hash_bytes += ((uint64_t)1 << sh->old_power) * sizeof(uint32_t);
+            s->hash_is_expanding = 1;
+        }
+        pthread_mutex_unlock(&sh->lock);
+    }
+    s->hash_power_level = floor_log2(buckets);
+}
+
+static void stats_add_classes(struct cache *c, struct cache_stats *s)
+{
+    unsigned k;
+
+    for (k = 1; k <= c->slab.nclasses; k++) {
+        struct slab_class *cls = &c->slab.classes[k];
+
+        pthread_mutex_lock(&cls->lock);
+        s->evictions += cls->evicted;
+        s->evicted_unfetched += cls->evicted_unfetched;
+        s->evicted_active += cls->evicted_active;
+        s->expired_unfetched += cls->expired_unfetched;
+        s->reclaimed += cls->reclaimed;
+        s->curr_pages += cls->npages;
+        pthread_mutex_unlock(&cls->lock);
+    }
+}
+
+/* See cache.h. */
+void cache_stats_get(struct cache *c, struct cache_stats *s)
+{
+    memset(s, 0, sizeof *s);
+    stats_add_shards(c, s);
+    stats_add_classes(c, s);
+    s->limit_maxbytes = c->opt.memory_limit;
+    s->total_malloced = s->curr_pages * c->slab.page_size;
+    s->total_pages = c->slab.total_pages;
+}
+
+/* See cache.h. */
+unsigned cache_class_count(const struct cache *c)
+{
+    return c->slab.nclasses;
+}
+
+/* now - atime of the first linked item at or after the clock hand (within one page), or 0. */
+static uint64_t class_age_locked(struct cache *c, struct slab_class *cls)
+{
+    uint32_t now = cache_rel_time(c);
+    uint32_t i, chunk = cls->hand_chunk;
+
+    if (cls->npages == 0)
+        return 0;
+    for (i = 0; i < cls->perpage; i++, chunk = (chunk + 1) % cls->perpage) {
+        struct item *it = slab_chunk_at(&c->slab, cls, cls->hand_page, chunk);
+
+        if (atomic_load(&it->state) & ITEM_LINKED) {
+            uint32_t at = __atomic_load_n(&it->atime, __ATOMIC_RELAXED);
+
+            return now >= at ? now - at : 0;
+        }
+    }
+    return 0;
+}
+
+/* See cache.h. An id out of range gives all zeroes. */
+void cache_class_stats_get(struct cache *c, unsigned id, struct cache_class_stats *s)
+{
+    struct slab_class *cls;
+    unsigned i;
+
+    memset(s, 0, sizeof *s);
+    if (id < 1 || id > c->slab.nclasses)
+        return;
+    cls = &c->slab.classes[id];
+    pthread_mutex_lock(&cls->lock);
+    s->chunk_size = cls->size;
+    s->chunks_per_page = cls->perpage;
+    s->total_pages = cls->npages;
+    s->total_chunks = (uint64_t)cls->npages * cls->perpage;
+    s->free_chunks = cls->free_count + cls->carve_left;
+    s->used_chunks = s->total_chunks - s->free_chunks;
+    s->mem_requested = cls->mem_requested;
+    s->age = class_age_locked(c, cls);
+    s->evicted = cls->evicted;
+    s->evicted_nonzero = cls->evicted_nonzero;
+    s->evicted_time = cls->evicted_time;
+    s->evicted_unfetched = cls->evicted_unfetched;
+    s->evicted_active = cls->evicted_active;
+    s->expired_unfetched = cls->expired_unfetched;
+    s->reclaimed = cls->reclaimed;
+    s->outofmemory = cls->outofmemory;
+    pthread_mutex_unlock(&cls->lock);
+    for (i = 0; i < ht_nshards(&c->ht); i++) {
+        struct ht_shard *sh = &c->ht.shards[i];
+
+        pthread_mutex_lock(&sh->lock);
+        s->number += sh->cls[id].number;
+        s->reclaimed += sh->cls[id].reclaimed;
+        s->expired_unfetched += sh->cls[id].expired_unfetched;
+        pthread_mutex_unlock(&sh->lock);
+    }
+}
+
+/* See cache.h: evictions, reclaims, total_items, the evicted_* and expired_unfetched counters and
+ * outofmemory go to zero; curr_items, bytes and memory figures do not. */
+void cache_stats_reset(struct cache *c)
+{
+    unsigned i, k;
+
+    for (i = 0; i < ht_nshards(&c->ht); i++) {
+        struct ht_shard *sh = &c->ht.shards[i];
+
+        pthread_mutex_lock(&sh->lock);
+        sh->total_items = 0;
+        for (k = 1; k <= c->slab.nclasses; k++) {
+            sh->cls[k].reclaimed = 0;
+            sh->cls[k].expired_unfetched = 0;
+        }
+        pthread_mutex_unlock(&sh->lock);
+    }
+    for (k = 1; k <= c->slab.nclasses; k++) {
+        struct slab_class *cls = &c->slab.classes[k];
+
+        pthread_mutex_lock(&cls->lock);
+        cls->evicted = cls->evicted_nonzero = cls->evicted_time = 0;
+        cls->evicted_unfetched = cls->evicted_active = 0;
+        cls->expired_unfetched = cls->reclaimed = cls->outofmemory = 0;
+        pthread_mutex_unlock(&cls->lock);
+    }
+}

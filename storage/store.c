@@ -1,0 +1,248 @@
+/*
+ * store.c: the write side of the storage API: allocating items, linking them under the six store
+ * modes, and incr/decr.
+ *
+ * A store works under the key's shard lock only: it looks the old item up (a dead one counts as
+ * absent and is unlinked on the way), decides by mode, and then replaces old with new in one step
+ * (unlink old, drop the table's reference, link new), so no reader ever sees the key missing in
+ * between. A failed store changes nothing.
+ *
+ * APPEND, PREPEND and incr/decr build a new item while holding the shard lock. Allocating may run the
+ * eviction clock, which must not pick the old item we are about to copy: it is pinned with one extra
+ * reference for the duration (the clock only takes items with refcount 1). The clock is told which
+ * shard lock we hold so it can still evict from that shard instead of try-locking it.
+ *
+ * Threads: any; lock order shard -> class (allocation) as everywhere in storage/.
+ */
+#include "config.h"
+
+#include "storage/cache_internal.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <string.h>
+
+#define ARITH_DIGITS_MAX 20 /* 18446744073709551615 */
+
+/* See cache_internal.h. */
+struct item *cache_alloc_held(struct cache *c, struct ht_shard *held, const char *key,
+                              size_t nkey, uint32_t client_flags, uint32_t exptime,
+                              size_t nbytes, enum cache_status *st)
+{
+    size_t total = item_total_size(nkey, nbytes);
+    struct slab_class *cls;
+    struct item *it;
+
+    if (nkey > ITEM_KEY_MAX || total > c->slab.item_size_max) {
+        *st = CACHE_TOO_LARGE;
+        return NULL;
+    }
+    cls = &c->slab.classes[slab_class_for(&c->slab, total)];
+    pthread_mutex_lock(&cls->lock);
+    it = slab_alloc_locked(&c->slab, cls, total);
+    if (!it) {
+        it = cache_evict_locked(c, cls, held);
+        if (it)
+            cls->mem_requested += total;
+        else
+            cls->outofmemory++;
+    }
+    pthread_mutex_unlock(&cls->lock);
+    if (!it) {
+        *st = CACHE_NO_MEMORY;
+        return NULL;
+    }
+    it->h_next = 0;
+    it->exptime = exptime;
+    it->atime = cache_rel_time(c);
+    it->client_flags = client_flags;
+    it->cas = 0;
+    it->nbytes = (uint32_t)nbytes;
+    it->nkey = (uint8_t)nkey;
+    it->clsid = (uint8_t)(cls - c->slab.classes);
+    memcpy(it->data, key, nkey);
+    atomic_store(&it->state, 1);
+    *st = CACHE_OK;
+    return it;
+}
+
+/* See cache.h. Keys longer than ITEM_KEY_MAX are reported as CACHE_TOO_LARGE. */
+struct item *cache_alloc(struct cache *c, const char *key, size_t nkey, uint32_t client_flags,
+                         uint32_t exptime, size_t nbytes, enum cache_status *st)
+{
+    enum cache_status dummy;
+
+    return cache_alloc_held(c, NULL, key, nkey, client_flags, exptime, nbytes, st ? st : &dummy);
+}
+
+/* Pins a linked item against eviction with one extra reference, unless its count is saturated
+ * (then it is pinned already). Returns whether a reference was taken. */
+static bool item_pin(struct item *it)
+{
+    uint16_t st = atomic_load(&it->state);
+
+    while ((st & ITEM_REFCOUNT_MASK) < ITEM_REFCOUNT_MASK - 1) {
+        if (atomic_compare_exchange_weak(&it->state, &st, (uint16_t)(st + 1)))
+            return true;
+    }
+    return false;
+}
+
+/* Replaces old (may be NULL) by the filled item nw in the table. Caller holds sh->lock. */
+static void replace_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, struct item *old,
+                           struct item *nw)
+{
+    if (old) {
+        cache_unlink_locked(c, sh, hash, old);
+        cache_item_unref(c, old);
+    }
+    cache_link_locked(c, sh, hash, nw);
+}
+
+/* Allocates an item with old's key, flags and exptime for a value of nbytes, pinning old. */
+static struct item *alloc_like_locked(struct cache *c, struct ht_shard *sh, struct item *old,
+                                      size_t nbytes, enum cache_status *st)
+{
+    bool pinned = item_pin(old);
+    struct item *nw = cache_alloc_held(c, sh, item_key(old), old->nkey, old->client_flags,
+                                       old->exptime, nbytes, st);
+
+    if (pinned)
+        cache_item_unref(c, old);
+    return nw;
+}
+
+/* APPEND/PREPEND: a new item joining old's value and it's value. Caller holds sh->lock. */
+static enum cache_status store_joined_locked(struct cache *c, struct ht_shard *sh, uint64_t hash,
+                                             struct item *old, const struct item *it, bool append,
+                                             uint64_t *cas_out)
+{
+    enum cache_status st;
+    struct item *nw = alloc_like_locked(c, sh, old, (size_t)old->nbytes + it->nbytes, &st);
+    const struct item *first = append ? old : it;
+    const struct item *second = append ? it : old;
+
+    if (!nw)
+        return st;
+    memcpy(item_value(nw), item_value_const(first), first->nbytes);
+    memcpy(item_value(nw) + first->nbytes, item_value_const(second), second->nbytes);
+    replace_locked(c, sh, hash, old, nw);
+    if (cas_out)
+        *cas_out = nw->cas;
+    cache_item_unref(c, nw);
+    return CACHE_OK;
+}
+
+/* The outcome of mode against the live old item (NULL if absent), before anything changes. */
+static enum cache_status store_decide(enum cache_store_mode mode, const struct item *old,
+                                      uint64_t cas_in)
+{
+    switch (mode) {
+    case CACHE_SET:
+        return CACHE_OK;
+    case CACHE_ADD:
+        return old ? CACHE_NOT_STORED : CACHE_OK;
+    case CACHE_REPLACE:
+    case CACHE_APPEND:
+    case CACHE_PREPEND:
+        return old ? CACHE_OK : CACHE_NOT_STORED;
+    case CACHE_CAS:
+        if (!old)
+            return CACHE_NOT_FOUND;
+        return old->cas == cas_in ? CACHE_OK : CACHE_EXISTS;
+    }
+    return CACHE_NOT_STORED;
+}
+
+/* See cache.h. it must come from cache_alloc and not be linked yet. */
+enum cache_status cache_store(struct cache *c, struct item *it, enum cache_store_mode mode,
+                              uint64_t cas_in, uint64_t *cas_out)
+{
+    uint64_t hash = ht_hash(item_key(it), it->nkey);
+    struct ht_shard *sh = ht_shard_of(&c->ht, hash);
+    enum cache_status st;
+    struct item *old;
+
+    assert(it->clsid != 0 && !(atomic_load(&it->state) & ITEM_LINKED));
+    pthread_mutex_lock(&sh->lock);
+    old = cache_find_live_locked(c, sh, hash, item_key(it), it->nkey, NULL);
+    st = store_decide(mode, old, cas_in);
+    if (st == CACHE_OK && (mode == CACHE_APPEND || mode == CACHE_PREPEND)) {
+        st = store_joined_locked(c, sh, hash, old, it, mode == CACHE_APPEND, cas_out);
+    } else if (st == CACHE_OK) {
+        replace_locked(c, sh, hash, old, it);
+        if (cas_out)
+            *cas_out = it->cas;
+    }
+    pthread_mutex_unlock(&sh->lock);
+    return st;
+}
+
+/* Parses a value of 1..20 decimal digits (nothing else) into *v. Returns false if not numeric or
+ * above 2^64 - 1. */
+static bool parse_u64(const char *s, size_t n, uint64_t *v)
+{
+    uint64_t x = 0;
+    size_t i;
+
+    if (n == 0 || n > ARITH_DIGITS_MAX)
+        return false;
+    for (i = 0; i < n; i++) {
+        unsigned d = (unsigned)(s[i] - '0');
+
+        if (s[i] < '0' || s[i] > '9' || x > (UINT64_MAX - d) / 10)
+            return false;
+        x = x * 10 + d;
+    }
+    *v = x;
+    return true;
+}
+
+/* incr/decr on a live item: a new item with the new decimal value. Caller holds sh->lock. */
+static enum cache_status arith_locked(struct cache *c, struct ht_shard *sh, uint64_t hash,
+                                      struct item *old, bool incr, uint64_t delta,
+                                      uint64_t *result, uint64_t *cas_out)
+{
+    char buf[ARITH_DIGITS_MAX + 1];
+    enum cache_status st;
+    struct item *nw;
+    uint64_t v;
+    int len;
+
+    if (!parse_u64(item_value_const(old), old->nbytes, &v))
+        return CACHE_NON_NUMERIC;
+    if (incr)
+        v += delta;
+    else
+        v = v < delta ? 0 : v - delta;
+    len = snprintf(buf, sizeof buf, "%llu", (unsigned long long)v);
+    nw = alloc_like_locked(c, sh, old, (size_t)len, &st);
+    if (!nw)
+        return st;
+    memcpy(item_value(nw), buf, (size_t)len);
+    atomic_fetch_or(&nw->state, (uint16_t)ITEM_FETCHED);
+    replace_locked(c, sh, hash, old, nw);
+    if (result)
+        *result = v;
+    if (cas_out)
+        *cas_out = nw->cas;
+    cache_item_unref(c, nw);
+    return CACHE_OK;
+}
+
+/* See cache.h. The value must be 1..20 decimal digits exactly (no spaces). */
+enum cache_status cache_arith(struct cache *c, const char *key, size_t nkey, bool incr,
+                              uint64_t delta, uint64_t *result, uint64_t *cas_out)
+{
+    uint64_t hash = ht_hash(key, nkey);
+    struct ht_shard *sh = ht_shard_of(&c->ht, hash);
+    enum cache_status st = CACHE_NOT_FOUND;
+    struct item *old;
+
+    pthread_mutex_lock(&sh->lock);
+    old = cache_find_live_locked(c, sh, hash, key, nkey, NULL);
+    if (old)
+        st = arith_locked(c, sh, hash, old, incr, delta, result, cas_out);
+    pthread_mutex_unlock(&sh->lock);
+    return st;
+}

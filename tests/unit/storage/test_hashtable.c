@@ -1,0 +1,12 @@
+/*
+ * test_hashtable.c: storage unit tests (hashtable).
+ */
+#include "tests/unit/storage/storage_test.h"
+
+Test(hashtable, placeholder_create)
+{
+    struct cache *c = st_cache(0, 0, 0, 0);
+
+    cr_assert_gt(cache_class_count(c), 1);
+    cache_destroy(&c);
+}
