@@ -1,1 +1,7 @@
 # protocol: sources and tests
+noinst_LIBRARIES += libcairn_protocol.a
+libcairn_protocol_a_SOURCES = \
+	protocol/response.h protocol/response.c \
+	protocol/memcache.h protocol/memcache.c \
+	protocol/mc_parse.h protocol/mc_parse.c
+libcairn_protocol_a_CFLAGS = $(AM_CFLAGS)

@@ -1,0 +1,513 @@
+/*
+ * memcache.c: the classic text protocol session: request framing, the value block state machine and
+ * command execution against the storage engine (see memcache.h).
+ *
+ * A session is in one of three states:
+ *
+ *   LINE ----storage command, item allocated----> VALUE --nbytes + "\r\n" received--> LINE
+ *     |                                                     (store or "bad data chunk")
+ *     +----storage command, too large / no memory--> SWALLOW --nbytes + 2 skipped--> LINE
+ *
+ * - LINE: look for '\n' in the input; a line ends at it, minus one '\r' before it (memcached strips
+ *   the '\r' only when the line has at least one other byte). Without a newline, more than
+ *   MC_LINE_MAX bytes close the connection unless the line starts as "get " or "gets " (then up to
+ *   MC_KEYS_LINE_MAX); that is what memcached 1.6.18 does, silently.
+ * - VALUE: the session holds the one reference to an unlinked item and copies value bytes into it
+ *   (or the server read()s into the window directly), then collects the two terminator bytes. The
+ *   item is linked only when the block is complete and well terminated, so a client that goes away
+ *   mid-value changes nothing.
+ * - SWALLOW: a refused value block is skipped byte for byte, however it is split; the refusal
+ *   ("SERVER_ERROR ...") is queued when the skipping ends, as memcached does.
+ *
+ * Ownership: the session owns at most one item reference (the pending value); every reference from
+ * a lookup goes straight into the response queue. Counters go to the thread's struct mc_stats with
+ * relaxed atomic loads and stores (one writer, readers elsewhere), never a read-modify-write.
+ *
+ * Threads: a session is used by the thread that owns its connection; the context is read-only.
+ */
+#include "config.h"
+
+#include "protocol/memcache.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "protocol/mc_parse.h"
+#include "protocol/response.h"
+#include "storage/cache.h"
+
+enum mc_state { MC_ST_LINE = 0, MC_ST_VALUE, MC_ST_SWALLOW };
+
+/* Room for the stats arguments, NUL-terminated, handed to the server's callback. */
+#define MC_STATS_ARGS (MC_PARSE_TOKENS - 1)
+#define MC_STATS_BUF 512u
+
+struct mc_session {
+    const struct mc_context *ctx;
+    struct mc_stats *stats;
+    enum mc_state state;
+    /* VALUE */
+    struct item *it;
+    enum cache_store_mode mode;
+    uint64_t cas;
+    bool noreply;
+    size_t got, want;
+    char term[2];
+    size_t term_got;
+    /* SWALLOW */
+    size_t swallow;
+    const char *swallow_reply;
+};
+
+/* ---- counters ---- */
+
+static inline void mc_count(uint64_t *c)
+{
+    __atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
+}
+
+#define MC_STATS_WORDS (sizeof(struct mc_stats) / sizeof(uint64_t))
+_Static_assert(sizeof(struct mc_stats) % sizeof(uint64_t) == 0, "mc_stats holds only uint64_t");
+
+void mc_stats_add(struct mc_stats *sum, const struct mc_stats *t)
+{
+    uint64_t *d = (uint64_t *)sum;
+    const uint64_t *s = (const uint64_t *)t;
+    for (size_t i = 0; i < MC_STATS_WORDS; i++)
+        d[i] += __atomic_load_n(&s[i], __ATOMIC_RELAXED);
+}
+
+void mc_stats_sub(struct mc_stats *a, const struct mc_stats *base)
+{
+    uint64_t *d = (uint64_t *)a;
+    const uint64_t *s = (const uint64_t *)base;
+    for (size_t i = 0; i < MC_STATS_WORDS; i++)
+        d[i] -= __atomic_load_n(&s[i], __ATOMIC_RELAXED);
+}
+
+/* ---- session life ---- */
+
+struct mc_session *mc_session_create(const struct mc_context *ctx, struct mc_stats *stats)
+{
+    struct mc_session *s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return NULL;
+    s->ctx = ctx;
+    s->stats = stats;
+    return s;
+}
+
+void mc_session_destroy(struct mc_session **sp)
+{
+    if (sp == NULL || *sp == NULL)
+        return;
+    struct mc_session *s = *sp;
+    if (s->it != NULL)
+        cache_item_release(s->ctx->cache, &s->it);
+    free(s);
+    *sp = NULL;
+}
+
+/* ---- small writers ---- */
+
+static inline void mc_reply(struct resp *out, bool noreply, const char *line)
+{
+    if (!noreply)
+        resp_add_str(out, line);
+}
+
+/* Writes v in decimal at p; returns the number of digits. */
+static inline size_t mc_fmt_u64(char *p, uint64_t v)
+{
+    char tmp[20];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    for (size_t i = 0; i < n; i++)
+        p[i] = tmp[n - 1 - i];
+    return n;
+}
+
+/* Queues "VALUE <key> <flags> <bytes>[ <cas>]\r\n", the value and its "\r\n"; takes over it. */
+static void mc_add_hit(struct resp *out, struct item *it, bool with_cas)
+{
+    char hdr[6 + ITEM_KEY_MAX + 3 * 21 + 2];
+    size_t n = 6;
+    memcpy(hdr, "VALUE ", 6);
+    memcpy(hdr + n, item_key(it), it->nkey);
+    n += it->nkey;
+    hdr[n++] = ' ';
+    n += mc_fmt_u64(hdr + n, it->client_flags);
+    hdr[n++] = ' ';
+    n += mc_fmt_u64(hdr + n, it->nbytes);
+    if (with_cas) {
+        hdr[n++] = ' ';
+        n += mc_fmt_u64(hdr + n, it->cas);
+    }
+    hdr[n++] = '\r';
+    hdr[n++] = '\n';
+    resp_add(out, hdr, n);
+    resp_add_value(out, it);
+}
+
+/* ---- commands ---- */
+
+static void mc_count_miss(struct mc_stats *st, enum cache_miss_reason why)
+{
+    if (why == CACHE_MISS_EXPIRED)
+        mc_count(&st->get_expired);
+    else if (why == CACHE_MISS_FLUSHED)
+        mc_count(&st->get_flushed);
+}
+
+/* get, gets, gat, gats: every key in order, then END. The parser already checked the key lengths. */
+static void mc_exec_get(struct mc_session *s, const struct mc_request *req, struct resp *out)
+{
+    struct cache *c = s->ctx->cache;
+    struct mc_stats *st = s->stats;
+    bool touch = req->cmd == MC_CMD_GAT || req->cmd == MC_CMD_GATS;
+    bool with_cas = req->cmd == MC_CMD_GETS || req->cmd == MC_CMD_GATS;
+    uint32_t exptime = touch ? cache_exptime(c, req->exptime) : 0;
+    const char *pos = req->keys;
+    struct mc_token k;
+    while (mc_parse_next_token(&pos, req->keys_end, &k)) {
+        enum cache_miss_reason why = CACHE_MISS_NONE;
+        struct item *it = touch ? cache_get_touch(c, k.p, k.len, exptime, &why)
+                                : cache_get(c, k.p, k.len, &why);
+        if (touch) {
+            mc_count(&st->cmd_touch);
+            mc_count(it ? &st->touch_hits : &st->touch_misses);
+        } else {
+            mc_count(&st->cmd_get);
+            mc_count(it ? &st->get_hits : &st->get_misses);
+        }
+        if (it == NULL) {
+            mc_count_miss(st, why);
+            continue;
+        }
+        mc_add_hit(out, it, with_cas);
+    }
+    resp_add(out, "END\r\n", 5);
+}
+
+static enum cache_store_mode mc_store_mode(enum mc_cmd cmd)
+{
+    switch (cmd) {
+    case MC_CMD_ADD: return CACHE_ADD;
+    case MC_CMD_REPLACE: return CACHE_REPLACE;
+    case MC_CMD_APPEND: return CACHE_APPEND;
+    case MC_CMD_PREPEND: return CACHE_PREPEND;
+    case MC_CMD_CAS: return CACHE_CAS;
+    default: return CACHE_SET;
+    }
+}
+
+/* A storage command line: allocate the item and wait for the value, or refuse and swallow it. */
+static void mc_exec_storage(struct mc_session *s, const struct mc_request *req)
+{
+    struct cache *c = s->ctx->cache;
+    enum cache_status cst = CACHE_TOO_LARGE;
+    struct item *it = NULL;
+    s->mode = mc_store_mode(req->cmd);
+    if (req->nbytes <= s->ctx->item_size_max)
+        it = cache_alloc(c, req->key.p, req->key.len, req->flags, cache_exptime(c, req->exptime),
+                         req->nbytes, &cst);
+    if (it == NULL) {
+        bool too_large = cst == CACHE_TOO_LARGE;
+        mc_count(too_large ? &s->stats->store_too_large : &s->stats->store_no_memory);
+        /* A failed set must not leave the old value readable. */
+        if (s->mode == CACHE_SET)
+            cache_delete(c, req->key.p, req->key.len, 0);
+        s->state = MC_ST_SWALLOW;
+        s->swallow = (size_t)req->nbytes + 2;
+        s->swallow_reply = req->noreply ? NULL : too_large ? MC_ERR_TOO_LARGE : MC_ERR_NO_MEMORY;
+        return;
+    }
+    s->it = it;
+    s->cas = req->cas;
+    s->noreply = req->noreply;
+    s->got = 0;
+    s->want = req->nbytes;
+    s->term_got = 0;
+    s->state = MC_ST_VALUE;
+}
+
+/* The value block is complete: link the item (or refuse a bad terminator) and answer. */
+static void mc_finish_store(struct mc_session *s, struct resp *out)
+{
+    struct cache *c = s->ctx->cache;
+    struct mc_stats *st = s->stats;
+    const char *reply;
+    s->state = MC_ST_LINE;
+    mc_count(&st->cmd_set);
+    if (s->term[0] != '\r' || s->term[1] != '\n') {
+        reply = MC_ERR_BAD_CHUNK;
+    } else {
+        enum cache_status cst = cache_store(c, s->it, s->mode, s->cas, NULL);
+        switch (cst) {
+        case CACHE_OK: reply = "STORED\r\n"; break;
+        case CACHE_EXISTS: reply = "EXISTS\r\n"; break;
+        case CACHE_NOT_FOUND: reply = "NOT_FOUND\r\n"; break;
+        default: reply = "NOT_STORED\r\n"; break;
+        }
+        if (s->mode == CACHE_CAS) {
+            if (cst == CACHE_OK)
+                mc_count(&st->cas_hits);
+            else if (cst == CACHE_EXISTS)
+                mc_count(&st->cas_badval);
+            else if (cst == CACHE_NOT_FOUND)
+                mc_count(&st->cas_misses);
+        }
+    }
+    cache_item_release(c, &s->it);
+    mc_reply(out, s->noreply, reply);
+}
+
+static void mc_exec_arith(struct mc_session *s, const struct mc_request *req, struct resp *out)
+{
+    bool incr = req->cmd == MC_CMD_INCR;
+    uint64_t result = 0;
+    enum cache_status cst =
+        cache_arith(s->ctx->cache, req->key.p, req->key.len, incr, req->delta, &result, NULL);
+    switch (cst) {
+    case CACHE_OK: {
+        mc_count(incr ? &s->stats->incr_hits : &s->stats->decr_hits);
+        if (!req->noreply) {
+            char num[22];
+            size_t n = mc_fmt_u64(num, result);
+            num[n++] = '\r';
+            num[n++] = '\n';
+            resp_add(out, num, n);
+        }
+        break;
+    }
+    case CACHE_NOT_FOUND:
+        mc_count(incr ? &s->stats->incr_misses : &s->stats->decr_misses);
+        mc_reply(out, req->noreply, "NOT_FOUND\r\n");
+        break;
+    case CACHE_NON_NUMERIC:
+        mc_reply(out, req->noreply, MC_ERR_NON_NUMERIC);
+        break;
+    default:
+        mc_reply(out, req->noreply, "SERVER_ERROR out of memory\r\n");
+        break;
+    }
+}
+
+static void mc_exec_touch(struct mc_session *s, const struct mc_request *req, struct resp *out)
+{
+    struct cache *c = s->ctx->cache;
+    enum cache_status cst = cache_touch(c, req->key.p, req->key.len, cache_exptime(c, req->exptime));
+    mc_count(&s->stats->cmd_touch);
+    mc_count(cst == CACHE_OK ? &s->stats->touch_hits : &s->stats->touch_misses);
+    mc_reply(out, req->noreply, cst == CACHE_OK ? "TOUCHED\r\n" : "NOT_FOUND\r\n");
+}
+
+static void mc_exec_delete(struct mc_session *s, const struct mc_request *req, struct resp *out)
+{
+    enum cache_status cst = cache_delete(s->ctx->cache, req->key.p, req->key.len, 0);
+    mc_count(cst == CACHE_OK ? &s->stats->delete_hits : &s->stats->delete_misses);
+    mc_reply(out, req->noreply, cst == CACHE_OK ? "DELETED\r\n" : "NOT_FOUND\r\n");
+}
+
+static void mc_exec_flush(struct mc_session *s, const struct mc_request *req, struct resp *out)
+{
+    struct cache *c = s->ctx->cache;
+    uint32_t when = req->has_delay && req->exptime > 0 ? cache_exptime(c, req->exptime)
+                                                       : cache_rel_time(c);
+    cache_flush(c, when);
+    mc_count(&s->stats->cmd_flush);
+    mc_reply(out, req->noreply, "OK\r\n");
+}
+
+static void mc_exec_stats(struct mc_session *s, const struct mc_request *req, struct resp *out)
+{
+    char buf[MC_STATS_BUF];
+    char *argv[MC_STATS_ARGS + 1];
+    int argc = 0;
+    size_t used = 0;
+    for (size_t i = 1; i < req->ntokens && argc < MC_STATS_ARGS; i++) {
+        struct mc_token t = req->tokens[i];
+        if (used + t.len + 1 > sizeof(buf))
+            break;
+        memcpy(buf + used, t.p, t.len);
+        buf[used + t.len] = '\0';
+        argv[argc++] = buf + used;
+        used += t.len + 1;
+    }
+    argv[argc] = NULL;
+    enum mc_stats_result r = MC_STATS_UNKNOWN;
+    if (s->ctx->stats != NULL)
+        r = s->ctx->stats(s->ctx->server, argc, argv, out);
+    else if (argc == 0)
+        r = MC_STATS_END;
+    if (r == MC_STATS_END)
+        resp_add(out, "END\r\n", 5);
+    else if (r == MC_STATS_UNKNOWN)
+        resp_add(out, MC_ERR_ERROR, sizeof(MC_ERR_ERROR) - 1);
+}
+
+static enum mc_status mc_exec_shutdown(struct mc_session *s, const struct mc_request *req,
+                                       struct resp *out)
+{
+    if (!s->ctx->enable_shutdown) {
+        resp_add_str(out, MC_ERR_SHUTDOWN_DISABLED);
+        return MC_OK;
+    }
+    if (req->ntokens == 1 || req->graceful)
+        return MC_SHUTDOWN;
+    resp_add_str(out, MC_ERR_SHUTDOWN_MODE);
+    return MC_OK;
+}
+
+/* Parses and executes one request line (line end removed). */
+static enum mc_status mc_exec_line(struct mc_session *s, const char *line, size_t len,
+                                   struct resp *out)
+{
+    struct mc_request req;
+    switch (mc_parse_line(line, len, &req)) {
+    case MC_PARSE_OK:
+        break;
+    case MC_PARSE_ERROR:
+        resp_add(out, MC_ERR_ERROR, sizeof(MC_ERR_ERROR) - 1);
+        return MC_OK;
+    case MC_PARSE_CLIENT_ERROR:
+        mc_reply(out, req.noreply, req.error);
+        return MC_OK;
+    case MC_PARSE_CLOSE:
+        return MC_CLOSE;
+    }
+    switch (req.cmd) {
+    case MC_CMD_GET:
+    case MC_CMD_GETS:
+    case MC_CMD_GAT:
+    case MC_CMD_GATS:
+        mc_exec_get(s, &req, out);
+        break;
+    case MC_CMD_SET:
+    case MC_CMD_ADD:
+    case MC_CMD_REPLACE:
+    case MC_CMD_APPEND:
+    case MC_CMD_PREPEND:
+    case MC_CMD_CAS:
+        mc_exec_storage(s, &req);
+        break;
+    case MC_CMD_INCR:
+    case MC_CMD_DECR:
+        mc_exec_arith(s, &req, out);
+        break;
+    case MC_CMD_DELETE:
+        mc_exec_delete(s, &req, out);
+        break;
+    case MC_CMD_TOUCH:
+        mc_exec_touch(s, &req, out);
+        break;
+    case MC_CMD_FLUSH_ALL:
+        mc_exec_flush(s, &req, out);
+        break;
+    case MC_CMD_VERSION:
+        resp_add(out, "VERSION ", 8);
+        resp_add_str(out, s->ctx->version ? s->ctx->version : PACKAGE_VERSION);
+        resp_add(out, "\r\n", 2);
+        break;
+    case MC_CMD_VERBOSITY:
+        if (s->ctx->verbosity != NULL)
+            s->ctx->verbosity(s->ctx->server, req.level);
+        mc_reply(out, req.noreply, "OK\r\n");
+        break;
+    case MC_CMD_QUIT:
+        return MC_CLOSE;
+    case MC_CMD_SHUTDOWN:
+        return mc_exec_shutdown(s, &req, out);
+    case MC_CMD_STATS:
+        mc_exec_stats(s, &req, out);
+        break;
+    case MC_CMD_NONE:
+        resp_add(out, MC_ERR_ERROR, sizeof(MC_ERR_ERROR) - 1);
+        break;
+    }
+    return MC_OK;
+}
+
+/* ---- framing ---- */
+
+/* VALUE state: copies value bytes, then collects the terminator; returns the bytes used. */
+static size_t mc_feed_value(struct mc_session *s, const char *p, size_t n, struct resp *out)
+{
+    size_t used = 0;
+    if (s->got < s->want) {
+        used = s->want - s->got < n ? s->want - s->got : n;
+        memcpy(item_value(s->it) + s->got, p, used);
+        s->got += used;
+    }
+    while (used < n && s->term_got < 2)
+        s->term[s->term_got++] = p[used++];
+    if (s->term_got == 2)
+        mc_finish_store(s, out);
+    return used;
+}
+
+/* SWALLOW state: skips refused value bytes; queues the deferred refusal at the end. */
+static size_t mc_feed_swallow(struct mc_session *s, size_t n, struct resp *out)
+{
+    size_t used = s->swallow < n ? s->swallow : n;
+    s->swallow -= used;
+    if (s->swallow == 0) {
+        s->state = MC_ST_LINE;
+        if (s->swallow_reply != NULL)
+            resp_add_str(out, s->swallow_reply);
+        s->swallow_reply = NULL;
+    }
+    return used;
+}
+
+enum mc_status mc_session_feed(struct mc_session *s, const char *buf, size_t len, size_t *consumed,
+                               struct resp *out)
+{
+    size_t pos = 0;
+    enum mc_status st = MC_OK;
+    while (st == MC_OK && pos < len) {
+        if (s->state == MC_ST_VALUE) {
+            pos += mc_feed_value(s, buf + pos, len - pos, out);
+            continue;
+        }
+        if (s->state == MC_ST_SWALLOW) {
+            pos += mc_feed_swallow(s, len - pos, out);
+            continue;
+        }
+        const char *line = buf + pos;
+        const char *nl = memchr(line, '\n', len - pos);
+        if (nl == NULL) {
+            size_t rest = len - pos;
+            if (rest > MC_LINE_MAX &&
+                (rest > MC_KEYS_LINE_MAX || !mc_parse_is_get_prefix(line, rest)))
+                st = MC_CLOSE;
+            break;
+        }
+        size_t n = (size_t)(nl - line);
+        pos += n + 1;
+        if (n > 1 && line[n - 1] == '\r')
+            n--;
+        st = mc_exec_line(s, line, n, out);
+    }
+    *consumed = pos;
+    return st;
+}
+
+bool mc_session_value_window(struct mc_session *s, char **dst, size_t *len)
+{
+    if (s->state != MC_ST_VALUE || s->got >= s->want)
+        return false;
+    *dst = item_value(s->it) + s->got;
+    *len = s->want - s->got;
+    return true;
+}
+
+void mc_session_value_filled(struct mc_session *s, size_t n)
+{
+    if (s->state != MC_ST_VALUE)
+        return;
+    s->got = s->got + n > s->want ? s->want : s->got + n;
+}

@@ -1,0 +1,277 @@
+/*
+ * response.c: a connection's outgoing byte queue (see response.h).
+ *
+ * Data structure: an array of entries in send order and one growable text buffer.
+ *
+ *   entries:  [TEXT off,len] [VALUE it] [TEXT off,len] ...
+ *                  |                         |
+ *   text:     "VALUE k 0 3\r\n"          "END\r\n"
+ *
+ * - A TEXT entry names a byte range of the text buffer by offset, never by pointer, because the buffer
+ *   moves when it grows. Appending text right after a TEXT entry that ends at the buffer's end just
+ *   extends that entry, so a run of status lines is one iovec.
+ * - A VALUE entry holds one item reference and stands for item_value(it)[0..nbytes) followed by the
+ *   two bytes "\r\n" from a static string (the item stores no terminator).
+ * - head is the first entry not fully written and head_off the bytes of it already written. Entries
+ *   before head have had their item references released.
+ *
+ * Invariants: pending == bytes of all entries from head on, minus head_off. Text offsets grow with the
+ * entry index. When everything is written the queue resets to empty without freeing, so the steady
+ * state allocates nothing; a queue that never drains fully is compacted once its written prefix grows.
+ *
+ * Allocation failure while growing is fatal (abort): dropping a byte of a response would leave the
+ * client out of step with every later reply, which is worse than a crash.
+ *
+ * Threads: one queue is used by one thread at a time; nothing here locks.
+ */
+#include "config.h"
+
+#include "protocol/response.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "storage/cache.h"
+
+enum resp_kind { RESP_TEXT = 0, RESP_VALUE };
+
+struct resp_entry {
+    enum resp_kind kind;
+    size_t off;      /* TEXT: offset into text */
+    size_t len;      /* bytes on the wire (VALUE: nbytes + 2) */
+    struct item *it; /* VALUE only */
+};
+
+struct resp {
+    struct cache *cache;
+    char *text;
+    size_t text_len, text_cap;
+    struct resp_entry *ents;
+    size_t n_ents, cap_ents;
+    size_t head, head_off;
+    size_t pending;
+};
+
+static const char resp_crlf[2] = { '\r', '\n' };
+
+/* Entries written before compaction is considered, and the minimum text prefix worth moving. */
+#define RESP_COMPACT_ENTS 64u
+#define RESP_COMPACT_TEXT 65536u
+
+static void *resp_grow(void *p, size_t *cap, size_t need, size_t elem, size_t min_cap)
+{
+    size_t c = *cap ? *cap : min_cap;
+    while (c < need)
+        c *= 2;
+    void *np = realloc(p, c * elem);
+    if (np == NULL) {
+        fputs("cairn: out of memory growing a response queue\n", stderr);
+        abort();
+    }
+    *cap = c;
+    return np;
+}
+
+/* Makes room for n more text bytes. */
+static inline void resp_text_reserve(struct resp *r, size_t n)
+{
+    if (r->text_len + n > r->text_cap)
+        r->text = resp_grow(r->text, &r->text_cap, r->text_len + n, 1, 1024);
+}
+
+static inline struct resp_entry *resp_new_entry(struct resp *r)
+{
+    if (r->n_ents == r->cap_ents)
+        r->ents = resp_grow(r->ents, &r->cap_ents, r->n_ents + 1, sizeof(*r->ents), 16);
+    return &r->ents[r->n_ents++];
+}
+
+/* Records that the last n bytes of text were just appended. */
+static inline void resp_text_commit(struct resp *r, size_t n)
+{
+    size_t off = r->text_len;
+    r->text_len += n;
+    r->pending += n;
+    if (r->n_ents > r->head) {
+        struct resp_entry *last = &r->ents[r->n_ents - 1];
+        if (last->kind == RESP_TEXT && last->off + last->len == off) {
+            last->len += n;
+            return;
+        }
+    }
+    struct resp_entry *e = resp_new_entry(r);
+    e->kind = RESP_TEXT;
+    e->off = off;
+    e->len = n;
+    e->it = NULL;
+}
+
+struct resp *resp_create(struct cache *cache)
+{
+    struct resp *r = calloc(1, sizeof(*r));
+    if (r == NULL)
+        return NULL;
+    r->cache = cache;
+    return r;
+}
+
+void resp_destroy(struct resp **rp)
+{
+    if (rp == NULL || *rp == NULL)
+        return;
+    struct resp *r = *rp;
+    resp_clear(r);
+    free(r->text);
+    free(r->ents);
+    free(r);
+    *rp = NULL;
+}
+
+void resp_add(struct resp *r, const void *p, size_t n)
+{
+    if (n == 0)
+        return;
+    resp_text_reserve(r, n);
+    memcpy(r->text + r->text_len, p, n);
+    resp_text_commit(r, n);
+}
+
+void resp_add_str(struct resp *r, const char *s)
+{
+    resp_add(r, s, strlen(s));
+}
+
+void resp_printf(struct resp *r, const char *fmt, ...)
+{
+    va_list ap;
+    resp_text_reserve(r, 64);
+    size_t room = r->text_cap - r->text_len;
+    va_start(ap, fmt);
+    int n = vsnprintf(r->text + r->text_len, room, fmt, ap);
+    va_end(ap);
+    if (n <= 0)
+        return;
+    if ((size_t)n >= room) {
+        resp_text_reserve(r, (size_t)n + 1);
+        va_start(ap, fmt);
+        vsnprintf(r->text + r->text_len, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
+    resp_text_commit(r, (size_t)n);
+}
+
+void resp_add_value(struct resp *r, struct item *it)
+{
+    struct resp_entry *e = resp_new_entry(r);
+    e->kind = RESP_VALUE;
+    e->off = 0;
+    e->len = (size_t)it->nbytes + 2;
+    e->it = it;
+    r->pending += e->len;
+}
+
+size_t resp_pending(const struct resp *r)
+{
+    return r->pending;
+}
+
+/* Adds the iovecs of entry e starting skip bytes in; returns how many were filled (at most room). */
+static int resp_entry_iov(const struct resp *r, const struct resp_entry *e, size_t skip,
+                          struct iovec *iov, int room)
+{
+    if (e->kind == RESP_TEXT) {
+        iov[0].iov_base = r->text + e->off + skip;
+        iov[0].iov_len = e->len - skip;
+        return 1;
+    }
+    size_t nbytes = e->len - 2;
+    int k = 0;
+    if (skip < nbytes) {
+        iov[k].iov_base = item_value(e->it) + skip;
+        iov[k].iov_len = nbytes - skip;
+        k++;
+        skip = nbytes;
+        if (k == room)
+            return k;
+    }
+    iov[k].iov_base = (void *)(resp_crlf + (skip - nbytes));
+    iov[k].iov_len = 2 - (skip - nbytes);
+    return k + 1;
+}
+
+int resp_iov(const struct resp *r, struct iovec *iov, int max)
+{
+    int n = 0;
+    size_t skip = r->head_off;
+    for (size_t i = r->head; i < r->n_ents && n < max; i++) {
+        n += resp_entry_iov(r, &r->ents[i], skip, iov + n, max - n);
+        skip = 0;
+    }
+    return n;
+}
+
+/* Moves the unwritten entries and their text to the front of the arrays. */
+static void resp_compact(struct resp *r)
+{
+    size_t keep = r->n_ents - r->head;
+    memmove(r->ents, r->ents + r->head, keep * sizeof(*r->ents));
+    r->n_ents = keep;
+    r->head = 0;
+    size_t base = r->text_len;
+    for (size_t i = 0; i < keep; i++) {
+        if (r->ents[i].kind == RESP_TEXT) {
+            base = r->ents[i].off;
+            break;
+        }
+    }
+    if (base == 0)
+        return;
+    memmove(r->text, r->text + base, r->text_len - base);
+    r->text_len -= base;
+    for (size_t i = 0; i < keep; i++) {
+        if (r->ents[i].kind == RESP_TEXT)
+            r->ents[i].off -= base;
+    }
+}
+
+void resp_consume(struct resp *r, size_t n)
+{
+    if (n > r->pending)
+        n = r->pending;
+    r->pending -= n;
+    while (n > 0 && r->head < r->n_ents) {
+        struct resp_entry *e = &r->ents[r->head];
+        size_t left = e->len - r->head_off;
+        if (n < left) {
+            r->head_off += n;
+            break;
+        }
+        n -= left;
+        if (e->kind == RESP_VALUE)
+            cache_item_release(r->cache, &e->it);
+        r->head++;
+        r->head_off = 0;
+    }
+    if (r->head == r->n_ents) {
+        r->head = r->n_ents = r->head_off = 0;
+        r->text_len = 0;
+    } else if (r->head >= RESP_COMPACT_ENTS && r->head * 2 >= r->n_ents) {
+        resp_compact(r);
+    } else if (r->head > 0 && r->ents[r->head].kind == RESP_TEXT &&
+               r->ents[r->head].off >= RESP_COMPACT_TEXT && r->ents[r->head].off * 2 >= r->text_len) {
+        resp_compact(r);
+    }
+}
+
+void resp_clear(struct resp *r)
+{
+    for (size_t i = r->head; i < r->n_ents; i++) {
+        if (r->ents[i].kind == RESP_VALUE)
+            cache_item_release(r->cache, &r->ents[i].it);
+    }
+    r->head = r->n_ents = r->head_off = 0;
+    r->text_len = 0;
+    r->pending = 0;
+}
