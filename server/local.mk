@@ -1,1 +1,15 @@
-# server: sources and tests
+# server: the cairn binary (options, daemon life, listener and worker threads, connections, stats).
+bin_PROGRAMS += cairn
+cairn_SOURCES = \
+	server/main.c \
+	server/settings.c \
+	server/settings.h \
+	server/server.c \
+	server/server_internal.h \
+	server/daemon.c \
+	server/listen.c \
+	server/worker.c \
+	server/conn.c \
+	server/stats.c
+cairn_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(XXHASH_CFLAGS) $(JEMALLOC_CFLAGS)
+cairn_LDADD = libcairn_protocol.a libcairn_storage.a $(LIBEVENT_LIBS) $(XXHASH_LIBS) $(JEMALLOC_LIBS)

@@ -1,0 +1,389 @@
+/*
+ * conn.c: one client connection on its worker thread: reading requests, feeding them to the protocol
+ * session, and writing the response queue out with writev.
+ *
+ * Data: a read buffer rbuf[0..rlen) holding bytes the session has not consumed yet (at most an
+ * incomplete request line); it starts at RBUF_INIT and doubles up to RBUF_MAX, enough for the longest
+ * get line (MC_KEYS_LINE_MAX), and shrinks back when the connection goes idle. While the session waits
+ * for a value block and the buffer is empty, read() goes straight into the item's memory (the value
+ * window), so a large value is never copied through the buffer.
+ *
+ * One readable event reads at most -R times (default 20) and then yields (conn_yields); libevent's
+ * level-triggered polling brings the connection back on the next loop turn. Output goes out after the
+ * reads; whatever the socket does not take waits for EV_WRITE. Backpressure: with more than HIGH_WATER
+ * bytes queued the connection stops reading until the queue falls under LOW_WATER.
+ *
+ * Closing: `quit`, a fatal protocol error, EOF from the client or a server stop set `closing`: no more
+ * reading, the queued output is flushed, then the connection is freed. A write error frees it at once.
+ *
+ * Threads: everything here runs on the owning worker's thread. `stats conns` on other threads reads
+ * addr (immutable), state and last_cmd (atomics) under the worker's conns_lock, which guards the list.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "protocol/memcache.h"
+#include "protocol/response.h"
+#include "server/server_internal.h"
+
+#ifndef IOV_MAX
+#define IOV_MAX 1024
+#endif
+
+#define RBUF_INIT ((size_t)16 * 1024)
+#define RBUF_MAX ((size_t)MC_KEYS_LINE_MAX + 16 * 1024)
+#define HIGH_WATER ((size_t)4 * 1024 * 1024)
+#define LOW_WATER ((size_t)1024 * 1024)
+
+enum io_result {
+    IO_OK = 0, /* carry on (the socket would block, or the read budget is spent) */
+    IO_CLOSE   /* the connection is broken: free it now */
+};
+
+static void on_event(evutil_socket_t fd, short what, void *arg);
+
+/* `stats conns` name of a state. */
+const char *conn_state_name(int state)
+{
+    switch (state) {
+    case CONN_WAITING:
+        return "conn_waiting";
+    case CONN_PARSE_CMD:
+        return "conn_parse_cmd";
+    case CONN_NREAD:
+        return "conn_nread";
+    case CONN_MWRITE:
+        return "conn_mwrite";
+    case CONN_CLOSING:
+        return "conn_closing";
+    default:
+        return "conn_unknown";
+    }
+}
+
+static void set_state(struct conn *c, enum conn_state st)
+{
+    atomic_store_explicit(&c->state, (int)st, memory_order_relaxed);
+}
+
+static int64_t server_now(const struct conn *c)
+{
+    return atomic_load_explicit(&c->w->srv->now, memory_order_relaxed);
+}
+
+/* Points the connection's event at flags (EV_READ, EV_WRITE, both or none). */
+static void set_events(struct conn *c, short flags)
+{
+    if (flags == c->ev_flags)
+        return;
+    event_del(c->ev);
+    c->ev_flags = flags;
+    if (flags == 0)
+        return;
+    event_assign(c->ev, c->w->base, c->fd, (short)(flags | EV_PERSIST), on_event, c);
+    event_add(c->ev, NULL);
+}
+
+/* Makes room at the end of the read buffer; false when a request line outgrew RBUF_MAX. */
+static bool ensure_space(struct conn *c)
+{
+    if (c->rlen < c->rsize)
+        return true;
+    if (c->rsize >= RBUF_MAX)
+        return false;
+    size_t n = c->rsize * 2 > RBUF_MAX ? RBUF_MAX : c->rsize * 2;
+    char *p = realloc(c->rbuf, n);
+    if (p == NULL)
+        return false;
+    c->rbuf = p;
+    c->rsize = n;
+    return true;
+}
+
+/* Gives a grown read buffer back once the connection is idle. */
+static void shrink_buffer(struct conn *c)
+{
+    if (c->rlen != 0 || c->rsize <= RBUF_INIT)
+        return;
+    char *p = realloc(c->rbuf, RBUF_INIT);
+    if (p != NULL) {
+        c->rbuf = p;
+        c->rsize = RBUF_INIT;
+    }
+}
+
+/* Runs every complete request in the buffer through the session and keeps the unconsumed tail. */
+static void feed(struct conn *c)
+{
+    size_t used = 0;
+
+    set_state(c, CONN_PARSE_CMD);
+    atomic_store_explicit(&c->last_cmd, server_now(c), memory_order_relaxed);
+    enum mc_status st = mc_session_feed(c->sess, c->rbuf, c->rlen, &used, c->out);
+    if (used > c->rlen)
+        used = c->rlen;
+    if (used < c->rlen)
+        memmove(c->rbuf, c->rbuf + used, c->rlen - used);
+    c->rlen -= used;
+    if (st == MC_CLOSE) {
+        c->closing = true;
+    } else if (st == MC_SHUTDOWN) {
+        c->closing = true;
+        if (!c->shutdown_sent) {
+            c->shutdown_sent = true;
+            server_request_shutdown(c->w->srv);
+        }
+    }
+    char *dst;
+    size_t len;
+    set_state(c, mc_session_value_window(c->sess, &dst, &len) ? CONN_NREAD : CONN_WAITING);
+}
+
+/* Writes as much queued output as the socket takes. */
+static enum io_result flush_output(struct conn *c)
+{
+    struct worker *w = c->w;
+
+    while (resp_pending(c->out) > 0) {
+        int n = resp_iov(c->out, w->iov, IOV_MAX);
+        if (n <= 0)
+            break;
+        ssize_t k = writev(c->fd, w->iov, n);
+        if (k > 0) {
+            resp_consume(c->out, (size_t)k);
+            worker_count(&w->mc.bytes_written, (uint64_t)k);
+            continue;
+        }
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return IO_OK;
+        return IO_CLOSE;
+    }
+    return IO_OK;
+}
+
+/* One read(): into the value window when a value is pending and nothing is buffered, else into the
+ * buffer followed by a feed. Returns the read() result (0 = EOF, -1 = error with errno). */
+static ssize_t read_once(struct conn *c)
+{
+    char *dst;
+    size_t len;
+    ssize_t n;
+
+    if (c->rlen == 0 && mc_session_value_window(c->sess, &dst, &len) && len > 0) {
+        n = read(c->fd, dst, len);
+        if (n > 0) {
+            worker_count(&c->w->mc.bytes_read, (uint64_t)n);
+            mc_session_value_filled(c->sess, (size_t)n);
+        }
+        return n;
+    }
+    if (!ensure_space(c)) {
+        errno = EMSGSIZE;
+        return -1;
+    }
+    n = read(c->fd, c->rbuf + c->rlen, c->rsize - c->rlen);
+    if (n > 0) {
+        worker_count(&c->w->mc.bytes_read, (uint64_t)n);
+        c->rlen += (size_t)n;
+        feed(c);
+    }
+    return n;
+}
+
+/* Reads and executes requests until the socket is empty, the budget is spent, the output queue is
+ * too long, or the connection starts closing. */
+static enum io_result read_requests(struct conn *c)
+{
+    unsigned budget = c->w->srv->settings->reqs_per_event;
+
+    while (!c->closing && !c->read_paused) {
+        if (budget-- == 0) {
+            worker_count(&c->w->ws.conn_yields, 1);
+            return IO_OK;
+        }
+        ssize_t n = read_once(c);
+        if (n == 0) {
+            c->closing = true;
+            return IO_OK;
+        }
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return IO_OK;
+            return IO_CLOSE;
+        }
+        if (resp_pending(c->out) > HIGH_WATER) {
+            if (flush_output(c) == IO_CLOSE)
+                return IO_CLOSE;
+            if (resp_pending(c->out) > HIGH_WATER)
+                c->read_paused = true;
+        }
+    }
+    return IO_OK;
+}
+
+/* After reading: flush, then decide what to wait for, or finish closing. False if c was freed. */
+static bool after_io(struct conn *c)
+{
+    if (flush_output(c) == IO_CLOSE) {
+        conn_destroy(c);
+        return false;
+    }
+    size_t pending = resp_pending(c->out);
+    if (c->closing && pending == 0) {
+        conn_destroy(c);
+        return false;
+    }
+    if (c->read_paused && pending <= LOW_WATER)
+        c->read_paused = false;
+    short flags = 0;
+    if (!c->closing && !c->read_paused)
+        flags |= EV_READ;
+    if (pending > 0)
+        flags |= EV_WRITE;
+    if (c->closing)
+        set_state(c, CONN_CLOSING);
+    else if (pending > 0)
+        set_state(c, CONN_MWRITE);
+    if (c->rlen == 0 && pending == 0)
+        shrink_buffer(c);
+    set_events(c, flags);
+    return true;
+}
+
+/* The socket is readable and/or writable. */
+static void on_event(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    (void)fd;
+
+    if ((what & EV_READ) && !c->closing && !c->read_paused) {
+        if (read_requests(c) == IO_CLOSE) {
+            conn_destroy(c);
+            return;
+        }
+    }
+    after_io(c);
+}
+
+/* Worker stop: processes what already arrived, then flushes and closes (worker thread). */
+void conn_begin_close(struct conn *c)
+{
+    if (!c->closing && !c->read_paused && read_requests(c) == IO_CLOSE) {
+        conn_destroy(c);
+        return;
+    }
+    c->closing = true;
+    after_io(c);
+}
+
+/* Fills the peer address as `stats conns` shows it. */
+static void peer_address(struct conn *c, bool is_unix)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+
+    if (is_unix || getpeername(c->fd, (struct sockaddr *)&ss, &len) != 0) {
+        snprintf(c->addr, sizeof(c->addr), "%s", c->w->srv->listeners[c->listener].addr);
+        return;
+    }
+    listen_format_addr((struct sockaddr *)&ss, c->addr, sizeof(c->addr));
+}
+
+/* Links c into its worker's list (seen by `stats conns`). */
+static void link_conn(struct conn *c)
+{
+    struct worker *w = c->w;
+    pthread_mutex_lock(&w->conns_lock);
+    c->next = w->conns;
+    if (w->conns != NULL)
+        w->conns->prev = c;
+    w->conns = c;
+    pthread_mutex_unlock(&w->conns_lock);
+    w->nconns++;
+}
+
+/* Creates a connection for fd on worker w (worker thread). NULL on failure (fd is then closed). */
+struct conn *conn_create(struct worker *w, int fd, unsigned listener)
+{
+    struct server *srv = w->srv;
+    bool is_unix = srv->listeners[listener].is_unix;
+    struct conn *c = calloc(1, sizeof(*c));
+
+    if (c == NULL)
+        goto fail;
+    c->w = w;
+    c->fd = fd;
+    c->listener = listener;
+    c->rsize = RBUF_INIT;
+    c->rbuf = malloc(c->rsize);
+    c->out = resp_create(srv->cache);
+    c->sess = mc_session_create(&srv->ctx, &w->mc);
+    c->ev = event_new(w->base, fd, EV_READ | EV_PERSIST, on_event, c);
+    if (c->rbuf == NULL || c->out == NULL || c->sess == NULL || c->ev == NULL)
+        goto fail;
+    if (!is_unix) {
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    }
+    peer_address(c, is_unix);
+    atomic_store_explicit(&c->last_cmd, server_now(c), memory_order_relaxed);
+    if (event_add(c->ev, NULL) != 0)
+        goto fail;
+    c->ev_flags = EV_READ;
+    link_conn(c);
+    server_log(srv, 2, "<%d new client connection from %s\n", fd, c->addr);
+    return c;
+fail:
+    if (c != NULL) {
+        if (c->ev != NULL)
+            event_free(c->ev);
+        mc_session_destroy(&c->sess);
+        resp_destroy(&c->out);
+        free(c->rbuf);
+        free(c);
+    }
+    close(fd);
+    worker_conn_closed(w);
+    return NULL;
+}
+
+/* Closes and frees a connection at once, dropping queued output (worker thread). */
+void conn_destroy(struct conn *c)
+{
+    struct worker *w = c->w;
+
+    pthread_mutex_lock(&w->conns_lock);
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        w->conns = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    pthread_mutex_unlock(&w->conns_lock);
+    w->nconns--;
+
+    server_log(w->srv, 2, "<%d connection closed.\n", c->fd);
+    event_free(c->ev);
+    mc_session_destroy(&c->sess);
+    resp_destroy(&c->out);
+    free(c->rbuf);
+    close(c->fd);
+    free(c);
+    worker_conn_closed(w);
+}

@@ -1,0 +1,361 @@
+/*
+ * listen.c: the listen sockets and the accept loop on the main thread.
+ *
+ * Every -l address (host, host:port, IPv6 literal bare or as [addr]:port) is resolved with getaddrinfo
+ * and bound with SO_REUSEADDR (IPv6 sockets IPV6_V6ONLY, so "::" and "0.0.0.0" can coexist); -s binds
+ * one Unix socket instead, created under the -a mask. The accept callback takes up to ACCEPT_BATCH
+ * sockets per event, refuses those over the -c limit as memcached does ("ERROR Too many open
+ * connections"), and hands the rest round-robin to the workers. When the process runs out of file
+ * descriptors, accepting pauses briefly (listen_disabled_num).
+ *
+ * Threads: main thread only. The connection counters are atomics that workers decrement.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "server/server_internal.h"
+
+#define ACCEPT_BATCH 64
+#define ACCEPT_PAUSE_MS 100
+
+static const char too_many_conns[] = "ERROR Too many open connections\r\n";
+
+/* Formats a socket address as `stats conns` shows it ("tcp:1.2.3.4:5", "tcp6:[::1]:5"). */
+void listen_format_addr(const struct sockaddr *sa, char *out, size_t n)
+{
+    char host[INET6_ADDRSTRLEN];
+
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+        snprintf(out, n, "tcp:%s:%u", host, (unsigned)ntohs(in->sin_port));
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+        snprintf(out, n, "tcp6:[%s]:%u", host, (unsigned)ntohs(in6->sin6_port));
+    } else {
+        snprintf(out, n, "unix:");
+    }
+}
+
+/* Appends a listener for fd. */
+static bool add_listener(struct server *srv, int fd, bool is_unix, const char *addr)
+{
+    struct listener *l = realloc(srv->listeners, (srv->nlisteners + 1) * sizeof(*l));
+    if (l == NULL)
+        return false;
+    srv->listeners = l;
+    l += srv->nlisteners++;
+    memset(l, 0, sizeof(*l));
+    l->fd = fd;
+    l->is_unix = is_unix;
+    snprintf(l->addr, sizeof(l->addr), "%s", addr);
+    return true;
+}
+
+/* Makes fd non-blocking and close-on-exec. */
+static bool set_nonblock(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    return fl >= 0 && fcntl(fd, F_SETFL, fl | O_NONBLOCK) == 0 && fcntl(fd, F_SETFD, FD_CLOEXEC) == 0;
+}
+
+/* Binds and listens on one resolved TCP address. Returns the fd, or -1 with errno set. */
+static int bind_tcp(const struct addrinfo *ai, int backlog)
+{
+    int fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+    if (fd < 0)
+        return -1;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (ai->ai_family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    if (!set_nonblock(fd) || bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, backlog) != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
+/*
+ * Splits one -l entry into host and port: "[v6]:port", "[v6]", "v4-or-name:port", a bare IPv6 literal
+ * (two or more colons) or a bare host. host must hold strlen(spec) + 1 bytes. False on a bad form.
+ */
+static bool split_host_port(const char *spec, int default_port, char *host, int *port)
+{
+    const char *colon = strrchr(spec, ':');
+    *port = default_port;
+    if (spec[0] == '[') {
+        const char *close = strchr(spec, ']');
+        if (close == NULL)
+            return false;
+        memcpy(host, spec + 1, (size_t)(close - spec - 1));
+        host[close - spec - 1] = '\0';
+        if (close[1] == '\0')
+            return true;
+        if (close[1] != ':')
+            return false;
+        colon = close + 1;
+    } else if (colon != NULL && strchr(spec, ':') == colon) {
+        memcpy(host, spec, (size_t)(colon - spec));
+        host[colon - spec] = '\0';
+    } else {
+        strcpy(host, spec);
+        return true;
+    }
+    char *end;
+    long p = strtol(colon + 1, &end, 10);
+    if (colon[1] == '\0' || *end != '\0' || p < 0 || p > 65535)
+        return false;
+    *port = (int)p;
+    return true;
+}
+
+/* Binds every address one -l entry resolves to. Prints memcached-style errors. */
+static bool open_tcp_spec(struct server *srv, const char *spec)
+{
+    const struct settings *s = srv->settings;
+    char *host = malloc(strlen(spec) + 1);
+    int port;
+    if (host == NULL)
+        return false;
+    if (!split_host_port(spec, s->port, host, &port)) {
+        fprintf(stderr, "failed to parse the listen address \"%s\"\n", spec);
+        free(host);
+        return false;
+    }
+    struct addrinfo hints = {.ai_flags = AI_PASSIVE, .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    struct addrinfo *res = NULL;
+    char portstr[8];
+    snprintf(portstr, sizeof(portstr), "%d", port);
+    int rc = getaddrinfo(host[0] != '\0' ? host : NULL, portstr, &hints, &res);
+    if (rc != 0) {
+        fprintf(stderr, "getaddrinfo(): %s\n", gai_strerror(rc));
+        free(host);
+        return false;
+    }
+    bool ok = true;
+    for (struct addrinfo *ai = res; ai != NULL && ok; ai = ai->ai_next) {
+        int fd = bind_tcp(ai, s->backlog);
+        if (fd < 0) {
+            if (errno == EAFNOSUPPORT)
+                continue;
+            fprintf(stderr, "failed to listen on TCP port %d: %s\n", port, strerror(errno));
+            ok = false;
+            break;
+        }
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof(ss);
+        char addr[CONN_ADDR_MAX];
+        getsockname(fd, (struct sockaddr *)&ss, &len);
+        listen_format_addr((struct sockaddr *)&ss, addr, sizeof(addr));
+        if (!add_listener(srv, fd, false, addr)) {
+            close(fd);
+            ok = false;
+        }
+    }
+    freeaddrinfo(res);
+    free(host);
+    return ok;
+}
+
+/* Binds the -s Unix socket under the -a mask, replacing a stale socket file. */
+static bool open_unix(struct server *srv)
+{
+    const struct settings *s = srv->settings;
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    struct stat st;
+
+    if (strlen(s->unix_socket) >= sizeof(sun.sun_path)) {
+        fprintf(stderr, "Unix socket path too long: %s\n", s->unix_socket);
+        return false;
+    }
+    strcpy(sun.sun_path, s->unix_socket);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (fd < 0 || !set_nonblock(fd)) {
+        perror("socket()");
+        if (fd >= 0)
+            close(fd);
+        return false;
+    }
+    if (lstat(s->unix_socket, &st) == 0 && S_ISSOCK(st.st_mode))
+        unlink(s->unix_socket);
+    mode_t old = umask((mode_t)(~s->unix_mask & 0777));
+    int rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+    umask(old);
+    if (rc != 0 || listen(fd, s->backlog) != 0) {
+        fprintf(stderr, "failed to listen on UNIX socket \"%s\": %s\n", s->unix_socket, strerror(errno));
+        close(fd);
+        return false;
+    }
+    char addr[CONN_ADDR_MAX];
+    snprintf(addr, sizeof(addr), "unix:%s", s->unix_socket);
+    if (!add_listener(srv, fd, true, addr)) {
+        close(fd);
+        return false;
+    }
+    return true;
+}
+
+/* Opens every listen socket the settings ask for; prints memcached-style errors. False on failure. */
+bool listen_open(struct server *srv)
+{
+    const struct settings *s = srv->settings;
+
+    if (s->unix_socket != NULL)
+        return open_unix(srv);
+    for (size_t i = 0; i < s->nlisten; i++) {
+        if (!open_tcp_spec(srv, s->listen[i]))
+            return false;
+    }
+    if (srv->nlisteners == 0) {
+        fprintf(stderr, "failed to listen: no usable address\n");
+        return false;
+    }
+    return true;
+}
+
+/* Refuses a connection over the -c limit as memcached does. */
+static void reject(struct server *srv, int fd)
+{
+    ssize_t n = write(fd, too_many_conns, sizeof(too_many_conns) - 1);
+    (void)n;
+    close(fd);
+    atomic_fetch_add_explicit(&srv->rejected_conns, 1, memory_order_relaxed);
+}
+
+/* Sets whether the listen sockets are polled. */
+static void set_accepting(struct server *srv, bool on)
+{
+    for (size_t i = 0; i < srv->nlisteners; i++) {
+        if (on)
+            event_add(srv->listeners[i].ev, NULL);
+        else
+            event_del(srv->listeners[i].ev);
+    }
+    atomic_store(&srv->accepting, on);
+}
+
+/* The pause after running out of descriptors is over. */
+static void on_accept_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct server *srv = arg;
+    (void)fd;
+    (void)what;
+    if (!srv->stopping)
+        set_accepting(srv, true);
+}
+
+/* Out of file descriptors: stop polling the listeners for a moment. */
+static void pause_accepting(struct server *srv)
+{
+    struct timeval tv = {0, ACCEPT_PAUSE_MS * 1000};
+    set_accepting(srv, false);
+    atomic_fetch_add_explicit(&srv->listen_disabled_num, 1, memory_order_relaxed);
+    evtimer_add(srv->accept_timer, &tv);
+    server_log(srv, 1, "Too many open files: accepting paused\n");
+}
+
+/* Accepts one socket; returns false when the batch should end. */
+static bool accept_one(struct server *srv, unsigned idx)
+{
+    int fd;
+#ifdef HAVE_ACCEPT4
+    fd = accept4(srv->listeners[idx].fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+#else
+    fd = accept(srv->listeners[idx].fd, NULL, NULL);
+    if (fd >= 0 && !set_nonblock(fd)) {
+        close(fd);
+        return true;
+    }
+#endif
+    if (fd < 0) {
+        if (errno == EINTR || errno == ECONNABORTED)
+            return true;
+        if (errno == EMFILE || errno == ENFILE)
+            pause_accepting(srv);
+        else if (errno != EAGAIN && errno != EWOULDBLOCK)
+            server_log(srv, 1, "accept(): %s\n", strerror(errno));
+        return false;
+    }
+    uint64_t curr = atomic_load_explicit(&srv->curr_conns, memory_order_relaxed);
+    if (curr >= srv->settings->maxconns) {
+        reject(srv, fd);
+        return true;
+    }
+    curr = atomic_fetch_add_explicit(&srv->curr_conns, 1, memory_order_relaxed) + 1;
+    atomic_fetch_add_explicit(&srv->total_conns, 1, memory_order_relaxed);
+    if (curr > atomic_load_explicit(&srv->conn_structs, memory_order_relaxed))
+        atomic_store_explicit(&srv->conn_structs, curr, memory_order_relaxed);
+    struct worker *w = &srv->workers[srv->next_worker];
+    srv->next_worker = (srv->next_worker + 1) % srv->nworkers;
+    worker_dispatch(w, fd, idx);
+    return true;
+}
+
+/* A listen socket is readable: accept a bounded batch. */
+static void on_accept(evutil_socket_t fd, short what, void *arg)
+{
+    struct listener *l = arg;
+    (void)fd;
+    (void)what;
+    for (int i = 0; i < ACCEPT_BATCH && !l->srv->stopping; i++) {
+        if (!accept_one(l->srv, l->idx))
+            break;
+    }
+}
+
+/* Starts accepting on the main thread's base. False on no memory. */
+bool listen_start(struct server *srv)
+{
+    srv->accept_timer = evtimer_new(srv->base, on_accept_timer, srv);
+    if (srv->accept_timer == NULL)
+        return false;
+    for (size_t i = 0; i < srv->nlisteners; i++) {
+        srv->listeners[i].srv = srv;
+        srv->listeners[i].idx = (unsigned)i;
+        srv->listeners[i].ev = event_new(srv->base, srv->listeners[i].fd, EV_READ | EV_PERSIST, on_accept,
+                                         &srv->listeners[i]);
+        if (srv->listeners[i].ev == NULL)
+            return false;
+    }
+    set_accepting(srv, true);
+    return true;
+}
+
+/* Stops accepting and closes the listen sockets (removing a Unix socket file). */
+void listen_close(struct server *srv)
+{
+    for (size_t i = 0; i < srv->nlisteners; i++) {
+        struct listener *l = &srv->listeners[i];
+        if (l->ev != NULL)
+            event_free(l->ev);
+        l->ev = NULL;
+        if (l->fd < 0)
+            continue;
+        close(l->fd);
+        l->fd = -1;
+        if (l->is_unix && srv->settings->unix_socket != NULL)
+            unlink(srv->settings->unix_socket);
+    }
+    if (srv->accept_timer != NULL)
+        event_free(srv->accept_timer);
+    srv->accept_timer = NULL;
+    atomic_store(&srv->accepting, false);
+}

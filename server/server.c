@@ -1,0 +1,246 @@
+/*
+ * server.c: the server's life on the main thread: set-up in an order that reports errors where the
+ * user sees them, the listener's event loop, and an orderly stop.
+ *
+ * Order: bind the listen sockets (errors reach the terminal), detach (-d), write the pid file, create
+ * the cache, drop privileges (-u), start the workers, then accept. The main thread's event_base carries
+ * the listen sockets, SIGTERM/SIGINT (libevent signal events: nothing runs in a signal handler), the
+ * 1-second clock that advances the cache's clock, the background reclaim of expired items in small
+ * batches, and an eventfd a worker writes to after an accepted `shutdown` command.
+ *
+ * Stop: close the listeners, tell every worker to finish and flush (worker.c), leave the loop, join the
+ * workers, then free everything: the cache last, since connections hold item references until closed.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "protocol/memcache.h"
+#include "server/server_internal.h"
+#include "storage/cache.h"
+
+#define EXIT_OSERR 71
+#define RECLAIM_INTERVAL_MS 100
+#define RECLAIM_BATCH 1000
+
+/* Logs to stderr when the server's verbosity is at least level. */
+void server_log(struct server *srv, unsigned level, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (atomic_load_explicit(&srv->verbose, memory_order_relaxed) < level)
+        return;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+}
+
+/* Asks the main thread to stop the server as on SIGTERM; safe from any thread. */
+void server_request_shutdown(struct server *srv)
+{
+    uint64_t one = 1;
+    ssize_t n;
+    do {
+        n = write(srv->shutdown_fd, &one, sizeof(one));
+    } while (n < 0 && errno == EINTR);
+}
+
+/* The protocol's `verbosity` command. */
+static void on_verbosity(void *arg, unsigned level)
+{
+    struct server *srv = arg;
+    atomic_store_explicit(&srv->verbose, level, memory_order_relaxed);
+}
+
+/* Stops accepting and tells the workers to finish; the loop ends and server_run() cleans up. */
+static void begin_stop(struct server *srv, const char *why)
+{
+    if (srv->stopping)
+        return;
+    srv->stopping = true;
+    server_log(srv, 1, "%s: shutting down\n", why);
+    listen_close(srv);
+    worker_stop_all(srv);
+    event_base_loopbreak(srv->base);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    (void)what;
+    begin_stop(arg, sig == SIGINT ? "SIGINT" : "SIGTERM");
+}
+
+static void on_shutdown_request(evutil_socket_t fd, short what, void *arg)
+{
+    uint64_t v;
+    (void)what;
+    while (read(fd, &v, sizeof(v)) < 0 && errno == EINTR)
+        ;
+    begin_stop(arg, "shutdown command");
+}
+
+/* Once a second: the server's and the cache's clocks. */
+static void on_clock(evutil_socket_t fd, short what, void *arg)
+{
+    struct server *srv = arg;
+    (void)fd;
+    (void)what;
+    time_t now = time(NULL);
+    atomic_store_explicit(&srv->now, (int64_t)now, memory_order_relaxed);
+    cache_clock_tick(srv->cache, now);
+}
+
+/* Background expiry: a small batch per tick, each shard lock held only briefly by the cache. */
+static void on_reclaim(evutil_socket_t fd, short what, void *arg)
+{
+    struct server *srv = arg;
+    (void)fd;
+    (void)what;
+    cache_reclaim(srv->cache, RECLAIM_BATCH);
+}
+
+/* Creates the main thread's base and its events. */
+static bool setup_main_loop(struct server *srv)
+{
+    struct timeval sec = {1, 0};
+    struct timeval reclaim = {0, RECLAIM_INTERVAL_MS * 1000};
+
+    srv->base = event_base_new();
+    if (srv->base == NULL)
+        return false;
+    srv->shutdown_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (srv->shutdown_fd < 0)
+        return false;
+    srv->sig_term = evsignal_new(srv->base, SIGTERM, on_signal, srv);
+    srv->sig_int = evsignal_new(srv->base, SIGINT, on_signal, srv);
+    srv->shutdown_ev = event_new(srv->base, srv->shutdown_fd, EV_READ | EV_PERSIST, on_shutdown_request, srv);
+    srv->clock_timer = event_new(srv->base, -1, EV_PERSIST, on_clock, srv);
+    srv->reclaim_timer = event_new(srv->base, -1, EV_PERSIST, on_reclaim, srv);
+    if (srv->sig_term == NULL || srv->sig_int == NULL || srv->shutdown_ev == NULL ||
+        srv->clock_timer == NULL || srv->reclaim_timer == NULL)
+        return false;
+    return event_add(srv->sig_term, NULL) == 0 && event_add(srv->sig_int, NULL) == 0 &&
+           event_add(srv->shutdown_ev, NULL) == 0 && event_add(srv->clock_timer, &sec) == 0 &&
+           event_add(srv->reclaim_timer, &reclaim) == 0;
+}
+
+/* Creates the cache from the settings; prints the reason on failure. */
+static bool setup_cache(struct server *srv)
+{
+    const struct settings *s = srv->settings;
+    struct cache_options o;
+    const char *err = NULL;
+
+    cache_options_default(&o);
+    o.memory_limit = s->memory_limit;
+    o.item_size_max = s->item_size_max;
+    o.growth_factor = s->growth_factor;
+    o.chunk_min = s->chunk_min;
+    o.use_cas = s->use_cas;
+    srv->cache = cache_create(&o, &err);
+    if (srv->cache == NULL) {
+        fprintf(stderr, "failed to create the cache: %s\n", err != NULL ? err : "unknown error");
+        return false;
+    }
+    cache_clock_tick(srv->cache, time(NULL));
+    srv->ctx.cache = srv->cache;
+    srv->ctx.item_size_max = s->item_size_max;
+    srv->ctx.enable_shutdown = s->enable_shutdown;
+    srv->ctx.use_cas = s->use_cas;
+    srv->ctx.version = CAIRN_PROTOCOL_VERSION;
+    srv->ctx.server = srv;
+    srv->ctx.stats = stats_answer;
+    srv->ctx.verbosity = on_verbosity;
+    return true;
+}
+
+/* Frees one event if set. */
+static void free_event(struct event **ev)
+{
+    if (*ev != NULL)
+        event_free(*ev);
+    *ev = NULL;
+}
+
+/* Frees everything server_run() set up, in reverse order (workers before the cache). */
+static void teardown(struct server *srv)
+{
+    listen_close(srv);
+    worker_destroy_all(srv);
+    free_event(&srv->sig_term);
+    free_event(&srv->sig_int);
+    free_event(&srv->shutdown_ev);
+    free_event(&srv->clock_timer);
+    free_event(&srv->reclaim_timer);
+    if (srv->base != NULL)
+        event_base_free(srv->base);
+    if (srv->shutdown_fd >= 0)
+        close(srv->shutdown_fd);
+    cache_destroy(&srv->cache);
+    free(srv->listeners);
+    pthread_mutex_destroy(&srv->stats_lock);
+}
+
+/* Prints the -v start-up line. */
+static void log_start(struct server *srv)
+{
+    const struct settings *s = srv->settings;
+    server_log(srv, 1, "%s (protocol version %s) started: %u worker threads, %zu MiB, %u connections max\n",
+               CAIRN_VERSION, CAIRN_PROTOCOL_VERSION, s->threads, s->memory_limit >> 20, s->maxconns);
+    for (size_t i = 0; i < srv->nlisteners; i++)
+        server_log(srv, 1, "listening on %s\n", srv->listeners[i].addr);
+}
+
+/* Sets up everything after the listen sockets; returns an exit status, 0 when all is ready. */
+static int start(struct server *srv)
+{
+    const struct settings *s = srv->settings;
+
+    if (s->daemonize && !daemon_detach())
+        return EXIT_OSERR;
+    if (!daemon_write_pid(s))
+        return EXIT_OSERR;
+    srv->pid_written = s->pid_file != NULL;
+    if (!setup_cache(srv))
+        return EXIT_OSERR;
+    if (!daemon_drop_privileges(s))
+        return EXIT_OSERR;
+    if (!setup_main_loop(srv) || !worker_start_all(srv) || !listen_start(srv)) {
+        fprintf(stderr, "failed to start the event loops\n");
+        return EXIT_OSERR;
+    }
+    return 0;
+}
+
+/* Runs the server with parsed settings until it is stopped; returns the process exit status. */
+int server_run(const struct settings *s)
+{
+    struct server srv;
+
+    memset(&srv, 0, sizeof(srv));
+    srv.settings = s;
+    srv.shutdown_fd = -1;
+    srv.started = time(NULL);
+    atomic_store(&srv.now, (int64_t)srv.started);
+    atomic_store(&srv.verbose, s->verbose);
+    pthread_mutex_init(&srv.stats_lock, NULL);
+
+    int rc = listen_open(&srv) ? start(&srv) : EXIT_OSERR;
+    if (rc == 0) {
+        log_start(&srv);
+        event_base_dispatch(srv.base);
+    }
+    teardown(&srv);
+    if (srv.pid_written)
+        daemon_remove_pid(s);
+    return rc;
+}

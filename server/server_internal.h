@@ -1,0 +1,229 @@
+/*
+ * server_internal.h: the types the files of server/ share: the server, its worker threads and their
+ * connections. Nothing outside server/ includes it.
+ *
+ *   main thread (listener)                       worker thread k (one per -t)
+ *   +-----------------------------+              +--------------------------------+
+ *   | event_base: listen sockets, |  conn_req    | event_base: notify eventfd,    |
+ *   | signals, 1 s clock, reclaim |--queue+efd-->| its connections' sockets       |
+ *   +-----------------------------+              | struct mc_stats, conn list     |
+ *                                                +--------------------------------+
+ *
+ * Ownership: struct server owns the settings copy it was given by pointer (main owns the struct), the
+ * cache, the listeners and the workers; a worker owns its connections. A connection lives on one
+ * worker for its whole life and only that worker's thread touches it, except the fields `stats conns`
+ * reads from another thread (addresses, immutable; state and last command time, atomic) under the
+ * worker's conns_lock, which also guards the list links.
+ *
+ * Counters: each worker's struct mc_stats and struct worker_stats are written only by that worker
+ * (relaxed atomic stores) and summed by whichever thread answers `stats`. Connection counts shared by
+ * the listener and the workers are atomics.
+ */
+#ifndef CAIRN_SERVER_INTERNAL_H
+#define CAIRN_SERVER_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+
+#include "protocol/memcache.h"
+#include "server/settings.h"
+
+struct event;
+struct event_base;
+struct resp;
+struct server;
+struct worker;
+
+#define CONN_ADDR_MAX 128
+
+/* What a connection is doing, as `stats conns` names it. */
+enum conn_state {
+    CONN_WAITING = 0, /* idle, waiting for a request */
+    CONN_PARSE_CMD,   /* executing requests */
+    CONN_NREAD,       /* reading a value block */
+    CONN_MWRITE,      /* output queued, waiting for the socket */
+    CONN_CLOSING      /* flushing its last output before closing */
+};
+
+/* Per-worker counters the protocol's struct mc_stats has no field for. */
+struct worker_stats {
+    uint64_t conn_yields; /* reads cut short by -R so other connections get a turn */
+};
+
+/* An accepted socket on its way from the listener to a worker. */
+struct conn_req {
+    int fd;
+    unsigned listener;  /* index into server.listeners */
+    struct conn_req *next;
+};
+
+struct conn {
+    struct worker *w;
+    int fd;
+    struct event *ev;         /* EV_READ and/or EV_WRITE, persistent; events re-set as needed */
+    short ev_flags;           /* what ev is waiting for now (0 = not added) */
+    char *rbuf;               /* unconsumed request bytes at rbuf[0..rlen) */
+    size_t rlen, rsize;
+    struct resp *out;
+    struct mc_session *sess;
+    bool read_paused;         /* output above the high-water mark: not reading until it drains */
+    bool closing;             /* no more reading: flush, then close */
+    bool shutdown_sent;
+    _Atomic int state;        /* enum conn_state, read by `stats conns` */
+    _Atomic int64_t last_cmd; /* Unix time of the last request */
+    char addr[CONN_ADDR_MAX];
+    unsigned listener;
+    struct conn *prev, *next; /* worker's list, under conns_lock */
+};
+
+struct worker {
+    struct server *srv;
+    unsigned id;
+    pthread_t thread;
+    bool started;
+    struct event_base *base;
+    int notify_fd;            /* eventfd: new connections queued, or stop */
+    struct event *notify_ev;
+    struct event *drain_timer; /* during stop: force-close what has not drained */
+    pthread_mutex_t queue_lock;
+    struct conn_req *queue_head, *queue_tail;
+    bool stop_requested;      /* under queue_lock */
+    bool stopping;            /* worker thread only */
+    pthread_mutex_t conns_lock;
+    struct conn *conns;
+    unsigned nconns;          /* worker thread only */
+    struct mc_stats mc;
+    struct worker_stats ws;
+    struct iovec *iov;        /* IOV_MAX scratch iovecs for writev */
+};
+
+struct listener {
+    struct server *srv;
+    unsigned idx;
+    int fd;
+    struct event *ev;
+    char addr[CONN_ADDR_MAX]; /* "tcp:127.0.0.1:11211", "tcp6:[::1]:11211", "unix:/path" */
+    bool is_unix;
+};
+
+struct server {
+    const struct settings *settings;
+    struct cache *cache;
+    struct mc_context ctx;
+    struct event_base *base;  /* the listener's (main thread) */
+    struct listener *listeners;
+    size_t nlisteners;
+    struct worker *workers;
+    unsigned nworkers;
+    unsigned next_worker;     /* round-robin, listener thread only */
+    struct event *sig_term, *sig_int, *clock_timer, *reclaim_timer, *accept_timer;
+    struct event *shutdown_ev;
+    int shutdown_fd;          /* eventfd a worker writes to after `shutdown` */
+    bool stopping;
+    bool pid_written;
+    time_t started;
+    _Atomic int64_t now;      /* Unix time, advanced by the 1 s clock timer */
+    _Atomic unsigned verbose;
+    _Atomic uint64_t curr_conns, total_conns, rejected_conns, conn_structs;
+    _Atomic uint64_t listen_disabled_num;
+    _Atomic bool accepting;
+    pthread_mutex_t stats_lock; /* the `stats reset` baseline */
+    struct mc_stats base_mc;
+    struct worker_stats base_ws;
+    uint64_t base_total_conns, base_rejected_conns, base_listen_disabled;
+};
+
+/* ---- server.c ---- */
+
+/* Runs the server with parsed settings until it is stopped; returns the process exit status. */
+int server_run(const struct settings *s);
+
+/* Logs to stderr when the server's verbosity is at least level. */
+void server_log(struct server *srv, unsigned level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Asks the main thread to stop the server as on SIGTERM; safe from any thread. */
+void server_request_shutdown(struct server *srv);
+
+/* ---- listen.c ---- */
+
+/* Opens every listen socket the settings ask for; prints memcached-style errors. False on failure. */
+bool listen_open(struct server *srv);
+
+/* Starts accepting on the main thread's base. False on no memory. */
+bool listen_start(struct server *srv);
+
+/* Formats a socket address as `stats conns` shows it ("tcp:1.2.3.4:5", "tcp6:[::1]:5"). */
+void listen_format_addr(const struct sockaddr *sa, char *out, size_t n);
+
+/* Stops accepting and closes the listen sockets (removing a Unix socket file). */
+void listen_close(struct server *srv);
+
+/* ---- worker.c ---- */
+
+/* Creates the workers' bases and starts their threads. False (with the started ones stopped) on error. */
+bool worker_start_all(struct server *srv);
+
+/* Hands an accepted socket to worker w; the worker owns fd from now on (closes it if stopping). */
+void worker_dispatch(struct worker *w, int fd, unsigned listener);
+
+/* Tells every worker to finish in-flight requests, flush and close its connections, then exit. */
+void worker_stop_all(struct server *srv);
+
+/* A connection of w was freed: gives its slot back; ends a stopping loop after the last one. */
+void worker_conn_closed(struct worker *w);
+
+/* Joins the worker threads and frees them. */
+void worker_destroy_all(struct server *srv);
+
+/* Adds n to one of this worker's counters with a relaxed atomic store (single writer). */
+static inline void worker_count(uint64_t *counter, uint64_t n)
+{
+    __atomic_store_n(counter, __atomic_load_n(counter, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
+}
+
+/* ---- conn.c ---- */
+
+/* Creates a connection for fd on worker w (worker thread). NULL on failure (fd is then closed). */
+struct conn *conn_create(struct worker *w, int fd, unsigned listener);
+
+/* Worker stop: processes what already arrived, then flushes and closes (worker thread). */
+void conn_begin_close(struct conn *c);
+
+/* Closes and frees a connection at once, dropping queued output (worker thread). */
+void conn_destroy(struct conn *c);
+
+/* `stats conns` name of a state. */
+const char *conn_state_name(int state);
+
+/* ---- stats.c ---- */
+
+/* The protocol's mc_stats_fn: answers `stats` and its groups; arg is the struct server. */
+enum mc_stats_result stats_answer(void *arg, int argc, char **argv, struct resp *out);
+
+/* ---- daemon.c ---- */
+
+/* Raises the open-file limit to fit maxconns; prints memcached's error and returns false if it can't. */
+bool daemon_raise_nofile(const struct settings *s);
+
+/* Refuses to run as root without -u (memcached's message). */
+bool daemon_check_user(const struct settings *s);
+
+/* Detaches from the terminal (fork, setsid, chdir /, stdio to /dev/null). False on failure. */
+bool daemon_detach(void);
+
+/* Writes the pid file if one is configured. */
+bool daemon_write_pid(const struct settings *s);
+
+/* Removes the pid file if one is configured. */
+void daemon_remove_pid(const struct settings *s);
+
+/* As root with -u, switches to that user. False (with a message) on failure. */
+bool daemon_drop_privileges(const struct settings *s);
+
+#endif

@@ -1,0 +1,393 @@
+/*
+ * settings.c: command-line parsing with getopt_long, memcached 1.6's option names, and the checks that
+ * involve more than one option (item size against the memory limit, -s turning TCP off).
+ *
+ * Each option value goes through a small strict parser (no trailing junk, no sign where none makes
+ * sense). Messages for the limits memcached enforces use memcached's wording, so scripts that grep
+ * them keep working. Single-threaded: runs before the server starts.
+ */
+#include "config.h"
+
+#include "server/settings.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MIB ((size_t)1024 * 1024)
+#define MEMORY_LIMIT_MAX_MB 32768u
+#define ITEM_SIZE_MIN 1024u
+#define ITEM_SIZE_MAX_LIMIT ((size_t)1024 * 1024 * 1024)
+#define THREADS_MAX 256u
+
+static const char short_opts[] = "p:l:t:m:c:I:f:n:vU:s:a:dP:u:AhVCb:R:";
+
+static const struct option long_opts[] = {
+    {"port", required_argument, NULL, 'p'},
+    {"listen", required_argument, NULL, 'l'},
+    {"threads", required_argument, NULL, 't'},
+    {"memory-limit", required_argument, NULL, 'm'},
+    {"conn-limit", required_argument, NULL, 'c'},
+    {"max-item-size", required_argument, NULL, 'I'},
+    {"slab-growth-factor", required_argument, NULL, 'f'},
+    {"slab-min-size", required_argument, NULL, 'n'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"udp-port", required_argument, NULL, 'U'},
+    {"unix-socket", required_argument, NULL, 's'},
+    {"unix-mask", required_argument, NULL, 'a'},
+    {"daemon", no_argument, NULL, 'd'},
+    {"pidfile", required_argument, NULL, 'P'},
+    {"pid-file", required_argument, NULL, 'P'},
+    {"user", required_argument, NULL, 'u'},
+    {"enable-shutdown", no_argument, NULL, 'A'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {"disable-cas", no_argument, NULL, 'C'},
+    {"listen-backlog", required_argument, NULL, 'b'},
+    {"max-reqs-per-event", required_argument, NULL, 'R'},
+    {NULL, 0, NULL, 0},
+};
+
+/* Prints the option summary. */
+void settings_usage(FILE *f)
+{
+    fputs(CAIRN_VERSION "\n"
+          "-p, --port=<num>          TCP port to listen on (default: 11211)\n"
+          "-U, --udp-port=<num>      UDP port to listen on (default: 0, off; only 0 is accepted)\n"
+          "-s, --unix-socket=<file>  UNIX socket to listen on (disables network support)\n"
+          "-a, --unix-mask=<mask>    access mask for UNIX socket, in octal (default: 700)\n"
+          "-A, --enable-shutdown     enable ascii \"shutdown\" command\n"
+          "-l, --listen=<addr>       interface to listen on (default: 127.0.0.1)\n"
+          "                          repeat or separate with commas for several; IPv6\n"
+          "                          literals as ::1 or [::1], optionally <addr>:<port>\n"
+          "-d, --daemon              run as a daemon\n"
+          "-u, --user=<user>         assume identity of <username> (only when run as root)\n"
+          "-m, --memory-limit=<num>  item memory in megabytes (default: 64)\n"
+          "-c, --conn-limit=<num>    max simultaneous connections (default: 1024)\n"
+          "-v, --verbose             verbose (print errors/warnings while in event loop)\n"
+          "-vv                       very verbose (also print client connections)\n"
+          "-h, --help                print this help and exit\n"
+          "-V, --version             print version and exit\n"
+          "-P, --pidfile=<file>      save PID in <file>\n"
+          "-f, --slab-growth-factor=<num> chunk size growth factor (default: 1.25)\n"
+          "-n, --slab-min-size=<bytes> min space used for key+value+flags (default: 48)\n"
+          "-t, --threads=<num>       number of threads to use (default: 4)\n"
+          "-R, --max-reqs-per-event  maximum number of reads per event, limits the\n"
+          "                          time spent on one connection to prevent\n"
+          "                          starvation (default: 20)\n"
+          "-C, --disable-cas         disable use of CAS\n"
+          "-b, --listen-backlog=<num> set the backlog queue limit (default: 1024)\n"
+          "-I, --max-item-size=<num> adjusts max item size\n"
+          "                          (default: 1m, min: 1k, max: 1024m)\n",
+          f);
+}
+
+/* Fills s with the defaults (memcached's, except the listen address 127.0.0.1). */
+void settings_init(struct settings *s)
+{
+    memset(s, 0, sizeof(*s));
+    s->port = 11211;
+    s->unix_mask = 0700;
+    s->threads = 4;
+    s->memory_limit = 64 * MIB;
+    s->maxconns = 1024;
+    s->item_size_max = MIB;
+    s->growth_factor = 1.25;
+    s->chunk_min = 48;
+    s->use_cas = true;
+    s->backlog = 1024;
+    s->reqs_per_event = 20;
+}
+
+/* Frees the strings s owns; s can be initialised again. */
+void settings_deinit(struct settings *s)
+{
+    for (size_t i = 0; i < s->nlisten; i++)
+        free(s->listen[i]);
+    free(s->listen);
+    free(s->listen_spec);
+    free(s->unix_socket);
+    free(s->pid_file);
+    free(s->user);
+    memset(s, 0, sizeof(*s));
+}
+
+/* Parses a whole decimal number in [0, max]; false on junk, a sign or overflow. */
+static bool parse_ull(const char *arg, unsigned long long max, unsigned long long *out)
+{
+    char *end;
+
+    if (arg[0] < '0' || arg[0] > '9')
+        return false;
+    errno = 0;
+    unsigned long long v = strtoull(arg, &end, 10);
+    if (errno != 0 || *end != '\0' || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* Parses a size with an optional k/m/g suffix (powers of 1024), as -I takes it. */
+static bool parse_size(const char *arg, unsigned long long *out)
+{
+    char *end;
+
+    if (arg[0] < '0' || arg[0] > '9')
+        return false;
+    errno = 0;
+    unsigned long long v = strtoull(arg, &end, 10);
+    if (errno != 0)
+        return false;
+    unsigned shift = 0;
+    switch (*end) {
+    case '\0':
+        break;
+    case 'k':
+    case 'K':
+        shift = 10;
+        break;
+    case 'm':
+    case 'M':
+        shift = 20;
+        break;
+    case 'g':
+    case 'G':
+        shift = 30;
+        break;
+    default:
+        return false;
+    }
+    if (shift != 0 && end[1] != '\0')
+        return false;
+    if (v > (ULLONG_MAX >> shift))
+        return false;
+    *out = v << shift;
+    return true;
+}
+
+/* Appends one -l value: remembers it for "inter" and splits it at commas into the address list. */
+static bool add_listen(struct settings *s, const char *arg)
+{
+    size_t old = s->listen_spec ? strlen(s->listen_spec) : 0;
+    char *spec = realloc(s->listen_spec, old + strlen(arg) + 2);
+    if (spec == NULL)
+        return false;
+    if (old > 0)
+        spec[old++] = ',';
+    strcpy(spec + old, arg);
+    s->listen_spec = spec;
+
+    const char *p = arg;
+    while (*p != '\0') {
+        size_t n = strcspn(p, ",");
+        if (n > 0) {
+            char **list = realloc(s->listen, (s->nlisten + 1) * sizeof(*list));
+            if (list == NULL)
+                return false;
+            s->listen = list;
+            s->listen[s->nlisten] = strndup(p, n);
+            if (s->listen[s->nlisten] == NULL)
+                return false;
+            s->nlisten++;
+        }
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    return true;
+}
+
+/* Replaces an owned string option. */
+static bool set_string(char **dst, const char *arg)
+{
+    char *copy = strdup(arg);
+    if (copy == NULL)
+        return false;
+    free(*dst);
+    *dst = copy;
+    return true;
+}
+
+/* Applies one numeric option; returns an error message or NULL. */
+static const char *apply_number(struct settings *s, int opt, const char *arg)
+{
+    unsigned long long v = 0;
+    bool ok;
+
+    switch (opt) {
+    case 'p':
+        if (!parse_ull(arg, 65535, &v))
+            return "Port must be a number between 0 and 65535";
+        s->port = (int)v;
+        return NULL;
+    case 'U':
+        if (!parse_ull(arg, 65535, &v))
+            return "UDP port must be a number between 0 and 65535";
+        if (v != 0)
+            return "UDP is not supported: use -U 0";
+        s->udp_port = 0;
+        return NULL;
+    case 't':
+        if (!parse_ull(arg, UINT_MAX, &v) || v == 0)
+            return "Number of threads must be greater than 0";
+        if (v > THREADS_MAX)
+            return "Number of threads must be at most 256";
+        s->threads = (unsigned)v;
+        return NULL;
+    case 'm':
+        if (!parse_ull(arg, MEMORY_LIMIT_MAX_MB, &v))
+            return "Memory limit must be a number of megabytes between 0 and 32768";
+        s->memory_limit = (size_t)v * MIB;
+        return NULL;
+    case 'c':
+        if (!parse_ull(arg, INT_MAX, &v) || v == 0)
+            return "Maximum connections must be greater than 0";
+        s->maxconns = (unsigned)v;
+        return NULL;
+    case 'I':
+        ok = parse_size(arg, &v);
+        if (!ok)
+            return "Item max size must be a number with an optional k or m suffix";
+        if (v > ITEM_SIZE_MAX_LIMIT)
+            return "Cannot set item size limit higher than a gigabyte.";
+        if (v < ITEM_SIZE_MIN)
+            return "Item max size cannot be less than 1024 bytes.";
+        s->item_size_max = (size_t)v;
+        return NULL;
+    case 'n':
+        if (!parse_ull(arg, ITEM_SIZE_MAX_LIMIT, &v) || v == 0)
+            return "Chunk size must be greater than 0";
+        s->chunk_min = (size_t)v;
+        return NULL;
+    case 'b':
+        if (!parse_ull(arg, INT_MAX, &v) || v == 0)
+            return "Listen backlog must be greater than 0";
+        s->backlog = (int)v;
+        return NULL;
+    case 'R':
+        if (!parse_ull(arg, INT_MAX, &v) || v == 0)
+            return "Number of requests per event must be greater than 0";
+        s->reqs_per_event = (unsigned)v;
+        return NULL;
+    default:
+        return "internal error: unknown numeric option";
+    }
+}
+
+/* Applies -f. */
+static const char *apply_factor(struct settings *s, const char *arg)
+{
+    char *end;
+
+    errno = 0;
+    double f = strtod(arg, &end);
+    if (errno != 0 || end == arg || *end != '\0' || !(f > 1.0) || f > 100.0)
+        return "Factor must be greater than 1";
+    s->growth_factor = f;
+    return NULL;
+}
+
+/* Applies -a (octal, at most 0777). */
+static const char *apply_mask(struct settings *s, const char *arg)
+{
+    char *end;
+
+    errno = 0;
+    unsigned long v = strtoul(arg, &end, 8);
+    if (errno != 0 || end == arg || *end != '\0' || arg[0] == '-' || v > 0777)
+        return "Unix socket mask must be an octal number up to 777";
+    s->unix_mask = (unsigned)v;
+    return NULL;
+}
+
+/* Applies one option; returns an error message or NULL. */
+static const char *apply_option(struct settings *s, int opt, const char *arg)
+{
+    switch (opt) {
+    case 'l':
+        return add_listen(s, arg) ? NULL : "out of memory";
+    case 's':
+        return set_string(&s->unix_socket, arg) ? NULL : "out of memory";
+    case 'P':
+        return set_string(&s->pid_file, arg) ? NULL : "out of memory";
+    case 'u':
+        return set_string(&s->user, arg) ? NULL : "out of memory";
+    case 'a':
+        return apply_mask(s, arg);
+    case 'f':
+        return apply_factor(s, arg);
+    case 'v':
+        s->verbose++;
+        return NULL;
+    case 'd':
+        s->daemonize = true;
+        return NULL;
+    case 'A':
+        s->enable_shutdown = true;
+        return NULL;
+    case 'C':
+        s->use_cas = false;
+        return NULL;
+    default:
+        return apply_number(s, opt, arg);
+    }
+}
+
+/* Checks the options that depend on each other; returns an error message or NULL. */
+static const char *check_combined(struct settings *s)
+{
+    if (s->item_size_max > s->memory_limit / 2)
+        return "Cannot set item size limit higher than 1/2 of memory max.";
+    if (s->unix_socket != NULL && s->unix_socket[0] == '\0')
+        return "Unix socket path must not be empty";
+    if (s->nlisten == 0 && !add_listen(s, "127.0.0.1"))
+        return "out of memory";
+    return NULL;
+}
+
+/* Reports a bad option: the reason, then the usage. */
+static enum settings_status invalid(FILE *err, const char *why)
+{
+    if (why != NULL)
+        fprintf(err, "%s\n", why);
+    settings_usage(err);
+    return SETTINGS_INVALID;
+}
+
+/*
+ * Parses argv into s and checks the values together. Help and version go to out; errors and the usage
+ * to err. The caller calls settings_deinit() whatever the result.
+ */
+enum settings_status settings_parse(struct settings *s, int argc, char **argv, FILE *out, FILE *err)
+{
+    int opt;
+
+    optind = 1;
+    opterr = 1;
+    while ((opt = getopt_long(argc, argv, short_opts, long_opts, NULL)) != -1) {
+        if (opt == '?' || opt == ':')
+            return invalid(err, NULL);
+        if (opt == 'h') {
+            settings_usage(out);
+            return SETTINGS_EXIT;
+        }
+        if (opt == 'V') {
+            fprintf(out, "%s\n", CAIRN_VERSION);
+            return SETTINGS_EXIT;
+        }
+        const char *why = apply_option(s, opt, optarg);
+        if (why != NULL)
+            return invalid(err, why);
+    }
+    if (optind < argc) {
+        fprintf(err, "Unexpected argument \"%s\"\n", argv[optind]);
+        return invalid(err, NULL);
+    }
+    const char *why = check_combined(s);
+    if (why != NULL)
+        return invalid(err, why);
+    return SETTINGS_OK;
+}

@@ -1,0 +1,70 @@
+/*
+ * settings.h: the server's command-line options, parsed once in main() into one struct that is passed
+ * down to every part of the server. Nothing reads a global settings object.
+ *
+ * Options keep memcached 1.6's short and long names and its limits and messages where memcached has
+ * them. Strings in the struct are owned copies, freed by settings_deinit().
+ *
+ * Threads: parsed before any thread starts; read-only afterwards, so any thread may read it.
+ */
+#ifndef CAIRN_SERVER_SETTINGS_H
+#define CAIRN_SERVER_SETTINGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "config.h"
+
+/* The one place the version strings are made. The protocol's is parsed by clients that gate features
+ * on memcached's major.minor.micro, so it starts with the memcached release we follow. */
+#define CAIRN_VERSION "cairn " PACKAGE_VERSION
+#define CAIRN_PROTOCOL_VERSION "1.6.18-cairn-" PACKAGE_VERSION
+
+struct settings {
+    int port;               /* -p, TCP port (0 = any free port) */
+    char **listen;          /* -l addresses, split at commas; default 127.0.0.1 */
+    size_t nlisten;
+    char *listen_spec;      /* the -l values as given, joined by ',' (stats settings "inter") */
+    int udp_port;           /* -U, only 0 is accepted */
+    char *unix_socket;      /* -s, a path; when set, no TCP listener */
+    unsigned unix_mask;     /* -a, octal permissions of the socket file */
+    unsigned threads;       /* -t, worker threads */
+    size_t memory_limit;    /* -m, bytes */
+    unsigned maxconns;      /* -c */
+    size_t item_size_max;   /* -I, bytes */
+    double growth_factor;   /* -f */
+    size_t chunk_min;       /* -n */
+    unsigned verbose;       /* -v count */
+    bool daemonize;         /* -d */
+    char *pid_file;         /* -P */
+    char *user;             /* -u */
+    bool enable_shutdown;   /* -A */
+    bool use_cas;           /* cleared by -C */
+    int backlog;            /* -b, listen() backlog */
+    unsigned reqs_per_event; /* -R, reads handled per connection per event before yielding */
+};
+
+enum settings_status {
+    SETTINGS_OK = 0,   /* parsed and valid: run the server */
+    SETTINGS_EXIT,     /* -h or -V was answered: exit 0 */
+    SETTINGS_INVALID   /* the reason and the usage were printed: exit non-zero */
+};
+
+/* Fills s with the defaults (memcached's, except the listen address 127.0.0.1). */
+void settings_init(struct settings *s);
+
+/*
+ * Parses argv into s (which settings_init() prepared) and checks the values together (e.g. -I against
+ * -m). Help and version text go to out, errors and the usage to err. The caller calls settings_deinit()
+ * whatever the result.
+ */
+enum settings_status settings_parse(struct settings *s, int argc, char **argv, FILE *out, FILE *err);
+
+/* Frees the strings s owns; s can be initialised again. */
+void settings_deinit(struct settings *s);
+
+/* Prints the option summary. */
+void settings_usage(FILE *f);
+
+#endif
