@@ -1,1 +1,43 @@
-# tests/integration
+# tests/integration: Criterion programs that start the real server binary on a loopback port and
+# talk to it over TCP. CAIRN_TEST_TARGET=memcached runs them against /usr/bin/memcached instead.
+INTEG_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
+INTEG_LIBS = $(CRITERION_LIBS)
+INTEG_HARNESS = tests/integration/harness.c tests/integration/harness.h
+
+INTEGRATION_TESTS = \
+	tests/integration/test_commands \
+	tests/integration/test_pipeline \
+	tests/integration/test_badinput \
+	tests/integration/test_concurrency \
+	tests/integration/test_eviction \
+	tests/integration/test_limits \
+	tests/integration/test_daemon \
+	tests/integration/test_differential
+
+check_PROGRAMS += $(INTEGRATION_TESTS)
+TESTS += $(INTEGRATION_TESTS)
+
+tests_integration_test_commands_SOURCES = tests/integration/test_commands.c $(INTEG_HARNESS)
+tests_integration_test_commands_CFLAGS = $(INTEG_CFLAGS)
+tests_integration_test_commands_LDADD = $(INTEG_LIBS)
+tests_integration_test_pipeline_SOURCES = tests/integration/test_pipeline.c $(INTEG_HARNESS)
+tests_integration_test_pipeline_CFLAGS = $(INTEG_CFLAGS)
+tests_integration_test_pipeline_LDADD = $(INTEG_LIBS)
+tests_integration_test_badinput_SOURCES = tests/integration/test_badinput.c $(INTEG_HARNESS)
+tests_integration_test_badinput_CFLAGS = $(INTEG_CFLAGS)
+tests_integration_test_badinput_LDADD = $(INTEG_LIBS)
+tests_integration_test_concurrency_SOURCES = tests/integration/test_concurrency.c $(INTEG_HARNESS)
+tests_integration_test_concurrency_CFLAGS = $(INTEG_CFLAGS)
+tests_integration_test_concurrency_LDADD = $(INTEG_LIBS)
+tests_integration_test_eviction_SOURCES = tests/integration/test_eviction.c $(INTEG_HARNESS)
+tests_integration_test_eviction_CFLAGS = $(INTEG_CFLAGS)
+tests_integration_test_eviction_LDADD = $(INTEG_LIBS)
+tests_integration_test_limits_SOURCES = tests/integration/test_limits.c $(INTEG_HARNESS)
+tests_integration_test_limits_CFLAGS = $(INTEG_CFLAGS)
+tests_integration_test_limits_LDADD = $(INTEG_LIBS)
+tests_integration_test_daemon_SOURCES = tests/integration/test_daemon.c $(INTEG_HARNESS)
+tests_integration_test_daemon_CFLAGS = $(INTEG_CFLAGS)
+tests_integration_test_daemon_LDADD = $(INTEG_LIBS)
+tests_integration_test_differential_SOURCES = tests/integration/test_differential.c $(INTEG_HARNESS)
+tests_integration_test_differential_CFLAGS = $(INTEG_CFLAGS)
+tests_integration_test_differential_LDADD = $(INTEG_LIBS)
