@@ -260,6 +260,8 @@ static bool after_io(struct conn *c)
         set_state(c, CONN_CLOSING);
     else if (pending > 0)
         set_state(c, CONN_MWRITE);
+    else if (atomic_load_explicit(&c->state, memory_order_relaxed) == CONN_MWRITE)
+        set_state(c, CONN_WAITING);
     if (c->rlen == 0 && pending == 0)
         shrink_buffer(c);
     set_events(c, flags);
