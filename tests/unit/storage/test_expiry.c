@@ -1,12 +1,249 @@
 /*
- * test_expiry.c: storage unit tests (expiry).
+ * test_expiry.c: the relative clock, memcached's exptime rules, lazy expiry, touch and get-and-touch,
+ * background reclaim, and flush_all now and later.
  */
 #include "tests/unit/storage/storage_test.h"
 
-Test(expiry, placeholder_create)
-{
-    struct cache *c = st_cache(0, 0, 0, 0);
+#include <time.h>
 
-    cr_assert_gt(cache_class_count(c), 1);
+static struct cache *c;
+
+static void setup(void)
+{
+    c = st_cache(0, 0, 2, 4);
+    cache_clock_set(c, 1000);
+}
+
+static void teardown(void)
+{
     cache_destroy(&c);
+}
+
+TestSuite(expiry, .init = setup, .fini = teardown);
+
+Test(expiry, clock_starts_after_zero_and_ticks_forward)
+{
+    struct cache *fresh = st_cache(0, 0, 0, 0);
+    time_t started = cache_process_started(fresh);
+    time_t now = time(NULL);
+
+    cr_assert(started >= now - 3 && started <= now - 2, "started %lld now %lld",
+              (long long)started, (long long)now);
+    cr_assert_geq(cache_rel_time(fresh), 2);
+    cache_clock_tick(fresh, started + 500);
+    cr_assert_eq(cache_rel_time(fresh), 500);
+    cache_clock_tick(fresh, started + 400);
+    cr_assert_eq(cache_rel_time(fresh), 500, "the clock never goes back");
+    cache_clock_set(fresh, 7);
+    cr_assert_eq(cache_rel_time(fresh), 7);
+    cache_destroy(&fresh);
+}
+
+Test(expiry, exptime_rules)
+{
+    time_t started = cache_process_started(c);
+    struct {
+        int64_t client;
+        uint32_t want;
+    } cases[] = {
+        {0, 0},
+        {-1, 1},
+        {-1000000, 1},
+        {1, 1001},
+        {100, 1100},
+        {2592000, 1000 + 2592000},
+        {(int64_t)started + 5000, 5000},   /* absolute, in the future */
+        {(int64_t)started, 1},             /* absolute, at the start: already expired */
+        {2592001, 1},                      /* absolute, long past */
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        cr_assert_eq(cache_exptime(c, cases[i].client), cases[i].want, "case %zu: %u", i,
+                     cache_exptime(c, cases[i].client));
+}
+
+Test(expiry, negative_exptime_store_is_immediately_dead)
+{
+    cr_assert_eq(st_store(c, "k", "v", 0, cache_exptime(c, -1), CACHE_SET, 0, NULL), CACHE_OK);
+    st_expect_miss(c, "k", CACHE_MISS_EXPIRED);
+    st_expect_miss(c, "k", CACHE_MISS_NONE);
+}
+
+Test(expiry, lazy_expiry_on_get)
+{
+    struct cache_stats s;
+
+    cr_assert_eq(st_store(c, "k", "v", 0, cache_exptime(c, 10), CACHE_SET, 0, NULL), CACHE_OK);
+    cr_assert_eq(st_set(c, "forever", "v"), CACHE_OK);
+    cache_clock_set(c, 1009);
+    st_expect(c, "k", "v");
+    cache_clock_set(c, 1010);
+    st_expect_miss(c, "k", CACHE_MISS_EXPIRED);
+    s = st_stats(c);
+    cr_assert_eq(s.curr_items, 1, "the expired item was unlinked by the lookup");
+    st_expect_miss(c, "k", CACHE_MISS_NONE);
+    cache_clock_set(c, 100000000);
+    st_expect(c, "forever", "v");
+}
+
+Test(expiry, expired_items_count_as_absent_for_stores)
+{
+    uint32_t exp = cache_exptime(c, 5);
+
+    cr_assert_eq(st_store(c, "k", "v", 0, exp, CACHE_SET, 0, NULL), CACHE_OK);
+    cache_clock_set(c, 1005);
+    cr_assert_eq(st_store(c, "k", "x", 0, 0, CACHE_REPLACE, 0, NULL), CACHE_NOT_STORED);
+    cr_assert_eq(st_store(c, "k", "x", 0, exp, CACHE_SET, 0, NULL), CACHE_OK);
+    cr_assert_eq(st_store(c, "k", "y", 0, 0, CACHE_ADD, 0, NULL), CACHE_OK,
+                 "an item stored already expired is absent for ADD");
+    st_expect(c, "k", "y");
+}
+
+Test(expiry, touch_and_get_touch)
+{
+    struct item *it;
+    enum cache_miss_reason why;
+
+    cr_assert_eq(st_store(c, "k", "v", 0, cache_exptime(c, 10), CACHE_SET, 0, NULL), CACHE_OK);
+    cr_assert_eq(cache_touch(c, "k", 1, cache_exptime(c, 100)), CACHE_OK);
+    cr_assert_eq(cache_touch(c, "nope", 4, 5), CACHE_NOT_FOUND);
+    cache_clock_set(c, 1050);
+    st_expect(c, "k", "v");
+    it = cache_get_touch(c, "k", 1, cache_exptime(c, 5), &why);
+    cr_assert_not_null(it);
+    cr_assert_eq(why, CACHE_MISS_NONE);
+    cr_assert_eq(it->exptime, 1055);
+    cr_assert_neq(atomic_load(&it->state) & ITEM_FETCHED, 0);
+    cache_item_release(c, &it);
+    cache_clock_set(c, 1055);
+    cr_assert_null(cache_get_touch(c, "k", 1, 0, &why), "expired before the touch");
+    cr_assert_eq(why, CACHE_MISS_EXPIRED);
+    cr_assert_eq(cache_touch(c, "k", 1, 0), CACHE_NOT_FOUND);
+    cr_assert_eq(st_set(c, "k", "v"), CACHE_OK);
+    cr_assert_eq(cache_touch(c, "k", 1, cache_exptime(c, -1)), CACHE_OK);
+    st_expect_miss(c, "k", CACHE_MISS_EXPIRED);
+}
+
+Test(expiry, reclaim_unlinks_expired_items_resumably)
+{
+    char key[32];
+    size_t i, got = 0, calls = 0;
+    struct cache_stats s;
+
+    for (i = 0; i < 300; i++) {
+        snprintf(key, sizeof key, "k%zu", i);
+        cr_assert_eq(st_store(c, key, "v", 0, i % 3 == 0 ? 0 : cache_exptime(c, 10), CACHE_SET,
+                              0, NULL), CACHE_OK);
+    }
+    for (i = 0; i < 300; i += 3) {
+        snprintf(key, sizeof key, "k%zu", i + 1);
+        st_expect(c, key, "v"); /* 100 of the expiring items were fetched */
+    }
+    cr_assert_eq(cache_reclaim(c, 100000), 0, "nothing has expired yet");
+    cache_clock_set(c, 1010);
+    while (got < 200 && calls++ < 1000)
+        got += cache_reclaim(c, 7);
+    cr_assert_eq(got, 200);
+    cr_assert_eq(cache_reclaim(c, 100000), 0);
+    s = st_stats(c);
+    cr_assert_eq(s.curr_items, 100);
+    cr_assert_eq(s.reclaimed, 200);
+    cr_assert_eq(s.expired_unfetched, 100);
+    for (i = 0; i < 300; i += 3) {
+        snprintf(key, sizeof key, "k%zu", i);
+        st_expect(c, key, "v");
+    }
+    cache_stats_reset(c);
+    s = st_stats(c);
+    cr_assert_eq(s.reclaimed, 0);
+    cr_assert_eq(s.expired_unfetched, 0);
+}
+
+Test(expiry, reclaim_of_a_referenced_item_keeps_its_bytes)
+{
+    struct item *it;
+
+    cr_assert_eq(st_store(c, "k", "payload", 0, cache_exptime(c, 1), CACHE_SET, 0, NULL),
+                 CACHE_OK);
+    it = cache_get(c, "k", 1, NULL);
+    cr_assert_not_null(it);
+    cache_clock_set(c, 1001);
+    cr_assert_eq(cache_reclaim(c, 1000), 1);
+    cr_assert(memcmp(item_value(it), "payload", 7) == 0);
+    cache_item_release(c, &it);
+    cr_assert_eq(st_stats(c).curr_items, 0);
+}
+
+Test(expiry, flush_now_with_cas)
+{
+    cr_assert_eq(st_set(c, "a", "1"), CACHE_OK);
+    cr_assert_eq(st_set(c, "b", "2"), CACHE_OK);
+    cache_flush(c, 0);
+    cr_assert_eq(st_set(c, "c", "3"), CACHE_OK);
+    st_expect_miss(c, "a", CACHE_MISS_FLUSHED);
+    st_expect_miss(c, "a", CACHE_MISS_NONE);
+    st_expect(c, "c", "3"); /* stored in the same second, after the flush */
+    cr_assert_eq(st_store(c, "b", "x", 0, 0, CACHE_ADD, 0, NULL), CACHE_OK, "flushed = absent");
+    st_expect(c, "b", "x");
+    cache_clock_set(c, 1100);
+    st_expect(c, "c", "3");
+    st_expect(c, "b", "x");
+}
+
+Test(expiry, flush_now_without_cas)
+{
+    struct cache_options o;
+    struct cache *nc;
+
+    cache_options_default(&o);
+    o.use_cas = false;
+    nc = cache_create(&o, NULL);
+    cache_clock_set(nc, 500);
+    cr_assert_eq(st_set(nc, "a", "1"), CACHE_OK);
+    cache_flush(nc, 500);
+    st_expect_miss(nc, "a", CACHE_MISS_FLUSHED);
+    cache_clock_set(nc, 501);
+    cr_assert_eq(st_set(nc, "a", "2"), CACHE_OK);
+    st_expect(nc, "a", "2");
+    cache_destroy(&nc);
+}
+
+Test(expiry, flush_later)
+{
+    struct cache_stats s;
+
+    cr_assert_eq(st_set(c, "old", "1"), CACHE_OK);
+    cache_flush(c, 1010);
+    cache_clock_set(c, 1005);
+    st_expect(c, "old", "1");
+    cr_assert_eq(st_set(c, "mid", "2"), CACHE_OK);
+    cache_clock_set(c, 1008);
+    st_expect(c, "mid", "2");
+    cache_clock_set(c, 1009);
+    st_expect_miss(c, "old", CACHE_MISS_FLUSHED);
+    st_expect_miss(c, "mid", CACHE_MISS_FLUSHED);
+    cache_clock_set(c, 1010);
+    cr_assert_eq(st_set(c, "new", "3"), CACHE_OK);
+    cache_clock_set(c, 2000);
+    st_expect(c, "new", "3");
+    s = st_stats(c);
+    cr_assert_eq(s.curr_items, 1);
+}
+
+Test(expiry, reclaim_removes_flushed_items)
+{
+    char key[16];
+    int i;
+
+    for (i = 0; i < 50; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        cr_assert_eq(st_set(c, key, "v"), CACHE_OK);
+    }
+    cache_flush(c, 0);
+    cr_assert_eq(st_set(c, "after", "v"), CACHE_OK);
+    cr_assert_eq(cache_reclaim(c, 1000), 50);
+    cr_assert_eq(st_stats(c).curr_items, 1);
+    cr_assert_eq(st_stats(c).expired_unfetched, 0, "flushed items are not expired_unfetched");
+    st_expect(c, "after", "v");
 }

@@ -1,5 +1,6 @@
 /*
- * test_store.c: store modes, CAS, append/prepend, incr/decr, refcount saturation, statistics.
+ * test_store.c: store modes, CAS, append/prepend, incr/decr, reference counts (including the heap
+ * copy at saturation), delete, and the item statistics.
  */
 #include "tests/unit/storage/storage_test.h"
 
@@ -20,11 +21,356 @@ static void teardown(void)
 
 TestSuite(store, .init = setup, .fini = teardown);
 
+static uint64_t cas_of(const char *key)
+{
+    struct item *it = cache_get(c, key, strlen(key), NULL);
+    uint64_t cas;
+
+    cr_assert_not_null(it, "%s missing", key);
+    cas = it->cas;
+    cache_item_release(c, &it);
+    return cas;
+}
+
 Test(store, set_then_get)
 {
     cr_assert_eq(st_set(c, "k", "hello"), CACHE_OK);
     st_expect(c, "k", "hello");
     cr_assert_eq(st_set(c, "k", "world!"), CACHE_OK);
     st_expect(c, "k", "world!");
+    cr_assert_eq(st_set(c, "empty", ""), CACHE_OK);
+    st_expect(c, "empty", "");
     st_expect_miss(c, "other", CACHE_MISS_NONE);
+}
+
+struct mode_case {
+    enum cache_store_mode mode;
+    bool exists;                /* "k" = "old" before the store */
+    enum cache_status want;
+    const char *value_after;    /* NULL = missing */
+};
+
+static const struct mode_case mode_cases[] = {
+    {CACHE_SET, false, CACHE_OK, "new"},
+    {CACHE_SET, true, CACHE_OK, "new"},
+    {CACHE_ADD, false, CACHE_OK, "new"},
+    {CACHE_ADD, true, CACHE_NOT_STORED, "old"},
+    {CACHE_REPLACE, false, CACHE_NOT_STORED, NULL},
+    {CACHE_REPLACE, true, CACHE_OK, "new"},
+    {CACHE_APPEND, false, CACHE_NOT_STORED, NULL},
+    {CACHE_APPEND, true, CACHE_OK, "oldnew"},
+    {CACHE_PREPEND, false, CACHE_NOT_STORED, NULL},
+    {CACHE_PREPEND, true, CACHE_OK, "newold"},
+    {CACHE_CAS, false, CACHE_NOT_FOUND, NULL},
+};
+
+Test(store, modes_table)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof mode_cases / sizeof mode_cases[0]; i++) {
+        const struct mode_case *k = &mode_cases[i];
+        struct cache_stats s;
+
+        cache_delete(c, "k", 1, 0);
+        st_expect_miss(c, "k", CACHE_MISS_NONE);
+        if (k->exists)
+            cr_assert_eq(st_set(c, "k", "old"), CACHE_OK);
+        cr_assert_eq(st_store(c, "k", "new", 0, 0, k->mode, 12345, NULL), k->want, "case %zu", i);
+        if (k->value_after)
+            st_expect(c, "k", k->value_after);
+        else
+            st_expect_miss(c, "k", CACHE_MISS_NONE);
+        cache_stats_get(c, &s);
+        cr_assert_eq(s.curr_items, k->value_after ? 1 : 0, "case %zu", i);
+    }
+}
+
+Test(store, add_keeps_the_old_item_untouched)
+{
+    uint64_t cas1 = 0;
+
+    cr_assert_eq(st_store(c, "k", "one", 5, 0, CACHE_SET, 0, &cas1), CACHE_OK);
+    cr_assert_eq(st_store(c, "k", "two", 6, 0, CACHE_ADD, 0, NULL), CACHE_NOT_STORED);
+    st_expect(c, "k", "one");
+    cr_assert_eq(cas_of("k"), cas1);
+}
+
+Test(store, cas_unique_rules)
+{
+    uint64_t cas1 = 0, cas2 = 0, cas3 = 0;
+
+    cr_assert_eq(st_store(c, "k", "a", 0, 0, CACHE_SET, 0, &cas1), CACHE_OK);
+    cr_assert_neq(cas1, 0);
+    cr_assert_eq(cas_of("k"), cas1);
+    cr_assert_eq(st_store(c, "k", "b", 0, 0, CACHE_CAS, cas1 + 1, NULL), CACHE_EXISTS);
+    st_expect(c, "k", "a");
+    cr_assert_eq(st_store(c, "k", "c", 0, 0, CACHE_CAS, cas1, &cas2), CACHE_OK);
+    st_expect(c, "k", "c");
+    cr_assert_gt(cas2, cas1);
+    cr_assert_eq(st_store(c, "k", "d", 0, 0, CACHE_CAS, cas1, NULL), CACHE_EXISTS, "stale unique");
+    cr_assert_eq(st_store(c, "other", "x", 0, 0, CACHE_SET, 0, &cas3), CACHE_OK);
+    cr_assert_gt(cas3, cas2, "uniques grow across keys");
+}
+
+Test(store, without_cas_every_unique_is_zero)
+{
+    struct cache_options o;
+    struct cache *nc;
+    uint64_t cas = 99;
+
+    cache_options_default(&o);
+    o.use_cas = false;
+    nc = cache_create(&o, NULL);
+    cr_assert_not_null(nc);
+    cr_assert_eq(st_store(nc, "k", "v", 0, 0, CACHE_SET, 0, &cas), CACHE_OK);
+    cr_assert_eq(cas, 0);
+    cache_destroy(&nc);
+}
+
+Test(store, append_prepend_keep_flags_and_exptime)
+{
+    uint32_t exp = cache_rel_time(c) + 100;
+    uint64_t cas1 = 0, cas2 = 0;
+    struct item *it;
+
+    cr_assert_eq(st_store(c, "k", "middle", 42, exp, CACHE_SET, 0, &cas1), CACHE_OK);
+    cr_assert_eq(st_store(c, "k", "-end", 7, 0, CACHE_APPEND, 0, &cas2), CACHE_OK);
+    cr_assert_gt(cas2, cas1);
+    cr_assert_eq(st_store(c, "k", "start-", 8, 0, CACHE_PREPEND, 0, NULL), CACHE_OK);
+    st_expect(c, "k", "start-middle-end");
+    it = cache_get(c, "k", 1, NULL);
+    cr_assert_not_null(it);
+    cr_assert_eq(it->client_flags, 42);
+    cr_assert_eq(it->exptime, exp);
+    cr_assert_gt(it->cas, cas2);
+    cache_item_release(c, &it);
+}
+
+Test(store, append_past_item_size_max_fails_and_changes_nothing)
+{
+    size_t big = ((size_t)1 << 20) - 32 - 1 - 10;
+    char *v = malloc(big + 1);
+    enum cache_status st;
+    struct item *it;
+
+    memset(v, 'a', big);
+    v[big] = '\0';
+    cr_assert_eq(st_set(c, "k", v), CACHE_OK);
+    it = cache_alloc(c, "k", 1, 0, 0, 11, &st);
+    cr_assert_not_null(it);
+    memset(item_value(it), 'b', 11);
+    cr_assert_eq(cache_store(c, it, CACHE_APPEND, 0, NULL), CACHE_TOO_LARGE);
+    cache_item_release(c, &it);
+    st_expect(c, "k", v);
+    free(v);
+}
+
+struct arith_case {
+    const char *start;
+    bool incr;
+    uint64_t delta;
+    enum cache_status want;
+    uint64_t result;
+    const char *after;
+};
+
+static const struct arith_case arith_cases[] = {
+    {"10", true, 5, CACHE_OK, 15, "15"},
+    {"0", true, 0, CACHE_OK, 0, "0"},
+    {"18446744073709551615", true, 1, CACHE_OK, 0, "0"},
+    {"18446744073709551615", true, 10, CACHE_OK, 9, "9"},
+    {"18446744073709551614", true, 1, CACHE_OK, UINT64_MAX, "18446744073709551615"},
+    {"5", false, 10, CACHE_OK, 0, "0"},
+    {"100", false, 1, CACHE_OK, 99, "99"},
+    {"00012", true, 1, CACHE_OK, 13, "13"},
+    {"99999999999999999999", false, 0, CACHE_NON_NUMERIC, 0, "99999999999999999999"},
+    {"18446744073709551616", true, 1, CACHE_NON_NUMERIC, 0, "18446744073709551616"},
+    {"000000000000000000001", true, 1, CACHE_NON_NUMERIC, 0, "000000000000000000001"},
+    {"abc", true, 1, CACHE_NON_NUMERIC, 0, "abc"},
+    {"12 ", true, 1, CACHE_NON_NUMERIC, 0, "12 "},
+    {" 12", true, 1, CACHE_NON_NUMERIC, 0, " 12"},
+    {"-1", false, 1, CACHE_NON_NUMERIC, 0, "-1"},
+    {"", true, 1, CACHE_NON_NUMERIC, 0, ""},
+};
+
+Test(store, arith_table)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof arith_cases / sizeof arith_cases[0]; i++) {
+        const struct arith_case *k = &arith_cases[i];
+        uint64_t cas1 = 0, cas2 = 0, result = 777;
+        struct item *it;
+
+        cr_assert_eq(st_store(c, "n", k->start, 9, 0, CACHE_SET, 0, &cas1), CACHE_OK);
+        cr_assert_eq(cache_arith(c, "n", 1, k->incr, k->delta, &result, &cas2), k->want,
+                     "case %zu (%s)", i, k->start);
+        st_expect(c, "n", k->after);
+        if (k->want == CACHE_OK) {
+            cr_assert_eq(result, k->result, "case %zu: %llu", i, (unsigned long long)result);
+            cr_assert_gt(cas2, cas1);
+            cr_assert_eq(cas_of("n"), cas2);
+            it = cache_get(c, "n", 1, NULL);
+            cr_assert_eq(it->client_flags, 9, "flags kept");
+            cache_item_release(c, &it);
+        } else {
+            cr_assert_eq(cas_of("n"), cas1, "case %zu: failed arith changed the item", i);
+        }
+    }
+    cr_assert_eq(cache_arith(c, "missing", 7, true, 1, NULL, NULL), CACHE_NOT_FOUND);
+}
+
+Test(store, delete_with_and_without_cas)
+{
+    uint64_t cas = 0;
+
+    cr_assert_eq(cache_delete(c, "k", 1, 0), CACHE_NOT_FOUND);
+    cr_assert_eq(st_store(c, "k", "v", 0, 0, CACHE_SET, 0, &cas), CACHE_OK);
+    cr_assert_eq(cache_delete(c, "k", 1, cas + 1), CACHE_EXISTS);
+    st_expect(c, "k", "v");
+    cr_assert_eq(cache_delete(c, "k", 1, cas), CACHE_OK);
+    st_expect_miss(c, "k", CACHE_MISS_NONE);
+    cr_assert_eq(st_set(c, "k", "v"), CACHE_OK);
+    cr_assert_eq(cache_delete(c, "k", 1, 0), CACHE_OK);
+    cr_assert_eq(cache_delete(c, "k", 1, 0), CACHE_NOT_FOUND);
+}
+
+Test(store, a_reader_keeps_the_bytes_after_delete_and_overwrite)
+{
+    struct item *it;
+    struct cache_class_stats cs;
+    unsigned id;
+
+    cr_assert_eq(st_set(c, "k", "precious"), CACHE_OK);
+    it = cache_get(c, "k", 1, NULL);
+    cr_assert_not_null(it);
+    id = it->clsid;
+    cr_assert_eq(cache_delete(c, "k", 1, 0), CACHE_OK);
+    cr_assert_eq(st_set(c, "k", "replaced"), CACHE_OK);
+    cr_assert_eq(st_set(c, "j", "xxxxxxxx"), CACHE_OK);
+    cr_assert(memcmp(item_value(it), "precious", 8) == 0);
+    cr_assert_eq(atomic_load(&it->state) & ITEM_LINKED, 0);
+    cache_class_stats_get(c, id, &cs);
+    cr_assert_eq(cs.used_chunks, 3, "deleted but referenced chunk is still in use");
+    cache_item_release(c, &it);
+    cr_assert_null(it);
+    cache_class_stats_get(c, id, &cs);
+    cr_assert_eq(cs.used_chunks, 2, "last release freed the chunk");
+    st_expect(c, "k", "replaced");
+}
+
+Test(store, acquire_adds_a_reference)
+{
+    struct item *it, *again;
+
+    cr_assert_eq(st_set(c, "k", "v"), CACHE_OK);
+    it = cache_get(c, "k", 1, NULL);
+    cr_assert_eq(atomic_load(&it->state) & ITEM_REFCOUNT_MASK, 2);
+    again = it;
+    cache_item_acquire(c, again);
+    cr_assert_eq(atomic_load(&it->state) & ITEM_REFCOUNT_MASK, 3);
+    cache_item_release(c, &again);
+    cache_item_release(c, &it);
+    cache_item_release(c, &it); /* NULL: no-op */
+    cache_item_release(c, NULL);
+    cr_assert_eq(cache_delete(c, "k", 1, 0), CACHE_OK);
+}
+
+Test(store, saturated_refcount_hands_out_heap_copies)
+{
+    enum { HELD = ITEM_REFCOUNT_MASK - 2 }; /* table's 1 + HELD = the largest shared count */
+    struct item **held = malloc(HELD * sizeof *held);
+    struct item *copy, *copy2;
+    struct cache_stats s;
+    size_t i;
+
+    cr_assert_eq(st_store(c, "hot", "value", 3, 0, CACHE_SET, 0, NULL), CACHE_OK);
+    for (i = 0; i < HELD; i++) {
+        held[i] = cache_get(c, "hot", 3, NULL);
+        cr_assert_eq(held[i], held[0], "shared while below the limit (%zu)", i);
+    }
+    cr_assert_eq(atomic_load(&held[0]->state) & ITEM_REFCOUNT_MASK, HELD + 1);
+    copy = cache_get(c, "hot", 3, NULL);
+    copy2 = cache_get(c, "hot", 3, NULL);
+    cr_assert_not_null(copy);
+    cr_assert_neq(copy, held[0]);
+    cr_assert_neq(copy, copy2);
+    cr_assert_eq(copy->clsid, 0);
+    cr_assert_eq(copy->nbytes, 5);
+    cr_assert_eq(copy->client_flags, 3);
+    cr_assert_eq(copy->cas, held[0]->cas);
+    cr_assert(memcmp(item_value(copy), "value", 5) == 0);
+    cr_assert(memcmp(item_key(copy), "hot", 3) == 0);
+    cache_item_release(c, &copy2);
+    copy2 = copy;
+    cache_item_acquire(c, copy2);
+    cr_assert_eq(atomic_load(&copy->state) & ITEM_REFCOUNT_MASK, 2);
+    cache_item_release(c, &copy2);
+    cache_item_release(c, &copy);
+    cr_assert_eq(atomic_load(&held[0]->state) & ITEM_REFCOUNT_MASK, HELD + 1);
+    cache_item_release(c, &held[0]);
+    copy = cache_get(c, "hot", 3, NULL);
+    cr_assert_eq(copy, held[1], "back to sharing once a reference was released");
+    held[0] = copy;
+    cr_assert_eq(cache_delete(c, "hot", 3, 0), CACHE_OK);
+    for (i = 0; i < HELD; i++)
+        cache_item_release(c, &held[i]);
+    cache_stats_get(c, &s);
+    cr_assert_eq(s.curr_items, 0);
+    free(held);
+}
+
+Test(store, item_statistics)
+{
+    struct cache_stats s;
+    uint64_t b1 = item_total_size(1, 3), b2 = item_total_size(2, 5);
+
+    cr_assert_eq(st_set(c, "a", "xyz"), CACHE_OK);
+    cr_assert_eq(st_set(c, "bb", "12345"), CACHE_OK);
+    cr_assert_eq(st_set(c, "a", "abc"), CACHE_OK);
+    cr_assert_eq(st_store(c, "a", "no", 0, 0, CACHE_ADD, 0, NULL), CACHE_NOT_STORED);
+    s = st_stats(c);
+    cr_assert_eq(s.curr_items, 2);
+    cr_assert_eq(s.total_items, 3, "each successful link counts");
+    cr_assert_eq(s.bytes, b1 + b2);
+    cr_assert_eq(s.limit_maxbytes, (uint64_t)64 << 20);
+    cr_assert_eq(s.total_pages, 64);
+    cr_assert_eq(s.curr_pages, 1);
+    cr_assert_eq(s.hash_power_level, 2 + 4);
+    cr_assert_eq(s.hash_bytes, 4 * 16 * 4);
+    cr_assert_eq(s.hash_is_expanding, 0);
+    cr_assert_eq(cache_arith(c, "bb", 2, true, 1, NULL, NULL), CACHE_OK);
+    s = st_stats(c);
+    cr_assert_eq(s.total_items, 4);
+    cr_assert_eq(s.bytes, b1 + b2);
+    cr_assert_eq(cache_delete(c, "a", 1, 0), CACHE_OK);
+    cache_stats_reset(c);
+    s = st_stats(c);
+    cr_assert_eq(s.curr_items, 1, "reset keeps curr_items");
+    cr_assert_eq(s.bytes, b2, "reset keeps bytes");
+    cr_assert_eq(s.total_items, 0);
+}
+
+Test(store, class_statistics_count_linked_items)
+{
+    struct cache_class_stats cs;
+    struct item *it;
+    unsigned id;
+
+    cr_assert_eq(st_set(c, "a", "1"), CACHE_OK);
+    cr_assert_eq(st_set(c, "b", "2"), CACHE_OK);
+    it = cache_alloc(c, "c", 1, 0, 0, 1, NULL);
+    cr_assert_not_null(it);
+    id = it->clsid;
+    cache_class_stats_get(c, id, &cs);
+    cr_assert_eq(cs.number, 2);
+    cr_assert_eq(cs.used_chunks, 3);
+    cr_assert_eq(cs.mem_requested, 3 * item_total_size(1, 1));
+    cr_assert_eq(cs.total_pages, 1);
+    cr_assert_eq(cs.total_chunks, cs.chunks_per_page);
+    cr_assert_eq(cs.free_chunks, cs.total_chunks - 3);
+    cache_item_release(c, &it);
+    cache_class_stats_get(c, id, &cs);
+    cr_assert_eq(cs.used_chunks, 2);
 }
