@@ -1,1 +1,23 @@
-# tests/unit/protocol
+# tests/unit/protocol: one Criterion program per protocol module
+PROTOCOL_TEST_LDADD = libcairn_protocol.a libcairn_storage.a $(CRITERION_LIBS) $(XXHASH_LIBS) $(JEMALLOC_LIBS)
+PROTOCOL_TEST_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) $(XXHASH_CFLAGS)
+
+PROTOCOL_UNIT_TESTS = \
+	tests/unit/protocol/test_parse \
+	tests/unit/protocol/test_response \
+	tests/unit/protocol/test_session
+check_PROGRAMS += $(PROTOCOL_UNIT_TESTS)
+TESTS += $(PROTOCOL_UNIT_TESTS)
+EXTRA_DIST += tests/unit/protocol/protocol_test.h
+
+tests_unit_protocol_test_parse_SOURCES = tests/unit/protocol/test_parse.c
+tests_unit_protocol_test_parse_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
+tests_unit_protocol_test_parse_LDADD = $(PROTOCOL_TEST_LDADD)
+
+tests_unit_protocol_test_response_SOURCES = tests/unit/protocol/test_response.c
+tests_unit_protocol_test_response_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
+tests_unit_protocol_test_response_LDADD = $(PROTOCOL_TEST_LDADD)
+
+tests_unit_protocol_test_session_SOURCES = tests/unit/protocol/test_session.c
+tests_unit_protocol_test_session_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
+tests_unit_protocol_test_session_LDADD = $(PROTOCOL_TEST_LDADD)

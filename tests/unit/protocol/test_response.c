@@ -1,0 +1,166 @@
+/*
+ * test_response.c: the response queue: text coalescing, zero-copy values with their "\r\n", iovecs
+ * from any partial-write position, and item references released exactly when a value is fully sent.
+ */
+#include "protocol_test.h"
+
+static struct item *stored_item(struct cache *c, const char *key, const char *val)
+{
+    enum cache_status st;
+    struct item *it = cache_alloc(c, key, strlen(key), 0, 0, strlen(val), &st);
+    cr_assert_not_null(it);
+    memcpy(item_value(it), val, strlen(val));
+    cr_assert_eq(cache_store(c, it, CACHE_SET, 0, NULL), CACHE_OK);
+    return it; /* the caller's reference; the table holds another */
+}
+
+Test(response, text_only)
+{
+    struct cache *c = pt_cache_create(4u << 20);
+    struct resp *r = resp_create(c);
+    resp_add_str(r, "STORED\r\n");
+    resp_add(r, "END\r\n", 5);
+    resp_printf(r, "%d %s\r\n", 42, "x");
+    cr_expect_eq(resp_pending(r), 8 + 5 + 6);
+    struct iovec iov[4];
+    cr_expect_eq(resp_iov(r, iov, 4), 1, "adjacent text is one iovec");
+    char *out = pt_drain(r, 3, NULL);
+    cr_expect_str_eq(out, "STORED\r\nEND\r\n42 x\r\n");
+    free(out);
+    cr_expect_eq(resp_pending(r), 0);
+    resp_destroy(&r);
+    cr_expect_null(r);
+    resp_destroy(&r);
+    cache_destroy(&c);
+}
+
+Test(response, long_printf)
+{
+    struct cache *c = pt_cache_create(4u << 20);
+    struct resp *r = resp_create(c);
+    char big[5000];
+    memset(big, 'a', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    resp_printf(r, "<%s>", big);
+    cr_expect_eq(resp_pending(r), sizeof(big) + 1);
+    char *out = pt_drain(r, 100, NULL);
+    cr_expect_eq(out[0], '<');
+    cr_expect_eq(out[sizeof(big)], '>');
+    free(out);
+    resp_destroy(&r);
+    cache_destroy(&c);
+}
+
+Test(response, value_iov_and_release)
+{
+    struct cache *c = pt_cache_create(4u << 20);
+    struct resp *r = resp_create(c);
+    struct item *mine = stored_item(c, "k", "hello");
+    uint16_t base = pt_refcount(mine);
+    struct item *it = cache_get(c, "k", 1, NULL);
+    cr_assert_eq(it, mine);
+    cr_expect_eq(pt_refcount(mine), base + 1);
+
+    resp_add_str(r, "VALUE k 0 5\r\n");
+    resp_add_value(r, it);
+    resp_add_str(r, "END\r\n");
+    cr_expect_eq(resp_pending(r), 13 + 7 + 5);
+    struct iovec iov[8];
+    cr_assert_eq(resp_iov(r, iov, 8), 4);
+    cr_expect_eq(iov[1].iov_base, item_value(mine), "the value is referenced, not copied");
+    cr_expect_eq(iov[1].iov_len, 5);
+    cr_expect_eq(iov[2].iov_len, 2);
+    cr_expect_eq(memcmp(iov[2].iov_base, "\r\n", 2), 0);
+    cr_expect_eq(resp_iov(r, iov, 2), 2, "max is respected");
+
+    resp_consume(r, 13 + 4); /* header and 4 of 5 value bytes */
+    cr_expect_eq(pt_refcount(mine), base + 1);
+    cr_assert_eq(resp_iov(r, iov, 8), 3);
+    cr_expect_eq(iov[0].iov_len, 1);
+    cr_expect_eq(*(char *)iov[0].iov_base, 'o');
+    resp_consume(r, 2); /* last value byte and '\r' */
+    cr_expect_eq(pt_refcount(mine), base + 1, "released only once the \\r\\n is out");
+    cr_assert_eq(resp_iov(r, iov, 8), 2);
+    cr_expect_eq(iov[0].iov_len, 1);
+    cr_expect_eq(*(char *)iov[0].iov_base, '\n');
+    resp_consume(r, 1);
+    cr_expect_eq(pt_refcount(mine), base, "released when fully written");
+    char *out = pt_drain(r, 1, NULL);
+    cr_expect_str_eq(out, "END\r\n");
+    free(out);
+    cache_item_release(c, &mine);
+    resp_destroy(&r);
+    cache_destroy(&c);
+}
+
+Test(response, empty_value)
+{
+    struct cache *c = pt_cache_create(4u << 20);
+    struct resp *r = resp_create(c);
+    struct item *mine = stored_item(c, "e", "");
+    cache_item_acquire(c, mine);
+    resp_add_value(r, mine);
+    struct iovec iov[4];
+    cr_assert_eq(resp_iov(r, iov, 4), 1);
+    cr_expect_eq(iov[0].iov_len, 2);
+    char *out = pt_drain(r, 1, NULL);
+    cr_expect_str_eq(out, "\r\n");
+    free(out);
+    cache_item_release(c, &mine);
+    resp_destroy(&r);
+    cache_destroy(&c);
+}
+
+Test(response, destroy_and_clear_release)
+{
+    struct cache *c = pt_cache_create(4u << 20);
+    struct resp *r = resp_create(c);
+    struct item *mine = stored_item(c, "k", "v");
+    uint16_t base = pt_refcount(mine);
+    cache_item_acquire(c, mine);
+    cache_item_acquire(c, mine);
+    resp_add_value(r, mine);
+    resp_add_value(r, mine);
+    resp_consume(r, 1);
+    resp_clear(r);
+    cr_expect_eq(pt_refcount(mine), base);
+    cr_expect_eq(resp_pending(r), 0);
+    cache_item_acquire(c, mine);
+    resp_add_value(r, mine);
+    resp_destroy(&r);
+    cr_expect_eq(pt_refcount(mine), base);
+    cache_item_release(c, &mine);
+    cache_destroy(&c);
+}
+
+/* A queue that is never fully drained keeps working (compaction keeps offsets right). */
+Test(response, never_drained)
+{
+    struct cache *c = pt_cache_create(4u << 20);
+    struct resp *r = resp_create(c);
+    struct item *mine = stored_item(c, "k", "0123456789");
+    uint16_t base = pt_refcount(mine);
+    char expect[64];
+    size_t sent = 0, queued = 0;
+    for (int round = 0; round < 5000; round++) {
+        int len = snprintf(expect, sizeof(expect), "VALUE %d\r\n", round);
+        resp_add(r, expect, (size_t)len);
+        cache_item_acquire(c, mine);
+        resp_add_value(r, mine);
+        queued += (size_t)len + 12;
+        /* write a little less than was added, checking the bytes at the front */
+        struct iovec iov[2];
+        cr_assert_gt(resp_iov(r, iov, 2), 0);
+        size_t w = iov[0].iov_len > 7 ? 7 : iov[0].iov_len;
+        resp_consume(r, w);
+        sent += w;
+        cr_assert_eq(resp_pending(r), queued - sent);
+    }
+    char *out = pt_drain(r, 13, NULL);
+    cr_expect_eq(strlen(out), queued - sent);
+    free(out);
+    cr_expect_eq(pt_refcount(mine), base);
+    cache_item_release(c, &mine);
+    resp_destroy(&r);
+    cache_destroy(&c);
+}
