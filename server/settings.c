@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MIB ((size_t)1024 * 1024)
 #define MEMORY_LIMIT_MAX_MB 32768u
@@ -336,6 +337,25 @@ static const char *apply_option(struct settings *s, int opt, const char *arg)
     }
 }
 
+/* Makes a relative path absolute, so that it still names the same file after -d changes to "/". */
+static bool make_absolute(char **path)
+{
+    char cwd[4096];
+
+    if (*path == NULL || (*path)[0] == '/')
+        return true;
+    if (getcwd(cwd, sizeof(cwd)) == NULL)
+        return false;
+    size_t n = strlen(cwd) + strlen(*path) + 2;
+    char *abs = malloc(n);
+    if (abs == NULL)
+        return false;
+    snprintf(abs, n, "%s/%s", cwd, *path);
+    free(*path);
+    *path = abs;
+    return true;
+}
+
 /* Checks the options that depend on each other; returns an error message or NULL. */
 static const char *check_combined(struct settings *s)
 {
@@ -345,6 +365,8 @@ static const char *check_combined(struct settings *s)
         return "Unix socket path must not be empty";
     if (s->nlisten == 0 && !add_listen(s, "127.0.0.1"))
         return "out of memory";
+    if (!make_absolute(&s->pid_file) || !make_absolute(&s->unix_socket))
+        return "cannot resolve a relative path: the current directory is unknown";
     return NULL;
 }
 
