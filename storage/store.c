@@ -33,7 +33,7 @@ struct item *cache_alloc_held(struct cache *c, struct ht_shard *held, const char
     struct slab_class *cls;
     struct item *it;
 
-    if (nkey > ITEM_KEY_MAX || total > c->slab.item_size_max) {
+    if (nkey > ITEM_KEY_MAX || nbytes > c->slab.item_size_max || total > c->slab.item_size_max) {
         *st = CACHE_TOO_LARGE;
         return NULL;
     }
