@@ -42,10 +42,10 @@
 #define IOV_MAX 1024
 #endif
 
-#define RBUF_INIT ((size_t)16 * 1024)
-#define RBUF_MAX ((size_t)MC_KEYS_LINE_MAX + 16 * 1024)
+#define RBUF_INIT  ((size_t)16 * 1024)
+#define RBUF_MAX   ((size_t)MC_KEYS_LINE_MAX + 16 * 1024)
 #define HIGH_WATER ((size_t)4 * 1024 * 1024)
-#define LOW_WATER ((size_t)1024 * 1024)
+#define LOW_WATER  ((size_t)1024 * 1024)
 
 enum io_result {
     IO_OK = 0, /* carry on (the socket would block, or the read budget is spent) */

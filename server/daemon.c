@@ -138,8 +138,7 @@ bool daemon_drop_privileges(const struct settings *s)
         fprintf(stderr, "can't find the user %s to switch to\n", s->user);
         return false;
     }
-    if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
-        setuid(pw->pw_uid) != 0) {
+    if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
         fprintf(stderr, "failed to assume identity of user %s\n", s->user);
         return false;
     }

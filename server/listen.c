@@ -29,7 +29,7 @@
 
 #include "server/server_internal.h"
 
-#define ACCEPT_BATCH 64
+#define ACCEPT_BATCH    64
 #define ACCEPT_PAUSE_MS 100
 
 static const char too_many_conns[] = "ERROR Too many open connections\r\n";
@@ -331,8 +331,8 @@ bool listen_start(struct server *srv)
     for (size_t i = 0; i < srv->nlisteners; i++) {
         srv->listeners[i].srv = srv;
         srv->listeners[i].idx = (unsigned)i;
-        srv->listeners[i].ev = event_new(srv->base, srv->listeners[i].fd, EV_READ | EV_PERSIST, on_accept,
-                                         &srv->listeners[i]);
+        srv->listeners[i].ev =
+            event_new(srv->base, srv->listeners[i].fd, EV_READ | EV_PERSIST, on_accept, &srv->listeners[i]);
         if (srv->listeners[i].ev == NULL)
             return false;
     }

@@ -28,9 +28,9 @@
 #include "server/server_internal.h"
 #include "storage/cache.h"
 
-#define EXIT_OSERR 71
+#define EXIT_OSERR          71
 #define RECLAIM_INTERVAL_MS 100
-#define RECLAIM_BATCH 1000
+#define RECLAIM_BATCH       1000
 
 /* Logs to stderr when the server's verbosity is at least level. */
 void server_log(struct server *srv, unsigned level, const char *fmt, ...)

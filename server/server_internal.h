@@ -58,21 +58,21 @@ struct worker_stats {
 /* An accepted socket on its way from the listener to a worker. */
 struct conn_req {
     int fd;
-    unsigned listener;  /* index into server.listeners */
+    unsigned listener; /* index into server.listeners */
     struct conn_req *next;
 };
 
 struct conn {
     struct worker *w;
     int fd;
-    struct event *ev;         /* EV_READ and/or EV_WRITE, persistent; events re-set as needed */
-    short ev_flags;           /* what ev is waiting for now (0 = not added) */
-    char *rbuf;               /* unconsumed request bytes at rbuf[0..rlen) */
+    struct event *ev; /* EV_READ and/or EV_WRITE, persistent; events re-set as needed */
+    short ev_flags;   /* what ev is waiting for now (0 = not added) */
+    char *rbuf;       /* unconsumed request bytes at rbuf[0..rlen) */
     size_t rlen, rsize;
     struct resp *out;
     struct mc_session *sess;
-    bool read_paused;         /* output above the high-water mark: not reading until it drains */
-    bool closing;             /* no more reading: flush, then close */
+    bool read_paused; /* output above the high-water mark: not reading until it drains */
+    bool closing;     /* no more reading: flush, then close */
     bool shutdown_sent;
     _Atomic int state;        /* enum conn_state, read by `stats conns` */
     _Atomic int64_t last_cmd; /* Unix time of the last request */
@@ -87,19 +87,19 @@ struct worker {
     pthread_t thread;
     bool started;
     struct event_base *base;
-    int notify_fd;            /* eventfd: new connections queued, or stop */
+    int notify_fd; /* eventfd: new connections queued, or stop */
     struct event *notify_ev;
     struct event *drain_timer; /* during stop: force-close what has not drained */
     pthread_mutex_t queue_lock;
     struct conn_req *queue_head, *queue_tail;
-    bool stop_requested;      /* under queue_lock */
-    bool stopping;            /* worker thread only */
+    bool stop_requested; /* under queue_lock */
+    bool stopping;       /* worker thread only */
     pthread_mutex_t conns_lock;
     struct conn *conns;
-    unsigned nconns;          /* worker thread only */
+    unsigned nconns; /* worker thread only */
     struct mc_stats mc;
     struct worker_stats ws;
-    struct iovec *iov;        /* IOV_MAX scratch iovecs for writev */
+    struct iovec *iov; /* IOV_MAX scratch iovecs for writev */
 };
 
 struct listener {
@@ -115,19 +115,19 @@ struct server {
     const struct settings *settings;
     struct cache *cache;
     struct mc_context ctx;
-    struct event_base *base;  /* the listener's (main thread) */
+    struct event_base *base; /* the listener's (main thread) */
     struct listener *listeners;
     size_t nlisteners;
     struct worker *workers;
     unsigned nworkers;
-    unsigned next_worker;     /* round-robin, listener thread only */
+    unsigned next_worker; /* round-robin, listener thread only */
     struct event *sig_term, *sig_int, *clock_timer, *reclaim_timer, *accept_timer;
     struct event *shutdown_ev;
-    int shutdown_fd;          /* eventfd a worker writes to after `shutdown` */
+    int shutdown_fd; /* eventfd a worker writes to after `shutdown` */
     bool stopping;
     bool pid_written;
     time_t started;
-    _Atomic int64_t now;      /* Unix time, advanced by the 1 s clock timer */
+    _Atomic int64_t now; /* Unix time, advanced by the 1 s clock timer */
     _Atomic unsigned verbose;
     _Atomic uint64_t curr_conns, total_conns, rejected_conns, conn_structs;
     _Atomic uint64_t listen_disabled_num;

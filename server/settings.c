@@ -18,11 +18,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MIB ((size_t)1024 * 1024)
+#define MIB                 ((size_t)1024 * 1024)
 #define MEMORY_LIMIT_MAX_MB 32768u
-#define ITEM_SIZE_MIN 1024u
+#define ITEM_SIZE_MIN       1024u
 #define ITEM_SIZE_MAX_LIMIT ((size_t)1024 * 1024 * 1024)
-#define THREADS_MAX 256u
+#define THREADS_MAX         256u
 
 static const char short_opts[] = "p:l:t:m:c:I:f:n:vU:s:a:dP:u:AhVCb:R:";
 
@@ -55,7 +55,8 @@ static const struct option long_opts[] = {
 /* Prints the option summary. */
 void settings_usage(FILE *f)
 {
-    fputs(CAIRN_VERSION "\n"
+    fputs(CAIRN_VERSION
+          "\n"
           "-p, --port=<num>          TCP port to listen on (default: 11211)\n"
           "-U, --udp-port=<num>      UDP port to listen on (default: 0, off; only 0 is accepted)\n"
           "-s, --unix-socket=<file>  UNIX socket to listen on (disables network support)\n"

@@ -18,37 +18,37 @@
 
 /* The one place the version strings are made. The protocol's is parsed by clients that gate features
  * on memcached's major.minor.micro, so it starts with the memcached release we follow. */
-#define CAIRN_VERSION "cairn " PACKAGE_VERSION
+#define CAIRN_VERSION          "cairn " PACKAGE_VERSION
 #define CAIRN_PROTOCOL_VERSION "1.6.18-cairn-" PACKAGE_VERSION
 
 struct settings {
-    int port;               /* -p, TCP port (0 = any free port) */
-    char **listen;          /* -l addresses, split at commas; default 127.0.0.1 */
+    int port;      /* -p, TCP port (0 = any free port) */
+    char **listen; /* -l addresses, split at commas; default 127.0.0.1 */
     size_t nlisten;
-    char *listen_spec;      /* the -l values as given, joined by ',' (stats settings "inter") */
-    int udp_port;           /* -U, only 0 is accepted */
-    char *unix_socket;      /* -s, a path; when set, no TCP listener */
-    unsigned unix_mask;     /* -a, octal permissions of the socket file */
-    unsigned threads;       /* -t, worker threads */
-    size_t memory_limit;    /* -m, bytes */
-    unsigned maxconns;      /* -c */
-    size_t item_size_max;   /* -I, bytes */
-    double growth_factor;   /* -f */
-    size_t chunk_min;       /* -n */
-    unsigned verbose;       /* -v count */
-    bool daemonize;         /* -d */
-    char *pid_file;         /* -P */
-    char *user;             /* -u */
-    bool enable_shutdown;   /* -A */
-    bool use_cas;           /* cleared by -C */
-    int backlog;            /* -b, listen() backlog */
+    char *listen_spec;       /* the -l values as given, joined by ',' (stats settings "inter") */
+    int udp_port;            /* -U, only 0 is accepted */
+    char *unix_socket;       /* -s, a path; when set, no TCP listener */
+    unsigned unix_mask;      /* -a, octal permissions of the socket file */
+    unsigned threads;        /* -t, worker threads */
+    size_t memory_limit;     /* -m, bytes */
+    unsigned maxconns;       /* -c */
+    size_t item_size_max;    /* -I, bytes */
+    double growth_factor;    /* -f */
+    size_t chunk_min;        /* -n */
+    unsigned verbose;        /* -v count */
+    bool daemonize;          /* -d */
+    char *pid_file;          /* -P */
+    char *user;              /* -u */
+    bool enable_shutdown;    /* -A */
+    bool use_cas;            /* cleared by -C */
+    int backlog;             /* -b, listen() backlog */
     unsigned reqs_per_event; /* -R, reads handled per connection per event before yielding */
 };
 
 enum settings_status {
-    SETTINGS_OK = 0,   /* parsed and valid: run the server */
-    SETTINGS_EXIT,     /* -h or -V was answered: exit 0 */
-    SETTINGS_INVALID   /* the reason and the usage were printed: exit non-zero */
+    SETTINGS_OK = 0, /* parsed and valid: run the server */
+    SETTINGS_EXIT,   /* -h or -V was answered: exit 0 */
+    SETTINGS_INVALID /* the reason and the usage were printed: exit non-zero */
 };
 
 /* Fills s with the defaults (memcached's, except the listen address 127.0.0.1). */

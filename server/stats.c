@@ -100,8 +100,7 @@ static void general_process(struct server *srv, const struct resettable *r, stru
     stat_str(out, "libevent", event_get_version());
     stat_u64(out, "pointer_size", 8 * sizeof(void *));
     resp_printf(out, "STAT rusage_user %ld.%06ld\r\n", (long)ru.ru_utime.tv_sec, (long)ru.ru_utime.tv_usec);
-    resp_printf(out, "STAT rusage_system %ld.%06ld\r\n", (long)ru.ru_stime.tv_sec,
-                (long)ru.ru_stime.tv_usec);
+    resp_printf(out, "STAT rusage_system %ld.%06ld\r\n", (long)ru.ru_stime.tv_sec, (long)ru.ru_stime.tv_usec);
     stat_u64(out, "max_connections", srv->settings->maxconns);
     stat_u64(out, "curr_connections", atomic_load_explicit(&srv->curr_conns, memory_order_relaxed));
     stat_u64(out, "total_connections", r->total_conns);
