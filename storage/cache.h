@@ -151,7 +151,8 @@ void cache_item_acquire(struct cache *c, struct item *it);
 /*
  * Background reclaim: visits up to max_items items (continuing where the last call stopped, shard by
  * shard, bucket by bucket, each shard lock held only briefly) and unlinks the expired and flushed
- * ones. Returns the number reclaimed.
+ * ones. A call also stops after 16 * max_items buckets or one full pass, so a sparse table costs
+ * little. Returns the number reclaimed.
  */
 size_t cache_reclaim(struct cache *c, size_t max_items);
 

@@ -12,7 +12,8 @@
 
 #include "storage/cache_internal.h"
 
-#define RECLAIM_BATCH 64u
+#define RECLAIM_BATCH 64u           /* buckets per shard lock hold */
+#define RECLAIM_BUCKETS_PER_ITEM 16u /* bucket budget per item of max_items */
 
 /* Unlinks the dead items of one chain; counts visits in *visited. Caller holds sh->lock. */
 static size_t reclaim_chain_locked(struct cache *c, struct ht_shard *sh, uint32_t head,
@@ -38,8 +39,10 @@ static size_t reclaim_chain_locked(struct cache *c, struct ht_shard *sh, uint32_
     return n;
 }
 
-/* One batch of buckets of the cursor's shard. Returns true when the shard is finished. */
-static bool reclaim_batch(struct cache *c, size_t max_items, size_t *visited, size_t *reclaimed)
+/* One batch of buckets of the cursor's shard; counts buckets in *buckets. Returns true when the
+ * shard is finished. */
+static bool reclaim_batch(struct cache *c, size_t max_items, size_t *visited, size_t *buckets,
+                          size_t *reclaimed)
 {
     struct ht_shard *sh = &c->ht.shards[c->reclaim_shard];
     uint32_t now = cache_rel_time(c);
@@ -52,22 +55,27 @@ static bool reclaim_batch(struct cache *c, size_t max_items, size_t *visited, si
             break;
         *reclaimed += reclaim_chain_locked(c, sh, *ht_scan_slot_locked(sh, c->reclaim_pos++), now,
                                            visited);
+        (*buckets)++;
     }
     done = c->reclaim_pos >= ht_scan_size_locked(sh);
     pthread_mutex_unlock(&sh->lock);
     return done;
 }
 
-/* See cache.h. Stops after max_items items or one full pass over all shards. */
+/* See cache.h. Stops after max_items items, RECLAIM_BUCKETS_PER_ITEM * max_items buckets (so a
+ * sparse table costs little per call) or one full pass over all shards, whichever comes first. */
 size_t cache_reclaim(struct cache *c, size_t max_items)
 {
     unsigned nshards = ht_nshards(&c->ht);
-    size_t visited = 0, reclaimed = 0;
+    size_t visited = 0, buckets = 0, reclaimed = 0;
+    size_t max_buckets = max_items * RECLAIM_BUCKETS_PER_ITEM;
     unsigned finished = 0;
 
+    if (max_buckets / RECLAIM_BUCKETS_PER_ITEM != max_items)
+        max_buckets = SIZE_MAX;
     pthread_mutex_lock(&c->reclaim_lock);
-    while (visited < max_items && finished <= nshards) {
-        if (reclaim_batch(c, max_items, &visited, &reclaimed)) {
+    while (visited < max_items && buckets < max_buckets && finished <= nshards) {
+        if (reclaim_batch(c, max_items, &visited, &buckets, &reclaimed)) {
             c->reclaim_pos = 0;
             c->reclaim_shard = (c->reclaim_shard + 1) % nshards;
             finished++;

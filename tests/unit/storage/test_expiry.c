@@ -247,3 +247,23 @@ Test(expiry, reclaim_removes_flushed_items)
     cr_assert_eq(st_stats(c).expired_unfetched, 0, "flushed items are not expired_unfetched");
     st_expect(c, "after", "v");
 }
+
+Test(expiry, reclaim_on_a_sparse_table_is_bounded_and_resumes)
+{
+    struct cache *big = st_cache(0, 0, 6, 12); /* 64 shards x 4096 buckets */
+    size_t calls = 0, got = 0;
+
+    cache_clock_set(big, 1000);
+    cr_assert_eq(st_store(big, "lonely", "v", 0, 1001, CACHE_SET, 0, NULL), CACHE_OK);
+    cr_assert_eq(st_store(big, "other", "v", 0, 1001, CACHE_SET, 0, NULL), CACHE_OK);
+    cache_clock_set(big, 1001);
+    while (got < 2 && calls < 10000) {
+        got += cache_reclaim(big, 10);
+        calls++;
+    }
+    cr_assert_eq(got, 2);
+    cr_assert_gt(calls, 10, "a call with max_items 10 scans at most 160 buckets");
+    cr_assert_leq(calls, (64u * 4096u) / 160u + 2u, "the cursor resumes where it stopped");
+    cr_assert_eq(st_stats(big).curr_items, 0);
+    cache_destroy(&big);
+}
