@@ -35,6 +35,7 @@ static inline bool mc_tok_is(struct mc_token t, const char *s, size_t n)
     return t.len == n && memcmp(t.p, s, n) == 0;
 }
 
+/* Skips spaces, then takes bytes up to the next space or end. */
 bool mc_parse_next_token(const char **pos, const char *end, struct mc_token *tok)
 {
     const char *p = *pos;
@@ -89,6 +90,7 @@ static bool mc_scan_number(struct mc_token t, uint64_t *mag, bool *neg, bool *ov
     return p == end || mc_isspace(*p);
 }
 
+/* strtoull plus memcached's check that rejects a '-' sign giving a value with the top bit set. */
 bool mc_parse_u64(struct mc_token t, uint64_t *out)
 {
     uint64_t mag;
@@ -102,6 +104,7 @@ bool mc_parse_u64(struct mc_token t, uint64_t *out)
     return true;
 }
 
+/* mc_parse_u64 stored into 32 bits, as memcached stores flags. */
 bool mc_parse_u32(struct mc_token t, uint32_t *out)
 {
     uint64_t v;
@@ -111,6 +114,7 @@ bool mc_parse_u32(struct mc_token t, uint32_t *out)
     return true;
 }
 
+/* 64-bit strtol (overflow fails) stored into 32 bits, as memcached stores exptime and length. */
 bool mc_parse_i32(struct mc_token t, int32_t *out)
 {
     uint64_t mag;
@@ -124,6 +128,7 @@ bool mc_parse_i32(struct mc_token t, int32_t *out)
     return true;
 }
 
+/* At most 100 spaces, then "get " or "gets ". */
 bool mc_parse_is_get_prefix(const char *buf, size_t len)
 {
     size_t i = 0;
@@ -270,16 +275,26 @@ struct mc_cmd_name {
 };
 
 static const struct mc_cmd_name mc_cmd_names[] = {
-    { "get", 3, MC_CMD_GET },         { "gets", 4, MC_CMD_GETS },
-    { "gat", 3, MC_CMD_GAT },         { "gats", 4, MC_CMD_GATS },
-    { "set", 3, MC_CMD_SET },         { "add", 3, MC_CMD_ADD },
-    { "replace", 7, MC_CMD_REPLACE }, { "append", 6, MC_CMD_APPEND },
-    { "prepend", 7, MC_CMD_PREPEND }, { "cas", 3, MC_CMD_CAS },
-    { "incr", 4, MC_CMD_INCR },       { "decr", 4, MC_CMD_DECR },
-    { "delete", 6, MC_CMD_DELETE },   { "touch", 5, MC_CMD_TOUCH },
-    { "flush_all", 9, MC_CMD_FLUSH_ALL }, { "version", 7, MC_CMD_VERSION },
-    { "verbosity", 9, MC_CMD_VERBOSITY }, { "quit", 4, MC_CMD_QUIT },
-    { "shutdown", 8, MC_CMD_SHUTDOWN },   { "stats", 5, MC_CMD_STATS },
+    {"get", 3, MC_CMD_GET},
+    {"gets", 4, MC_CMD_GETS},
+    {"gat", 3, MC_CMD_GAT},
+    {"gats", 4, MC_CMD_GATS},
+    {"set", 3, MC_CMD_SET},
+    {"add", 3, MC_CMD_ADD},
+    {"replace", 7, MC_CMD_REPLACE},
+    {"append", 6, MC_CMD_APPEND},
+    {"prepend", 7, MC_CMD_PREPEND},
+    {"cas", 3, MC_CMD_CAS},
+    {"incr", 4, MC_CMD_INCR},
+    {"decr", 4, MC_CMD_DECR},
+    {"delete", 6, MC_CMD_DELETE},
+    {"touch", 5, MC_CMD_TOUCH},
+    {"flush_all", 9, MC_CMD_FLUSH_ALL},
+    {"version", 7, MC_CMD_VERSION},
+    {"verbosity", 9, MC_CMD_VERBOSITY},
+    {"quit", 4, MC_CMD_QUIT},
+    {"shutdown", 8, MC_CMD_SHUTDOWN},
+    {"stats", 5, MC_CMD_STATS},
 };
 
 static enum mc_cmd mc_lookup_cmd(struct mc_token t)
@@ -293,8 +308,7 @@ static enum mc_cmd mc_lookup_cmd(struct mc_token t)
 
 /* Tokenizes line into req->tokens (the first MC_PARSE_TOKENS); returns the token count and the last
  * token in *last. */
-static size_t mc_tokenize(const char *line, const char *end, struct mc_request *req,
-                          struct mc_token *last)
+static size_t mc_tokenize(const char *line, const char *end, struct mc_request *req, struct mc_token *last)
 {
     const char *pos = line;
     struct mc_token t;
@@ -308,11 +322,12 @@ static size_t mc_tokenize(const char *line, const char *end, struct mc_request *
     return n;
 }
 
+/* Tokenizes, finds the command, checks its token count and fields; see mc_parse.h. */
 enum mc_parse_status mc_parse_line(const char *line, size_t len, struct mc_request *req)
 {
     const char *nul = memchr(line, '\0', len);
     const char *end = nul ? nul : line + len;
-    struct mc_token last = { NULL, 0 };
+    struct mc_token last = {NULL, 0};
     memset(req, 0, offsetof(struct mc_request, tokens));
     size_t n = mc_tokenize(line, end, req, &last);
     req->ntokens = n < MC_PARSE_TOKENS ? n : MC_PARSE_TOKENS;

@@ -45,10 +45,10 @@ enum mc_cmd {
 };
 
 enum mc_parse_status {
-    MC_PARSE_OK = 0,      /* req is a valid command */
-    MC_PARSE_ERROR,       /* answer "ERROR" (unknown command or wrong token count) */
-    MC_PARSE_CLIENT_ERROR,/* answer req->error ("CLIENT_ERROR ...") unless req->noreply */
-    MC_PARSE_CLOSE        /* close the connection without a reply (an HTTP request line) */
+    MC_PARSE_OK = 0,       /* req is a valid command */
+    MC_PARSE_ERROR,        /* answer "ERROR" (unknown command or wrong token count) */
+    MC_PARSE_CLIENT_ERROR, /* answer req->error ("CLIENT_ERROR ...") unless req->noreply */
+    MC_PARSE_CLOSE         /* close the connection without a reply (an HTTP request line) */
 };
 
 struct mc_token {
@@ -59,34 +59,34 @@ struct mc_token {
 struct mc_request {
     enum mc_cmd cmd;
     bool noreply;
-    const char *error;      /* MC_PARSE_CLIENT_ERROR: full reply line including "\r\n" */
-    struct mc_token key;    /* storage, arith, delete, touch */
+    const char *error;   /* MC_PARSE_CLIENT_ERROR: full reply line including "\r\n" */
+    struct mc_token key; /* storage, arith, delete, touch */
     uint32_t flags;
-    int32_t exptime;        /* storage, touch, gat; flush_all delay */
-    bool has_delay;         /* flush_all with a delay argument */
-    uint32_t nbytes;        /* storage: value length */
-    uint64_t cas;           /* cas */
-    uint64_t delta;         /* incr, decr */
-    uint32_t level;         /* verbosity */
-    bool graceful;          /* shutdown graceful */
-    const char *keys;       /* get-style: the keys, [keys, keys_end) */
+    int32_t exptime;  /* storage, touch, gat; flush_all delay */
+    bool has_delay;   /* flush_all with a delay argument */
+    uint32_t nbytes;  /* storage: value length */
+    uint64_t cas;     /* cas */
+    uint64_t delta;   /* incr, decr */
+    uint32_t level;   /* verbosity */
+    bool graceful;    /* shutdown graceful */
+    const char *keys; /* get-style: the keys, [keys, keys_end) */
     const char *keys_end;
-    size_t ntokens;         /* tokens on the line (capped at MC_PARSE_TOKENS) */
+    size_t ntokens; /* tokens on the line (capped at MC_PARSE_TOKENS) */
     struct mc_token tokens[MC_PARSE_TOKENS];
 };
 
 /* Error reply lines (with "\r\n"), exactly as memcached 1.6.18 sends them. */
-#define MC_ERR_ERROR "ERROR\r\n"
-#define MC_ERR_BAD_FORMAT "CLIENT_ERROR bad command line format\r\n"
-#define MC_ERR_DELETE_USAGE "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n"
-#define MC_ERR_DELTA "CLIENT_ERROR invalid numeric delta argument\r\n"
-#define MC_ERR_EXPTIME "CLIENT_ERROR invalid exptime argument\r\n"
-#define MC_ERR_NON_NUMERIC "CLIENT_ERROR cannot increment or decrement non-numeric value\r\n"
-#define MC_ERR_BAD_CHUNK "CLIENT_ERROR bad data chunk\r\n"
-#define MC_ERR_TOO_LARGE "SERVER_ERROR object too large for cache\r\n"
-#define MC_ERR_NO_MEMORY "SERVER_ERROR out of memory storing object\r\n"
+#define MC_ERR_ERROR             "ERROR\r\n"
+#define MC_ERR_BAD_FORMAT        "CLIENT_ERROR bad command line format\r\n"
+#define MC_ERR_DELETE_USAGE      "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n"
+#define MC_ERR_DELTA             "CLIENT_ERROR invalid numeric delta argument\r\n"
+#define MC_ERR_EXPTIME           "CLIENT_ERROR invalid exptime argument\r\n"
+#define MC_ERR_NON_NUMERIC       "CLIENT_ERROR cannot increment or decrement non-numeric value\r\n"
+#define MC_ERR_BAD_CHUNK         "CLIENT_ERROR bad data chunk\r\n"
+#define MC_ERR_TOO_LARGE         "SERVER_ERROR object too large for cache\r\n"
+#define MC_ERR_NO_MEMORY         "SERVER_ERROR out of memory storing object\r\n"
 #define MC_ERR_SHUTDOWN_DISABLED "ERROR: shutdown not enabled\r\n"
-#define MC_ERR_SHUTDOWN_MODE "CLIENT_ERROR invalid shutdown mode\r\n"
+#define MC_ERR_SHUTDOWN_MODE     "CLIENT_ERROR invalid shutdown mode\r\n"
 
 /*
  * Parses one request line (line[0..len), line end already removed). Fills *req, whose pointers refer
@@ -102,9 +102,9 @@ bool mc_parse_next_token(const char **pos, const char *end, struct mc_token *tok
  * memcached's number rules (strtoull/strtol followed by memcached's checks), on one token: leading
  * white space and a sign are accepted, the digits may be followed only by white space, overflow fails.
  */
-bool mc_parse_u64(struct mc_token t, uint64_t *out);   /* a '-' sign with a "negative" result fails */
-bool mc_parse_u32(struct mc_token t, uint32_t *out);   /* mc_parse_u64 truncated to 32 bits */
-bool mc_parse_i32(struct mc_token t, int32_t *out);    /* 64-bit strtol truncated to 32 bits */
+bool mc_parse_u64(struct mc_token t, uint64_t *out); /* a '-' sign with a "negative" result fails */
+bool mc_parse_u32(struct mc_token t, uint32_t *out); /* mc_parse_u64 truncated to 32 bits */
+bool mc_parse_i32(struct mc_token t, int32_t *out);  /* 64-bit strtol truncated to 32 bits */
 
 /* Where the session looks for a get-style line that may exceed MC_LINE_MAX: true when buf (no
  * newline yet) starts with at most 100 spaces and then "get " or "gets ". */

@@ -40,7 +40,7 @@ enum mc_state { MC_ST_LINE = 0, MC_ST_VALUE, MC_ST_SWALLOW };
 
 /* Room for the stats arguments, NUL-terminated, handed to the server's callback. */
 #define MC_STATS_ARGS (MC_PARSE_TOKENS - 1)
-#define MC_STATS_BUF 512u
+#define MC_STATS_BUF  512u
 
 struct mc_session {
     const struct mc_context *ctx;
@@ -57,6 +57,8 @@ struct mc_session {
     /* SWALLOW */
     size_t swallow;
     const char *swallow_reply;
+    /* LINE: bytes of the pending partial line already searched for '\n' */
+    size_t scanned;
 };
 
 /* ---- counters ---- */
@@ -69,6 +71,7 @@ static inline void mc_count(uint64_t *c)
 #define MC_STATS_WORDS (sizeof(struct mc_stats) / sizeof(uint64_t))
 _Static_assert(sizeof(struct mc_stats) % sizeof(uint64_t) == 0, "mc_stats holds only uint64_t");
 
+/* Adds every counter of t (read with relaxed atomic loads: t may be another thread's live block). */
 void mc_stats_add(struct mc_stats *sum, const struct mc_stats *t)
 {
     uint64_t *d = (uint64_t *)sum;
@@ -77,6 +80,7 @@ void mc_stats_add(struct mc_stats *sum, const struct mc_stats *t)
         d[i] += __atomic_load_n(&s[i], __ATOMIC_RELAXED);
 }
 
+/* Subtracts every counter of base from a (a `stats reset` baseline). */
 void mc_stats_sub(struct mc_stats *a, const struct mc_stats *base)
 {
     uint64_t *d = (uint64_t *)a;
@@ -87,6 +91,7 @@ void mc_stats_sub(struct mc_stats *a, const struct mc_stats *base)
 
 /* ---- session life ---- */
 
+/* Returns a session in the LINE state, or NULL on no memory. ctx and stats must outlive it. */
 struct mc_session *mc_session_create(const struct mc_context *ctx, struct mc_stats *stats)
 {
     struct mc_session *s = calloc(1, sizeof(*s));
@@ -97,6 +102,7 @@ struct mc_session *mc_session_create(const struct mc_context *ctx, struct mc_sta
     return s;
 }
 
+/* Releases a half-received item (it was never linked), frees the session and clears *sp. */
 void mc_session_destroy(struct mc_session **sp)
 {
     if (sp == NULL || *sp == NULL)
@@ -174,8 +180,8 @@ static void mc_exec_get(struct mc_session *s, const struct mc_request *req, stru
     struct mc_token k;
     while (mc_parse_next_token(&pos, req->keys_end, &k)) {
         enum cache_miss_reason why = CACHE_MISS_NONE;
-        struct item *it = touch ? cache_get_touch(c, k.p, k.len, exptime, &why)
-                                : cache_get(c, k.p, k.len, &why);
+        struct item *it =
+            touch ? cache_get_touch(c, k.p, k.len, exptime, &why) : cache_get(c, k.p, k.len, &why);
         if (touch) {
             mc_count(&st->cmd_touch);
             mc_count(it ? &st->touch_hits : &st->touch_misses);
@@ -195,12 +201,18 @@ static void mc_exec_get(struct mc_session *s, const struct mc_request *req, stru
 static enum cache_store_mode mc_store_mode(enum mc_cmd cmd)
 {
     switch (cmd) {
-    case MC_CMD_ADD: return CACHE_ADD;
-    case MC_CMD_REPLACE: return CACHE_REPLACE;
-    case MC_CMD_APPEND: return CACHE_APPEND;
-    case MC_CMD_PREPEND: return CACHE_PREPEND;
-    case MC_CMD_CAS: return CACHE_CAS;
-    default: return CACHE_SET;
+    case MC_CMD_ADD:
+        return CACHE_ADD;
+    case MC_CMD_REPLACE:
+        return CACHE_REPLACE;
+    case MC_CMD_APPEND:
+        return CACHE_APPEND;
+    case MC_CMD_PREPEND:
+        return CACHE_PREPEND;
+    case MC_CMD_CAS:
+        return CACHE_CAS;
+    default:
+        return CACHE_SET;
     }
 }
 
@@ -212,8 +224,8 @@ static void mc_exec_storage(struct mc_session *s, const struct mc_request *req)
     struct item *it = NULL;
     s->mode = mc_store_mode(req->cmd);
     if (req->nbytes <= s->ctx->item_size_max)
-        it = cache_alloc(c, req->key.p, req->key.len, req->flags, cache_exptime(c, req->exptime),
-                         req->nbytes, &cst);
+        it = cache_alloc(c, req->key.p, req->key.len, req->flags, cache_exptime(c, req->exptime), req->nbytes,
+                         &cst);
     if (it == NULL) {
         bool too_large = cst == CACHE_TOO_LARGE;
         mc_count(too_large ? &s->stats->store_too_large : &s->stats->store_no_memory);
@@ -247,10 +259,18 @@ static void mc_finish_store(struct mc_session *s, struct resp *out)
     } else {
         enum cache_status cst = cache_store(c, s->it, s->mode, s->cas, NULL);
         switch (cst) {
-        case CACHE_OK: reply = "STORED\r\n"; break;
-        case CACHE_EXISTS: reply = "EXISTS\r\n"; break;
-        case CACHE_NOT_FOUND: reply = "NOT_FOUND\r\n"; break;
-        default: reply = "NOT_STORED\r\n"; break;
+        case CACHE_OK:
+            reply = "STORED\r\n";
+            break;
+        case CACHE_EXISTS:
+            reply = "EXISTS\r\n";
+            break;
+        case CACHE_NOT_FOUND:
+            reply = "NOT_FOUND\r\n";
+            break;
+        default:
+            reply = "NOT_STORED\r\n";
+            break;
         }
         if (s->mode == CACHE_CAS) {
             if (cst == CACHE_OK)
@@ -315,8 +335,7 @@ static void mc_exec_delete(struct mc_session *s, const struct mc_request *req, s
 static void mc_exec_flush(struct mc_session *s, const struct mc_request *req, struct resp *out)
 {
     struct cache *c = s->ctx->cache;
-    uint32_t when = req->has_delay && req->exptime > 0 ? cache_exptime(c, req->exptime)
-                                                       : cache_rel_time(c);
+    uint32_t when = req->has_delay && req->exptime > 0 ? cache_exptime(c, req->exptime) : cache_rel_time(c);
     cache_flush(c, when);
     mc_count(&s->stats->cmd_flush);
     mc_reply(out, req->noreply, "OK\r\n");
@@ -349,8 +368,7 @@ static void mc_exec_stats(struct mc_session *s, const struct mc_request *req, st
         resp_add(out, MC_ERR_ERROR, sizeof(MC_ERR_ERROR) - 1);
 }
 
-static enum mc_status mc_exec_shutdown(struct mc_session *s, const struct mc_request *req,
-                                       struct resp *out)
+static enum mc_status mc_exec_shutdown(struct mc_session *s, const struct mc_request *req, struct resp *out)
 {
     if (!s->ctx->enable_shutdown) {
         resp_add_str(out, MC_ERR_SHUTDOWN_DISABLED);
@@ -363,8 +381,7 @@ static enum mc_status mc_exec_shutdown(struct mc_session *s, const struct mc_req
 }
 
 /* Parses and executes one request line (line end removed). */
-static enum mc_status mc_exec_line(struct mc_session *s, const char *line, size_t len,
-                                   struct resp *out)
+static enum mc_status mc_exec_line(struct mc_session *s, const char *line, size_t len, struct resp *out)
 {
     struct mc_request req;
     switch (mc_parse_line(line, len, &req)) {
@@ -463,6 +480,8 @@ static size_t mc_feed_swallow(struct mc_session *s, size_t n, struct resp *out)
     return used;
 }
 
+/* Runs the state machine over buf: value bytes, swallowed bytes and complete lines, in order, until
+ * the input ends in a partial line or a request ends the connection. */
 enum mc_status mc_session_feed(struct mc_session *s, const char *buf, size_t len, size_t *consumed,
                                struct resp *out)
 {
@@ -478,14 +497,17 @@ enum mc_status mc_session_feed(struct mc_session *s, const char *buf, size_t len
             continue;
         }
         const char *line = buf + pos;
-        const char *nl = memchr(line, '\n', len - pos);
+        size_t rest = len - pos;
+        size_t skip = s->scanned < rest ? s->scanned : 0;
+        const char *nl = memchr(line + skip, '\n', rest - skip);
         if (nl == NULL) {
-            size_t rest = len - pos;
-            if (rest > MC_LINE_MAX &&
-                (rest > MC_KEYS_LINE_MAX || !mc_parse_is_get_prefix(line, rest)))
+            /* The partial line is offered again with more bytes after it: do not search it twice. */
+            s->scanned = rest;
+            if (rest > MC_LINE_MAX && (rest > MC_KEYS_LINE_MAX || !mc_parse_is_get_prefix(line, rest)))
                 st = MC_CLOSE;
             break;
         }
+        s->scanned = 0;
         size_t n = (size_t)(nl - line);
         pos += n + 1;
         if (n > 1 && line[n - 1] == '\r')
@@ -496,6 +518,8 @@ enum mc_status mc_session_feed(struct mc_session *s, const char *buf, size_t len
     return st;
 }
 
+/* The unfilled part of the pending item's value, for a direct read(); false outside VALUE or once
+ * only the terminator is due. */
 bool mc_session_value_window(struct mc_session *s, char **dst, size_t *len)
 {
     if (s->state != MC_ST_VALUE || s->got >= s->want)
@@ -505,6 +529,7 @@ bool mc_session_value_window(struct mc_session *s, char **dst, size_t *len)
     return true;
 }
 
+/* Counts n bytes written into the window (clamped to what is due). */
 void mc_session_value_filled(struct mc_session *s, size_t n)
 {
     if (s->state != MC_ST_VALUE)

@@ -54,11 +54,15 @@ struct resp {
     size_t pending;
 };
 
-static const char resp_crlf[2] = { '\r', '\n' };
+static const char resp_crlf[2] = {'\r', '\n'};
 
 /* Entries written before compaction is considered, and the minimum text prefix worth moving. */
 #define RESP_COMPACT_ENTS 64u
 #define RESP_COMPACT_TEXT 65536u
+
+/* Buffer sizes an idle queue keeps; larger ones are freed once everything has been written. */
+#define RESP_KEEP_TEXT (256u * 1024u)
+#define RESP_KEEP_ENTS 4096u
 
 static void *resp_grow(void *p, size_t *cap, size_t need, size_t elem, size_t min_cap)
 {
@@ -108,6 +112,7 @@ static inline void resp_text_commit(struct resp *r, size_t n)
     e->it = NULL;
 }
 
+/* Returns an empty queue (nothing allocated until the first append), or NULL on no memory. */
 struct resp *resp_create(struct cache *cache)
 {
     struct resp *r = calloc(1, sizeof(*r));
@@ -117,6 +122,7 @@ struct resp *resp_create(struct cache *cache)
     return r;
 }
 
+/* Releases queued item references, frees everything and clears *rp. */
 void resp_destroy(struct resp **rp)
 {
     if (rp == NULL || *rp == NULL)
@@ -129,6 +135,7 @@ void resp_destroy(struct resp **rp)
     *rp = NULL;
 }
 
+/* Copies n bytes to the end of the text buffer (extending the last text entry when adjacent). */
 void resp_add(struct resp *r, const void *p, size_t n)
 {
     if (n == 0)
@@ -138,11 +145,13 @@ void resp_add(struct resp *r, const void *p, size_t n)
     resp_text_commit(r, n);
 }
 
+/* Copies a NUL-terminated string. */
 void resp_add_str(struct resp *r, const char *s)
 {
     resp_add(r, s, strlen(s));
 }
 
+/* Formats straight into the text buffer, growing it once if the first attempt did not fit. */
 void resp_printf(struct resp *r, const char *fmt, ...)
 {
     va_list ap;
@@ -162,6 +171,7 @@ void resp_printf(struct resp *r, const char *fmt, ...)
     resp_text_commit(r, (size_t)n);
 }
 
+/* Queues the item's value and "\r\n" by reference; the caller's reference now belongs to the queue. */
 void resp_add_value(struct resp *r, struct item *it)
 {
     struct resp_entry *e = resp_new_entry(r);
@@ -172,14 +182,15 @@ void resp_add_value(struct resp *r, struct item *it)
     r->pending += e->len;
 }
 
+/* Bytes queued and not yet consumed. */
 size_t resp_pending(const struct resp *r)
 {
     return r->pending;
 }
 
 /* Adds the iovecs of entry e starting skip bytes in; returns how many were filled (at most room). */
-static int resp_entry_iov(const struct resp *r, const struct resp_entry *e, size_t skip,
-                          struct iovec *iov, int room)
+static int resp_entry_iov(const struct resp *r, const struct resp_entry *e, size_t skip, struct iovec *iov,
+                          int room)
 {
     if (e->kind == RESP_TEXT) {
         iov[0].iov_base = r->text + e->off + skip;
@@ -201,6 +212,7 @@ static int resp_entry_iov(const struct resp *r, const struct resp_entry *e, size
     return k + 1;
 }
 
+/* Describes up to max iovecs from the first unwritten byte; the queue is not changed. */
 int resp_iov(const struct resp *r, struct iovec *iov, int max)
 {
     int n = 0;
@@ -210,6 +222,23 @@ int resp_iov(const struct resp *r, struct iovec *iov, int max)
         skip = 0;
     }
     return n;
+}
+
+/* Empties the queue; buffers grown by a burst (a huge multiget, stats) are given back. */
+static void resp_reset(struct resp *r)
+{
+    r->head = r->n_ents = r->head_off = 0;
+    r->text_len = 0;
+    if (r->text_cap > RESP_KEEP_TEXT) {
+        free(r->text);
+        r->text = NULL;
+        r->text_cap = 0;
+    }
+    if (r->cap_ents > RESP_KEEP_ENTS) {
+        free(r->ents);
+        r->ents = NULL;
+        r->cap_ents = 0;
+    }
 }
 
 /* Moves the unwritten entries and their text to the front of the arrays. */
@@ -236,6 +265,9 @@ static void resp_compact(struct resp *r)
     }
 }
 
+/* Advances past n written bytes, releasing each value's item once its "\r\n" is out; resets the
+ * buffers when everything is written, compacts them when a long-lived backlog has a large written
+ * prefix. */
 void resp_consume(struct resp *r, size_t n)
 {
     if (n > r->pending)
@@ -255,8 +287,7 @@ void resp_consume(struct resp *r, size_t n)
         r->head_off = 0;
     }
     if (r->head == r->n_ents) {
-        r->head = r->n_ents = r->head_off = 0;
-        r->text_len = 0;
+        resp_reset(r);
     } else if (r->head >= RESP_COMPACT_ENTS && r->head * 2 >= r->n_ents) {
         resp_compact(r);
     } else if (r->head > 0 && r->ents[r->head].kind == RESP_TEXT &&
@@ -265,13 +296,13 @@ void resp_consume(struct resp *r, size_t n)
     }
 }
 
+/* Drops everything queued, releasing item references; buffers are kept (shrunk if very large). */
 void resp_clear(struct resp *r)
 {
     for (size_t i = r->head; i < r->n_ents; i++) {
         if (r->ents[i].kind == RESP_VALUE)
             cache_item_release(r->cache, &r->ents[i].it);
     }
-    r->head = r->n_ents = r->head_off = 0;
-    r->text_len = 0;
+    resp_reset(r);
     r->pending = 0;
 }

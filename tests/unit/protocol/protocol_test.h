@@ -67,7 +67,7 @@ struct pt_run {
     struct mc_session *s;
     struct resp *r;
     enum mc_status st;
-    size_t unconsumed;     /* bytes left over when feeding stopped */
+    size_t unconsumed; /* bytes left over when feeding stopped */
 };
 
 static inline void pt_run_init(struct pt_run *t, size_t limit)

@@ -17,8 +17,14 @@ struct exchange {
     enum mc_status st;
 };
 
-#define X(i, o) { S(i), o, MC_OK }
-#define XC(i, o) { S(i), o, MC_CLOSE }
+#define X(i, o)                                                                                              \
+    {                                                                                                        \
+        S(i), o, MC_OK                                                                                       \
+    }
+#define XC(i, o)                                                                                             \
+    {                                                                                                        \
+        S(i), o, MC_CLOSE                                                                                    \
+    }
 
 static const struct exchange exchanges[] = {
     /* storage and retrieval */
@@ -34,7 +40,8 @@ static const struct exchange exchanges[] = {
     X("set a 0 0 1\r\nx\r\nset b 0 0 1\r\ny\r\nget a b a zz\r\n",
       "STORED\r\nSTORED\r\nVALUE a 0 1\r\nx\r\nVALUE b 0 1\r\ny\r\nVALUE a 0 1\r\nx\r\nEND\r\n"),
     X("add v 0 0 1\r\nx\r\nadd v 0 0 1\r\ny\r\nreplace nv 0 0 1\r\nx\r\nappend nv 0 0 1\r\nx\r\n"
-      "prepend nv 0 0 1\r\nx\r\nappend v 5 5 1\r\ny\r\nprepend v 0 0 1\r\nz\r\nreplace v 3 0 2\r\nzz\r\nget v\r\n",
+      "prepend nv 0 0 1\r\nx\r\nappend v 5 5 1\r\ny\r\nprepend v 0 0 1\r\nz\r\nreplace v 3 0 2\r\nzz\r\nget "
+      "v\r\n",
       "STORED\r\nNOT_STORED\r\nNOT_STORED\r\nNOT_STORED\r\nNOT_STORED\r\nSTORED\r\nSTORED\r\nSTORED\r\n"
       "VALUE v 3 2\r\nzz\r\nEND\r\n"),
     X("append v 0 0 1\r\nx\r\nset v 7 0 1\r\na\r\nappend v 0 0 1\r\nb\r\nprepend v 0 0 1\r\nc\r\nget v\r\n",
@@ -50,7 +57,8 @@ static const struct exchange exchanges[] = {
     X("cas v 0 0 1\r\nx\r\ncas v 0 0 1 abc\r\nx\r\n",
       "ERROR\r\nERROR\r\nCLIENT_ERROR bad command line format\r\nERROR\r\n"),
     X("set b 0 0 2147483646\r\nget b\r\n", "CLIENT_ERROR bad command line format\r\nEND\r\n"),
-    X("set kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk"
+    X("set "
+      "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk"
       "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk"
       "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk 0 0 1\r\nx\r\n",
       "CLIENT_ERROR bad command line format\r\nERROR\r\n"),
@@ -60,7 +68,10 @@ static const struct exchange exchanges[] = {
     X("set b 0 0 1\nx\nget b\n", "CLIENT_ERROR bad data chunk\r\nERROR\r\n"),
     X("set b 0 0 1 noreply\r\nxyz\r\nget b\r\n", "ERROR\r\nEND\r\n"),
     /* too large: swallowed, and a failed set removes the old value (add does not) */
-    X("set d 0 0 1\r\nx\r\nset d 0 0 2000000\r\n" "\r\n" "get d\r\n", "STORED\r\n"),
+    X("set d 0 0 1\r\nx\r\nset d 0 0 2000000\r\n"
+      "\r\n"
+      "get d\r\n",
+      "STORED\r\n"),
     /* unknown, empty, tabs */
     X("foo\r\n\r\n \r\n\n", "ERROR\r\nERROR\r\nERROR\r\nERROR\r\n"),
     X("set\ta 0 0 1\r\nx\r\nget\ta\r\n", "ERROR\r\nERROR\r\nERROR\r\n"),
@@ -89,7 +100,8 @@ static const struct exchange exchanges[] = {
     /* touch, gat */
     X("touch zz 10\r\nset a 0 0 1\r\nx\r\ntouch a 10\r\ntouch a\r\ntouch a x\r\ntouch a 10 noreply\r\n"
       "touch a x noreply\r\ntouch a 10 extra\r\ntouch a 10 noreply x\r\n",
-      "NOT_FOUND\r\nSTORED\r\nTOUCHED\r\nERROR\r\nCLIENT_ERROR invalid exptime argument\r\nTOUCHED\r\nERROR\r\n"),
+      "NOT_FOUND\r\nSTORED\r\nTOUCHED\r\nERROR\r\nCLIENT_ERROR invalid exptime "
+      "argument\r\nTOUCHED\r\nERROR\r\n"),
     X("set v 0 0 3\r\nzxy\r\ngat 0 v\r\ngat x v\r\ngat 10 v zz v\r\ngat noreply v\r\n",
       "STORED\r\nVALUE v 0 3\r\nzxy\r\nEND\r\nCLIENT_ERROR invalid exptime argument\r\n"
       "VALUE v 0 3\r\nzxy\r\nVALUE v 0 3\r\nzxy\r\nEND\r\nCLIENT_ERROR invalid exptime argument\r\n"),
@@ -145,14 +157,18 @@ Test(session, exchanges_in_sevens)
 /* One long pipelined stream split into two feeds at every offset answers exactly as fed whole. */
 Test(session, split_at_every_offset)
 {
-    static const char in[] =
-        "set a 1 0 5\r\nhello\r\nget a b\r\nappend a 0 0 3 noreply\r\n!!!\r\ngets zz\r\n"
-        "incr c 1\r\nset c 0 0 2\r\n41\r\nincr c 1\r\ndecr c 2\r\ndelete c\r\n"
-        "set big 0 0 1048577\r\n" "\r\n" "set x 0 0 1\r\nxyz\r\n"
-        "touch a 100\r\ngat 0 a\r\nfoo\r\nflush_all 0\r\nget a\r\nversion\r\n";
+    static const char in[] = "set a 1 0 5\r\nhello\r\nget a b\r\nappend a 0 0 3 noreply\r\n!!!\r\ngets zz\r\n"
+                             "incr c 1\r\nset c 0 0 2\r\n41\r\nincr c 1\r\ndecr c 2\r\ndelete c\r\n"
+                             "set big 0 0 1048577\r\n"
+                             "\r\n"
+                             "set x 0 0 1\r\nxyz\r\n"
+                             "touch a 100\r\ngat 0 a\r\nfoo\r\nflush_all 0\r\nget a\r\nversion\r\n";
     /* the big value is only announced: build the real stream with its 1048577 + 2 bytes */
     size_t pre = strstr(in, "set big") - in;
-    const char *post = strstr(in, "\r\n" "\r\n" "set x") + 2 + 2;
+    const char *post = strstr(in, "\r\n"
+                                  "\r\n"
+                                  "set x") +
+                       2 + 2;
     size_t bign = 1048577 + 2;
     size_t postn = sizeof(in) - 1 - (size_t)(post - in);
     const char *hdr = "set big 0 0 1048577\r\n";
@@ -164,7 +180,8 @@ Test(session, split_at_every_offset)
     memcpy(stream + pre + strlen(hdr) + bign, post, postn);
 
     char *whole = pt_exchange(stream, n, (size_t)-1, NULL);
-    cr_expect_str_eq(whole,
+    cr_expect_str_eq(
+        whole,
         "STORED\r\nVALUE a 1 5\r\nhello\r\nEND\r\nEND\r\nNOT_FOUND\r\nSTORED\r\n42\r\n40\r\nDELETED\r\n"
         "SERVER_ERROR object too large for cache\r\nCLIENT_ERROR bad data chunk\r\nERROR\r\n"
         "TOUCHED\r\nVALUE a 1 8\r\nhello!!!\r\nEND\r\nERROR\r\nOK\r\nEND\r\nVERSION 1.6.18\r\n");
@@ -201,7 +218,8 @@ Test(session, pipelined_in_order)
     size_t n = 0, w = 0;
     for (int i = 0; i < 40; i++) {
         n += (size_t)sprintf(in + n, "set k%d 0 0 %d\r\n%0*d\r\nget k%d\r\n", i, i % 7 + 2, i % 7 + 2, i, i);
-        w += (size_t)sprintf(want + w, "STORED\r\nVALUE k%d 0 %d\r\n%0*d\r\nEND\r\n", i, i % 7 + 2, i % 7 + 2, i);
+        w += (size_t)sprintf(want + w, "STORED\r\nVALUE k%d 0 %d\r\n%0*d\r\nEND\r\n", i, i % 7 + 2, i % 7 + 2,
+                             i);
     }
     char *out = pt_exchange(in, n, 5, NULL);
     cr_expect_str_eq(out, want);
@@ -371,8 +389,9 @@ Test(session, shutdown_enabled)
     pt_run_init(&t, 8u << 20);
     t.ctx.enable_shutdown = true;
     size_t used;
-    cr_expect_eq(mc_session_feed(t.s, S("shutdown x\r\nshutdown graceful x\r\nshutdown noreply\r\n"), &used, t.r),
-                 MC_OK);
+    cr_expect_eq(
+        mc_session_feed(t.s, S("shutdown x\r\nshutdown graceful x\r\nshutdown noreply\r\n"), &used, t.r),
+        MC_OK);
     char *out = pt_drain(t.r, (size_t)-1, NULL);
     cr_expect_str_eq(out, "CLIENT_ERROR invalid shutdown mode\r\nCLIENT_ERROR invalid shutdown mode\r\n"
                           "CLIENT_ERROR invalid shutdown mode\r\n");
@@ -420,14 +439,15 @@ static void verbosity_cb(void *arg, unsigned level)
 Test(session, callbacks)
 {
     struct pt_run t;
-    struct cb_log log = { 0 };
+    struct cb_log log = {0};
     pt_run_init(&t, 8u << 20);
     t.ctx.server = &log;
     t.ctx.stats = stats_cb;
     t.ctx.verbosity = verbosity_cb;
     size_t used;
-    cr_assert_eq(mc_session_feed(t.s, S("stats\r\nstats reset\r\nstats  foo  bar\r\nverbosity 3 noreply\r\n"), &used,
-                                 t.r), MC_OK);
+    cr_assert_eq(mc_session_feed(t.s, S("stats\r\nstats reset\r\nstats  foo  bar\r\nverbosity 3 noreply\r\n"),
+                                 &used, t.r),
+                 MC_OK);
     char *out = pt_drain(t.r, (size_t)-1, NULL);
     cr_expect_str_eq(out, "STAT pid 1\r\nEND\r\nRESET\r\nERROR\r\n");
     free(out);
@@ -448,10 +468,12 @@ Test(session, gets_shows_cas)
     unsigned long long cas = (unsigned long long)it->cas;
     cache_item_release(t.cache, &it);
     char in[128], want[256];
-    snprintf(in, sizeof(in), "gets a\r\ngats 0 a\r\ncas a 0 0 1 %llu\r\ny\r\ncas a 0 0 1 %llu\r\nz\r\nget a\r\n", cas,
-             cas);
-    snprintf(want, sizeof(want), "STORED\r\nVALUE a 0 1 %llu\r\nx\r\nEND\r\nVALUE a 0 1 %llu\r\nx\r\nEND\r\n"
-             "STORED\r\nEXISTS\r\nVALUE a 0 1\r\ny\r\nEND\r\n", cas, cas);
+    snprintf(in, sizeof(in),
+             "gets a\r\ngats 0 a\r\ncas a 0 0 1 %llu\r\ny\r\ncas a 0 0 1 %llu\r\nz\r\nget a\r\n", cas, cas);
+    snprintf(want, sizeof(want),
+             "STORED\r\nVALUE a 0 1 %llu\r\nx\r\nEND\r\nVALUE a 0 1 %llu\r\nx\r\nEND\r\n"
+             "STORED\r\nEXISTS\r\nVALUE a 0 1\r\ny\r\nEND\r\n",
+             cas, cas);
     pt_feed(&t, in, strlen(in), (size_t)-1);
     char *out = pt_drain(t.r, (size_t)-1, NULL);
     cr_expect_str_eq(out, want);
@@ -485,11 +507,10 @@ Test(session, counters)
 {
     struct pt_run t;
     pt_run_init(&t, 8u << 20);
-    static const char in[] =
-        "set a 0 0 1\r\n1\r\nset b 0 0 1\r\nxyz\r\nadd a 0 0 1\r\n1\r\nset q x 0 1\r\n"
-        "get a b c\r\ngets a\r\ngat 0 a zz\r\ntouch a 0\r\ntouch zz 0\r\n"
-        "incr a 1\r\nincr zz 1\r\ndecr a 1\r\ndecr zz 1\r\ndelete a\r\ndelete a\r\n"
-        "cas zz 0 0 1 1\r\nx\r\nflush_all\r\nflush_all 0 noreply\r\n";
+    static const char in[] = "set a 0 0 1\r\n1\r\nset b 0 0 1\r\nxyz\r\nadd a 0 0 1\r\n1\r\nset q x 0 1\r\n"
+                             "get a b c\r\ngets a\r\ngat 0 a zz\r\ntouch a 0\r\ntouch zz 0\r\n"
+                             "incr a 1\r\nincr zz 1\r\ndecr a 1\r\ndecr zz 1\r\ndelete a\r\ndelete a\r\n"
+                             "cas zz 0 0 1 1\r\nx\r\nflush_all\r\nflush_all 0 noreply\r\n";
     pt_feed(&t, S(in), 3);
     const struct mc_stats *s = &t.stats;
     cr_expect_eq(s->cmd_set, 4, "set, bad chunk, add, cas; not the malformed line");
@@ -508,7 +529,7 @@ Test(session, counters)
     cr_expect_eq(s->cas_misses, 1);
     cr_expect_eq(s->cmd_flush, 2);
 
-    struct mc_stats sum = { 0 };
+    struct mc_stats sum = {0};
     mc_stats_add(&sum, s);
     mc_stats_add(&sum, s);
     cr_expect_eq(sum.cmd_get, 8);
