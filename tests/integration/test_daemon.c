@@ -1,3 +1,156 @@
+/*
+ * test_daemon.c: process life of the server binary: SIGTERM and SIGINT exit 0 even with clients
+ * connected (idle, mid-request and mid-value), the -P pid file, `shutdown` with -A, and (cairn only)
+ * bad command-line options refused with a message and a non-zero exit.
+ */
 #include "config.h"
+
+#include "tests/integration/harness.h"
+
 #include <criterion/criterion.h>
-Test(todo, todo) {}
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+TestSuite(daemon, .fini = h_teardown, .timeout = 60);
+
+/* Connect three clients: idle, in the middle of a line, in the middle of a value. */
+static void busy_clients(int *fds)
+{
+    fds[0] = h_connect(h_srv.port);
+    h_set(fds[0], "a", "1");
+    fds[1] = h_connect(h_srv.port);
+    h_sends(fds[1], "get a b c");
+    fds[2] = h_connect(h_srv.port);
+    h_sends(fds[2], "set v 0 0 100\r\n0123456789");
+    h_sleep_ms(50);
+}
+
+static void expect_clean_exit(int sig)
+{
+    bool to;
+    int st = h_server_stop(&h_srv, sig, &to);
+    cr_assert(!to, "server did not exit within 5 s of signal %d", sig);
+    cr_assert(WIFEXITED(st), "server died of signal %d", WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+    cr_assert_eq(WEXITSTATUS(st), 0, "exit status %d after signal %d", WEXITSTATUS(st), sig);
+}
+
+Test(daemon, sigterm_with_clients_exits_0)
+{
+    h_setup();
+    int fds[3];
+    busy_clients(fds);
+    expect_clean_exit(SIGTERM);
+    for (int i = 0; i < 3; i++)
+        cr_assert(h_is_closed(fds[i], 2000), "client %d not disconnected", i);
+}
+
+Test(daemon, sigint_with_clients_exits_0)
+{
+    h_setup();
+    int fds[3];
+    busy_clients(fds);
+    expect_clean_exit(SIGINT);
+}
+
+Test(daemon, pid_file)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/tmp/cairn-itest-pid-%d", (int)getpid());
+    unlink(path);
+    const char *const extra[] = { "-P", path, NULL };
+    h_server_start(&h_srv, extra);
+    FILE *f = NULL;
+    int64_t end = h_now_ms() + 3000;
+    while ((f = fopen(path, "r")) == NULL && h_now_ms() < end)
+        h_sleep_ms(10);
+    cr_assert_not_null(f, "pid file %s not written", path);
+    long pid = 0;
+    cr_assert_eq(fscanf(f, "%ld", &pid), 1);
+    fclose(f);
+    cr_assert_eq(pid, (long)h_srv.pid, "pid file says %ld, server is %ld", pid, (long)h_srv.pid);
+    expect_clean_exit(SIGTERM);
+    unlink(path);
+}
+
+Test(daemon, shutdown_command_with_A)
+{
+    const char *const extra[] = { "-A", NULL };
+    h_server_start(&h_srv, extra);
+    int fd = h_connect(h_srv.port);
+    h_set(fd, "a", "1");
+    h_sends(fd, "shutdown\r\n");
+    cr_assert(h_is_closed(fd, 5000), "connection not closed by shutdown");
+    int st;
+    cr_assert(h_server_wait(&h_srv, 5000, &st), "server still running after shutdown");
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status 0x%x after shutdown", (unsigned)st);
+}
+
+Test(daemon, shutdown_refused_without_A)
+{
+    h_setup();
+    int fd = h_connect(h_srv.port);
+    h_cmd(fd, "shutdown\r\n", "ERROR: shutdown not enabled\r\n");
+    h_cmd(fd, "get a\r\n", "END\r\n");
+}
+
+/* Run the binary with argv; expect a non-zero exit within 5 s and some text on stdout/stderr. */
+static void expect_refused(const char *const *argv)
+{
+    struct h_server srv = { 0 };
+    h_spawn_raw(&srv, h_cairn_bin(), argv);
+    int st;
+    bool exited = h_server_wait(&srv, 5000, &st);
+    if (!exited) {
+        bool to;
+        h_server_stop(&srv, SIGKILL, &to);
+        cr_assert_fail("cairn %s %s kept running", argv[1], argv[2] ? argv[2] : "");
+    }
+    char *log = h_server_log(&srv);
+    bool to;
+    h_server_stop(&srv, SIGKILL, &to);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) != 0, "cairn %s: status 0x%x", argv[1],
+              (unsigned)st);
+    cr_assert(strlen(log) > 0, "cairn %s exited without a message", argv[1]);
+    free(log);
+}
+
+Test(daemon, bad_options_refused)
+{
+    if (h_target_is_memcached())
+        cr_skip_test("cairn's own option checks (memcached accepts some of these)");
+    static const char *const a1[] = { "cairn", "--no-such-option", NULL };
+    static const char *const a2[] = { "cairn", "-p", "notaport", NULL };
+    static const char *const a3[] = { "cairn", "-p", "70000", NULL };
+    static const char *const a4[] = { "cairn", "-m", "lots", NULL };
+    static const char *const a5[] = { "cairn", "-t", "0", NULL };
+    static const char *const a6[] = { "cairn", "-I", "0", NULL };
+    static const char *const a7[] = { "cairn", "stray-argument", NULL };
+    expect_refused(a1);
+    expect_refused(a2);
+    expect_refused(a3);
+    expect_refused(a4);
+    expect_refused(a5);
+    expect_refused(a6);
+    expect_refused(a7);
+}
+
+Test(daemon, help_and_version_options)
+{
+    if (h_target_is_memcached())
+        cr_skip_test("cairn only");
+    static const char *const argv[] = { "cairn", "-V", NULL };
+    struct h_server srv = { 0 };
+    h_spawn_raw(&srv, h_cairn_bin(), argv);
+    int st;
+    cr_assert(h_server_wait(&srv, 5000, &st), "cairn -V kept running");
+    char *log = h_server_log(&srv);
+    bool to;
+    h_server_stop(&srv, SIGKILL, &to);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "cairn -V status 0x%x", (unsigned)st);
+    cr_assert(strstr(log, "1.6.18-cairn") != NULL || strstr(log, "cairn") != NULL,
+              "cairn -V printed \"%s\"", log);
+    free(log);
+}
