@@ -35,25 +35,6 @@ static inline bool mc_tok_is(struct mc_token t, const char *s, size_t n)
     return t.len == n && memcmp(t.p, s, n) == 0;
 }
 
-/* Skips spaces, then takes bytes up to the next space or end. */
-bool mc_parse_next_token(const char **pos, const char *end, struct mc_token *tok)
-{
-    const char *p = *pos;
-    while (p < end && *p == ' ')
-        p++;
-    if (p == end) {
-        *pos = p;
-        return false;
-    }
-    const char *q = memchr(p, ' ', (size_t)(end - p));
-    if (q == NULL)
-        q = end;
-    tok->p = p;
-    tok->len = (size_t)(q - p);
-    *pos = q;
-    return true;
-}
-
 /*
  * The common part of strtoull/strtol on a token: white space, sign, decimal digits, then the token's
  * end or a white-space character. *mag gets the magnitude (saturated, with *overflow set when it does
@@ -313,9 +294,13 @@ static size_t mc_tokenize(const char *line, const char *end, struct mc_request *
     const char *pos = line;
     struct mc_token t;
     size_t n = 0;
+    /* Tokens are written in place: copying a token struct just stored by the scan stalls on store
+     * forwarding, and this loop runs for every request. */
+    while (n < MC_PARSE_TOKENS && mc_parse_next_token(&pos, end, &req->tokens[n]))
+        n++;
+    if (n > 0)
+        *last = req->tokens[n - 1];
     while (mc_parse_next_token(&pos, end, &t)) {
-        if (n < MC_PARSE_TOKENS)
-            req->tokens[n] = t;
         *last = t;
         n++;
     }

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Tokens kept in the request; more than any non-get command accepts. */
 #define MC_PARSE_TOKENS 8
@@ -95,8 +96,25 @@ struct mc_request {
  */
 enum mc_parse_status mc_parse_line(const char *line, size_t len, struct mc_request *req);
 
-/* Moves *pos past the next token before end and stores it in *tok; false when none is left. */
-bool mc_parse_next_token(const char **pos, const char *end, struct mc_token *tok);
+/* Moves *pos past the next token before end and stores it in *tok; false when none is left.
+ * Tokens are separated by spaces only. Inline: it runs once per token of every request. */
+static inline bool mc_parse_next_token(const char **pos, const char *end, struct mc_token *tok)
+{
+    const char *p = *pos;
+    while (p < end && *p == ' ')
+        p++;
+    if (p == end) {
+        *pos = p;
+        return false;
+    }
+    const char *q = memchr(p, ' ', (size_t)(end - p));
+    if (q == NULL)
+        q = end;
+    tok->p = p;
+    tok->len = (size_t)(q - p);
+    *pos = q;
+    return true;
+}
 
 /*
  * memcached's number rules (strtoull/strtol followed by memcached's checks), on one token: leading
