@@ -150,12 +150,14 @@ enum cache_miss_reason cache_item_dead_locked(const struct cache *c, const struc
     struct cache *mc = (struct cache *)c;
     uint64_t horizon = atomic_load(&mc->flush_horizon);
     uint64_t fcas = atomic_load(&mc->flush_cas);
+    uint32_t exptime;
 
-    if (horizon && now >= horizon - 1 && it->atime <= horizon - 1)
+    if (horizon && now >= horizon - 1 && item_atime(it) <= horizon - 1)
         return CACHE_MISS_FLUSHED;
     if (fcas && it->cas && it->cas < fcas)
         return CACHE_MISS_FLUSHED;
-    if (it->exptime != 0 && it->exptime <= now)
+    exptime = item_exptime(it);
+    if (exptime != 0 && exptime <= now)
         return CACHE_MISS_EXPIRED;
     return CACHE_MISS_NONE;
 }
@@ -179,7 +181,7 @@ void cache_link_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, stru
     uint16_t old;
 
     it->cas = c->opt.use_cas ? atomic_fetch_add(&c->next_cas, 1) : 0;
-    __atomic_store_n(&it->atime, cache_rel_time(c), __ATOMIC_RELAXED);
+    item_set_atime(it, cache_rel_time(c));
     old = atomic_fetch_add(&it->state, (uint16_t)(ITEM_LINKED + 1));
     assert(!(old & ITEM_LINKED));
     (void)old;
@@ -266,7 +268,7 @@ static struct item *item_take_for_reader_locked(struct cache *c, struct item *it
 {
     uint16_t st = atomic_load(&it->state);
 
-    __atomic_store_n(&it->atime, cache_rel_time(c), __ATOMIC_RELAXED);
+    item_set_atime(it, cache_rel_time(c));
     atomic_fetch_or(&it->state, (uint16_t)(ITEM_ACTIVE | ITEM_FETCHED));
     for (;;) {
         if ((st & ITEM_REFCOUNT_MASK) >= ITEM_REFCOUNT_MASK - 1)
@@ -287,7 +289,7 @@ static struct item *cache_lookup(struct cache *c, const char *key, size_t nkey, 
     it = cache_find_live_locked(c, sh, hash, key, nkey, why);
     if (it) {
         if (touch)
-            it->exptime = exptime;
+            item_set_exptime(it, exptime);
         it = item_take_for_reader_locked(c, it);
     }
     pthread_mutex_unlock(&sh->lock);
@@ -317,8 +319,8 @@ enum cache_status cache_touch(struct cache *c, const char *key, size_t nkey, uin
     pthread_mutex_lock(&sh->lock);
     it = cache_find_live_locked(c, sh, hash, key, nkey, NULL);
     if (it) {
-        it->exptime = exptime;
-        __atomic_store_n(&it->atime, cache_rel_time(c), __ATOMIC_RELAXED);
+        item_set_exptime(it, exptime);
+        item_set_atime(it, cache_rel_time(c));
         atomic_fetch_or(&it->state, (uint16_t)(ITEM_ACTIVE | ITEM_FETCHED));
     }
     pthread_mutex_unlock(&sh->lock);

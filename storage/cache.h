@@ -129,9 +129,12 @@ enum cache_status cache_touch(struct cache *c, const char *key, size_t nkey, uin
 enum cache_status cache_delete(struct cache *c, const char *key, size_t nkey, uint64_t cas);
 
 /*
- * incr (incr = true) or decr a decimal value by delta: incr wraps at 2^64, decr stops at 0. The new
- * value replaces the item (same flags and exptime, new CAS). *result gets the new number, *cas_out
- * (if not NULL) the new unique. CACHE_OK, CACHE_NOT_FOUND, CACHE_NON_NUMERIC or CACHE_NO_MEMORY.
+ * incr (incr = true) or decr a decimal value by delta: incr wraps at 2^64, decr stops at 0. The
+ * value is read as memcached 1.6 reads it (strtoull rules: leading whitespace, optional sign, digits,
+ * then whitespace or the end). The new value replaces the item (same flags and exptime, new CAS):
+ * the decimal number padded with spaces to the old length when it is not longer, else exactly the
+ * number. *result gets the new number, *cas_out (if not NULL) the new unique. CACHE_OK,
+ * CACHE_NOT_FOUND, CACHE_NON_NUMERIC or CACHE_NO_MEMORY.
  */
 enum cache_status cache_arith(struct cache *c, const char *key, size_t nkey, bool incr,
                               uint64_t delta, uint64_t *result, uint64_t *cas_out);
@@ -174,6 +177,7 @@ struct cache_stats {
     uint64_t hash_power_level;  /* log2 of the total bucket count */
     uint64_t hash_bytes;
     uint64_t hash_is_expanding;
+    uint64_t slabs_moved;       /* pages moved from one slab class to another (rebalancing) */
 };
 
 struct cache_class_stats {

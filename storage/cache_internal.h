@@ -3,7 +3,8 @@
  * storage/ includes this file; the public contract is cache.h.
  *
  * Lock order: shard lock -> class lock -> slab page lock. The eviction clock holds a class lock and
- * only try-locks shards. The reclaim cursor has its own lock, taken before any shard lock.
+ * only try-locks shards. Rebalancing holds one class lock and only try-locks a second class and the
+ * shards. The reclaim cursor has its own lock, taken before any shard lock.
  */
 #ifndef CAIRN_STORAGE_CACHE_INTERNAL_H
 #define CAIRN_STORAGE_CACHE_INTERNAL_H
@@ -49,6 +50,25 @@ void cache_item_unref(struct cache *c, struct item *it);
  * try-locked again; may be NULL).
  */
 struct item *cache_evict_locked(struct cache *c, struct slab_class *cls, struct ht_shard *held);
+
+#define REBALANCE_DONORS 4 /* donor classes one rebalance tries */
+#define REBALANCE_PAGES 4  /* pages of one donor it tries */
+
+enum rebalance_result {
+    REBALANCE_MOVED = 0, /* a page moved to the requesting class */
+    REBALANCE_FAILED,    /* donors exist, but none could give a page now (busy or referenced) */
+    REBALANCE_NONE       /* no other class holds a page (or, proactive, holds enough of them) */
+};
+
+/*
+ * Page rebalancing (see evict.c): finds a donor class, try-locks it, empties one of its pages
+ * (evicting what is linked there) and moves the page to `to`, which then has a page to carve.
+ * proactive: only from the class with the most pages, and only if it holds more than twice as many
+ * as `to` plus one. Caller holds to->lock (and, if not NULL, shard `held`'s lock); `to` has no chunk
+ * left to carve.
+ */
+enum rebalance_result cache_rebalance_locked(struct cache *c, struct slab_class *to,
+                                             struct ht_shard *held, bool proactive);
 
 /* Allocation as cache_alloc, for a caller that may hold shard `held`'s lock (NULL if none). */
 struct item *cache_alloc_held(struct cache *c, struct ht_shard *held, const char *key,

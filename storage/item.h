@@ -20,8 +20,12 @@
  *   holds one reference while the item is linked; each reader (a connection writing the value out)
  *   holds one more. Whoever drops the last reference frees the chunk.
  *
- * The header fields are immutable while the item is linked, except atime and the ACTIVE/FETCHED bits,
- * which readers update without the shard lock (a racy but harmless hint for eviction and meta flags).
+ * The header fields are immutable while the item is linked, except atime, exptime (touch, gat) and
+ * the ACTIVE/FETCHED bits. Those are written under the item's shard lock but read by threads that do
+ * not hold it (the protocol layer answering a meta request, statistics, the eviction clock), so every
+ * access goes through the relaxed atomic accessors below: item_exptime(), item_set_exptime(),
+ * item_atime(), item_set_atime(). Relaxed is enough: each field is one independent 32-bit hint, and
+ * the shard lock orders everything that must be ordered.
  *
  * Which thread: any thread holding a reference may read an item.
  */
@@ -60,6 +64,30 @@ _Static_assert(sizeof(struct item) == ITEM_HEADER_SIZE, "item header must stay 3
 static inline size_t item_total_size(size_t nkey, size_t nbytes)
 {
     return ITEM_HEADER_SIZE + nkey + nbytes;
+}
+
+/* The item's exptime (relative seconds, 0 = never); safe without the shard lock. */
+static inline uint32_t item_exptime(const struct item *it)
+{
+    return __atomic_load_n(&it->exptime, __ATOMIC_RELAXED);
+}
+
+/* Sets exptime; the caller holds the item's shard lock or the only reference. */
+static inline void item_set_exptime(struct item *it, uint32_t exptime)
+{
+    __atomic_store_n(&it->exptime, exptime, __ATOMIC_RELAXED);
+}
+
+/* The item's last access time (relative seconds); safe without the shard lock. */
+static inline uint32_t item_atime(const struct item *it)
+{
+    return __atomic_load_n(&it->atime, __ATOMIC_RELAXED);
+}
+
+/* Sets the last access time; the caller holds the item's shard lock or the only reference. */
+static inline void item_set_atime(struct item *it, uint32_t atime)
+{
+    __atomic_store_n(&it->atime, atime, __ATOMIC_RELAXED);
 }
 
 static inline const char *item_key(const struct item *it)

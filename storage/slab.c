@@ -3,10 +3,18 @@
  *
  * One region of total_pages * page_size bytes is reserved at start with mmap(MAP_NORESERVE): the
  * kernel backs a page with memory only when it is first written, so a large -m costs nothing until
- * it is used. Pages are handed out in address order to the class that first runs dry and are never
- * taken back (no rebalancing yet). A class carves its newest page lazily, one chunk per allocation,
- * so untouched chunks stay zero: their state word reads "not linked, not free, refcount 0", which the
- * eviction clock skips.
+ * it is used. Pages are handed out in address order to the class that first runs dry. A class carves
+ * its newest page lazily, one chunk per allocation, so untouched chunks stay zero: their state word
+ * reads "not linked, not free, refcount 0", which the eviction clock skips.
+ *
+ * Page moves (rebalancing): once every page is handed out, evict.c may empty a page of one class and
+ * hand it to another with slab_page_move_locked(). This file only does the bookkeeping of the move:
+ * taking the page's free chunks off the donor's free list (one walk of that list), dropping the page
+ * from the donor's page list without reordering it (so "the page being carved is the last one" stays
+ * true), moving the donor's clock hand off it, zeroing the state of every chunk of the new layout
+ * (the old chunk boundaries are meaningless to the new class, and stale bytes must not look like a
+ * linked item to its clock) and making it the receiver's page being carved. Deciding which page may
+ * move, and emptying it, is evict.c's business, because it needs the hash table's locks.
  *
  * Class sizes: the first is ITEM_HEADER_SIZE + chunk_min rounded up to 8; each next one is the
  * previous times growth_factor rounded up to 8 (at least 8 more), while it stays at most
@@ -157,25 +165,40 @@ static int slab_take_page(struct slab *s, uint32_t *page)
     return ok;
 }
 
+/* See slab_internal.h. Doubles the page list when it is full. */
+bool slab_reserve_locked(struct slab_class *cls)
+{
+    uint32_t cap;
+    uint32_t *p;
+
+    if (cls->npages < cls->pages_cap)
+        return true;
+    cap = cls->pages_cap ? cls->pages_cap * 2 : 8;
+    p = realloc(cls->pages, cap * sizeof *p);
+    if (!p)
+        return false;
+    cls->pages = p;
+    cls->pages_cap = cap;
+    return true;
+}
+
+/* Appends arena page `page` to cls and makes it the page being carved. Room is reserved. */
+static void slab_add_page_locked(struct slab *s, struct slab_class *cls, uint32_t page)
+{
+    cls->pages[cls->npages] = page;
+    __atomic_store_n(&cls->npages, cls->npages + 1, __ATOMIC_RELAXED);
+    cls->carve_next = (uint32_t)((size_t)page * s->page_size / 8 + 1);
+    cls->carve_left = cls->perpage;
+}
+
 /* Gives cls one more page from the arena to carve. Returns 0 when the arena is used up. */
 static int slab_grow_locked(struct slab *s, struct slab_class *cls)
 {
     uint32_t page;
 
-    if (cls->npages == cls->pages_cap) {
-        uint32_t cap = cls->pages_cap ? cls->pages_cap * 2 : 8;
-        uint32_t *p = realloc(cls->pages, cap * sizeof *p);
-
-        if (!p)
-            return 0;
-        cls->pages = p;
-        cls->pages_cap = cap;
-    }
-    if (!slab_take_page(s, &page))
+    if (!slab_reserve_locked(cls) || !slab_take_page(s, &page))
         return 0;
-    cls->pages[cls->npages++] = page;
-    cls->carve_next = (uint32_t)((size_t)page * s->page_size / 8 + 1);
-    cls->carve_left = cls->perpage;
+    slab_add_page_locked(s, cls, page);
     return 1;
 }
 
@@ -188,6 +211,7 @@ struct item *slab_alloc_locked(struct slab *s, struct slab_class *cls, size_t re
         it = slab_item(s, cls->free_head);
         cls->free_head = it->h_next;
         cls->free_count--;
+        atomic_store(&it->state, 0); /* off the free list: no longer ITEM_FREE */
     } else {
         if (cls->carve_left == 0 && !slab_grow_locked(s, cls))
             return NULL;
@@ -199,14 +223,20 @@ struct item *slab_alloc_locked(struct slab *s, struct slab_class *cls, size_t re
     return it;
 }
 
-/* See slab_internal.h. Caller holds cls->lock; the chunk has no references left. */
-void slab_free_locked(struct slab *s, struct slab_class *cls, struct item *it)
+/* See slab_internal.h. */
+void slab_push_free_locked(struct slab *s, struct slab_class *cls, struct item *it)
 {
-    cls->mem_requested -= item_total_size(it->nkey, it->nbytes);
     atomic_store(&it->state, ITEM_FREE);
     it->h_next = cls->free_head;
     cls->free_head = slab_handle(s, it);
     cls->free_count++;
+}
+
+/* See slab_internal.h. Caller holds cls->lock; the chunk has no references left. */
+void slab_free_locked(struct slab *s, struct slab_class *cls, struct item *it)
+{
+    cls->mem_requested -= item_total_size(it->nkey, it->nbytes);
+    slab_push_free_locked(s, cls, it);
 }
 
 /* Frees a chunk into its class, taking the class lock. */
@@ -226,4 +256,74 @@ struct item *slab_chunk_at(const struct slab *s, const struct slab_class *cls, u
     size_t off = (size_t)cls->pages[page] * s->page_size + (size_t)chunk * cls->size;
 
     return (struct item *)(void *)(s->base + off);
+}
+
+/* See slab_internal.h. */
+uint32_t slab_page_carved_locked(const struct slab_class *cls, uint32_t idx)
+{
+    if (cls->carve_left > 0 && idx + 1 == cls->npages)
+        return cls->perpage - cls->carve_left;
+    return cls->perpage;
+}
+
+/* Takes every chunk of arena page `page` off cls's free list: one walk of the list. */
+static void slab_unlist_page_locked(struct slab *s, struct slab_class *cls, uint32_t page)
+{
+    uint32_t first = (uint32_t)((size_t)page * s->page_size / 8 + 1);
+    uint32_t end = (uint32_t)(first + s->page_size / 8);
+    uint32_t *slot = &cls->free_head;
+
+    while (*slot) {
+        struct item *it = slab_item(s, *slot);
+
+        if (*slot >= first && *slot < end) {
+            *slot = it->h_next;
+            it->h_next = 0;
+            cls->free_count--;
+        } else {
+            slot = &it->h_next;
+        }
+    }
+}
+
+/* Drops page index idx from cls's page list, keeping the order and the clock hand's position. */
+static void slab_drop_page_locked(struct slab_class *cls, uint32_t idx)
+{
+    if (idx + 1 == cls->npages) {
+        cls->carve_left = 0; /* the page being carved (if any) goes */
+        cls->carve_next = 0;
+    }
+    memmove(&cls->pages[idx], &cls->pages[idx + 1], (cls->npages - idx - 1) * sizeof *cls->pages);
+    __atomic_store_n(&cls->npages, cls->npages - 1, __ATOMIC_RELAXED);
+    if (cls->hand_page == idx)
+        cls->hand_chunk = 0;
+    else if (cls->hand_page > idx)
+        cls->hand_page--;
+    if (cls->hand_page >= cls->npages) {
+        cls->hand_page = 0;
+        cls->hand_chunk = 0;
+    }
+}
+
+/* Zeroes the header of every chunk of cls's layout on arena page `page`. */
+static void slab_clear_headers(struct slab *s, const struct slab_class *cls, uint32_t page)
+{
+    char *p = s->base + (size_t)page * s->page_size;
+    uint32_t i;
+
+    for (i = 0; i < cls->perpage; i++)
+        memset(p + (size_t)i * cls->size, 0, ITEM_HEADER_SIZE);
+}
+
+/* See slab_internal.h. Caller holds from->lock and to->lock. */
+void slab_page_move_locked(struct slab *s, struct slab_class *from, uint32_t idx,
+                           struct slab_class *to)
+{
+    uint32_t page = from->pages[idx];
+
+    slab_unlist_page_locked(s, from, page);
+    slab_drop_page_locked(from, idx);
+    slab_clear_headers(s, to, page);
+    slab_add_page_locked(s, to, page);
+    to->pages_moved_in++;
 }

@@ -3,8 +3,15 @@
  *
  * The arena is one anonymous mapping of total_pages * page_size bytes (MAP_NORESERVE, so pages that
  * were never handed out cost no resident memory). Pages go, in address order, to whichever class
- * first needs one, and stay with that class for the life of the cache. A class carves its newest page
- * lazily (carve_next/carve_left), so chunks that were never used are still zero from the mapping.
+ * first needs one; once all are handed out, a page can move from one class to another when it has
+ * been emptied (rebalancing, see evict.c). A class carves its newest page lazily
+ * (carve_next/carve_left), so chunks that were never used are still zero: from the mapping, or, on a
+ * page that moved, because the move zeroes each new chunk's header.
+ *
+ * Invariants, under the class lock: a carved chunk of the class has ITEM_FREE in its state word if
+ * and only if it is on the class's free list (slab_alloc_locked clears the word when it pops a
+ * chunk); while carve_left > 0 the page being carved is pages[npages - 1]; the pages of all classes
+ * plus the pages not yet handed out (total_pages - next_page) are exactly the arena's pages.
  *
  * An item is named by a 32-bit handle: (byte offset in the arena / 8) + 1, 0 meaning none. Chunk
  * sizes and the page size are multiples of 8, so every chunk has a handle; the arena is at most
@@ -14,12 +21,17 @@
  *
  * Locking: each class has one mutex that covers its free list, its page list, its clock hand and its
  * counters. page_lock covers next_page. Lock order: hash shard lock -> class lock -> page_lock; the
- * eviction clock, which holds a class lock, only ever try-locks a shard.
+ * eviction clock, which holds a class lock, only ever try-locks a shard. Rebalancing holds the
+ * requesting class's lock and only ever try-locks a second class (the order between two classes is
+ * not defined, so it must never block on one). npages is written under the class lock with relaxed
+ * atomic stores so that a rebalance may read other classes' page counts (slab_npages) without their
+ * locks, as a hint for choosing a donor.
  */
 #ifndef CAIRN_STORAGE_SLAB_INTERNAL_H
 #define CAIRN_STORAGE_SLAB_INTERNAL_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,6 +63,8 @@ struct slab_class {
     uint64_t reclaimed;       /* dead items reused by the clock */
     uint64_t expired_unfetched;
     uint64_t outofmemory;
+    uint64_t pages_moved_in;  /* pages this class received from other classes (slabs_moved) */
+    uint32_t evicts_since_move; /* own-clock evictions since this class last asked for a page */
 };
 
 struct slab {
@@ -86,6 +100,33 @@ void slab_free_locked(struct slab *s, struct slab_class *cls, struct item *it);
 
 /* As slab_free_locked, taking the class lock itself. */
 void slab_free(struct slab *s, struct item *it);
+
+/* Makes room in cls->pages for one more page. Returns false when out of memory. Caller holds
+ * cls->lock. */
+bool slab_reserve_locked(struct slab_class *cls);
+
+/* How many chunks of page index idx of cls have been carved (all but on the page being carved). */
+uint32_t slab_page_carved_locked(const struct slab_class *cls, uint32_t idx);
+
+/* Puts an unreferenced chunk whose mem_requested is already taken off back on the free list.
+ * Caller holds cls->lock. */
+void slab_push_free_locked(struct slab *s, struct slab_class *cls, struct item *it);
+
+/*
+ * Moves page index idx of `from` to `to`: takes the page's chunks off from's free list, drops the
+ * page from from's list (keeping the order, the clock hand and the carving page right), zeroes the
+ * header of every chunk of to's layout on it and makes it to's page being carved. Every carved chunk
+ * of the page must be free or unreferenced and unlinked, and to must have no chunk left to carve and
+ * room reserved (slab_reserve_locked). Caller holds both class locks.
+ */
+void slab_page_move_locked(struct slab *s, struct slab_class *from, uint32_t idx,
+                           struct slab_class *to);
+
+/* cls's page count without its lock (a hint: it may change at once). */
+static inline uint32_t slab_npages(const struct slab_class *cls)
+{
+    return __atomic_load_n(&cls->npages, __ATOMIC_RELAXED);
+}
 
 /* Chunk number `chunk` of the class's page number `page` (an index into cls->pages). */
 struct item *slab_chunk_at(const struct slab *s, const struct slab_class *cls, uint32_t page,

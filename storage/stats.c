@@ -67,6 +67,7 @@ static void stats_add_classes(struct cache *c, struct cache_stats *s)
         s->expired_unfetched += cls->expired_unfetched;
         s->reclaimed += cls->reclaimed;
         s->curr_pages += cls->npages;
+        s->slabs_moved += cls->pages_moved_in;
         pthread_mutex_unlock(&cls->lock);
     }
 }
@@ -100,7 +101,7 @@ static uint64_t class_age_locked(struct cache *c, struct slab_class *cls)
         struct item *it = slab_chunk_at(&c->slab, cls, cls->hand_page, chunk);
 
         if (atomic_load(&it->state) & ITEM_LINKED) {
-            uint32_t at = __atomic_load_n(&it->atime, __ATOMIC_RELAXED);
+            uint32_t at = item_atime(it);
 
             return now >= at ? now - at : 0;
         }
@@ -148,7 +149,7 @@ void cache_class_stats_get(struct cache *c, unsigned id, struct cache_class_stat
 }
 
 /* See cache.h: evictions, reclaims, total_items, the evicted_* and expired_unfetched counters and
- * outofmemory go to zero; curr_items, bytes and memory figures do not. */
+ * outofmemory and slabs_moved go to zero; curr_items, bytes and memory figures do not. */
 void cache_stats_reset(struct cache *c)
 {
     unsigned i, k;
@@ -171,6 +172,7 @@ void cache_stats_reset(struct cache *c)
         cls->evicted = cls->evicted_nonzero = cls->evicted_time = 0;
         cls->evicted_unfetched = cls->evicted_active = 0;
         cls->expired_unfetched = cls->reclaimed = cls->outofmemory = 0;
+        cls->pages_moved_in = 0;
         pthread_mutex_unlock(&cls->lock);
     }
 }

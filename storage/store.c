@@ -12,6 +12,17 @@
  * reference for the duration (the clock only takes items with refcount 1). The clock is told which
  * shard lock we hold so it can still evict from that shard instead of try-locking it.
  *
+ * incr/decr follow memcached 1.6.18 byte for byte: the operand is parsed as strtoull() would parse
+ * the value followed by "\r\n" (see arith_parse), and a result that is not longer than the old value
+ * is padded with spaces to the old length ("10" decr 1 is "9 "), because memcached rewrites such a
+ * value in place. We never rewrite a linked item in place (readers may be writing it out): the padded
+ * value goes into a new item that replaces the old one, with a new CAS unique.
+ *
+ * Allocation when a class is full (alloc_full_locked): the class's own CLOCK first, then a page taken
+ * from another class (cache_rebalance_locked in evict.c). Rebalancing uses only try-locks, so under
+ * contention it can report "busy" instead of "nothing to take"; the allocation then drops its class
+ * lock, yields and tries again, a bounded number of times, before it answers CACHE_NO_MEMORY.
+ *
  * Threads: any; lock order shard -> class (allocation) as everywhere in storage/.
  */
 #include "config.h"
@@ -19,10 +30,65 @@
 #include "storage/cache_internal.h"
 
 #include <assert.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 
 #define ARITH_DIGITS_MAX 20 /* 18446744073709551615 */
+#define ALLOC_RETRIES 64    /* failed rebalances retried before CACHE_NO_MEMORY */
+
+/* A chunk for a class with no free chunk and no arena page left: a proactive page move when due,
+ * the class's own clock, then a page from another class. Sets *retry when a rebalance failed for
+ * now (busy locks or referenced chunks). Caller holds cls->lock. */
+static struct item *alloc_full_locked(struct cache *c, struct slab_class *cls,
+                                      struct ht_shard *held, size_t total, bool *retry)
+{
+    enum rebalance_result r;
+    struct item *it;
+
+    if (cls->evicts_since_move >= cls->perpage) {
+        cls->evicts_since_move = 0;
+        if (cache_rebalance_locked(c, cls, held, true) == REBALANCE_MOVED)
+            return slab_alloc_locked(&c->slab, cls, total);
+    }
+    it = cache_evict_locked(c, cls, held);
+    if (it) {
+        cls->mem_requested += total;
+        cls->evicts_since_move++;
+        return it;
+    }
+    r = cache_rebalance_locked(c, cls, held, false);
+    if (r == REBALANCE_MOVED)
+        return slab_alloc_locked(&c->slab, cls, total);
+    *retry = r == REBALANCE_FAILED;
+    return NULL;
+}
+
+/* A chunk of cls for an item of total bytes, or NULL (outofmemory counted). Retries a failed
+ * rebalance ALLOC_RETRIES times, dropping the class lock and yielding in between. */
+static struct item *alloc_chunk(struct cache *c, struct slab_class *cls, struct ht_shard *held,
+                                size_t total)
+{
+    unsigned tries;
+
+    for (tries = 0;; tries++) {
+        bool retry = false;
+        struct item *it;
+
+        pthread_mutex_lock(&cls->lock);
+        it = slab_alloc_locked(&c->slab, cls, total);
+        if (!it)
+            it = alloc_full_locked(c, cls, held, total, &retry);
+        if (!it && (!retry || tries == ALLOC_RETRIES)) {
+            cls->outofmemory++;
+            retry = false;
+        }
+        pthread_mutex_unlock(&cls->lock);
+        if (!retry)
+            return it;
+        sched_yield();
+    }
+}
 
 /* See cache_internal.h. */
 struct item *cache_alloc_held(struct cache *c, struct ht_shard *held, const char *key,
@@ -38,23 +104,14 @@ struct item *cache_alloc_held(struct cache *c, struct ht_shard *held, const char
         return NULL;
     }
     cls = &c->slab.classes[slab_class_for(&c->slab, total)];
-    pthread_mutex_lock(&cls->lock);
-    it = slab_alloc_locked(&c->slab, cls, total);
-    if (!it) {
-        it = cache_evict_locked(c, cls, held);
-        if (it)
-            cls->mem_requested += total;
-        else
-            cls->outofmemory++;
-    }
-    pthread_mutex_unlock(&cls->lock);
+    it = alloc_chunk(c, cls, held, total);
     if (!it) {
         *st = CACHE_NO_MEMORY;
         return NULL;
     }
     it->h_next = 0;
-    it->exptime = exptime;
-    it->atime = cache_rel_time(c);
+    item_set_exptime(it, exptime);
+    item_set_atime(it, cache_rel_time(c));
     it->client_flags = client_flags;
     it->cas = 0;
     it->nbytes = (uint32_t)nbytes;
@@ -105,7 +162,7 @@ static struct item *alloc_like_locked(struct cache *c, struct ht_shard *sh, stru
 {
     bool pinned = item_pin(old);
     struct item *nw = cache_alloc_held(c, sh, item_key(old), old->nkey, old->client_flags,
-                                       old->exptime, nbytes, st);
+                                       item_exptime(old), nbytes, st);
 
     if (pinned)
         cache_item_unref(c, old);
@@ -178,19 +235,22 @@ enum cache_status cache_store(struct cache *c, struct item *it, enum cache_store
     return st;
 }
 
-/* Parses a value of 1..20 decimal digits (nothing else) into *v. Returns false if not numeric or
- * above 2^64 - 1. */
-static bool parse_u64(const char *s, size_t n, uint64_t *v)
+/* The bytes C's isspace() accepts in the "C" locale. */
+static bool arith_space(char ch)
+{
+    return ch == ' ' || (ch >= '\t' && ch <= '\r');
+}
+
+/* Accumulates decimal digits from s[*i] on into *v. Returns false on overflow past 2^64 - 1 (as
+ * strtoull's ERANGE); counts the digits read in *ndigits. */
+static bool arith_digits(const char *s, size_t n, size_t *i, uint64_t *v, size_t *ndigits)
 {
     uint64_t x = 0;
-    size_t i;
 
-    if (n == 0 || n > ARITH_DIGITS_MAX)
-        return false;
-    for (i = 0; i < n; i++) {
-        unsigned d = (unsigned)(s[i] - '0');
+    for (*ndigits = 0; *i < n && s[*i] >= '0' && s[*i] <= '9'; (*i)++, (*ndigits)++) {
+        unsigned d = (unsigned)(s[*i] - '0');
 
-        if (s[i] < '0' || s[i] > '9' || x > (UINT64_MAX - d) / 10)
+        if (x > (UINT64_MAX - d) / 10)
             return false;
         x = x * 10 + d;
     }
@@ -198,7 +258,52 @@ static bool parse_u64(const char *s, size_t n, uint64_t *v)
     return true;
 }
 
-/* incr/decr on a live item: a new item with the new decimal value. Caller holds sh->lock. */
+/*
+ * Parses an incr/decr operand the way memcached 1.6 does: strtoull() of the value as if followed by
+ * "\r\n". Leading whitespace is skipped, one optional sign, then decimal digits; no digits or a
+ * value past 2^64 - 1 fails; the digits must be followed by whitespace, a NUL byte or the end of the
+ * value; a '-' sign negates modulo 2^64 and fails if the result, read as a signed 64-bit number, is
+ * negative (so "-0" is 0 and "-18446744073709551615" is 1, but "-1" fails). A value of only
+ * whitespace fails (memcached would read past its own "\r\n" into unrelated memory).
+ */
+static bool arith_parse(const char *s, size_t n, uint64_t *v)
+{
+    size_t i = 0, ndigits;
+    bool minus = false;
+    uint64_t x;
+
+    while (i < n && arith_space(s[i]))
+        i++;
+    if (i < n && (s[i] == '+' || s[i] == '-'))
+        minus = s[i++] == '-';
+    if (!arith_digits(s, n, &i, &x, &ndigits) || ndigits == 0)
+        return false;
+    if (i < n && !arith_space(s[i]) && s[i] != '\0')
+        return false;
+    if (minus)
+        x = (uint64_t)0 - x;
+    if (minus && x > (uint64_t)INT64_MAX)
+        return false;
+    *v = x;
+    return true;
+}
+
+/*
+ * The new value of an incr/decr as memcached writes it: the decimal number, padded with spaces to
+ * the old value's length when it is not longer (memcached rewrites such values in place), else
+ * exactly the number. Writes the digits into buf (ARITH_DIGITS_MAX + 1 bytes) and their count into
+ * *ndigits; returns the new value's length.
+ */
+static size_t arith_format(uint64_t v, size_t old_len, char *buf, size_t *ndigits)
+{
+    int len = snprintf(buf, ARITH_DIGITS_MAX + 1, "%llu", (unsigned long long)v);
+
+    *ndigits = (size_t)len;
+    return (size_t)len <= old_len ? old_len : (size_t)len;
+}
+
+/* incr/decr on a live item: a new item with the new decimal value (never an in-place rewrite, as
+ * readers may hold the old one). Caller holds sh->lock. */
 static enum cache_status arith_locked(struct cache *c, struct ht_shard *sh, uint64_t hash,
                                       struct item *old, bool incr, uint64_t delta,
                                       uint64_t *result, uint64_t *cas_out)
@@ -206,20 +311,21 @@ static enum cache_status arith_locked(struct cache *c, struct ht_shard *sh, uint
     char buf[ARITH_DIGITS_MAX + 1];
     enum cache_status st;
     struct item *nw;
+    size_t len, ndigits;
     uint64_t v;
-    int len;
 
-    if (!parse_u64(item_value_const(old), old->nbytes, &v))
+    if (!arith_parse(item_value_const(old), old->nbytes, &v))
         return CACHE_NON_NUMERIC;
     if (incr)
         v += delta;
     else
         v = v < delta ? 0 : v - delta;
-    len = snprintf(buf, sizeof buf, "%llu", (unsigned long long)v);
-    nw = alloc_like_locked(c, sh, old, (size_t)len, &st);
+    len = arith_format(v, old->nbytes, buf, &ndigits);
+    nw = alloc_like_locked(c, sh, old, len, &st);
     if (!nw)
         return st;
-    memcpy(item_value(nw), buf, (size_t)len);
+    memcpy(item_value(nw), buf, ndigits);
+    memset(item_value(nw) + ndigits, ' ', len - ndigits);
     atomic_fetch_or(&nw->state, (uint16_t)ITEM_FETCHED);
     replace_locked(c, sh, hash, old, nw);
     if (result)
@@ -230,7 +336,7 @@ static enum cache_status arith_locked(struct cache *c, struct ht_shard *sh, uint
     return CACHE_OK;
 }
 
-/* See cache.h. The value must be 1..20 decimal digits exactly (no spaces). */
+/* See cache.h. The value is parsed by arith_parse(); the result is padded as memcached pads it. */
 enum cache_status cache_arith(struct cache *c, const char *key, size_t nkey, bool incr,
                               uint64_t delta, uint64_t *result, uint64_t *cas_out)
 {

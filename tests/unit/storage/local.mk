@@ -7,7 +7,8 @@ STORAGE_UNIT_TESTS = \
 	tests/unit/storage/test_hashtable \
 	tests/unit/storage/test_evict \
 	tests/unit/storage/test_expiry \
-	tests/unit/storage/test_store
+	tests/unit/storage/test_store \
+	tests/unit/storage/test_rebalance
 check_PROGRAMS += $(STORAGE_UNIT_TESTS)
 TESTS += $(STORAGE_UNIT_TESTS)
 EXTRA_DIST += tests/unit/storage/storage_test.h
@@ -31,3 +32,7 @@ tests_unit_storage_test_expiry_LDADD = $(STORAGE_TEST_LDADD)
 tests_unit_storage_test_store_SOURCES = tests/unit/storage/test_store.c
 tests_unit_storage_test_store_CFLAGS = $(STORAGE_TEST_CFLAGS)
 tests_unit_storage_test_store_LDADD = $(STORAGE_TEST_LDADD)
+
+tests_unit_storage_test_rebalance_SOURCES = tests/unit/storage/test_rebalance.c
+tests_unit_storage_test_rebalance_CFLAGS = $(STORAGE_TEST_CFLAGS)
+tests_unit_storage_test_rebalance_LDADD = $(STORAGE_TEST_LDADD)

@@ -230,7 +230,9 @@ Test(slab, pages_handed_out_up_to_the_limit_then_free_list_reused)
     cache_destroy(&c);
 }
 
-Test(slab, a_class_without_pages_cannot_borrow_from_another)
+/* Every chunk of the only page is held by an unstored allocation: the page cannot be emptied, so a
+ * class without pages gets none and the answer is NO_MEMORY (rebalancing moves only empty pages). */
+Test(slab, a_page_whose_chunks_are_all_held_is_not_moved)
 {
     const char *err = NULL;
     struct cache *c = make(MIB, MIB, 0, 1.25, 48, &err);
@@ -248,6 +250,12 @@ Test(slab, a_class_without_pages_cannot_borrow_from_another)
     for (i = 0; i < n; i++)
         cache_item_release(c, &v[i]);
     free(v);
+    it = cache_alloc(c, "big", 3, 0, 0, 5000, &st);
+    cr_assert_not_null(it, "a page of free chunks moves to the class that needs it");
+    cr_assert_eq(st_stats(c).slabs_moved, 1);
+    cr_assert_eq(st_stats(c).evictions, 0, "nothing was linked: nothing evicted");
+    cr_assert_eq(st_stats(c).curr_pages, 1);
+    cache_item_release(c, &it);
     cache_destroy(&c);
 }
 
