@@ -2,7 +2,8 @@
  * harness.c: server processes and client sockets for the integration tests (see harness.h).
  *
  * Starting a server: pick a free port by binding port 0 on 127.0.0.1 and closing the socket, spawn
- * the binary with that port, then poll connect() every 10 ms for up to 5 s. Between the close and
+ * the binary with that port, then poll every 10 ms for up to 5 s until a new connection gets an answer
+ * to `version` (a listening socket alone does not mean the server is set up). Between the close and
  * the server's bind another process may take the port; the child then exits early, which the poll
  * loop notices (waitpid WNOHANG), and the start is retried on a new port (3 tries).
  *
@@ -74,7 +75,7 @@ const char *h_cairn_bin(void)
     return b;
 }
 
-static int free_port(void)
+int h_free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     cr_assert(fd >= 0, "socket: %s", strerror(errno));
@@ -185,15 +186,22 @@ static size_t build_argv(const char **argv, const char *bin, bool memcached, int
     return n;
 }
 
-/* Poll until the server accepts a connection; false when it exited or 5 s passed. */
+/* Poll until the server answers `version` on a new connection; false when it exited or 5 s
+ * passed. */
 static bool wait_listening(struct h_server *srv)
 {
     int64_t end = h_now_ms() + 5000;
     while (h_now_ms() < end) {
         int fd = h_try_connect(srv->port);
         if (fd >= 0) {
+            /* Serving, not just listening: one request answered. */
+            static const char req[] = "version\r\n";
+            char line[8];
+            bool ok = send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) == (ssize_t)(sizeof(req) - 1) &&
+                      h_read_n(fd, line, 8, H_IO_TIMEOUT_MS) == 8 && memcmp(line, "VERSION ", 8) == 0;
             close(fd);
-            return true;
+            if (ok)
+                return true;
         }
         int st;
         if (h_server_wait(srv, 0, &st))
@@ -210,7 +218,7 @@ void h_server_start_bin(struct h_server *srv, const char *bin, bool memcached,
     char portbuf[16];
     srv->memcached = memcached;
     for (int attempt = 0; attempt < 3; attempt++) {
-        srv->port = free_port();
+        srv->port = h_free_port();
         build_argv(argv, bin, memcached, srv->port, extra, portbuf, sizeof(portbuf));
         h_spawn_raw(srv, bin, argv);
         if (wait_listening(srv))

@@ -46,6 +46,9 @@ const char *h_memcached_bin(void);
 /* Path of the cairn binary ($CAIRN_BIN); fails the test when unset. */
 const char *h_cairn_bin(void);
 
+/* A loopback port that was free a moment ago (bind port 0, read it, close). */
+int h_free_port(void);
+
 /* Start the target server with the standard arguments (-p PORT -l 127.0.0.1 -U 0 -t 4 -m 64, -u root
  * as root) followed by the NULL-terminated extra arguments (later options override earlier ones).
  * Fails the test when the server does not accept connections within 5 s. */

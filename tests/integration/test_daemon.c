@@ -75,6 +75,29 @@ Test(daemon, pid_file)
     unlink(path);
 }
 
+Test(daemon, sigterm_as_soon_as_pid_file_exists)
+{
+    /* A supervisor may signal the server the moment its pid file appears (or its port accepts):
+     * the server must already handle SIGTERM then and exit 0, not die of the signal. */
+    char path[64], portbuf[16];
+    snprintf(path, sizeof(path), "/tmp/cairn-itest-pid2-%d", (int)getpid());
+    const char *bin = h_target_is_memcached() ? h_memcached_bin() : h_cairn_bin();
+    for (int round = 0; round < 5; round++) {
+        unlink(path);
+        snprintf(portbuf, sizeof(portbuf), "%d", h_free_port());
+        const char *argv[] = { bin, "-p", portbuf, "-l", "127.0.0.1", "-U", "0", "-P", path,
+                               geteuid() == 0 ? "-u" : NULL, "root", NULL };
+        h_srv.log_path[0] = '\0';
+        h_spawn_raw(&h_srv, bin, argv);
+        int64_t end = h_now_ms() + 5000;
+        while (access(path, F_OK) != 0 && h_now_ms() < end)
+            h_sleep_ms(1);
+        cr_assert_eq(access(path, F_OK), 0, "pid file never appeared");
+        expect_clean_exit(SIGTERM);
+    }
+    unlink(path);
+}
+
 Test(daemon, shutdown_command_with_A)
 {
     const char *const extra[] = { "-A", NULL };
