@@ -70,6 +70,9 @@ bool h_server_wait(struct h_server *srv, int timeout_ms, int *status);
  * SIGKILL was needed. No-op returning 0 when the server is not running. */
 int h_server_stop(struct h_server *srv, int sig, bool *timed_out);
 
+/* The last 4 KiB of output of the server stopped last (NUL-terminated, static). */
+const char *h_last_log(void);
+
 /* Read the server's captured stdout+stderr (malloc'd, NUL-terminated; caller frees). */
 char *h_server_log(const struct h_server *srv);
 

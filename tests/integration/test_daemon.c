@@ -32,9 +32,11 @@ static void expect_clean_exit(int sig)
 {
     bool to;
     int st = h_server_stop(&h_srv, sig, &to);
-    cr_assert(!to, "server did not exit within 5 s of signal %d", sig);
-    cr_assert(WIFEXITED(st), "server died of signal %d", WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-    cr_assert_eq(WEXITSTATUS(st), 0, "exit status %d after signal %d", WEXITSTATUS(st), sig);
+    cr_assert(!to, "server did not exit within 5 s of signal %d; output:\n%s", sig, h_last_log());
+    cr_assert(WIFEXITED(st), "server died of signal %d; output:\n%s",
+              WIFSIGNALED(st) ? WTERMSIG(st) : 0, h_last_log());
+    cr_assert_eq(WEXITSTATUS(st), 0, "exit status %d after signal %d; output:\n%s",
+                 WEXITSTATUS(st), sig, h_last_log());
 }
 
 Test(daemon, sigterm_with_clients_exits_0)
