@@ -280,5 +280,9 @@ enum rebalance_result cache_rebalance_locked(struct cache *c, struct slab_class 
         if (moved)
             return REBALANCE_MOVED;
     }
+    /* Page counts read without locks can miss a page that is moving between two classes while we
+     * scan: unless `to` holds every page, one exists elsewhere, so report FAILED (retry). */
+    if (r == REBALANCE_NONE && !proactive && to->npages < c->slab.total_pages)
+        r = REBALANCE_FAILED;
     return r;
 }

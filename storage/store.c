@@ -21,7 +21,10 @@
  * Allocation when a class is full (alloc_full_locked): the class's own CLOCK first, then a page taken
  * from another class (cache_rebalance_locked in evict.c). Rebalancing uses only try-locks, so under
  * contention it can report "busy" instead of "nothing to take"; the allocation then drops its class
- * lock, yields and tries again, a bounded number of times, before it answers CACHE_NO_MEMORY.
+ * lock, backs off (yields, then sleeps from 1 us doubling to 1 ms) and tries again, ALLOC_RETRIES
+ * times (about 50 ms at most), before it answers CACHE_NO_MEMORY. That wait happens only when pages
+ * are scarcer than the classes in use and every donor page is busy or has a reader; it may hold the
+ * caller's shard lock (append, incr), which then waits as long.
  *
  * Threads: any; lock order shard -> class (allocation) as everywhere in storage/.
  */
@@ -33,9 +36,11 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #define ARITH_DIGITS_MAX 20 /* 18446744073709551615 */
 #define ALLOC_RETRIES 64    /* failed rebalances retried before CACHE_NO_MEMORY */
+#define ALLOC_YIELDS 8      /* of which the first ones only yield (see alloc_backoff) */
 
 /* A chunk for a class with no free chunk and no arena page left: a proactive page move when due,
  * the class's own clock, then a page from another class. Sets *retry when a rebalance failed for
@@ -64,6 +69,20 @@ static struct item *alloc_full_locked(struct cache *c, struct slab_class *cls,
     return NULL;
 }
 
+/* Waits before retry number tries + 1: a yield at first, then sleeps doubling from 1 us to 1 ms,
+ * so that ALLOC_RETRIES failed rebalances take at most about 50 ms in all. */
+static void alloc_backoff(unsigned tries)
+{
+    struct timespec ts = {0, 1000};
+
+    if (tries < ALLOC_YIELDS) {
+        sched_yield();
+        return;
+    }
+    ts.tv_nsec <<= tries - ALLOC_YIELDS < 10 ? tries - ALLOC_YIELDS : 10;
+    nanosleep(&ts, NULL);
+}
+
 /* A chunk of cls for an item of total bytes, or NULL (outofmemory counted). Retries a failed
  * rebalance ALLOC_RETRIES times, dropping the class lock and yielding in between. */
 static struct item *alloc_chunk(struct cache *c, struct slab_class *cls, struct ht_shard *held,
@@ -86,7 +105,7 @@ static struct item *alloc_chunk(struct cache *c, struct slab_class *cls, struct 
         pthread_mutex_unlock(&cls->lock);
         if (!retry)
             return it;
-        sched_yield();
+        alloc_backoff(tries);
     }
 }
 

@@ -4,6 +4,7 @@
  */
 #include "tests/unit/storage/storage_test.h"
 
+#include <pthread.h>
 #include <time.h>
 
 static struct cache *c;
@@ -113,7 +114,7 @@ Test(expiry, touch_and_get_touch)
     it = cache_get_touch(c, "k", 1, cache_exptime(c, 5), &why);
     cr_assert_not_null(it);
     cr_assert_eq(why, CACHE_MISS_NONE);
-    cr_assert_eq(it->exptime, 1055);
+    cr_assert_eq(item_exptime(it), 1055);
     cr_assert_neq(atomic_load(&it->state) & ITEM_FETCHED, 0);
     cache_item_release(c, &it);
     cache_clock_set(c, 1055);
@@ -123,6 +124,70 @@ Test(expiry, touch_and_get_touch)
     cr_assert_eq(st_set(c, "k", "v"), CACHE_OK);
     cr_assert_eq(cache_touch(c, "k", 1, cache_exptime(c, -1)), CACHE_OK);
     st_expect_miss(c, "k", CACHE_MISS_EXPIRED);
+}
+
+/* The accessors the protocol layer uses to read exptime and atime without the shard lock. */
+Test(expiry, exptime_and_atime_accessors)
+{
+    struct item *it;
+
+    cr_assert_eq(st_store(c, "k", "v", 0, cache_exptime(c, 10), CACHE_SET, 0, NULL), CACHE_OK);
+    it = cache_get(c, "k", 1, NULL);
+    cr_assert_not_null(it);
+    cr_assert_eq(item_exptime(it), 1010);
+    cr_assert_eq(item_atime(it), 1000);
+    cache_clock_set(c, 1003);
+    cr_assert_eq(cache_touch(c, "k", 1, cache_exptime(c, 0)), CACHE_OK);
+    cr_assert_eq(item_exptime(it), 0, "a held reference sees the touch");
+    cr_assert_eq(item_atime(it), 1003, "a touch is an access");
+    cache_item_release(c, &it);
+}
+
+struct toucher_arg {
+    int rounds;
+    int bad;
+    struct item *held;
+};
+
+/* Touches "k" back and forth between two exptimes. */
+static void *toucher(void *p)
+{
+    struct toucher_arg *a = p;
+    int i;
+
+    for (i = 0; i < a->rounds; i++)
+        if (cache_touch(c, "k", 1, (i & 1) ? 5000u : 7000u) != CACHE_OK)
+            a->bad++;
+    return NULL;
+}
+
+/* Reads exptime and atime of a held item without any lock while another thread touches it: every
+ * value read is one that was written (relaxed atomics: no torn or invented values). */
+Test(expiry, unlocked_exptime_reads_race_only_with_whole_values)
+{
+    struct toucher_arg a = {.rounds = 20000};
+    pthread_t th;
+    int i, seen5 = 0, seen7 = 0;
+
+    cr_assert_eq(st_store(c, "k", "v", 0, 7000u, CACHE_SET, 0, NULL), CACHE_OK);
+    a.held = cache_get(c, "k", 1, NULL);
+    cr_assert_not_null(a.held);
+    cr_assert_eq(pthread_create(&th, NULL, toucher, &a), 0);
+    for (i = 0; i < 200000; i++) {
+        uint32_t e = item_exptime(a.held);
+
+        seen5 += e == 5000u;
+        seen7 += e == 7000u;
+        if (e != 5000u && e != 7000u)
+            a.bad++;
+        if (item_atime(a.held) != 1000)
+            a.bad++;
+    }
+    pthread_join(th, NULL);
+    cr_assert_eq(a.bad, 0);
+    cr_assert_eq(seen5 + seen7, 200000);
+    cr_assert_eq(item_exptime(a.held), 5000u, "the last touch wins");
+    cache_item_release(c, &a.held);
 }
 
 Test(expiry, reclaim_unlinks_expired_items_resumably)

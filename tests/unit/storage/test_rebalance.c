@@ -271,7 +271,7 @@ struct mt_arg {
 
 static const size_t mt_sizes[] = {50, 700, 3000, 12000, 45000};
 
-/* Stores, reads (checking bytes) and deletes keys of a mix of sizes. */
+/* Stores, reads (checking bytes), touches and deletes keys of a mix of sizes. */
 static void *mt_worker(void *p)
 {
     struct mt_arg *a = p;
@@ -287,7 +287,7 @@ static void *mt_worker(void *p)
         char key[48];
 
         key_of(key, sizeof key, n, idx);
-        switch ((r >> 20) % 4) {
+        switch ((r >> 20) % 5) {
         case 0:
         case 1:
             st = set_sized(n, idx);
@@ -301,6 +301,9 @@ static void *mt_worker(void *p)
                 a->corrupt += it->nbytes != n || memcmp(item_value(it), v, n) != 0;
                 cache_item_release(c, &it);
             }
+            break;
+        case 3:
+            cache_touch(c, key, strlen(key), 1000000u + (r & 0xff));
             break;
         default:
             cache_delete(c, key, strlen(key), 0);
