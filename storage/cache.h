@@ -46,7 +46,7 @@ enum cache_status {
     CACHE_EXISTS,     /* cas mismatch */
     CACHE_NOT_STORED, /* add on an existing key; replace/append/prepend on a missing one */
     CACHE_TOO_LARGE,  /* item larger than item_size_max */
-    CACHE_NO_MEMORY,  /* no free chunk and nothing evictable in that class */
+    CACHE_NO_MEMORY,  /* no free chunk, and nothing evictable in that class or movable from another */
     CACHE_NON_NUMERIC /* incr/decr on a value that is not a decimal number */
 };
 
