@@ -297,3 +297,21 @@ Test(concurrency, connection_churn)
         h_sleep_ms(20);
     cr_assert_leq(cur, 3, "curr_connections %llu after churn", (unsigned long long)cur);
 }
+
+Test(concurrency, many_connections_at_once)
+{
+    /* 300 clients connected at the same time, each answered. */
+    enum { N = 300 };
+    static int fds[N];
+    int fd0 = h_connect(h_srv.port);
+    h_set(fd0, "shared", "v");
+    for (int i = 0; i < N; i++)
+        fds[i] = h_connect(h_srv.port);
+    for (int i = 0; i < N; i++)
+        h_sends(fds[i], "get shared\r\n");
+    for (int i = 0; i < N; i++)
+        h_expect(fds[i], "VALUE shared 0 1\r\nv\r\nEND\r\n");
+    cr_assert_geq(h_stat(fd0, "curr_connections"), N + 1);
+    for (int i = 0; i < N; i++)
+        close(fds[i]);
+}

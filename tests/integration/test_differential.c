@@ -173,6 +173,7 @@ static const struct entry stats_corpus[] = {
     E("stats settings\r\n"),
     E("stats reset\r\nstats\r\n"),
     E("set x 0 0 1\r\nx\r\nstats items\r\n"),
+    E("stats sizes\r\n"),
 };
 
 /* Replace what legitimately differs between servers: STAT values, CAS uniques, VERSION. */

@@ -10,8 +10,10 @@
 #include "tests/integration/harness.h"
 
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 
 TestSuite(pipeline, .init = h_setup, .fini = h_teardown, .timeout = 60);
 
@@ -205,5 +207,74 @@ Test(pipeline, large_value_split_slowly)
     cr_assert_eq(len, strlen(hdr) + n + 7);
     cr_assert(memcmp(r, hdr, strlen(hdr)) == 0 && memcmp(r + strlen(hdr), v, n) == 0);
     free(r);
+    free(v);
+}
+
+Test(pipeline, long_get_line_in_pieces)
+{
+    /* A 60 KB get line arriving in 1000-byte pieces: longer than any other line may be. */
+    int fd = h_connect(h_srv.port);
+    h_set(fd, "last", "L");
+    struct buf req = { 0 };
+    put(&req, "get", 3);
+    for (int i = 0; i < 600; i++)
+        putf(&req, " missing_key_number_%06d_padding_padding_padding_padding_padding_pad", i);
+    put(&req, " last\r\n", 7);
+    for (size_t off = 0; off < req.len; off += 1000) {
+        size_t n = req.len - off < 1000 ? req.len - off : 1000;
+        h_send(fd, req.p + off, n);
+        h_sleep_ms(2);
+    }
+    h_expect(fd, "VALUE last 0 1\r\nL\r\nEND\r\n");
+    free(req.p);
+}
+
+struct slow_writer {
+    int fd;
+    int count;
+};
+
+static void *write_gets(void *arg)
+{
+    struct slow_writer *w = arg;
+    for (int i = 0; i < w->count; i++) {
+        if (send(w->fd, "get big\r\n", 9, MSG_NOSIGNAL) != 9)
+            break;
+    }
+    return NULL;
+}
+
+Test(pipeline, slow_reader_backpressure)
+{
+    /* 300 gets of a 100 KB value (30 MB of answers) written while the client does not read for a
+     * while: the server must buffer or stop reading, never drop or reorder bytes. */
+    int fd = h_connect(h_srv.port);
+    size_t n = 100000;
+    char *v = malloc(n);
+    for (size_t i = 0; i < n; i++)
+        v[i] = (char)('A' + i % 23);
+    char hdr[64];
+    snprintf(hdr, sizeof(hdr), "set big 0 0 %zu\r\n", n);
+    h_sends(fd, hdr);
+    h_send(fd, v, n);
+    h_sends(fd, "\r\n");
+    h_expect(fd, "STORED\r\n");
+    struct slow_writer w = { fd, 300 };
+    pthread_t tid;
+    cr_assert_eq(pthread_create(&tid, NULL, write_gets, &w), 0);
+    h_sleep_ms(300);
+    const char *vh = "VALUE big 0 100000\r\n";
+    size_t one = strlen(vh) + n + 7;
+    char *buf = malloc(one);
+    for (int i = 0; i < 300; i++) {
+        size_t got = h_read_n(fd, buf, one, H_IO_TIMEOUT_MS);
+        if (got != one || memcmp(buf, vh, strlen(vh)) != 0 || memcmp(buf + strlen(vh), v, n) != 0 ||
+            memcmp(buf + one - 7, "\r\nEND\r\n", 7) != 0) {
+            pthread_join(tid, NULL);
+            cr_assert_fail("answer %d of 300 wrong or short (%zu of %zu bytes)", i, got, one);
+        }
+    }
+    pthread_join(tid, NULL);
+    free(buf);
     free(v);
 }
