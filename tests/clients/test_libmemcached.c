@@ -84,8 +84,8 @@ Test(libmemcached, set_get)
 
 Test(libmemcached, mget)
 {
-    const char *keys[] = { "a", "b", "missing", "c" };
-    size_t lens[] = { 1, 1, 7, 1 };
+    const char *keys[] = {"a", "b", "missing", "c"};
+    size_t lens[] = {1, 1, 7, 1};
     memcached_set(mc, K("a"), K("1"), 0, 1);
     memcached_set(mc, K("b"), K("22"), 0, 2);
     memcached_set(mc, K("c"), K("333"), 0, 3);
@@ -122,8 +122,8 @@ Test(libmemcached, add_replace_append_prepend)
 Test(libmemcached, cas)
 {
     memcached_set(mc, K("k"), K("v1"), 0, 0);
-    const char *keys[] = { "k" };
-    size_t lens[] = { 1 };
+    const char *keys[] = {"k"};
+    size_t lens[] = {1};
     cr_assert_eq(memcached_mget(mc, keys, lens, 1), MEMCACHED_SUCCESS);
     memcached_return_t rc;
     memcached_result_st *r = memcached_fetch_result(mc, NULL, &rc);
@@ -212,9 +212,9 @@ static void setup_pool(void)
     h_setup();
     h_server_start(&second, NULL);
     mc = memcached_create(NULL);
-    cr_assert_eq(memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_DISTRIBUTION,
-                                        MEMCACHED_DISTRIBUTION_CONSISTENT_KETAMA),
-                 MEMCACHED_SUCCESS);
+    cr_assert_eq(
+        memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_DISTRIBUTION, MEMCACHED_DISTRIBUTION_CONSISTENT_KETAMA),
+        MEMCACHED_SUCCESS);
     memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_POLL_TIMEOUT, 5000);
     cr_assert_eq(memcached_server_add(mc, "127.0.0.1", (in_port_t)h_srv.port), MEMCACHED_SUCCESS);
     cr_assert_eq(memcached_server_add(mc, "127.0.0.1", (in_port_t)second.port), MEMCACHED_SUCCESS);

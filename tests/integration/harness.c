@@ -51,7 +51,7 @@ int64_t h_now_ms(void)
 
 void h_sleep_ms(int ms)
 {
-    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
     }
 }
@@ -82,7 +82,7 @@ int h_free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     cr_assert(fd >= 0, "socket: %s", strerror(errno));
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = 0 };
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     cr_assert(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0, "bind: %s", strerror(errno));
     socklen_t sl = sizeof(sa);
@@ -214,8 +214,7 @@ static bool wait_listening(struct h_server *srv)
     return false;
 }
 
-void h_server_start_bin(struct h_server *srv, const char *bin, bool memcached,
-                        const char *const *extra)
+void h_server_start_bin(struct h_server *srv, const char *bin, bool memcached, const char *const *extra)
 {
     const char *argv[H_MAX_ARGS];
     char portbuf[16];
@@ -233,8 +232,7 @@ void h_server_start_bin(struct h_server *srv, const char *bin, bool memcached,
         }
     }
     char *log = h_server_log(srv);
-    cr_assert_fail("server %s did not start listening on port %d; its output:\n%s", bin,
-                   srv->port, log);
+    cr_assert_fail("server %s did not start listening on port %d; its output:\n%s", bin, srv->port, log);
 }
 
 void h_server_start(struct h_server *srv, const char *const *extra)
@@ -292,8 +290,7 @@ void h_teardown(void)
         return;
     cr_expect(!to, "server did not exit within 5 s of SIGTERM; its output:\n%s", last_log);
     cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0,
-              "server did not exit 0 after SIGTERM (status 0x%x); its output:\n%s", (unsigned)st,
-              last_log);
+              "server did not exit 0 after SIGTERM (status 0x%x); its output:\n%s", (unsigned)st, last_log);
 }
 
 int h_try_connect(int port)
@@ -301,7 +298,7 @@ int h_try_connect(int port)
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0)
         return -1;
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
         close(fd);
@@ -309,7 +306,7 @@ int h_try_connect(int port)
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    struct timeval tv = { H_IO_TIMEOUT_MS / 1000, 0 };
+    struct timeval tv = {H_IO_TIMEOUT_MS / 1000, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     return fd;
@@ -350,7 +347,7 @@ void h_send_bytewise(int fd, const void *buf, size_t len)
 /* Wait up to ms for fd to become readable; true when readable (or hung up). */
 static bool wait_readable(int fd, int ms)
 {
-    struct pollfd pfd = { .fd = fd, .events = POLLIN };
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
     int r;
     do {
         r = poll(&pfd, 1, ms);
@@ -466,8 +463,8 @@ char *h_escape(const void *buf, size_t len)
     return out;
 }
 
-void h_compare_at(const char *file, int line, const char *what, const void *exp, size_t elen,
-                  const void *got, size_t glen)
+void h_compare_at(const char *file, int line, const char *what, const void *exp, size_t elen, const void *got,
+                  size_t glen)
 {
     if (elen == glen && memcmp(exp, got, elen) == 0)
         return;

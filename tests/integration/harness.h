@@ -24,7 +24,7 @@
 #include <sys/types.h>
 
 #define H_IO_TIMEOUT_MS 5000
-#define H_MAX_ARGS 32
+#define H_MAX_ARGS      32
 
 /* One spawned server. pid 0 = not running. log_path holds its stdout and stderr. */
 struct h_server {
@@ -55,8 +55,7 @@ int h_free_port(void);
 void h_server_start(struct h_server *srv, const char *const *extra);
 
 /* Same with an explicit binary; memcached selects the reference's extra flags (-B ascii). */
-void h_server_start_bin(struct h_server *srv, const char *bin, bool memcached,
-                        const char *const *extra);
+void h_server_start_bin(struct h_server *srv, const char *bin, bool memcached, const char *const *extra);
 
 /* Spawn bin with exactly argv (argv[0] included) and stdout/stderr to srv->log_path; no wait for a
  * listening socket. Returns the child's pid. */
@@ -108,14 +107,14 @@ char *h_read_idle(int fd, int idle_ms, size_t *len, bool *closed);
 
 /* Read exactly len bytes and compare them with exp; on a mismatch fail with a readable diff. */
 void h_expect_at(const char *file, int line, int fd, const void *exp, size_t len);
-#define h_expect(fd, s) h_expect_at(__FILE__, __LINE__, (fd), (s), strlen(s))
+#define h_expect(fd, s)     h_expect_at(__FILE__, __LINE__, (fd), (s), strlen(s))
 #define h_expectn(fd, s, n) h_expect_at(__FILE__, __LINE__, (fd), (s), (n))
 /* Send a request and expect an exact answer. */
 #define h_cmd(fd, req, exp) (h_sends((fd), (req)), h_expect((fd), (exp)))
 
 /* Compare two byte strings; on a mismatch fail with a readable diff labelled what. */
-void h_compare_at(const char *file, int line, const char *what, const void *exp, size_t elen,
-                  const void *got, size_t glen);
+void h_compare_at(const char *file, int line, const char *what, const void *exp, size_t elen, const void *got,
+                  size_t glen);
 
 /* True when the peer closed the connection (EOF or reset) within timeout_ms; bytes that arrive
  * first are discarded. */

@@ -19,47 +19,46 @@ TestSuite(badinput, .init = h_setup, .fini = h_teardown, .timeout = 60);
 struct bad_case {
     const char *name;
     const char *in;
-    size_t in_len;       /* 0: strlen(in) */
-    const char *out;     /* exact answer */
-    bool closes;         /* the server closes the connection after out */
+    size_t in_len;   /* 0: strlen(in) */
+    const char *out; /* exact answer */
+    bool closes;     /* the server closes the connection after out */
 };
 
 #define S(x) x, sizeof(x) - 1
 
 static const struct bad_case cases[] = {
-    { "unknown command", S("foo bar baz\r\n"), "ERROR\r\n", false },
-    { "empty line", S("\r\n"), "ERROR\r\n", false },
-    { "blank line", S("     \r\n"), "ERROR\r\n", false },
-    { "three empty lines", S("\r\n\n\r\n"), "ERROR\r\nERROR\r\nERROR\r\n", false },
-    { "control bytes", S("\x00\x01\xff\r\n"), "ERROR\r\n", false },
-    { "binary protocol header", S("\x80\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
-                                  "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\r\n"),
-      "ERROR\r\n", false },
-    { "high bytes", S("\xc3\xa9\xe2\x82\xac get\r\n"), "ERROR\r\n", false },
-    { "upper case", S("GET canary\r\n"), "ERROR\r\n", false },
-    { "huge length", S("set k 0 0 99999999999999999999\r\n"),
-      "CLIENT_ERROR bad command line format\r\n", false },
-    { "negative length", S("set k 0 0 -5\r\n"), "CLIENT_ERROR bad command line format\r\n",
-      false },
-    { "huge delta", S("incr canary 99999999999999999999999\r\n"),
-      "CLIENT_ERROR invalid numeric delta argument\r\n", false },
-    { "non-numeric exptime", S("set k 0 abc 1\r\nx\r\n"),
-      "CLIENT_ERROR bad command line format\r\nERROR\r\n", false },
-    { "too many tokens", S("set k 0 0 1 2 3 4 5 6 7\r\nx\r\n"), "ERROR\r\nERROR\r\n", false },
-    { "very many tokens",
-      S("set k 0 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24\r\nx\r\n"),
-      "ERROR\r\nERROR\r\n", false },
-    { "NUL in key", S("get a\0b\r\n"), "END\r\n", false },
-    { "missing arguments", S("incr\r\ndecr a\r\ntouch\r\ncas\r\nappend\r\nverbosity a b c\r\n"),
-      "ERROR\r\nERROR\r\nERROR\r\nERROR\r\nERROR\r\nERROR\r\n", false },
-    { "value block too long", S("set k 0 0 3\r\nabcde\r\n"),
-      "CLIENT_ERROR bad data chunk\r\nERROR\r\n", false },
+    {"unknown command", S("foo bar baz\r\n"), "ERROR\r\n", false},
+    {"empty line", S("\r\n"), "ERROR\r\n", false},
+    {"blank line", S("     \r\n"), "ERROR\r\n", false},
+    {"three empty lines", S("\r\n\n\r\n"), "ERROR\r\nERROR\r\nERROR\r\n", false},
+    {"control bytes", S("\x00\x01\xff\r\n"), "ERROR\r\n", false},
+    {"binary protocol header",
+     S("\x80\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+       "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\r\n"),
+     "ERROR\r\n", false},
+    {"high bytes", S("\xc3\xa9\xe2\x82\xac get\r\n"), "ERROR\r\n", false},
+    {"upper case", S("GET canary\r\n"), "ERROR\r\n", false},
+    {"huge length", S("set k 0 0 99999999999999999999\r\n"), "CLIENT_ERROR bad command line format\r\n",
+     false},
+    {"negative length", S("set k 0 0 -5\r\n"), "CLIENT_ERROR bad command line format\r\n", false},
+    {"huge delta", S("incr canary 99999999999999999999999\r\n"),
+     "CLIENT_ERROR invalid numeric delta argument\r\n", false},
+    {"non-numeric exptime", S("set k 0 abc 1\r\nx\r\n"), "CLIENT_ERROR bad command line format\r\nERROR\r\n",
+     false},
+    {"too many tokens", S("set k 0 0 1 2 3 4 5 6 7\r\nx\r\n"), "ERROR\r\nERROR\r\n", false},
+    {"very many tokens",
+     S("set k 0 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24\r\nx\r\n"),
+     "ERROR\r\nERROR\r\n", false},
+    {"NUL in key", S("get a\0b\r\n"), "END\r\n", false},
+    {"missing arguments", S("incr\r\ndecr a\r\ntouch\r\ncas\r\nappend\r\nverbosity a b c\r\n"),
+     "ERROR\r\nERROR\r\nERROR\r\nERROR\r\nERROR\r\nERROR\r\n", false},
+    {"value block too long", S("set k 0 0 3\r\nabcde\r\n"), "CLIENT_ERROR bad data chunk\r\nERROR\r\n",
+     false},
     /* memcached consumes exactly length + 2 bytes as the block; what follows is the next line. */
-    { "value block without CRLF", S("set k 0 0 3\r\nabcXYget canary\r\n"),
-      "CLIENT_ERROR bad data chunk\r\nVALUE canary 0 6\r\nintact\r\nEND\r\n", false },
-    { "LF-only lines", S("set k 0 0 1\nx\r\nget k\n"), "STORED\r\nVALUE k 0 1\r\nx\r\nEND\r\n",
-      false },
-    { "HTTP request", S("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"), "", true },
+    {"value block without CRLF", S("set k 0 0 3\r\nabcXYget canary\r\n"),
+     "CLIENT_ERROR bad data chunk\r\nVALUE canary 0 6\r\nintact\r\nEND\r\n", false},
+    {"LF-only lines", S("set k 0 0 1\nx\r\nget k\n"), "STORED\r\nVALUE k 0 1\r\nx\r\nEND\r\n", false},
+    {"HTTP request", S("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"), "", true},
 };
 
 /* The canary must be readable from a new connection. */
@@ -96,8 +95,7 @@ Test(badinput, corpus)
             cr_assert_str_eq(line, "ERROR\r\n", "[%s] connection out of step", c->name);
             free(line);
             line = h_read_line(fd);
-            cr_assert(strncmp(line, "VERSION ", 8) == 0, "[%s] connection out of step: %s",
-                      c->name, line);
+            cr_assert(strncmp(line, "VERSION ", 8) == 0, "[%s] connection out of step: %s", c->name, line);
             free(line);
         }
         close(fd);

@@ -33,8 +33,7 @@ Test(cmd, get_many_keys_and_missing)
     int fd = h_connect(h_srv.port);
     h_cmd(fd, "set a 1 0 1\r\nA\r\n", "STORED\r\n");
     h_cmd(fd, "set c 3 0 3\r\nCCC\r\n", "STORED\r\n");
-    h_cmd(fd, "get a b c d a\r\n",
-          "VALUE a 1 1\r\nA\r\nVALUE c 3 3\r\nCCC\r\nVALUE a 1 1\r\nA\r\nEND\r\n");
+    h_cmd(fd, "get a b c d a\r\n", "VALUE a 1 1\r\nA\r\nVALUE c 3 3\r\nCCC\r\nVALUE a 1 1\r\nA\r\nEND\r\n");
     h_cmd(fd, "get x y z\r\n", "END\r\n");
     /* Extra blanks between keys are ignored. */
     h_cmd(fd, "get  a   c \r\n", "VALUE a 1 1\r\nA\r\nVALUE c 3 3\r\nCCC\r\nEND\r\n");
@@ -52,8 +51,8 @@ Test(cmd, gets_cas_changes_on_every_store)
     free(h_gets(fd, "k", &c2));
     h_cmd(fd, "append k 0 0 1\r\nx\r\n", "STORED\r\n");
     free(h_gets(fd, "k", &c3));
-    cr_assert(c1 != c2 && c2 != c3 && c1 != c3, "cas uniques %llu %llu %llu",
-              (unsigned long long)c1, (unsigned long long)c2, (unsigned long long)c3);
+    cr_assert(c1 != c2 && c2 != c3 && c1 != c3, "cas uniques %llu %llu %llu", (unsigned long long)c1,
+              (unsigned long long)c2, (unsigned long long)c3);
     /* Reading does not change the unique. */
     uint64_t c4;
     free(h_gets(fd, "k", &c4));
@@ -154,8 +153,7 @@ Test(cmd, incr_errors)
     h_set(fd, "n", "5");
     h_cmd(fd, "incr n abc\r\n", "CLIENT_ERROR invalid numeric delta argument\r\n");
     h_cmd(fd, "incr n -1\r\n", "CLIENT_ERROR invalid numeric delta argument\r\n");
-    h_cmd(fd, "incr n 18446744073709551616\r\n",
-          "CLIENT_ERROR invalid numeric delta argument\r\n");
+    h_cmd(fd, "incr n 18446744073709551616\r\n", "CLIENT_ERROR invalid numeric delta argument\r\n");
     h_cmd(fd, "incr n\r\n", "ERROR\r\n");
     h_cmd(fd, "get n\r\n", "VALUE n 0 1\r\n5\r\nEND\r\n");
 }
@@ -169,8 +167,7 @@ Test(cmd, delete_forms)
     h_cmd(fd, "get k\r\n", "END\r\n");
     h_set(fd, "k", "v");
     /* The legacy time argument 0 is accepted; anything else is refused. */
-    h_cmd(fd, "delete k 5\r\n",
-          "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n");
+    h_cmd(fd, "delete k 5\r\n", "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n");
     h_cmd(fd, "delete k 0\r\n", "DELETED\r\n");
     h_set(fd, "k", "v");
     h_cmd(fd, "delete k noreply\r\n", "");
@@ -319,8 +316,7 @@ Test(cmd, noreply_everywhere)
     h_sends(fd, "delete nosuch noreply\r\n");
     h_sends(fd, "incr nosuch 1 noreply\r\n");
     h_sends(fd, "verbosity 0 noreply\r\n");
-    h_cmd(fd, "get a b n d\r\n",
-          "VALUE a 0 1\r\n1\r\nVALUE b 0 4\r\n1223\r\nVALUE n 0 2\r\n13\r\nEND\r\n");
+    h_cmd(fd, "get a b n d\r\n", "VALUE a 0 1\r\n1\r\nVALUE b 0 4\r\n1223\r\nVALUE n 0 2\r\n13\r\nEND\r\n");
     uint64_t c;
     free(h_gets(fd, "a", &c));
     char req[128];
@@ -366,8 +362,7 @@ Test(cmd, key_length_limits)
     h_cmd(fd, req, "CLIENT_ERROR bad command line format\r\n");
     snprintf(req, sizeof(req), "touch %s 1\r\n", key);
     h_cmd(fd, req, "CLIENT_ERROR bad command line format\r\n");
-    h_cmd(fd, "version\r\n", h_srv.memcached ? "VERSION 1.6.18\r\n"
-                                             : "VERSION 1.6.18-cairn-0.1.0\r\n");
+    h_cmd(fd, "version\r\n", h_srv.memcached ? "VERSION 1.6.18\r\n" : "VERSION 1.6.18-cairn-0.1.0\r\n");
 }
 
 Test(cmd, flags_limits)
@@ -378,8 +373,7 @@ Test(cmd, flags_limits)
     h_cmd(fd, "set b -1 0 1\r\nx\r\n", "CLIENT_ERROR bad command line format\r\nERROR\r\n");
     h_cmd(fd, "set b abc 0 1\r\nx\r\n", "CLIENT_ERROR bad command line format\r\nERROR\r\n");
     h_cmd(fd, "get b\r\n", "END\r\n");
-    h_cmd(fd, "set b 18446744073709551616 0 1\r\nx\r\n",
-          "CLIENT_ERROR bad command line format\r\nERROR\r\n");
+    h_cmd(fd, "set b 18446744073709551616 0 1\r\nx\r\n", "CLIENT_ERROR bad command line format\r\nERROR\r\n");
 }
 
 Test(cmd, flags_over_32_bits_truncate)
@@ -502,8 +496,7 @@ Test(cmd, stats_counters_move)
     cr_assert_eq(h_stat(fd, "cmd_touch"), 1);
     /* curr_connections drops by one when a client leaves (the server notices the close). */
     int fd2 = h_connect(h_srv.port);
-    h_cmd(fd2, "version\r\n", h_srv.memcached ? "VERSION 1.6.18\r\n"
-                                              : "VERSION 1.6.18-cairn-0.1.0\r\n");
+    h_cmd(fd2, "version\r\n", h_srv.memcached ? "VERSION 1.6.18\r\n" : "VERSION 1.6.18-cairn-0.1.0\r\n");
     uint64_t conns = h_stat(fd, "curr_connections");
     cr_assert_geq(conns, 2);
     close(fd2);
@@ -526,15 +519,42 @@ Test(cmd, stats_fields_present)
 {
     int fd = h_connect(h_srv.port);
     char *s = h_stats_raw(fd, NULL);
-    static const char *const names[] = {
-        "pid", "uptime", "time", "version", "pointer_size", "curr_connections",
-        "total_connections", "cmd_get", "cmd_set", "cmd_flush", "cmd_touch", "get_hits",
-        "get_misses", "get_expired", "get_flushed", "delete_misses", "delete_hits",
-        "incr_misses", "incr_hits", "decr_misses", "decr_hits", "cas_misses", "cas_hits",
-        "cas_badval", "touch_hits", "touch_misses", "bytes_read", "bytes_written",
-        "limit_maxbytes", "threads", "bytes", "curr_items", "total_items", "evictions",
-        "reclaimed", NULL
-    };
+    static const char *const names[] = {"pid",
+                                        "uptime",
+                                        "time",
+                                        "version",
+                                        "pointer_size",
+                                        "curr_connections",
+                                        "total_connections",
+                                        "cmd_get",
+                                        "cmd_set",
+                                        "cmd_flush",
+                                        "cmd_touch",
+                                        "get_hits",
+                                        "get_misses",
+                                        "get_expired",
+                                        "get_flushed",
+                                        "delete_misses",
+                                        "delete_hits",
+                                        "incr_misses",
+                                        "incr_hits",
+                                        "decr_misses",
+                                        "decr_hits",
+                                        "cas_misses",
+                                        "cas_hits",
+                                        "cas_badval",
+                                        "touch_hits",
+                                        "touch_misses",
+                                        "bytes_read",
+                                        "bytes_written",
+                                        "limit_maxbytes",
+                                        "threads",
+                                        "bytes",
+                                        "curr_items",
+                                        "total_items",
+                                        "evictions",
+                                        "reclaimed",
+                                        NULL};
     char val[128];
     for (size_t i = 0; names[i] != NULL; i++)
         cr_expect(h_stat_find(s, names[i], val, sizeof(val)), "stats lacks %s", names[i]);
@@ -574,8 +594,7 @@ Test(cmd, stats_groups)
     cr_expect(strstr(s, ":chunk_size ") != NULL);
     free(s);
     s = h_stats_raw(fd, "conns");
-    cr_expect(strstr(s, ":addr ") != NULL && strstr(s, ":state ") != NULL,
-              "stats conns: \"%.300s\"", s);
+    cr_expect(strstr(s, ":addr ") != NULL && strstr(s, ":state ") != NULL, "stats conns: \"%.300s\"", s);
     free(s);
     h_cmd(fd, "get a\r\n", "VALUE a 0 1\r\n1\r\nEND\r\n");
     cr_assert_eq(h_stat(fd, "get_hits"), 1);

@@ -136,9 +136,9 @@ static void *cas_loop(void *arg)
         unsigned flags;
         size_t len;
         unsigned long long cas;
-        if (sscanf(line, "VALUE %15s %u %zu %llu", key, &flags, &len, &cas) != 4 ||
-            len >= sizeof(val) - 2 || !t_exact(w->fd, val, len + 2) ||
-            !t_line(w->fd, line, sizeof(line)) || strcmp(line, "END\r\n") != 0) {
+        if (sscanf(line, "VALUE %15s %u %zu %llu", key, &flags, &len, &cas) != 4 || len >= sizeof(val) - 2 ||
+            !t_exact(w->fd, val, len + 2) || !t_line(w->fd, line, sizeof(line)) ||
+            strcmp(line, "END\r\n") != 0) {
             fail(w, "gets answer", line);
             return NULL;
         }
@@ -180,8 +180,7 @@ static void *private_keys(void *arg)
         snprintf(key, sizeof(key), "t%d_k%d", w->id, i % 50);
         int vl = snprintf(val, sizeof(val), "%d-%d-%0*d", w->id, i, 100 + (i % 300), i);
         char req[700];
-        int rl = snprintf(req, sizeof(req), "set %s %d 0 %d\r\n%s\r\nget %s\r\n", key, w->id, vl,
-                          val, key);
+        int rl = snprintf(req, sizeof(req), "set %s %d 0 %d\r\n%s\r\nget %s\r\n", key, w->id, vl, val, key);
         if (!t_send(w->fd, req, (size_t)rl) || !t_line(w->fd, line, sizeof(line)) ||
             strcmp(line, "STORED\r\n") != 0) {
             fail(w, "set", line);
@@ -227,8 +226,8 @@ static void *shared_key(void *arg)
             memcpy(req, hdr, (size_t)hl);
             memset(req + hl, c, n);
             memcpy(req + hl + n, "\r\n", 2);
-            bool ok = t_send(w->fd, req, (size_t)hl + n + 2) &&
-                      t_line(w->fd, line, sizeof(line)) && strcmp(line, "STORED\r\n") == 0;
+            bool ok = t_send(w->fd, req, (size_t)hl + n + 2) && t_line(w->fd, line, sizeof(line)) &&
+                      strcmp(line, "STORED\r\n") == 0;
             free(req);
             if (!ok)
                 fail(w, "set shared", line);
@@ -246,8 +245,7 @@ static void *shared_key(void *arg)
                 break;
             }
             char c = buf[0];
-            bool whole = c >= 'a' && c <= 't' && shared_len(c) == n &&
-                         memcmp(buf + n, "\r\nEND\r\n", 7) == 0;
+            bool whole = c >= 'a' && c <= 't' && shared_len(c) == n && memcmp(buf + n, "\r\nEND\r\n", 7) == 0;
             for (size_t k = 0; whole && k < n; k++)
                 whole = buf[k] == c;
             if (!whole)

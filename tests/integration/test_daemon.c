@@ -33,10 +33,10 @@ static void expect_clean_exit(int sig)
     bool to;
     int st = h_server_stop(&h_srv, sig, &to);
     cr_assert(!to, "server did not exit within 5 s of signal %d; output:\n%s", sig, h_last_log());
-    cr_assert(WIFEXITED(st), "server died of signal %d; output:\n%s",
-              WIFSIGNALED(st) ? WTERMSIG(st) : 0, h_last_log());
-    cr_assert_eq(WEXITSTATUS(st), 0, "exit status %d after signal %d; output:\n%s",
-                 WEXITSTATUS(st), sig, h_last_log());
+    cr_assert(WIFEXITED(st), "server died of signal %d; output:\n%s", WIFSIGNALED(st) ? WTERMSIG(st) : 0,
+              h_last_log());
+    cr_assert_eq(WEXITSTATUS(st), 0, "exit status %d after signal %d; output:\n%s", WEXITSTATUS(st), sig,
+                 h_last_log());
 }
 
 Test(daemon, sigterm_with_clients_exits_0)
@@ -62,7 +62,7 @@ Test(daemon, pid_file)
     char path[64];
     snprintf(path, sizeof(path), "/tmp/cairn-itest-pid-%d", (int)getpid());
     unlink(path);
-    const char *const extra[] = { "-P", path, NULL };
+    const char *const extra[] = {"-P", path, NULL};
     h_server_start(&h_srv, extra);
     FILE *f = NULL;
     int64_t end = h_now_ms() + 3000;
@@ -87,8 +87,9 @@ Test(daemon, sigterm_as_soon_as_pid_file_exists)
     for (int round = 0; round < 5; round++) {
         unlink(path);
         snprintf(portbuf, sizeof(portbuf), "%d", h_free_port());
-        const char *argv[] = { bin, "-p", portbuf, "-l", "127.0.0.1", "-U", "0", "-P", path,
-                               geteuid() == 0 ? "-u" : NULL, "root", NULL };
+        const char *argv[] = {bin,    "-p", portbuf, "-l", "127.0.0.1",
+                              "-U",   "0",  "-P",    path, geteuid() == 0 ? "-u" : NULL,
+                              "root", NULL};
         h_srv.log_path[0] = '\0';
         h_spawn_raw(&h_srv, bin, argv);
         int64_t end = h_now_ms() + 5000;
@@ -102,7 +103,7 @@ Test(daemon, sigterm_as_soon_as_pid_file_exists)
 
 Test(daemon, shutdown_command_with_A)
 {
-    const char *const extra[] = { "-A", NULL };
+    const char *const extra[] = {"-A", NULL};
     h_server_start(&h_srv, extra);
     int fd = h_connect(h_srv.port);
     h_set(fd, "a", "1");
@@ -124,7 +125,7 @@ Test(daemon, shutdown_refused_without_A)
 /* Run the binary with argv; expect a non-zero exit within 5 s and some text on stdout/stderr. */
 static void expect_refused(const char *const *argv)
 {
-    struct h_server srv = { 0 };
+    struct h_server srv = {0};
     h_spawn_raw(&srv, h_cairn_bin(), argv);
     int st;
     bool exited = h_server_wait(&srv, 5000, &st);
@@ -136,8 +137,7 @@ static void expect_refused(const char *const *argv)
     char *log = h_server_log(&srv);
     bool to;
     h_server_stop(&srv, SIGKILL, &to);
-    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) != 0, "cairn %s: status 0x%x", argv[1],
-              (unsigned)st);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) != 0, "cairn %s: status 0x%x", argv[1], (unsigned)st);
     cr_assert(strlen(log) > 0, "cairn %s exited without a message", argv[1]);
     free(log);
 }
@@ -146,13 +146,13 @@ Test(daemon, bad_options_refused)
 {
     if (h_target_is_memcached())
         cr_skip_test("cairn's own option checks (memcached accepts some of these)");
-    static const char *const a1[] = { "cairn", "--no-such-option", NULL };
-    static const char *const a2[] = { "cairn", "-p", "notaport", NULL };
-    static const char *const a3[] = { "cairn", "-p", "70000", NULL };
-    static const char *const a4[] = { "cairn", "-m", "lots", NULL };
-    static const char *const a5[] = { "cairn", "-t", "0", NULL };
-    static const char *const a6[] = { "cairn", "-I", "0", NULL };
-    static const char *const a7[] = { "cairn", "stray-argument", NULL };
+    static const char *const a1[] = {"cairn", "--no-such-option", NULL};
+    static const char *const a2[] = {"cairn", "-p", "notaport", NULL};
+    static const char *const a3[] = {"cairn", "-p", "70000", NULL};
+    static const char *const a4[] = {"cairn", "-m", "lots", NULL};
+    static const char *const a5[] = {"cairn", "-t", "0", NULL};
+    static const char *const a6[] = {"cairn", "-I", "0", NULL};
+    static const char *const a7[] = {"cairn", "stray-argument", NULL};
     expect_refused(a1);
     expect_refused(a2);
     expect_refused(a3);
@@ -166,8 +166,8 @@ Test(daemon, help_and_version_options)
 {
     if (h_target_is_memcached())
         cr_skip_test("cairn only");
-    static const char *const argv[] = { "cairn", "-V", NULL };
-    struct h_server srv = { 0 };
+    static const char *const argv[] = {"cairn", "-V", NULL};
+    struct h_server srv = {0};
     h_spawn_raw(&srv, h_cairn_bin(), argv);
     int st;
     cr_assert(h_server_wait(&srv, 5000, &st), "cairn -V kept running");
@@ -175,7 +175,7 @@ Test(daemon, help_and_version_options)
     bool to;
     h_server_stop(&srv, SIGKILL, &to);
     cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "cairn -V status 0x%x", (unsigned)st);
-    cr_assert(strstr(log, "1.6.18-cairn") != NULL || strstr(log, "cairn") != NULL,
-              "cairn -V printed \"%s\"", log);
+    cr_assert(strstr(log, "1.6.18-cairn") != NULL || strstr(log, "cairn") != NULL, "cairn -V printed \"%s\"",
+              log);
     free(log);
 }

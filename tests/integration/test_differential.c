@@ -44,8 +44,14 @@ struct entry {
     bool raw; /* no sentinel: read until idle */
 };
 
-#define E(x) { x, sizeof(x) - 1, false }
-#define R(x) { x, sizeof(x) - 1, true }
+#define E(x)                                                                                                 \
+    {                                                                                                        \
+        x, sizeof(x) - 1, false                                                                              \
+    }
+#define R(x)                                                                                                 \
+    {                                                                                                        \
+        x, sizeof(x) - 1, true                                                                               \
+    }
 
 static const struct entry corpus[] = {
     E("set a 0 0 1\r\n1\r\nget a\r\n"),
@@ -289,8 +295,8 @@ static void run_corpus(const struct entry *entries, size_t count)
                          "  memcached: \"%s\"%s\n  tested   : \"%s\"%s",
                          i, ein, from, er, rc ? " <closed>" : "", et, tc ? " <closed>" : "");
             if (failures++ == 0)
-                snprintf(first, sizeof(first), "entry %zu \"%s\": memcached \"%s\"%s, tested \"%s\"%s",
-                         i, ein, er, rc ? " <closed>" : "", et, tc ? " <closed>" : "");
+                snprintf(first, sizeof(first), "entry %zu \"%s\": memcached \"%s\"%s, tested \"%s\"%s", i,
+                         ein, er, rc ? " <closed>" : "", et, tc ? " <closed>" : "");
             free(ein);
             free(et);
             free(er);
@@ -298,8 +304,7 @@ static void run_corpus(const struct entry *entries, size_t count)
         free(t);
         free(r);
     }
-    cr_assert_eq(failures, 0, "%d of %zu corpus entries differ; first: %s", failures, count,
-                 first);
+    cr_assert_eq(failures, 0, "%d of %zu corpus entries differ; first: %s", failures, count, first);
 }
 
 Test(differential, corpus)

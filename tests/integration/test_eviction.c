@@ -13,7 +13,7 @@
 
 static void setup_small(void)
 {
-    static const char *const extra[] = { "-m", "2", NULL };
+    static const char *const extra[] = {"-m", "2", NULL};
     h_server_start(&h_srv, extra);
 }
 

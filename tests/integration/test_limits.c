@@ -17,13 +17,13 @@
 
 static void setup_conn_limit(void)
 {
-    static const char *const extra[] = { "-c", "30", NULL };
+    static const char *const extra[] = {"-c", "30", NULL};
     h_server_start(&h_srv, extra);
 }
 
 static void setup_big_items(void)
 {
-    static const char *const extra[] = { "-I", "2m", NULL };
+    static const char *const extra[] = {"-I", "2m", NULL};
     h_server_start(&h_srv, extra);
 }
 
@@ -38,8 +38,8 @@ Test(limits, connection_limit, .init = setup_conn_limit, .fini = h_teardown, .ti
         if (strncmp(line, "VERSION ", 8) == 0) {
             admitted++;
         } else {
-            h_compare_at(__FILE__, __LINE__, "over-limit answer", "ERROR Too many open connections\r\n",
-                         33, line, strlen(line));
+            h_compare_at(__FILE__, __LINE__, "over-limit answer", "ERROR Too many open connections\r\n", 33,
+                         line, strlen(line));
             cr_assert(h_is_closed(fds[i], 2000), "over-limit connection left open");
             refused++;
         }

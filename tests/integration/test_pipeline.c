@@ -52,7 +52,7 @@ static void putf(struct buf *b, const char *fmt, ...)
 static void build_script(struct buf *req, struct buf *exp, const char *pfx, int count)
 {
     long val[NKEYS];
-    bool have[NKEYS] = { false };
+    bool have[NKEYS] = {false};
     uint32_t x = 88172645u;
     for (int i = 0; i < count; i++) {
         x ^= x << 13;
@@ -125,7 +125,7 @@ static void build_script(struct buf *req, struct buf *exp, const char *pfx, int 
 
 Test(pipeline, hundreds_in_one_write)
 {
-    struct buf req = { 0 }, exp = { 0 };
+    struct buf req = {0}, exp = {0};
     build_script(&req, &exp, "p", 600);
     int fd = h_connect(h_srv.port);
     h_send(fd, req.p, req.len);
@@ -138,7 +138,7 @@ Test(pipeline, hundreds_in_one_write)
 Test(pipeline, gets_with_values_in_one_write)
 {
     int fd = h_connect(h_srv.port);
-    struct buf req = { 0 }, exp = { 0 };
+    struct buf req = {0}, exp = {0};
     char val[1000];
     memset(val, 'v', sizeof(val));
     for (int i = 0; i < 200; i++) {
@@ -161,7 +161,7 @@ Test(pipeline, gets_with_values_in_one_write)
 
 Test(pipeline, bytewise_equals_whole, .timeout = 90)
 {
-    struct buf req = { 0 }, exp = { 0 };
+    struct buf req = {0}, exp = {0};
     build_script(&req, &exp, "b", 120);
     /* Add the awkward forms: binary value, noreply, bad chunk, multi-get. */
     put(&req, "set bin 3 0 6\r\n\r\n\0\r\n\r\r\n", 23);
@@ -215,7 +215,7 @@ Test(pipeline, long_get_line_in_pieces)
     /* A 60 KB get line arriving in 1000-byte pieces: longer than any other line may be. */
     int fd = h_connect(h_srv.port);
     h_set(fd, "last", "L");
-    struct buf req = { 0 };
+    struct buf req = {0};
     put(&req, "get", 3);
     for (int i = 0; i < 600; i++)
         putf(&req, " missing_key_number_%06d_padding_padding_padding_padding_padding_pad", i);
@@ -259,7 +259,7 @@ Test(pipeline, slow_reader_backpressure)
     h_send(fd, v, n);
     h_sends(fd, "\r\n");
     h_expect(fd, "STORED\r\n");
-    struct slow_writer w = { fd, 300 };
+    struct slow_writer w = {fd, 300};
     pthread_t tid;
     cr_assert_eq(pthread_create(&tid, NULL, write_gets, &w), 0);
     h_sleep_ms(300);
