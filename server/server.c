@@ -8,6 +8,13 @@
  * 1-second clock that advances the cache's clock, the background reclaim of expired items in small
  * batches, and an eventfd a worker writes to after an accepted `shutdown` command.
  *
+ * Signals: SIGTERM and SIGINT are blocked (sigprocmask) before anything else happens, so every thread
+ * started later inherits the block and a signal that arrives early (say, the moment the pid file
+ * appears) stays pending instead of killing the process. Once the libevent signal events exist and
+ * every thread is started, the main thread unblocks them: a pending signal is then delivered to
+ * libevent's handler and stops the server cleanly (exit 0). The workers keep them blocked, so only
+ * the main thread ever receives them.
+ *
  * Stop: close the listeners, tell every worker to finish and flush (worker.c), leave the loop, join the
  * workers, then free everything: the cache last, since connections hold item references until closed.
  */
@@ -221,10 +228,23 @@ static int start(struct server *srv)
     return 0;
 }
 
+/* Blocks (block = true) or unblocks SIGTERM and SIGINT for the calling thread. */
+static void stop_signals_mask(bool block)
+{
+    sigset_t set;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(block ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
+}
+
 /* Runs the server with parsed settings until it is stopped; returns the process exit status. */
 int server_run(const struct settings *s)
 {
     struct server srv;
+
+    stop_signals_mask(true);
 
     memset(&srv, 0, sizeof(srv));
     srv.settings = s;
@@ -237,6 +257,7 @@ int server_run(const struct settings *s)
     int rc = listen_open(&srv) ? start(&srv) : EXIT_OSERR;
     if (rc == 0) {
         log_start(&srv);
+        stop_signals_mask(false);
         event_base_dispatch(srv.base);
     }
     teardown(&srv);
