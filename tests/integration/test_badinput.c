@@ -175,3 +175,36 @@ Test(badinput, garbage_flood_random_bytes)
     }
     check_alive("random bytes");
 }
+
+Test(badinput, client_vanishes_mid_response)
+{
+    /* Clients that ask for megabytes of answers and then close or reset the connection at once:
+     * the server must drop their output and carry on. */
+    int fd0 = h_connect(h_srv.port);
+    h_set(fd0, "canary", "intact");
+    size_t n = 500000;
+    char *v = malloc(n);
+    memset(v, 'q', n);
+    char hdr[64];
+    snprintf(hdr, sizeof(hdr), "set big 0 0 %zu\r\n", n);
+    h_sends(fd0, hdr);
+    h_send(fd0, v, n);
+    h_sends(fd0, "\r\n");
+    h_expect(fd0, "STORED\r\n");
+    free(v);
+    char req[100 * 8 + 1];
+    for (int i = 0; i < 100; i++)
+        memcpy(req + i * 8, "get big\n", 8);
+    for (int round = 0; round < 10; round++) {
+        int fd = h_connect(h_srv.port);
+        h_send(fd, req, 800);
+        if (round % 2 == 1) {
+            /* Reset instead of an orderly close. */
+            struct linger lg = { 1, 0 };
+            setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+        }
+        close(fd);
+    }
+    check_alive("vanishing clients");
+    h_cmd(fd0, "get canary\r\n", "VALUE canary 0 6\r\nintact\r\nEND\r\n");
+}

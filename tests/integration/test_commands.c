@@ -612,3 +612,81 @@ Test(cmd, shutdown_refused_without_A)
     h_cmd(fd, "shutdown\r\n", "ERROR: shutdown not enabled\r\n");
     h_cmd(fd, "get a\r\n", "END\r\n");
 }
+
+Test(cmd, flush_all_items_reclaimed)
+{
+    /* Flushed items are reclaimed in the background without being fetched: curr_items falls to
+     * 0 within a few seconds of flush_all. */
+    int fd = h_connect(h_srv.port);
+    h_set(fd, "a", "1");
+    h_set(fd, "b", "2");
+    h_set(fd, "c", "3");
+    cr_assert_eq(h_stat(fd, "curr_items"), 3);
+    h_cmd(fd, "flush_all\r\n", "OK\r\n");
+    int64_t end = h_now_ms() + 5000;
+    while (h_stat(fd, "curr_items") != 0 && h_now_ms() < end)
+        h_sleep_ms(50);
+    cr_assert_eq(h_stat(fd, "curr_items"), 0, "flushed items still counted 5 s after flush_all");
+    h_set(fd, "d", "4");
+    cr_assert_eq(h_stat(fd, "curr_items"), 1);
+    cr_assert_eq(h_stat(fd, "total_items"), 4);
+}
+
+Test(cmd, cas_unique_changes_on_incr_not_on_touch)
+{
+    int fd = h_connect(h_srv.port);
+    h_set(fd, "a", "1");
+    uint64_t c1, c2, c3, c4;
+    free(h_gets(fd, "a", &c1));
+    h_cmd(fd, "incr a 1\r\n", "2\r\n");
+    free(h_gets(fd, "a", &c2));
+    cr_assert_neq(c1, c2, "incr kept the CAS unique");
+    h_cmd(fd, "touch a 100\r\n", "TOUCHED\r\n");
+    free(h_gets(fd, "a", &c3));
+    cr_assert_eq(c2, c3, "touch changed the CAS unique");
+    h_cmd(fd, "gat 100 a\r\n", "VALUE a 0 1\r\n2\r\nEND\r\n");
+    free(h_gets(fd, "a", &c4));
+    cr_assert_eq(c3, c4, "gat changed the CAS unique");
+}
+
+Test(cmd, cas_and_touch_counters)
+{
+    int fd = h_connect(h_srv.port);
+    h_cmd(fd, "cas nope 0 0 1 1\r\n1\r\n", "NOT_FOUND\r\n");
+    h_set(fd, "x", "1");
+    h_cmd(fd, "cas x 0 0 1 999999\r\n1\r\n", "EXISTS\r\n");
+    uint64_t c;
+    free(h_gets(fd, "x", &c));
+    char req[64];
+    snprintf(req, sizeof(req), "cas x 0 0 1 %llu\r\n2\r\n", (unsigned long long)c);
+    h_cmd(fd, req, "STORED\r\n");
+    h_cmd(fd, "touch nope 1\r\n", "NOT_FOUND\r\n");
+    cr_assert_eq(h_stat(fd, "cas_misses"), 1);
+    cr_assert_eq(h_stat(fd, "cas_badval"), 1);
+    cr_assert_eq(h_stat(fd, "cas_hits"), 1);
+    cr_assert_eq(h_stat(fd, "touch_misses"), 1);
+    cr_assert_eq(h_stat(fd, "cmd_touch"), 1);
+}
+
+Test(cmd, touch_extends_life)
+{
+    int fd = h_connect(h_srv.port);
+    h_cmd(fd, "set t 0 1 1\r\n1\r\n", "STORED\r\n");
+    h_cmd(fd, "touch t 100\r\n", "TOUCHED\r\n");
+    h_sleep_ms(2200);
+    h_cmd(fd, "get t\r\n", "VALUE t 0 1\r\n1\r\nEND\r\n");
+}
+
+Test(cmd, flush_all_delayed_covers_items_stored_before_deadline)
+{
+    /* Items stored after `flush_all 2` but before its deadline are flushed too. */
+    int fd = h_connect(h_srv.port);
+    h_set(fd, "a", "1");
+    h_cmd(fd, "flush_all 2\r\n", "OK\r\n");
+    h_set(fd, "b", "2");
+    h_cmd(fd, "get a b\r\n", "VALUE a 0 1\r\n1\r\nVALUE b 0 1\r\n2\r\nEND\r\n");
+    h_sleep_ms(3200);
+    h_cmd(fd, "get a b\r\n", "END\r\n");
+    h_set(fd, "c", "3");
+    h_cmd(fd, "get c\r\n", "VALUE c 0 1\r\n3\r\nEND\r\n");
+}
