@@ -200,7 +200,7 @@ Test(badinput, client_vanishes_mid_response)
         h_send(fd, req, 800);
         if (round % 2 == 1) {
             /* Reset instead of an orderly close. */
-            struct linger lg = { 1, 0 };
+            struct linger lg = {1, 0};
             setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
         }
         close(fd);

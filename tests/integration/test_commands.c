@@ -690,3 +690,37 @@ Test(cmd, flush_all_delayed_covers_items_stored_before_deadline)
     h_set(fd, "c", "3");
     h_cmd(fd, "get c\r\n", "VALUE c 0 1\r\n3\r\nEND\r\n");
 }
+
+Test(cmd, append_past_item_size_limit)
+{
+    /* Each piece fits under -I, the result does not: memcached answers NOT_STORED and keeps the
+     * old value. */
+    int fd = h_connect(h_srv.port);
+    size_t n = 1000000;
+    char *v = malloc(n);
+    memset(v, 'x', n);
+    char hdr[64];
+    snprintf(hdr, sizeof(hdr), "set a 0 0 %zu\r\n", n);
+    h_sends(fd, hdr);
+    h_send(fd, v, n);
+    h_sends(fd, "\r\n");
+    h_expect(fd, "STORED\r\n");
+    h_sends(fd, "append a 0 0 100000\r\n");
+    h_send(fd, v, 100000);
+    h_sends(fd, "\r\n");
+    h_expect(fd, "NOT_STORED\r\n");
+    h_sends(fd, "prepend a 0 0 48000\r\n");
+    h_send(fd, v, 48000);
+    h_sends(fd, "\r\n");
+    h_expect(fd, "STORED\r\n");
+    h_sends(fd, "prepend a 0 0 48600\r\n");
+    h_send(fd, v, 48600);
+    h_sends(fd, "\r\n");
+    h_expect(fd, "NOT_STORED\r\n");
+    h_sends(fd, "get a\r\n");
+    size_t len;
+    char *r = h_read_until(fd, "END\r\n", &len);
+    cr_assert_eq(len, strlen("VALUE a 0 1048000\r\n") + 1048000 + 7);
+    free(r);
+    free(v);
+}

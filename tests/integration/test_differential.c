@@ -162,6 +162,17 @@ static const struct entry corpus[] = {
     /* Value block split from its line, and pipelined noreply with errors in between. */
     E("set a 0 0 1 noreply\r\n1\r\nbogus\r\nset b 0 0 1 noreply\r\n2\r\nget a b\r\n"),
     E("add a 0 0 1 noreply\r\n1\r\nadd a 0 0 1\r\n1\r\nreplace z 0 0 1\r\n1\r\n"),
+    /* More numbers stored as values. */
+    E("set n 0 0 20\r\n18446744073709551616\r\nincr n 1\r\n"),
+    E("set n 0 0 4\r\n  12\r\ndecr n 1\r\nincr n 1\r\n"),
+    E("set n 0 0 3\r\n12 \r\nincr n 1\r\nget n\r\n"),
+    E("set n 0 0 2\r\n-5\r\ndecr n 1\r\n"),
+    E("set n 0 0 2\r\n1 \r\nincr n 1000\r\nget n\r\n"),
+    E("cas nope 0 0 1 5 noreply\r\n1\r\nget nope\r\n"),
+    E("incr\r\nincr a\r\nincr a b c d\r\ntouch a b c\r\ntouch a 1 noreply x\r\n"),
+    E("set a 0 0 10\r\n0123456789\r\nset a 0 0 5\r\n01234\r\nget a\r\n"),
+    E("flush_all -100\r\nset a 0 0 1\r\n1\r\nget a\r\n"),
+    E("verbosity 10000000000000000000000\r\nverbosity -1\r\nverbosity 0\r\n"),
 };
 
 /* Administrative commands of memcached 1.6's text protocol beyond the data commands. */
