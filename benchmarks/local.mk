@@ -1,1 +1,21 @@
-# benchmarks: sources and tests
+# benchmarks: the load generator cairn-bench (libevent only, none of the server's libraries), its
+# smoke test, and the measurement scripts.
+noinst_PROGRAMS += benchmarks/cairn-bench
+benchmarks_cairn_bench_SOURCES = \
+	benchmarks/bench/bench.h \
+	benchmarks/bench/main.c \
+	benchmarks/bench/options.c \
+	benchmarks/bench/conn.c \
+	benchmarks/bench/report.c \
+	benchmarks/bench/keyspace.c \
+	benchmarks/bench/keyspace.h \
+	benchmarks/bench/hist.c \
+	benchmarks/bench/hist.h \
+	benchmarks/bench/proto.h \
+	benchmarks/bench/proto_memcache.c
+benchmarks_cairn_bench_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
+benchmarks_cairn_bench_LDADD = $(LIBEVENT_LIBS) -lm
+
+# A few seconds of real load against the built server: ops > 0, zero errors. It never measures speed.
+TESTS += benchmarks/smoke.sh
+EXTRA_DIST += benchmarks/smoke.sh benchmarks/fake_server.py benchmarks/fill_rss.py benchmarks/README.md

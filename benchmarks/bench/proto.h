@@ -1,0 +1,82 @@
+/*
+ * proto.h: the wire protocols cairn-bench speaks, as a table of request writers and response parsers.
+ *
+ * A protocol is a struct proto_ops: write_set/write_get append one request to a buffer the caller has
+ * sized (proto_request_bound), and parse reads the reply to the oldest outstanding request from the
+ * start of the received bytes. The parser is pure: it never reads a socket, it only reports how many
+ * bytes one whole reply took (PROTO_OK), that the reply is not complete yet (PROTO_NEED_MORE: call
+ * again with more bytes; nothing is consumed), or that the bytes cannot be a reply (PROTO_BAD: the
+ * stream has lost its framing and the connection must be dropped). Pointers in struct proto_reply
+ * point into the caller's buffer and are valid until it changes.
+ *
+ * Only memcache_text exists so far; meta and redis are named so options and reports can grow into
+ * them, and proto_lookup refuses them with a clear message.
+ */
+#ifndef CAIRN_BENCH_PROTO_H
+#define CAIRN_BENCH_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum proto_kind {
+    PROTO_MEMCACHE_TEXT,
+    PROTO_MEMCACHE_META,
+    PROTO_REDIS,
+};
+
+enum proto_op {
+    PROTO_OP_SET,
+    PROTO_OP_GET,
+};
+
+enum proto_status {
+    PROTO_OK = 0,
+    PROTO_NEED_MORE,
+    PROTO_BAD,
+};
+
+enum proto_reply_kind {
+    PROTO_REPLY_STORED,   /* a set was stored */
+    PROTO_REPLY_HIT,      /* a get found a value: key, flags, value below */
+    PROTO_REPLY_MISS,     /* a get found nothing */
+    PROTO_REPLY_REFUSED,  /* a well-framed reply that is not success: NOT_STORED, ERROR, *_ERROR ... */
+};
+
+struct proto_reply {
+    enum proto_reply_kind kind;
+    const char *key;
+    size_t key_len;
+    uint32_t flags;
+    const char *value;
+    size_t value_len;
+    const char *line; /* the reply's first line (without \r\n) for error reports */
+    size_t line_len;
+};
+
+struct proto_ops {
+    const char *name;
+    /* Writes a set of key/value into dst (room for proto_request_bound bytes); returns bytes written. */
+    size_t (*write_set)(char *dst, const char *key, size_t key_len, const char *value, size_t value_len);
+    /* Writes a get of key into dst; returns bytes written. */
+    size_t (*write_get)(char *dst, const char *key, size_t key_len);
+    /* Parses the reply to a request of kind op at buf[0..len); on PROTO_OK fills *reply and *used. */
+    enum proto_status (*parse)(enum proto_op op, const char *buf, size_t len, struct proto_reply *reply,
+                               size_t *used);
+};
+
+/* The most bytes one request of a key_len-byte key and value_len-byte value can take. */
+static inline size_t proto_request_bound(size_t key_len, size_t value_len)
+{
+    return key_len + value_len + 64;
+}
+
+/* Parses a protocol name into *out; returns 0, or -1 for an unknown name. */
+int proto_parse_name(const char *name, enum proto_kind *out);
+
+/* The operations of kind, or NULL when that protocol is not implemented yet. */
+const struct proto_ops *proto_lookup(enum proto_kind kind);
+
+/* The option spelling of kind. */
+const char *proto_name(enum proto_kind kind);
+
+#endif

@@ -1,0 +1,105 @@
+#!/usr/bin/python3
+"""A tiny memcached-text server for testing cairn-bench itself, not a cache.
+
+It understands only what cairn-bench sends (one-key `get`, `set`) and misbehaves on purpose:
+
+    trickle  correct replies, written in random 1..7-byte pieces (replies split anywhere)
+    corrupt  correct replies, except that every 20th hit has one byte of its value changed
+    garbage  answers every request with a line that is no memcached reply
+
+    benchmarks/fake_server.py MODE PORT_FILE
+
+It listens on a free loopback port, writes the port number to PORT_FILE, and serves until killed.
+"""
+import os
+import random
+import socket
+import sys
+import threading
+import time
+
+store = {}
+
+
+def replies(buf, mode, counter):
+    """Parses complete requests at the front of buf; returns (reply bytes, bytes consumed)."""
+    out = []
+    pos = 0
+    while True:
+        nl = buf.find(b"\r\n", pos)
+        if nl < 0:
+            break
+        parts = buf[pos:nl].split(b" ")
+        if parts[0] == b"set":
+            size = int(parts[4])
+            end = nl + 2 + size + 2
+            if len(buf) < end:
+                break
+            store[parts[1]] = bytes(buf[nl + 2:nl + 2 + size])
+            out.append(b"STORED\r\n")
+            pos = end
+        else:
+            value = store.get(parts[1])
+            if value is None:
+                out.append(b"END\r\n")
+            else:
+                counter[0] += 1
+                if mode == "corrupt" and counter[0] % 20 == 0:
+                    value = b"#" + value[1:]
+                out.append(b"VALUE %s 0 %d\r\n%s\r\nEND\r\n" % (parts[1], len(value), value))
+            pos = nl + 2
+        if mode == "garbage":
+            out[-1] = b"HELLO THERE\r\n"
+    return b"".join(out), pos
+
+
+def send(conn, data, mode):
+    if mode != "trickle":
+        conn.sendall(data)
+        return
+    i = 0
+    while i < len(data):
+        n = random.randint(1, 7)
+        conn.sendall(data[i:i + n])
+        i += n
+        if random.random() < 0.05:
+            time.sleep(0.0005)
+
+
+def serve(conn, mode):
+    buf = b""
+    counter = [0]
+    with conn:
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        while True:
+            try:
+                chunk = conn.recv(65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            buf += chunk
+            data, used = replies(buf, mode, counter)
+            buf = buf[used:]
+            try:
+                send(conn, data, mode)
+            except OSError:
+                return
+
+
+def main():
+    mode, port_file = sys.argv[1], sys.argv[2]
+    lsock = socket.socket()
+    lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(64)
+    with open(port_file + ".tmp", "w") as f:
+        f.write(str(lsock.getsockname()[1]))
+    os.rename(port_file + ".tmp", port_file)
+    while True:
+        conn, _ = lsock.accept()
+        threading.Thread(target=serve, args=(conn, mode), daemon=True).start()
+
+
+if __name__ == "__main__":
+    main()
