@@ -179,3 +179,62 @@ Test(daemon, help_and_version_options)
               log);
     free(log);
 }
+
+static pid_t daemon_pid;
+
+static void kill_daemon(void)
+{
+    if (daemon_pid > 0)
+        kill(daemon_pid, SIGKILL);
+    daemon_pid = 0;
+}
+
+Test(daemon, daemonize_with_pid_file, .fini = kill_daemon)
+{
+    /* -d: the started process returns at once with status 0, the daemon serves, its pid is in the
+     * -P file, and SIGTERM ends it. */
+    char path[64], portbuf[16];
+    snprintf(path, sizeof(path), "/tmp/cairn-itest-pid3-%d", (int)getpid());
+    unlink(path);
+    int port = h_free_port();
+    snprintf(portbuf, sizeof(portbuf), "%d", port);
+    const char *bin = h_target_is_memcached() ? h_memcached_bin() : h_cairn_bin();
+    const char *argv[] = {
+        bin,    "-d", "-p", portbuf, "-l", "127.0.0.1", "-U", "0", "-P", path, geteuid() == 0 ? "-u" : NULL,
+        "root", NULL};
+    struct h_server launcher = {0};
+    h_spawn_raw(&launcher, bin, argv);
+    int st;
+    cr_assert(h_server_wait(&launcher, 5000, &st), "-d did not return");
+    bool to;
+    h_server_stop(&launcher, SIGKILL, &to);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "-d launcher status 0x%x", (unsigned)st);
+    FILE *f = NULL;
+    int64_t end = h_now_ms() + 5000;
+    long pid = 0;
+    while (h_now_ms() < end) {
+        f = fopen(path, "r");
+        if (f != NULL && fscanf(f, "%ld", &pid) == 1 && pid > 0)
+            break;
+        if (f != NULL)
+            fclose(f);
+        f = NULL;
+        h_sleep_ms(10);
+    }
+    cr_assert_not_null(f, "no pid file from the daemon");
+    fclose(f);
+    daemon_pid = (pid_t)pid;
+    int fd = -1;
+    while ((fd = h_try_connect(port)) < 0 && h_now_ms() < end)
+        h_sleep_ms(10);
+    cr_assert_geq(fd, 0, "daemon not listening");
+    h_cmd(fd, "set d 0 0 1\r\n1\r\n", "STORED\r\n");
+    close(fd);
+    cr_assert_eq(kill(daemon_pid, SIGTERM), 0);
+    end = h_now_ms() + 5000;
+    while (kill(daemon_pid, 0) == 0 && h_now_ms() < end)
+        h_sleep_ms(10);
+    cr_assert_neq(kill(daemon_pid, 0), 0, "daemon still running 5 s after SIGTERM");
+    daemon_pid = 0;
+    unlink(path);
+}
