@@ -3,5 +3,6 @@ noinst_LIBRARIES += libcairn_protocol.a
 libcairn_protocol_a_SOURCES = \
 	protocol/response.h protocol/response.c \
 	protocol/memcache.h protocol/memcache.c \
-	protocol/mc_parse.h protocol/mc_parse.c
+	protocol/mc_parse.h protocol/mc_parse.c \
+	protocol/mc_admin.h protocol/mc_admin.c
 libcairn_protocol_a_CFLAGS = $(AM_CFLAGS)

@@ -276,6 +276,11 @@ static const struct mc_cmd_name mc_cmd_names[] = {
     {"quit", 4, MC_CMD_QUIT},
     {"shutdown", 8, MC_CMD_SHUTDOWN},
     {"stats", 5, MC_CMD_STATS},
+    {"cache_memlimit", 14, MC_CMD_CACHE_MEMLIMIT},
+    {"slabs", 5, MC_CMD_SLABS},
+    {"lru_crawler", 11, MC_CMD_LRU_CRAWLER},
+    {"lru", 3, MC_CMD_LRU},
+    {"watch", 5, MC_CMD_WATCH},
 };
 
 static enum mc_cmd mc_lookup_cmd(struct mc_token t)
@@ -349,6 +354,14 @@ enum mc_parse_status mc_parse_line(const char *line, size_t len, struct mc_reque
     case MC_CMD_VERSION:
     case MC_CMD_QUIT:
     case MC_CMD_STATS:
+        return MC_PARSE_OK;
+    case MC_CMD_CACHE_MEMLIMIT:
+    case MC_CMD_SLABS:
+    case MC_CMD_LRU_CRAWLER:
+    case MC_CMD_LRU:
+    case MC_CMD_WATCH:
+        /* Arguments are checked by the executor (mc_admin.c), which knows memcached's rules. */
+        req->noreply = mc_tok_is(last, "noreply", 7);
         return MC_PARSE_OK;
     case MC_CMD_NONE:
         break;

@@ -42,7 +42,12 @@ enum mc_cmd {
     MC_CMD_VERBOSITY,
     MC_CMD_QUIT,
     MC_CMD_SHUTDOWN,
-    MC_CMD_STATS
+    MC_CMD_STATS,
+    MC_CMD_CACHE_MEMLIMIT,
+    MC_CMD_SLABS,
+    MC_CMD_LRU_CRAWLER,
+    MC_CMD_LRU,
+    MC_CMD_WATCH
 };
 
 enum mc_parse_status {

@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "protocol/mc_admin.h"
 #include "protocol/mc_parse.h"
 #include "protocol/response.h"
 #include "storage/cache.h"
@@ -182,6 +183,8 @@ static void mc_exec_get(struct mc_session *s, const struct mc_request *req, stru
         enum cache_miss_reason why = CACHE_MISS_NONE;
         struct item *it =
             touch ? cache_get_touch(c, k.p, k.len, exptime, &why) : cache_get(c, k.p, k.len, &why);
+        if (!touch)
+            mc_detail_record_get(s->ctx->shared, k.p, k.len, it != NULL);
         if (touch) {
             mc_count(&st->cmd_touch);
             mc_count(it ? &st->touch_hits : &st->touch_misses);
@@ -223,6 +226,7 @@ static void mc_exec_storage(struct mc_session *s, const struct mc_request *req)
     enum cache_status cst = CACHE_TOO_LARGE;
     struct item *it = NULL;
     s->mode = mc_store_mode(req->cmd);
+    mc_detail_record_set(s->ctx->shared, req->key.p, req->key.len);
     if (req->nbytes <= s->ctx->item_size_max)
         it = cache_alloc(c, req->key.p, req->key.len, req->flags, cache_exptime(c, req->exptime), req->nbytes,
                          &cst);
@@ -328,6 +332,7 @@ static void mc_exec_touch(struct mc_session *s, const struct mc_request *req, st
 static void mc_exec_delete(struct mc_session *s, const struct mc_request *req, struct resp *out)
 {
     enum cache_status cst = cache_delete(s->ctx->cache, req->key.p, req->key.len, 0);
+    mc_detail_record_delete(s->ctx->shared, req->key.p, req->key.len);
     mc_count(cst == CACHE_OK ? &s->stats->delete_hits : &s->stats->delete_misses);
     mc_reply(out, req->noreply, cst == CACHE_OK ? "DELETED\r\n" : "NOT_FOUND\r\n");
 }
@@ -357,6 +362,10 @@ static void mc_exec_stats(struct mc_session *s, const struct mc_request *req, st
         used += t.len + 1;
     }
     argv[argc] = NULL;
+    if (argc > 0 && strcmp(argv[0], "detail") == 0) {
+        mc_admin_stats_detail(s->ctx, argc, argv, out);
+        return;
+    }
     enum mc_stats_result r = MC_STATS_UNKNOWN;
     if (s->ctx->stats != NULL)
         r = s->ctx->stats(s->ctx->server, argc, argv, out);
@@ -440,6 +449,13 @@ static enum mc_status mc_exec_line(struct mc_session *s, const char *line, size_
         return mc_exec_shutdown(s, &req, out);
     case MC_CMD_STATS:
         mc_exec_stats(s, &req, out);
+        break;
+    case MC_CMD_CACHE_MEMLIMIT:
+    case MC_CMD_SLABS:
+    case MC_CMD_LRU_CRAWLER:
+    case MC_CMD_LRU:
+    case MC_CMD_WATCH:
+        mc_admin_exec(s->ctx, &req, out);
         break;
     case MC_CMD_NONE:
         resp_add(out, MC_ERR_ERROR, sizeof(MC_ERR_ERROR) - 1);

@@ -21,6 +21,7 @@
 struct cache;
 struct resp;
 struct mc_session;
+struct mc_shared;
 
 /* Limits. A request line longer than MC_LINE_MAX without a newline is refused (the connection is
  * closed), except get-style lines, which may run to MC_KEYS_LINE_MAX. */
@@ -64,6 +65,7 @@ struct mc_context {
     void *server;           /* passed back to the callbacks */
     mc_stats_fn stats;
     mc_verbosity_fn verbosity;
+    struct mc_shared *shared; /* admin state (stats detail, lru_crawler settings); may be NULL */
 };
 
 /* What the connection should do after a feed. */
@@ -100,5 +102,32 @@ void mc_stats_add(struct mc_stats *sum, const struct mc_stats *t);
 
 /* Subtracts base from a (`stats reset` keeps a baseline instead of writing another thread's block). */
 void mc_stats_sub(struct mc_stats *a, const struct mc_stats *base);
+
+/*
+ * Shared admin state, one per server, mutable at run time by admin commands and safe to use from
+ * every thread: the per-key-prefix statistics of `stats detail` (a mutex-protected table, counted
+ * only while detail is on) and the lru_crawler settings memcached accepts. delimiter is -D (':').
+ * Returns NULL on no memory.
+ */
+struct mc_shared *mc_shared_create(char delimiter);
+
+/* Frees the state; clears *sh. NULL is a no-op. No session may still use it. */
+void mc_shared_destroy(struct mc_shared **sh);
+
+/* Turns per-prefix counting on or off (`stats detail on|off`; the server's -D turns it on). */
+void mc_detail_set(struct mc_shared *sh, bool on);
+
+/* Whether `stats detail on` is in force. */
+bool mc_detail_enabled(const struct mc_shared *sh);
+
+/* The prefix delimiter (stats settings stat_key_prefix). */
+char mc_detail_delimiter(const struct mc_shared *sh);
+
+/* Drops every prefix's counters (`stats reset`). */
+void mc_detail_reset(struct mc_shared *sh);
+
+/* `lru_crawler sleep` and `lru_crawler tocrawl` as last set (stats settings; defaults 100 and 0). */
+unsigned mc_crawler_sleep(const struct mc_shared *sh);
+unsigned mc_crawler_tocrawl(const struct mc_shared *sh);
 
 #endif

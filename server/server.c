@@ -167,6 +167,13 @@ static bool setup_cache(struct server *srv)
     srv->ctx.server = srv;
     srv->ctx.stats = stats_answer;
     srv->ctx.verbosity = on_verbosity;
+    srv->ctx.shared = mc_shared_create(s->prefix_delimiter);
+    if (srv->ctx.shared == NULL) {
+        fprintf(stderr, "failed to create the cache: out of memory\n");
+        return false;
+    }
+    if (s->detail_enabled)
+        mc_detail_set(srv->ctx.shared, true);
     return true;
 }
 
@@ -193,6 +200,7 @@ static void teardown(struct server *srv)
     if (srv->shutdown_fd >= 0)
         close(srv->shutdown_fd);
     cache_destroy(&srv->cache);
+    mc_shared_destroy(&srv->ctx.shared);
     free(srv->listeners);
     pthread_mutex_destroy(&srv->stats_lock);
 }

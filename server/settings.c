@@ -24,7 +24,7 @@
 #define ITEM_SIZE_MAX_LIMIT ((size_t)1024 * 1024 * 1024)
 #define THREADS_MAX         256u
 
-static const char short_opts[] = "p:l:t:m:c:I:f:n:vU:s:a:dP:u:AhVCb:R:";
+static const char short_opts[] = "p:l:t:m:c:I:f:n:vU:s:a:dP:u:AhVCb:R:D:";
 
 static const struct option long_opts[] = {
     {"port", required_argument, NULL, 'p'},
@@ -44,6 +44,7 @@ static const struct option long_opts[] = {
     {"pid-file", required_argument, NULL, 'P'},
     {"user", required_argument, NULL, 'u'},
     {"enable-shutdown", no_argument, NULL, 'A'},
+    {"prefix-delimiter", required_argument, NULL, 'D'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {"disable-cas", no_argument, NULL, 'C'},
@@ -74,6 +75,8 @@ void settings_usage(FILE *f)
           "-h, --help                print this help and exit\n"
           "-V, --version             print version and exit\n"
           "-P, --pidfile=<file>      save PID in <file>\n"
+          "-D, --prefix-delimiter=<char> key prefix delimiter for per-prefix stats;\n"
+          "                          giving it turns `stats detail` on (default: ':', off)\n"
           "-f, --slab-growth-factor=<num> chunk size growth factor (default: 1.25)\n"
           "-n, --slab-min-size=<bytes> min space used for key+value+flags (default: 48)\n"
           "-t, --threads=<num>       number of threads to use (default: 4)\n"
@@ -100,6 +103,7 @@ void settings_init(struct settings *s)
     s->growth_factor = 1.25;
     s->chunk_min = 48;
     s->use_cas = true;
+    s->prefix_delimiter = ':';
     s->backlog = 1024;
     s->reqs_per_event = 20;
 }
@@ -332,6 +336,12 @@ static const char *apply_option(struct settings *s, int opt, const char *arg)
         return NULL;
     case 'C':
         s->use_cas = false;
+        return NULL;
+    case 'D':
+        if (arg[0] == '\0')
+            return "No delimiter specified";
+        s->prefix_delimiter = arg[0];
+        s->detail_enabled = true;
         return NULL;
     default:
         return apply_number(s, opt, arg);

@@ -43,6 +43,8 @@ struct settings {
     bool use_cas;            /* cleared by -C */
     int backlog;             /* -b, listen() backlog */
     unsigned reqs_per_event; /* -R, reads handled per connection per event before yielding */
+    char prefix_delimiter;   /* -D, per-prefix stats delimiter (default ':') */
+    bool detail_enabled;     /* -D given: `stats detail` starts on, as in memcached */
 };
 
 enum settings_status {

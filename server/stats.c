@@ -1,8 +1,12 @@
 /*
  * stats.c: the server's answer to `stats` and its groups (settings, items, slabs, conns, reset), with
- * memcached 1.6's names and order so that existing dashboards and exporters read them. Fields memcached
- * has for machinery cairn does not have (segmented LRU, extstore, TLS, slab mover) are left out; every
- * name printed means what it means in memcached.
+ * exactly memcached 1.6.18's names in memcached's order, so that existing dashboards and exporters read
+ * them. Every name memcached prints is printed. Where cairn has the figure it is the true one; for
+ * machinery cairn does not have (segmented LRU, LRU crawler and maintainer, log watchers, extstore,
+ * TLS, response/read buffer pools, NAPI) the value is what memcached shows with that machinery off
+ * or idle (0, "no", its default setting): those are marked "placeholder" below. Items are all in one
+ * CLOCK per class, which is reported honestly as memcached's "cold" segment (number_cold = number,
+ * number_hot = number_warm = 0).
  *
  * Counters: the per-worker struct mc_stats and struct worker_stats blocks are summed on demand (each
  * written only by its own worker, read here with relaxed loads). `stats reset` never writes another
@@ -74,6 +78,7 @@ static void reset_counters(struct server *srv)
     srv->base_listen_disabled = atomic_load_explicit(&srv->listen_disabled_num, memory_order_relaxed);
     pthread_mutex_unlock(&srv->stats_lock);
     cache_stats_reset(srv->cache);
+    mc_detail_reset(srv->ctx.shared);
 }
 
 static void stat_u64(struct resp *out, const char *name, uint64_t v)
@@ -106,6 +111,15 @@ static void general_process(struct server *srv, const struct resettable *r, stru
     stat_u64(out, "total_connections", r->total_conns);
     stat_u64(out, "rejected_connections", r->rejected_conns);
     stat_u64(out, "connection_structures", atomic_load_explicit(&srv->conn_structs, memory_order_relaxed));
+    /* placeholders: cairn has no response-object or read-buffer pools (memcached 1.6's) */
+    stat_u64(out, "response_obj_oom", 0);
+    stat_u64(out, "response_obj_count", 0);
+    stat_u64(out, "response_obj_bytes", 0);
+    stat_u64(out, "read_buf_count", 0);
+    stat_u64(out, "read_buf_bytes", 0);
+    stat_u64(out, "read_buf_bytes_free", 0);
+    stat_u64(out, "read_buf_oom", 0);
+    stat_u64(out, "reserved_fds", 0);
 }
 
 /* cmd_get ... bytes_written: the summed protocol counters. */
@@ -115,6 +129,7 @@ static void general_commands(const struct mc_stats *m, struct resp *out)
     stat_u64(out, "cmd_set", m->cmd_set);
     stat_u64(out, "cmd_flush", m->cmd_flush);
     stat_u64(out, "cmd_touch", m->cmd_touch);
+    stat_u64(out, "cmd_meta", 0); /* placeholder: meta commands are not spoken yet */
     stat_u64(out, "get_hits", m->get_hits);
     stat_u64(out, "get_misses", m->get_misses);
     stat_u64(out, "get_expired", m->get_expired);
@@ -138,9 +153,39 @@ static void general_commands(const struct mc_stats *m, struct resp *out)
     stat_u64(out, "bytes_written", m->bytes_written);
 }
 
-/* limit_maxbytes ... reclaimed: server state and the cache's figures. */
+/* Prints each name with value 0 (placeholders for machinery cairn does not have). */
+static void stat_zeroes(struct resp *out, const char *const *names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        stat_u64(out, names[i], 0);
+}
+
+/* slab_reassign_* ... round_robin_fallback: the page mover, crawler, maintainer and logger. */
+static void general_machinery(const struct cache_stats *cs, struct resp *out)
+{
+    /* placeholders: cairn moves pages synchronously (no mover thread, nothing to rescue) */
+    static const char *const mover[] = {
+        "slab_reassign_rescues",       "slab_reassign_chunk_rescues", "slab_reassign_evictions_nomem",
+        "slab_reassign_inline_reclaim", "slab_reassign_busy_items",    "slab_reassign_busy_deletes",
+        "slab_reassign_running"};
+    /* placeholders: no LRU crawler, no LRU maintainer, no log watchers, no NAPI */
+    static const char *const idle[] = {
+        "lru_crawler_running", "lru_crawler_starts",  "lru_maintainer_juggles", "malloc_fails",
+        "log_worker_dropped",  "log_worker_written",  "log_watcher_skipped",    "log_watcher_sent",
+        "log_watchers",        "unexpected_napi_ids", "round_robin_fallback"};
+
+    stat_zeroes(out, mover, sizeof(mover) / sizeof(mover[0]));
+    stat_u64(out, "slabs_moved", cs->slabs_moved);
+    stat_zeroes(out, idle, sizeof(idle) / sizeof(idle[0]));
+}
+
+/* limit_maxbytes ... lru_bumps_dropped: server state and the cache's figures. */
 static void general_cache(struct server *srv, const struct resettable *r, struct resp *out)
 {
+    /* placeholders: no LRU crawler, no segmented LRU (nothing moves between segments) */
+    static const char *const lru[] = {
+        "crawler_reclaimed", "crawler_items_checked", "lrutail_reflocked", "moves_to_cold",
+        "moves_to_warm",     "moves_within_lru",      "direct_reclaims",   "lru_bumps_dropped"};
     struct cache_stats cs;
 
     memset(&cs, 0, sizeof(cs));
@@ -148,19 +193,23 @@ static void general_cache(struct server *srv, const struct resettable *r, struct
     stat_u64(out, "limit_maxbytes", cs.limit_maxbytes);
     stat_u64(out, "accepting_conns", atomic_load(&srv->accepting) ? 1 : 0);
     stat_u64(out, "listen_disabled_num", r->listen_disabled);
+    stat_u64(out, "time_in_listen_disabled_us", 0); /* placeholder: not measured */
     stat_u64(out, "threads", srv->nworkers);
     stat_u64(out, "conn_yields", r->ws.conn_yields);
     stat_u64(out, "hash_power_level", cs.hash_power_level);
     stat_u64(out, "hash_bytes", cs.hash_bytes);
     stat_u64(out, "hash_is_expanding", cs.hash_is_expanding);
+    general_machinery(&cs, out);
     stat_u64(out, "bytes", cs.bytes);
     stat_u64(out, "curr_items", cs.curr_items);
     stat_u64(out, "total_items", cs.total_items);
+    stat_u64(out, "slab_global_page_pool", cs.pool_pages);
     stat_u64(out, "expired_unfetched", cs.expired_unfetched);
     stat_u64(out, "evicted_unfetched", cs.evicted_unfetched);
     stat_u64(out, "evicted_active", cs.evicted_active);
     stat_u64(out, "evictions", cs.evictions);
     stat_u64(out, "reclaimed", cs.reclaimed);
+    stat_zeroes(out, lru, sizeof(lru) / sizeof(lru[0]));
 }
 
 /* Plain `stats`. */
@@ -174,12 +223,13 @@ static void stats_general(struct server *srv, struct resp *out)
     general_cache(srv, &r, out);
 }
 
-/* `stats settings`: the options that apply to cairn, with memcached's names. */
-static void stats_settings(struct server *srv, struct resp *out)
+/* stats settings, part 1: maxbytes ... hashpower_init. */
+static void settings_server(struct server *srv, const struct cache_stats *cs, struct resp *out)
 {
     const struct settings *s = srv->settings;
+    char delim[2] = {mc_detail_delimiter(srv->ctx.shared), '\0'};
 
-    stat_u64(out, "maxbytes", s->memory_limit);
+    stat_u64(out, "maxbytes", cs->limit_maxbytes);
     stat_u64(out, "maxconns", s->maxconns);
     stat_u64(out, "tcpport", s->unix_socket != NULL ? 0 : (uint64_t)s->port);
     stat_u64(out, "udpport", (uint64_t)s->udp_port);
@@ -193,8 +243,9 @@ static void stats_settings(struct server *srv, struct resp *out)
     resp_printf(out, "STAT growth_factor %.2f\r\n", s->growth_factor);
     stat_u64(out, "chunk_size", s->chunk_min);
     stat_u64(out, "num_threads", s->threads);
-    stat_str(out, "stat_key_prefix", ":");
-    stat_str(out, "detail_enabled", "no");
+    stat_u64(out, "num_threads_per_udp", s->threads); /* placeholder: no UDP */
+    stat_str(out, "stat_key_prefix", delim);
+    stat_str(out, "detail_enabled", mc_detail_enabled(srv->ctx.shared) ? "yes" : "no");
     stat_u64(out, "reqs_per_event", s->reqs_per_event);
     stat_str(out, "cas_enabled", s->use_cas ? "yes" : "no");
     stat_u64(out, "tcp_backlog", (uint64_t)s->backlog);
@@ -204,10 +255,110 @@ static void stats_settings(struct server *srv, struct resp *out)
     stat_u64(out, "item_size_max", s->item_size_max);
     stat_str(out, "maxconns_fast", "yes");
     stat_u64(out, "hashpower_init", 0);
+}
+
+/* stats settings, part 2: slab_reassign ... inline_ascii_response. */
+static void settings_machinery(struct server *srv, struct resp *out)
+{
+    const struct mc_shared *sh = srv->ctx.shared;
+
+    stat_str(out, "slab_reassign", "yes");
+    stat_u64(out, "slab_automove", cache_automove(srv->cache));
+    /* placeholders: memcached's automover tuning, which cairn's policy does not use */
+    stat_str(out, "slab_automove_ratio", "0.80");
+    stat_u64(out, "slab_automove_window", 30);
+    stat_u64(out, "slab_chunk_max", srv->settings->item_size_max); /* one chunk per page at most */
+    stat_str(out, "lru_crawler", "no");
+    stat_u64(out, "lru_crawler_sleep", mc_crawler_sleep(sh));
+    stat_u64(out, "lru_crawler_tocrawl", mc_crawler_tocrawl(sh));
+    stat_u64(out, "tail_repair_time", 0);
     stat_str(out, "flush_enabled", "yes");
+    stat_str(out, "dump_enabled", "no");
     stat_str(out, "hash_algorithm", "xxh3");
+    stat_str(out, "lru_maintainer_thread", "no");
+    stat_str(out, "lru_segmented", "no");
+    /* placeholders: segmented-LRU tuning (memcached's defaults; cairn has one CLOCK per class) */
+    stat_u64(out, "hot_lru_pct", 20);
+    stat_u64(out, "warm_lru_pct", 40);
+    stat_str(out, "hot_max_factor", "0.20");
+    stat_str(out, "warm_max_factor", "2.00");
+    stat_str(out, "temp_lru", "no");
+    stat_u64(out, "temporary_ttl", 61);
     stat_u64(out, "idle_timeout", 0);
+    stat_u64(out, "watcher_logbuf_size", 0);
+    stat_u64(out, "worker_logbuf_size", 0);
+    stat_u64(out, "read_buf_mem_limit", 0);
     stat_str(out, "track_sizes", "no");
+    stat_str(out, "inline_ascii_response", "no");
+}
+
+/* stats settings, part 3: ext_* ... memory_file. memcached 1.6.18 as packaged prints the extstore and
+ * TLS settings even when neither is in use; these are all placeholders with its values for "off". */
+static void settings_absent(struct resp *out)
+{
+    static const char *const lines[] = {
+        "ext_item_size 512",     "ext_item_age 4294967295", "ext_low_ttl 0",
+        "ext_recache_rate 2000", "ext_wbuf_size 4194304",   "ext_compact_under 0",
+        "ext_drop_under 0",      "ext_max_sleep 1000000",   "ext_max_frag 0.80",
+        "slab_automove_freeratio 0.010", "ext_drop_unread no", "ssl_enabled no",
+        "ssl_chain_cert (null)", "ssl_key (null)",          "ssl_verify_mode 0",
+        "ssl_keyformat 1",       "ssl_ciphers NULL",        "ssl_ca_cert NULL",
+        "ssl_wbuf_size 16384",   "ssl_session_cache no",    "ssl_kernel_tls no",
+        "ssl_min_version tlsv1.2", "num_napi_ids (null)",   "memory_file (null)"};
+
+    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+        resp_printf(out, "STAT %s\r\n", lines[i]);
+}
+
+/* `stats settings`: memcached's settings names, in its order. */
+static void stats_settings(struct server *srv, struct resp *out)
+{
+    struct cache_stats cs;
+
+    memset(&cs, 0, sizeof(cs));
+    cache_stats_get(srv->cache, &cs);
+    settings_server(srv, &cs, out);
+    settings_machinery(srv, out);
+    settings_absent(out);
+}
+
+/* One "STAT items:<id>:<name> <v>" line. */
+static void item_stat(struct resp *out, unsigned id, const char *name, uint64_t v)
+{
+    resp_printf(out, "STAT items:%u:%s %" PRIu64 "\r\n", id, name, v);
+}
+
+/* `stats items` for one class. All items are in one CLOCK, reported as the cold segment. */
+static void items_class(struct resp *out, unsigned id, const struct cache_class_stats *cs)
+{
+    /* placeholders: no tail repairs, crawler, or segment moves */
+    static const char *const lru[] = {
+        "crawler_reclaimed", "crawler_items_checked", "lrutail_reflocked", "moves_to_cold",
+        "moves_to_warm",     "moves_within_lru",      "direct_reclaims"};
+
+    item_stat(out, id, "number", cs->number);
+    item_stat(out, id, "number_hot", 0);
+    item_stat(out, id, "number_warm", 0);
+    item_stat(out, id, "number_cold", cs->number);
+    item_stat(out, id, "age_hot", 0);
+    item_stat(out, id, "age_warm", 0);
+    item_stat(out, id, "age", cs->age);
+    item_stat(out, id, "mem_requested", cs->mem_requested);
+    item_stat(out, id, "evicted", cs->evicted);
+    item_stat(out, id, "evicted_nonzero", cs->evicted_nonzero);
+    item_stat(out, id, "evicted_time", cs->evicted_time);
+    item_stat(out, id, "outofmemory", cs->outofmemory);
+    item_stat(out, id, "tailrepairs", 0);
+    item_stat(out, id, "reclaimed", cs->reclaimed);
+    item_stat(out, id, "expired_unfetched", cs->expired_unfetched);
+    item_stat(out, id, "evicted_unfetched", cs->evicted_unfetched);
+    item_stat(out, id, "evicted_active", cs->evicted_active);
+    for (size_t i = 0; i < sizeof(lru) / sizeof(lru[0]); i++)
+        item_stat(out, id, lru[i], 0);
+    item_stat(out, id, "hits_to_hot", 0);
+    item_stat(out, id, "hits_to_warm", 0);
+    item_stat(out, id, "hits_to_cold", cs->get_hits + cs->touch_hits);
+    item_stat(out, id, "hits_to_temp", 0);
 }
 
 /* `stats items`: one block per slab class that holds items. */
@@ -219,20 +370,36 @@ static void stats_items(struct server *srv, struct resp *out)
         struct cache_class_stats cs;
         memset(&cs, 0, sizeof(cs));
         cache_class_stats_get(srv->cache, id, &cs);
-        if (cs.number == 0)
-            continue;
-        resp_printf(out, "STAT items:%u:number %" PRIu64 "\r\n", id, cs.number);
-        resp_printf(out, "STAT items:%u:age %" PRIu64 "\r\n", id, cs.age);
-        resp_printf(out, "STAT items:%u:mem_requested %" PRIu64 "\r\n", id, cs.mem_requested);
-        resp_printf(out, "STAT items:%u:evicted %" PRIu64 "\r\n", id, cs.evicted);
-        resp_printf(out, "STAT items:%u:evicted_nonzero %" PRIu64 "\r\n", id, cs.evicted_nonzero);
-        resp_printf(out, "STAT items:%u:evicted_time %" PRIu64 "\r\n", id, cs.evicted_time);
-        resp_printf(out, "STAT items:%u:outofmemory %" PRIu64 "\r\n", id, cs.outofmemory);
-        resp_printf(out, "STAT items:%u:reclaimed %" PRIu64 "\r\n", id, cs.reclaimed);
-        resp_printf(out, "STAT items:%u:expired_unfetched %" PRIu64 "\r\n", id, cs.expired_unfetched);
-        resp_printf(out, "STAT items:%u:evicted_unfetched %" PRIu64 "\r\n", id, cs.evicted_unfetched);
-        resp_printf(out, "STAT items:%u:evicted_active %" PRIu64 "\r\n", id, cs.evicted_active);
+        if (cs.number != 0)
+            items_class(out, id, &cs);
     }
+}
+
+/* One "STAT <id>:<name> <v>" line. */
+static void slab_stat(struct resp *out, unsigned id, const char *name, uint64_t v)
+{
+    resp_printf(out, "STAT %u:%s %" PRIu64 "\r\n", id, name, v);
+}
+
+/* `stats slabs` for one class. free_chunks_end: chunks of the page being carved not carved yet
+ * (counted in free_chunks too, as in memcached). */
+static void slabs_class(struct resp *out, unsigned id, const struct cache_class_stats *cs)
+{
+    slab_stat(out, id, "chunk_size", cs->chunk_size);
+    slab_stat(out, id, "chunks_per_page", cs->chunks_per_page);
+    slab_stat(out, id, "total_pages", cs->total_pages);
+    slab_stat(out, id, "total_chunks", cs->total_chunks);
+    slab_stat(out, id, "used_chunks", cs->used_chunks);
+    slab_stat(out, id, "free_chunks", cs->free_chunks);
+    slab_stat(out, id, "free_chunks_end", cs->free_chunks_end);
+    slab_stat(out, id, "get_hits", cs->get_hits);
+    slab_stat(out, id, "cmd_set", cs->cmd_set);
+    slab_stat(out, id, "delete_hits", cs->delete_hits);
+    slab_stat(out, id, "incr_hits", cs->incr_hits);
+    slab_stat(out, id, "decr_hits", cs->decr_hits);
+    slab_stat(out, id, "cas_hits", cs->cas_hits);
+    slab_stat(out, id, "cas_badval", cs->cas_badval);
+    slab_stat(out, id, "touch_hits", cs->touch_hits);
 }
 
 /* `stats slabs`: one block per class that owns pages, then the totals. */
@@ -249,12 +416,7 @@ static void stats_slabs(struct server *srv, struct resp *out)
         if (cs.total_pages == 0)
             continue;
         active++;
-        resp_printf(out, "STAT %u:chunk_size %u\r\n", id, cs.chunk_size);
-        resp_printf(out, "STAT %u:chunks_per_page %u\r\n", id, cs.chunks_per_page);
-        resp_printf(out, "STAT %u:total_pages %" PRIu64 "\r\n", id, cs.total_pages);
-        resp_printf(out, "STAT %u:total_chunks %" PRIu64 "\r\n", id, cs.total_chunks);
-        resp_printf(out, "STAT %u:used_chunks %" PRIu64 "\r\n", id, cs.used_chunks);
-        resp_printf(out, "STAT %u:free_chunks %" PRIu64 "\r\n", id, cs.free_chunks);
+        slabs_class(out, id, &cs);
     }
     memset(&all, 0, sizeof(all));
     cache_stats_get(srv->cache, &all);
@@ -300,8 +462,7 @@ enum mc_stats_result stats_answer(void *arg, int argc, char **argv, struct resp 
         stats_general(srv, out);
         return MC_STATS_END;
     }
-    if (argc > 1)
-        return MC_STATS_UNKNOWN;
+    /* memcached ignores words after a group's name */
     if (strcmp(argv[0], "reset") == 0) {
         reset_counters(srv);
         resp_add_str(out, "RESET\r\n");
@@ -315,6 +476,8 @@ enum mc_stats_result stats_answer(void *arg, int argc, char **argv, struct resp 
         stats_slabs(srv, out);
     else if (strcmp(argv[0], "conns") == 0)
         stats_conns(srv, out);
+    else if (strcmp(argv[0], "sizes") == 0)
+        stat_str(out, "sizes_status", "disabled"); /* no item size histogram (-o track_sizes) */
     else
         return MC_STATS_UNKNOWN;
     return MC_STATS_END;

@@ -69,6 +69,7 @@ struct cache *cache_create(const struct cache_options *o, const char **err)
     c->process_started = time(NULL) - 2;
     atomic_store(&c->now, 2);
     atomic_store(&c->next_cas, 1);
+    atomic_store(&c->automove, 1);
     return c;
 fail:
     ht_deinit(&c->ht);
@@ -288,8 +289,12 @@ static struct item *cache_lookup(struct cache *c, const char *key, size_t nkey, 
     pthread_mutex_lock(&sh->lock);
     it = cache_find_live_locked(c, sh, hash, key, nkey, why);
     if (it) {
-        if (touch)
+        if (touch) {
             item_set_exptime(it, exptime);
+            sh->cls[it->clsid].touch_hits++;
+        } else {
+            sh->cls[it->clsid].get_hits++;
+        }
         it = item_take_for_reader_locked(c, it);
     }
     pthread_mutex_unlock(&sh->lock);
@@ -319,6 +324,7 @@ enum cache_status cache_touch(struct cache *c, const char *key, size_t nkey, uin
     pthread_mutex_lock(&sh->lock);
     it = cache_find_live_locked(c, sh, hash, key, nkey, NULL);
     if (it) {
+        sh->cls[it->clsid].touch_hits++;
         item_set_exptime(it, exptime);
         item_set_atime(it, cache_rel_time(c));
         atomic_fetch_or(&it->state, (uint16_t)(ITEM_ACTIVE | ITEM_FETCHED));
@@ -340,6 +346,7 @@ enum cache_status cache_delete(struct cache *c, const char *key, size_t nkey, ui
     if (it && cas != 0 && it->cas != cas) {
         st = CACHE_EXISTS;
     } else if (it) {
+        sh->cls[it->clsid].delete_hits++;
         cache_unlink_locked(c, sh, hash, it);
         cache_item_unref(c, it);
         st = CACHE_OK;
@@ -370,4 +377,28 @@ void cache_flush(struct cache *c, uint32_t when)
         horizon = when - 1;
     }
     atomic_store(&c->flush_horizon, (uint64_t)horizon + 1);
+}
+
+/* See cache.h. */
+size_t cache_memory_limit_max(const struct cache *c)
+{
+    return (size_t)c->slab.arena_pages * c->slab.page_size;
+}
+
+/* See cache.h. Takes the slab page lock. */
+enum cache_status cache_set_memory_limit(struct cache *c, size_t bytes)
+{
+    return slab_set_limit(&c->slab, bytes) ? CACHE_OK : CACHE_TOO_LARGE;
+}
+
+/* See cache.h. */
+void cache_set_automove(struct cache *c, unsigned mode)
+{
+    atomic_store_explicit(&c->automove, mode > 2 ? 2 : mode, memory_order_relaxed);
+}
+
+/* See cache.h. */
+unsigned cache_automove(const struct cache *c)
+{
+    return atomic_load_explicit(&c->automove, memory_order_relaxed);
 }

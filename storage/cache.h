@@ -178,6 +178,7 @@ struct cache_stats {
     uint64_t hash_bytes;
     uint64_t hash_is_expanding;
     uint64_t slabs_moved;       /* pages moved from one slab class to another (rebalancing) */
+    uint64_t pool_pages;        /* pages in the free pool (slab_global_page_pool) */
 };
 
 struct cache_class_stats {
@@ -198,6 +199,19 @@ struct cache_class_stats {
     uint64_t expired_unfetched;
     uint64_t reclaimed;
     uint64_t outofmemory;
+    /* Operations on items of this class (memcached's per-class `stats slabs` counters): get_hits
+     * (get, gets), touch_hits (touch, gat, gats), cmd_set (every store call, in the new item's
+     * class), delete_hits, incr_hits, decr_hits, cas_hits and cas_badval (in the class of the item
+     * found). Summed over the classes they equal the cache-wide hit counts. */
+    uint64_t get_hits;
+    uint64_t cmd_set;
+    uint64_t delete_hits;
+    uint64_t incr_hits;
+    uint64_t decr_hits;
+    uint64_t cas_hits;
+    uint64_t cas_badval;
+    uint64_t touch_hits;
+    uint64_t free_chunks_end;   /* never-used chunks left on the page being carved */
 };
 
 /* Sums the cache-wide statistics. Takes each lock briefly; the figures are a near-instant snapshot. */
@@ -211,5 +225,49 @@ void cache_class_stats_get(struct cache *c, unsigned id, struct cache_class_stat
 
 /* Zeroes the counters that memcached's `stats reset` zeroes (evictions, reclaimed, ...). */
 void cache_stats_reset(struct cache *c);
+
+/* ---- run-time administration (memcached's cache_memlimit and slabs commands) ---- */
+
+/* The largest memory limit cache_set_memory_limit() can accept: the slab arena's reserved address
+ * space (32 GiB, or the limit given at create when reserving that much failed). */
+size_t cache_memory_limit_max(const struct cache *c);
+
+/*
+ * Changes the memory limit (bytes; rounded down to whole slab pages, at least one page). Raising it
+ * lets classes take more pages at once. Lowering it only stops handing out pages beyond the new
+ * budget: pages classes hold now stay theirs (their items are not evicted for it); pages given back
+ * to the free pool (cache_slabs_reassign() to class 0) are reused only while the classes hold fewer
+ * pages than the budget. CACHE_OK, or CACHE_TOO_LARGE when above cache_memory_limit_max().
+ */
+enum cache_status cache_set_memory_limit(struct cache *c, size_t bytes);
+
+/* Results of cache_slabs_reassign(), one per reply of memcached's `slabs reassign`. */
+enum cache_reassign_result {
+    CACHE_REASSIGN_OK = 0,   /* the page moved */
+    CACHE_REASSIGN_BUSY,     /* no page of src could be emptied now (items being read): try again */
+    CACHE_REASSIGN_BADCLASS, /* src or dst out of range */
+    CACHE_REASSIGN_NOSPARE,  /* src holds fewer than two pages (class 0: no free page in budget) */
+    CACHE_REASSIGN_SAME      /* src == dst */
+};
+
+/*
+ * Moves one slab page from class src to class dst, evicting the items on it. Class 0 is the pool of
+ * free pages: src 0 gives dst a page from the pool (or the unused budget), dst 0 returns a page of
+ * src to the pool (its memory is released to the system). src -1 picks the class with the most pages
+ * other than dst. A class keeps at least one page. Takes the two class locks in turn (never waits
+ * for the second one) and the page lock; never a shard lock for long.
+ */
+enum cache_reassign_result cache_slabs_reassign(struct cache *c, int src, int dst);
+
+/*
+ * The proactive page-rebalancing policy (memcached's `slabs automove`): 0 = pages move between
+ * classes only when an allocation finds nothing to evict; 1 (default) = also, after a class evicted
+ * a page's worth of items, from a class holding more than twice as many pages; 2 = that check on every
+ * eviction. Values above 2 are taken as 2.
+ */
+void cache_set_automove(struct cache *c, unsigned mode);
+
+/* The current automove mode. */
+unsigned cache_automove(const struct cache *c);
 
 #endif

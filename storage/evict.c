@@ -44,7 +44,13 @@
  * pages, if that class holds more than 2n + 1 pages where n is the asker's. The rule cannot
  * ping-pong (after a move the reverse condition is false) and costs one scan of the page counts per
  * page of evictions. It does not try to match memcached's automove, only to bound the imbalance.
- * Moves are counted per receiving class (pages_moved_in) and summed as slabs_moved.
+ * Moves are counted per receiving class (pages_moved_in) and summed as slabs_moved. The policy is
+ * switched by cache_set_automove(): 0 turns proactive moves off, 2 checks after every eviction.
+ *
+ * Explicit moves (cache_slabs_reassign, memcached's `slabs reassign`): the same page emptying, on
+ * any page of the source class, holding the source's lock and try-locking the receiver; class 0 is
+ * the free page pool (slab.c). A busy receiver or a page with readers is retried a few times with a
+ * short sleep, then reported BUSY.
  *
  * Threads: called with the class lock held, from any thread.
  */
@@ -53,6 +59,9 @@
 #include "storage/cache_internal.h"
 
 #include <assert.h>
+#include <time.h>
+
+#define REASSIGN_TRIES 20 /* attempts of an explicit move, 1 ms apart, before BUSY */
 
 static void clock_advance(struct slab_class *cls)
 {
@@ -282,7 +291,96 @@ enum rebalance_result cache_rebalance_locked(struct cache *c, struct slab_class 
     }
     /* Page counts read without locks can miss a page that is moving between two classes while we
      * scan: unless `to` holds every page, one exists elsewhere, so report FAILED (retry). */
-    if (r == REBALANCE_NONE && !proactive && to->npages < c->slab.total_pages)
+    if (r == REBALANCE_NONE && !proactive && to->npages < __atomic_load_n(&c->slab.total_pages, __ATOMIC_RELAXED))
         r = REBALANCE_FAILED;
     return r;
+}
+
+/* ---- explicit moves (slabs reassign) ---- */
+
+/* Empties one page of `from` (any page, first that can be emptied) and gives it to `to`, or to the
+ * free pool when to is NULL. Caller holds from->lock and, if not NULL, to->lock. */
+static bool move_any_page_locked(struct cache *c, struct slab_class *from, struct slab_class *to)
+{
+    uint32_t idx;
+
+    if (to) {
+        slab_finish_carving_locked(&c->slab, to);
+        if (!slab_reserve_locked(to))
+            return false;
+    }
+    for (idx = 0; idx < from->npages; idx++) {
+        if (!page_empty_locked(c, from, idx, NULL))
+            continue;
+        if (to)
+            slab_page_move_locked(&c->slab, from, idx, to);
+        else
+            slab_page_release_locked(&c->slab, from, idx);
+        return true;
+    }
+    return false;
+}
+
+/* One attempt of a class-to-class (or class-to-pool) move. Sets *nospare when from keeps too few
+ * pages. */
+static bool reassign_once(struct cache *c, struct slab_class *from, struct slab_class *to,
+                          bool *nospare)
+{
+    bool moved = false;
+
+    pthread_mutex_lock(&from->lock);
+    *nospare = from->npages < 2;
+    if (!*nospare && (!to || pthread_mutex_trylock(&to->lock) == 0)) {
+        moved = move_any_page_locked(c, from, to);
+        if (to)
+            pthread_mutex_unlock(&to->lock);
+    }
+    pthread_mutex_unlock(&from->lock);
+    return moved;
+}
+
+/* A page from the pool (or the unused budget) for `to`. */
+static enum cache_reassign_result reassign_from_pool(struct cache *c, struct slab_class *to)
+{
+    bool ok;
+
+    pthread_mutex_lock(&to->lock);
+    ok = slab_reserve_locked(to) && slab_grow_now_locked(&c->slab, to);
+    pthread_mutex_unlock(&to->lock);
+    return ok ? CACHE_REASSIGN_OK : CACHE_REASSIGN_NOSPARE;
+}
+
+/* See cache.h. Holds no shard lock; takes the source class lock, try-locks the receiver's. */
+enum cache_reassign_result cache_slabs_reassign(struct cache *c, int src, int dst)
+{
+    bool tried[SLAB_CLASS_MAX + 1] = {false};
+    int n = (int)c->slab.nclasses;
+    struct slab_class *to;
+    unsigned k;
+
+    if (src == dst)
+        return CACHE_REASSIGN_SAME;
+    if (dst < 0 || dst > n)
+        return CACHE_REASSIGN_BADCLASS;
+    to = dst > 0 ? &c->slab.classes[dst] : NULL;
+    if (src == -1) {
+        struct slab_class *d = pick_donor(c, to, tried, 1);
+
+        src = d ? (int)(d - c->slab.classes) : -1;
+    }
+    if (src < 0 || src > n)
+        return CACHE_REASSIGN_BADCLASS;
+    if (src == 0)
+        return to ? reassign_from_pool(c, to) : CACHE_REASSIGN_SAME;
+    for (k = 0; k < REASSIGN_TRIES; k++) {
+        struct timespec ms = {0, 1000000};
+        bool nospare;
+
+        if (reassign_once(c, &c->slab.classes[src], to, &nospare))
+            return CACHE_REASSIGN_OK;
+        if (nospare)
+            return CACHE_REASSIGN_NOSPARE;
+        nanosleep(&ms, NULL);
+    }
+    return CACHE_REASSIGN_BUSY;
 }

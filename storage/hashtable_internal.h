@@ -33,6 +33,9 @@ struct ht_class_count {
     uint64_t number;            /* linked items of this class in this shard */
     uint64_t reclaimed;
     uint64_t expired_unfetched;
+    /* `stats slabs` per-class operation counters, written under the shard lock the operation holds
+     * anyway; the class is that of the item found (for a store, of the new item). */
+    uint64_t get_hits, cmd_set, delete_hits, incr_hits, decr_hits, cas_hits, cas_badval, touch_hits;
 };
 
 struct ht_shard {

@@ -1,9 +1,10 @@
 /*
  * slab.c: the slab arena, its size classes and their free lists.
  *
- * One region of total_pages * page_size bytes is reserved at start with mmap(MAP_NORESERVE): the
- * kernel backs a page with memory only when it is first written, so a large -m costs nothing until
- * it is used. Pages are handed out in address order to the class that first runs dry. A class carves
+ * One region of 32 GiB (the largest limit) is reserved at start with mmap(MAP_NORESERVE): the kernel
+ * backs a page with memory only when it is first written, so the reservation costs nothing until
+ * pages are used, and `cache_memlimit` can raise the limit later (total_pages is the budget). If the
+ * system refuses a reservation that large, the arena is just the configured limit. Pages are handed out in address order to the class that first runs dry. A class carves
  * its newest page lazily, one chunk per allocation, so untouched chunks stay zero: their state word
  * reads "not linked, not free, refcount 0", which the eviction clock skips.
  *
@@ -36,6 +37,8 @@
 #include <sys/mman.h>
 
 #define SLAB_PAGE_DEFAULT (1u << 20)
+
+static void slab_clear_headers(struct slab *s, const struct slab_class *cls, uint32_t page);
 
 static size_t round_up8(double v)
 {
@@ -90,7 +93,7 @@ static void slab_make_classes(struct slab *s, size_t chunk_min, double factor)
 int slab_init(struct slab *s, const struct cache_options *o, const char **err)
 {
     size_t page_size = o->page_size;
-    size_t pages;
+    size_t pages, arena;
     void *base;
 
     memset(s, 0, sizeof *s);
@@ -102,17 +105,31 @@ int slab_init(struct slab *s, const struct cache_options *o, const char **err)
     pages = o->memory_limit / page_size;
     if (pages == 0)
         pages = 1;
-    base = mmap(NULL, pages * page_size, PROT_READ | PROT_WRITE,
+    arena = SLAB_ARENA_MAX / page_size;
+    base = mmap(NULL, arena * page_size, PROT_READ | PROT_WRITE,
                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (base == MAP_FAILED) {
+        arena = pages;
+        base = mmap(NULL, arena * page_size, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    }
     if (base == MAP_FAILED) {
         *err = "cannot reserve the slab arena";
         return -1;
     }
+    s->free_pages = calloc(arena, sizeof *s->free_pages);
+    if (!s->free_pages) {
+        munmap(base, arena * page_size);
+        *err = "out of memory";
+        return -1;
+    }
     s->base = base;
-    s->arena_size = pages * page_size;
+    s->arena_size = arena * page_size;
+    s->arena_pages = (uint32_t)arena;
     s->page_size = page_size;
     s->item_size_max = o->item_size_max;
     s->total_pages = (uint32_t)pages;
+    s->limit_bytes = o->memory_limit;
     pthread_mutex_init(&s->page_lock, NULL);
     slab_make_classes(s, o->chunk_min, o->growth_factor);
     return 0;
@@ -127,6 +144,7 @@ void slab_deinit(struct slab *s)
         free(s->classes[i].pages);
         pthread_mutex_destroy(&s->classes[i].lock);
     }
+    free(s->free_pages);
     if (s->base) {
         munmap(s->base, s->arena_size);
         pthread_mutex_destroy(&s->page_lock);
@@ -152,17 +170,40 @@ unsigned slab_class_for(const struct slab *s, size_t size)
     return lo;
 }
 
-static int slab_take_page(struct slab *s, uint32_t *page)
+/* A page for a class, within the budget: from the free pool (*reused set: its memory was released
+ * and holds stale chunk boundaries only if the release failed) or the next untouched arena page. */
+static int slab_take_page(struct slab *s, uint32_t *page, bool *reused)
 {
     int ok = 0;
 
     pthread_mutex_lock(&s->page_lock);
-    if (s->next_page < s->total_pages) {
-        *page = s->next_page++;
-        ok = 1;
+    if (s->next_page - s->nfree < s->total_pages) {
+        if (s->nfree > 0) {
+            *page = s->free_pages[--s->nfree];
+            *reused = true;
+            ok = 1;
+        } else if (s->next_page < s->arena_pages) {
+            *page = s->next_page++;
+            *reused = false;
+            ok = 1;
+        }
     }
     pthread_mutex_unlock(&s->page_lock);
     return ok;
+}
+
+/* See slab_internal.h. */
+bool slab_set_limit(struct slab *s, uint64_t bytes)
+{
+    uint64_t pages = bytes / s->page_size;
+
+    if (pages > s->arena_pages)
+        return false;
+    pthread_mutex_lock(&s->page_lock);
+    __atomic_store_n(&s->total_pages, pages ? (uint32_t)pages : 1, __ATOMIC_RELAXED);
+    s->limit_bytes = bytes;
+    pthread_mutex_unlock(&s->page_lock);
+    return true;
 }
 
 /* See slab_internal.h. Doubles the page list when it is full. */
@@ -195,11 +236,33 @@ static void slab_add_page_locked(struct slab *s, struct slab_class *cls, uint32_
 static int slab_grow_locked(struct slab *s, struct slab_class *cls)
 {
     uint32_t page;
+    bool reused = false;
 
-    if (!slab_reserve_locked(cls) || !slab_take_page(s, &page))
+    if (!slab_reserve_locked(cls) || !slab_take_page(s, &page, &reused))
         return 0;
+    if (reused)
+        slab_clear_headers(s, cls, page);
     slab_add_page_locked(s, cls, page);
     return 1;
+}
+
+/* See slab_internal.h. */
+void slab_finish_carving_locked(struct slab *s, struct slab_class *cls)
+{
+    while (cls->carve_left > 0) {
+        struct item *it = slab_item(s, cls->carve_next);
+
+        cls->carve_next += cls->size / 8;
+        cls->carve_left--;
+        slab_push_free_locked(s, cls, it);
+    }
+}
+
+/* See slab_internal.h. */
+bool slab_grow_now_locked(struct slab *s, struct slab_class *cls)
+{
+    slab_finish_carving_locked(s, cls);
+    return slab_grow_locked(s, cls) != 0;
 }
 
 /* See slab_internal.h. Caller holds cls->lock. */
@@ -326,4 +389,18 @@ void slab_page_move_locked(struct slab *s, struct slab_class *from, uint32_t idx
     slab_clear_headers(s, to, page);
     slab_add_page_locked(s, to, page);
     to->pages_moved_in++;
+}
+
+/* See slab_internal.h. Caller holds from->lock. The page's memory goes back to the system; the
+ * page reads as zeroes when a class takes it again (headers are cleared then as well). */
+void slab_page_release_locked(struct slab *s, struct slab_class *from, uint32_t idx)
+{
+    uint32_t page = from->pages[idx];
+
+    slab_unlist_page_locked(s, from, page);
+    slab_drop_page_locked(from, idx);
+    madvise(s->base + (size_t)page * s->page_size, s->page_size, MADV_DONTNEED);
+    pthread_mutex_lock(&s->page_lock);
+    s->free_pages[s->nfree++] = page;
+    pthread_mutex_unlock(&s->page_lock);
 }

@@ -1,8 +1,12 @@
 /*
  * slab_internal.h: the slab arena and its size classes, shared by the files of storage/ only.
  *
- * The arena is one anonymous mapping of total_pages * page_size bytes (MAP_NORESERVE, so pages that
- * were never handed out cost no resident memory). Pages go, in address order, to whichever class
+ * The arena is one anonymous mapping of arena_pages * page_size bytes (MAP_NORESERVE, so pages that
+ * were never handed out cost no resident memory), reserved for the largest limit allowed (32 GiB) so
+ * that the memory limit can be raised at run time; total_pages is the budget the limit allows now.
+ * Pages given back by `slabs reassign N 0` wait in the free pool (free_pages), their memory released
+ * with madvise(MADV_DONTNEED); a class takes from the pool before untouched arena pages, and only
+ * while the pages held by classes (next_page - nfree) are fewer than total_pages. Pages go, in address order, to whichever class
  * first needs one; once all are handed out, a page can move from one class to another when it has
  * been emptied (rebalancing, see evict.c). A class carves its newest page lazily
  * (carve_next/carve_left), so chunks that were never used are still zero: from the mapping, or, on a
@@ -11,7 +15,8 @@
  * Invariants, under the class lock: a carved chunk of the class has ITEM_FREE in its state word if
  * and only if it is on the class's free list (slab_alloc_locked clears the word when it pops a
  * chunk); while carve_left > 0 the page being carved is pages[npages - 1]; the pages of all classes
- * plus the pages not yet handed out (total_pages - next_page) are exactly the arena's pages.
+ * plus the pool's pages plus the pages not yet handed out (arena_pages - next_page) are exactly the
+ * arena's pages.
  *
  * An item is named by a 32-bit handle: (byte offset in the arena / 8) + 1, 0 meaning none. Chunk
  * sizes and the page size are multiples of 8, so every chunk has a handle; the arena is at most
@@ -20,7 +25,7 @@
  *   arena: | page 0 | page 1 | page 2 | ... |      page k of class c: | chunk | chunk | ... | tail |
  *
  * Locking: each class has one mutex that covers its free list, its page list, its clock hand and its
- * counters. page_lock covers next_page. Lock order: hash shard lock -> class lock -> page_lock; the
+ * counters. page_lock covers next_page, total_pages, limit_bytes and the free pool. Lock order: hash shard lock -> class lock -> page_lock; the
  * eviction clock, which holds a class lock, only ever try-locks a shard. Rebalancing holds the
  * requesting class's lock and only ever try-locks a second class (the order between two classes is
  * not defined, so it must never block on one). npages is written under the class lock with relaxed
@@ -72,8 +77,12 @@ struct slab {
     size_t arena_size;
     size_t page_size;
     size_t item_size_max;
-    uint32_t total_pages;
+    uint32_t arena_pages;     /* pages the mapping can hold (fixed) */
+    uint32_t total_pages;     /* page budget from the memory limit, under page_lock */
+    uint64_t limit_bytes;     /* the memory limit as set, under page_lock */
     uint32_t next_page;       /* under page_lock */
+    uint32_t *free_pages;     /* the free pool (arena_pages entries), under page_lock */
+    uint32_t nfree;
     pthread_mutex_t page_lock;
     unsigned nclasses;
     struct slab_class classes[SLAB_CLASS_MAX + 1]; /* [0] unused */
@@ -121,6 +130,23 @@ void slab_push_free_locked(struct slab *s, struct slab_class *cls, struct item *
  */
 void slab_page_move_locked(struct slab *s, struct slab_class *from, uint32_t idx,
                            struct slab_class *to);
+
+/* Sets the memory limit (bytes; the page budget is limit / page_size, at least 1). False when the
+ * limit exceeds the arena. Takes page_lock. */
+bool slab_set_limit(struct slab *s, uint64_t bytes);
+
+/* Gives cls one more page (from the pool, else the arena) if the budget allows; the page becomes
+ * cls's page being carved. Any chunk cls had left to carve goes on its free list first. False when
+ * no page is available. Caller holds cls->lock. */
+bool slab_grow_now_locked(struct slab *s, struct slab_class *cls);
+
+/* Moves page index idx of `from` to the free pool and releases its memory. Every carved chunk of the
+ * page must be free or unreferenced and unlinked. Caller holds from->lock. */
+void slab_page_release_locked(struct slab *s, struct slab_class *from, uint32_t idx);
+
+/* Puts the chunks cls has not carved yet on its free list, so that carve_left becomes 0. Caller
+ * holds cls->lock. */
+void slab_finish_carving_locked(struct slab *s, struct slab_class *cls);
 
 /* cls's page count without its lock (a hint: it may change at once). */
 static inline uint32_t slab_npages(const struct slab_class *cls)

@@ -78,9 +78,12 @@ void cache_stats_get(struct cache *c, struct cache_stats *s)
     memset(s, 0, sizeof *s);
     stats_add_shards(c, s);
     stats_add_classes(c, s);
-    s->limit_maxbytes = c->opt.memory_limit;
-    s->total_malloced = s->curr_pages * c->slab.page_size;
+    pthread_mutex_lock(&c->slab.page_lock);
+    s->limit_maxbytes = c->slab.limit_bytes;
     s->total_pages = c->slab.total_pages;
+    s->pool_pages = c->slab.nfree;
+    pthread_mutex_unlock(&c->slab.page_lock);
+    s->total_malloced = s->curr_pages * c->slab.page_size;
 }
 
 /* See cache.h. */
@@ -109,11 +112,35 @@ static uint64_t class_age_locked(struct cache *c, struct slab_class *cls)
     return 0;
 }
 
+/* Adds the per-shard counters of class id (items and operations) into s. */
+static void stats_add_class_ops(struct cache *c, unsigned id, struct cache_class_stats *s)
+{
+    unsigned i;
+
+    for (i = 0; i < ht_nshards(&c->ht); i++) {
+        struct ht_shard *sh = &c->ht.shards[i];
+        const struct ht_class_count *k = &sh->cls[id];
+
+        pthread_mutex_lock(&sh->lock);
+        s->number += k->number;
+        s->reclaimed += k->reclaimed;
+        s->expired_unfetched += k->expired_unfetched;
+        s->get_hits += k->get_hits;
+        s->cmd_set += k->cmd_set;
+        s->delete_hits += k->delete_hits;
+        s->incr_hits += k->incr_hits;
+        s->decr_hits += k->decr_hits;
+        s->cas_hits += k->cas_hits;
+        s->cas_badval += k->cas_badval;
+        s->touch_hits += k->touch_hits;
+        pthread_mutex_unlock(&sh->lock);
+    }
+}
+
 /* See cache.h. An id out of range gives all zeroes. */
 void cache_class_stats_get(struct cache *c, unsigned id, struct cache_class_stats *s)
 {
     struct slab_class *cls;
-    unsigned i;
 
     memset(s, 0, sizeof *s);
     if (id < 1 || id > c->slab.nclasses)
@@ -125,6 +152,7 @@ void cache_class_stats_get(struct cache *c, unsigned id, struct cache_class_stat
     s->total_pages = cls->npages;
     s->total_chunks = (uint64_t)cls->npages * cls->perpage;
     s->free_chunks = cls->free_count + cls->carve_left;
+    s->free_chunks_end = cls->carve_left;
     s->used_chunks = s->total_chunks - s->free_chunks;
     s->mem_requested = cls->mem_requested;
     s->age = class_age_locked(c, cls);
@@ -137,15 +165,7 @@ void cache_class_stats_get(struct cache *c, unsigned id, struct cache_class_stat
     s->reclaimed = cls->reclaimed;
     s->outofmemory = cls->outofmemory;
     pthread_mutex_unlock(&cls->lock);
-    for (i = 0; i < ht_nshards(&c->ht); i++) {
-        struct ht_shard *sh = &c->ht.shards[i];
-
-        pthread_mutex_lock(&sh->lock);
-        s->number += sh->cls[id].number;
-        s->reclaimed += sh->cls[id].reclaimed;
-        s->expired_unfetched += sh->cls[id].expired_unfetched;
-        pthread_mutex_unlock(&sh->lock);
-    }
+    stats_add_class_ops(c, id, s);
 }
 
 /* See cache.h: evictions, reclaims, total_items, the evicted_* and expired_unfetched counters and
@@ -160,8 +180,10 @@ void cache_stats_reset(struct cache *c)
         pthread_mutex_lock(&sh->lock);
         sh->total_items = 0;
         for (k = 1; k <= c->slab.nclasses; k++) {
-            sh->cls[k].reclaimed = 0;
-            sh->cls[k].expired_unfetched = 0;
+            uint64_t number = sh->cls[k].number;
+
+            memset(&sh->cls[k], 0, sizeof sh->cls[k]);
+            sh->cls[k].number = number;
         }
         pthread_mutex_unlock(&sh->lock);
     }

@@ -51,7 +51,9 @@ static struct item *alloc_full_locked(struct cache *c, struct slab_class *cls,
     enum rebalance_result r;
     struct item *it;
 
-    if (cls->evicts_since_move >= cls->perpage) {
+    unsigned automove = cache_automove(c);
+
+    if (automove != 0 && cls->evicts_since_move >= (automove >= 2 ? 1 : cls->perpage)) {
         cls->evicts_since_move = 0;
         if (cache_rebalance_locked(c, cls, held, true) == REBALANCE_MOVED)
             return slab_alloc_locked(&c->slab, cls, total);
@@ -230,6 +232,20 @@ static enum cache_status store_decide(enum cache_store_mode mode, const struct i
     return CACHE_NOT_STORED;
 }
 
+/* The per-class `stats slabs` counters of one store: cmd_set in the new item's class, cas_hits and
+ * cas_badval in the class of the item compared with. Caller holds sh->lock. */
+static void count_store_locked(struct ht_shard *sh, const struct item *it, const struct item *old,
+                               enum cache_store_mode mode, enum cache_status st)
+{
+    sh->cls[it->clsid].cmd_set++;
+    if (mode != CACHE_CAS || !old)
+        return;
+    if (st == CACHE_OK)
+        sh->cls[old->clsid].cas_hits++;
+    else if (st == CACHE_EXISTS)
+        sh->cls[old->clsid].cas_badval++;
+}
+
 /* See cache.h. it must come from cache_alloc and not be linked yet. */
 enum cache_status cache_store(struct cache *c, struct item *it, enum cache_store_mode mode,
                               uint64_t cas_in, uint64_t *cas_out)
@@ -243,6 +259,7 @@ enum cache_status cache_store(struct cache *c, struct item *it, enum cache_store
     pthread_mutex_lock(&sh->lock);
     old = cache_find_live_locked(c, sh, hash, item_key(it), it->nkey, NULL);
     st = store_decide(mode, old, cas_in);
+    count_store_locked(sh, it, old, mode, st);
     if (st == CACHE_OK && (mode == CACHE_APPEND || mode == CACHE_PREPEND)) {
         st = store_joined_locked(c, sh, hash, old, it, mode == CACHE_APPEND, cas_out);
     } else if (st == CACHE_OK) {
@@ -366,8 +383,15 @@ enum cache_status cache_arith(struct cache *c, const char *key, size_t nkey, boo
 
     pthread_mutex_lock(&sh->lock);
     old = cache_find_live_locked(c, sh, hash, key, nkey, NULL);
-    if (old)
+    if (old) {
+        unsigned id = old->clsid;
+
         st = arith_locked(c, sh, hash, old, incr, delta, result, cas_out);
+        if (st == CACHE_OK && incr)
+            sh->cls[id].incr_hits++;
+        else if (st == CACHE_OK)
+            sh->cls[id].decr_hits++;
+    }
     pthread_mutex_unlock(&sh->lock);
     return st;
 }

@@ -1,0 +1,380 @@
+/*
+ * mc_admin.c: memcached 1.6.18's administrative text commands (cache_memlimit, slabs, lru_crawler,
+ * lru, watch, stats detail) and the shared state behind them (struct mc_shared).
+ *
+ * Replies follow the reference byte for byte, including its token-count rules and where it honours
+ * "noreply" (measured against memcached 1.6.18; see doc/protocol.md for the full table). Machinery
+ * cairn does not have answers as memcached does with that machinery switched off: the LRU crawler
+ * (lru_crawler crawl/metadump: "CLIENT_ERROR lru crawler disabled"; enable: the thread cannot
+ * start), the segmented-LRU maintainer (lru: "ERROR") and the log watchers (watch: "ERROR").
+ *
+ * Per-prefix statistics (`stats detail`): a key's prefix is its bytes before the first delimiter
+ * (-D, ':' by default); keys without one are not counted. The table is a fixed array of hash
+ * buckets with chained entries, under one mutex; it is touched only while detail is on (an atomic
+ * flag read first), which is off by default, so the common path pays one relaxed load.
+ *
+ * Ownership: the server creates the struct mc_shared, puts it in the mc_context and destroys it
+ * after every session is gone. Threads: any; the table's mutex covers every entry.
+ */
+#include "config.h"
+
+#include "protocol/mc_admin.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "protocol/response.h"
+#include "storage/cache.h"
+
+#define PREFIX_BUCKETS 256u
+#define PREFIX_MAX 250u               /* a key is at most 250 bytes */
+#define MEMLIMIT_MIN_MB 8u            /* memcached refuses less */
+#define MEMLIMIT_MAX_MB 1000000000u   /* above this memcached assumes bytes were meant */
+#define CRAWLER_SLEEP_MAX 1000000u    /* one second, in microseconds */
+
+struct prefix_entry {
+    struct prefix_entry *next;
+    uint64_t gets, hits, sets, dels;
+    size_t len;
+    char name[];
+};
+
+struct mc_shared {
+    atomic_bool detail;
+    char delimiter;
+    _Atomic unsigned crawler_sleep;
+    _Atomic unsigned crawler_tocrawl;
+    pthread_mutex_t lock;               /* covers buckets and every entry */
+    struct prefix_entry *buckets[PREFIX_BUCKETS];
+};
+
+/* ---- shared state ---- */
+
+/* See memcache.h. */
+struct mc_shared *mc_shared_create(char delimiter)
+{
+    struct mc_shared *sh = calloc(1, sizeof(*sh));
+    if (sh == NULL)
+        return NULL;
+    sh->delimiter = delimiter;
+    atomic_init(&sh->detail, false);
+    atomic_init(&sh->crawler_sleep, 100);
+    atomic_init(&sh->crawler_tocrawl, 0);
+    pthread_mutex_init(&sh->lock, NULL);
+    return sh;
+}
+
+/* Frees every entry. Caller holds sh->lock (or is the only user). */
+static void detail_clear_locked(struct mc_shared *sh)
+{
+    for (size_t i = 0; i < PREFIX_BUCKETS; i++) {
+        struct prefix_entry *e = sh->buckets[i];
+        while (e != NULL) {
+            struct prefix_entry *next = e->next;
+            free(e);
+            e = next;
+        }
+        sh->buckets[i] = NULL;
+    }
+}
+
+/* See memcache.h. */
+void mc_shared_destroy(struct mc_shared **shp)
+{
+    if (shp == NULL || *shp == NULL)
+        return;
+    detail_clear_locked(*shp);
+    pthread_mutex_destroy(&(*shp)->lock);
+    free(*shp);
+    *shp = NULL;
+}
+
+/* See memcache.h. */
+void mc_detail_set(struct mc_shared *sh, bool on)
+{
+    if (sh != NULL)
+        atomic_store_explicit(&sh->detail, on, memory_order_relaxed);
+}
+
+/* See memcache.h. */
+bool mc_detail_enabled(const struct mc_shared *sh)
+{
+    return sh != NULL && atomic_load_explicit(&sh->detail, memory_order_relaxed);
+}
+
+/* See memcache.h. */
+char mc_detail_delimiter(const struct mc_shared *sh)
+{
+    return sh != NULL ? sh->delimiter : ':';
+}
+
+/* See memcache.h. Takes the table's mutex. */
+void mc_detail_reset(struct mc_shared *sh)
+{
+    if (sh == NULL)
+        return;
+    pthread_mutex_lock(&sh->lock);
+    detail_clear_locked(sh);
+    pthread_mutex_unlock(&sh->lock);
+}
+
+/* See memcache.h. */
+unsigned mc_crawler_sleep(const struct mc_shared *sh)
+{
+    return sh != NULL ? atomic_load_explicit(&sh->crawler_sleep, memory_order_relaxed) : 100;
+}
+
+/* See memcache.h. */
+unsigned mc_crawler_tocrawl(const struct mc_shared *sh)
+{
+    return sh != NULL ? atomic_load_explicit(&sh->crawler_tocrawl, memory_order_relaxed) : 0;
+}
+
+/* ---- per-prefix statistics ---- */
+
+/* FNV-1a over the prefix: the table is small and off by default, so a simple hash will do. */
+static size_t prefix_bucket(const char *p, size_t len)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)p[i]) * 16777619u;
+    return h % PREFIX_BUCKETS;
+}
+
+/* The entry for prefix p, created if new; NULL on no memory. Caller holds sh->lock. */
+static struct prefix_entry *prefix_find_locked(struct mc_shared *sh, const char *p, size_t len)
+{
+    size_t b = prefix_bucket(p, len);
+    for (struct prefix_entry *e = sh->buckets[b]; e != NULL; e = e->next) {
+        if (e->len == len && memcmp(e->name, p, len) == 0)
+            return e;
+    }
+    struct prefix_entry *e = calloc(1, sizeof(*e) + len + 1);
+    if (e == NULL)
+        return NULL;
+    memcpy(e->name, p, len);
+    e->len = len;
+    e->next = sh->buckets[b];
+    sh->buckets[b] = e;
+    return e;
+}
+
+enum detail_op { DETAIL_GET, DETAIL_HIT, DETAIL_SET, DETAIL_DEL };
+
+/* Counts op for key's prefix when detail is on and the key has one. */
+static void detail_record(struct mc_shared *sh, const char *key, size_t nkey, enum detail_op op)
+{
+    if (!mc_detail_enabled(sh))
+        return;
+    const char *d = memchr(key, sh->delimiter, nkey);
+    if (d == NULL)
+        return;
+    pthread_mutex_lock(&sh->lock);
+    struct prefix_entry *e = prefix_find_locked(sh, key, (size_t)(d - key));
+    if (e != NULL) {
+        switch (op) {
+        case DETAIL_HIT:
+            e->hits++;
+            e->gets++;
+            break;
+        case DETAIL_GET:
+            e->gets++;
+            break;
+        case DETAIL_SET:
+            e->sets++;
+            break;
+        case DETAIL_DEL:
+            e->dels++;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&sh->lock);
+}
+
+/* See mc_admin.h. */
+void mc_detail_record_get(struct mc_shared *sh, const char *key, size_t nkey, bool hit)
+{
+    detail_record(sh, key, nkey, hit ? DETAIL_HIT : DETAIL_GET);
+}
+
+/* See mc_admin.h. */
+void mc_detail_record_set(struct mc_shared *sh, const char *key, size_t nkey)
+{
+    detail_record(sh, key, nkey, DETAIL_SET);
+}
+
+/* See mc_admin.h. */
+void mc_detail_record_delete(struct mc_shared *sh, const char *key, size_t nkey)
+{
+    detail_record(sh, key, nkey, DETAIL_DEL);
+}
+
+/* "PREFIX <p> get <n> hit <n> set <n> del <n>" per prefix, then END. */
+static void detail_dump(struct mc_shared *sh, struct resp *out)
+{
+    if (sh != NULL) {
+        pthread_mutex_lock(&sh->lock);
+        for (size_t i = 0; i < PREFIX_BUCKETS; i++) {
+            for (const struct prefix_entry *e = sh->buckets[i]; e != NULL; e = e->next)
+                resp_printf(out, "PREFIX %.*s get %" PRIu64 " hit %" PRIu64 " set %" PRIu64 " del %" PRIu64 "\r\n",
+                            (int)e->len, e->name, e->gets, e->hits, e->sets, e->dels);
+        }
+        pthread_mutex_unlock(&sh->lock);
+    }
+    resp_add_str(out, "END\r\n");
+}
+
+/* See mc_admin.h. memcached looks only at the word after "detail"; later words are ignored. */
+void mc_admin_stats_detail(const struct mc_context *ctx, int argc, char **argv, struct resp *out)
+{
+    struct mc_shared *sh = ctx->shared;
+    const char *what = argc > 1 ? argv[1] : "";
+
+    if (strcmp(what, "dump") == 0) {
+        detail_dump(sh, out);
+    } else if ((strcmp(what, "on") == 0 || strcmp(what, "off") == 0) && sh != NULL) {
+        mc_detail_set(sh, what[1] == 'n');
+        resp_add_str(out, "OK\r\n");
+    } else {
+        resp_add_str(out, "CLIENT_ERROR usage: stats detail on|off|dump\r\n");
+    }
+}
+
+/* ---- commands ---- */
+
+static inline bool tok_is(struct mc_token t, const char *s)
+{
+    size_t n = strlen(s);
+    return t.len == n && memcmp(t.p, s, n) == 0;
+}
+
+static inline void reply(struct resp *out, bool noreply, const char *line)
+{
+    if (!noreply)
+        resp_add_str(out, line);
+}
+
+/* cache_memlimit <megabytes> [noreply] */
+static void admin_memlimit(const struct mc_context *ctx, const struct mc_request *req, struct resp *out)
+{
+    uint32_t mb;
+
+    if (req->ntokens != 2 && req->ntokens != 3) {
+        resp_add_str(out, MC_ERR_ERROR);
+        return;
+    }
+    if (!mc_parse_u32(req->tokens[1], &mb)) {
+        reply(out, req->noreply, MC_ERR_ERROR);
+    } else if (mb < MEMLIMIT_MIN_MB) {
+        reply(out, req->noreply, "MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m\r\n");
+    } else if (mb > MEMLIMIT_MAX_MB) {
+        reply(out, req->noreply, "MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes\r\n");
+    } else if (cache_set_memory_limit(ctx->cache, (size_t)mb << 20) != CACHE_OK) {
+        reply(out, req->noreply, "MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust\r\n");
+    } else {
+        reply(out, req->noreply, "OK\r\n");
+    }
+}
+
+static const char *reassign_reply(enum cache_reassign_result r)
+{
+    switch (r) {
+    case CACHE_REASSIGN_OK:
+        return "OK\r\n";
+    case CACHE_REASSIGN_BUSY:
+        return "BUSY currently processing reassign request\r\n";
+    case CACHE_REASSIGN_BADCLASS:
+        return "BADCLASS invalid src or dst class id\r\n";
+    case CACHE_REASSIGN_NOSPARE:
+        return "NOSPARE source class has no spare pages\r\n";
+    case CACHE_REASSIGN_SAME:
+        break;
+    }
+    return "SAME src and dst class are identical\r\n";
+}
+
+/* slabs automove <0|1|2> [any] ; slabs reassign <src> <dst> (memcached ignores noreply there). */
+static void admin_slabs(const struct mc_context *ctx, const struct mc_request *req, struct resp *out)
+{
+    size_t n = req->ntokens;
+
+    if ((n == 3 || n == 4) && tok_is(req->tokens[1], "automove")) {
+        uint32_t mode;
+        if (!mc_parse_u32(req->tokens[2], &mode))
+            reply(out, req->noreply, MC_ERR_BAD_FORMAT);
+        else if (mode > 2)
+            reply(out, req->noreply, MC_ERR_ERROR);
+        else {
+            cache_set_automove(ctx->cache, mode);
+            reply(out, req->noreply, "OK\r\n");
+        }
+        return;
+    }
+    if (n == 4 && tok_is(req->tokens[1], "reassign")) {
+        int32_t src, dst;
+        if (!mc_parse_i32(req->tokens[2], &src) || !mc_parse_i32(req->tokens[3], &dst))
+            resp_add_str(out, MC_ERR_BAD_FORMAT);
+        else
+            resp_add_str(out, reassign_reply(cache_slabs_reassign(ctx->cache, src, dst)));
+        return;
+    }
+    resp_add_str(out, MC_ERR_ERROR);
+}
+
+/* lru_crawler: answered as memcached with its crawler disabled; noreply is never honoured. */
+static void admin_lru_crawler(const struct mc_context *ctx, const struct mc_request *req, struct resp *out)
+{
+    struct mc_shared *sh = ctx->shared;
+    uint32_t v;
+
+    if (req->ntokens == 2 && tok_is(req->tokens[1], "enable")) {
+        resp_add_str(out, "ERROR failed to start lru crawler thread\r\n");
+    } else if (req->ntokens == 2 && tok_is(req->tokens[1], "disable")) {
+        resp_add_str(out, "OK\r\n");
+    } else if (req->ntokens == 3 && (tok_is(req->tokens[1], "crawl") || tok_is(req->tokens[1], "metadump"))) {
+        resp_add_str(out, "CLIENT_ERROR lru crawler disabled\r\n");
+    } else if (req->ntokens == 3 && tok_is(req->tokens[1], "sleep")) {
+        if (!mc_parse_u32(req->tokens[2], &v))
+            resp_add_str(out, MC_ERR_BAD_FORMAT);
+        else if (v > CRAWLER_SLEEP_MAX)
+            resp_add_str(out, "CLIENT_ERROR sleep must be one second or less\r\n");
+        else {
+            if (sh != NULL)
+                atomic_store_explicit(&sh->crawler_sleep, v, memory_order_relaxed);
+            resp_add_str(out, "OK\r\n");
+        }
+    } else if (req->ntokens == 3 && tok_is(req->tokens[1], "tocrawl")) {
+        if (!mc_parse_u32(req->tokens[2], &v))
+            resp_add_str(out, MC_ERR_BAD_FORMAT);
+        else {
+            if (sh != NULL)
+                atomic_store_explicit(&sh->crawler_tocrawl, v, memory_order_relaxed);
+            resp_add_str(out, "OK\r\n");
+        }
+    } else {
+        resp_add_str(out, MC_ERR_ERROR);
+    }
+}
+
+/* See mc_admin.h. */
+void mc_admin_exec(const struct mc_context *ctx, const struct mc_request *req, struct resp *out)
+{
+    switch (req->cmd) {
+    case MC_CMD_CACHE_MEMLIMIT:
+        admin_memlimit(ctx, req, out);
+        break;
+    case MC_CMD_SLABS:
+        admin_slabs(ctx, req, out);
+        break;
+    case MC_CMD_LRU_CRAWLER:
+        admin_lru_crawler(ctx, req, out);
+        break;
+    default:
+        /* lru (no LRU maintainer) and watch (no log watchers): memcached's answer without them. */
+        reply(out, req->noreply, MC_ERR_ERROR);
+        break;
+    }
+}

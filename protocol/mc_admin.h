@@ -1,0 +1,30 @@
+/*
+ * mc_admin.h: memcached's administrative text commands and the shared, mutable protocol state they
+ * use (internal to protocol/; the server sees only the mc_shared_* and mc_detail_* functions in
+ * memcache.h).
+ */
+#ifndef CAIRN_PROTOCOL_MC_ADMIN_H
+#define CAIRN_PROTOCOL_MC_ADMIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "protocol/mc_parse.h"
+#include "protocol/memcache.h"
+
+struct resp;
+
+/* Executes cache_memlimit, slabs, lru_crawler, lru and watch (req->cmd tells which), appending the
+ * reply (memcached 1.6.18's, see doc/protocol.md) to out. */
+void mc_admin_exec(const struct mc_context *ctx, const struct mc_request *req, struct resp *out);
+
+/* `stats detail ...` (argv[0] is "detail"): writes the whole reply. */
+void mc_admin_stats_detail(const struct mc_context *ctx, int argc, char **argv, struct resp *out);
+
+/* Per-prefix counting while `stats detail on`; each is a no-op when detail is off or sh is NULL,
+ * and for keys without the delimiter. */
+void mc_detail_record_get(struct mc_shared *sh, const char *key, size_t nkey, bool hit);
+void mc_detail_record_set(struct mc_shared *sh, const char *key, size_t nkey);
+void mc_detail_record_delete(struct mc_shared *sh, const char *key, size_t nkey);
+
+#endif
