@@ -724,3 +724,43 @@ Test(cmd, append_past_item_size_limit)
     free(r);
     free(v);
 }
+
+/* Store a value of n bytes under key; return the first answer line (malloc'd). */
+static char *store_n(int fd, const char *key, size_t n)
+{
+    char *v = malloc(n);
+    memset(v, 's', n);
+    char hdr[320];
+    snprintf(hdr, sizeof(hdr), "set %s 0 0 %zu\r\n", key, n);
+    h_sends(fd, hdr);
+    h_send(fd, v, n);
+    h_sends(fd, "\r\n");
+    free(v);
+    return h_read_line(fd);
+}
+
+Test(cmd, item_size_boundary)
+{
+    /* memcached 1.6.18 counts an item as a 48-byte header, the key and a NUL, the value and its
+     * CRLF, and an 8-byte CAS: with -I 1m (1048576) a 1-byte key takes a value of 1048516 bytes
+     * and no more; a 250-byte key takes 1048267. Clients near the limit see the same answers. */
+    int fd = h_connect(h_srv.port);
+    char key[251];
+    memset(key, 'k', 250);
+    key[250] = '\0';
+    struct {
+        const char *key;
+        size_t fits;
+    } cases[] = {{"k", 1048516}, {key, 1048267}};
+    for (size_t i = 0; i < 2; i++) {
+        char *l = store_n(fd, cases[i].key, cases[i].fits);
+        cr_expect_str_eq(l, "STORED\r\n", "%zu-byte key, %zu-byte value", strlen(cases[i].key),
+                         cases[i].fits);
+        free(l);
+        l = store_n(fd, cases[i].key, cases[i].fits + 1);
+        cr_expect_str_eq(l, "SERVER_ERROR object too large for cache\r\n", "%zu-byte key, %zu-byte value",
+                         strlen(cases[i].key), cases[i].fits + 1);
+        free(l);
+    }
+    h_cmd(fd, "get nosuch\r\n", "END\r\n");
+}

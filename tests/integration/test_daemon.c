@@ -11,6 +11,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -153,6 +156,7 @@ Test(daemon, bad_options_refused)
     static const char *const a5[] = {"cairn", "-t", "0", NULL};
     static const char *const a6[] = {"cairn", "-I", "0", NULL};
     static const char *const a7[] = {"cairn", "stray-argument", NULL};
+    static const char *const a8[] = {"cairn", "-U", "11211", NULL};
     expect_refused(a1);
     expect_refused(a2);
     expect_refused(a3);
@@ -160,6 +164,8 @@ Test(daemon, bad_options_refused)
     expect_refused(a5);
     expect_refused(a6);
     expect_refused(a7);
+    /* UDP is not served: a non-zero UDP port is refused rather than silently ignored. */
+    expect_refused(a8);
 }
 
 Test(daemon, help_and_version_options)
@@ -236,5 +242,41 @@ Test(daemon, daemonize_with_pid_file, .fini = kill_daemon)
         h_sleep_ms(10);
     cr_assert_neq(kill(daemon_pid, 0), 0, "daemon still running 5 s after SIGTERM");
     daemon_pid = 0;
+    unlink(path);
+}
+
+Test(daemon, unix_socket)
+{
+    /* -s PATH -a MASK: serve on a Unix socket with the given permissions (and no TCP port). */
+    char path[64];
+    snprintf(path, sizeof(path), "/tmp/cairn-itest-sock-%d", (int)getpid());
+    unlink(path);
+    const char *bin = h_target_is_memcached() ? h_memcached_bin() : h_cairn_bin();
+    const char *argv[] = {bin,    "-s", path, "-a", "0700", "-U", "0", geteuid() == 0 ? "-u" : NULL,
+                          "root", NULL};
+    h_srv.log_path[0] = '\0';
+    h_spawn_raw(&h_srv, bin, argv);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    int fd = -1;
+    int64_t end = h_now_ms() + 5000;
+    while (h_now_ms() < end) {
+        fd = socket(AF_UNIX, SOCK_STREAM, 0);
+        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+            break;
+        close(fd);
+        fd = -1;
+        h_sleep_ms(10);
+    }
+    cr_assert_geq(fd, 0, "no Unix socket at %s", path);
+    struct timeval tv = {5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    h_cmd(fd, "set u 3 0 2\r\nok\r\n", "STORED\r\n");
+    h_cmd(fd, "get u\r\n", "VALUE u 3 2\r\nok\r\nEND\r\n");
+    struct stat st;
+    cr_assert_eq(stat(path, &st), 0);
+    cr_assert_eq(st.st_mode & 0777, 0700, "socket mode %o", (unsigned)(st.st_mode & 0777));
+    close(fd);
+    expect_clean_exit(SIGTERM);
     unlink(path);
 }
