@@ -99,3 +99,53 @@ Test(eviction, hot_key_survives)
     }
     cr_assert_gt(h_stat(fd, "evictions"), 0);
 }
+
+Test(eviction, value_being_sent_survives_overwrite_and_eviction)
+{
+    /* A slow client asked for a 200 KB value 20 times and reads only the first header; meanwhile
+     * the key is overwritten, deleted and the whole memory is recycled by other stores. Each
+     * answer must then be whole: the original 200 KB value (for the gets served before the
+     * overwrite; at least the first), the new value, or END (after the delete). */
+    size_t n = 200000;
+    char *a = malloc(n);
+    for (size_t i = 0; i < n; i++)
+        a[i] = (char)('a' + i % 26);
+    int slow = h_connect(h_srv.port);
+    char hdr[64];
+    snprintf(hdr, sizeof(hdr), "set big 0 0 %zu\r\n", n);
+    h_sends(slow, hdr);
+    h_send(slow, a, n);
+    h_sends(slow, "\r\n");
+    h_expect(slow, "STORED\r\n");
+    for (int i = 0; i < 20; i++)
+        h_sends(slow, "get big\r\n");
+    /* The first get has been served once its header arrives. */
+    char *line = h_read_line(slow);
+    cr_assert_str_eq(line, "VALUE big 0 200000\r\n");
+    free(line);
+    int fd = h_connect(h_srv.port);
+    h_set(fd, "big", "overwritten");
+    h_cmd(fd, "delete big\r\n", "DELETED\r\n");
+    fill(fd, "churn", 6000, 1000);
+    cr_assert_gt(h_stat(fd, "evictions"), 0);
+    char *buf = malloc(n + 7);
+    int originals = 0;
+    for (int i = 0; i < 20; i++) {
+        line = i == 0 ? strdup("VALUE big 0 200000\r\n") : h_read_line(slow);
+        if (strcmp(line, "VALUE big 0 200000\r\n") == 0) {
+            size_t got = h_read_n(slow, buf, n + 7, H_IO_TIMEOUT_MS);
+            cr_assert_eq(got, n + 7, "answer %d short: %zu of %zu bytes", i, got, n + 7);
+            cr_assert(memcmp(buf, a, n) == 0, "answer %d: value bytes changed", i);
+            cr_assert(memcmp(buf + n, "\r\nEND\r\n", 7) == 0, "answer %d: bad trailer", i);
+            originals++;
+        } else if (strcmp(line, "VALUE big 0 11\r\n") == 0) {
+            h_expect(slow, "overwritten\r\nEND\r\n");
+        } else {
+            cr_assert_str_eq(line, "END\r\n", "answer %d", i);
+        }
+        free(line);
+    }
+    cr_assert_geq(originals, 1);
+    free(buf);
+    free(a);
+}
