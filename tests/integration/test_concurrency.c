@@ -313,3 +313,22 @@ Test(concurrency, many_connections_at_once)
     for (int i = 0; i < N; i++)
         close(fds[i]);
 }
+
+static void setup_one_thread(void)
+{
+    static const char *const extra[] = {"-t", "1", NULL};
+    h_server_start(&h_srv, extra);
+}
+
+Test(concurrency, one_worker_thread_serves_all, .init = setup_one_thread, .fini = h_teardown)
+{
+    /* With -t 1 every connection shares one event loop; the counts must still be exact. */
+    int fd = h_connect(h_srv.port);
+    h_set(fd, "ctr", "0");
+    cr_assert_eq(h_stat(fd, "threads"), 1);
+    struct worker ws[NTHREADS];
+    run_threads(ws, incr_loop, 300);
+    char *v = h_get(fd, "ctr", NULL);
+    cr_assert_str_eq(v, "2400");
+    free(v);
+}
