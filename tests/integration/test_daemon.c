@@ -17,7 +17,26 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-TestSuite(daemon, .fini = h_teardown, .timeout = 60);
+/* Files a test creates; removed by the suite's fini even when the test fails. */
+static char tmp_paths[4][64];
+
+static void daemon_fini(void)
+{
+    h_teardown();
+    for (int i = 0; i < 4; i++)
+        if (tmp_paths[i][0] != '\0')
+            unlink(tmp_paths[i]);
+}
+
+/* Fill buf with /tmp/cairn-itest-TAG-PID and remember it for cleanup. */
+static void tmp_path(char *buf, size_t cap, int slot, const char *tag)
+{
+    snprintf(buf, cap, "/tmp/cairn-itest-%s-%d", tag, (int)getpid());
+    snprintf(tmp_paths[slot], sizeof(tmp_paths[slot]), "%s", buf);
+    unlink(buf);
+}
+
+TestSuite(daemon, .fini = daemon_fini, .timeout = 60);
 
 /* Connect three clients: idle, in the middle of a line, in the middle of a value. */
 static void busy_clients(int *fds)
@@ -63,7 +82,7 @@ Test(daemon, sigint_with_clients_exits_0)
 Test(daemon, pid_file)
 {
     char path[64];
-    snprintf(path, sizeof(path), "/tmp/cairn-itest-pid-%d", (int)getpid());
+    tmp_path(path, sizeof(path), 0, "pid");
     unlink(path);
     const char *const extra[] = {"-P", path, NULL};
     h_server_start(&h_srv, extra);
@@ -85,7 +104,7 @@ Test(daemon, sigterm_as_soon_as_pid_file_exists)
     /* A supervisor may signal the server the moment its pid file appears (or its port accepts):
      * the server must already handle SIGTERM then and exit 0, not die of the signal. */
     char path[64], portbuf[16];
-    snprintf(path, sizeof(path), "/tmp/cairn-itest-pid2-%d", (int)getpid());
+    tmp_path(path, sizeof(path), 1, "pid2");
     const char *bin = h_target_is_memcached() ? h_memcached_bin() : h_cairn_bin();
     for (int round = 0; round < 5; round++) {
         unlink(path);
@@ -193,6 +212,7 @@ static void kill_daemon(void)
     if (daemon_pid > 0)
         kill(daemon_pid, SIGKILL);
     daemon_pid = 0;
+    daemon_fini();
 }
 
 Test(daemon, daemonize_with_pid_file, .fini = kill_daemon)
@@ -200,7 +220,7 @@ Test(daemon, daemonize_with_pid_file, .fini = kill_daemon)
     /* -d: the started process returns at once with status 0, the daemon serves, its pid is in the
      * -P file, and SIGTERM ends it. */
     char path[64], portbuf[16];
-    snprintf(path, sizeof(path), "/tmp/cairn-itest-pid3-%d", (int)getpid());
+    tmp_path(path, sizeof(path), 2, "pid3");
     unlink(path);
     int port = h_free_port();
     snprintf(portbuf, sizeof(portbuf), "%d", port);
@@ -249,7 +269,7 @@ Test(daemon, unix_socket)
 {
     /* -s PATH -a MASK: serve on a Unix socket with the given permissions (and no TCP port). */
     char path[64];
-    snprintf(path, sizeof(path), "/tmp/cairn-itest-sock-%d", (int)getpid());
+    tmp_path(path, sizeof(path), 3, "sock");
     unlink(path);
     const char *bin = h_target_is_memcached() ? h_memcached_bin() : h_cairn_bin();
     const char *argv[] = {bin,    "-s", path, "-a", "0700", "-U", "0", geteuid() == 0 ? "-u" : NULL,
