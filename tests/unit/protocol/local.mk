@@ -5,7 +5,8 @@ PROTOCOL_TEST_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) $(XXHASH_CFLAGS)
 PROTOCOL_UNIT_TESTS = \
 	tests/unit/protocol/test_parse \
 	tests/unit/protocol/test_response \
-	tests/unit/protocol/test_session
+	tests/unit/protocol/test_session \
+	tests/unit/protocol/test_admin
 check_PROGRAMS += $(PROTOCOL_UNIT_TESTS)
 TESTS += $(PROTOCOL_UNIT_TESTS)
 EXTRA_DIST += tests/unit/protocol/protocol_test.h
@@ -21,3 +22,7 @@ tests_unit_protocol_test_response_LDADD = $(PROTOCOL_TEST_LDADD)
 tests_unit_protocol_test_session_SOURCES = tests/unit/protocol/test_session.c
 tests_unit_protocol_test_session_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
 tests_unit_protocol_test_session_LDADD = $(PROTOCOL_TEST_LDADD)
+
+tests_unit_protocol_test_admin_SOURCES = tests/unit/protocol/test_admin.c
+tests_unit_protocol_test_admin_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
+tests_unit_protocol_test_admin_LDADD = $(PROTOCOL_TEST_LDADD)

@@ -61,9 +61,9 @@ static const struct parse_case cases[] = {
     ERR("GET /"),
     ERR("GET / HTTP/1.1 x"),
     ERR("misbehave"),
-    ERR("lru_crawler metadump all"),
+    ERR("extstore free_memchunks 0 0"),
     ERR("mg a v"),
-    ERR("watch"),
+    ERR("debugtime"),
     /* HTTP request lines close the connection */
     CLOSE("GET / HTTP/1.1"),
     CLOSE("POST /x HTTP/1.0"),

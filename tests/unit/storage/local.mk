@@ -8,7 +8,8 @@ STORAGE_UNIT_TESTS = \
 	tests/unit/storage/test_evict \
 	tests/unit/storage/test_expiry \
 	tests/unit/storage/test_store \
-	tests/unit/storage/test_rebalance
+	tests/unit/storage/test_rebalance \
+	tests/unit/storage/test_admin
 check_PROGRAMS += $(STORAGE_UNIT_TESTS)
 TESTS += $(STORAGE_UNIT_TESTS)
 EXTRA_DIST += tests/unit/storage/storage_test.h
@@ -36,3 +37,7 @@ tests_unit_storage_test_store_LDADD = $(STORAGE_TEST_LDADD)
 tests_unit_storage_test_rebalance_SOURCES = tests/unit/storage/test_rebalance.c
 tests_unit_storage_test_rebalance_CFLAGS = $(STORAGE_TEST_CFLAGS)
 tests_unit_storage_test_rebalance_LDADD = $(STORAGE_TEST_LDADD)
+
+tests_unit_storage_test_admin_SOURCES = tests/unit/storage/test_admin.c
+tests_unit_storage_test_admin_CFLAGS = $(STORAGE_TEST_CFLAGS)
+tests_unit_storage_test_admin_LDADD = $(STORAGE_TEST_LDADD)
