@@ -39,23 +39,23 @@ struct bench_options {
     unsigned ratio_set, ratio_get;
     struct ks_options ks;
     enum ks_pattern pattern_set, pattern_get;
-    double test_time;       /* seconds; 0 = run --requests instead */
-    uint64_t requests;      /* per connection, when test_time is 0 */
+    double test_time;  /* seconds; 0 = run --requests instead */
+    uint64_t requests; /* per connection, when test_time is 0 */
     int fill;
     uint64_t seed;
     const char *json_out;
     int hide_histogram;
     int quiet;
-    double timeout;         /* seconds without any reply before outstanding requests fail */
-    long server_pid;        /* 0 = none; else its CPU time is read from /proc around the run */
+    double timeout;  /* seconds without any reply before outstanding requests fail */
+    long server_pid; /* 0 = none; else its CPU time is read from /proc around the run */
     double percentiles[BENCH_MAX_PERCENTILES];
     size_t n_percentiles;
 };
 
 enum bench_status {
     BENCH_OK = 0,
-    BENCH_USAGE,   /* bad options: message printed */
-    BENCH_HELP,    /* --help printed */
+    BENCH_USAGE, /* bad options: message printed */
+    BENCH_HELP,  /* --help printed */
 };
 
 enum bench_phase {
@@ -89,9 +89,9 @@ struct bench_run {
     enum bench_phase phase;
     struct sockaddr_storage addr;
     socklen_t addr_len;
-    pthread_barrier_t start;  /* threads + main: connections made, clock starts */
-    atomic_int stop;          /* main asks the threads to finish: no new requests, drain, close */
-    atomic_int abort_run;     /* a thread could not connect: nobody starts */
+    pthread_barrier_t start; /* threads + main: connections made, clock starts */
+    atomic_int stop;         /* main asks the threads to finish: no new requests, drain, close */
+    atomic_int abort_run;    /* a thread could not connect: nobody starts */
     atomic_uint threads_done;
 };
 
@@ -119,7 +119,7 @@ struct bench_conn {
     size_t in_len, in_cap;
     char *out;
     size_t out_off, out_len, out_cap;
-    struct bench_pending *ring;   /* pipeline slots */
+    struct bench_pending *ring; /* pipeline slots */
     unsigned ring_head, ring_count;
     int open;
 };

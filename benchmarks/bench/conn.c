@@ -37,9 +37,9 @@
 
 #include "benchmarks/bench/bench.h"
 
-#define IN_CHUNK 65536
-#define OUT_INITIAL 65536
-#define TICK_USEC 50000
+#define IN_CHUNK         65536
+#define OUT_INITIAL      65536
+#define TICK_USEC        50000
 #define ERRORS_SHOWN_MAX 5
 
 /* CLOCK_MONOTONIC in ns. */

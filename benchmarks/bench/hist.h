@@ -15,8 +15,8 @@
 #include <stdint.h>
 
 #define HIST_SUB_BITS 8
-#define HIST_MAX_EXP 40
-#define HIST_BUCKETS ((HIST_MAX_EXP - HIST_SUB_BITS + 2) << (HIST_SUB_BITS - 1))
+#define HIST_MAX_EXP  40
+#define HIST_BUCKETS  ((HIST_MAX_EXP - HIST_SUB_BITS + 2) << (HIST_SUB_BITS - 1))
 
 struct hist {
     uint64_t count;

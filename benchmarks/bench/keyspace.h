@@ -59,13 +59,13 @@ struct keyspace {
 /* A connection's private state: xoshiro256** generator and its sequential cursor. */
 struct ks_stream {
     uint64_t s[4];
-    uint64_t seq_next;  /* next sequential index, offset from key_min */
-    int gauss_have;     /* Box-Muller yields two normals per draw; this holds the spare */
+    uint64_t seq_next; /* next sequential index, offset from key_min */
+    int gauss_have;    /* Box-Muller yields two normals per draw; this holds the spare */
     double gauss_spare;
 };
 
 #define KS_PATTERN_SLACK 4096
-#define KS_KEY_MAX_LEN 250
+#define KS_KEY_MAX_LEN   250
 
 /* Builds the shared key space from opt (prefix is borrowed, not copied). Returns KS_OK or why not. */
 enum ks_status ks_init(struct keyspace *ks, const struct ks_options *opt);

@@ -31,9 +31,9 @@
 
 #include "benchmarks/bench/bench.h"
 
-#define POLL_NS 10000000ull
+#define POLL_NS     10000000ull
 #define EXIT_ERRORS 1
-#define EXIT_SETUP 2
+#define EXIT_SETUP  2
 
 struct progress {
     uint64_t next_ns, last_ns;

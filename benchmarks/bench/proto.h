@@ -36,10 +36,10 @@ enum proto_status {
 };
 
 enum proto_reply_kind {
-    PROTO_REPLY_STORED,   /* a set was stored */
-    PROTO_REPLY_HIT,      /* a get found a value: key, flags, value below */
-    PROTO_REPLY_MISS,     /* a get found nothing */
-    PROTO_REPLY_REFUSED,  /* a well-framed reply that is not success: NOT_STORED, ERROR, *_ERROR ... */
+    PROTO_REPLY_STORED,  /* a set was stored */
+    PROTO_REPLY_HIT,     /* a get found a value: key, flags, value below */
+    PROTO_REPLY_MISS,    /* a get found nothing */
+    PROTO_REPLY_REFUSED, /* a well-framed reply that is not success: NOT_STORED, ERROR, *_ERROR ... */
 };
 
 struct proto_reply {

@@ -63,18 +63,19 @@ static double us(uint64_t ns)
 static void print_header(const struct bench_result *r)
 {
     const struct bench_options *o = r->opt;
-    printf("cairn-bench: %s, %u threads x %u connections, pipeline %u, set:get %u:%u, ", proto_name(o->protocol),
-           o->threads, o->clients, o->pipeline, o->ratio_set, o->ratio_get);
+    printf("cairn-bench: %s, %u threads x %u connections, pipeline %u, set:get %u:%u, ",
+           proto_name(o->protocol), o->threads, o->clients, o->pipeline, o->ratio_set, o->ratio_get);
     if (o->ks.size_min == o->ks.size_max)
         printf("%zu-byte values, ", o->ks.size_min);
     else
         printf("%zu-%zu-byte values, ", o->ks.size_min, o->ks.size_max);
     printf("keys %s[%llu..%llu] %c:%c, %.2f s\n", o->ks.prefix, (unsigned long long)o->ks.key_min,
-           (unsigned long long)o->ks.key_max, ks_pattern_letter(o->pattern_set), ks_pattern_letter(o->pattern_get),
-           r->elapsed_s);
+           (unsigned long long)o->ks.key_max, ks_pattern_letter(o->pattern_set),
+           ks_pattern_letter(o->pattern_get), r->elapsed_s);
     if (r->fill_done)
-        printf("fill: %llu sets in %.2f s (%.0f/s), %llu errors\n", (unsigned long long)r->fill_ops, r->fill_s,
-               r->fill_s > 0 ? (double)r->fill_ops / r->fill_s : 0.0, (unsigned long long)r->fill_errors);
+        printf("fill: %llu sets in %.2f s (%.0f/s), %llu errors\n", (unsigned long long)r->fill_ops,
+               r->fill_s, r->fill_s > 0 ? (double)r->fill_ops / r->fill_s : 0.0,
+               (unsigned long long)r->fill_errors);
 }
 
 static void print_table(const struct bench_result *r)
@@ -84,8 +85,9 @@ static void print_table(const struct bench_result *r)
     printf("%-8s %12.0f %12s %12s %14s %14s\n", "sets", per_sec(r, t->sets), "-", "-", "-", "-");
     printf("%-8s %12.0f %12.0f %12.0f %14s %14s\n", "gets", per_sec(r, t->gets), per_sec(r, t->hits),
            per_sec(r, t->misses), "-", "-");
-    printf("%-8s %12.0f %12.0f %12.0f %14.1f %14.1f\n", "total", per_sec(r, t->sets + t->gets), per_sec(r, t->hits),
-           per_sec(r, t->misses), per_sec(r, t->bytes_in) / 1024, per_sec(r, t->bytes_out) / 1024);
+    printf("%-8s %12.0f %12.0f %12.0f %14.1f %14.1f\n", "total", per_sec(r, t->sets + t->gets),
+           per_sec(r, t->hits), per_sec(r, t->misses), per_sec(r, t->bytes_in) / 1024,
+           per_sec(r, t->bytes_out) / 1024);
     printf("requests %llu (sets %llu, gets %llu), get hits %llu, misses %llu, hit ratio %.4f\n",
            (unsigned long long)(t->sets + t->gets), (unsigned long long)t->sets, (unsigned long long)t->gets,
            (unsigned long long)t->hits, (unsigned long long)t->misses, hit_ratio(t));
@@ -104,11 +106,11 @@ static void print_cpu(const struct bench_result *r)
 {
     double cpu = r->cpu_user_s + r->cpu_sys_s;
     uint64_t ops = r->tot.sets + r->tot.gets;
-    printf("generator cpu: %.2f s (user %.2f, sys %.2f), %.0f%% of one core; %u threads\n", cpu, r->cpu_user_s,
-           r->cpu_sys_s, r->elapsed_s > 0 ? 100.0 * cpu / r->elapsed_s : 0.0, r->opt->threads);
+    printf("generator cpu: %.2f s (user %.2f, sys %.2f), %.0f%% of one core; %u threads\n", cpu,
+           r->cpu_user_s, r->cpu_sys_s, r->elapsed_s > 0 ? 100.0 * cpu / r->elapsed_s : 0.0, r->opt->threads);
     if (r->server_cpu_s >= 0)
-        printf("server cpu: %.2f s (pid %ld), %.3f s per million requests\n", r->server_cpu_s, r->opt->server_pid,
-               ops ? r->server_cpu_s * 1e6 / (double)ops : 0.0);
+        printf("server cpu: %.2f s (pid %ld), %.3f s per million requests\n", r->server_cpu_s,
+               r->opt->server_pid, ops ? r->server_cpu_s * 1e6 / (double)ops : 0.0);
 }
 
 static void print_errors(const struct bench_result *r)
@@ -134,9 +136,11 @@ static void print_histogram(const struct hist *h)
         if (n == 0)
             continue;
         seen += n;
-        hist_bucket_range(row + HIST_ROW_BUCKETS - 1 < HIST_BUCKETS ? row + HIST_ROW_BUCKETS - 1 : HIST_BUCKETS - 1,
+        hist_bucket_range(row + HIST_ROW_BUCKETS - 1 < HIST_BUCKETS ? row + HIST_ROW_BUCKETS - 1
+                                                                    : HIST_BUCKETS - 1,
                           &lo, &hi);
-        printf("  %12.1f %12llu %8.3f\n", us(hi), (unsigned long long)n, 100.0 * (double)seen / (double)h->count);
+        printf("  %12.1f %12llu %8.3f\n", us(hi), (unsigned long long)n,
+               100.0 * (double)seen / (double)h->count);
     }
 }
 
