@@ -219,6 +219,17 @@ static enum cache_store_mode mc_store_mode(enum mc_cmd cmd)
     }
 }
 
+/*
+ * Whether a value fits under -I as memcached 1.6 counts an item: a 48-byte header (56 with CAS), the
+ * key and its NUL, the value and its "\r\n". cairn's own items are smaller (item.h), but clients near
+ * the limit must get the same answers from both servers.
+ */
+static bool mc_item_fits(const struct mc_context *ctx, size_t nkey, uint64_t nbytes)
+{
+    uint64_t total = 48u + (ctx->use_cas ? 8u : 0u) + nkey + 1u + nbytes + 2u;
+    return total <= ctx->item_size_max;
+}
+
 /* A storage command line: allocate the item and wait for the value, or refuse and swallow it. */
 static void mc_exec_storage(struct mc_session *s, const struct mc_request *req)
 {
@@ -227,7 +238,7 @@ static void mc_exec_storage(struct mc_session *s, const struct mc_request *req)
     struct item *it = NULL;
     s->mode = mc_store_mode(req->cmd);
     mc_detail_record_set(s->ctx->shared, req->key.p, req->key.len);
-    if (req->nbytes <= s->ctx->item_size_max)
+    if (mc_item_fits(s->ctx, req->key.len, req->nbytes))
         it = cache_alloc(c, req->key.p, req->key.len, req->flags, cache_exptime(c, req->exptime), req->nbytes,
                          &cst);
     if (it == NULL) {

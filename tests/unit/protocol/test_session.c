@@ -263,7 +263,7 @@ Test(session, oversize_noreply_and_set_removes_old)
 {
     struct pt_run t;
     pt_run_init(&t, 8u << 20);
-    t.ctx.item_size_max = 10;
+    t.ctx.item_size_max = 70; /* memcached's accounting: a 1-byte value takes 61, a 20-byte one 80 */
     static const char in[] = "set a 0 0 1\r\nx\r\nadd a 0 0 20\r\n01234567890123456789\r\nget a\r\n"
                              "set a 0 0 20 noreply\r\n01234567890123456789\r\nget a\r\n";
     pt_feed(&t, S(in), (size_t)-1);
@@ -569,6 +569,31 @@ Test(session, out_of_memory_swallowed)
         cr_expect_eq(t.stats.store_no_memory, 2);
         cr_expect_eq(t.stats.cmd_set, 1);
     }
+    free(out);
+    pt_run_fini(&t);
+}
+
+/* -I counts an item as memcached 1.6 does (56-byte header with CAS, key + NUL, value + CRLF), so the
+ * largest value accepted is the same on both servers: regression test for item_size_boundary. */
+Test(session, item_size_limit_counts_like_memcached)
+{
+    struct pt_run t;
+    pt_run_init(&t, 8u << 20);
+    t.ctx.item_size_max = 100;
+    t.ctx.use_cas = true;
+    /* 56 + 2 (key "k" and NUL) + 40 + 2 = 100 fits; one byte more does not. */
+    static const char in[] = "set k 0 0 40\r\n0123456789012345678901234567890123456789\r\n"
+                             "set k 0 0 41\r\n01234567890123456789012345678901234567890\r\n";
+    pt_feed(&t, S(in), (size_t)-1);
+    char *out = pt_drain(t.r, (size_t)-1, NULL);
+    cr_expect_str_eq(out, "STORED\r\nSERVER_ERROR object too large for cache\r\n");
+    free(out);
+    t.ctx.use_cas = false;
+    /* Without CAS the header is 48 bytes: 48 + 2 + 48 + 2 = 100 fits. */
+    static const char in2[] = "set k 0 0 48\r\n012345678901234567890123456789012345678901234567\r\n";
+    pt_feed(&t, S(in2), (size_t)-1);
+    out = pt_drain(t.r, (size_t)-1, NULL);
+    cr_expect_str_eq(out, "STORED\r\n");
     free(out);
     pt_run_fini(&t);
 }
