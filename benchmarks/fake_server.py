@@ -1,7 +1,8 @@
 #!/usr/bin/python3
-"""A tiny memcached-text server for testing cairn-bench itself, not a cache.
+"""A tiny memcached-text and RESP server for testing cairn-bench itself, not a cache.
 
-It understands only what cairn-bench sends (one-key `get`, `set`) and misbehaves on purpose:
+It understands only what cairn-bench sends (one-key `get`, `set` in memcached's text protocol, or
+RESP arrays `SET key value` / `GET key`; a request starting with `*` is RESP) and misbehaves on purpose:
 
     trickle  correct replies, written in random 1..7-byte pieces (replies split anywhere)
     corrupt  correct replies, except that every 20th hit has one byte of its value changed
@@ -21,11 +22,53 @@ import time
 store = {}
 
 
+def resp_request(buf, pos):
+    """One RESP array of bulk strings at buf[pos:]: (list of arguments, end), or None if incomplete."""
+    nl = buf.find(b"\r\n", pos)
+    if nl < 0:
+        return None
+    count = int(buf[pos + 1:nl])
+    args = []
+    pos = nl + 2
+    for _ in range(count):
+        nl = buf.find(b"\r\n", pos)
+        if nl < 0:
+            return None
+        size = int(buf[pos + 1:nl])
+        if len(buf) < nl + 2 + size + 2:
+            return None
+        args.append(bytes(buf[nl + 2:nl + 2 + size]))
+        pos = nl + 2 + size + 2
+    return args, pos
+
+
+def resp_reply(args, mode, counter):
+    if args[0].upper() == b"SET":
+        store[args[1]] = args[2]
+        return b"+OK\r\n"
+    value = store.get(args[1])
+    if value is None:
+        return b"$-1\r\n"
+    counter[0] += 1
+    if mode == "corrupt" and counter[0] % 20 == 0:
+        value = b"#" + value[1:]
+    return b"$%d\r\n%s\r\n" % (len(value), value)
+
+
 def replies(buf, mode, counter):
     """Parses complete requests at the front of buf; returns (reply bytes, bytes consumed)."""
     out = []
     pos = 0
     while True:
+        if buf[pos:pos + 1] == b"*":
+            req = resp_request(buf, pos)
+            if req is None:
+                break
+            out.append(resp_reply(req[0], mode, counter))
+            pos = req[1]
+            if mode == "garbage":
+                out[-1] = b"HELLO THERE\r\n"
+            continue
         nl = buf.find(b"\r\n", pos)
         if nl < 0:
             break

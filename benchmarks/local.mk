@@ -12,7 +12,8 @@ benchmarks_cairn_bench_SOURCES = \
 	benchmarks/bench/hist.c \
 	benchmarks/bench/hist.h \
 	benchmarks/bench/proto.h \
-	benchmarks/bench/proto_memcache.c
+	benchmarks/bench/proto_memcache.c \
+	benchmarks/bench/proto_redis.c
 benchmarks_cairn_bench_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
 benchmarks_cairn_bench_LDADD = $(LIBEVENT_LIBS) -lm
 

@@ -4,7 +4,8 @@
 # Starts the built cairn ($CAIRN_BIN) on a free loopback port, runs cairn-bench for two seconds with a
 # few connections and pipelining (and a short counted run), and checks that requests completed with
 # zero errors. With /usr/bin/python3 it also runs cairn-bench against benchmarks/fake_server.py to check
-# that replies split anywhere still parse and that a server returning wrong values makes it fail.
+# that replies split anywhere still parse and that a server returning wrong values makes it fail, in
+# memcached's text protocol and in RESP (--protocol redis); no Redis server is needed.
 # Every command is bounded by `timeout`; every process started here is stopped by its pid.
 
 set -u
@@ -92,7 +93,7 @@ fi
 bench --help
 check "--help exits 0" $?
 
-bench --protocol redis
+bench --protocol meta
 [ $? -eq 2 ]
 check "an unimplemented protocol is refused" $?
 
@@ -142,6 +143,40 @@ if [ -x "$PY" ]; then
         bad=$(json_field "$WORK/corrupt.json" errors_value)
         [ $rc -eq 1 ] && [ "${bad:-0}" -gt 0 ]
         check "wrong values are counted (errors_value ${bad:-?}) and fail the run" $?
+        stop_pid "$FAKE_PID"
+    else
+        check "fake server starts" 1
+    fi
+    # RESP (--protocol redis) against the same fakes: no Redis needed.
+    if start_fake trickle; then
+        bench -P redis -p "$FAKE_PORT" -t 1 -c 2 --pipeline 8 -n 300 --key-maximum 99 --data-size-range 1-300 \
+            --fill --json-out "$WORK/resp-trickle.json"
+        rc=$?
+        ops=$(json_field "$WORK/resp-trickle.json" ops)
+        hits=$(json_field "$WORK/resp-trickle.json" get_hits)
+        [ $rc -eq 0 ] && [ "${ops:-0}" -eq 600 ] && [ "${hits:-0}" -gt 0 ]
+        check "redis: replies split into 1-7 byte pieces parse (ops ${ops:-?}, hits ${hits:-?})" $?
+        stop_pid "$FAKE_PID"
+    else
+        check "fake server starts" 1
+    fi
+    if start_fake corrupt; then
+        bench -P redis -p "$FAKE_PORT" -t 1 -c 2 --pipeline 4 -n 300 --key-maximum 99 --fill \
+            --json-out "$WORK/resp-corrupt.json"
+        rc=$?
+        bad=$(json_field "$WORK/resp-corrupt.json" errors_value)
+        [ $rc -eq 1 ] && [ "${bad:-0}" -gt 0 ]
+        check "redis: wrong values are counted (errors_value ${bad:-?}) and fail the run" $?
+        stop_pid "$FAKE_PID"
+    else
+        check "fake server starts" 1
+    fi
+    if start_fake garbage; then
+        bench -P redis -p "$FAKE_PORT" -t 1 -c 1 -n 10 --key-maximum 9 --json-out "$WORK/resp-garbage.json"
+        rc=$?
+        bad=$(json_field "$WORK/resp-garbage.json" errors_protocol)
+        [ $rc -eq 1 ] && [ "${bad:-0}" -gt 0 ]
+        check "redis: a reply that is not RESP is a protocol error (errors_protocol ${bad:-?})" $?
         stop_pid "$FAKE_PID"
     else
         check "fake server starts" 1

@@ -9,8 +9,10 @@
  * stream has lost its framing and the connection must be dropped). Pointers in struct proto_reply
  * point into the caller's buffer and are valid until it changes.
  *
- * Only memcache_text exists so far; meta and redis are named so options and reports can grow into
- * them, and proto_lookup refuses them with a clear message.
+ * memcache_text (proto_memcache.c) and redis, RESP2 (proto_redis.c) exist; meta is named so options
+ * and reports can grow into it, and proto_lookup refuses it with a clear message. A protocol whose
+ * replies do not echo the key (RESP) leaves proto_reply.key NULL: the caller then checks the value
+ * against the request it sent, which is the reply's only possible owner since replies come in order.
  */
 #ifndef CAIRN_BENCH_PROTO_H
 #define CAIRN_BENCH_PROTO_H
@@ -44,7 +46,7 @@ enum proto_reply_kind {
 
 struct proto_reply {
     enum proto_reply_kind kind;
-    const char *key;
+    const char *key; /* NULL when the protocol's hit carries no key (RESP) */
     size_t key_len;
     uint32_t flags;
     const char *value;
@@ -69,6 +71,9 @@ static inline size_t proto_request_bound(size_t key_len, size_t value_len)
 {
     return key_len + value_len + 64;
 }
+
+/* RESP2 SET/GET, in proto_redis.c. */
+extern const struct proto_ops proto_redis_ops;
 
 /* Parses a protocol name into *out; returns 0, or -1 for an unknown name. */
 int proto_parse_name(const char *name, enum proto_kind *out);

@@ -1,5 +1,6 @@
 /*
- * proto_memcache.c: memcached's classic text protocol for cairn-bench, and the protocol table.
+ * proto_memcache.c: memcached's classic text protocol for cairn-bench, and the protocol table
+ * (names and lookup for every protocol; RESP's operations live in proto_redis.c).
  *
  * Requests: "set <key> 0 0 <bytes>\r\n<data>\r\n" and "get <key>\r\n" (one key per get, so replies
  * match requests one to one). Replies:
@@ -203,10 +204,17 @@ int proto_parse_name(const char *name, enum proto_kind *out)
     return -1;
 }
 
-/* Only memcache_text has operations so far. */
+/* memcache_text and redis have operations; meta not yet. */
 const struct proto_ops *proto_lookup(enum proto_kind kind)
 {
-    return kind == PROTO_MEMCACHE_TEXT ? &memcache_text_ops : NULL;
+    switch (kind) {
+    case PROTO_MEMCACHE_TEXT:
+        return &memcache_text_ops;
+    case PROTO_REDIS:
+        return &proto_redis_ops;
+    default:
+        return NULL;
+    }
 }
 
 /* The table above. */
