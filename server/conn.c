@@ -176,8 +176,9 @@ static enum io_result flush_output(struct conn *c)
 }
 
 /* One read(): into the value window when a value is pending and nothing is buffered, else into the
- * buffer followed by a feed. Returns the read() result (0 = EOF, -1 = error with errno). */
-static ssize_t read_once(struct conn *c)
+ * buffer followed by a feed. Returns the read() result (0 = EOF, -1 = error with errno); *drained is
+ * set when read() returned less than it was offered, i.e. the socket had nothing more at that moment. */
+static ssize_t read_once(struct conn *c, bool *drained)
 {
     char *dst;
     size_t len;
@@ -186,6 +187,7 @@ static ssize_t read_once(struct conn *c)
     if (c->rlen == 0 && mc_session_value_window(c->sess, &dst, &len) && len > 0) {
         n = read(c->fd, dst, len);
         if (n > 0) {
+            *drained = (size_t)n < len;
             worker_count(&c->w->mc.bytes_read, (uint64_t)n);
             mc_session_value_filled(c->sess, (size_t)n);
         }
@@ -195,8 +197,10 @@ static ssize_t read_once(struct conn *c)
         errno = EMSGSIZE;
         return -1;
     }
-    n = read(c->fd, c->rbuf + c->rlen, c->rsize - c->rlen);
+    len = c->rsize - c->rlen;
+    n = read(c->fd, c->rbuf + c->rlen, len);
     if (n > 0) {
+        *drained = (size_t)n < len;
         worker_count(&c->w->mc.bytes_read, (uint64_t)n);
         c->rlen += (size_t)n;
         feed(c);
@@ -205,17 +209,19 @@ static ssize_t read_once(struct conn *c)
 }
 
 /* Reads and executes requests until the socket is empty, the budget is spent, the output queue is
- * too long, or the connection starts closing. */
+ * too long, or the connection starts closing. A short read ends the loop without the read() that
+ * would only return EAGAIN: level-triggered polling reports any bytes that arrive after it. */
 static enum io_result read_requests(struct conn *c)
 {
     unsigned budget = c->w->srv->settings->reqs_per_event;
+    bool drained = false;
 
-    while (!c->closing && !c->read_paused) {
+    while (!c->closing && !c->read_paused && !drained) {
         if (budget-- == 0) {
             worker_count(&c->w->ws.conn_yields, 1);
             return IO_OK;
         }
-        ssize_t n = read_once(c);
+        ssize_t n = read_once(c, &drained);
         if (n == 0) {
             c->closing = true;
             return IO_OK;
