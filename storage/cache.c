@@ -217,7 +217,7 @@ void cache_item_release(struct cache *c, struct item **it)
     *it = NULL;
 }
 
-/* One more reference on an item the caller holds. The count must be below the 12-bit maximum
+/* One more reference on an item the caller holds. The count must be below the 11-bit maximum
  * (cache_get never hands out an item at the maximum, so one extra acquire per get is always safe). */
 void cache_item_acquire(struct cache *c, struct item *it)
 {
@@ -264,13 +264,26 @@ static struct item *item_heap_copy(const struct item *it)
     return cp;
 }
 
+/* Counts one access in the item's clock counter: the first hit sets ACTIVE (and FETCHED), the next
+ * one HOT (an overwrite inherits ACTIVE and HOT but not FETCHED). A saturated item is not written
+ * at all, which keeps the hottest items' cache lines clean. Caller holds the item's shard lock. */
+static void item_note_access(struct cache *c, struct item *it)
+{
+    uint16_t st = atomic_load(&it->state);
+    uint16_t add = (uint16_t)((st & ITEM_ACTIVE) ? ITEM_HOT : ITEM_ACTIVE) | ITEM_FETCHED;
+
+    item_set_atime(it, cache_rel_time(c));
+    if ((st & add) != add)
+        atomic_fetch_or(&it->state, add);
+}
+
 /* Marks a live item accessed and returns it with one more reference (or a heap copy). */
 static struct item *item_take_for_reader_locked(struct cache *c, struct item *it)
 {
-    uint16_t st = atomic_load(&it->state);
+    uint16_t st;
 
-    item_set_atime(it, cache_rel_time(c));
-    atomic_fetch_or(&it->state, (uint16_t)(ITEM_ACTIVE | ITEM_FETCHED));
+    item_note_access(c, it);
+    st = atomic_load(&it->state);
     for (;;) {
         if ((st & ITEM_REFCOUNT_MASK) >= ITEM_REFCOUNT_MASK - 1)
             return item_heap_copy(it);
@@ -326,8 +339,7 @@ enum cache_status cache_touch(struct cache *c, const char *key, size_t nkey, uin
     if (it) {
         sh->cls[it->clsid].touch_hits++;
         item_set_exptime(it, exptime);
-        item_set_atime(it, cache_rel_time(c));
-        atomic_fetch_or(&it->state, (uint16_t)(ITEM_ACTIVE | ITEM_FETCHED));
+        item_note_access(c, it);
     }
     pthread_mutex_unlock(&sh->lock);
     return it ? CACHE_OK : CACHE_NOT_FOUND;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #define MIB ((size_t)1 << 20)
+#define FINE_MAX 512 /* classes below this chunk size are 8 bytes apart (slab.c) */
 
 static struct cache *make(size_t limit, size_t item_max, size_t page, double factor, size_t nmin,
                           const char **err)
@@ -74,7 +75,7 @@ Test(slab, class_sizes_follow_n_and_f)
             if (id < n) {
                 size_t want = round8(prev.chunk_size * k->factor);
 
-                if (want < prev.chunk_size + 8)
+                if (want < prev.chunk_size + 8 || prev.chunk_size < FINE_MAX)
                     want = prev.chunk_size + 8;
                 cr_assert_eq(cur.chunk_size, want, "case %zu class %u", i, id);
             }
@@ -90,11 +91,12 @@ Test(slab, class_sizes_follow_n_and_f)
     }
 }
 
-Test(slab, default_classes_match_memcached_start)
+Test(slab, default_classes_are_fine_then_geometric)
 {
     const char *err = NULL;
     struct cache *c = make(8 * MIB, MIB, 0, 1.25, 48, &err);
-    static const uint32_t want[] = {80, 104, 136, 176, 224, 280, 352, 440};
+    static const uint32_t want[] = {80, 88, 96, 104, 112};
+    static const uint32_t want_above[] = {504, 512, 640, 800, 1000};
     struct cache_class_stats s;
     unsigned i;
 
@@ -102,6 +104,10 @@ Test(slab, default_classes_match_memcached_start)
     for (i = 0; i < sizeof want / sizeof want[0]; i++) {
         cache_class_stats_get(c, i + 1, &s);
         cr_assert_eq(s.chunk_size, want[i], "class %u: %u", i + 1, s.chunk_size);
+    }
+    for (i = 0; i < sizeof want_above / sizeof want_above[0]; i++) {
+        cache_class_stats_get(c, (FINE_MAX - 80) / 8 + i, &s);
+        cr_assert_eq(s.chunk_size, want_above[i], "above the fine range, %u: %u", i, s.chunk_size);
     }
     cache_class_stats_get(c, 0, &s);
     cr_assert_eq(s.chunk_size, 0, "id 0 is not a class");
@@ -286,6 +292,28 @@ Test(slab, items_go_to_the_smallest_class_that_fits)
         memset(item_value(it), 'x', sizes[i]);
         cache_item_release(c, &it);
     }
+    cache_destroy(&c);
+}
+
+/* Issue 3, load (d): a 15-byte key and a 100-byte value (147 bytes) used to take a 176-byte chunk;
+ * with 8-byte classes it takes 152, and a full 8 MiB cache holds 8 * (1 MiB / 152) such items. */
+Test(slab, memtier_sized_items_waste_at_most_7_bytes)
+{
+    const char *err = NULL;
+    struct cache *c = make(8 * MIB, MIB, 0, 1.25, 48, &err);
+    char key[32], val[101];
+    struct cache_stats s;
+    int i;
+
+    cr_assert_not_null(c);
+    memset(val, 'v', 100);
+    val[100] = '\0';
+    for (i = 0; i < 120000; i++) {
+        snprintf(key, sizeof key, "memtier-%07d", 1000000 + i);
+        cr_assert_eq(st_set(c, key, val), CACHE_OK);
+    }
+    s = st_stats(c);
+    cr_assert_eq(s.curr_items, 8 * (MIB / 152), "%llu items", (unsigned long long)s.curr_items);
     cache_destroy(&c);
 }
 
