@@ -217,7 +217,7 @@ void cache_item_release(struct cache *c, struct item **it)
     *it = NULL;
 }
 
-/* One more reference on an item the caller holds. The count must be below the 11-bit maximum
+/* One more reference on an item the caller holds. The count must be below the 12-bit maximum
  * (cache_get never hands out an item at the maximum, so one extra acquire per get is always safe). */
 void cache_item_acquire(struct cache *c, struct item *it)
 {
@@ -264,16 +264,15 @@ static struct item *item_heap_copy(const struct item *it)
     return cp;
 }
 
-/* Counts one access in the item's clock counter: the first hit sets ACTIVE (and FETCHED), the next
- * one HOT (an overwrite inherits ACTIVE and HOT but not FETCHED). A saturated item is not written
- * at all, which keeps the hottest items' cache lines clean. Caller holds the item's shard lock. */
+/* Marks one access: atime, ACTIVE (a second chance from the clock) and FETCHED. An item that has
+ * both bits already is not written, which keeps the hottest items' cache lines clean. Caller holds
+ * the item's shard lock. */
 static void item_note_access(struct cache *c, struct item *it)
 {
-    uint16_t st = atomic_load(&it->state);
-    uint16_t add = (uint16_t)((st & ITEM_ACTIVE) ? ITEM_HOT : ITEM_ACTIVE) | ITEM_FETCHED;
+    uint16_t add = ITEM_ACTIVE | ITEM_FETCHED;
 
     item_set_atime(it, cache_rel_time(c));
-    if ((st & add) != add)
+    if ((atomic_load(&it->state) & add) != add)
         atomic_fetch_or(&it->state, add);
 }
 

@@ -1,5 +1,5 @@
 /*
- * evict.c: CLOCK eviction with a two-bit access counter, one clock per slab class.
+ * evict.c: CLOCK (second chance) eviction, one clock per slab class.
  *
  * Why CLOCK and not LRU lists (a deliberate change from DESIGN.md): LRU lists need two links per
  * item (16 bytes with handles in a 32-byte header we could not afford) and a lock on every hit to
@@ -12,18 +12,13 @@
  * chunks, unlinked chunks, items with readers (refcount > 1), items whose shard is locked by someone
  * else (try-lock, because the delete path holds a shard lock and then takes the class lock we hold).
  * Under the victim's shard lock: an expired or flushed item is reclaimed (counted `reclaimed`, not an
- * eviction); an item with a nonzero access counter loses one step of it and is passed over; anything
- * else is evicted. The walk goes at most three full turns plus one chunk, so every counter drains
- * and the item is then eligible: NULL (CACHE_NO_MEMORY) means every chunk was busy.
- *
- * The access counter (two bits of the state word, see item.h): a hit sets ACTIVE, a hit while ACTIVE
- * sets HOT; the hand clears HOT first, then ACTIVE. A stored item starts at 0 (an overwrite inherits
- * the counter of the item it replaces, see store.c), so an item written once and never read goes at
- * the hand's next pass, while an item hit twice survives two more passes. With a single ACTIVE bit
- * (plain CLOCK, close to LRU) a popular key and a key read once since the last pass looked the same,
- * and under a skewed load (Zipf) the stream of keys read once pushed popular keys out: on the issue 3
- * hit-ratio load this counter is what lifts the hit ratio toward the limit of keeping the most
- * popular keys (see benchmarks/MEMORY.md).
+ * eviction); an ACTIVE item loses the bit and is passed over (second chance); anything else is
+ * evicted. The walk goes at most two full turns plus one chunk, so every ACTIVE item gets its bit
+ * cleared and is then eligible: NULL (CACHE_NO_MEMORY) means every chunk was busy. An overwrite
+ * inherits the ACTIVE bit of the item it replaces (store.c), so a key that is read and rewritten
+ * often does not look new to the clock. A two-bit counter (a second hit level) was tried: in a
+ * simulation of the issue 3 hit-ratio load it adds only 0.004, and the state word has no spare bit
+ * (the 12-bit refcount is needed; see benchmarks/MEMORY.md).
  *
  * evicted_active counts victims found on the second turn, i.e. items that were passed over for being
  * active (or busy) on this walk's first turn and are evicted anyway because nothing else was free.
@@ -117,8 +112,8 @@ static bool reap_locked(struct cache *c, struct slab_class *cls, struct ht_shard
     if (!(st & ITEM_LINKED) || (st & ITEM_REFCOUNT_MASK) != 1)
         return false;
     why = cache_item_dead_locked(c, it, now);
-    if (why == CACHE_MISS_NONE && (st & (ITEM_ACTIVE | ITEM_HOT)) && !force) {
-        atomic_fetch_and(&it->state, (uint16_t)~((st & ITEM_HOT) ? ITEM_HOT : ITEM_ACTIVE));
+    if (why == CACHE_MISS_NONE && (st & ITEM_ACTIVE) && !force) {
+        atomic_fetch_and(&it->state, (uint16_t)~ITEM_ACTIVE);
         return false;
     }
     count_victim(cls, it, st, why, now, second_turn);
@@ -161,7 +156,7 @@ struct item *cache_evict_locked(struct cache *c, struct slab_class *cls, struct 
 
     if (total == 0)
         return NULL;
-    for (step = 0; step < 3 * total + 1; step++) {
+    for (step = 0; step < 2 * total + 1; step++) {
         struct item *it = slab_chunk_at(&c->slab, cls, cls->hand_page, cls->hand_chunk);
 
         clock_advance(cls);

@@ -16,14 +16,12 @@
  * - h_next: next item in the same hash bucket, as an arena handle (0 = none). Handles are 32-bit
  *   offsets into the slab arena in 8-byte units, which is why the arena is at most 32 GiB.
  * - exptime, atime: seconds on the cache's relative clock (see cache_rel_time()); exptime 0 = never.
- * - state: a 16-bit atomic word: refcount in the low 11 bits, then the flag bits below. The hash table
+ * - state: a 16-bit atomic word: refcount in the low 12 bits, then the flag bits below. The hash table
  *   holds one reference while the item is linked; each reader (a connection writing the value out)
- *   holds one more. Whoever drops the last reference frees the chunk. At 2046 readers a get hands
- *   out a heap copy instead of another reference. ACTIVE and HOT form a small access counter for
- *   the eviction clock (0, ACTIVE, ACTIVE|HOT; see storage/evict.c).
+ *   holds one more. Whoever drops the last reference frees the chunk.
  *
  * The header fields are immutable while the item is linked, except atime, exptime (touch, gat) and
- * the ACTIVE/HOT/FETCHED bits. Those are written under the item's shard lock but read by threads that do
+ * the ACTIVE/FETCHED bits. Those are written under the item's shard lock but read by threads that do
  * not hold it (the protocol layer answering a meta request, statistics, the eviction clock), so every
  * access goes through the relaxed atomic accessors below: item_exptime(), item_set_exptime(),
  * item_atime(), item_set_atime(). Relaxed is enough: each field is one independent 32-bit hint, and
@@ -41,8 +39,7 @@
 #define ITEM_HEADER_SIZE 32u
 #define ITEM_KEY_MAX 250u
 
-#define ITEM_REFCOUNT_MASK 0x07ffu
-#define ITEM_HOT 0x0800u     /* hit again while ACTIVE: the clock passes it over twice */
+#define ITEM_REFCOUNT_MASK 0x0fffu
 #define ITEM_LINKED 0x1000u  /* in the hash table */
 #define ITEM_ACTIVE 0x2000u  /* hit since the eviction clock last passed: gets a second chance */
 #define ITEM_FETCHED 0x4000u /* read at least once since it was stored */

@@ -166,14 +166,14 @@ static bool item_pin(struct item *it)
     return false;
 }
 
-/* Replaces old (may be NULL) by the filled item nw in the table. nw inherits old's clock counter
- * (ACTIVE, HOT): a key that is read and rewritten often must not look new to the eviction clock
- * each time it is rewritten. Caller holds sh->lock. */
+/* Replaces old (may be NULL) by the filled item nw in the table. nw inherits old's ACTIVE bit: a
+ * key that is read and rewritten often must not look new to the eviction clock each time it is
+ * rewritten. Caller holds sh->lock. */
 static void replace_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, struct item *old,
                            struct item *nw)
 {
     if (old) {
-        atomic_fetch_or(&nw->state, (uint16_t)(atomic_load(&old->state) & (ITEM_ACTIVE | ITEM_HOT)));
+        atomic_fetch_or(&nw->state, (uint16_t)(atomic_load(&old->state) & ITEM_ACTIVE));
         cache_unlink_locked(c, sh, hash, old);
         cache_item_unref(c, old);
     }

@@ -1,7 +1,6 @@
 /*
  * test_evict.c: CLOCK eviction under the memory limit: sets always succeed while something can be
- * evicted, the clock order and second chance, the two-bit access counter and its inheritance on
- * overwrite, referenced items are never evicted or freed, dead
+ * evicted, the clock order and second chance, the ACTIVE bit's inheritance on overwrite, referenced items are never evicted or freed, dead
  * items are reclaimed rather than evicted, and NO_MEMORY only when every chunk is referenced.
  */
 #include "tests/unit/storage/storage_test.h"
@@ -136,51 +135,24 @@ Test(evict, clock_order_and_second_chance)
     cr_assert_eq(cs.number, n);
 }
 
-/* The two-bit counter: an item hit twice survives one more pass of the hand than an item hit once
- * (plain CLOCK would have taken both on the second pass). */
-Test(evict, twice_hit_item_outlives_once_hit_item)
+/* An overwrite keeps the ACTIVE bit: the new item gets the second chance the old one had. */
+Test(evict, overwrite_inherits_the_active_bit)
 {
     unsigned n, i;
-    struct item *it;
 
     small_cache(MIB);
     n = perpage();
-    for (i = 0; i < n; i++)
+    for (i = 0; i + 1 < n; i++)
         cr_assert_eq(set_i((int)i, 0), CACHE_OK);
-    for (i = 0; i < 2; i++) {
-        it = get_i(0); /* ACTIVE, then HOT */
-        cache_item_release(c, &it);
-    }
-    it = get_i(1); /* ACTIVE only */
-    cache_item_release(c, &it);
-    for (i = 0; i < n - 1; i++)
-        cr_assert_eq(set_i(100000 + (int)i, 0), CACHE_OK);
-    cr_assert_eq(st_stats(c).evictions, n - 1);
-    cr_assert(!present(1), "once hit: gone on the hand's second pass");
-    cr_assert(present(0), "twice hit: still there after the second pass");
-    cr_assert(present(100000 + (int)n - 2), "the newest item");
-}
-
-/* Access counts: the first hit sets ACTIVE, the second HOT; an overwrite keeps the counter, so one
- * hit on the new item makes it HOT at once, while a new key needs two. */
-Test(evict, overwrite_inherits_the_access_counter)
-{
-    struct item *it;
-
-    c = st_cache(8 * MIB, MIB, 1, 4);
-    cr_assert_eq(set_i(1, 0), CACHE_OK);
-    cr_assert_eq(set_i(2, 0), CACHE_OK);
-    it = get_i(1);
-    cr_assert_eq(atomic_load(&it->state) & (ITEM_ACTIVE | ITEM_HOT | ITEM_FETCHED),
-                 ITEM_ACTIVE | ITEM_FETCHED, "first hit: ACTIVE");
-    cache_item_release(c, &it);
-    cr_assert_eq(set_i(1, 0), CACHE_OK); /* overwrite */
-    it = get_i(1);
-    cr_assert(atomic_load(&it->state) & ITEM_HOT, "inherited ACTIVE plus one hit: HOT");
-    cache_item_release(c, &it);
-    it = get_i(2);
-    cr_assert(!(atomic_load(&it->state) & ITEM_HOT), "a key hit once is not HOT");
-    cache_item_release(c, &it);
+    cr_assert(present(1), "key 1 becomes ACTIVE");
+    cr_assert_eq(set_i(1, 0), CACHE_OK); /* overwrite: into the last chunk, chunk 1 is freed */
+    cr_assert_eq(set_i(100000, 0), CACHE_OK); /* takes the freed chunk 1 */
+    cr_assert_eq(st_stats(c).evictions, 0);
+    for (i = 0; i < n; i++) /* n - 1 take chunks 0..n-2; the last one reaches key 1's chunk */
+        cr_assert_eq(set_i(100001 + (int)i, 0), CACHE_OK);
+    cr_assert_eq(st_stats(c).evictions, n);
+    cr_assert(!present(0) && !present(2) && !present(100000), "the clock took inactive items");
+    cr_assert(present(1), "the overwritten key kept its second chance");
 }
 
 Test(evict, eviction_figures_time_and_nonzero)
