@@ -19,4 +19,5 @@ benchmarks_cairn_bench_LDADD = $(LIBEVENT_LIBS) -lm
 
 # A few seconds of real load against the built server: ops > 0, zero errors. It never measures speed.
 TESTS += benchmarks/smoke.sh
-EXTRA_DIST += benchmarks/compare benchmarks/smoke.sh benchmarks/fake_server.py benchmarks/fill_rss.py benchmarks/README.md
+EXTRA_DIST += benchmarks/compare benchmarks/smoke.sh benchmarks/fake_server.py benchmarks/fill_rss.py benchmarks/README.md \
+	benchmarks/RESULTS.md
