@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 enum proto_kind {
     PROTO_MEMCACHE_TEXT,
@@ -83,5 +84,25 @@ const struct proto_ops *proto_lookup(enum proto_kind kind);
 
 /* The option spelling of kind. */
 const char *proto_name(enum proto_kind kind);
+
+/* Request writers' helpers: copy n bytes / write v in decimal at dst; both return the bytes written. */
+static inline size_t proto_put(char *dst, const char *s, size_t n)
+{
+    memcpy(dst, s, n);
+    return n;
+}
+
+static inline size_t proto_put_u64(char *dst, uint64_t v)
+{
+    char digits[24];
+    size_t n = 0;
+    do {
+        digits[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    for (size_t i = 0; i < n; i++)
+        dst[i] = digits[n - 1 - i];
+    return n;
+}
 
 #endif

@@ -18,42 +18,23 @@
 
 #define MAX_LINE 1024
 
-static size_t put(char *dst, const char *s, size_t n)
-{
-    memcpy(dst, s, n);
-    return n;
-}
-
-static size_t put_u64(char *dst, uint64_t v)
-{
-    char digits[24];
-    size_t n = 0;
-    do {
-        digits[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    for (size_t i = 0; i < n; i++)
-        dst[i] = digits[n - 1 - i];
-    return n;
-}
-
 static size_t mc_write_set(char *dst, const char *key, size_t key_len, const char *value, size_t value_len)
 {
-    size_t n = put(dst, "set ", 4);
-    n += put(dst + n, key, key_len);
-    n += put(dst + n, " 0 0 ", 5);
-    n += put_u64(dst + n, value_len);
-    n += put(dst + n, "\r\n", 2);
-    n += put(dst + n, value, value_len);
-    n += put(dst + n, "\r\n", 2);
+    size_t n = proto_put(dst, "set ", 4);
+    n += proto_put(dst + n, key, key_len);
+    n += proto_put(dst + n, " 0 0 ", 5);
+    n += proto_put_u64(dst + n, value_len);
+    n += proto_put(dst + n, "\r\n", 2);
+    n += proto_put(dst + n, value, value_len);
+    n += proto_put(dst + n, "\r\n", 2);
     return n;
 }
 
 static size_t mc_write_get(char *dst, const char *key, size_t key_len)
 {
-    size_t n = put(dst, "get ", 4);
-    n += put(dst + n, key, key_len);
-    n += put(dst + n, "\r\n", 2);
+    size_t n = proto_put(dst, "get ", 4);
+    n += proto_put(dst + n, key, key_len);
+    n += proto_put(dst + n, "\r\n", 2);
     return n;
 }
 

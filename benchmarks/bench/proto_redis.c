@@ -28,39 +28,20 @@
 #define MAX_LINE 1024
 #define MAX_BULK ((uint64_t)1 << 40)
 
-static size_t put(char *dst, const char *s, size_t n)
-{
-    memcpy(dst, s, n);
-    return n;
-}
-
-static size_t put_u64(char *dst, uint64_t v)
-{
-    char digits[24];
-    size_t n = 0;
-    do {
-        digits[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    for (size_t i = 0; i < n; i++)
-        dst[i] = digits[n - 1 - i];
-    return n;
-}
-
 /* Appends one bulk string: $<len>\r\n<bytes>\r\n. */
 static size_t put_bulk(char *dst, const char *s, size_t len)
 {
-    size_t n = put(dst, "$", 1);
-    n += put_u64(dst + n, len);
-    n += put(dst + n, "\r\n", 2);
-    n += put(dst + n, s, len);
-    n += put(dst + n, "\r\n", 2);
+    size_t n = proto_put(dst, "$", 1);
+    n += proto_put_u64(dst + n, len);
+    n += proto_put(dst + n, "\r\n", 2);
+    n += proto_put(dst + n, s, len);
+    n += proto_put(dst + n, "\r\n", 2);
     return n;
 }
 
 static size_t redis_write_set(char *dst, const char *key, size_t key_len, const char *value, size_t value_len)
 {
-    size_t n = put(dst, "*3\r\n$3\r\nSET\r\n", 13);
+    size_t n = proto_put(dst, "*3\r\n$3\r\nSET\r\n", 13);
     n += put_bulk(dst + n, key, key_len);
     n += put_bulk(dst + n, value, value_len);
     return n;
@@ -68,7 +49,7 @@ static size_t redis_write_set(char *dst, const char *key, size_t key_len, const 
 
 static size_t redis_write_get(char *dst, const char *key, size_t key_len)
 {
-    size_t n = put(dst, "*2\r\n$3\r\nGET\r\n", 13);
+    size_t n = proto_put(dst, "*2\r\n$3\r\nGET\r\n", 13);
     n += put_bulk(dst + n, key, key_len);
     return n;
 }
