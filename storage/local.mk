@@ -6,11 +6,13 @@ libcairn_storage_a_SOURCES = \
 	storage/cache_internal.h \
 	storage/hashtable_internal.h \
 	storage/slab_internal.h \
+	storage/snapshot.h \
 	storage/cache.c \
 	storage/store.c \
 	storage/evict.c \
 	storage/reclaim.c \
 	storage/stats.c \
 	storage/hashtable.c \
-	storage/slab.c
+	storage/slab.c \
+	storage/snapshot.c
 libcairn_storage_a_CFLAGS = $(AM_CFLAGS) $(XXHASH_CFLAGS)

@@ -9,7 +9,8 @@ STORAGE_UNIT_TESTS = \
 	tests/unit/storage/test_expiry \
 	tests/unit/storage/test_store \
 	tests/unit/storage/test_rebalance \
-	tests/unit/storage/test_admin
+	tests/unit/storage/test_admin \
+	tests/unit/storage/test_snapshot
 check_PROGRAMS += $(STORAGE_UNIT_TESTS)
 TESTS += $(STORAGE_UNIT_TESTS)
 EXTRA_DIST += tests/unit/storage/storage_test.h
@@ -41,3 +42,7 @@ tests_unit_storage_test_rebalance_LDADD = $(STORAGE_TEST_LDADD)
 tests_unit_storage_test_admin_SOURCES = tests/unit/storage/test_admin.c
 tests_unit_storage_test_admin_CFLAGS = $(STORAGE_TEST_CFLAGS)
 tests_unit_storage_test_admin_LDADD = $(STORAGE_TEST_LDADD)
+
+tests_unit_storage_test_snapshot_SOURCES = tests/unit/storage/test_snapshot.c
+tests_unit_storage_test_snapshot_CFLAGS = $(STORAGE_TEST_CFLAGS)
+tests_unit_storage_test_snapshot_LDADD = $(STORAGE_TEST_LDADD)

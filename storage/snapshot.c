@@ -1,0 +1,712 @@
+/*
+ * snapshot.c: saving, verifying and loading snapshot files (format and contract in snapshot.h).
+ *
+ * Save: one growable buffer (struct snap_buf) is reused for every shard. For each shard the lock is
+ * taken, every bucket of the shard (old table first while it grows) is walked and each live item is
+ * encoded straight into the buffer as a file record; the lock is dropped, the buffer is fed to the
+ * streaming XXH3 state and written with write() in one go (no per-item system calls). The whole
+ * shard is copied under one lock hold so that no item is missed or doubled by an incremental growth
+ * that runs between two batches; with the default 64 shards that is 1/64 of the items.
+ *
+ * Read: struct snap_reader reads the file through a 1 MiB buffer; snap_take() consumes bytes,
+ * feeding them to the XXH3 state, and copies them out (or drops them). verify is one pass; load is
+ * verify and then a second pass that stores the records.
+ *
+ * Load stores each record by hand under its shard lock (as cache_store's CACHE_SET does) so that
+ * the item keeps its saved CAS unique; the cache's next_cas then moves past the largest loaded one.
+ * Before allocating, it checks that the record's slab class can get a chunk without evicting (a
+ * free chunk, one left to carve, or a page within the memory limit); otherwise the record is left
+ * out and counted, so already loaded items are not evicted by later ones.
+ *
+ * Threads: any; locks taken are one shard lock at a time, then (load) a class lock and page_lock,
+ * in the storage lock order.
+ */
+#include "config.h"
+
+#include "storage/snapshot.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "storage/cache_internal.h"
+
+#define SNAP_HEADER_SIZE 24u
+#define SNAP_RECORD_FIXED 26u
+#define SNAP_FOOTER_SIZE 24u
+#define SNAP_TAG_RECORD 0x01u
+#define SNAP_TAG_FOOTER 0xffu
+#define SNAP_FOOTER_MARKER "SNAPEND"
+#define SNAP_READ_BUF (1u << 20)
+
+/* ---- little-endian encoding ---- */
+
+static void put_u32(unsigned char *p, uint32_t v)
+{
+    for (unsigned i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void put_u64(unsigned char *p, uint64_t v)
+{
+    for (unsigned i = 0; i < 8; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint32_t get_u32(const unsigned char *p)
+{
+    uint32_t v = 0;
+
+    for (unsigned i = 0; i < 4; i++)
+        v |= (uint32_t)p[i] << (8 * i);
+    return v;
+}
+
+static uint64_t get_u64(const unsigned char *p)
+{
+    uint64_t v = 0;
+
+    for (unsigned i = 0; i < 8; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- messages ---- */
+
+/* See snapshot.h. */
+const char *snapshot_strerror(enum snapshot_status st)
+{
+    switch (st) {
+    case SNAPSHOT_OK:
+        return "ok";
+    case SNAPSHOT_ERR_OPEN:
+        return "cannot open or create the snapshot file";
+    case SNAPSHOT_ERR_WRITE:
+        return "writing the snapshot failed (disk full, file size limit or I/O error)";
+    case SNAPSHOT_ERR_FSYNC:
+        return "flushing the snapshot to disk (fsync) failed";
+    case SNAPSHOT_ERR_RENAME:
+        return "renaming the new snapshot over the old one failed";
+    case SNAPSHOT_ERR_READ:
+        return "reading the snapshot failed";
+    case SNAPSHOT_ERR_TRUNCATED:
+        return "the snapshot is truncated (it ends before its footer)";
+    case SNAPSHOT_ERR_MAGIC:
+        return "not a cairn snapshot (bad magic)";
+    case SNAPSHOT_ERR_VERSION:
+        return "unsupported snapshot format version";
+    case SNAPSHOT_ERR_CHECKSUM:
+        return "the snapshot is corrupt (checksum mismatch)";
+    case SNAPSHOT_ERR_RECORD:
+        return "the snapshot is corrupt (bad record)";
+    case SNAPSHOT_ERR_FOOTER:
+        return "the snapshot is corrupt (bad footer or record count)";
+    case SNAPSHOT_ERR_NOMEM:
+        return "out of memory";
+    case SNAPSHOT_PARTIAL:
+        return "the snapshot was loaded in part: not everything fit in the memory limit";
+    }
+    return "unknown snapshot status";
+}
+
+static enum snapshot_status result_finish(struct snapshot_result *r, enum snapshot_status st,
+                                          uint64_t t0)
+{
+    r->status = st;
+    r->duration_ns = now_ns() - t0;
+    return st;
+}
+
+static enum snapshot_status fail_errno(struct snapshot_result *r, enum snapshot_status st)
+{
+    r->saved_errno = errno;
+    return st;
+}
+
+/* ---- save ---- */
+
+struct snap_buf {
+    unsigned char *p;
+    size_t len;
+    size_t cap;
+};
+
+/* Makes room for n more bytes. False when out of memory. */
+static bool buf_reserve(struct snap_buf *b, size_t n)
+{
+    size_t cap = b->cap ? b->cap : 1u << 16;
+    unsigned char *p;
+
+    if (b->len + n <= b->cap)
+        return true;
+    while (cap < b->len + n)
+        cap *= 2;
+    p = realloc(b->p, cap);
+    if (!p)
+        return false;
+    b->p = p;
+    b->cap = cap;
+    return true;
+}
+
+/* Encodes one record for it; the absolute expiry is computed by the caller. */
+static bool buf_put_record(struct snap_buf *b, const struct item *it, uint64_t expiry)
+{
+    unsigned char *p;
+
+    if (!buf_reserve(b, SNAP_RECORD_FIXED + it->nkey + it->nbytes))
+        return false;
+    p = b->p + b->len;
+    p[0] = SNAP_TAG_RECORD;
+    p[1] = it->nkey;
+    put_u32(p + 2, it->client_flags);
+    put_u64(p + 6, expiry);
+    put_u64(p + 14, it->cas);
+    put_u32(p + 22, it->nbytes);
+    memcpy(p + SNAP_RECORD_FIXED, item_key(it), it->nkey);
+    memcpy(p + SNAP_RECORD_FIXED + it->nkey, item_value_const(it), it->nbytes);
+    b->len += SNAP_RECORD_FIXED + it->nkey + it->nbytes;
+    return true;
+}
+
+struct snap_copy {
+    uint64_t items;
+    uint64_t expired;
+};
+
+/* Encodes the live items of one chain. False when out of memory. Caller holds the shard lock. */
+static bool copy_chain_locked(struct cache *c, uint32_t head, uint32_t now, struct snap_buf *b,
+                              struct snap_copy *n)
+{
+    int64_t base = (int64_t)cache_process_started(c);
+
+    while (head) {
+        const struct item *it = slab_item(&c->slab, head);
+        enum cache_miss_reason why = cache_item_dead_locked(c, it, now);
+        uint32_t exp = item_exptime(it);
+
+        head = it->h_next;
+        if (why == CACHE_MISS_EXPIRED)
+            n->expired++;
+        if (why != CACHE_MISS_NONE)
+            continue;
+        if (!buf_put_record(b, it, exp ? (uint64_t)(base + exp) : 0))
+            return false;
+        n->items++;
+    }
+    return true;
+}
+
+/* Encodes every live item of shard sh into b (emptied first), under the shard lock. */
+static bool copy_shard(struct cache *c, struct ht_shard *sh, struct snap_buf *b,
+                       struct snap_copy *n)
+{
+    uint32_t now = cache_rel_time(c);
+    bool ok = true;
+    size_t i;
+
+    b->len = 0;
+    pthread_mutex_lock(&sh->lock);
+    for (i = 0; ok && i < ht_scan_size_locked(sh); i++)
+        ok = copy_chain_locked(c, *ht_scan_slot_locked(sh, i), now, b, n);
+    pthread_mutex_unlock(&sh->lock);
+    return ok;
+}
+
+/* Writes all of p, feeding the checksum. False with errno set on failure. */
+static bool write_all(int fd, XXH3_state_t *h, const unsigned char *p, size_t n)
+{
+    if (h)
+        XXH3_64bits_update(h, p, n);
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return false;
+        if (w == 0) {
+            errno = EIO;
+            return false;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return true;
+}
+
+static void encode_header(unsigned char *p)
+{
+    memcpy(p, SNAPSHOT_MAGIC, 8);
+    put_u32(p + 8, SNAPSHOT_VERSION);
+    put_u32(p + 12, 0);
+    put_u64(p + 16, (uint64_t)time(NULL));
+}
+
+/* Writes header, every shard and the footer to fd. */
+static enum snapshot_status save_body(struct cache *c, int fd, XXH3_state_t *h,
+                                      struct snapshot_result *r)
+{
+    unsigned char hdr[SNAP_HEADER_SIZE], foot[SNAP_FOOTER_SIZE];
+    struct snap_buf b = {NULL, 0, 0};
+    struct snap_copy n = {0, 0};
+    enum snapshot_status st = SNAPSHOT_OK;
+
+    encode_header(hdr);
+    if (!write_all(fd, h, hdr, sizeof hdr))
+        return fail_errno(r, SNAPSHOT_ERR_WRITE);
+    r->bytes = sizeof hdr;
+    for (unsigned s = 0; s < ht_nshards(&c->ht) && st == SNAPSHOT_OK; s++) {
+        if (!copy_shard(c, &c->ht.shards[s], &b, &n))
+            st = SNAPSHOT_ERR_NOMEM;
+        else if (!write_all(fd, h, b.p, b.len))
+            st = fail_errno(r, SNAPSHOT_ERR_WRITE);
+        r->bytes += b.len;
+    }
+    free(b.p);
+    if (st != SNAPSHOT_OK)
+        return st;
+    foot[0] = SNAP_TAG_FOOTER;
+    memcpy(foot + 1, SNAP_FOOTER_MARKER, 7);
+    put_u64(foot + 8, n.items);
+    put_u64(foot + 16, XXH3_64bits_digest(h));
+    if (!write_all(fd, NULL, foot, sizeof foot))
+        return fail_errno(r, SNAPSHOT_ERR_WRITE);
+    r->bytes += sizeof foot;
+    r->items = n.items;
+    r->expired = n.expired;
+    return SNAPSHOT_OK;
+}
+
+/* fsyncs the directory that holds path. */
+static bool fsync_dir(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir;
+    bool ok;
+    int fd;
+
+    if (!slash)
+        dir = strdup(".");
+    else if (slash == path)
+        dir = strdup("/");
+    else
+        dir = strndup(path, (size_t)(slash - path));
+    if (!dir)
+        return false;
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    free(dir);
+    if (fd < 0)
+        return false;
+    ok = fsync(fd) == 0;
+    close(fd);
+    return ok;
+}
+
+/* Writes, fsyncs and closes the temporary file fd, then renames it over path. */
+static enum snapshot_status save_to(struct cache *c, int fd, const char *tmp, const char *path,
+                                    struct snapshot_result *r)
+{
+    XXH3_state_t *h = XXH3_createState();
+    enum snapshot_status st;
+
+    if (!h) {
+        close(fd);
+        return SNAPSHOT_ERR_NOMEM;
+    }
+    XXH3_64bits_reset(h);
+    st = save_body(c, fd, h, r);
+    XXH3_freeState(h);
+    if (st == SNAPSHOT_OK && fsync(fd) != 0)
+        st = fail_errno(r, SNAPSHOT_ERR_FSYNC);
+    if (close(fd) != 0 && st == SNAPSHOT_OK)
+        st = fail_errno(r, SNAPSHOT_ERR_WRITE);
+    if (st == SNAPSHOT_OK && rename(tmp, path) != 0)
+        st = fail_errno(r, SNAPSHOT_ERR_RENAME);
+    return st;
+}
+
+/* See snapshot.h. */
+enum snapshot_status snapshot_save(struct cache *c, const char *path, struct snapshot_result *r)
+{
+    struct snapshot_result local;
+    uint64_t t0 = now_ns();
+    enum snapshot_status st;
+    size_t n = strlen(path) + 32;
+    char *tmp = malloc(n);
+    int fd;
+
+    if (!r)
+        r = &local;
+    memset(r, 0, sizeof *r);
+    if (!tmp)
+        return result_finish(r, SNAPSHOT_ERR_NOMEM, t0);
+    snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        free(tmp);
+        return result_finish(r, fail_errno(r, SNAPSHOT_ERR_OPEN), t0);
+    }
+    st = save_to(c, fd, tmp, path, r);
+    if (st != SNAPSHOT_OK)
+        unlink(tmp);
+    else if (!fsync_dir(path))
+        st = fail_errno(r, SNAPSHOT_ERR_FSYNC);
+    free(tmp);
+    return result_finish(r, st, t0);
+}
+
+/* ---- read ---- */
+
+struct snap_reader {
+    int fd;
+    unsigned char *buf;
+    size_t pos, len;
+    uint64_t consumed;
+    XXH3_state_t *h;
+    struct snapshot_result *r;
+};
+
+/* Refills the buffer, keeping its unread bytes. SNAPSHOT_OK, ERR_TRUNCATED at the end of the file
+ * or ERR_READ. */
+static enum snapshot_status snap_fill(struct snap_reader *rd)
+{
+    ssize_t n;
+
+    if (rd->pos > 0) {
+        memmove(rd->buf, rd->buf + rd->pos, rd->len - rd->pos);
+        rd->len -= rd->pos;
+        rd->pos = 0;
+    }
+    do
+        n = read(rd->fd, rd->buf + rd->len, SNAP_READ_BUF - rd->len);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return fail_errno(rd->r, SNAPSHOT_ERR_READ);
+    if (n == 0)
+        return SNAPSHOT_ERR_TRUNCATED;
+    rd->len += (size_t)n;
+    return SNAPSHOT_OK;
+}
+
+/* Makes n (<= SNAP_READ_BUF) bytes available at rd->buf + rd->pos without consuming them. */
+static enum snapshot_status snap_peek(struct snap_reader *rd, size_t n)
+{
+    while (rd->len - rd->pos < n) {
+        enum snapshot_status st = snap_fill(rd);
+
+        if (st != SNAPSHOT_OK)
+            return st;
+    }
+    return SNAPSHOT_OK;
+}
+
+/* Consumes n bytes into dst (NULL: drops them); hash says whether they count in the checksum. */
+static enum snapshot_status snap_take(struct snap_reader *rd, void *dst, size_t n, bool hash)
+{
+    char *d = dst;
+
+    while (n > 0) {
+        size_t k;
+
+        if (rd->pos == rd->len) {
+            enum snapshot_status st = snap_fill(rd);
+
+            if (st != SNAPSHOT_OK)
+                return st;
+        }
+        k = rd->len - rd->pos < n ? rd->len - rd->pos : n;
+        if (hash)
+            XXH3_64bits_update(rd->h, rd->buf + rd->pos, k);
+        if (d) {
+            memcpy(d, rd->buf + rd->pos, k);
+            d += k;
+        }
+        rd->pos += k;
+        rd->consumed += k;
+        n -= k;
+    }
+    return SNAPSHOT_OK;
+}
+
+static enum snapshot_status snap_open(struct snap_reader *rd, const char *path,
+                                      struct snapshot_result *r)
+{
+    memset(rd, 0, sizeof *rd);
+    rd->r = r;
+    rd->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (rd->fd < 0)
+        return fail_errno(r, SNAPSHOT_ERR_OPEN);
+    rd->buf = malloc(SNAP_READ_BUF);
+    rd->h = XXH3_createState();
+    if (!rd->buf || !rd->h)
+        return SNAPSHOT_ERR_NOMEM;
+    XXH3_64bits_reset(rd->h);
+    return SNAPSHOT_OK;
+}
+
+static void snap_close(struct snap_reader *rd)
+{
+    if (rd->fd >= 0)
+        close(rd->fd);
+    free(rd->buf);
+    XXH3_freeState(rd->h);
+}
+
+/* Reads and checks the header. A file too short to hold a header is a bad magic unless it starts
+ * with the magic (then it is truncated). */
+static enum snapshot_status read_header(struct snap_reader *rd)
+{
+    unsigned char hdr[SNAP_HEADER_SIZE] = {0};
+    enum snapshot_status st = snap_take(rd, hdr, sizeof hdr, true);
+
+    if (st == SNAPSHOT_ERR_TRUNCATED)
+        return rd->consumed >= 8 && memcmp(hdr, SNAPSHOT_MAGIC, 8) == 0 ? st : SNAPSHOT_ERR_MAGIC;
+    if (st != SNAPSHOT_OK)
+        return st;
+    if (memcmp(hdr, SNAPSHOT_MAGIC, 8) != 0)
+        return SNAPSHOT_ERR_MAGIC;
+    if (get_u32(hdr + 8) != SNAPSHOT_VERSION)
+        return SNAPSHOT_ERR_VERSION;
+    return SNAPSHOT_OK;
+}
+
+/* A decoded record's fixed part. */
+struct snap_rec {
+    uint8_t nkey;
+    uint32_t flags;
+    uint64_t expiry;
+    uint64_t cas;
+    uint32_t nbytes;
+    char key[ITEM_KEY_MAX];
+};
+
+/* Reads the next record's fixed part and key into rec, or the footer (sets *end) and checks it
+ * against count. */
+static enum snapshot_status read_next(struct snap_reader *rd, struct snap_rec *rec,
+                                      uint64_t count, bool *end)
+{
+    unsigned char f[SNAP_RECORD_FIXED];
+    enum snapshot_status st = snap_peek(rd, 1);
+
+    if (st != SNAPSHOT_OK)
+        return st;
+    *end = rd->buf[rd->pos] == SNAP_TAG_FOOTER;
+    if (*end) {
+        unsigned char foot[SNAP_FOOTER_SIZE];
+        uint64_t digest = XXH3_64bits_digest(rd->h);
+
+        st = snap_take(rd, foot, sizeof foot, false);
+        if (st != SNAPSHOT_OK)
+            return st;
+        if (memcmp(foot + 1, SNAP_FOOTER_MARKER, 7) != 0)
+            return SNAPSHOT_ERR_FOOTER;
+        if (get_u64(foot + 16) != digest)
+            return SNAPSHOT_ERR_CHECKSUM;
+        if (get_u64(foot + 8) != count)
+            return SNAPSHOT_ERR_FOOTER;
+        st = snap_take(rd, NULL, 1, false);
+        return st == SNAPSHOT_ERR_TRUNCATED ? SNAPSHOT_OK
+                                            : st == SNAPSHOT_OK ? SNAPSHOT_ERR_FOOTER : st;
+    }
+    st = snap_take(rd, f, sizeof f, true);
+    if (st != SNAPSHOT_OK)
+        return st;
+    if (f[0] != SNAP_TAG_RECORD || f[1] == 0 || f[1] > ITEM_KEY_MAX)
+        return SNAPSHOT_ERR_RECORD;
+    rec->nkey = f[1];
+    rec->flags = get_u32(f + 2);
+    rec->expiry = get_u64(f + 6);
+    rec->cas = get_u64(f + 14);
+    rec->nbytes = get_u32(f + 22);
+    return snap_take(rd, rec->key, rec->nkey, true);
+}
+
+/* See snapshot.h. */
+enum snapshot_status snapshot_verify(const char *path, struct snapshot_result *r)
+{
+    struct snapshot_result local;
+    uint64_t t0 = now_ns();
+    struct snap_reader rd;
+    struct snap_rec rec;
+    enum snapshot_status st;
+    bool end = false;
+
+    if (!r)
+        r = &local;
+    memset(r, 0, sizeof *r);
+    st = snap_open(&rd, path, r);
+    if (st == SNAPSHOT_OK)
+        st = read_header(&rd);
+    while (st == SNAPSHOT_OK && !end) {
+        st = read_next(&rd, &rec, r->items, &end);
+        if (st == SNAPSHOT_OK && !end) {
+            st = snap_take(&rd, NULL, rec.nbytes, true);
+            r->items++;
+        }
+    }
+    r->bytes = rd.consumed;
+    snap_close(&rd);
+    if (st != SNAPSHOT_OK)
+        r->items = 0;
+    return result_finish(r, st, t0);
+}
+
+/* ---- load ---- */
+
+/* Whether cls can hand out a chunk without evicting: a free chunk, one left to carve, or a new
+ * page within the memory limit. Takes cls->lock and page_lock briefly (a hint: it may change). */
+static bool class_has_room(struct slab *s, struct slab_class *cls)
+{
+    bool room;
+
+    pthread_mutex_lock(&cls->lock);
+    room = cls->free_count > 0 || cls->carve_left > 0;
+    if (!room) {
+        pthread_mutex_lock(&s->page_lock);
+        room = s->next_page - s->nfree < s->total_pages &&
+               (s->nfree > 0 || s->next_page < s->arena_pages);
+        pthread_mutex_unlock(&s->page_lock);
+    }
+    pthread_mutex_unlock(&cls->lock);
+    return room;
+}
+
+/* Raises c's next CAS unique past cas. */
+static void cas_advance(struct cache *c, uint64_t cas)
+{
+    uint64_t cur = atomic_load(&c->next_cas);
+
+    while (cur <= cas && !atomic_compare_exchange_weak(&c->next_cas, &cur, cas + 1))
+        ;
+}
+
+/* Links the filled item it like CACHE_SET, replacing any old item, and gives it unique cas. */
+static void store_with_cas(struct cache *c, struct item *it, uint64_t cas)
+{
+    uint64_t hash = ht_hash(item_key(it), it->nkey);
+    struct ht_shard *sh = ht_shard_of(&c->ht, hash);
+    struct item *old;
+
+    pthread_mutex_lock(&sh->lock);
+    old = cache_find_live_locked(c, sh, hash, item_key(it), it->nkey, NULL);
+    if (old) {
+        cache_unlink_locked(c, sh, hash, old);
+        cache_item_unref(c, old);
+    }
+    cache_link_locked(c, sh, hash, it);
+    if (c->opt.use_cas) {
+        it->cas = cas;
+        cas_advance(c, cas);
+    }
+    pthread_mutex_unlock(&sh->lock);
+}
+
+/* The relative exptime of an absolute expiry (0 = never); sets *expired when it is not in the
+ * future on c's clock. */
+static uint32_t rel_expiry(struct cache *c, uint64_t expiry, bool *expired)
+{
+    int64_t rel;
+
+    *expired = false;
+    if (expiry == 0)
+        return 0;
+    if (expiry > (uint64_t)INT64_MAX / 2)
+        return UINT32_MAX;
+    rel = (int64_t)expiry - (int64_t)cache_process_started(c);
+    if (rel <= (int64_t)cache_rel_time(c)) {
+        *expired = true;
+        return 1;
+    }
+    return rel > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)rel;
+}
+
+/* Stores one record whose value is next in rd, or skips it (expired, left out). */
+static enum snapshot_status load_record(struct cache *c, struct snap_reader *rd,
+                                        const struct snap_rec *rec, struct snapshot_result *r)
+{
+    size_t total = item_total_size(rec->nkey, rec->nbytes);
+    unsigned cls = total <= c->slab.item_size_max ? slab_class_for(&c->slab, total) : 0;
+    enum cache_status cst;
+    enum snapshot_status st;
+    struct item *it = NULL;
+    bool expired;
+    uint32_t exp = rel_expiry(c, rec->expiry, &expired);
+
+    if (expired) {
+        r->expired++;
+        return snap_take(rd, NULL, rec->nbytes, true);
+    }
+    if (cls != 0 && class_has_room(&c->slab, &c->slab.classes[cls]))
+        it = cache_alloc(c, rec->key, rec->nkey, rec->flags, exp, rec->nbytes, &cst);
+    if (!it) {
+        r->left_out++;
+        return snap_take(rd, NULL, rec->nbytes, true);
+    }
+    st = snap_take(rd, item_value(it), rec->nbytes, true);
+    if (st == SNAPSHOT_OK) {
+        store_with_cas(c, it, rec->cas);
+        r->items++;
+    }
+    cache_item_release(c, &it);
+    return st;
+}
+
+/* The second pass of a load: header, then every record, then the footer. */
+static enum snapshot_status load_pass(struct cache *c, const char *path, struct snapshot_result *r)
+{
+    struct snap_reader rd;
+    struct snap_rec rec;
+    enum snapshot_status st = snap_open(&rd, path, r);
+    uint64_t n = 0;
+    bool end = false;
+
+    if (st == SNAPSHOT_OK)
+        st = read_header(&rd);
+    while (st == SNAPSHOT_OK && !end) {
+        st = read_next(&rd, &rec, n, &end);
+        if (st == SNAPSHOT_OK && !end) {
+            st = load_record(c, &rd, &rec, r);
+            n++;
+        }
+    }
+    r->bytes = rd.consumed;
+    snap_close(&rd);
+    return st;
+}
+
+/* See snapshot.h. */
+enum snapshot_status snapshot_load(struct cache *c, const char *path, struct snapshot_result *r)
+{
+    struct snapshot_result local;
+    uint64_t t0 = now_ns();
+    enum snapshot_status st;
+
+    if (!r)
+        r = &local;
+    st = snapshot_verify(path, r);
+    if (st != SNAPSHOT_OK) {
+        r->items = 0;
+        r->bytes = 0;
+        return result_finish(r, st, t0);
+    }
+    memset(r, 0, sizeof *r);
+    st = load_pass(c, path, r);
+    if (st == SNAPSHOT_OK && r->left_out > 0)
+        st = SNAPSHOT_PARTIAL;
+    return result_finish(r, st, t0);
+}
