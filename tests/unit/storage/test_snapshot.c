@@ -42,7 +42,7 @@ static void teardown_dir(void)
     cr_assert_eq(system(cmd), 0);
 }
 
-TestSuite(snapshot, .init = setup_dir, .fini = teardown_dir, .timeout = 60);
+TestSuite(snapshot, .init = setup_dir, .fini = teardown_dir, .timeout = 120);
 
 static void set_bin(struct cache *c, const char *key, const void *val, size_t n, uint32_t flags,
                     uint32_t exptime)
@@ -474,11 +474,11 @@ Test(snapshot, more_than_fits_reports_left_out)
     cache_destroy(&b);
 }
 
-Test(snapshot, timing_save_and_load, .timeout = 300)
+Test(snapshot, timing_save_and_load)
 {
     const char *env = getenv("CAIRN_SNAPSHOT_ITEMS");
     uint64_t n = env ? strtoull(env, NULL, 10) : 100000;
-    struct cache *a = st_cache(1u << 30, 0, 0, 0), *b = st_cache(1u << 30, 0, 0, 0);
+    struct cache *a = st_cache(1u << 30, 0, 6, 0), *b = st_cache(1u << 30, 0, 6, 0);
     struct snapshot_result r;
     char key[32], val[100];
 
