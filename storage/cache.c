@@ -202,9 +202,10 @@ void cache_item_unref(struct cache *c, struct item *it)
     if ((old & ITEM_REFCOUNT_MASK) != 1)
         return;
     assert(!(old & ITEM_LINKED));
-    if (it->clsid == 0)
+    if (it->clsid == 0) {
+        atomic_fetch_sub(&c->heap_copy_bytes, item_total_size(it->nkey, it->nbytes));
         free(it);
-    else
+    } else
         slab_free(&c->slab, it);
 }
 
@@ -249,14 +250,24 @@ struct item *cache_find_live_locked(struct cache *c, struct ht_shard *sh, uint64
     return NULL;
 }
 
-/* A private heap copy of a linked item, for a reader when its refcount is saturated. */
-static struct item *item_heap_copy(const struct item *it)
+/*
+ * A private heap copy of a linked item, for a reader when its refcount is saturated. The copies alive
+ * at once take at most the cache's memory limit in all: past that the reader gets NULL (a miss), so a
+ * client that asks for one item thousands of times without reading the answers (a long multi-get
+ * line, a deep pipeline) cannot make the server allocate without bound.
+ */
+static struct item *item_heap_copy(struct cache *c, const struct item *it)
 {
     size_t n = item_total_size(it->nkey, it->nbytes);
-    struct item *cp = malloc(n);
+    uint64_t before = atomic_fetch_add(&c->heap_copy_bytes, n);
+    struct item *cp = NULL;
 
-    if (!cp)
+    if (before + n <= c->opt.memory_limit)
+        cp = malloc(n);
+    if (!cp) {
+        atomic_fetch_sub(&c->heap_copy_bytes, n);
         return NULL;
+    }
     memcpy(cp, it, n);
     cp->h_next = 0;
     cp->clsid = 0;
@@ -285,7 +296,7 @@ static struct item *item_take_for_reader_locked(struct cache *c, struct item *it
     st = atomic_load(&it->state);
     for (;;) {
         if ((st & ITEM_REFCOUNT_MASK) >= ITEM_REFCOUNT_MASK - 1)
-            return item_heap_copy(it);
+            return item_heap_copy(c, it);
         if (atomic_compare_exchange_weak(&it->state, &st, (uint16_t)(st + 1)))
             return it;
     }

@@ -471,3 +471,39 @@ Test(store, class_statistics_count_linked_items)
     cache_class_stats_get(c, id, &cs);
     cr_assert_eq(cs.used_chunks, 2);
 }
+
+/* Regression test (unbounded heap copies): a reader asking for one saturated item thousands of times
+ * gets private copies only up to the memory limit in all, then misses, and copies come back once
+ * some are released. */
+Test(store, heap_copies_are_bounded_by_the_memory_limit)
+{
+    enum { HELD = ITEM_REFCOUNT_MASK - 2, VLEN = 100000 };
+    struct cache *small = st_cache((size_t)2 << 20, (size_t)1 << 20, 0, 0);
+    struct item **held = malloc(HELD * sizeof *held);
+    struct item *copies[64];
+    enum cache_status st;
+    size_t ncopies = 0, i;
+    struct item *it = cache_alloc(small, "big", 3, 0, 0, VLEN, &st);
+
+    cr_assert_not_null(it);
+    memset(item_value(it), 'v', VLEN);
+    cr_assert_eq(cache_store(small, it, CACHE_SET, 0, NULL), CACHE_OK);
+    cache_item_release(small, &it);
+    for (i = 0; i < HELD; i++)
+        held[i] = cache_get(small, "big", 3, NULL);
+    while (ncopies < 64 && (copies[ncopies] = cache_get(small, "big", 3, NULL)) != NULL) {
+        cr_assert_eq(copies[ncopies]->clsid, 0);
+        ncopies++;
+    }
+    cr_expect_eq(ncopies, ((size_t)2 << 20) / item_total_size(3, VLEN), "copies up to the limit");
+    cache_item_release(small, &copies[--ncopies]);
+    copies[ncopies] = cache_get(small, "big", 3, NULL);
+    cr_expect_not_null(copies[ncopies], "a released copy makes room for another");
+    ncopies++;
+    for (i = 0; i < ncopies; i++)
+        cache_item_release(small, &copies[i]);
+    for (i = 0; i < HELD; i++)
+        cache_item_release(small, &held[i]);
+    free(held);
+    cache_destroy(&small);
+}
