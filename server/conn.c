@@ -38,9 +38,6 @@
 #include "protocol/response.h"
 #include "server/server_internal.h"
 
-#ifndef IOV_MAX
-#define IOV_MAX 1024
-#endif
 
 #define RBUF_INIT  ((size_t)16 * 1024)
 #define RBUF_MAX   ((size_t)MC_KEYS_LINE_MAX + 16 * 1024)

@@ -22,6 +22,7 @@
 #ifndef CAIRN_SERVER_INTERNAL_H
 #define CAIRN_SERVER_INTERNAL_H
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -32,6 +33,11 @@
 
 #include "protocol/memcache.h"
 #include "server/settings.h"
+
+/* The most iovecs one writev() takes (limits.h has it on Linux; POSIX guarantees at least 16). */
+#ifndef IOV_MAX
+#define IOV_MAX 1024
+#endif
 
 struct event;
 struct event_base;

@@ -26,9 +26,6 @@
 
 #include "server/server_internal.h"
 
-#ifndef IOV_MAX
-#define IOV_MAX 1024
-#endif
 
 #define DRAIN_TIMEOUT_S 3
 

@@ -295,7 +295,8 @@ enum rebalance_result cache_rebalance_locked(struct cache *c, struct slab_class 
     }
     /* Page counts read without locks can miss a page that is moving between two classes while we
      * scan: unless `to` holds every page, one exists elsewhere, so report FAILED (retry). */
-    if (r == REBALANCE_NONE && !proactive && to->npages < __atomic_load_n(&c->slab.total_pages, __ATOMIC_RELAXED))
+    if (r == REBALANCE_NONE && !proactive &&
+        to->npages < __atomic_load_n(&c->slab.total_pages, __ATOMIC_RELAXED))
         r = REBALANCE_FAILED;
     return r;
 }

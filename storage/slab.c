@@ -4,7 +4,8 @@
  * One region of 32 GiB (the largest limit) is reserved at start with mmap(MAP_NORESERVE): the kernel
  * backs a page with memory only when it is first written, so the reservation costs nothing until
  * pages are used, and `cache_memlimit` can raise the limit later (total_pages is the budget). If the
- * system refuses a reservation that large, the arena is just the configured limit. Pages are handed out in address order to the class that first runs dry. A class carves
+ * system refuses a reservation that large, the arena is just the configured limit. Pages are handed
+ * out in address order to the class that first runs dry. A class carves
  * its newest page lazily, one chunk per allocation, so untouched chunks stay zero: their state word
  * reads "not linked, not free, refcount 0", which the eviction clock skips.
  *
