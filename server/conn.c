@@ -323,6 +323,21 @@ static void link_conn(struct conn *c)
     w->nconns++;
 }
 
+/* Frees what a connection owns (c may be NULL or half built), closes fd and tells the worker. */
+static void conn_free(struct conn *c, struct worker *w, int fd)
+{
+    if (c != NULL) {
+        if (c->ev != NULL)
+            event_free(c->ev);
+        mc_session_destroy(&c->sess);
+        resp_destroy(&c->out);
+        free(c->rbuf);
+        free(c);
+    }
+    close(fd);
+    worker_conn_closed(w);
+}
+
 /* Creates a connection for fd on worker w (worker thread). NULL on failure (fd is then closed). */
 struct conn *conn_create(struct worker *w, int fd, unsigned listener)
 {
@@ -355,16 +370,7 @@ struct conn *conn_create(struct worker *w, int fd, unsigned listener)
     server_log(srv, 2, "<%d new client connection from %s\n", fd, c->addr);
     return c;
 fail:
-    if (c != NULL) {
-        if (c->ev != NULL)
-            event_free(c->ev);
-        mc_session_destroy(&c->sess);
-        resp_destroy(&c->out);
-        free(c->rbuf);
-        free(c);
-    }
-    close(fd);
-    worker_conn_closed(w);
+    conn_free(c, w, fd);
     return NULL;
 }
 
@@ -384,11 +390,5 @@ void conn_destroy(struct conn *c)
     w->nconns--;
 
     server_log(w->srv, 2, "<%d connection closed.\n", c->fd);
-    event_free(c->ev);
-    mc_session_destroy(&c->sess);
-    resp_destroy(&c->out);
-    free(c->rbuf);
-    close(c->fd);
-    free(c);
-    worker_conn_closed(w);
+    conn_free(c, w, c->fd);
 }

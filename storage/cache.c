@@ -290,16 +290,8 @@ static void item_note_access(struct cache *c, struct item *it)
 /* Marks a live item accessed and returns it with one more reference (or a heap copy). */
 static struct item *item_take_for_reader_locked(struct cache *c, struct item *it)
 {
-    uint16_t st;
-
     item_note_access(c, it);
-    st = atomic_load(&it->state);
-    for (;;) {
-        if ((st & ITEM_REFCOUNT_MASK) >= ITEM_REFCOUNT_MASK - 1)
-            return item_heap_copy(c, it);
-        if (atomic_compare_exchange_weak(&it->state, &st, (uint16_t)(st + 1)))
-            return it;
-    }
+    return item_try_ref(it) ? it : item_heap_copy(c, it);
 }
 
 static struct item *cache_lookup(struct cache *c, const char *key, size_t nkey, bool touch,

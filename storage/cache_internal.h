@@ -10,6 +10,7 @@
 #define CAIRN_STORAGE_CACHE_INTERNAL_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 
 #include "storage/cache.h"
@@ -40,6 +41,19 @@ enum cache_miss_reason cache_item_dead_locked(const struct cache *c, const struc
 /* Takes a linked item out of the table and its shard's counters and clears ITEM_LINKED. The
  * table's reference is NOT dropped: the caller does that (cache_item_unref) or reuses the chunk. */
 void cache_unlink_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, struct item *it);
+
+/* Takes one more reference on it unless its count is saturated (ITEM_REFCOUNT_MASK - 1, so that one
+ * cache_item_acquire after a get stays safe). Returns whether a reference was taken. Lock-free. */
+static inline bool item_try_ref(struct item *it)
+{
+    uint16_t st = atomic_load(&it->state);
+
+    while ((st & ITEM_REFCOUNT_MASK) < ITEM_REFCOUNT_MASK - 1) {
+        if (atomic_compare_exchange_weak(&it->state, &st, (uint16_t)(st + 1)))
+            return true;
+    }
+    return false;
+}
 
 /* Drops one reference; frees the chunk (or heap copy) if it was the last. Takes the class lock
  * when freeing, so the caller must not hold it. */

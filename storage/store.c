@@ -153,19 +153,6 @@ struct item *cache_alloc(struct cache *c, const char *key, size_t nkey, uint32_t
     return cache_alloc_held(c, NULL, key, nkey, client_flags, exptime, nbytes, st ? st : &dummy);
 }
 
-/* Pins a linked item against eviction with one extra reference, unless its count is saturated
- * (then it is pinned already). Returns whether a reference was taken. */
-static bool item_pin(struct item *it)
-{
-    uint16_t st = atomic_load(&it->state);
-
-    while ((st & ITEM_REFCOUNT_MASK) < ITEM_REFCOUNT_MASK - 1) {
-        if (atomic_compare_exchange_weak(&it->state, &st, (uint16_t)(st + 1)))
-            return true;
-    }
-    return false;
-}
-
 /* Replaces old (may be NULL) by the filled item nw in the table. nw inherits old's ACTIVE bit: a
  * key that is read and rewritten often must not look new to the eviction clock each time it is
  * rewritten. Caller holds sh->lock. */
@@ -184,7 +171,7 @@ static void replace_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, 
 static struct item *alloc_like_locked(struct cache *c, struct ht_shard *sh, struct item *old,
                                       size_t nbytes, enum cache_status *st)
 {
-    bool pinned = item_pin(old);
+    bool pinned = item_try_ref(old); /* pinned against eviction; saturated = pinned already */
     struct item *nw = cache_alloc_held(c, sh, item_key(old), old->nkey, old->client_flags,
                                        item_exptime(old), nbytes, st);
 
