@@ -147,15 +147,15 @@ static void mc_add_hit(struct resp *out, struct item *it, bool with_cas)
     char hdr[6 + ITEM_KEY_MAX + 3 * 21 + 2];
     size_t n = 6;
     memcpy(hdr, "VALUE ", 6);
-    memcpy(hdr + n, item_key(it), it->nkey);
-    n += it->nkey;
+    memcpy(hdr + n, item_key(it), item_nkey(it));
+    n += item_nkey(it);
     hdr[n++] = ' ';
-    n += mc_fmt_u64(hdr + n, it->client_flags);
+    n += mc_fmt_u64(hdr + n, item_client_flags(it));
     hdr[n++] = ' ';
-    n += mc_fmt_u64(hdr + n, it->nbytes);
+    n += mc_fmt_u64(hdr + n, item_nbytes(it));
     if (with_cas) {
         hdr[n++] = ' ';
-        n += mc_fmt_u64(hdr + n, it->cas);
+        n += mc_fmt_u64(hdr + n, item_cas(it));
     }
     hdr[n++] = '\r';
     hdr[n++] = '\n';

@@ -177,7 +177,7 @@ void resp_add_value(struct resp *r, struct item *it)
     struct resp_entry *e = resp_new_entry(r);
     e->kind = RESP_VALUE;
     e->off = 0;
-    e->len = (size_t)it->nbytes + 2;
+    e->len = item_nbytes(it) + 2;
     e->it = it;
     r->pending += e->len;
 }

@@ -16,7 +16,7 @@
  * - h_next: next item in the same hash bucket, as an arena handle (0 = none). Handles are 32-bit
  *   offsets into the slab arena in 8-byte units, which is why the arena is at most 32 GiB.
  * - exptime, atime: seconds on the cache's relative clock (see cache_rel_time()); exptime 0 = never.
- * - state: a 16-bit atomic word: refcount in the low 12 bits, then the flag bits below. The hash table
+ * - state: a 16-bit atomic word: refcount in the low 10 bits, then the flag bits below. The hash table
  *   holds one reference while the item is linked; each reader (a connection writing the value out)
  *   holds one more. Whoever drops the last reference frees the chunk.
  *
@@ -39,7 +39,9 @@
 #define ITEM_HEADER_SIZE 32u
 #define ITEM_KEY_MAX 250u
 
-#define ITEM_REFCOUNT_MASK 0x0fffu
+#define ITEM_REFCOUNT_MASK 0x03ffu
+#define ITEM_WON 0x0400u     /* meta: a client was handed the recache token (W flag) */
+#define ITEM_STALE 0x0800u   /* meta: invalidated (md I / ms I); readers see X and may win a recache */
 #define ITEM_LINKED 0x1000u  /* in the hash table */
 #define ITEM_ACTIVE 0x2000u  /* hit since the eviction clock last passed: gets a second chance */
 #define ITEM_FETCHED 0x4000u /* read at least once since it was stored */
@@ -88,6 +90,33 @@ static inline uint32_t item_atime(const struct item *it)
 static inline void item_set_atime(struct item *it, uint32_t atime)
 {
     __atomic_store_n(&it->atime, atime, __ATOMIC_RELAXED);
+}
+
+/* Layers outside storage/ read the header only through these accessors, so that the layout can change. */
+static inline size_t item_nkey(const struct item *it)
+{
+    return it->nkey;
+}
+
+static inline size_t item_nbytes(const struct item *it)
+{
+    return it->nbytes;
+}
+
+static inline uint64_t item_cas(const struct item *it)
+{
+    return it->cas;
+}
+
+static inline uint32_t item_client_flags(const struct item *it)
+{
+    return it->client_flags;
+}
+
+/* The state word (refcount and flag bits); a relaxed snapshot, for statistics and tests. */
+static inline uint16_t item_state(const struct item *it)
+{
+    return atomic_load_explicit(&it->state, memory_order_relaxed);
 }
 
 static inline const char *item_key(const struct item *it)

@@ -31,7 +31,7 @@ static inline struct cache *pt_cache_create(size_t limit)
 
 static inline uint16_t pt_refcount(struct item *it)
 {
-    return (uint16_t)(atomic_load(&it->state) & ITEM_REFCOUNT_MASK);
+    return (uint16_t)(item_state(it) & ITEM_REFCOUNT_MASK);
 }
 
 /* Collects every pending byte (through iovecs, consuming in steps of at most step bytes) into a

@@ -465,7 +465,7 @@ Test(session, gets_shows_cas)
     pt_feed(&t, S("set a 0 0 1\r\nx\r\n"), (size_t)-1);
     struct item *it = cache_get(t.cache, "a", 1, NULL);
     cr_assert_not_null(it);
-    unsigned long long cas = (unsigned long long)it->cas;
+    unsigned long long cas = (unsigned long long)item_cas(it);
     cache_item_release(t.cache, &it);
     char in[128], want[256];
     snprintf(in, sizeof(in),
