@@ -157,10 +157,13 @@ int snapshot_ctl_load(struct snapshot_ctl *ctl)
         ctl->st.load_left_out = r.left_out;
         ctl->st.load_duration_us = r.duration_ns / 1000;
         pthread_mutex_unlock(&ctl->lock);
-        server_log(ctl->srv, 1, "snapshot: loaded %" PRIu64 " items (%" PRIu64 " expired skipped) from %s in %" PRIu64 " ms\n",
+        server_log(ctl->srv, 1,
+                   "snapshot: loaded %" PRIu64 " items (%" PRIu64 " expired skipped) from %s in %" PRIu64
+                   " ms\n",
                    r.items, r.expired, ctl->o.path, r.duration_ns / 1000000);
         if (st == SNAPSHOT_PARTIAL)
-            fprintf(stderr, "snapshot: %" PRIu64 " items of %s left out: they did not fit in the memory limit (-m)\n",
+            fprintf(stderr,
+                    "snapshot: %" PRIu64 " items of %s left out: they did not fit in the memory limit (-m)\n",
                     r.left_out, ctl->o.path);
         return 0;
     }
@@ -204,8 +207,9 @@ static bool run_save(struct snapshot_ctl *ctl)
     if (st == SNAPSHOT_OK) {
         snprintf(reply, sizeof(reply), "SNAPSHOT %" PRIu64 " %" PRIu64 " %" PRIu64 "\r\n", r.items, r.bytes,
                  r.duration_ns / 1000);
-        server_log(ctl->srv, 1, "snapshot: saved %" PRIu64 " items, %" PRIu64 " bytes to %s in %" PRIu64 " ms\n",
-                   r.items, r.bytes, ctl->o.path, r.duration_ns / 1000000);
+        server_log(ctl->srv, 1,
+                   "snapshot: saved %" PRIu64 " items, %" PRIu64 " bytes to %s in %" PRIu64 " ms\n", r.items,
+                   r.bytes, ctl->o.path, r.duration_ns / 1000000);
     } else {
         describe(&r, why, sizeof(why));
         snprintf(reply, sizeof(reply), "SERVER_ERROR snapshot failed: %s\r\n", why);

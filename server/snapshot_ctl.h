@@ -31,10 +31,10 @@ struct snapshot_waiter;
 #define SNAPSHOT_EXIT_IO       74 /* EX_IOERR: unreadable file, no memory; also a failed final save */
 
 struct snapshot_ctl_options {
-    const char *path;     /* the snapshot file; must outlive the ctl */
-    unsigned interval_s;  /* periodic saves; 0 = none */
-    bool on_shutdown;     /* one last save when the server stops */
-    bool set_aside;       /* a bad file at start is renamed to path.bad-<time> instead of failing */
+    const char *path;    /* the snapshot file; must outlive the ctl */
+    unsigned interval_s; /* periodic saves; 0 = none */
+    bool on_shutdown;    /* one last save when the server stops */
+    bool set_aside;      /* a bad file at start is renamed to path.bad-<time> instead of failing */
 };
 
 /* What `stats` shows; the strings are static. */
