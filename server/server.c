@@ -4,10 +4,11 @@
  *
  * Order: bind the listen sockets (errors reach the terminal), detach (-d), write the pid file, create
  * the cache, drop privileges (-u), load the snapshot and start the snapshot thread (with
- * --snapshot-path; a bad file stops here), start the workers, then accept. The main thread's event_base carries
- * the listen sockets, SIGTERM/SIGINT (libevent signal events: nothing runs in a signal handler), the
- * 1-second clock that advances the cache's clock, the background reclaim of expired items in small
- * batches, and an eventfd a worker writes to after an accepted `shutdown` command.
+ * --snapshot-path; a bad file stops here), start the workers, then accept. The main thread's
+ * event_base carries the listen sockets, SIGTERM/SIGINT (libevent signal events: nothing runs in a
+ * signal handler), the 1-second clock that advances the cache's clock, the background reclaim of
+ * expired items in small batches, and an eventfd a worker writes to after an accepted `shutdown`
+ * command.
  *
  * Signals: SIGTERM and SIGINT are blocked (sigprocmask) before anything else happens, so every thread
  * started later inherits the block and a signal that arrives early (say, the moment the pid file

@@ -119,6 +119,17 @@ static void fill(int fd, const char *prefix, unsigned n)
     free(h_read_line(fd));
 }
 
+/* Expects `get key` to answer one value as fill() stored it. */
+static void expect_filled(int fd, const char *key)
+{
+    char req[300], exp[400], val[101];
+    memset(val, 'v', 100);
+    val[100] = '\0';
+    snprintf(req, sizeof(req), "get %s\r\n", key);
+    snprintf(exp, sizeof(exp), "VALUE %s 7 100\r\n%s\r\nEND\r\n", key, val);
+    h_cmd(fd, req, exp);
+}
+
 /* Reads the whole file at path (malloc'd, *len its size); NULL when it does not exist. */
 static char *slurp(const char *path, size_t *len)
 {
@@ -636,9 +647,7 @@ Test(snapshot, file_size_limit_fails_cleanly)
     fill(fd, "big", 5000); /* about 650 KB of records */
     expect_save_error(fd, "File too large");
     expect_failure_stats(fd, "write_failed");
-    h_cmd(fd, "get big0\r\n", "VALUE big0 7 100\r\n"
-                              "vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv"
-                              "\r\nEND\r\n");
+    expect_filled(fd, "big0");
     size_t len2 = 0;
     char *now = slurp(snap, &len2);
     cr_assert(now != NULL && len2 == len && memcmp(now, good, len) == 0, "old snapshot changed");
@@ -668,9 +677,7 @@ Test(snapshot, second_request_while_running)
     h_sends(waiter, "snapshot\r\n");
     h_sleep_ms(5);
     h_cmd(fd, "snapshot bg\r\n", "SERVER_ERROR snapshot already running\r\n");
-    h_cmd(fd, "get k1\r\n",
-          "VALUE k1 7 100\r\n"
-          "vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv\r\nEND\r\n");
+    expect_filled(fd, "k1");
     char *line = h_read_line(waiter);
     cr_assert(strncmp(line, "SNAPSHOT 300000 ", 16) == 0, "reply: %s", line);
     free(line);
