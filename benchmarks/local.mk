@@ -21,3 +21,4 @@ benchmarks_cairn_bench_LDADD = $(LIBEVENT_LIBS) -lm
 TESTS += benchmarks/smoke.sh
 EXTRA_DIST += benchmarks/compare benchmarks/smoke.sh benchmarks/fake_server.py benchmarks/fill_rss.py benchmarks/README.md \
 	benchmarks/RESULTS.md
+EXTRA_DIST += benchmarks/snapshot-bench

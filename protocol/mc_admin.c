@@ -8,6 +8,9 @@
  * (lru_crawler crawl/metadump: "CLIENT_ERROR lru crawler disabled"; enable: the thread cannot
  * start), the segmented-LRU maintainer (lru: "ERROR") and the log watchers (watch: "ERROR").
  *
+ * `snapshot [bg]` is cairn's own: only its arguments are checked here; the save itself belongs to
+ * the server, which the session asks through MC_WAIT (memcache.c), since it answers later.
+ *
  * Per-prefix statistics (`stats detail`): a key's prefix is its bytes before the first delimiter
  * (-D, ':' by default); keys without one are not counted. The table is a fixed array of hash
  * buckets with chained entries, under one mutex; it is touched only while detail is on (an atomic
@@ -357,6 +360,22 @@ static void admin_lru_crawler(const struct mc_context *ctx, const struct mc_requ
     } else {
         resp_add_str(out, MC_ERR_ERROR);
     }
+}
+
+/* See mc_admin.h. */
+bool mc_admin_is_snapshot(const struct mc_request *req)
+{
+    return req->cmd == MC_CMD_NONE && req->ntokens >= 1 && tok_is(req->tokens[0], "snapshot");
+}
+
+/* See mc_admin.h. */
+enum mc_wait_kind mc_admin_snapshot_kind(const struct mc_request *req)
+{
+    if (req->ntokens == 1)
+        return MC_WAIT_SNAPSHOT;
+    if (req->ntokens == 2 && tok_is(req->tokens[1], "bg"))
+        return MC_WAIT_SNAPSHOT_BG;
+    return MC_WAIT_NONE;
 }
 
 /* See mc_admin.h. */

@@ -14,9 +14,20 @@
 
 struct resp;
 
+/* `snapshot` on a server started without --snapshot-path. */
+#define MC_ERR_SNAPSHOT_OFF "SERVER_ERROR snapshots are off (no --snapshot-path)\r\n"
+
 /* Executes cache_memlimit, slabs, lru_crawler, lru and watch (req->cmd tells which), appending the
  * reply (memcached 1.6.18's, see doc/protocol.md) to out. */
 void mc_admin_exec(const struct mc_context *ctx, const struct mc_request *req, struct resp *out);
+
+/* Whether an unknown-command line is `snapshot ...` (the parser does not know the word: the server
+ * answers it, see mc_admin_snapshot_kind). */
+bool mc_admin_is_snapshot(const struct mc_request *req);
+
+/* `snapshot` -> MC_WAIT_SNAPSHOT, `snapshot bg` -> MC_WAIT_SNAPSHOT_BG; any other arguments ->
+ * MC_WAIT_NONE, answered "ERROR" as memcached answers bad admin arguments. noreply is not honoured. */
+enum mc_wait_kind mc_admin_snapshot_kind(const struct mc_request *req);
 
 /* `stats detail ...` (argv[0] is "detail"): writes the whole reply. */
 void mc_admin_stats_detail(const struct mc_context *ctx, int argc, char **argv, struct resp *out);

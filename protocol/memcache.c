@@ -60,6 +60,8 @@ struct mc_session {
     const char *swallow_reply;
     /* LINE: bytes of the pending partial line already searched for '\n' */
     size_t scanned;
+    /* MC_WAIT: what the server was asked to do */
+    enum mc_wait_kind wait;
 };
 
 /* ---- counters ---- */
@@ -404,6 +406,23 @@ static enum mc_status mc_exec_shutdown(struct mc_session *s, const struct mc_req
     return MC_OK;
 }
 
+/* `snapshot [bg]`, which the parser leaves unknown: handed to the server (MC_WAIT) when snapshots
+ * are on. Returns MC_OK with the reply queued otherwise. */
+static enum mc_status mc_exec_snapshot(struct mc_session *s, const struct mc_request *req, struct resp *out)
+{
+    enum mc_wait_kind kind = mc_admin_snapshot_kind(req);
+    if (kind == MC_WAIT_NONE) {
+        resp_add_str(out, MC_ERR_ERROR);
+        return MC_OK;
+    }
+    if (!s->ctx->snapshot_enabled) {
+        resp_add_str(out, MC_ERR_SNAPSHOT_OFF);
+        return MC_OK;
+    }
+    s->wait = kind;
+    return MC_WAIT;
+}
+
 /* Parses and executes one request line (line end removed). */
 static enum mc_status mc_exec_line(struct mc_session *s, const char *line, size_t len, struct resp *out)
 {
@@ -412,6 +431,8 @@ static enum mc_status mc_exec_line(struct mc_session *s, const char *line, size_
     case MC_PARSE_OK:
         break;
     case MC_PARSE_ERROR:
+        if (mc_admin_is_snapshot(&req))
+            return mc_exec_snapshot(s, &req, out);
         resp_add(out, MC_ERR_ERROR, sizeof(MC_ERR_ERROR) - 1);
         return MC_OK;
     case MC_PARSE_CLIENT_ERROR:
@@ -547,6 +568,14 @@ enum mc_status mc_session_feed(struct mc_session *s, const char *buf, size_t len
     }
     *consumed = pos;
     return st;
+}
+
+/* The request behind the last MC_WAIT, once. */
+enum mc_wait_kind mc_session_take_wait(struct mc_session *s)
+{
+    enum mc_wait_kind k = s->wait;
+    s->wait = MC_WAIT_NONE;
+    return k;
 }
 
 /* The unfilled part of the pending item's value, for a direct read(); false outside VALUE or once

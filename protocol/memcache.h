@@ -66,13 +66,23 @@ struct mc_context {
     mc_stats_fn stats;
     mc_verbosity_fn verbosity;
     struct mc_shared *shared; /* admin state (stats detail, lru_crawler settings); may be NULL */
+    bool snapshot_enabled;    /* --snapshot-path given: `snapshot` goes to the server (MC_WAIT) */
 };
 
 /* What the connection should do after a feed. */
 enum mc_status {
     MC_OK = 0,     /* keep reading */
     MC_CLOSE,      /* write out what is queued, then close (quit, fatal protocol error) */
-    MC_SHUTDOWN    /* `shutdown` accepted: write what is queued, then stop the server */
+    MC_SHUTDOWN,   /* `shutdown` accepted: write what is queued, then stop the server */
+    MC_WAIT        /* a request the server must answer (mc_session_wait_kind): feed nothing more
+                    * until that answer is appended to the queue, then feed the rest */
+};
+
+/* What an MC_WAIT feed asks the server to do. */
+enum mc_wait_kind {
+    MC_WAIT_NONE = 0,
+    MC_WAIT_SNAPSHOT,   /* `snapshot`: answer when the save is done */
+    MC_WAIT_SNAPSHOT_BG /* `snapshot bg`: answer as soon as the save has started (or was refused) */
 };
 
 /* Creates a session for one connection. stats is the calling worker thread's counter block. */
@@ -85,10 +95,13 @@ void mc_session_destroy(struct mc_session **s);
  * Consumes input: parses and executes every complete request in buf[0..len) in order, appending the
  * responses to out. *consumed gets the bytes used; the rest (an incomplete line) must be offered again
  * with more data after it. While a value block is pending, value bytes in buf are copied into the item.
- * Stops early (with bytes left) only when returning MC_CLOSE or MC_SHUTDOWN.
+ * Stops early (with bytes left) only when returning MC_CLOSE, MC_SHUTDOWN or MC_WAIT.
  */
 enum mc_status mc_session_feed(struct mc_session *s, const char *buf, size_t len, size_t *consumed,
                                struct resp *out);
+
+/* After MC_WAIT: what the server is asked to do; returns it once, then MC_WAIT_NONE. */
+enum mc_wait_kind mc_session_take_wait(struct mc_session *s);
 
 /* While a value block is pending: where the next value bytes go and how many are still due, so the
  * server can read() into the item directly. Returns false when no value is pending. */

@@ -37,7 +37,7 @@
 #include "protocol/memcache.h"
 #include "protocol/response.h"
 #include "server/server_internal.h"
-
+#include "server/snapshot_ctl.h"
 
 #define RBUF_INIT  ((size_t)16 * 1024)
 #define RBUF_MAX   ((size_t)MC_KEYS_LINE_MAX + 16 * 1024)
@@ -121,19 +121,38 @@ static void shrink_buffer(struct conn *c)
     }
 }
 
-/* Runs every complete request in the buffer through the session and keeps the unconsumed tail. */
+/* A `snapshot` request (MC_WAIT): answered now, or c waits for the snapshot thread's reply. */
+static void start_wait(struct conn *c)
+{
+    struct server *srv = c->w->srv;
+    bool bg = mc_session_take_wait(c->sess) == MC_WAIT_SNAPSHOT_BG;
+
+    if (srv->snapshot == NULL) {
+        resp_add_str(c->out, "SERVER_ERROR snapshots are off (no --snapshot-path)\r\n");
+        return;
+    }
+    snapshot_ctl_request(srv->snapshot, c, bg, c->out, &c->snap_wait);
+}
+
+/* Runs every complete request in the buffer through the session and keeps the unconsumed tail; stops
+ * at a `snapshot` that waits for its reply. */
 static void feed(struct conn *c)
 {
-    size_t used = 0;
+    enum mc_status st;
 
     set_state(c, CONN_PARSE_CMD);
     atomic_store_explicit(&c->last_cmd, server_now(c), memory_order_relaxed);
-    enum mc_status st = mc_session_feed(c->sess, c->rbuf, c->rlen, &used, c->out);
-    if (used > c->rlen)
-        used = c->rlen;
-    if (used < c->rlen)
-        memmove(c->rbuf, c->rbuf + used, c->rlen - used);
-    c->rlen -= used;
+    do {
+        size_t used = 0;
+        st = mc_session_feed(c->sess, c->rbuf, c->rlen, &used, c->out);
+        if (used > c->rlen)
+            used = c->rlen;
+        if (used < c->rlen)
+            memmove(c->rbuf, c->rbuf + used, c->rlen - used);
+        c->rlen -= used;
+        if (st == MC_WAIT)
+            start_wait(c);
+    } while (st == MC_WAIT && c->snap_wait == NULL && c->rlen > 0);
     if (st == MC_CLOSE) {
         c->closing = true;
     } else if (st == MC_SHUTDOWN) {
@@ -213,7 +232,7 @@ static enum io_result read_requests(struct conn *c)
     unsigned budget = c->w->srv->settings->reqs_per_event;
     bool drained = false;
 
-    while (!c->closing && !c->read_paused && !drained) {
+    while (!c->closing && !c->read_paused && c->snap_wait == NULL && !drained) {
         if (budget-- == 0) {
             worker_count(&c->w->ws.conn_yields, 1);
             return IO_OK;
@@ -248,14 +267,14 @@ static bool after_io(struct conn *c)
         return false;
     }
     size_t pending = resp_pending(c->out);
-    if (c->closing && pending == 0) {
+    if (c->closing && pending == 0 && c->snap_wait == NULL) {
         conn_destroy(c);
         return false;
     }
     if (c->read_paused && pending <= LOW_WATER)
         c->read_paused = false;
     short flags = 0;
-    if (!c->closing && !c->read_paused)
+    if (!c->closing && !c->read_paused && c->snap_wait == NULL)
         flags |= EV_READ;
     if (pending > 0)
         flags |= EV_WRITE;
@@ -277,7 +296,7 @@ static void on_event(evutil_socket_t fd, short what, void *arg)
     struct conn *c = arg;
     (void)fd;
 
-    if ((what & EV_READ) && !c->closing && !c->read_paused) {
+    if ((what & EV_READ) && !c->closing && !c->read_paused && c->snap_wait == NULL) {
         if (read_requests(c) == IO_CLOSE) {
             conn_destroy(c);
             return;
@@ -289,11 +308,22 @@ static void on_event(evutil_socket_t fd, short what, void *arg)
 /* Worker stop: processes what already arrived, then flushes and closes (worker thread). */
 void conn_begin_close(struct conn *c)
 {
-    if (!c->closing && !c->read_paused && read_requests(c) == IO_CLOSE) {
+    if (!c->closing && !c->read_paused && c->snap_wait == NULL && read_requests(c) == IO_CLOSE) {
         conn_destroy(c);
         return;
     }
     c->closing = true;
+    after_io(c);
+}
+
+/* The reply to c's waiting `snapshot` arrived: queue it and run the requests behind it (worker
+ * thread; may free c). */
+void conn_snapshot_done(struct conn *c, const char *reply)
+{
+    c->snap_wait = NULL;
+    resp_add_str(c->out, reply);
+    if (c->rlen > 0 && !c->closing)
+        feed(c);
     after_io(c);
 }
 
@@ -329,6 +359,7 @@ static void conn_free(struct conn *c, struct worker *w, int fd)
     if (c != NULL) {
         if (c->ev != NULL)
             event_free(c->ev);
+        snapshot_waiter_cancel(&c->snap_wait);
         mc_session_destroy(&c->sess);
         resp_destroy(&c->out);
         free(c->rbuf);

@@ -3,10 +3,12 @@
  * user sees them, the listener's event loop, and an orderly stop.
  *
  * Order: bind the listen sockets (errors reach the terminal), detach (-d), write the pid file, create
- * the cache, drop privileges (-u), start the workers, then accept. The main thread's event_base carries
- * the listen sockets, SIGTERM/SIGINT (libevent signal events: nothing runs in a signal handler), the
- * 1-second clock that advances the cache's clock, the background reclaim of expired items in small
- * batches, and an eventfd a worker writes to after an accepted `shutdown` command.
+ * the cache, drop privileges (-u), load the snapshot and start the snapshot thread (with
+ * --snapshot-path; a bad file stops here), start the workers, then accept. The main thread's
+ * event_base carries the listen sockets, SIGTERM/SIGINT (libevent signal events: nothing runs in a
+ * signal handler), the 1-second clock that advances the cache's clock, the background reclaim of
+ * expired items in small batches, and an eventfd a worker writes to after an accepted `shutdown`
+ * command.
  *
  * Signals: SIGTERM and SIGINT are blocked (sigprocmask) before anything else happens, so every thread
  * started later inherits the block and a signal that arrives early (say, the moment the pid file
@@ -16,7 +18,9 @@
  * the main thread ever receives them.
  *
  * Stop: close the listeners, tell every worker to finish and flush (worker.c), leave the loop, join the
- * workers, then free everything: the cache last, since connections hold item references until closed.
+ * workers, run the final snapshot (snapshot_ctl.c: after the save in progress, if any), then free
+ * everything: the cache last, since connections hold item references until closed. A failed final
+ * snapshot makes the exit status SNAPSHOT_EXIT_IO.
  */
 #include "config.h"
 
@@ -33,6 +37,7 @@
 
 #include "protocol/memcache.h"
 #include "server/server_internal.h"
+#include "server/snapshot_ctl.h"
 #include "storage/cache.h"
 
 #define EXIT_OSERR          71
@@ -177,6 +182,34 @@ static bool setup_cache(struct server *srv)
     return true;
 }
 
+/* With --snapshot-path: the snapshot controller, and the file's contents loaded into the cache before
+ * any client is served. Returns an exit status, 0 when the server may start. */
+static int setup_snapshot(struct server *srv)
+{
+    const struct settings *s = srv->settings;
+    struct snapshot_ctl_options o = {
+        .path = s->snapshot_path,
+        .interval_s = s->snapshot_interval,
+        .on_shutdown = s->snapshot_on_shutdown,
+        .set_aside = s->snapshot_set_aside,
+    };
+
+    if (s->snapshot_path == NULL)
+        return 0;
+    srv->snapshot = snapshot_ctl_create(srv, srv->cache, &o);
+    if (srv->snapshot == NULL) {
+        fprintf(stderr, "failed to set up snapshots: out of memory\n");
+        return EXIT_OSERR;
+    }
+    int rc = snapshot_ctl_load(srv->snapshot);
+    if (rc != 0)
+        return rc;
+    if (!snapshot_ctl_start(srv->snapshot))
+        return EXIT_OSERR;
+    srv->ctx.snapshot_enabled = true;
+    return 0;
+}
+
 /* Frees one event if set. */
 static void free_event(struct event **ev)
 {
@@ -185,11 +218,14 @@ static void free_event(struct event **ev)
     *ev = NULL;
 }
 
-/* Frees everything server_run() set up, in reverse order (workers before the cache). */
-static void teardown(struct server *srv)
+/* Frees everything server_run() set up, in reverse order (workers, then the final snapshot, then the
+ * cache). Returns false when the final snapshot failed. */
+static bool teardown(struct server *srv)
 {
     listen_close(srv);
     worker_destroy_all(srv);
+    bool saved = snapshot_ctl_stop(srv->snapshot);
+    snapshot_ctl_destroy(&srv->snapshot);
     free_event(&srv->sig_term);
     free_event(&srv->sig_int);
     free_event(&srv->shutdown_ev);
@@ -203,6 +239,7 @@ static void teardown(struct server *srv)
     mc_shared_destroy(&srv->ctx.shared);
     free(srv->listeners);
     pthread_mutex_destroy(&srv->stats_lock);
+    return saved;
 }
 
 /* Prints the -v start-up line. */
@@ -229,6 +266,9 @@ static int start(struct server *srv)
         return EXIT_OSERR;
     if (!daemon_drop_privileges(s))
         return EXIT_OSERR;
+    int rc = setup_snapshot(srv);
+    if (rc != 0)
+        return rc;
     if (!setup_main_loop(srv) || !worker_start_all(srv) || !listen_start(srv)) {
         fprintf(stderr, "failed to start the event loops\n");
         return EXIT_OSERR;
@@ -268,7 +308,8 @@ int server_run(const struct settings *s)
         stop_signals_mask(false);
         event_base_dispatch(srv.base);
     }
-    teardown(&srv);
+    if (!teardown(&srv) && rc == 0)
+        rc = SNAPSHOT_EXIT_IO;
     if (srv.pid_written)
         daemon_remove_pid(s);
     return rc;

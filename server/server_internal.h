@@ -43,6 +43,8 @@ struct event;
 struct event_base;
 struct resp;
 struct server;
+struct snapshot_ctl;
+struct snapshot_waiter;
 struct worker;
 
 #define CONN_ADDR_MAX 128
@@ -80,6 +82,7 @@ struct conn {
     bool read_paused; /* output above the high-water mark: not reading until it drains */
     bool closing;     /* no more reading: flush, then close */
     bool shutdown_sent;
+    struct snapshot_waiter *snap_wait; /* a `snapshot` waits for its reply: no request runs meanwhile */
     _Atomic int state;        /* enum conn_state, read by `stats conns` */
     _Atomic int64_t last_cmd; /* Unix time of the last request */
     char addr[CONN_ADDR_MAX];
@@ -130,6 +133,7 @@ struct server {
     struct event *sig_term, *sig_int, *clock_timer, *reclaim_timer, *accept_timer;
     struct event *shutdown_ev;
     int shutdown_fd; /* eventfd a worker writes to after `shutdown` */
+    struct snapshot_ctl *snapshot; /* NULL without --snapshot-path */
     bool stopping;
     bool pid_written;
     time_t started;
@@ -206,6 +210,10 @@ void conn_destroy(struct conn *c);
 
 /* `stats conns` name of a state. */
 const char *conn_state_name(int state);
+
+/* The reply to c's waiting `snapshot` arrived: queue it and run the requests behind it (worker
+ * thread; may free c). */
+void conn_snapshot_done(struct conn *c, const char *reply);
 
 /* ---- stats.c ---- */
 

@@ -24,6 +24,15 @@
 #define ITEM_SIZE_MAX_LIMIT ((size_t)1024 * 1024 * 1024)
 #define THREADS_MAX         256u
 
+/* Snapshot options: long names only (memcached has none), codes outside the short-option range. */
+enum {
+    OPT_SNAPSHOT_PATH = 0x5300,
+    OPT_SNAPSHOT_INTERVAL,
+    OPT_SNAPSHOT_ON_SHUTDOWN,
+    OPT_SNAPSHOT_BAD_FILE
+};
+#define SNAPSHOT_INTERVAL_MAX (366u * 24 * 3600)
+
 static const char short_opts[] = "p:l:t:m:c:I:f:n:vU:s:a:dP:u:AhVCb:R:D:";
 
 static const struct option long_opts[] = {
@@ -50,6 +59,10 @@ static const struct option long_opts[] = {
     {"disable-cas", no_argument, NULL, 'C'},
     {"listen-backlog", required_argument, NULL, 'b'},
     {"max-reqs-per-event", required_argument, NULL, 'R'},
+    {"snapshot-path", required_argument, NULL, OPT_SNAPSHOT_PATH},
+    {"snapshot-interval", required_argument, NULL, OPT_SNAPSHOT_INTERVAL},
+    {"snapshot-on-shutdown", required_argument, NULL, OPT_SNAPSHOT_ON_SHUTDOWN},
+    {"snapshot-bad-file", required_argument, NULL, OPT_SNAPSHOT_BAD_FILE},
     {NULL, 0, NULL, 0},
 };
 
@@ -86,7 +99,15 @@ void settings_usage(FILE *f)
           "-C, --disable-cas         disable use of CAS\n"
           "-b, --listen-backlog=<num> set the backlog queue limit (default: 1024)\n"
           "-I, --max-item-size=<num> adjusts max item size\n"
-          "                          (default: 1m, min: 1k, max: 1024m)\n",
+          "                          (default: 1m, min: 1k, max: 1024m)\n"
+          "--snapshot-path=<file>    save the cache to <file> and load it on start\n"
+          "                          (default: none, snapshots off)\n"
+          "--snapshot-interval=<sec> save every <sec> seconds (default: 0, only on\n"
+          "                          request and at shutdown)\n"
+          "--snapshot-on-shutdown=yes|no  save when stopping (default: yes)\n"
+          "--snapshot-bad-file=fail|set-aside  on a corrupt snapshot at start: exit\n"
+          "                          non-zero, or rename it to <file>.bad-<time> and\n"
+          "                          start empty (default: fail)\n",
           f);
 }
 
@@ -106,6 +127,7 @@ void settings_init(struct settings *s)
     s->prefix_delimiter = ':';
     s->backlog = 1024;
     s->reqs_per_event = 20;
+    s->snapshot_on_shutdown = true;
 }
 
 /* Frees the strings s owns; s can be initialised again. */
@@ -118,6 +140,7 @@ void settings_deinit(struct settings *s)
     free(s->unix_socket);
     free(s->pid_file);
     free(s->user);
+    free(s->snapshot_path);
     memset(s, 0, sizeof(*s));
 }
 
@@ -309,9 +332,41 @@ static const char *apply_mask(struct settings *s, const char *arg)
     return NULL;
 }
 
+/* Applies one --snapshot-* option; returns an error message or NULL. */
+static const char *apply_snapshot(struct settings *s, int opt, const char *arg)
+{
+    unsigned long long v = 0;
+
+    switch (opt) {
+    case OPT_SNAPSHOT_PATH:
+        if (arg[0] == '\0')
+            return "Snapshot path must not be empty";
+        return set_string(&s->snapshot_path, arg) ? NULL : "out of memory";
+    case OPT_SNAPSHOT_INTERVAL:
+        if (!parse_ull(arg, SNAPSHOT_INTERVAL_MAX, &v))
+            return "Snapshot interval must be a number of seconds between 0 and 31622400";
+        s->snapshot_interval = (unsigned)v;
+        return NULL;
+    case OPT_SNAPSHOT_ON_SHUTDOWN:
+        if (strcmp(arg, "yes") != 0 && strcmp(arg, "no") != 0)
+            return "Snapshot on shutdown must be yes or no";
+        s->snapshot_on_shutdown = arg[0] == 'y';
+        return NULL;
+    case OPT_SNAPSHOT_BAD_FILE:
+        if (strcmp(arg, "fail") != 0 && strcmp(arg, "set-aside") != 0)
+            return "Snapshot bad file must be fail or set-aside";
+        s->snapshot_set_aside = arg[0] == 's';
+        return NULL;
+    default:
+        return "internal error: unknown snapshot option";
+    }
+}
+
 /* Applies one option; returns an error message or NULL. */
 static const char *apply_option(struct settings *s, int opt, const char *arg)
 {
+    if (opt >= OPT_SNAPSHOT_PATH && opt <= OPT_SNAPSHOT_BAD_FILE)
+        return apply_snapshot(s, opt, arg);
     switch (opt) {
     case 'l':
         return add_listen(s, arg) ? NULL : "out of memory";
@@ -374,9 +429,12 @@ static const char *check_combined(struct settings *s)
         return "Cannot set item size limit higher than 1/2 of memory max.";
     if (s->unix_socket != NULL && s->unix_socket[0] == '\0')
         return "Unix socket path must not be empty";
+    if (s->snapshot_path == NULL && s->snapshot_interval > 0)
+        return "--snapshot-interval needs --snapshot-path";
     if (s->nlisten == 0 && !add_listen(s, "127.0.0.1"))
         return "out of memory";
-    if (!make_absolute(&s->pid_file) || !make_absolute(&s->unix_socket))
+    if (!make_absolute(&s->pid_file) || !make_absolute(&s->unix_socket) ||
+        !make_absolute(&s->snapshot_path))
         return "cannot resolve a relative path: the current directory is unknown";
     return NULL;
 }

@@ -45,6 +45,11 @@ struct settings {
     unsigned reqs_per_event; /* -R, reads handled per connection per event before yielding */
     char prefix_delimiter;   /* -D, per-prefix stats delimiter (default ':') */
     bool detail_enabled;     /* -D given: `stats detail` starts on, as in memcached */
+    /* Snapshots: all off unless a path is given. */
+    char *snapshot_path;          /* --snapshot-path, absolute; NULL = no snapshots */
+    unsigned snapshot_interval;   /* --snapshot-interval, seconds between periodic saves; 0 = none */
+    bool snapshot_on_shutdown;    /* --snapshot-on-shutdown yes|no (default yes) */
+    bool snapshot_set_aside;      /* --snapshot-bad-file set-aside (default fail) */
 };
 
 enum settings_status {

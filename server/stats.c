@@ -29,6 +29,7 @@
 #include "protocol/memcache.h"
 #include "protocol/response.h"
 #include "server/server_internal.h"
+#include "server/snapshot_ctl.h"
 #include "storage/cache.h"
 
 /* Server-side counters that `stats reset` zeroes. */
@@ -212,6 +213,27 @@ static void general_cache(struct server *srv, const struct resettable *r, struct
     stat_zeroes(out, lru, sizeof(lru) / sizeof(lru[0]));
 }
 
+/* cairn's own lines after memcached's, only with --snapshot-path: the last save and the start-up load. */
+static void general_snapshot(struct server *srv, struct resp *out)
+{
+    struct snapshot_ctl_stats st;
+
+    if (srv->snapshot == NULL)
+        return;
+    snapshot_ctl_stats(srv->snapshot, &st);
+    stat_u64(out, "snapshot_in_progress", st.in_progress ? 1 : 0);
+    stat_u64(out, "snapshot_saves", st.saves);
+    stat_u64(out, "snapshot_failures", st.failures);
+    stat_u64(out, "snapshot_last_time", (uint64_t)st.last_time);
+    stat_str(out, "snapshot_last_status", st.last_status);
+    stat_u64(out, "snapshot_last_items", st.last_items);
+    stat_u64(out, "snapshot_last_bytes", st.last_bytes);
+    stat_u64(out, "snapshot_last_duration_us", st.last_duration_us);
+    stat_u64(out, "snapshot_loaded_items", st.loaded_items);
+    stat_u64(out, "snapshot_load_left_out", st.load_left_out);
+    stat_u64(out, "snapshot_load_duration_us", st.load_duration_us);
+}
+
 /* Plain `stats`. */
 static void stats_general(struct server *srv, struct resp *out)
 {
@@ -221,6 +243,7 @@ static void stats_general(struct server *srv, struct resp *out)
     general_process(srv, &r, out);
     general_commands(&r.mc, out);
     general_cache(srv, &r, out);
+    general_snapshot(srv, out);
 }
 
 /* stats settings, part 1: maxbytes ... hashpower_init. */

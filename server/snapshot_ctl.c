@@ -1,0 +1,451 @@
+/*
+ * snapshot_ctl.c: when snapshots are saved and loaded, and who hears about it (see snapshot_ctl.h).
+ *
+ * State: one struct snapshot_ctl per server, under one mutex (lock) with a condition variable the
+ * snapshot thread sleeps on (CLOCK_MONOTONIC, so the periodic deadline ignores clock changes):
+ *
+ *   busy      a save is running or accepted and about to run; a request while busy is refused
+ *   pending   a request was accepted and the thread has not picked it up yet
+ *   waiters   the `snapshot` requests that wait for the save in progress (a singly linked list)
+ *   stop      the server is stopping; final = run one last save before the thread ends
+ *   figures   the last save's outcome and the start-up load's, for `stats`
+ *
+ * Invariants: the thread runs storage's snapshot_save() without the lock held; busy is set before
+ * a save starts and cleared (with the figures updated and every waiter posted) under the lock after
+ * it ends, so two saves never overlap. A waiter is on the list exactly while the snapshot thread may
+ * still touch it; posting (copying the reply, writing the waiter's eventfd) and cancelling both take
+ * it off under the lock, so whichever comes first wins and the other does nothing.
+ *
+ * Ownership: the waiter's memory, eventfd and event belong to the connection's worker; the event
+ * lives on that worker's event_base and is created and freed on that thread only.
+ */
+#include "config.h"
+
+#include "server/snapshot_ctl.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "protocol/response.h"
+#include "server/server_internal.h"
+#include "storage/snapshot.h"
+
+#define REPLY_MAX 256
+
+struct snapshot_waiter {
+    struct snapshot_waiter *next; /* on ctl->waiters, under ctl->lock */
+    struct snapshot_ctl *ctl;
+    struct conn *c;
+    int efd;
+    struct event *ev;
+    char reply[REPLY_MAX]; /* written by the snapshot thread before it writes efd */
+};
+
+struct snapshot_ctl {
+    struct server *srv;
+    struct cache *cache;
+    struct snapshot_ctl_options o;
+    pthread_t thread;
+    bool started;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool busy, pending, stop, final;
+    struct snapshot_waiter *waiters;
+    struct snapshot_ctl_stats st;
+    bool final_ok;
+};
+
+/* ---- small helpers ---- */
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The stats token for a save's status: the message without spaces. */
+static const char *status_token(enum snapshot_status st)
+{
+    switch (st) {
+    case SNAPSHOT_OK:
+        return "ok";
+    case SNAPSHOT_ERR_OPEN:
+        return "open_failed";
+    case SNAPSHOT_ERR_WRITE:
+        return "write_failed";
+    case SNAPSHOT_ERR_FSYNC:
+        return "fsync_failed";
+    case SNAPSHOT_ERR_RENAME:
+        return "rename_failed";
+    case SNAPSHOT_ERR_NOMEM:
+        return "no_memory";
+    default:
+        return "failed";
+    }
+}
+
+/* "<storage's message>: <errno text>" (or the message alone) into buf. */
+static void describe(const struct snapshot_result *r, char *buf, size_t n)
+{
+    if (r->saved_errno != 0)
+        snprintf(buf, n, "%s: %s", snapshot_strerror(r->status), strerror(r->saved_errno));
+    else
+        snprintf(buf, n, "%s", snapshot_strerror(r->status));
+}
+
+/* ---- life ---- */
+
+/* See snapshot_ctl.h. */
+struct snapshot_ctl *snapshot_ctl_create(struct server *srv, struct cache *cache,
+                                         const struct snapshot_ctl_options *o)
+{
+    struct snapshot_ctl *ctl = calloc(1, sizeof(*ctl));
+    pthread_condattr_t attr;
+
+    if (ctl == NULL)
+        return NULL;
+    ctl->srv = srv;
+    ctl->cache = cache;
+    ctl->o = *o;
+    ctl->st.last_status = "none";
+    pthread_mutex_init(&ctl->lock, NULL);
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&ctl->cond, &attr);
+    pthread_condattr_destroy(&attr);
+    return ctl;
+}
+
+/* Renames a bad snapshot to path.bad-<unix time>; false (with the reason logged) on failure. */
+static bool set_aside(struct snapshot_ctl *ctl)
+{
+    char to[4096];
+    snprintf(to, sizeof(to), "%s.bad-%lld", ctl->o.path, (long long)time(NULL));
+    if (rename(ctl->o.path, to) != 0) {
+        fprintf(stderr, "snapshot: cannot set %s aside as %s: %s\n", ctl->o.path, to, strerror(errno));
+        return false;
+    }
+    fprintf(stderr, "snapshot: set the bad file aside as %s; starting empty\n", to);
+    return true;
+}
+
+/* See snapshot_ctl.h. */
+int snapshot_ctl_load(struct snapshot_ctl *ctl)
+{
+    struct snapshot_result r;
+    char why[REPLY_MAX];
+
+    memset(&r, 0, sizeof(r));
+    enum snapshot_status st = snapshot_load(ctl->cache, ctl->o.path, &r);
+    if (st == SNAPSHOT_ERR_OPEN && r.saved_errno == ENOENT) {
+        server_log(ctl->srv, 1, "snapshot: no file at %s; starting empty\n", ctl->o.path);
+        return 0;
+    }
+    if (st == SNAPSHOT_OK || st == SNAPSHOT_PARTIAL) {
+        pthread_mutex_lock(&ctl->lock);
+        ctl->st.loaded_items = r.items;
+        ctl->st.load_left_out = r.left_out;
+        ctl->st.load_duration_us = r.duration_ns / 1000;
+        pthread_mutex_unlock(&ctl->lock);
+        server_log(ctl->srv, 1,
+                   "snapshot: loaded %" PRIu64 " items (%" PRIu64 " expired skipped) from %s in %" PRIu64
+                   " ms\n",
+                   r.items, r.expired, ctl->o.path, r.duration_ns / 1000000);
+        if (st == SNAPSHOT_PARTIAL)
+            fprintf(stderr,
+                    "snapshot: %" PRIu64 " items of %s left out: they did not fit in the memory limit (-m)\n",
+                    r.left_out, ctl->o.path);
+        return 0;
+    }
+    describe(&r, why, sizeof(why));
+    fprintf(stderr, "snapshot: cannot load %s: %s\n", ctl->o.path, why);
+    bool bad_file = st == SNAPSHOT_ERR_TRUNCATED || st == SNAPSHOT_ERR_MAGIC || st == SNAPSHOT_ERR_VERSION ||
+                    st == SNAPSHOT_ERR_CHECKSUM || st == SNAPSHOT_ERR_RECORD || st == SNAPSHOT_ERR_FOOTER;
+    if (!bad_file)
+        return SNAPSHOT_EXIT_IO;
+    if (ctl->o.set_aside && set_aside(ctl))
+        return 0;
+    if (!ctl->o.set_aside)
+        fprintf(stderr, "snapshot: move the file away or start with --snapshot-bad-file=set-aside\n");
+    return SNAPSHOT_EXIT_BAD_FILE;
+}
+
+/* ---- saving (snapshot thread) ---- */
+
+/* Hands the reply to every waiter and empties the list. Caller holds ctl->lock. */
+static void post_waiters_locked(struct snapshot_ctl *ctl, const char *reply)
+{
+    uint64_t one = 1;
+    while (ctl->waiters != NULL) {
+        struct snapshot_waiter *w = ctl->waiters;
+        ctl->waiters = w->next;
+        w->next = NULL;
+        snprintf(w->reply, sizeof(w->reply), "%s", reply);
+        while (write(w->efd, &one, sizeof(one)) < 0 && errno == EINTR)
+            ;
+    }
+}
+
+/* Runs one save (lock not held) and records its outcome; returns whether it succeeded. */
+static bool run_save(struct snapshot_ctl *ctl)
+{
+    struct snapshot_result r;
+    char reply[REPLY_MAX], why[REPLY_MAX - 64];
+
+    memset(&r, 0, sizeof(r));
+    enum snapshot_status st = snapshot_save(ctl->cache, ctl->o.path, &r);
+    if (st == SNAPSHOT_OK) {
+        snprintf(reply, sizeof(reply), "SNAPSHOT %" PRIu64 " %" PRIu64 " %" PRIu64 "\r\n", r.items, r.bytes,
+                 r.duration_ns / 1000);
+        server_log(ctl->srv, 1,
+                   "snapshot: saved %" PRIu64 " items, %" PRIu64 " bytes to %s in %" PRIu64 " ms\n", r.items,
+                   r.bytes, ctl->o.path, r.duration_ns / 1000000);
+    } else {
+        describe(&r, why, sizeof(why));
+        snprintf(reply, sizeof(reply), "SERVER_ERROR snapshot failed: %s\r\n", why);
+        fprintf(stderr, "snapshot: saving %s failed: %s\n", ctl->o.path, why);
+    }
+    pthread_mutex_lock(&ctl->lock);
+    ctl->st.last_time = (int64_t)time(NULL);
+    ctl->st.last_status = status_token(st);
+    ctl->st.last_items = st == SNAPSHOT_OK ? r.items : 0;
+    ctl->st.last_bytes = st == SNAPSHOT_OK ? r.bytes : 0;
+    ctl->st.last_duration_us = r.duration_ns / 1000;
+    if (st == SNAPSHOT_OK)
+        ctl->st.saves++;
+    else
+        ctl->st.failures++;
+    post_waiters_locked(ctl, reply);
+    ctl->busy = false;
+    ctl->pending = false;
+    pthread_mutex_unlock(&ctl->lock);
+    return st == SNAPSHOT_OK;
+}
+
+/* Waits until a request, the periodic deadline (due_ns; 0 = none) or stop. Caller holds ctl->lock;
+ * returns true when a save should run now (busy is then set). */
+static bool wait_for_work_locked(struct snapshot_ctl *ctl, uint64_t due_ns)
+{
+    while (!ctl->stop && !ctl->pending) {
+        if (due_ns == 0) {
+            pthread_cond_wait(&ctl->cond, &ctl->lock);
+            continue;
+        }
+        if (mono_ns() >= due_ns) {
+            if (ctl->busy)
+                return false;
+            ctl->busy = true;
+            return true;
+        }
+        struct timespec ts = {(time_t)(due_ns / 1000000000u), (long)(due_ns % 1000000000u)};
+        pthread_cond_timedwait(&ctl->cond, &ctl->lock, &ts);
+    }
+    return !ctl->stop;
+}
+
+/* Thread body: saves on request and on the interval until stopped, then the final save. */
+static void *snapshot_main(void *arg)
+{
+    struct snapshot_ctl *ctl = arg;
+    uint64_t interval_ns = (uint64_t)ctl->o.interval_s * 1000000000u;
+    uint64_t due = interval_ns != 0 ? mono_ns() + interval_ns : 0;
+
+    pthread_mutex_lock(&ctl->lock);
+    for (;;) {
+        if (!wait_for_work_locked(ctl, due)) {
+            if (ctl->stop)
+                break;
+            continue;
+        }
+        pthread_mutex_unlock(&ctl->lock);
+        run_save(ctl);
+        due = interval_ns != 0 ? mono_ns() + interval_ns : 0;
+        pthread_mutex_lock(&ctl->lock);
+    }
+    bool final = ctl->final;
+    if (final)
+        ctl->busy = true;
+    pthread_mutex_unlock(&ctl->lock);
+    if (final) {
+        bool ok = run_save(ctl);
+        if (ok)
+            server_log(ctl->srv, 1, "snapshot: final save done\n");
+        else
+            fprintf(stderr, "snapshot: the final save failed; the exit status says so\n");
+        pthread_mutex_lock(&ctl->lock);
+        ctl->final_ok = ok;
+        pthread_mutex_unlock(&ctl->lock);
+    }
+    return NULL;
+}
+
+/* See snapshot_ctl.h. */
+bool snapshot_ctl_start(struct snapshot_ctl *ctl)
+{
+    int rc = pthread_create(&ctl->thread, NULL, snapshot_main, ctl);
+    if (rc != 0) {
+        fprintf(stderr, "Can't create the snapshot thread: %s\n", strerror(rc));
+        return false;
+    }
+    ctl->started = true;
+    return true;
+}
+
+/* Ends the thread (after the save in progress); final asks for one last save first. */
+static void stop_thread(struct snapshot_ctl *ctl, bool final)
+{
+    if (!ctl->started)
+        return;
+    pthread_mutex_lock(&ctl->lock);
+    ctl->stop = true;
+    ctl->final = final;
+    pthread_cond_signal(&ctl->cond);
+    pthread_mutex_unlock(&ctl->lock);
+    pthread_join(ctl->thread, NULL);
+    ctl->started = false;
+}
+
+/* See snapshot_ctl.h. */
+bool snapshot_ctl_stop(struct snapshot_ctl *ctl)
+{
+    if (ctl == NULL || !ctl->started)
+        return true;
+    stop_thread(ctl, ctl->o.on_shutdown);
+    return !ctl->o.on_shutdown || ctl->final_ok;
+}
+
+/* See snapshot_ctl.h. */
+void snapshot_ctl_destroy(struct snapshot_ctl **ctlp)
+{
+    if (ctlp == NULL || *ctlp == NULL)
+        return;
+    struct snapshot_ctl *ctl = *ctlp;
+    stop_thread(ctl, false);
+    pthread_cond_destroy(&ctl->cond);
+    pthread_mutex_destroy(&ctl->lock);
+    free(ctl);
+    *ctlp = NULL;
+}
+
+/* ---- requests (worker threads) ---- */
+
+/* The waiter's eventfd fired on the worker: take the reply, free the waiter, answer the connection. */
+static void on_waiter_done(evutil_socket_t fd, short what, void *arg)
+{
+    struct snapshot_waiter *w = arg;
+    char reply[REPLY_MAX];
+    uint64_t v;
+    (void)what;
+
+    while (read(fd, &v, sizeof(v)) < 0 && errno == EINTR)
+        ;
+    pthread_mutex_lock(&w->ctl->lock);
+    memcpy(reply, w->reply, sizeof(reply));
+    pthread_mutex_unlock(&w->ctl->lock);
+    struct conn *c = w->c;
+    event_free(w->ev);
+    close(w->efd);
+    free(w);
+    conn_snapshot_done(c, reply);
+}
+
+/* A waiter for connection c on its worker's base; NULL when out of memory or descriptors. */
+static struct snapshot_waiter *waiter_create(struct snapshot_ctl *ctl, struct conn *c)
+{
+    struct snapshot_waiter *w = calloc(1, sizeof(*w));
+    if (w == NULL)
+        return NULL;
+    w->ctl = ctl;
+    w->c = c;
+    w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (w->efd >= 0)
+        w->ev = event_new(c->w->base, w->efd, EV_READ, on_waiter_done, w);
+    if (w->ev == NULL || event_add(w->ev, NULL) != 0) {
+        if (w->ev != NULL)
+            event_free(w->ev);
+        if (w->efd >= 0)
+            close(w->efd);
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+/* See snapshot_ctl.h. */
+bool snapshot_ctl_request(struct snapshot_ctl *ctl, struct conn *c, bool bg, struct resp *out,
+                          struct snapshot_waiter **wp)
+{
+    struct snapshot_waiter *w = NULL;
+
+    *wp = NULL;
+    if (!bg) {
+        w = waiter_create(ctl, c);
+        if (w == NULL) {
+            resp_add_str(out, "SERVER_ERROR out of memory\r\n");
+            return true;
+        }
+    }
+    pthread_mutex_lock(&ctl->lock);
+    bool refused = ctl->busy || ctl->stop || !ctl->started;
+    if (!refused) {
+        ctl->busy = true;
+        ctl->pending = true;
+        if (w != NULL) {
+            w->next = ctl->waiters;
+            ctl->waiters = w;
+        }
+        pthread_cond_signal(&ctl->cond);
+    }
+    pthread_mutex_unlock(&ctl->lock);
+    if (refused) {
+        snapshot_waiter_cancel(&w);
+        resp_add_str(out, "SERVER_ERROR snapshot already running\r\n");
+        return true;
+    }
+    if (bg) {
+        resp_add_str(out, "OK\r\n");
+        return true;
+    }
+    *wp = w;
+    return false;
+}
+
+/* See snapshot_ctl.h. */
+void snapshot_waiter_cancel(struct snapshot_waiter **wp)
+{
+    if (wp == NULL || *wp == NULL)
+        return;
+    struct snapshot_waiter *w = *wp;
+    struct snapshot_ctl *ctl = w->ctl;
+    pthread_mutex_lock(&ctl->lock);
+    for (struct snapshot_waiter **p = &ctl->waiters; *p != NULL; p = &(*p)->next) {
+        if (*p == w) {
+            *p = w->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&ctl->lock);
+    event_free(w->ev);
+    close(w->efd);
+    free(w);
+    *wp = NULL;
+}
+
+/* See snapshot_ctl.h. */
+void snapshot_ctl_stats(struct snapshot_ctl *ctl, struct snapshot_ctl_stats *st)
+{
+    pthread_mutex_lock(&ctl->lock);
+    *st = ctl->st;
+    st->in_progress = ctl->busy;
+    pthread_mutex_unlock(&ctl->lock);
+}

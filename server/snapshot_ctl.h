@@ -1,0 +1,89 @@
+/*
+ * snapshot_ctl.h: snapshots in the server: the load on start, the one thread that runs every save
+ * (periodic timer, `snapshot` requests, the final save at shutdown), and the figures `stats` shows.
+ *
+ * The storage module (storage/snapshot.h) does the file work; this module decides when it runs and
+ * who hears the result. Only one save runs at a time: a request while one runs (or is about to)
+ * is refused with "already running". A `snapshot` that waits for its save is a struct
+ * snapshot_waiter: the connection's worker creates it, the snapshot thread posts the reply into it
+ * and wakes the worker through the waiter's eventfd, and the worker appends the reply to the
+ * connection's queue (conn_snapshot_done) on its own thread. A connection that closes first cancels
+ * its waiter; the reply is then dropped.
+ *
+ * Threads: create/load/start/stop/destroy on the main thread; snapshot_ctl_request and
+ * snapshot_waiter_cancel on a worker thread; snapshot_ctl_stats on any thread.
+ */
+#ifndef CAIRN_SERVER_SNAPSHOT_CTL_H
+#define CAIRN_SERVER_SNAPSHOT_CTL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct cache;
+struct conn;
+struct resp;
+struct server;
+struct snapshot_ctl;
+struct snapshot_waiter;
+
+/* Exit statuses of a start that found a snapshot it cannot load. */
+#define SNAPSHOT_EXIT_BAD_FILE 65 /* EX_DATAERR: truncated, corrupt, wrong magic or version */
+#define SNAPSHOT_EXIT_IO       74 /* EX_IOERR: unreadable file, no memory; also a failed final save */
+
+struct snapshot_ctl_options {
+    const char *path;    /* the snapshot file; must outlive the ctl */
+    unsigned interval_s; /* periodic saves; 0 = none */
+    bool on_shutdown;    /* one last save when the server stops */
+    bool set_aside;      /* a bad file at start is renamed to path.bad-<time> instead of failing */
+};
+
+/* What `stats` shows; the strings are static. */
+struct snapshot_ctl_stats {
+    bool in_progress;
+    uint64_t saves, failures;
+    int64_t last_time;       /* Unix time the last save ended; 0 = none yet */
+    const char *last_status; /* "none", "ok" or a token such as "write_failed" */
+    uint64_t last_items, last_bytes, last_duration_us;
+    uint64_t loaded_items, load_left_out, load_duration_us;
+};
+
+/* Creates the controller for srv's cache (no thread yet). NULL on no memory. */
+struct snapshot_ctl *snapshot_ctl_create(struct server *srv, struct cache *cache,
+                                         const struct snapshot_ctl_options *o);
+
+/*
+ * Start-up: verifies and loads the snapshot into the cache, before any client is served. No file:
+ * starts empty. A bad file: exits (returns SNAPSHOT_EXIT_BAD_FILE) or, with set_aside, renames it
+ * and starts empty. Messages go to stderr. Returns 0 when the server may start.
+ */
+int snapshot_ctl_load(struct snapshot_ctl *ctl);
+
+/* Starts the snapshot thread. False (with a message) when it cannot. */
+bool snapshot_ctl_start(struct snapshot_ctl *ctl);
+
+/*
+ * Stops the thread after the save in progress, then runs the final save if on_shutdown is set
+ * (call it once the workers have stopped). Returns false when that final save failed.
+ */
+bool snapshot_ctl_stop(struct snapshot_ctl *ctl);
+
+/* Frees the controller (stopping the thread first if needed, without a final save); clears *ctl. */
+void snapshot_ctl_destroy(struct snapshot_ctl **ctl);
+
+/*
+ * A `snapshot` (bg = false) or `snapshot bg` request of connection c, on c's worker thread. Returns
+ * true when the reply was appended to out now (bg started, already running, error); false when the
+ * save was started and the reply comes later through conn_snapshot_done(c, reply): *wp then holds the
+ * waiter, which the connection owns and must cancel if it closes first.
+ */
+bool snapshot_ctl_request(struct snapshot_ctl *ctl, struct conn *c, bool bg, struct resp *out,
+                          struct snapshot_waiter **wp);
+
+/* The connection is going away before its reply came: drops the waiter; clears *wp. NULL is a
+ * no-op. Worker thread. */
+void snapshot_waiter_cancel(struct snapshot_waiter **wp);
+
+/* Copies the current figures (under the controller's lock). */
+void snapshot_ctl_stats(struct snapshot_ctl *ctl, struct snapshot_ctl_stats *st);
+
+#endif
