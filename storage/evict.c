@@ -2,7 +2,7 @@
  * evict.c: CLOCK (second chance) eviction, one clock per slab class.
  *
  * Why CLOCK and not LRU lists (a deliberate change from DESIGN.md): LRU lists need two links per
- * item (16 bytes with handles in a 32-byte header we could not afford) and a lock on every hit to
+ * item (16 bytes with handles in a 28-byte header we could not afford) and a lock on every hit to
  * move the item to the head. With CLOCK a hit only sets ITEM_ACTIVE with an atomic OR, and the item
  * header has no list links at all. The price is that a victim is found by walking chunks in memory
  * order instead of popping a list tail; the walk is bounded and runs only when a class has neither a
