@@ -87,6 +87,8 @@ struct item {
     char data[];
 };
 
+/* sizeof(struct item) is 32: the 8-byte alignment of state_cas pads the struct, but data[] starts at
+ * 28 and every size here counts from ITEM_HEADER_SIZE, never from sizeof. */
 _Static_assert(offsetof(struct item, data) == ITEM_HEADER_SIZE, "item header must stay 28 bytes");
 
 /* Whether a value of nbytes needs the 4-byte length extension. */
@@ -181,16 +183,19 @@ static inline size_t item_size(const struct item *it)
     return item_total_size_ext(item_nkey(it), item_nbytes(it), item_has_cas_ext(it));
 }
 
+/* The key (item_nkey() bytes, not NUL-terminated); always right after the header. */
 static inline const char *item_key(const struct item *it)
 {
     return it->data;
 }
 
+/* The value (item_nbytes() bytes, no trailing "\r\n"); writable only while the item is private. */
 static inline char *item_value(struct item *it)
 {
     return it->data + item_value_offset(it);
 }
 
+/* As item_value, read-only. */
 static inline const char *item_value_const(const struct item *it)
 {
     return it->data + item_value_offset(it);
@@ -206,6 +211,7 @@ static inline uint64_t item_cas(const struct item *it)
     return cas;
 }
 
+/* The client's 32-bit flags. */
 static inline uint32_t item_client_flags(const struct item *it)
 {
     return it->client_flags;

@@ -22,8 +22,8 @@
 /* Fills the header of a fresh chunk: key, lengths (with the length extension when nbytes needs
  * it), the CAS escape and a zero 64-bit CAS when cas_ext, refcount 1 and no flags. The chunk must
  * hold item_total_size_ext(nkey, nbytes, cas_ext) bytes. The value is left for the caller. */
-static inline void item_init(struct item *it, const char *key, size_t nkey, size_t nbytes,
-                             bool cas_ext, uint32_t client_flags, uint32_t exptime, uint32_t atime)
+static inline void item_init(struct item *it, const char *key, size_t nkey, size_t nbytes, bool cas_ext,
+                             uint32_t client_flags, uint32_t exptime, uint32_t atime)
 {
     uint32_t n = item_nbytes_needs_ext(nbytes) ? ITEM_NBYTES_ESC : (uint32_t)nbytes;
     uint64_t word = 1;
@@ -61,8 +61,7 @@ static inline bool item_set_cas_private(struct item *it, uint64_t cas)
     if (!item_cas_fits(cas))
         return false;
     w = atomic_load(&it->state_cas);
-    while (!atomic_compare_exchange_weak(&it->state_cas, &w,
-                                         (w & ITEM_STATE_MASK) | cas << ITEM_STATE_BITS))
+    while (!atomic_compare_exchange_weak(&it->state_cas, &w, (w & ITEM_STATE_MASK) | cas << ITEM_STATE_BITS))
         ;
     return true;
 }
