@@ -3,12 +3,13 @@
  * flush, references). Writing (alloc, store, arith) lives in store.c, the eviction clock in evict.c,
  * background reclaim and statistics in reclaim.c and stats.c.
  *
- * References: item->state holds a 12-bit refcount. The table holds one while ITEM_LINKED; cache_get
+ * References: the item's state word holds a 10-bit refcount. The table holds one while ITEM_LINKED; cache_get
  * takes one under the shard lock; releases are lock-free atomic decrements. Whoever drops the count
  * to zero frees the chunk to its class, which can only happen once the item is unlinked, because the
  * table's own reference is dropped only after ITEM_LINKED is cleared (under the shard lock). When a
- * popular item's count is at the 12-bit maximum, cache_get hands out a private heap copy instead
- * (clsid 0, refcount 1, never linked) which the last release frees: readers never fail for that.
+ * popular item's count is at the 10-bit maximum, cache_get hands out a private heap copy instead
+ * (outside the slab arena, so of class 0; refcount 1, never linked) which the last release frees:
+ * readers never fail for that (up to a bound, see item_heap_copy).
  *
  * Death: an item is expired when exptime != 0 && exptime <= now. It is flushed when a flush horizon
  * h is set and reached (now >= h) and atime <= h, or (with CAS) when its CAS unique is below the
@@ -155,8 +156,12 @@ enum cache_miss_reason cache_item_dead_locked(const struct cache *c, const struc
 
     if (horizon && now >= horizon - 1 && item_atime(it) <= horizon - 1)
         return CACHE_MISS_FLUSHED;
-    if (fcas && it->cas && it->cas < fcas)
-        return CACHE_MISS_FLUSHED;
+    if (fcas) {
+        uint64_t cas = item_cas(it);
+
+        if (cas && cas < fcas)
+            return CACHE_MISS_FLUSHED;
+    }
     exptime = item_exptime(it);
     if (exptime != 0 && exptime <= now)
         return CACHE_MISS_EXPIRED;
@@ -171,42 +176,60 @@ void cache_unlink_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, st
     assert(removed);
     (void)removed;
     sh->count--;
-    sh->bytes -= item_total_size(it->nkey, it->nbytes);
-    sh->cls[it->clsid].number--;
-    atomic_fetch_and(&it->state, (uint16_t)~ITEM_LINKED);
+    sh->bytes -= item_size(it);
+    sh->cls[slab_class_of(&c->slab, it)].number--;
+    item_state_clear(it, ITEM_LINKED);
+}
+
+/* See cache_internal.h. */
+void cache_link_with_cas_locked(struct cache *c, struct ht_shard *sh, uint64_t hash,
+                                struct item *it, uint64_t cas)
+{
+    uint16_t old;
+    bool set = item_set_cas_private(it, cas);
+
+    /* Only if 2^32 uniques were drawn between cache_store's check and here (cache_internal.h):
+     * the item then keeps CAS 0, as with CAS disabled, rather than a wrong unique. */
+    assert(set);
+    (void)set;
+    item_set_atime(it, cache_rel_time(c));
+    old = item_state_add(it, (uint16_t)(ITEM_LINKED + 1));
+    assert(!(old & ITEM_LINKED));
+    (void)old;
+    sh->count++;
+    sh->bytes += item_size(it);
+    sh->total_items++;
+    sh->cls[slab_class_of(&c->slab, it)].number++;
+    ht_insert_locked(&c->ht, sh, hash, it);
 }
 
 /* See cache_internal.h. */
 void cache_link_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, struct item *it)
 {
-    uint16_t old;
-
-    it->cas = c->opt.use_cas ? atomic_fetch_add(&c->next_cas, 1) : 0;
-    item_set_atime(it, cache_rel_time(c));
-    old = atomic_fetch_add(&it->state, (uint16_t)(ITEM_LINKED + 1));
-    assert(!(old & ITEM_LINKED));
-    (void)old;
-    sh->count++;
-    sh->bytes += item_total_size(it->nkey, it->nbytes);
-    sh->total_items++;
-    sh->cls[it->clsid].number++;
-    ht_insert_locked(&c->ht, sh, hash, it);
+    cache_link_with_cas_locked(c, sh, hash, it,
+                               c->opt.use_cas ? atomic_fetch_add(&c->next_cas, 1) : 0);
 }
 
 /* See cache_internal.h. */
 void cache_item_unref(struct cache *c, struct item *it)
 {
-    uint16_t old = atomic_fetch_sub(&it->state, 1);
+    uint16_t old = item_state_unref(it);
 
     assert((old & ITEM_REFCOUNT_MASK) != 0);
     if ((old & ITEM_REFCOUNT_MASK) != 1)
         return;
     assert(!(old & ITEM_LINKED));
-    if (it->clsid == 0) {
-        atomic_fetch_sub(&c->heap_copy_bytes, item_total_size(it->nkey, it->nbytes));
+    if (slab_class_of(&c->slab, it) == 0) {
+        atomic_fetch_sub(&c->heap_copy_bytes, item_size(it));
         free(it);
     } else
         slab_free(&c->slab, it);
+}
+
+/* See cache.h. No locking: an item's page keeps its class while anyone holds the item. */
+unsigned cache_item_class(const struct cache *c, const struct item *it)
+{
+    return slab_class_of(&c->slab, it);
 }
 
 /* Gives back the caller's reference and clears *it. NULL or *it NULL is a no-op. */
@@ -218,11 +241,11 @@ void cache_item_release(struct cache *c, struct item **it)
     *it = NULL;
 }
 
-/* One more reference on an item the caller holds. The count must be below the 12-bit maximum
+/* One more reference on an item the caller holds. The count must be below the 10-bit maximum
  * (cache_get never hands out an item at the maximum, so one extra acquire per get is always safe). */
 void cache_item_acquire(struct cache *c, struct item *it)
 {
-    uint16_t old = atomic_fetch_add(&it->state, 1);
+    uint16_t old = item_state_add(it, 1);
 
     (void)c;
     assert((old & ITEM_REFCOUNT_MASK) < ITEM_REFCOUNT_MASK);
@@ -258,20 +281,21 @@ struct item *cache_find_live_locked(struct cache *c, struct ht_shard *sh, uint64
  */
 static struct item *item_heap_copy(struct cache *c, const struct item *it)
 {
-    size_t n = item_total_size(it->nkey, it->nbytes);
+    size_t n = item_size(it);
     uint64_t before = atomic_fetch_add(&c->heap_copy_bytes, n);
+    uint64_t word = atomic_load(&it->state_cas);
     struct item *cp = NULL;
 
     if (before + n <= c->opt.memory_limit)
-        cp = malloc(n);
+        cp = malloc(n < sizeof *cp ? sizeof *cp : n); /* whole struct: its tail padding too */
     if (!cp) {
         atomic_fetch_sub(&c->heap_copy_bytes, n);
         return NULL;
     }
-    memcpy(cp, it, n);
+    memcpy((char *)cp + sizeof cp->state_cas, (const char *)it + sizeof it->state_cas,
+           n - sizeof it->state_cas);
     cp->h_next = 0;
-    cp->clsid = 0;
-    atomic_store(&cp->state, 1);
+    atomic_store(&cp->state_cas, (word & ~ITEM_STATE_MASK) | 1); /* same CAS, refcount 1 */
     return cp;
 }
 
@@ -283,8 +307,8 @@ static void item_note_access(struct cache *c, struct item *it)
     uint16_t add = ITEM_ACTIVE | ITEM_FETCHED;
 
     item_set_atime(it, cache_rel_time(c));
-    if ((atomic_load(&it->state) & add) != add)
-        atomic_fetch_or(&it->state, add);
+    if ((item_state(it) & add) != add)
+        item_state_set(it, add);
 }
 
 /* Marks a live item accessed and returns it with one more reference (or a heap copy). */
@@ -306,9 +330,9 @@ static struct item *cache_lookup(struct cache *c, const char *key, size_t nkey, 
     if (it) {
         if (touch) {
             item_set_exptime(it, exptime);
-            sh->cls[it->clsid].touch_hits++;
+            sh->cls[slab_class_of(&c->slab, it)].touch_hits++;
         } else {
-            sh->cls[it->clsid].get_hits++;
+            sh->cls[slab_class_of(&c->slab, it)].get_hits++;
         }
         it = item_take_for_reader_locked(c, it);
     }
@@ -339,7 +363,7 @@ enum cache_status cache_touch(struct cache *c, const char *key, size_t nkey, uin
     pthread_mutex_lock(&sh->lock);
     it = cache_find_live_locked(c, sh, hash, key, nkey, NULL);
     if (it) {
-        sh->cls[it->clsid].touch_hits++;
+        sh->cls[slab_class_of(&c->slab, it)].touch_hits++;
         item_set_exptime(it, exptime);
         item_note_access(c, it);
     }
@@ -357,10 +381,10 @@ enum cache_status cache_delete(struct cache *c, const char *key, size_t nkey, ui
 
     pthread_mutex_lock(&sh->lock);
     it = cache_find_live_locked(c, sh, hash, key, nkey, NULL);
-    if (it && cas != 0 && it->cas != cas) {
+    if (it && cas != 0 && item_cas(it) != cas) {
         st = CACHE_EXISTS;
     } else if (it) {
-        sh->cls[it->clsid].delete_hits++;
+        sh->cls[slab_class_of(&c->slab, it)].delete_hits++;
         cache_unlink_locked(c, sh, hash, it);
         cache_item_unref(c, it);
         st = CACHE_OK;

@@ -151,6 +151,10 @@ void cache_item_release(struct cache *c, struct item **it);
 /* Takes one more reference on an item the caller already holds a reference to. */
 void cache_item_acquire(struct cache *c, struct item *it);
 
+/* The slab class id (1..cache_class_count()) of an item the caller holds, or 0 for a reader's
+ * private heap copy (handed out when an item's refcount is saturated). Lock-free. */
+unsigned cache_item_class(const struct cache *c, const struct item *it);
+
 /*
  * Background reclaim: visits up to max_items items (continuing where the last call stopped, shard by
  * shard, bucket by bucket, each shard lock held only briefly) and unlinks the expired and flushed

@@ -46,13 +46,30 @@ void cache_unlink_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, st
  * cache_item_acquire after a get stays safe). Returns whether a reference was taken. Lock-free. */
 static inline bool item_try_ref(struct item *it)
 {
-    uint16_t st = atomic_load(&it->state);
+    uint16_t st = item_state(it);
 
     while ((st & ITEM_REFCOUNT_MASK) < ITEM_REFCOUNT_MASK - 1) {
-        if (atomic_compare_exchange_weak(&it->state, &st, (uint16_t)(st + 1)))
+        if (item_state_cas_weak(it, &st, (uint16_t)(st + 1)))
             return true;
     }
     return false;
+}
+
+/*
+ * CAS uniques that need the 8-byte extension (see item.h). The counter next_cas reaches 2^48 - 1
+ * only after a snapshot with such uniques was loaded (or after centuries of stores), but then every
+ * item needs the extension. An item's size is fixed at allocation while its unique is drawn at link
+ * time, so allocation reserves the extension once the counter is within CACHE_CAS_HEADROOM of the
+ * limit, and cache_store re-checks under the shard lock (an item may have waited long for its value)
+ * and moves a value into a wider item when needed. The headroom covers the uniques other shards can
+ * draw between that check and the link, a few instructions later.
+ */
+#define CACHE_CAS_HEADROOM (1ull << 32)
+
+/* Whether a new item must reserve the CAS extension now. Lock-free. */
+static inline bool cache_cas_needs_ext(struct cache *c)
+{
+    return c->opt.use_cas && atomic_load(&c->next_cas) >= ITEM_CAS_ESC - CACHE_CAS_HEADROOM;
 }
 
 /* Drops one reference; frees the chunk (or heap copy) if it was the last. Takes the class lock
@@ -91,9 +108,21 @@ struct item *cache_alloc_held(struct cache *c, struct ht_shard *held, const char
                               size_t nkey, uint32_t client_flags, uint32_t exptime,
                               size_t nbytes, enum cache_status *st);
 
+/* As cache_alloc_held; cas_ext = true reserves the 64-bit CAS extension whatever the counter says
+ * (for an explicit unique that does not fit 48 bits, see cache_link_with_cas_locked). */
+struct item *cache_alloc_ext_held(struct cache *c, struct ht_shard *held, const char *key,
+                                  size_t nkey, uint32_t client_flags, uint32_t exptime,
+                                  size_t nbytes, bool cas_ext, enum cache_status *st);
+
 /* Links a filled, unlinked item: new CAS (if enabled), atime = now, ITEM_LINKED and the table's
  * reference, counters. The key must not be linked already. Caller holds sh->lock. */
 void cache_link_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, struct item *it);
+
+/* As cache_link_locked, with the given CAS unique instead of a new one (a loaded snapshot's). An
+ * unique that does not fit 48 bits needs an item allocated with the CAS extension. Caller holds
+ * sh->lock. */
+void cache_link_with_cas_locked(struct cache *c, struct ht_shard *sh, uint64_t hash,
+                                struct item *it, uint64_t cas);
 
 /* Looks a key up and unlinks it if dead, reporting why in *why. Returns the live item or NULL.
  * Caller holds sh->lock. Takes no reference. */

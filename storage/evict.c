@@ -2,7 +2,7 @@
  * evict.c: CLOCK (second chance) eviction, one clock per slab class.
  *
  * Why CLOCK and not LRU lists (a deliberate change from DESIGN.md): LRU lists need two links per
- * item (16 bytes with handles in a 32-byte header we could not afford) and a lock on every hit to
+ * item (16 bytes with handles in a 28-byte header we could not afford) and a lock on every hit to
  * move the item to the head. With CLOCK a hit only sets ITEM_ACTIVE with an atomic OR, and the item
  * header has no list links at all. The price is that a victim is found by walking chunks in memory
  * order instead of popping a list tail; the walk is bounded and runs only when a class has neither a
@@ -18,7 +18,7 @@
  * inherits the ACTIVE bit of the item it replaces (store.c), so a key that is read and rewritten
  * often does not look new to the clock. A two-bit counter (a second hit level) was tried: in a
  * simulation of the issue 3 hit-ratio load it adds only 0.004, and the state word has no spare bit
- * (the 12-bit refcount is needed; see benchmarks/MEMORY.md).
+ * (the 10-bit refcount and six flags fill its 16 bits; see benchmarks/MEMORY.md).
  *
  * evicted_active counts victims found on the second turn, i.e. items that were passed over for being
  * active (or busy) on this walk's first turn and are evicted anyway because nothing else was free.
@@ -104,7 +104,7 @@ static void count_victim(struct slab_class *cls, const struct item *it, uint16_t
 static bool reap_locked(struct cache *c, struct slab_class *cls, struct ht_shard *sh,
                         uint64_t hash, struct item *it, bool second_turn, bool force)
 {
-    uint16_t st = atomic_load(&it->state);
+    uint16_t st = item_state(it);
     uint32_t now = cache_rel_time(c);
     enum cache_miss_reason why;
     uint16_t old;
@@ -113,16 +113,16 @@ static bool reap_locked(struct cache *c, struct slab_class *cls, struct ht_shard
         return false;
     why = cache_item_dead_locked(c, it, now);
     if (why == CACHE_MISS_NONE && (st & ITEM_ACTIVE) && !force) {
-        atomic_fetch_and(&it->state, (uint16_t)~ITEM_ACTIVE);
+        item_state_clear(it, ITEM_ACTIVE);
         return false;
     }
     count_victim(cls, it, st, why, now, second_turn);
     cache_unlink_locked(c, sh, hash, it);
-    old = atomic_fetch_sub(&it->state, 1);
+    old = item_state_unref(it);
     assert((old & ITEM_REFCOUNT_MASK) == 1);
     (void)old;
-    atomic_store(&it->state, 0);
-    cls->mem_requested -= item_total_size(it->nkey, it->nbytes);
+    cls->mem_requested -= item_size(it); /* before the reset: the size depends on the CAS field */
+    item_state_reset(it, 0);
     return true;
 }
 
@@ -131,14 +131,14 @@ static bool reap_locked(struct cache *c, struct slab_class *cls, struct ht_shard
 static bool try_victim(struct cache *c, struct slab_class *cls, struct item *it,
                        struct ht_shard *held, bool second_turn, bool force)
 {
-    uint16_t st = atomic_load(&it->state);
+    uint16_t st = item_state(it);
     struct ht_shard *sh;
     uint64_t hash;
     bool ok;
 
     if (!(st & ITEM_LINKED) || (st & ITEM_REFCOUNT_MASK) != 1)
         return false;
-    hash = ht_hash(item_key(it), it->nkey);
+    hash = ht_hash(item_key(it), item_nkey(it));
     sh = ht_shard_of(&c->ht, hash);
     if (sh != held && pthread_mutex_trylock(&sh->lock) != 0)
         return false;
@@ -176,7 +176,7 @@ static bool page_emptiable_locked(struct cache *c, struct slab_class *d, uint32_
     uint32_t k;
 
     for (k = 0; k < carved; k++) {
-        uint16_t st = atomic_load(&slab_chunk_at(&c->slab, d, idx, k)->state);
+        uint16_t st = item_state(slab_chunk_at(&c->slab, d, idx, k));
 
         if (st & ITEM_FREE)
             continue;
@@ -196,7 +196,7 @@ static void page_undo_locked(struct cache *c, struct slab_class *d, uint32_t idx
     for (k = 0; k < upto; k++) {
         struct item *it = slab_chunk_at(&c->slab, d, idx, k);
 
-        if (atomic_load(&it->state) == 0)
+        if (item_state(it) == 0)
             slab_push_free_locked(&c->slab, d, it);
     }
 }
@@ -217,7 +217,7 @@ static bool page_empty_locked(struct cache *c, struct slab_class *d, uint32_t id
     for (k = 0; k < carved; k++) {
         struct item *it = slab_chunk_at(&c->slab, d, idx, k);
 
-        if (atomic_load(&it->state) & ITEM_FREE)
+        if (item_state(it) & ITEM_FREE)
             continue;
         if (!try_victim(c, d, it, held, false, true)) {
             page_undo_locked(c, d, idx, k);

@@ -94,7 +94,7 @@ static void ht_move_bucket_locked(struct ht *t, struct ht_shard *sh, size_t b)
     while (h) {
         struct item *it = slab_item(t->slab, h);
         uint32_t next = it->h_next;
-        size_t nb = ht_hash(item_key(it), it->nkey) & mask;
+        size_t nb = ht_hash(item_key(it), item_nkey(it)) & mask;
 
         it->h_next = sh->buckets[nb];
         sh->buckets[nb] = h;
@@ -148,7 +148,7 @@ struct item *ht_find_locked(struct ht *t, struct ht_shard *sh, uint64_t hash, co
     for (h = *ht_slot_locked(sh, hash); h;) {
         struct item *it = slab_item(t->slab, h);
 
-        if (it->nkey == nkey && memcmp(item_key(it), key, nkey) == 0)
+        if (item_nkey(it) == nkey && memcmp(item_key(it), key, nkey) == 0)
             return it;
         h = it->h_next;
     }

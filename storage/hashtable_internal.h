@@ -46,7 +46,7 @@ struct ht_shard {
     unsigned old_power;
     size_t migrate_pos;         /* old buckets below this index have moved */
     uint64_t count;             /* linked items (curr_items) */
-    uint64_t bytes;             /* item_total_size of linked items */
+    uint64_t bytes;             /* item_size() of linked items */
     uint64_t total_items;
     struct ht_class_count *cls; /* indexed by slab class id */
 };

@@ -1,24 +1,43 @@
 /*
  * item.h: the layout of one cached item, and the accessors every layer uses.
  *
- * One slab chunk holds one item: a 32-byte header, then the key, then the value. The value is stored
+ * One slab chunk holds one item: a 28-byte header, then the key, then the value. The value is stored
  * without memcached's trailing "\r\n" (the response writer adds it from a static buffer), and the key
- * is not NUL-terminated.
+ * is not NUL-terminated. Chunks are 8-byte aligned, so the 64-bit word at offset 0 is too.
  *
  *   0               4               8              12              16
  *   +---------------+---------------+---------------+---------------+
- *   | h_next        | exptime       | atime         | client_flags  |
+ *   | state (16) | cas (48 bits)    | h_next        | exptime       |
  *   +---------------+---------------+---------------+---------------+
- *   | cas (64 bits)                 | nbytes        |nkey|cls|state |
- *   +---------------+---------------+---------------+---------------+
- *   | key[nkey] value[nbytes] ...
+ *   | atime         | client_flags  | nbytes(24)|nkey|
+ *   +---------------+---------------+---------------+
+ *   | key[nkey] [nbytes ext, 4] value[nbytes] [cas ext, 8]
  *
- * - h_next: next item in the same hash bucket, as an arena handle (0 = none). Handles are 32-bit
- *   offsets into the slab arena in 8-byte units, which is why the arena is at most 32 GiB.
+ * - state_cas: one 64-bit atomic word. The low 16 bits are the state: refcount in the low 10 bits,
+ *   then the flag bits below. The hash table holds one reference while the item is linked; each
+ *   reader (a connection writing the value out) holds one more. Whoever drops the last reference
+ *   frees the chunk. Refcount and flag changes are atomic add/and/or on the whole word, which never
+ *   carry into the CAS bits (the refcount saturates below 2^10, see item_try_ref). The high 48 bits
+ *   are the CAS unique; they are written only while the item is private (before it is linked), so
+ *   they are immutable while it is linked.
+ * - h_next: next item in the same hash bucket (or on the class free list), as an arena handle
+ *   (0 = none). Handles are 32-bit offsets into the slab arena in 8-byte units, which is why the
+ *   arena is at most 32 GiB.
  * - exptime, atime: seconds on the cache's relative clock (see cache_rel_time()); exptime 0 = never.
- * - state: a 16-bit atomic word: refcount in the low 10 bits, then the flag bits below. The hash table
- *   holds one reference while the item is linked; each reader (a connection writing the value out)
- *   holds one more. Whoever drops the last reference frees the chunk.
+ * - lens: nbytes in the low 24 bits, nkey (at most 250) in the high 8.
+ * - The slab class is not stored: the slab arena records the class of each page (slab_class_of in
+ *   slab_internal.h, cache_item_class in cache.h); a reader's private heap copy lies outside the
+ *   arena and so has class 0.
+ *
+ * Escapes, so that nothing memcached allows is lost: a value of 2^24 - 1 bytes or more (possible
+ * with -I 16m and up) stores ITEM_NBYTES_ESC in the 24-bit field and its real length in 4 bytes
+ * between the key and the value; an item whose CAS may not fit in 48 bits (2^48 - 1 or more: a
+ * loaded snapshot's, or a counter that ran that far) stores ITEM_CAS_ESC in the 48-bit field and
+ * the full CAS in 8 bytes after the value. Why there and not right after the header: item_key() stays
+ * the same single add as before, the hottest accessor has no branch, and item_value() tests only
+ * the word that item_nkey() reads anyway. The extensions are unaligned and read with memcpy. The
+ * CAS extension is decided when the chunk is allocated (it changes the item's size): such an item
+ * has the escape in its CAS field from allocation on, its real CAS 0 until it is linked.
  *
  * The header fields are immutable while the item is linked, except atime, exptime (touch, gat) and
  * the ACTIVE/FETCHED bits. Those are written under the item's shard lock but read by threads that do
@@ -27,16 +46,21 @@
  * item_atime(), item_set_atime(). Relaxed is enough: each field is one independent 32-bit hint, and
  * the shard lock orders everything that must be ordered.
  *
+ * The functions that write the header (initialisation, CAS, state bits) are storage/'s own and live
+ * in storage/item_internal.h; other layers only read through the accessors here.
+ *
  * Which thread: any thread holding a reference may read an item.
  */
 #ifndef CAIRN_STORAGE_ITEM_H
 #define CAIRN_STORAGE_ITEM_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
-#define ITEM_HEADER_SIZE 32u
+#define ITEM_HEADER_SIZE 28u
 #define ITEM_KEY_MAX 250u
 
 #define ITEM_REFCOUNT_MASK 0x03ffu
@@ -47,25 +71,49 @@
 #define ITEM_FETCHED 0x4000u /* read at least once since it was stored */
 #define ITEM_FREE 0x8000u    /* chunk is on its slab class's free list */
 
+#define ITEM_STATE_BITS 16u                  /* low bits of state_cas: refcount and flags */
+#define ITEM_NBYTES_ESC 0xffffffu            /* nbytes field: the length is in the 4-byte extension */
+#define ITEM_CAS_ESC 0xffffffffffffull       /* CAS field: the CAS is in the 8-byte extension */
+#define ITEM_NBYTES_EXT 4u
+#define ITEM_CAS_EXT 8u
+
 struct item {
+    _Atomic uint64_t state_cas; /* state in the low 16 bits, CAS (or ITEM_CAS_ESC) in the high 48 */
     uint32_t h_next;
     uint32_t exptime;
     uint32_t atime;
     uint32_t client_flags;
-    uint64_t cas;
-    uint32_t nbytes;
-    uint8_t nkey;
-    uint8_t clsid;
-    _Atomic uint16_t state;
+    uint32_t lens;              /* nbytes (or ITEM_NBYTES_ESC) in the low 24 bits, nkey in the high 8 */
     char data[];
 };
 
-_Static_assert(sizeof(struct item) == ITEM_HEADER_SIZE, "item header must stay 32 bytes");
+/* sizeof(struct item) is 32: the 8-byte alignment of state_cas pads the struct, but data[] starts at
+ * 28 and every size here counts from ITEM_HEADER_SIZE, never from sizeof. */
+_Static_assert(offsetof(struct item, data) == ITEM_HEADER_SIZE, "item header must stay 28 bytes");
 
-/* Total bytes an item with this key and value length occupies (before slab rounding). */
+/* Whether a value of nbytes needs the 4-byte length extension. */
+static inline bool item_nbytes_needs_ext(size_t nbytes)
+{
+    return nbytes >= ITEM_NBYTES_ESC;
+}
+
+/* Whether a CAS unique fits the header's 48-bit field (else it needs the 8-byte extension). */
+static inline bool item_cas_fits(uint64_t cas)
+{
+    return cas < ITEM_CAS_ESC;
+}
+
+/* Total bytes an item with this key and value length occupies (before slab rounding), for a CAS
+ * that fits 48 bits (no CAS extension). */
 static inline size_t item_total_size(size_t nkey, size_t nbytes)
 {
-    return ITEM_HEADER_SIZE + nkey + nbytes;
+    return ITEM_HEADER_SIZE + nkey + nbytes + (item_nbytes_needs_ext(nbytes) ? ITEM_NBYTES_EXT : 0);
+}
+
+/* As item_total_size, with room for a full 64-bit CAS when cas_ext is true. */
+static inline size_t item_total_size_ext(size_t nkey, size_t nbytes, bool cas_ext)
+{
+    return item_total_size(nkey, nbytes) + (cas_ext ? ITEM_CAS_EXT : 0);
 }
 
 /* The item's exptime (relative seconds, 0 = never); safe without the shard lock. */
@@ -93,45 +141,80 @@ static inline void item_set_atime(struct item *it, uint32_t atime)
 }
 
 /* Layers outside storage/ read the header only through these accessors, so that the layout can change. */
+
+/* Key length (0..250). */
 static inline size_t item_nkey(const struct item *it)
 {
-    return it->nkey;
+    return it->lens >> 24;
 }
 
+/* Bytes between the key and the value: the length extension, if any. */
+static inline size_t item_value_offset(const struct item *it)
+{
+    return item_nkey(it) + ((it->lens & ITEM_NBYTES_ESC) == ITEM_NBYTES_ESC ? ITEM_NBYTES_EXT : 0);
+}
+
+/* Value length in bytes. */
 static inline size_t item_nbytes(const struct item *it)
 {
-    return it->nbytes;
+    uint32_t n = it->lens & ITEM_NBYTES_ESC;
+
+    if (n == ITEM_NBYTES_ESC)
+        memcpy(&n, it->data + item_nkey(it), sizeof n);
+    return n;
 }
 
-static inline uint64_t item_cas(const struct item *it)
-{
-    return it->cas;
-}
-
-static inline uint32_t item_client_flags(const struct item *it)
-{
-    return it->client_flags;
-}
-
-/* The state word (refcount and flag bits); a relaxed snapshot, for statistics and tests. */
+/* The state word (refcount and flag bits); a relaxed snapshot. */
 static inline uint16_t item_state(const struct item *it)
 {
-    return atomic_load_explicit(&it->state, memory_order_relaxed);
+    return (uint16_t)atomic_load_explicit(&it->state_cas, memory_order_relaxed);
 }
 
+/* Whether the item carries the 8-byte CAS extension (decided at allocation, never changes). */
+static inline bool item_has_cas_ext(const struct item *it)
+{
+    return (atomic_load_explicit(&it->state_cas, memory_order_relaxed) >> ITEM_STATE_BITS) ==
+           ITEM_CAS_ESC;
+}
+
+/* Bytes the item occupies (before slab rounding), extensions included. */
+static inline size_t item_size(const struct item *it)
+{
+    return item_total_size_ext(item_nkey(it), item_nbytes(it), item_has_cas_ext(it));
+}
+
+/* The key (item_nkey() bytes, not NUL-terminated); always right after the header. */
 static inline const char *item_key(const struct item *it)
 {
     return it->data;
 }
 
+/* The value (item_nbytes() bytes, no trailing "\r\n"); writable only while the item is private. */
 static inline char *item_value(struct item *it)
 {
-    return it->data + it->nkey;
+    return it->data + item_value_offset(it);
 }
 
+/* As item_value, read-only. */
 static inline const char *item_value_const(const struct item *it)
 {
-    return it->data + it->nkey;
+    return it->data + item_value_offset(it);
+}
+
+/* The CAS unique (0 while unlinked or without CAS). Immutable while the item is linked. */
+static inline uint64_t item_cas(const struct item *it)
+{
+    uint64_t cas = atomic_load_explicit(&it->state_cas, memory_order_relaxed) >> ITEM_STATE_BITS;
+
+    if (cas == ITEM_CAS_ESC)
+        memcpy(&cas, item_value_const(it) + item_nbytes(it), sizeof cas);
+    return cas;
+}
+
+/* The client's 32-bit flags. */
+static inline uint32_t item_client_flags(const struct item *it)
+{
+    return it->client_flags;
 }
 
 #endif

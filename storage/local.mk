@@ -3,6 +3,7 @@ noinst_LIBRARIES += libcairn_storage.a
 libcairn_storage_a_SOURCES = \
 	storage/cache.h \
 	storage/item.h \
+	storage/item_internal.h \
 	storage/cache_internal.h \
 	storage/hashtable_internal.h \
 	storage/slab_internal.h \

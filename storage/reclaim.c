@@ -29,10 +29,12 @@ static size_t reclaim_chain_locked(struct cache *c, struct ht_shard *sh, uint32_
         (*visited)++;
         if (why == CACHE_MISS_NONE)
             continue;
-        sh->cls[it->clsid].reclaimed++;
-        if (why == CACHE_MISS_EXPIRED && !(atomic_load(&it->state) & ITEM_FETCHED))
-            sh->cls[it->clsid].expired_unfetched++;
-        cache_unlink_locked(c, sh, ht_hash(item_key(it), it->nkey), it);
+        struct ht_class_count *k = &sh->cls[slab_class_of(&c->slab, it)];
+
+        k->reclaimed++;
+        if (why == CACHE_MISS_EXPIRED && !(item_state(it) & ITEM_FETCHED))
+            k->expired_unfetched++;
+        cache_unlink_locked(c, sh, ht_hash(item_key(it), item_nkey(it)), it);
         cache_item_unref(c, it);
         n++;
     }

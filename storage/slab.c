@@ -31,6 +31,9 @@
  * page per class in use, which rebalancing (evict.c) then evens out. -f still sets the steps above
  * SLAB_FINE_MAX, where a page holds few chunks and fine steps would only multiply classes.
  *
+ * Each page's class is recorded in page_class (items do not carry it): set when a class gets the
+ * page (slab_add_page_locked, also on a move), cleared when the page goes back to the pool.
+ *
  * A free chunk has ITEM_FREE in its state word and links to the next free chunk through h_next (a
  * handle), so the free list needs no memory of its own.
  *
@@ -138,7 +141,12 @@ int slab_init(struct slab *s, const struct cache_options *o, const char **err)
         return -1;
     }
     s->free_pages = calloc(arena, sizeof *s->free_pages);
-    if (!s->free_pages) {
+    s->page_class = calloc(arena, sizeof *s->page_class);
+    if (!s->free_pages || !s->page_class) {
+        free(s->free_pages);
+        free(s->page_class);
+        s->free_pages = NULL;
+        s->page_class = NULL;
         munmap(base, arena * page_size);
         *err = "out of memory";
         return -1;
@@ -147,6 +155,7 @@ int slab_init(struct slab *s, const struct cache_options *o, const char **err)
     s->arena_size = arena * page_size;
     s->arena_pages = (uint32_t)arena;
     s->page_size = page_size;
+    s->page_shift = (page_size & (page_size - 1)) == 0 ? (unsigned)__builtin_ctzll(page_size) : 0;
     s->item_size_max = o->item_size_max;
     s->total_pages = (uint32_t)pages;
     s->limit_bytes = o->memory_limit;
@@ -165,6 +174,7 @@ void slab_deinit(struct slab *s)
         pthread_mutex_destroy(&s->classes[i].lock);
     }
     free(s->free_pages);
+    free(s->page_class);
     if (s->base) {
         munmap(s->base, s->arena_size);
         pthread_mutex_destroy(&s->page_lock);
@@ -246,6 +256,7 @@ bool slab_reserve_locked(struct slab_class *cls)
 /* Appends arena page `page` to cls and makes it the page being carved. Room is reserved. */
 static void slab_add_page_locked(struct slab *s, struct slab_class *cls, uint32_t page)
 {
+    __atomic_store_n(&s->page_class[page], (uint8_t)(cls - s->classes), __ATOMIC_RELAXED);
     cls->pages[cls->npages] = page;
     __atomic_store_n(&cls->npages, cls->npages + 1, __ATOMIC_RELAXED);
     cls->carve_next = (uint32_t)((size_t)page * s->page_size / 8 + 1);
@@ -294,7 +305,7 @@ struct item *slab_alloc_locked(struct slab *s, struct slab_class *cls, size_t re
         it = slab_item(s, cls->free_head);
         cls->free_head = it->h_next;
         cls->free_count--;
-        atomic_store(&it->state, 0); /* off the free list: no longer ITEM_FREE */
+        item_state_reset(it, 0); /* off the free list: no longer ITEM_FREE */
     } else {
         if (cls->carve_left == 0 && !slab_grow_locked(s, cls))
             return NULL;
@@ -309,7 +320,7 @@ struct item *slab_alloc_locked(struct slab *s, struct slab_class *cls, size_t re
 /* See slab_internal.h. */
 void slab_push_free_locked(struct slab *s, struct slab_class *cls, struct item *it)
 {
-    atomic_store(&it->state, ITEM_FREE);
+    item_state_reset(it, ITEM_FREE);
     it->h_next = cls->free_head;
     cls->free_head = slab_handle(s, it);
     cls->free_count++;
@@ -318,14 +329,14 @@ void slab_push_free_locked(struct slab *s, struct slab_class *cls, struct item *
 /* See slab_internal.h. Caller holds cls->lock; the chunk has no references left. */
 void slab_free_locked(struct slab *s, struct slab_class *cls, struct item *it)
 {
-    cls->mem_requested -= item_total_size(it->nkey, it->nbytes);
+    cls->mem_requested -= item_size(it);
     slab_push_free_locked(s, cls, it);
 }
 
 /* Frees a chunk into its class, taking the class lock. */
 void slab_free(struct slab *s, struct item *it)
 {
-    struct slab_class *cls = &s->classes[it->clsid];
+    struct slab_class *cls = slab_class_ptr(s, it);
 
     pthread_mutex_lock(&cls->lock);
     slab_free_locked(s, cls, it);
@@ -420,6 +431,7 @@ void slab_page_release_locked(struct slab *s, struct slab_class *from, uint32_t 
     slab_unlist_page_locked(s, from, page);
     slab_drop_page_locked(from, idx);
     madvise(s->base + (size_t)page * s->page_size, s->page_size, MADV_DONTNEED);
+    __atomic_store_n(&s->page_class[page], 0, __ATOMIC_RELAXED);
     pthread_mutex_lock(&s->page_lock);
     s->free_pages[s->nfree++] = page;
     pthread_mutex_unlock(&s->page_lock);

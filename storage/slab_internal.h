@@ -18,6 +18,12 @@
  * plus the pool's pages plus the pages not yet handed out (arena_pages - next_page) are exactly the
  * arena's pages.
  *
+ * Page classes: page_class[p] is the class that holds arena page p, 0 while the page is in the pool
+ * or not handed out. It is written under the class lock(s) that cover the page's move, with relaxed
+ * atomic stores, and read without a lock (slab_class_of): an item does not record its class, and a
+ * page cannot change class while it holds a linked or referenced item, so whoever may look at an
+ * item reads a settled entry. Items outside the arena (readers' private heap copies) have class 0.
+ *
  * An item is named by a 32-bit handle: (byte offset in the arena / 8) + 1, 0 meaning none. Chunk
  * sizes and the page size are multiples of 8, so every chunk has a handle; the arena is at most
  * 32 GiB, so every handle fits.
@@ -41,9 +47,9 @@
 #include <stdint.h>
 
 #include "storage/cache.h"
-#include "storage/item.h"
+#include "storage/item_internal.h"
 
-#define SLAB_CLASS_MAX 255u              /* class ids are 1..255 (item->clsid is 8 bits, 0 = heap) */
+#define SLAB_CLASS_MAX 255u              /* class ids are 1..255 (page_class is 8 bits, 0 = none) */
 #define SLAB_ARENA_MAX (32ull << 30)     /* reach of 32-bit handles in 8-byte units */
 
 struct slab_class {
@@ -82,6 +88,8 @@ struct slab {
     uint64_t limit_bytes;     /* the memory limit as set, under page_lock */
     uint32_t next_page;       /* under page_lock */
     uint32_t *free_pages;     /* the free pool (arena_pages entries), under page_lock */
+    uint8_t *page_class;      /* class id of each arena page (0 = none), see slab_class_of */
+    unsigned page_shift;      /* log2(page_size) when it is a power of two, else 0 */
     uint32_t nfree;
     pthread_mutex_t page_lock;
     unsigned nclasses;
@@ -157,6 +165,26 @@ static inline uint32_t slab_npages(const struct slab_class *cls)
 /* Chunk number `chunk` of the class's page number `page` (an index into cls->pages). */
 struct item *slab_chunk_at(const struct slab *s, const struct slab_class *cls, uint32_t page,
                            uint32_t chunk);
+
+/* The class id of the chunk it (1..nclasses), or 0 when it lies outside the arena (a heap copy).
+ * No locking: the caller holds a reference to the item, or its shard lock while it is linked, or
+ * its class lock. */
+static inline unsigned slab_class_of(const struct slab *s, const struct item *it)
+{
+    uintptr_t off = (uintptr_t)it - (uintptr_t)s->base;
+    size_t page;
+
+    if (off >= s->arena_size)
+        return 0;
+    page = s->page_shift ? off >> s->page_shift : off / s->page_size;
+    return __atomic_load_n(&s->page_class[page], __ATOMIC_RELAXED);
+}
+
+/* The class of an arena chunk, for a caller that holds a reference (see slab_class_of). */
+static inline struct slab_class *slab_class_ptr(struct slab *s, const struct item *it)
+{
+    return &s->classes[slab_class_of(s, it)];
+}
 
 static inline struct item *slab_item(const struct slab *s, uint32_t handle)
 {

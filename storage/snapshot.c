@@ -166,20 +166,21 @@ static bool buf_reserve(struct snap_buf *b, size_t n)
 /* Encodes one record for it; the absolute expiry is computed by the caller. */
 static bool buf_put_record(struct snap_buf *b, const struct item *it, uint64_t expiry)
 {
+    size_t nkey = item_nkey(it), nbytes = item_nbytes(it);
     unsigned char *p;
 
-    if (!buf_reserve(b, SNAP_RECORD_FIXED + it->nkey + it->nbytes))
+    if (!buf_reserve(b, SNAP_RECORD_FIXED + nkey + nbytes))
         return false;
     p = b->p + b->len;
     p[0] = SNAP_TAG_RECORD;
-    p[1] = it->nkey;
-    put_u32(p + 2, it->client_flags);
+    p[1] = (unsigned char)nkey;
+    put_u32(p + 2, item_client_flags(it));
     put_u64(p + 6, expiry);
-    put_u64(p + 14, it->cas);
-    put_u32(p + 22, it->nbytes);
-    memcpy(p + SNAP_RECORD_FIXED, item_key(it), it->nkey);
-    memcpy(p + SNAP_RECORD_FIXED + it->nkey, item_value_const(it), it->nbytes);
-    b->len += SNAP_RECORD_FIXED + it->nkey + it->nbytes;
+    put_u64(p + 14, item_cas(it));
+    put_u32(p + 22, (uint32_t)nbytes);
+    memcpy(p + SNAP_RECORD_FIXED, item_key(it), nkey);
+    memcpy(p + SNAP_RECORD_FIXED + nkey, item_value_const(it), nbytes);
+    b->len += SNAP_RECORD_FIXED + nkey + nbytes;
     return true;
 }
 
@@ -595,24 +596,26 @@ static void cas_advance(struct cache *c, uint64_t cas)
         ;
 }
 
-/* Links the filled item it like CACHE_SET, replacing any old item, and gives it unique cas. */
+/* Links the filled item it like CACHE_SET, replacing any old item, and gives it unique cas (0 when
+ * the cache has CAS disabled). An unique that does not fit 48 bits needs an item allocated with the
+ * CAS extension (load_record). */
 static void store_with_cas(struct cache *c, struct item *it, uint64_t cas)
 {
-    uint64_t hash = ht_hash(item_key(it), it->nkey);
+    uint64_t hash = ht_hash(item_key(it), item_nkey(it));
     struct ht_shard *sh = ht_shard_of(&c->ht, hash);
     struct item *old;
 
+    if (!c->opt.use_cas)
+        cas = 0;
     pthread_mutex_lock(&sh->lock);
-    old = cache_find_live_locked(c, sh, hash, item_key(it), it->nkey, NULL);
+    old = cache_find_live_locked(c, sh, hash, item_key(it), item_nkey(it), NULL);
     if (old) {
         cache_unlink_locked(c, sh, hash, old);
         cache_item_unref(c, old);
     }
-    cache_link_locked(c, sh, hash, it);
-    if (c->opt.use_cas) {
-        it->cas = cas;
+    cache_link_with_cas_locked(c, sh, hash, it, cas);
+    if (c->opt.use_cas)
         cas_advance(c, cas);
-    }
     pthread_mutex_unlock(&sh->lock);
 }
 
@@ -639,7 +642,8 @@ static uint32_t rel_expiry(struct cache *c, uint64_t expiry, bool *expired)
 static enum snapshot_status load_record(struct cache *c, struct snap_reader *rd,
                                         const struct snap_rec *rec, struct snapshot_result *r)
 {
-    size_t total = item_total_size(rec->nkey, rec->nbytes);
+    bool cas_ext = c->opt.use_cas && !item_cas_fits(rec->cas);
+    size_t total = item_total_size_ext(rec->nkey, rec->nbytes, cas_ext);
     unsigned cls = total <= c->slab.item_size_max ? slab_class_for(&c->slab, total) : 0;
     enum cache_status cst;
     enum snapshot_status st;
@@ -652,7 +656,8 @@ static enum snapshot_status load_record(struct cache *c, struct snap_reader *rd,
         return snap_take(rd, NULL, rec->nbytes, true);
     }
     if (cls != 0 && class_has_room(&c->slab, &c->slab.classes[cls]))
-        it = cache_alloc(c, rec->key, rec->nkey, rec->flags, exp, rec->nbytes, &cst);
+        it = cache_alloc_ext_held(c, NULL, rec->key, rec->nkey, rec->flags, exp, rec->nbytes,
+                                  cas_ext, &cst);
     if (!it) {
         r->left_out++;
         return snap_take(rd, NULL, rec->nbytes, true);

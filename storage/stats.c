@@ -103,7 +103,7 @@ static uint64_t class_age_locked(struct cache *c, struct slab_class *cls)
     for (i = 0; i < cls->perpage; i++, chunk = (chunk + 1) % cls->perpage) {
         struct item *it = slab_chunk_at(&c->slab, cls, cls->hand_page, chunk);
 
-        if (atomic_load(&it->state) & ITEM_LINKED) {
+        if (item_state(it) & ITEM_LINKED) {
             uint32_t at = item_atime(it);
 
             return now >= at ? now - at : 0;

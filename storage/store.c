@@ -112,14 +112,16 @@ static struct item *alloc_chunk(struct cache *c, struct slab_class *cls, struct 
 }
 
 /* See cache_internal.h. */
-struct item *cache_alloc_held(struct cache *c, struct ht_shard *held, const char *key,
-                              size_t nkey, uint32_t client_flags, uint32_t exptime,
-                              size_t nbytes, enum cache_status *st)
+struct item *cache_alloc_ext_held(struct cache *c, struct ht_shard *held, const char *key,
+                                  size_t nkey, uint32_t client_flags, uint32_t exptime,
+                                  size_t nbytes, bool cas_ext, enum cache_status *st)
 {
-    size_t total = item_total_size(nkey, nbytes);
+    size_t total;
     struct slab_class *cls;
     struct item *it;
 
+    cas_ext = cas_ext || cache_cas_needs_ext(c);
+    total = item_total_size_ext(nkey, nbytes, cas_ext);
     if (nkey > ITEM_KEY_MAX || nbytes > c->slab.item_size_max || total > c->slab.item_size_max) {
         *st = CACHE_TOO_LARGE;
         return NULL;
@@ -130,18 +132,17 @@ struct item *cache_alloc_held(struct cache *c, struct ht_shard *held, const char
         *st = CACHE_NO_MEMORY;
         return NULL;
     }
-    it->h_next = 0;
-    item_set_exptime(it, exptime);
-    item_set_atime(it, cache_rel_time(c));
-    it->client_flags = client_flags;
-    it->cas = 0;
-    it->nbytes = (uint32_t)nbytes;
-    it->nkey = (uint8_t)nkey;
-    it->clsid = (uint8_t)(cls - c->slab.classes);
-    memcpy(it->data, key, nkey);
-    atomic_store(&it->state, 1);
+    item_init(it, key, nkey, nbytes, cas_ext, client_flags, exptime, cache_rel_time(c));
     *st = CACHE_OK;
     return it;
+}
+
+/* See cache_internal.h. */
+struct item *cache_alloc_held(struct cache *c, struct ht_shard *held, const char *key,
+                              size_t nkey, uint32_t client_flags, uint32_t exptime,
+                              size_t nbytes, enum cache_status *st)
+{
+    return cache_alloc_ext_held(c, held, key, nkey, client_flags, exptime, nbytes, false, st);
 }
 
 /* See cache.h. Keys longer than ITEM_KEY_MAX are reported as CACHE_TOO_LARGE. */
@@ -160,7 +161,7 @@ static void replace_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, 
                            struct item *nw)
 {
     if (old) {
-        atomic_fetch_or(&nw->state, (uint16_t)(atomic_load(&old->state) & ITEM_ACTIVE));
+        item_state_set(nw, (uint16_t)(item_state(old) & ITEM_ACTIVE));
         cache_unlink_locked(c, sh, hash, old);
         cache_item_unref(c, old);
     }
@@ -172,8 +173,8 @@ static struct item *alloc_like_locked(struct cache *c, struct ht_shard *sh, stru
                                       size_t nbytes, enum cache_status *st)
 {
     bool pinned = item_try_ref(old); /* pinned against eviction; saturated = pinned already */
-    struct item *nw = cache_alloc_held(c, sh, item_key(old), old->nkey, old->client_flags,
-                                       item_exptime(old), nbytes, st);
+    struct item *nw = cache_alloc_held(c, sh, item_key(old), item_nkey(old),
+                                       item_client_flags(old), item_exptime(old), nbytes, st);
 
     if (pinned)
         cache_item_unref(c, old);
@@ -186,17 +187,17 @@ static enum cache_status store_joined_locked(struct cache *c, struct ht_shard *s
                                              uint64_t *cas_out)
 {
     enum cache_status st;
-    struct item *nw = alloc_like_locked(c, sh, old, (size_t)old->nbytes + it->nbytes, &st);
+    struct item *nw = alloc_like_locked(c, sh, old, item_nbytes(old) + item_nbytes(it), &st);
     const struct item *first = append ? old : it;
     const struct item *second = append ? it : old;
 
     if (!nw)
         return st;
-    memcpy(item_value(nw), item_value_const(first), first->nbytes);
-    memcpy(item_value(nw) + first->nbytes, item_value_const(second), second->nbytes);
+    memcpy(item_value(nw), item_value_const(first), item_nbytes(first));
+    memcpy(item_value(nw) + item_nbytes(first), item_value_const(second), item_nbytes(second));
     replace_locked(c, sh, hash, old, nw);
     if (cas_out)
-        *cas_out = nw->cas;
+        *cas_out = item_cas(nw);
     cache_item_unref(c, nw);
     return CACHE_OK;
 }
@@ -217,46 +218,72 @@ static enum cache_status store_decide(enum cache_store_mode mode, const struct i
     case CACHE_CAS:
         if (!old)
             return CACHE_NOT_FOUND;
-        return old->cas == cas_in ? CACHE_OK : CACHE_EXISTS;
+        return item_cas(old) == cas_in ? CACHE_OK : CACHE_EXISTS;
     }
     return CACHE_NOT_STORED;
 }
 
 /* The per-class `stats slabs` counters of one store: cmd_set in the new item's class, cas_hits and
  * cas_badval in the class of the item compared with. Caller holds sh->lock. */
-static void count_store_locked(struct ht_shard *sh, const struct item *it, const struct item *old,
-                               enum cache_store_mode mode, enum cache_status st)
+static void count_store_locked(struct cache *c, struct ht_shard *sh, const struct item *it,
+                               const struct item *old, enum cache_store_mode mode,
+                               enum cache_status st)
 {
-    sh->cls[it->clsid].cmd_set++;
+    sh->cls[slab_class_of(&c->slab, it)].cmd_set++;
     if (mode != CACHE_CAS || !old)
         return;
     if (st == CACHE_OK)
-        sh->cls[old->clsid].cas_hits++;
+        sh->cls[slab_class_of(&c->slab, old)].cas_hits++;
     else if (st == CACHE_EXISTS)
-        sh->cls[old->clsid].cas_badval++;
+        sh->cls[slab_class_of(&c->slab, old)].cas_badval++;
+}
+
+/* SET, ADD, REPLACE, CAS: links it in place of old. If the CAS counter came near 2^48 since it was
+ * allocated and it has no room for a 64-bit unique, its value moves into a wider item first (old
+ * pinned meanwhile, as for APPEND); the caller's item then stays unlinked. Caller holds sh->lock. */
+static enum cache_status store_plain_locked(struct cache *c, struct ht_shard *sh, uint64_t hash,
+                                            struct item *old, struct item *it, uint64_t *cas_out)
+{
+    enum cache_status st = CACHE_OK;
+    struct item *nw = it;
+
+    if (cache_cas_needs_ext(c) && !item_has_cas_ext(it)) {
+        bool pinned = old && item_try_ref(old);
+
+        nw = cache_alloc_ext_held(c, sh, item_key(it), item_nkey(it), item_client_flags(it),
+                                  item_exptime(it), item_nbytes(it), true, &st);
+        if (pinned)
+            cache_item_unref(c, old);
+        if (!nw)
+            return st;
+        memcpy(item_value(nw), item_value_const(it), item_nbytes(it));
+    }
+    replace_locked(c, sh, hash, old, nw);
+    if (cas_out)
+        *cas_out = item_cas(nw);
+    if (nw != it)
+        cache_item_unref(c, nw);
+    return CACHE_OK;
 }
 
 /* See cache.h. it must come from cache_alloc and not be linked yet. */
 enum cache_status cache_store(struct cache *c, struct item *it, enum cache_store_mode mode,
                               uint64_t cas_in, uint64_t *cas_out)
 {
-    uint64_t hash = ht_hash(item_key(it), it->nkey);
+    uint64_t hash = ht_hash(item_key(it), item_nkey(it));
     struct ht_shard *sh = ht_shard_of(&c->ht, hash);
     enum cache_status st;
     struct item *old;
 
-    assert(it->clsid != 0 && !(atomic_load(&it->state) & ITEM_LINKED));
+    assert(slab_class_of(&c->slab, it) != 0 && !(item_state(it) & ITEM_LINKED));
     pthread_mutex_lock(&sh->lock);
-    old = cache_find_live_locked(c, sh, hash, item_key(it), it->nkey, NULL);
+    old = cache_find_live_locked(c, sh, hash, item_key(it), item_nkey(it), NULL);
     st = store_decide(mode, old, cas_in);
-    count_store_locked(sh, it, old, mode, st);
-    if (st == CACHE_OK && (mode == CACHE_APPEND || mode == CACHE_PREPEND)) {
+    count_store_locked(c, sh, it, old, mode, st);
+    if (st == CACHE_OK && (mode == CACHE_APPEND || mode == CACHE_PREPEND))
         st = store_joined_locked(c, sh, hash, old, it, mode == CACHE_APPEND, cas_out);
-    } else if (st == CACHE_OK) {
-        replace_locked(c, sh, hash, old, it);
-        if (cas_out)
-            *cas_out = it->cas;
-    }
+    else if (st == CACHE_OK)
+        st = store_plain_locked(c, sh, hash, old, it, cas_out);
     pthread_mutex_unlock(&sh->lock);
     return st;
 }
@@ -340,24 +367,24 @@ static enum cache_status arith_locked(struct cache *c, struct ht_shard *sh, uint
     size_t len, ndigits;
     uint64_t v;
 
-    if (!arith_parse(item_value_const(old), old->nbytes, &v))
+    if (!arith_parse(item_value_const(old), item_nbytes(old), &v))
         return CACHE_NON_NUMERIC;
     if (incr)
         v += delta;
     else
         v = v < delta ? 0 : v - delta;
-    len = arith_format(v, old->nbytes, buf, &ndigits);
+    len = arith_format(v, item_nbytes(old), buf, &ndigits);
     nw = alloc_like_locked(c, sh, old, len, &st);
     if (!nw)
         return st;
     memcpy(item_value(nw), buf, ndigits);
     memset(item_value(nw) + ndigits, ' ', len - ndigits);
-    atomic_fetch_or(&nw->state, (uint16_t)ITEM_FETCHED);
+    item_state_set(nw, ITEM_FETCHED);
     replace_locked(c, sh, hash, old, nw);
     if (result)
         *result = v;
     if (cas_out)
-        *cas_out = nw->cas;
+        *cas_out = item_cas(nw);
     cache_item_unref(c, nw);
     return CACHE_OK;
 }
@@ -374,7 +401,7 @@ enum cache_status cache_arith(struct cache *c, const char *key, size_t nkey, boo
     pthread_mutex_lock(&sh->lock);
     old = cache_find_live_locked(c, sh, hash, key, nkey, NULL);
     if (old) {
-        unsigned id = old->clsid;
+        unsigned id = slab_class_of(&c->slab, old);
 
         st = arith_locked(c, sh, hash, old, incr, delta, result, cas_out);
         if (st == CACHE_OK && incr)

@@ -62,9 +62,9 @@ static inline void st_expect(struct cache *c, const char *key, const char *value
     struct item *it = cache_get(c, key, strlen(key), NULL);
 
     cr_assert_not_null(it, "key %s missing", key);
-    cr_assert_eq(it->nbytes, strlen(value), "key %s: %u bytes, want %zu", key, it->nbytes,
+    cr_assert_eq(item_nbytes(it), strlen(value), "key %s: %zu bytes, want %zu", key, item_nbytes(it),
                  strlen(value));
-    cr_assert(memcmp(item_value(it), value, it->nbytes) == 0, "key %s: wrong value", key);
+    cr_assert(memcmp(item_value(it), value, item_nbytes(it)) == 0, "key %s: wrong value", key);
     cache_item_release(c, &it);
 }
 

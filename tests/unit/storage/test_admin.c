@@ -21,7 +21,7 @@ static unsigned fill_pages(struct cache *c, unsigned pages)
         cr_assert_eq(st_store(c, key, val, 0, 0, CACHE_SET, 0, NULL), CACHE_OK);
         if (id == 0) {
             struct item *it = cache_get(c, key, strlen(key), NULL);
-            id = it->clsid;
+            id = cache_item_class(c, it);
             cache_item_release(c, &it);
         }
         cache_class_stats_get(c, id, &cs);

@@ -66,7 +66,7 @@ static unsigned perpage(void)
     struct cache_class_stats cs;
 
     cr_assert_not_null(it);
-    cache_class_stats_get(c, it->clsid, &cs);
+    cache_class_stats_get(c, cache_item_class(c, it), &cs);
     cache_item_release(c, &it);
     return cs.chunks_per_page;
 }
@@ -117,7 +117,7 @@ Test(evict, clock_order_and_second_chance)
         cr_assert_eq(set_i((int)i, 0), CACHE_OK);
     cr_assert_eq(st_stats(c).evictions, 0);
     it = get_i(0); /* key 0 becomes ACTIVE */
-    id = it->clsid;
+    id = cache_item_class(c, it);
     cache_item_release(c, &it);
     cr_assert_eq(set_i(100000, 0), CACHE_OK);
     cr_assert_eq(set_i(100001, 0), CACHE_OK);
@@ -169,7 +169,7 @@ Test(evict, eviction_figures_time_and_nonzero)
     cache_clock_set(c, 130);
     cr_assert_eq(set_i(-1, 0), CACHE_OK);
     it = get_i(-1);
-    cache_class_stats_get(c, it->clsid, &cs);
+    cache_class_stats_get(c, cache_item_class(c, it), &cs);
     cache_item_release(c, &it);
     cr_assert_eq(cs.evicted, 1);
     cr_assert_eq(cs.evicted_nonzero, 1, "key 0 had an exptime");
@@ -235,7 +235,7 @@ Test(evict, no_memory_only_when_everything_is_referenced)
         held[i] = get_i((int)i);
     }
     cr_assert_eq(set_i(-1, 0), CACHE_NO_MEMORY);
-    cache_class_stats_get(c, held[0]->clsid, &cs);
+    cache_class_stats_get(c, cache_item_class(c, held[0]), &cs);
     cr_assert_eq(cs.outofmemory, 1);
     cr_assert_eq(st_stats(c).evictions, 0);
     for (i = 0; i < n; i++)
@@ -319,7 +319,7 @@ Test(evict, append_and_incr_work_in_a_full_single_shard_cache)
         struct item *it = get_i(1);
 
         cr_assert_not_null(it, "the pinned old item must not be the victim");
-        cr_assert_eq(it->nbytes, VLEN + 1);
+        cr_assert_eq(item_nbytes(it), VLEN + 1);
         cr_assert(memcmp(item_value(it), value, VLEN + 1) == 0);
         cache_item_release(c, &it);
     }
@@ -362,7 +362,7 @@ static void *evict_worker(void *p)
             break;
         case 2:
             it = cache_get(c, key, strlen(key), NULL);
-            if (it && (it->nbytes != (uint32_t)len || it->client_flags != (uint32_t)k ||
+            if (it && (item_nbytes(it) != (uint32_t)len || item_client_flags(it) != (uint32_t)k ||
                        memcmp(item_value(it), val, (size_t)len) != 0))
                 a->errors++;
             cache_item_release(c, &it);

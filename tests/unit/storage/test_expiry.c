@@ -115,7 +115,7 @@ Test(expiry, touch_and_get_touch)
     cr_assert_not_null(it);
     cr_assert_eq(why, CACHE_MISS_NONE);
     cr_assert_eq(item_exptime(it), 1055);
-    cr_assert_neq(atomic_load(&it->state) & ITEM_FETCHED, 0);
+    cr_assert_neq(item_state(it) & ITEM_FETCHED, 0);
     cache_item_release(c, &it);
     cache_clock_set(c, 1055);
     cr_assert_null(cache_get_touch(c, "k", 1, 0, &why), "expired before the touch");

@@ -175,7 +175,7 @@ static void *table_worker(void *p)
         else {
             struct item *it = cache_get(c, key, strlen(key), NULL);
 
-            if (it && (it->nbytes != 1 || item_value(it)[0] != (char)('0' + it->client_flags)))
+            if (it && (item_nbytes(it) != 1 || item_value(it)[0] != (char)('0' + item_client_flags(it))))
                 errors++;
             cache_item_release(c, &it);
         }
@@ -221,8 +221,8 @@ Test(hashtable, threads_on_shared_and_private_keys_while_growing)
         if (!it)
             continue;
         shared++;
-        cr_assert_lt(it->client_flags, THREADS);
-        cr_assert_eq(item_value(it)[0], (char)('0' + it->client_flags));
+        cr_assert_lt(item_client_flags(it), THREADS);
+        cr_assert_eq(item_value(it)[0], (char)('0' + item_client_flags(it)));
         cache_item_release(c, &it);
     }
     s = st_stats(c);

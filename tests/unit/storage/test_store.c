@@ -2,6 +2,7 @@
  * test_store.c: store modes, CAS, append/prepend, incr/decr, reference counts (including the heap
  * copy at saturation), delete, and the item statistics.
  */
+#include "storage/item_internal.h"
 #include "tests/unit/storage/storage_test.h"
 
 #include <stdlib.h>
@@ -27,7 +28,7 @@ static uint64_t cas_of(const char *key)
     uint64_t cas;
 
     cr_assert_not_null(it, "%s missing", key);
-    cas = it->cas;
+    cas = item_cas(it);
     cache_item_release(c, &it);
     return cas;
 }
@@ -141,15 +142,15 @@ Test(store, append_prepend_keep_flags_and_exptime)
     st_expect(c, "k", "start-middle-end");
     it = cache_get(c, "k", 1, NULL);
     cr_assert_not_null(it);
-    cr_assert_eq(it->client_flags, 42);
-    cr_assert_eq(it->exptime, exp);
-    cr_assert_gt(it->cas, cas2);
+    cr_assert_eq(item_client_flags(it), 42);
+    cr_assert_eq(item_exptime(it), exp);
+    cr_assert_gt(item_cas(it), cas2);
     cache_item_release(c, &it);
 }
 
 Test(store, append_past_item_size_max_fails_and_changes_nothing)
 {
-    size_t big = ((size_t)1 << 20) - 32 - 1 - 10;
+    size_t big = ((size_t)1 << 20) - ITEM_HEADER_SIZE - 1 - 10;
     char *v = malloc(big + 1);
     enum cache_status st;
     struct item *it;
@@ -253,10 +254,10 @@ static void expect_bytes(const char *key, const char *v, size_t n, size_t row)
     struct item *it = cache_get(c, key, strlen(key), NULL);
 
     cr_assert_not_null(it, "row %zu: %s missing", row, key);
-    cr_assert_eq(it->nbytes, n, "row %zu: %u bytes, want %zu", row, it->nbytes, n);
+    cr_assert_eq(item_nbytes(it), n, "row %zu: %zu bytes, want %zu", row, item_nbytes(it), n);
     cr_assert(memcmp(item_value(it), v, n) == 0, "row %zu: value '%.*s'", row, (int)n,
               item_value(it));
-    cr_assert_eq(it->client_flags, 9, "row %zu: flags kept", row);
+    cr_assert_eq(item_client_flags(it), 9, "row %zu: flags kept", row);
     cache_item_release(c, &it);
 }
 
@@ -342,12 +343,12 @@ Test(store, a_reader_keeps_the_bytes_after_delete_and_overwrite)
     cr_assert_eq(st_set(c, "k", "precious"), CACHE_OK);
     it = cache_get(c, "k", 1, NULL);
     cr_assert_not_null(it);
-    id = it->clsid;
+    id = cache_item_class(c, it);
     cr_assert_eq(cache_delete(c, "k", 1, 0), CACHE_OK);
     cr_assert_eq(st_set(c, "k", "replaced"), CACHE_OK);
     cr_assert_eq(st_set(c, "j", "xxxxxxxx"), CACHE_OK);
     cr_assert(memcmp(item_value(it), "precious", 8) == 0);
-    cr_assert_eq(atomic_load(&it->state) & ITEM_LINKED, 0);
+    cr_assert_eq(item_state(it) & ITEM_LINKED, 0);
     cache_class_stats_get(c, id, &cs);
     cr_assert_eq(cs.used_chunks, 3, "deleted but referenced chunk is still in use");
     cache_item_release(c, &it);
@@ -363,10 +364,10 @@ Test(store, acquire_adds_a_reference)
 
     cr_assert_eq(st_set(c, "k", "v"), CACHE_OK);
     it = cache_get(c, "k", 1, NULL);
-    cr_assert_eq(atomic_load(&it->state) & ITEM_REFCOUNT_MASK, 2);
+    cr_assert_eq(item_state(it) & ITEM_REFCOUNT_MASK, 2);
     again = it;
     cache_item_acquire(c, again);
-    cr_assert_eq(atomic_load(&it->state) & ITEM_REFCOUNT_MASK, 3);
+    cr_assert_eq(item_state(it) & ITEM_REFCOUNT_MASK, 3);
     cache_item_release(c, &again);
     cache_item_release(c, &it);
     cache_item_release(c, &it); /* NULL: no-op */
@@ -387,25 +388,25 @@ Test(store, saturated_refcount_hands_out_heap_copies)
         held[i] = cache_get(c, "hot", 3, NULL);
         cr_assert_eq(held[i], held[0], "shared while below the limit (%zu)", i);
     }
-    cr_assert_eq(atomic_load(&held[0]->state) & ITEM_REFCOUNT_MASK, HELD + 1);
+    cr_assert_eq(item_state(held[0]) & ITEM_REFCOUNT_MASK, HELD + 1);
     copy = cache_get(c, "hot", 3, NULL);
     copy2 = cache_get(c, "hot", 3, NULL);
     cr_assert_not_null(copy);
     cr_assert_neq(copy, held[0]);
     cr_assert_neq(copy, copy2);
-    cr_assert_eq(copy->clsid, 0);
-    cr_assert_eq(copy->nbytes, 5);
-    cr_assert_eq(copy->client_flags, 3);
-    cr_assert_eq(copy->cas, held[0]->cas);
+    cr_assert_eq(cache_item_class(c, copy), 0);
+    cr_assert_eq(item_nbytes(copy), 5);
+    cr_assert_eq(item_client_flags(copy), 3);
+    cr_assert_eq(item_cas(copy), item_cas(held[0]));
     cr_assert(memcmp(item_value(copy), "value", 5) == 0);
     cr_assert(memcmp(item_key(copy), "hot", 3) == 0);
     cache_item_release(c, &copy2);
     copy2 = copy;
     cache_item_acquire(c, copy2);
-    cr_assert_eq(atomic_load(&copy->state) & ITEM_REFCOUNT_MASK, 2);
+    cr_assert_eq(item_state(copy) & ITEM_REFCOUNT_MASK, 2);
     cache_item_release(c, &copy2);
     cache_item_release(c, &copy);
-    cr_assert_eq(atomic_load(&held[0]->state) & ITEM_REFCOUNT_MASK, HELD + 1);
+    cr_assert_eq(item_state(held[0]) & ITEM_REFCOUNT_MASK, HELD + 1);
     cache_item_release(c, &held[0]);
     copy = cache_get(c, "hot", 3, NULL);
     cr_assert_eq(copy, held[1], "back to sharing once a reference was released");
@@ -459,7 +460,7 @@ Test(store, class_statistics_count_linked_items)
     cr_assert_eq(st_set(c, "b", "2"), CACHE_OK);
     it = cache_alloc(c, "c", 1, 0, 0, 1, NULL);
     cr_assert_not_null(it);
-    id = it->clsid;
+    id = cache_item_class(c, it);
     cache_class_stats_get(c, id, &cs);
     cr_assert_eq(cs.number, 2);
     cr_assert_eq(cs.used_chunks, 3);
@@ -492,7 +493,7 @@ Test(store, heap_copies_are_bounded_by_the_memory_limit)
     for (i = 0; i < HELD; i++)
         held[i] = cache_get(small, "big", 3, NULL);
     while (ncopies < 64 && (copies[ncopies] = cache_get(small, "big", 3, NULL)) != NULL) {
-        cr_assert_eq(copies[ncopies]->clsid, 0);
+        cr_assert_eq(cache_item_class(c, copies[ncopies]), 0);
         ncopies++;
     }
     cr_expect_eq(ncopies, ((size_t)2 << 20) / item_total_size(3, VLEN), "copies up to the limit");
@@ -506,4 +507,147 @@ Test(store, heap_copies_are_bounded_by_the_memory_limit)
         cache_item_release(small, &held[i]);
     free(held);
     cache_destroy(&small);
+}
+
+/* ---- the 28-byte header's escapes (item.h): lengths of 2^24 - 1 and more, 64-bit CAS ---- */
+
+struct layout_case {
+    size_t nkey;
+    size_t nbytes;
+    bool cas_ext;
+    uint64_t cas;
+};
+
+static const struct layout_case layout_cases[] = {
+    {1, 0, false, 0},
+    {15, 100, false, 1},
+    {250, 5, false, ITEM_CAS_ESC - 1},                  /* largest CAS of the 48-bit field */
+    {3, ITEM_NBYTES_ESC - 1, false, 7},                 /* largest length of the 24-bit field */
+    {3, ITEM_NBYTES_ESC, false, 7},                     /* the sentinel itself: extension */
+    {3, 17u << 20, true, UINT64_MAX},
+    {9, 10, true, ITEM_CAS_ESC},                        /* first CAS that needs the extension */
+    {9, 10, true, 3},                                   /* extension reserved, small CAS */
+};
+
+/* item_init and the accessors on a private buffer: every field reads back, nothing overlaps. */
+Test(store, item_layout_escapes_read_back_exactly)
+{
+    size_t i, k;
+
+    for (i = 0; i < sizeof layout_cases / sizeof layout_cases[0]; i++) {
+        const struct layout_case *t = &layout_cases[i];
+        size_t total = item_total_size_ext(t->nkey, t->nbytes, t->cas_ext);
+        struct item *it = malloc(total < sizeof *it ? sizeof *it : total);
+        char key[ITEM_KEY_MAX];
+
+        cr_assert_not_null(it);
+        cr_assert_eq(total, ITEM_HEADER_SIZE + t->nkey + t->nbytes +
+                                (t->nbytes >= ITEM_NBYTES_ESC ? 4 : 0) + (t->cas_ext ? 8 : 0),
+                     "case %zu: size", i);
+        memset(key, 'a' + (int)i, t->nkey);
+        item_init(it, key, t->nkey, t->nbytes, t->cas_ext, 0xfeedf00d, 77, 66);
+        memset(item_value(it), 'v', t->nbytes);
+        cr_assert_eq(item_cas(it), 0, "case %zu: CAS 0 before it is set", i);
+        cr_assert(item_set_cas_private(it, t->cas), "case %zu: CAS fits", i);
+        cr_assert_eq(item_has_cas_ext(it), t->cas_ext, "case %zu", i);
+        cr_assert_eq(item_nkey(it), t->nkey, "case %zu: nkey", i);
+        cr_assert_eq(item_nbytes(it), t->nbytes, "case %zu: nbytes", i);
+        cr_assert_eq(item_cas(it), t->cas, "case %zu: cas", i);
+        cr_assert_eq(item_size(it), total, "case %zu: item_size", i);
+        cr_assert_eq(item_client_flags(it), 0xfeedf00d);
+        cr_assert_eq(item_exptime(it), 77);
+        cr_assert_eq(item_atime(it), 66);
+        cr_assert_eq(item_state(it), 1, "case %zu: refcount 1, no flags", i);
+        cr_assert(memcmp(item_key(it), key, t->nkey) == 0, "case %zu: key", i);
+        cr_assert_leq((size_t)(item_value(it) + t->nbytes - (char *)it) + (t->cas_ext ? 8 : 0),
+                      total, "case %zu: value inside the item", i);
+        for (k = 0; k < t->nbytes; k += 4093)
+            cr_assert_eq(item_value(it)[k], 'v', "case %zu: value byte %zu", i, k);
+        /* state changes leave the CAS alone */
+        item_state_set(it, ITEM_LINKED | ITEM_ACTIVE);
+        item_state_add(it, 1);
+        item_state_clear(it, ITEM_ACTIVE);
+        item_state_unref(it);
+        cr_assert_eq(item_state(it), ITEM_LINKED | 1, "case %zu: state", i);
+        cr_assert_eq(item_cas(it), t->cas, "case %zu: cas after state changes", i);
+        free(it);
+    }
+}
+
+/* Without the extension, a CAS of 2^48 - 1 or more is refused and the item is unchanged. */
+Test(store, item_without_extension_refuses_a_wide_cas)
+{
+    struct item *it = malloc(sizeof *it + 8);
+
+    cr_assert_not_null(it);
+    item_init(it, "k", 1, 2, false, 0, 0, 0);
+    cr_assert(item_set_cas_private(it, 42));
+    cr_assert_not(item_set_cas_private(it, ITEM_CAS_ESC));
+    cr_assert_not(item_set_cas_private(it, UINT64_MAX));
+    cr_assert_eq(item_cas(it), 42);
+    cr_assert_not(item_has_cas_ext(it));
+    free(it);
+}
+
+/* A 2^24 - 1 byte value and a 17 MiB one (possible with -I 32m) keep their exact length through
+ * store, get, append and the statistics; one byte less needs no extension. */
+Test(store, values_of_2_pow_24_bytes_and_more)
+{
+    static const size_t sizes[] = {ITEM_NBYTES_ESC - 1, ITEM_NBYTES_ESC, 17u << 20};
+    struct cache_options o;
+    struct cache *big;
+    struct cache_stats s;
+    enum cache_status st;
+    uint64_t want_bytes = 0;
+    size_t i, k;
+
+    cache_options_default(&o);
+    o.memory_limit = (size_t)128 << 20;
+    o.item_size_max = (size_t)32 << 20;
+    o.shard_bits = 1;
+    big = cache_create(&o, NULL);
+    cr_assert_not_null(big);
+    for (i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        char key[8];
+        struct item *it;
+
+        snprintf(key, sizeof key, "k%zu", i);
+        it = cache_alloc(big, key, strlen(key), 5, 0, sizes[i], &st);
+        cr_assert_not_null(it, "size %zu: status %d", sizes[i], st);
+        for (k = 0; k < sizes[i]; k++)
+            item_value(it)[k] = (char)(k * 7 + i);
+        cr_assert_eq(cache_store(big, it, CACHE_SET, 0, NULL), CACHE_OK);
+        cache_item_release(big, &it);
+        want_bytes += item_total_size(strlen(key), sizes[i]);
+        it = cache_get(big, key, strlen(key), NULL);
+        cr_assert_not_null(it);
+        cr_assert_eq(item_nbytes(it), sizes[i], "size %zu read back as %zu", sizes[i],
+                     item_nbytes(it));
+        cr_assert_eq(item_client_flags(it), 5);
+        cr_assert(memcmp(item_key(it), key, strlen(key)) == 0);
+        for (k = 0; k < sizes[i]; k++)
+            if (item_value(it)[k] != (char)(k * 7 + i))
+                cr_assert_fail("size %zu: byte %zu differs", sizes[i], k);
+        cache_item_release(big, &it);
+    }
+    cr_assert_eq(item_total_size(2, ITEM_NBYTES_ESC - 1), ITEM_HEADER_SIZE + 2 + ITEM_NBYTES_ESC - 1);
+    cr_assert_eq(item_total_size(2, ITEM_NBYTES_ESC), ITEM_HEADER_SIZE + 2 + 4 + ITEM_NBYTES_ESC);
+    s = st_stats(big);
+    cr_assert_eq(s.bytes, want_bytes, "stats bytes include the length extension");
+    /* appending one byte to the 2^24 - 2 byte value crosses into the extension */
+    {
+        struct item *it = cache_alloc(big, "k0", 2, 0, 0, 1, &st);
+
+        cr_assert_not_null(it);
+        item_value(it)[0] = '!';
+        cr_assert_eq(cache_store(big, it, CACHE_APPEND, 0, NULL), CACHE_OK);
+        cache_item_release(big, &it);
+        it = cache_get(big, "k0", 2, NULL);
+        cr_assert_not_null(it);
+        cr_assert_eq(item_nbytes(it), ITEM_NBYTES_ESC);
+        cr_assert_eq(item_value(it)[ITEM_NBYTES_ESC - 2], (char)((ITEM_NBYTES_ESC - 2) * 7));
+        cr_assert_eq(item_value(it)[ITEM_NBYTES_ESC - 1], '!');
+        cache_item_release(big, &it);
+    }
+    cache_destroy(&big);
 }
