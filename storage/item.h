@@ -119,6 +119,26 @@ static inline uint16_t item_state(const struct item *it)
     return atomic_load_explicit(&it->state, memory_order_relaxed);
 }
 
+/* The item's slab class id (0 = a private heap copy); immutable while the item lives. */
+static inline unsigned item_clsid(const struct item *it)
+{
+    return it->clsid;
+}
+
+/* Sets flag bits (ITEM_WON, ITEM_STALE, ITEM_ACTIVE, ITEM_FETCHED) in the state word; atomic, so
+ * the refcount beside them is never disturbed. The caller holds the item's shard lock or the only
+ * reference. */
+static inline void item_state_set(struct item *it, uint16_t bits)
+{
+    atomic_fetch_or(&it->state, bits);
+}
+
+/* Clears flag bits of the state word; same rules as item_state_set(). */
+static inline void item_state_clear(struct item *it, uint16_t bits)
+{
+    atomic_fetch_and(&it->state, (uint16_t)~bits);
+}
+
 static inline const char *item_key(const struct item *it)
 {
     return it->data;
