@@ -332,6 +332,10 @@ static const struct entry meta_corpus[] = {
     E("mn\r\nmn\r\nmg a\r\nmn\r\n"),
     E("flush_all\r\nmg a v\r\nms a 1\r\n1\r\nflush_all\r\nmg a v\r\n"),
     E("ms a 1 F1\r\n1\r\nms a 2 MA F2\r\nxx\r\nmg a f v\r\n"),
+    E("mg a \xc3\xa9\r\nmg a Cx\r\nmg a Jx\r\nmg a Dx\r\nmg a M\r\nmd a v s f N1\r\nmg a \x7f\r\n"
+      "mg a Cx Jx\r\n"),
+    E("ms a 1 Jx\r\n1\r\nms a 1 Dx\r\n1\r\nms a 1 \xc3\r\n1\r\nmn\r\n"),
+    E("mg a \x01\r\nmg a O\r\nmg a v O k\r\n"),
 
 };
 
