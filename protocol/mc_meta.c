@@ -222,8 +222,7 @@ bool mc_meta_is_meta(const char *line, size_t len)
     struct mc_token t;
     if (len < 2)
         return false;
-    return mc_parse_next_token(&pos, mc_meta_line_end(line, len), &t) &&
-           mc_meta_lookup(t) != MC_META_NONE;
+    return mc_parse_next_token(&pos, mc_meta_line_end(line, len), &t) && mc_meta_lookup(t) != MC_META_NONE;
 }
 
 static enum mc_parse_status mc_meta_fail(struct mc_meta_request *req, const char *error)
@@ -314,7 +313,8 @@ static enum mc_parse_status mc_meta_check_flags(struct mc_meta_request *req, con
     const char *e = mc_meta_flags(req, tok, n, ms ? 3 : 2);
     req->swallow = ms;
     if (e != NULL)
-        return mc_meta_fail(req, req->cmd == MC_META_MD || req->cmd == MC_META_MA ? MC_META_ERR_INV_OR_DUP : e);
+        return mc_meta_fail(req,
+                            req->cmd == MC_META_MD || req->cmd == MC_META_MA ? MC_META_ERR_INV_OR_DUP : e);
     if (ms && req->mode != 0 && strchr("EAPRS", req->mode) == NULL)
         return mc_meta_fail(req, MC_META_ERR_MODE_MS);
     if (req->cmd == MC_META_MA && req->mode != 0 && strchr("I+D-", req->mode) == NULL)

@@ -28,9 +28,9 @@ struct mc_context;
 struct mc_stats;
 struct resp;
 
-#define MC_META_TOKENS     24  /* tokens kept: memcached's tokenizer limit */
-#define MC_META_TOKENS_MAX 19  /* more tokens on a line: "options flags (are) too long" */
-#define MC_META_OPAQUE_MAX 32  /* longest O token, the O included */
+#define MC_META_TOKENS     24 /* tokens kept: memcached's tokenizer limit */
+#define MC_META_TOKENS_MAX 19 /* more tokens on a line: "options flags (are) too long" */
+#define MC_META_OPAQUE_MAX 32 /* longest O token, the O included */
 
 enum mc_meta_cmd { MC_META_NONE = 0, MC_META_MG, MC_META_MS, MC_META_MD, MC_META_MA, MC_META_MN, MC_META_ME };
 
@@ -54,13 +54,13 @@ enum mc_meta_cmd { MC_META_NONE = 0, MC_META_MG, MC_META_MS, MC_META_MD, MC_META
 
 struct mc_meta_request {
     enum mc_meta_cmd cmd;
-    const char *error;      /* MC_PARSE_CLIENT_ERROR: the reply line */
-    bool swallow;           /* ms refused after its length was read: skip nbytes + 2 bytes */
-    uint32_t nbytes;        /* ms: value length */
-    const char *key;        /* the key (decoded into key_buf with b) */
+    const char *error; /* MC_PARSE_CLIENT_ERROR: the reply line */
+    bool swallow;      /* ms refused after its length was read: skip nbytes + 2 bytes */
+    uint32_t nbytes;   /* ms: value length */
+    const char *key;   /* the key (decoded into key_buf with b) */
     size_t nkey;
-    bool binary;            /* b */
-    uint64_t seen[2];       /* flag bytes present (bit per byte value below 128) */
+    bool binary;                /* b */
+    uint64_t seen[2];           /* flag bytes present (bit per byte value below 128) */
     char order[MC_META_TOKENS]; /* flag bytes in line order */
     size_t norder;
     struct mc_token opaque; /* the O token, O included */
@@ -100,18 +100,18 @@ size_t mc_meta_base64_encode(const char *in, size_t len, char *out);
 
 /* An ms between its line and the end of its value block. */
 struct mc_meta_set {
-    struct item *it;        /* allocated item, handed to the session (MC_META_VALUE) */
+    struct item *it; /* allocated item, handed to the session (MC_META_VALUE) */
     uint32_t nbytes;
     enum cache_store_mode mode;
     uint64_t cas;
-    bool set_stale;         /* I */
-    bool quiet;             /* q */
-    bool binary;            /* b */
+    bool set_stale;             /* I */
+    bool quiet;                 /* q */
+    bool binary;                /* b */
     char order[MC_META_TOKENS]; /* return flags in line order: O, k, c */
     size_t norder;
     char opaque[MC_META_OPAQUE_MAX];
     size_t nopaque;
-    size_t swallow;         /* MC_META_SWALLOW: bytes to skip, then reply `error` */
+    size_t swallow; /* MC_META_SWALLOW: bytes to skip, then reply `error` */
     const char *error;
 };
 
@@ -122,15 +122,13 @@ enum mc_meta_result {
 };
 
 /* Parses and executes one meta line, appending replies to out. */
-enum mc_meta_result mc_meta_exec(const struct mc_context *ctx, struct mc_stats *stats,
-                                 const char *line, size_t len, struct mc_meta_set *set,
-                                 struct resp *out);
+enum mc_meta_result mc_meta_exec(const struct mc_context *ctx, struct mc_stats *stats, const char *line,
+                                 size_t len, struct mc_meta_set *set, struct resp *out);
 
 /* The value block of an ms has arrived (chunk_ok: it ended in "\r\n"): stores it (the caller keeps
  * its reference and releases it) and answers. */
-void mc_meta_finish_set(const struct mc_context *ctx, struct mc_stats *stats,
-                        const struct mc_meta_set *set, struct item *it, bool chunk_ok,
-                        struct resp *out);
+void mc_meta_finish_set(const struct mc_context *ctx, struct mc_stats *stats, const struct mc_meta_set *set,
+                        struct item *it, bool chunk_ok, struct resp *out);
 
 /* Whether a value fits under -I as memcached 1.6 counts an item (memcache.c). */
 bool mc_item_fits(const struct mc_context *ctx, size_t nkey, uint64_t nbytes);

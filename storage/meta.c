@@ -44,8 +44,8 @@ static void meta_note_access(struct cache *c, struct item *it)
 }
 
 /* Replaces old (may be NULL) by nw in the table; nw inherits old's ACTIVE bit. */
-static void meta_replace_locked(struct cache *c, struct ht_shard *sh, uint64_t hash,
-                                struct item *old, struct item *nw)
+static void meta_replace_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, struct item *old,
+                                struct item *nw)
 {
     if (old) {
         item_state_set(nw, (uint16_t)(item_state(old) & ITEM_ACTIVE));
@@ -56,13 +56,12 @@ static void meta_replace_locked(struct cache *c, struct ht_shard *sh, uint64_t h
 }
 
 /* An unlinked item with old's key, for a value of nbytes; old is pinned while allocating. */
-static struct item *meta_alloc_like_locked(struct cache *c, struct ht_shard *sh,
-                                           struct item *old, uint32_t flags, uint32_t exptime,
-                                           size_t nbytes, enum cache_status *st)
+static struct item *meta_alloc_like_locked(struct cache *c, struct ht_shard *sh, struct item *old,
+                                           uint32_t flags, uint32_t exptime, size_t nbytes,
+                                           enum cache_status *st)
 {
     bool pinned = item_try_ref(old);
-    struct item *nw = cache_alloc_held(c, sh, item_key(old), item_nkey(old), flags, exptime,
-                                       nbytes, st);
+    struct item *nw = cache_alloc_held(c, sh, item_key(old), item_nkey(old), flags, exptime, nbytes, st);
 
     if (pinned)
         cache_item_unref(c, old);
@@ -73,9 +72,8 @@ static struct item *meta_alloc_like_locked(struct cache *c, struct ht_shard *sh,
 
 /* N on a miss: links an empty item (flags 0) whose token the caller wins. Returns it with the
  * caller's reference, or NULL (*st set). */
-static struct item *meta_create_locked(struct cache *c, struct ht_shard *sh, uint64_t hash,
-                                       const char *key, size_t nkey, uint32_t exptime,
-                                       enum cache_status *st)
+static struct item *meta_create_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, const char *key,
+                                       size_t nkey, uint32_t exptime, enum cache_status *st)
 {
     struct item *it = cache_alloc_held(c, sh, key, nkey, 0, exptime, 0, st);
 
@@ -173,16 +171,14 @@ struct item *cache_meta_peek(struct cache *c, const char *key, size_t nkey)
 
 /* Replaces old by a copy marked stale: same value and flags, token cleared, new CAS unique, atime
  * kept; exptime set when set_ttl. */
-static enum cache_status meta_mark_stale_locked(struct cache *c, struct ht_shard *sh,
-                                                uint64_t hash, struct item *old, bool set_ttl,
-                                                uint32_t exptime)
+static enum cache_status meta_mark_stale_locked(struct cache *c, struct ht_shard *sh, uint64_t hash,
+                                                struct item *old, bool set_ttl, uint32_t exptime)
 {
     enum cache_status st;
     uint32_t exp = set_ttl ? exptime : item_exptime(old);
     uint32_t atime = item_atime(old);
     uint16_t fetched = (uint16_t)(item_state(old) & ITEM_FETCHED);
-    struct item *nw = meta_alloc_like_locked(c, sh, old, item_client_flags(old), exp,
-                                             item_nbytes(old), &st);
+    struct item *nw = meta_alloc_like_locked(c, sh, old, item_client_flags(old), exp, item_nbytes(old), &st);
 
     if (!nw)
         return st;
@@ -195,8 +191,8 @@ static enum cache_status meta_mark_stale_locked(struct cache *c, struct ht_shard
 }
 
 /* See meta.h. A real delete counts delete_hits in the item's class. */
-enum cache_status cache_meta_delete(struct cache *c, const char *key, size_t nkey, bool has_cas,
-                                    uint64_t cas, bool stale, bool set_ttl, uint32_t exptime)
+enum cache_status cache_meta_delete(struct cache *c, const char *key, size_t nkey, bool has_cas, uint64_t cas,
+                                    bool stale, bool set_ttl, uint32_t exptime)
 {
     uint64_t hash = ht_hash(key, nkey);
     struct ht_shard *sh = ht_shard_of(&c->ht, hash);
@@ -223,13 +219,12 @@ enum cache_status cache_meta_delete(struct cache *c, const char *key, size_t nke
 
 /* APPEND/PREPEND: links a new item joining old's value and it's, with old's flags and exptime. */
 static enum cache_status meta_join_locked(struct cache *c, struct ht_shard *sh, uint64_t hash,
-                                          struct item *old, struct item *it, bool append,
-                                          uint64_t *cas_out)
+                                          struct item *old, struct item *it, bool append, uint64_t *cas_out)
 {
     enum cache_status st;
     size_t n1 = item_nbytes(append ? old : it), n2 = item_nbytes(append ? it : old);
-    struct item *nw = meta_alloc_like_locked(c, sh, old, item_client_flags(old),
-                                             item_exptime(old), n1 + n2, &st);
+    struct item *nw =
+        meta_alloc_like_locked(c, sh, old, item_client_flags(old), item_exptime(old), n1 + n2, &st);
 
     if (!nw)
         return st;
@@ -243,9 +238,9 @@ static enum cache_status meta_join_locked(struct cache *c, struct ht_shard *sh, 
 
 /* CAS mode with the stale rule: a matching unique replaces; an older one replaces too, as a stale
  * item that keeps old's exptime and token; anything else is CACHE_EXISTS. */
-static enum cache_status meta_cas_stale_locked(struct cache *c, struct ht_shard *sh,
-                                               uint64_t hash, struct item *old, struct item *it,
-                                               uint64_t cas_in, uint64_t *cas_out)
+static enum cache_status meta_cas_stale_locked(struct cache *c, struct ht_shard *sh, uint64_t hash,
+                                               struct item *old, struct item *it, uint64_t cas_in,
+                                               uint64_t *cas_out)
 {
     uint64_t cur = item_cas(old);
 
@@ -264,9 +259,8 @@ static enum cache_status meta_cas_stale_locked(struct cache *c, struct ht_shard 
 }
 
 /* The two store cases cache_store() does not cover, under one shard lock. */
-static enum cache_status meta_store_locked(struct cache *c, struct item *it,
-                                           enum cache_store_mode mode, uint64_t cas_in,
-                                           uint64_t *cas_out)
+static enum cache_status meta_store_locked(struct cache *c, struct item *it, enum cache_store_mode mode,
+                                           uint64_t cas_in, uint64_t *cas_out)
 {
     uint64_t hash = ht_hash(item_key(it), item_nkey(it));
     struct ht_shard *sh = ht_shard_of(&c->ht, hash);
@@ -345,8 +339,8 @@ static bool meta_arith_parse(const char *s, size_t n, uint64_t *out)
 }
 
 /* ma on a miss with N: links an item holding the decimal `initial`. */
-static enum cache_status meta_arith_create_locked(struct cache *c, struct ht_shard *sh,
-                                                  uint64_t hash, const char *key, size_t nkey,
+static enum cache_status meta_arith_create_locked(struct cache *c, struct ht_shard *sh, uint64_t hash,
+                                                  const char *key, size_t nkey,
                                                   const struct cache_meta_arith_opts *o,
                                                   struct cache_meta_arith_result *r)
 {
@@ -383,8 +377,8 @@ static enum cache_status meta_arith_locked(struct cache *c, struct ht_shard *sh,
     v = o->incr ? v + o->delta : (v < o->delta ? 0 : v - o->delta);
     ndigits = (size_t)snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
     len = ndigits <= item_nbytes(old) ? item_nbytes(old) : ndigits;
-    nw = meta_alloc_like_locked(c, sh, old, item_client_flags(old),
-                                o->set_ttl ? o->ttl : item_exptime(old), len, &st);
+    nw = meta_alloc_like_locked(c, sh, old, item_client_flags(old), o->set_ttl ? o->ttl : item_exptime(old),
+                                len, &st);
     if (!nw)
         return st;
     memcpy(item_value(nw), buf, ndigits);
@@ -403,8 +397,7 @@ static enum cache_status meta_arith_locked(struct cache *c, struct ht_shard *sh,
 
 /* See meta.h. */
 enum cache_status cache_meta_arith(struct cache *c, const char *key, size_t nkey,
-                                   const struct cache_meta_arith_opts *o,
-                                   struct cache_meta_arith_result *r)
+                                   const struct cache_meta_arith_opts *o, struct cache_meta_arith_result *r)
 {
     uint64_t hash = ht_hash(key, nkey);
     struct ht_shard *sh = ht_shard_of(&c->ht, hash);

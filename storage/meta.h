@@ -23,25 +23,25 @@
 
 /* What an mg asks of the lookup. Exptimes are relative (cache_exptime()). */
 struct cache_meta_get_opts {
-    bool no_update;          /* u: do not mark the access (atime, FETCHED, ACTIVE) */
-    bool set_ttl;            /* T: give a hit this exptime */
+    bool no_update; /* u: do not mark the access (atime, FETCHED, ACTIVE) */
+    bool set_ttl;   /* T: give a hit this exptime */
     uint32_t ttl;
     bool vivify;             /* N: on a miss create an empty item (flags 0) and win its token */
     uint32_t vivify_exptime; /* exptime of such an item */
     bool recache;            /* R: win when the exptime is set and below recache_time */
     uint32_t recache_time;
-    bool recache_after_ttl;  /* R came after T on the line: compare with the new exptime */
+    bool recache_after_ttl; /* R came after T on the line: compare with the new exptime */
 };
 
 /* What the lookup found, as the hit's flags need it. */
 struct cache_meta_info {
-    uint32_t exptime_before; /* exptime before this request (0 for a created item) */
-    uint32_t atime_before;   /* last access before this request */
-    bool fetched_before;     /* read before this request */
-    bool created;            /* N created the item */
-    bool won;                /* this request wins the recache token: W */
-    bool already_won;        /* another client holds the token: Z */
-    bool stale;              /* the item is stale: X */
+    uint32_t exptime_before;    /* exptime before this request (0 for a created item) */
+    uint32_t atime_before;      /* last access before this request */
+    bool fetched_before;        /* read before this request */
+    bool created;               /* N created the item */
+    bool won;                   /* this request wins the recache token: W */
+    bool already_won;           /* another client holds the token: Z */
+    bool stale;                 /* the item is stale: X */
     enum cache_miss_reason why; /* on a miss: expired, flushed or neither */
     enum cache_status status;   /* CACHE_OK, CACHE_NOT_FOUND, or CACHE_NO_MEMORY (N could not create) */
 };
@@ -62,8 +62,8 @@ struct item *cache_meta_peek(struct cache *c, const char *key, size_t nkey);
  * not removed but replaced by a copy marked ITEM_STALE (token cleared, new CAS unique, exptime set
  * when set_ttl). Returns CACHE_OK, CACHE_NOT_FOUND, CACHE_EXISTS or CACHE_NO_MEMORY (stale copy).
  */
-enum cache_status cache_meta_delete(struct cache *c, const char *key, size_t nkey, bool has_cas,
-                                    uint64_t cas, bool stale, bool set_ttl, uint32_t exptime);
+enum cache_status cache_meta_delete(struct cache *c, const char *key, size_t nkey, bool has_cas, uint64_t cas,
+                                    bool stale, bool set_ttl, uint32_t exptime);
 
 /*
  * ms: links the filled item it (which the caller keeps its reference to) as memcached's meta set
@@ -77,14 +77,14 @@ enum cache_status cache_meta_store(struct cache *c, struct item *it, enum cache_
 
 /* What an ma asks. Exptimes are relative. */
 struct cache_meta_arith_opts {
-    bool incr;               /* else decr (stops at 0) */
+    bool incr; /* else decr (stops at 0) */
     uint64_t delta;
-    bool has_cas;            /* C: only if the item's unique is cas */
+    bool has_cas; /* C: only if the item's unique is cas */
     uint64_t cas;
-    bool vivify;             /* N: on a miss create the item holding `initial` (flags 0) */
+    bool vivify; /* N: on a miss create the item holding `initial` (flags 0) */
     uint64_t initial;
     uint32_t vivify_exptime;
-    bool set_ttl;            /* T: the result gets this exptime */
+    bool set_ttl; /* T: the result gets this exptime */
     uint32_t ttl;
 };
 
@@ -101,7 +101,6 @@ struct cache_meta_arith_result {
  * CACHE_NON_NUMERIC or CACHE_NO_MEMORY; r is filled on CACHE_OK.
  */
 enum cache_status cache_meta_arith(struct cache *c, const char *key, size_t nkey,
-                                   const struct cache_meta_arith_opts *o,
-                                   struct cache_meta_arith_result *r);
+                                   const struct cache_meta_arith_opts *o, struct cache_meta_arith_result *r);
 
 #endif

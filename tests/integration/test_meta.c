@@ -170,7 +170,8 @@ Test(meta, large_value_and_split_packets)
     h_expect(fd, "\r\nEND\r\n");
     free(v);
     /* A pipeline of meta requests sent a byte at a time gets the same answers as sent whole. */
-    const char *req = "ms s 3 c q\r\nabc\r\nmg s v s f\r\nma n N0 J5 v\r\nmd s q\r\nmg s v\r\nms s 2 MA\r\nzz\r\nmn\r\n";
+    const char *req =
+        "ms s 3 c q\r\nabc\r\nmg s v s f\r\nma n N0 J5 v\r\nmd s q\r\nmg s v\r\nms s 2 MA\r\nzz\r\nmn\r\n";
     const char *ans = "VA 3 s3 f0\r\nabc\r\nVA 1\r\n5\r\nEN\r\nNS\r\nMN\r\n";
     h_send_bytewise(fd, req, strlen(req));
     h_expect(fd, ans);
@@ -284,7 +285,8 @@ Test(meta, arithmetic)
     cr_assert_str_eq(line, exp);
     free(line);
     h_cmd(fd, "ma n T500 t\r\n", "HD t500\r\n");
-    h_cmd(fd, "ms s 2\r\nab\r\nma s\r\n", "HD\r\nCLIENT_ERROR cannot increment or decrement non-numeric value\r\n");
+    h_cmd(fd, "ms s 2\r\nab\r\nma s\r\n",
+          "HD\r\nCLIENT_ERROR cannot increment or decrement non-numeric value\r\n");
     close(fd);
 }
 

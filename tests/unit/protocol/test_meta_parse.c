@@ -25,15 +25,33 @@ struct meta_case {
     bool swallow;
 };
 
-#define OK(l, c)       {l, MC_PARSE_OK, c, NULL, false}
-#define ERR(l)         {l, MC_PARSE_ERROR, MC_META_NONE, NULL, false}
-#define CERR(l, c, e)  {l, MC_PARSE_CLIENT_ERROR, c, e, false}
-#define SWALLOW(l, e)  {l, MC_PARSE_CLIENT_ERROR, MC_META_MS, e, true}
+#define OK(l, c)                                                                                             \
+    {                                                                                                        \
+        l, MC_PARSE_OK, c, NULL, false                                                                       \
+    }
+#define ERR(l)                                                                                               \
+    {                                                                                                        \
+        l, MC_PARSE_ERROR, MC_META_NONE, NULL, false                                                         \
+    }
+#define CERR(l, c, e)                                                                                        \
+    {                                                                                                        \
+        l, MC_PARSE_CLIENT_ERROR, c, e, false                                                                \
+    }
+#define SWALLOW(l, e)                                                                                        \
+    {                                                                                                        \
+        l, MC_PARSE_CLIENT_ERROR, MC_META_MS, e, true                                                        \
+    }
 
 static const struct meta_case cases[] = {
     /* token counts */
-    ERR("mg"), ERR("md"), ERR("ma"), ERR("ms"), ERR("mx a"), ERR("MG a"),
-    OK("mn", MC_META_MN), OK("mn x y", MC_META_MN),
+    ERR("mg"),
+    ERR("md"),
+    ERR("ma"),
+    ERR("ms"),
+    ERR("mx a"),
+    ERR("MG a"),
+    OK("mn", MC_META_MN),
+    OK("mn x y", MC_META_MN),
     CERR("me", MC_META_ME, MC_META_ERR_FORMAT),
     CERR("ms a", MC_META_MS, MC_META_ERR_FORMAT),
     /* keys */
@@ -77,8 +95,11 @@ static const struct meta_case cases[] = {
     /* ms */
     OK("ms a 2", MC_META_MS),
     OK("ms a 2 c C1 F5 I k O1 q s T30 MS", MC_META_MS),
-    OK("ms a 2 ME", MC_META_MS), OK("ms a 2 MA", MC_META_MS), OK("ms a 2 MP", MC_META_MS),
-    OK("ms a 2 MR", MC_META_MS), OK("ms a 2 MS", MC_META_MS),
+    OK("ms a 2 ME", MC_META_MS),
+    OK("ms a 2 MA", MC_META_MS),
+    OK("ms a 2 MP", MC_META_MS),
+    OK("ms a 2 MR", MC_META_MS),
+    OK("ms a 2 MS", MC_META_MS),
     CERR("ms a abc", MC_META_MS, MC_META_ERR_FORMAT),
     CERR("ms a -1", MC_META_MS, MC_META_ERR_FORMAT),
     CERR("ms a 2 v" V17, MC_META_MS, MC_META_ERR_TOO_LONG),
@@ -109,7 +130,9 @@ static const struct meta_case cases[] = {
     CERR("md a v" V17, MC_META_MD, MC_META_ERR_TOO_LONG),
     /* ma */
     OK("ma a N0 J10 D5 T30 C1 c t v k O1 q MI", MC_META_MA),
-    OK("ma a M+", MC_META_MA), OK("ma a MD", MC_META_MA), OK("ma a M-", MC_META_MA),
+    OK("ma a M+", MC_META_MA),
+    OK("ma a MD", MC_META_MA),
+    OK("ma a M-", MC_META_MA),
     CERR("ma a MX", MC_META_MA, MC_META_ERR_MODE_MA),
     CERR("ma a Mi", MC_META_MA, MC_META_ERR_MODE_MA),
     CERR("ma a Md", MC_META_MA, MC_META_ERR_MODE_MA),
@@ -122,7 +145,9 @@ static const struct meta_case cases[] = {
     CERR("ma a " O33 " MZ", MC_META_MA, MC_META_ERR_MODE_MA),
     CERR("ma a v" V17, MC_META_MA, MC_META_ERR_TOO_LONG),
     /* me */
-    OK("me a", MC_META_ME), OK("me a x", MC_META_ME), OK("me YQ== b c", MC_META_ME),
+    OK("me a", MC_META_ME),
+    OK("me a x", MC_META_ME),
+    OK("me YQ== b c", MC_META_ME),
     CERR("me a b", MC_META_ME, MC_META_ERR_FORMAT),
 };
 

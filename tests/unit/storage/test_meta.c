@@ -136,8 +136,8 @@ Test(meta, recache_wins_below_the_threshold)
     cr_assert(!info.won && info.already_won);
     cache_item_release(c, &it);
     /* R after T compares with the new exptime. */
-    struct cache_meta_get_opts ot = {.recache = true, .recache_time = 1200, .set_ttl = true, .ttl = 1100,
-                                     .recache_after_ttl = true};
+    struct cache_meta_get_opts ot = {
+        .recache = true, .recache_time = 1200, .set_ttl = true, .ttl = 1100, .recache_after_ttl = true};
     it = mget(c, "long", &ot, &info);
     cr_assert(info.won);
     cache_item_release(c, &it);
@@ -182,8 +182,9 @@ Test(meta, delete_with_cas)
     cache_destroy(&c);
 }
 
-static enum cache_status meta_store(struct cache *c, const char *key, const char *v, enum cache_store_mode mode,
-                                    uint64_t cas_in, bool stale, uint64_t *cas_out)
+static enum cache_status meta_store(struct cache *c, const char *key, const char *v,
+                                    enum cache_store_mode mode, uint64_t cas_in, bool stale,
+                                    uint64_t *cas_out)
 {
     enum cache_status st;
     struct item *it = cache_alloc(c, KEY(key), 0, 0, strlen(v), &st);
