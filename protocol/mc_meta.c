@@ -421,7 +421,9 @@ static void mc_meta_count_get(struct mc_stats *st, const struct item *it, bool t
         mc_meta_count(&st->get_flushed);
 }
 
-/* The return flags of an mg hit, in line order, then Z X W. */
+/* The return flags of an mg hit, in line order, then Z X W. A key is shown in base64 when the
+ * request has b, except on an item this request created: memcached marks a key binary only on an
+ * item stored by ms with b, and shows the raw key of an item that N created. */
 static void mc_meta_hit_flags(struct mc_line *l, const struct mc_meta_request *req, const struct item *it,
                               const struct cache_meta_info *info, uint32_t now, uint32_t ttl, uint32_t viv)
 {
@@ -457,7 +459,7 @@ static void mc_meta_hit_flags(struct mc_line *l, const struct mc_meta_request *r
             line_add(l, req->opaque.p, req->opaque.len);
             break;
         case 'k':
-            line_key(l, req->key, req->nkey, req->binary);
+            line_key(l, req->key, req->nkey, req->binary && !info->created);
             break;
         default:
             break;
@@ -597,7 +599,7 @@ static void mc_meta_ma(const struct mc_context *ctx, struct mc_stats *st, const 
     uint32_t viv = mc_meta_has(req, 'N') ? cache_exptime(c, req->vivify_ttl) : 0;
     o.incr = req->mode != 'D' && req->mode != '-';
     o.delta = req->delta;
-    o.has_cas = mc_meta_has(req, 'C');
+    o.has_cas = mc_meta_has(req, 'C') && req->cas != 0; /* ma ignores C0 (md does not) */
     o.cas = req->cas;
     o.vivify = mc_meta_has(req, 'N');
     o.initial = req->initial;

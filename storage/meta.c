@@ -122,6 +122,8 @@ struct item *cache_meta_get(struct cache *c, const char *key, size_t nkey,
             info->created = info->won = true;
             info->atime_before = item_atime(it);
             sh->cls[item_clsid(it)].get_hits++;
+            if (!o->no_update)
+                meta_note_access(c, it); /* memcached counts the creating mg as a fetch */
         }
         pthread_mutex_unlock(&sh->lock);
         return it;
@@ -361,7 +363,8 @@ static enum cache_status meta_arith_create_locked(struct cache *c, struct ht_sha
 }
 
 /* incr/decr of a live item: a new item holding the result, padded with spaces to the old length
- * when not longer (as memcached rewrites in place), with old's flags and the new or old exptime. */
+ * when not longer (as memcached rewrites in place), with old's flags and the new or old exptime.
+ * Unlike cache_arith()'s result, it is not marked fetched: memcached's ma leaves h0 / fetch=no. */
 static enum cache_status meta_arith_locked(struct cache *c, struct ht_shard *sh, uint64_t hash,
                                            struct item *old, const struct cache_meta_arith_opts *o,
                                            struct cache_meta_arith_result *r)
@@ -383,7 +386,6 @@ static enum cache_status meta_arith_locked(struct cache *c, struct ht_shard *sh,
         return st;
     memcpy(item_value(nw), buf, ndigits);
     memset(item_value(nw) + ndigits, ' ', len - ndigits);
-    item_state_set(nw, ITEM_FETCHED);
     if (o->incr)
         sh->cls[item_clsid(old)].incr_hits++;
     else
@@ -411,6 +413,8 @@ enum cache_status cache_meta_arith(struct cache *c, const char *key, size_t nkey
         st = meta_arith_create_locked(c, sh, hash, key, nkey, o, r);
     } else if (!old) {
         st = CACHE_NOT_FOUND;
+    } else if (item_nbytes(old) == 0) {
+        st = CACHE_NON_NUMERIC; /* memcached refuses an empty value before comparing the CAS */
     } else if (o->has_cas && item_cas(old) != o->cas) {
         st = CACHE_EXISTS;
     } else {

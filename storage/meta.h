@@ -79,7 +79,7 @@ enum cache_status cache_meta_store(struct cache *c, struct item *it, enum cache_
 struct cache_meta_arith_opts {
     bool incr; /* else decr (stops at 0) */
     uint64_t delta;
-    bool has_cas; /* C: only if the item's unique is cas */
+    bool has_cas; /* C: only if the item's unique is cas (checked after refusing an empty value) */
     uint64_t cas;
     bool vivify; /* N: on a miss create the item holding `initial` (flags 0) */
     uint64_t initial;

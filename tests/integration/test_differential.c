@@ -336,6 +336,14 @@ static const struct entry meta_corpus[] = {
       "mg a Cx Jx\r\n"),
     E("ms a 1 Jx\r\n1\r\nms a 1 Dx\r\n1\r\nms a 1 \xc3\r\n1\r\nmn\r\n"),
     E("mg a \x01\r\nmg a O\r\nmg a v O k\r\n"),
+    /* Found by a randomised comparison: the order of ma's checks, C0, what ma and N leave fetched. */
+    E("set k 0 0 3\r\nabc\r\nma k C1\r\nset n 0 0 1\r\n5\r\nma n C0 v\r\nma n C0 v MD\r\nset e 0 0 0\r\n\r\n"
+      "ma e C1\r\nset s 0 0 1\r\n \r\nma s C1\r\nma s\r\n"),
+    E("set b 0 0 2\r\n99\r\nma b\r\nmg b h\r\nset c 0 0 2\r\n10\r\nmg c\r\nma c\r\nmg c h\r\nset d 0 0 1\r\n9\r\n"
+      "mg d\r\nma d\r\nme d\r\n"),
+    E("mg k N0 T0\r\nme k\r\nmg b N0 u\r\nme b\r\nmg b h\r\nmg k h\r\n"),
+    E("ma enox b N0 k v\r\nma enox b k v\r\nms enox 1 b k\r\n1\r\nmg enox b k\r\n"),
+    E("mg enox b N0 k v\r\n"),
 
 };
 
