@@ -319,8 +319,11 @@ static enum mc_parse_status mc_meta_check_flags(struct mc_meta_request *req, con
         return mc_meta_fail(req, MC_META_ERR_MODE_MS);
     if (req->cmd == MC_META_MA && req->mode != 0 && strchr("I+D-", req->mode) == NULL)
         return mc_meta_fail(req, MC_META_ERR_MODE_MA);
-    if (mc_meta_has(req, 'O') && req->opaque.len > MC_META_OPAQUE_MAX)
-        return mc_meta_fail(req, MC_META_ERR_OPAQUE);
+    if (mc_meta_has(req, 'O') && req->opaque.len > MC_META_OPAQUE_MAX) {
+        if (req->cmd != MC_META_MG && req->cmd != MC_META_MA)
+            return mc_meta_fail(req, MC_META_ERR_OPAQUE);
+        req->opaque_late = true;
+    }
     req->swallow = false;
     return MC_PARSE_OK;
 }
@@ -490,8 +493,15 @@ static void mc_meta_mg(const struct mc_context *ctx, struct mc_stats *st, const 
     o.recache = mc_meta_has(req, 'R');
     o.recache_time = o.recache ? cache_exptime(c, req->recache_ttl) : 0;
     o.recache_after_ttl = mc_meta_pos(req, 'T') < mc_meta_pos(req, 'R');
+    o.no_tokens = req->opaque_late;
     struct item *it = cache_meta_get(c, req->key, req->nkey, &o, &info);
     mc_meta_count_get(st, it, o.set_ttl, info.why);
+    if (req->opaque_late) {
+        /* As memcached: T and N took effect, no token was handed out, the reply is the error. */
+        cache_item_release(c, &it);
+        resp_add_str(out, MC_META_ERR_OPAQUE);
+        return;
+    }
     if (it == NULL) {
         if (info.status == CACHE_NO_MEMORY) {
             resp_add_str(out, "SERVER_ERROR out of memory storing object\r\n");
@@ -606,7 +616,16 @@ static void mc_meta_ma(const struct mc_context *ctx, struct mc_stats *st, const 
     o.vivify_exptime = mc_meta_exptime_at(req, req->norder, 0, true, ttl, viv);
     o.set_ttl = mc_meta_has(req, 'T');
     o.ttl = ttl;
-    switch (cache_meta_arith(c, req->key, req->nkey, &o, &r)) {
+    enum cache_status cst = cache_meta_arith(c, req->key, req->nkey, &o, &r);
+    if (req->opaque_late && (cst == CACHE_OK || cst == CACHE_NOT_FOUND || cst == CACHE_EXISTS)) {
+        if (cst == CACHE_OK && !r.created)
+            mc_meta_count(o.incr ? &st->incr_hits : &st->decr_hits);
+        else if (cst == CACHE_NOT_FOUND)
+            mc_meta_count(o.incr ? &st->incr_misses : &st->decr_misses);
+        resp_add_str(out, MC_META_ERR_OPAQUE); /* the counter changed anyway, as in memcached */
+        return;
+    }
+    switch (cst) {
     case CACHE_OK:
         if (!r.created)
             mc_meta_count(o.incr ? &st->incr_hits : &st->decr_hits);

@@ -64,6 +64,8 @@ struct mc_meta_request {
     char order[MC_META_TOKENS]; /* flag bytes in line order */
     size_t norder;
     struct mc_token opaque; /* the O token, O included */
+    bool opaque_late;       /* mg, ma: O too long; memcached finds out while writing the reply, so
+                             * the command takes effect and then answers MC_META_ERR_OPAQUE */
     int32_t ttl;            /* T: client exptime */
     int32_t vivify_ttl;     /* N */
     int32_t recache_ttl;    /* R */

@@ -118,8 +118,11 @@ struct item *cache_meta_get(struct cache *c, const char *key, size_t nkey,
     it = cache_find_live_locked(c, sh, hash, key, nkey, &info->why);
     if (!it && o->vivify) {
         it = meta_create_locked(c, sh, hash, key, nkey, o->vivify_exptime, &info->status);
+        if (it && o->no_tokens)
+            item_state_clear(it, ITEM_WON);
         if (it) {
-            info->created = info->won = true;
+            info->created = true;
+            info->won = !o->no_tokens;
             info->atime_before = item_atime(it);
             sh->cls[item_clsid(it)].get_hits++;
             if (!o->no_update)
@@ -136,7 +139,8 @@ struct item *cache_meta_get(struct cache *c, const char *key, size_t nkey,
     info->exptime_before = item_exptime(it);
     info->atime_before = item_atime(it);
     info->fetched_before = (item_state(it) & ITEM_FETCHED) != 0;
-    meta_decide_tokens(it, o, info);
+    if (!o->no_tokens)
+        meta_decide_tokens(it, o, info);
     if (o->set_ttl) {
         item_set_exptime(it, o->ttl);
         sh->cls[item_clsid(it)].touch_hits++;

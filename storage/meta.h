@@ -31,6 +31,7 @@ struct cache_meta_get_opts {
     bool recache;            /* R: win when the exptime is set and below recache_time */
     uint32_t recache_time;
     bool recache_after_ttl; /* R came after T on the line: compare with the new exptime */
+    bool no_tokens;         /* decide and set no token bits (the request ends in an error) */
 };
 
 /* What the lookup found, as the hit's flags need it. */

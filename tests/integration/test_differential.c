@@ -344,6 +344,13 @@ static const struct entry meta_corpus[] = {
     E("mg k N0 T0\r\nme k\r\nmg b N0 u\r\nme b\r\nmg b h\r\nmg k h\r\n"),
     E("ma enox b N0 k v\r\nma enox b k v\r\nms enox 1 b k\r\n1\r\nmg enox b k\r\n"),
     E("mg enox b N0 k v\r\n"),
+    /* An opaque over 32 bytes: mg and ma take effect first (no token is handed out), md does not. */
+    E("ms a 1 T100\r\n1\r\nmg a T5 O123456789012345678901234567890123\r\nmg a t\r\n"
+      "mg b N30 O123456789012345678901234567890123\r\nmg b\r\nmd a I\r\nmg a O123456789012345678901234567890123\r\n"
+      "mg a\r\n"),
+    E("ma n N0 O123456789012345678901234567890123\r\nmg n v\r\nma n O123456789012345678901234567890123\r\n"
+      "mg n v\r\nms d 1\r\n1\r\nmd d O123456789012345678901234567890123\r\nmg d v\r\nms a 1\r\n1\r\n"
+      "mg a q O123456789012345678901234567890123\r\nmg x q O123456789012345678901234567890123\r\nmn\r\n"),
 
 };
 

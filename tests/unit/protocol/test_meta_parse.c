@@ -88,7 +88,7 @@ static const struct meta_case cases[] = {
     CERR("mg Y=== b", MC_META_MG, MC_META_ERR_DECODE),
     CERR("mg a Tx b", MC_META_MG, MC_META_ERR_DECODE),
     OK("mg a " O32, MC_META_MG),
-    CERR("mg a " O33, MC_META_MG, MC_META_ERR_OPAQUE),
+    OK("mg a " O33, MC_META_MG), /* opaque_late: see late_opaque_error */
     CERR("mg a " O33 " zz", MC_META_MG, MC_META_ERR_INVALID),
     CERR("mg a" V17, MC_META_MG, MC_META_ERR_DUPLICATE),
     CERR("mg a v" V17, MC_META_MG, MC_META_ERR_TOO_LONG_MG),
@@ -244,6 +244,16 @@ Test(meta_parse, base64_round_trip)
     cr_assert_eq(mc_meta_base64_decode("YQ", 2, dec), 0, "unpadded");
     cr_assert_eq(mc_meta_base64_decode("====", 4, dec), 0, "only padding");
     cr_assert_eq(mc_meta_base64_decode("!!!!", 4, dec), 0, "nothing in the alphabet");
+}
+
+Test(meta_parse, late_opaque_error)
+{
+    struct mc_meta_request r = parse_ok("mg a v O123456789012345678901234567890123");
+    cr_assert(r.opaque_late, "mg takes effect before memcached notices the long opaque");
+    r = parse_ok("ma a O123456789012345678901234567890123");
+    cr_assert(r.opaque_late);
+    r = parse_ok("mg a v O1234567890123456789012345678901");
+    cr_assert(!r.opaque_late, "32 bytes are allowed");
 }
 
 Test(meta_parse, detection)
