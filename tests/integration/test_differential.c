@@ -344,6 +344,9 @@ static const struct entry meta_corpus[] = {
     E("mg k N0 T0\r\nme k\r\nmg b N0 u\r\nme b\r\nmg b h\r\nmg k h\r\n"),
     E("ma enox b N0 k v\r\nma enox b k v\r\nms enox 1 b k\r\n1\r\nmg enox b k\r\n"),
     E("mg enox b N0 k v\r\n"),
+    /* Meta commands are not counted in the per-prefix statistics. */
+    E("stats detail on\r\nmg p:1 v\r\nms p:2 1\r\n1\r\nmg p:2 v\r\nmd p:2\r\nma p:3\r\nstats detail dump\r\n"
+      "stats detail off\r\n"),
     /* An opaque over 32 bytes: mg and ma take effect first (no token is handed out), md does not. */
     E("ms a 1 T100\r\n1\r\nmg a T5 O123456789012345678901234567890123\r\nmg a t\r\n"
       "mg b N30 O123456789012345678901234567890123\r\nmg b\r\nmd a I\r\nmg a O123456789012345678901234567890123\r\n"

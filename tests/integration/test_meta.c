@@ -13,6 +13,7 @@
 
 #include <criterion/criterion.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -350,5 +351,63 @@ Test(meta, stats_counters)
     cr_assert_eq(h_stat(fd, "delete_hits"), delete_hits + 1);
     cr_assert_eq(h_stat(fd, "delete_misses"), delete_misses + 1);
     cr_assert_eq(h_stat(fd, "incr_misses"), incr_misses + 1);
+    close(fd);
+}
+
+/* ---- many clients racing for one token ---- */
+
+#define RACERS 8
+
+struct racer {
+    int fd;
+    pthread_barrier_t *go;
+    const char *req;
+    char *reply;
+};
+
+static void *racer_main(void *arg)
+{
+    struct racer *r = arg;
+    pthread_barrier_wait(r->go);
+    h_sends(r->fd, r->req);
+    r->reply = h_read_line(r->fd);
+    return NULL;
+}
+
+/* Sends req on RACERS connections at once; returns how many replies carry " W". */
+static int race(const char *req, const char *expect_prefix)
+{
+    pthread_t th[RACERS];
+    struct racer rs[RACERS];
+    pthread_barrier_t go;
+    int wins = 0;
+    pthread_barrier_init(&go, NULL, RACERS);
+    for (int i = 0; i < RACERS; i++) {
+        rs[i] = (struct racer){h_connect(h_srv.port), &go, req, NULL};
+        cr_assert_eq(pthread_create(&th[i], NULL, racer_main, &rs[i]), 0);
+    }
+    for (int i = 0; i < RACERS; i++) {
+        pthread_join(th[i], NULL);
+        cr_assert(strncmp(rs[i].reply, expect_prefix, strlen(expect_prefix)) == 0, "%s", rs[i].reply);
+        wins += strstr(rs[i].reply, " W\r\n") != NULL;
+        cr_assert(strstr(rs[i].reply, " W\r\n") != NULL || strstr(rs[i].reply, " Z") != NULL, "%s",
+                  rs[i].reply);
+        free(rs[i].reply);
+        close(rs[i].fd);
+    }
+    pthread_barrier_destroy(&go);
+    return wins;
+}
+
+Test(meta, racing_clients_one_winner)
+{
+    int fd = h_connect(h_srv.port);
+    for (int round = 0; round < 20; round++) {
+        char req[64];
+        snprintf(req, sizeof(req), "mg race%d N30 s\r\n", round);
+        cr_assert_eq(race(req, "HD s0"), 1, "vivify round %d", round);
+        h_cmd(fd, "ms stale 1\r\n1\r\nmd stale I\r\n", "HD\r\nHD\r\n");
+        cr_assert_eq(race("mg stale s\r\n", "HD s1"), 1, "stale round %d", round);
+    }
     close(fd);
 }
