@@ -393,15 +393,14 @@ enum mc_parse_status mc_meta_parse(const char *line, size_t len, struct mc_meta_
 
 /* ---- execution ---- */
 
-/* The exptime in force after the flags before position `upto` of the line: T sets it; N sets it
- * only on an item the request created. */
-static uint32_t mc_meta_exptime_at(const struct mc_meta_request *req, size_t upto, uint32_t exptime,
-                                   bool created, uint32_t ttl, uint32_t viv)
+/* The exptime an item created by this request ends up with: 0, then T and N in line order. */
+static uint32_t mc_meta_created_exptime(const struct mc_meta_request *req, uint32_t ttl, uint32_t viv)
 {
-    for (size_t i = 0; i < upto && i < req->norder; i++) {
+    uint32_t exptime = 0;
+    for (size_t i = 0; i < req->norder; i++) {
         if (req->order[i] == 'T')
             exptime = ttl;
-        else if (req->order[i] == 'N' && created)
+        else if (req->order[i] == 'N')
             exptime = viv;
     }
     return exptime;
@@ -497,7 +496,7 @@ static void mc_meta_mg(const struct mc_context *ctx, struct mc_stats *st, const 
     o.set_ttl = mc_meta_has(req, 'T');
     o.ttl = ttl;
     o.vivify = mc_meta_has(req, 'N');
-    o.vivify_exptime = mc_meta_exptime_at(req, req->norder, 0, true, ttl, viv);
+    o.vivify_exptime = mc_meta_created_exptime(req, ttl, viv);
     o.recache = mc_meta_has(req, 'R');
     o.recache_time = o.recache ? cache_exptime(c, req->recache_ttl) : 0;
     o.recache_after_ttl = mc_meta_pos(req, 'T') < mc_meta_pos(req, 'R');
@@ -621,7 +620,7 @@ static void mc_meta_ma(const struct mc_context *ctx, struct mc_stats *st, const 
     o.cas = req->cas;
     o.vivify = mc_meta_has(req, 'N');
     o.initial = req->initial;
-    o.vivify_exptime = mc_meta_exptime_at(req, req->norder, 0, true, ttl, viv);
+    o.vivify_exptime = mc_meta_created_exptime(req, ttl, viv);
     o.set_ttl = mc_meta_has(req, 'T');
     o.ttl = ttl;
     enum cache_status cst = cache_meta_arith(c, req->key, req->nkey, &o, &r);
