@@ -711,7 +711,7 @@ static enum mc_meta_result mc_meta_ms(const struct mc_context *ctx, struct mc_st
     memset(set, 0, offsetof(struct mc_meta_set, opaque));
     set->nbytes = req->nbytes;
     set->mode = mc_meta_store_mode(req);
-    set->cas = req->cas;
+    set->cas = ctx->use_cas ? req->cas : 0; /* with -C an item cannot carry the client's CAS */
     set->set_stale = mc_meta_has(req, 'I');
     set->quiet = mc_meta_has(req, 'q');
     set->binary = req->binary;

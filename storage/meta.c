@@ -242,15 +242,15 @@ static enum cache_status meta_join_locked(struct cache *c, struct ht_shard *sh, 
     return CACHE_OK;
 }
 
-/* CAS mode with the stale rule: a matching unique replaces; an older one replaces too, as a stale
- * item that keeps old's exptime and token; anything else is CACHE_EXISTS. */
+/* CAS mode: a matching nonzero unique replaces; with set_stale an older one replaces too, as a
+ * stale item that keeps old's exptime and token; anything else (0 included) is CACHE_EXISTS. */
 static enum cache_status meta_cas_stale_locked(struct cache *c, struct ht_shard *sh, uint64_t hash,
                                                struct item *old, struct item *it, uint64_t cas_in,
-                                               uint64_t *cas_out)
+                                               bool set_stale, uint64_t *cas_out)
 {
     uint64_t cur = item_cas(old);
 
-    if (cas_in == 0 || cas_in > cur) {
+    if (cas_in == 0 || cas_in > cur || (cas_in < cur && !set_stale)) {
         sh->cls[item_clsid(old)].cas_badval++;
         return CACHE_EXISTS;
     }
@@ -264,9 +264,10 @@ static enum cache_status meta_cas_stale_locked(struct cache *c, struct ht_shard 
     return CACHE_OK;
 }
 
-/* The two store cases cache_store() does not cover, under one shard lock. */
+/* The store cases cache_store() does not cover (CAS with I or with 0, append/prepend with a CAS),
+ * under one shard lock. */
 static enum cache_status meta_store_locked(struct cache *c, struct item *it, enum cache_store_mode mode,
-                                           uint64_t cas_in, uint64_t *cas_out)
+                                           uint64_t cas_in, bool set_stale, uint64_t *cas_out)
 {
     uint64_t hash = ht_hash(item_key(it), item_nkey(it));
     struct ht_shard *sh = ht_shard_of(&c->ht, hash);
@@ -279,7 +280,7 @@ static enum cache_status meta_store_locked(struct cache *c, struct item *it, enu
     if (!old)
         st = mode == CACHE_CAS ? CACHE_NOT_FOUND : CACHE_NOT_STORED;
     else if (mode == CACHE_CAS)
-        st = meta_cas_stale_locked(c, sh, hash, old, it, cas_in, cas_out);
+        st = meta_cas_stale_locked(c, sh, hash, old, it, cas_in, set_stale, cas_out);
     else if (item_cas(old) != cas_in)
         st = CACHE_EXISTS;
     else
@@ -296,8 +297,9 @@ enum cache_status cache_meta_store(struct cache *c, struct item *it, enum cache_
     enum cache_status st;
     bool joined = (mode == CACHE_APPEND || mode == CACHE_PREPEND) && cas_in != 0;
 
-    if ((mode == CACHE_CAS && set_stale) || joined)
-        st = meta_store_locked(c, it, mode, cas_in, &cas);
+    /* CAS 0 never matches, even an item stored without a unique (-C): memcached's "no CAS". */
+    if ((mode == CACHE_CAS && (set_stale || cas_in == 0)) || joined)
+        st = meta_store_locked(c, it, mode, cas_in, set_stale, &cas);
     else
         st = cache_store(c, it, mode, cas_in, &cas);
     if (cas_out)

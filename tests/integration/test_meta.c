@@ -411,3 +411,22 @@ Test(meta, racing_clients_one_winner)
     }
     close(fd);
 }
+
+static void setup_no_cas(void)
+{
+    static const char *const extra[] = {"-C", NULL};
+    h_server_start(&h_srv, extra);
+}
+
+/* With -C items carry no CAS unique (c0): the client's C cannot be stored with the item, so a CAS
+ * store never matches, append ignores C, md and ma compare C with 0. */
+Test(meta, without_cas_uniques, .init = setup_no_cas, .fini = h_teardown)
+{
+    int fd = h_connect(h_srv.port);
+    h_cmd(fd, "ms a 1 c\r\n1\r\nmg a c\r\n", "HD c0\r\nHD c0\r\n");
+    h_cmd(fd, "ms a 1 C0\r\n2\r\nms a 1 C1\r\n2\r\nms nope 1 C1\r\n2\r\n", "EX\r\nEX\r\nNF\r\n");
+    h_cmd(fd, "ms a 1 MA C1\r\n2\r\nms a 1 MP C7\r\n0\r\nmg a v\r\n", "HD\r\nHD\r\nVA 3\r\n012\r\n");
+    h_cmd(fd, "md a C1\r\nmd a C0 q\r\nmg a\r\n", "EX\r\nEN\r\n");
+    h_cmd(fd, "ma n N0 J4\r\nma n C1\r\nma n C0 v\r\n", "HD\r\nEX\r\nVA 1\r\n5\r\n");
+    close(fd);
+}
