@@ -4,5 +4,6 @@ libcairn_protocol_a_SOURCES = \
 	protocol/response.h protocol/response.c \
 	protocol/memcache.h protocol/memcache.c \
 	protocol/mc_parse.h protocol/mc_parse.c \
-	protocol/mc_admin.h protocol/mc_admin.c
+	protocol/mc_admin.h protocol/mc_admin.c \
+	protocol/mc_meta.h protocol/mc_meta.c
 libcairn_protocol_a_CFLAGS = $(AM_CFLAGS)

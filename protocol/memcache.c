@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "protocol/mc_admin.h"
+#include "protocol/mc_meta.h"
 #include "protocol/mc_parse.h"
 #include "protocol/response.h"
 #include "storage/cache.h"
@@ -62,6 +63,9 @@ struct mc_session {
     size_t scanned;
     /* MC_WAIT: what the server was asked to do */
     enum mc_wait_kind wait;
+    /* VALUE of an ms: the meta reply to build once the value is in (mc_meta.h) */
+    bool meta;
+    struct mc_meta_set meta_set;
 };
 
 /* ---- counters ---- */
@@ -230,7 +234,7 @@ static enum cache_store_mode mc_store_mode(enum mc_cmd cmd)
  * key and its NUL, the value and its "\r\n". cairn's own items are smaller (item.h), but clients near
  * the limit must get the same answers from both servers.
  */
-static bool mc_item_fits(const struct mc_context *ctx, size_t nkey, uint64_t nbytes)
+bool mc_item_fits(const struct mc_context *ctx, size_t nkey, uint64_t nbytes)
 {
     uint64_t total = 48u + (ctx->use_cas ? 8u : 0u) + nkey + 1u + nbytes + 2u;
     return total <= ctx->item_size_max;
@@ -274,6 +278,12 @@ static void mc_finish_store(struct mc_session *s, struct resp *out)
     struct mc_stats *st = s->stats;
     const char *reply;
     s->state = MC_ST_LINE;
+    if (s->meta) {
+        s->meta = false;
+        mc_meta_finish_set(s->ctx, st, &s->meta_set, s->it, s->term[0] == '\r' && s->term[1] == '\n', out);
+        cache_item_release(c, &s->it);
+        return;
+    }
     mc_count(&st->cmd_set);
     if (s->term[0] != '\r' || s->term[1] != '\n') {
         reply = MC_ERR_BAD_CHUNK;
@@ -423,10 +433,39 @@ static enum mc_status mc_exec_snapshot(struct mc_session *s, const struct mc_req
     return MC_WAIT;
 }
 
+/* A meta command line (mc_meta.h); an ms continues in the VALUE or SWALLOW state. */
+static enum mc_status mc_exec_meta(struct mc_session *s, const char *line, size_t len, struct resp *out)
+{
+    struct mc_meta_set *set = &s->meta_set;
+    switch (mc_meta_exec(s->ctx, s->stats, line, len, set, out)) {
+    case MC_META_VALUE:
+        s->it = set->it;
+        set->it = NULL;
+        s->meta = true;
+        s->got = 0;
+        s->want = set->nbytes;
+        s->term_got = 0;
+        s->state = MC_ST_VALUE;
+        break;
+    case MC_META_SWALLOW:
+        s->state = MC_ST_SWALLOW;
+        s->swallow = set->swallow;
+        s->swallow_reply = set->error;
+        break;
+    case MC_META_DONE:
+        break;
+    }
+    return MC_OK;
+}
+
 /* Parses and executes one request line (line end removed). */
 static enum mc_status mc_exec_line(struct mc_session *s, const char *line, size_t len, struct resp *out)
 {
     struct mc_request req;
+    if (len > 1 && (line[0] == 'm' || line[0] == ' ')) {
+        if (mc_meta_is_meta(line, len))
+            return mc_exec_meta(s, line, len, out);
+    }
     switch (mc_parse_line(line, len, &req)) {
     case MC_PARSE_OK:
         break;

@@ -8,6 +8,7 @@ libcairn_storage_a_SOURCES = \
 	storage/hashtable_internal.h \
 	storage/slab_internal.h \
 	storage/snapshot.h \
+	storage/meta.h \
 	storage/cache.c \
 	storage/store.c \
 	storage/evict.c \
@@ -15,5 +16,6 @@ libcairn_storage_a_SOURCES = \
 	storage/stats.c \
 	storage/hashtable.c \
 	storage/slab.c \
-	storage/snapshot.c
+	storage/snapshot.c \
+	storage/meta.c
 libcairn_storage_a_CFLAGS = $(AM_CFLAGS) $(XXHASH_CFLAGS)

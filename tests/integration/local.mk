@@ -13,7 +13,8 @@ INTEGRATION_TESTS = \
 	tests/integration/test_limits \
 	tests/integration/test_daemon \
 	tests/integration/test_differential \
-	tests/integration/test_snapshot
+	tests/integration/test_snapshot \
+	tests/integration/test_meta
 
 check_PROGRAMS += $(INTEGRATION_TESTS)
 TESTS += $(INTEGRATION_TESTS)
@@ -45,3 +46,6 @@ tests_integration_test_differential_LDADD = $(INTEG_LIBS)
 tests_integration_test_snapshot_SOURCES = tests/integration/test_snapshot.c $(INTEG_HARNESS)
 tests_integration_test_snapshot_CFLAGS = $(INTEG_CFLAGS)
 tests_integration_test_snapshot_LDADD = $(INTEG_LIBS)
+tests_integration_test_meta_SOURCES = tests/integration/test_meta.c $(INTEG_HARNESS)
+tests_integration_test_meta_CFLAGS = $(INTEG_CFLAGS)
+tests_integration_test_meta_LDADD = $(INTEG_LIBS)

@@ -6,7 +6,8 @@ PROTOCOL_UNIT_TESTS = \
 	tests/unit/protocol/test_parse \
 	tests/unit/protocol/test_response \
 	tests/unit/protocol/test_session \
-	tests/unit/protocol/test_admin
+	tests/unit/protocol/test_admin \
+	tests/unit/protocol/test_meta_parse
 check_PROGRAMS += $(PROTOCOL_UNIT_TESTS)
 TESTS += $(PROTOCOL_UNIT_TESTS)
 EXTRA_DIST += tests/unit/protocol/protocol_test.h
@@ -26,3 +27,7 @@ tests_unit_protocol_test_session_LDADD = $(PROTOCOL_TEST_LDADD)
 tests_unit_protocol_test_admin_SOURCES = tests/unit/protocol/test_admin.c
 tests_unit_protocol_test_admin_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
 tests_unit_protocol_test_admin_LDADD = $(PROTOCOL_TEST_LDADD)
+
+tests_unit_protocol_test_meta_parse_SOURCES = tests/unit/protocol/test_meta_parse.c
+tests_unit_protocol_test_meta_parse_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
+tests_unit_protocol_test_meta_parse_LDADD = $(PROTOCOL_TEST_LDADD)

@@ -10,7 +10,8 @@ STORAGE_UNIT_TESTS = \
 	tests/unit/storage/test_store \
 	tests/unit/storage/test_rebalance \
 	tests/unit/storage/test_admin \
-	tests/unit/storage/test_snapshot
+	tests/unit/storage/test_snapshot \
+	tests/unit/storage/test_meta
 check_PROGRAMS += $(STORAGE_UNIT_TESTS)
 TESTS += $(STORAGE_UNIT_TESTS)
 EXTRA_DIST += tests/unit/storage/storage_test.h
@@ -46,3 +47,7 @@ tests_unit_storage_test_admin_LDADD = $(STORAGE_TEST_LDADD)
 tests_unit_storage_test_snapshot_SOURCES = tests/unit/storage/test_snapshot.c
 tests_unit_storage_test_snapshot_CFLAGS = $(STORAGE_TEST_CFLAGS)
 tests_unit_storage_test_snapshot_LDADD = $(STORAGE_TEST_LDADD)
+
+tests_unit_storage_test_meta_SOURCES = tests/unit/storage/test_meta.c
+tests_unit_storage_test_meta_CFLAGS = $(STORAGE_TEST_CFLAGS)
+tests_unit_storage_test_meta_LDADD = $(STORAGE_TEST_LDADD)

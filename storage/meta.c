@@ -1,0 +1,432 @@
+/*
+ * meta.c: the storage side of memcached's meta commands (see meta.h): mg's lookup with touch, recache
+ * tokens and stale items; md's invalidation; ms's stale-CAS store and CAS-checked append; ma's
+ * incr/decr with a CAS check, TTL and creation; me's peek.
+ *
+ * Every operation works under the key's shard lock only, as store.c does: it finds the live item
+ * (dead ones are unlinked on the way), decides, and replaces or marks in one step, so the token
+ * decisions (ITEM_WON, ITEM_STALE) are made once per item by exactly one request. Linked items are
+ * never rewritten in place except for the state word's flag bits and the exptime/atime fields, which
+ * the item.h accessors write atomically: invalidation and incr/decr link a new copy instead, so a
+ * reader holding the old item keeps a consistent value and CAS unique.
+ *
+ * Item fields are read and written only through the item.h accessors (the header layout is private
+ * to the allocator). Allocating while holding the shard lock pins the old item with one extra
+ * reference, so the eviction clock cannot take it (see store.c).
+ *
+ * incr/decr parse and pad exactly as cache_arith() does (memcached 1.6.18's strtoull rules and
+ * in-place padding); the parser is repeated here because this file must hold the shard lock across
+ * the CAS check, the arithmetic and the new TTL.
+ *
+ * Threads: any; lock order shard -> class (allocation) as everywhere in storage/.
+ */
+#include "config.h"
+
+#include "storage/meta.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "storage/cache_internal.h"
+
+#define META_DIGITS_MAX 20 /* 18446744073709551615 */
+
+/* ---- helpers (caller holds the shard lock) ---- */
+
+/* Marks one access, as cache_get does: atime, ACTIVE and FETCHED. */
+static void meta_note_access(struct cache *c, struct item *it)
+{
+    uint16_t add = ITEM_ACTIVE | ITEM_FETCHED;
+
+    item_set_atime(it, cache_rel_time(c));
+    if ((item_state(it) & add) != add)
+        item_state_set(it, add);
+}
+
+/* Replaces old (may be NULL) by nw in the table; nw inherits old's ACTIVE bit. */
+static void meta_replace_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, struct item *old,
+                                struct item *nw)
+{
+    if (old) {
+        item_state_set(nw, (uint16_t)(item_state(old) & ITEM_ACTIVE));
+        cache_unlink_locked(c, sh, hash, old);
+        cache_item_unref(c, old);
+    }
+    cache_link_locked(c, sh, hash, nw);
+}
+
+/* An unlinked item with old's key, for a value of nbytes; old is pinned while allocating. */
+static struct item *meta_alloc_like_locked(struct cache *c, struct ht_shard *sh, struct item *old,
+                                           uint32_t flags, uint32_t exptime, size_t nbytes,
+                                           enum cache_status *st)
+{
+    bool pinned = item_try_ref(old);
+    struct item *nw = cache_alloc_held(c, sh, item_key(old), item_nkey(old), flags, exptime, nbytes, st);
+
+    if (pinned)
+        cache_item_unref(c, old);
+    return nw;
+}
+
+/* ---- mg ---- */
+
+/* N on a miss: links an empty item (flags 0) whose token the caller wins. Returns it with the
+ * caller's reference, or NULL (*st set). */
+static struct item *meta_create_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, const char *key,
+                                       size_t nkey, uint32_t exptime, enum cache_status *st)
+{
+    struct item *it = cache_alloc_held(c, sh, key, nkey, 0, exptime, 0, st);
+
+    if (!it)
+        return NULL;
+    cache_link_locked(c, sh, hash, it);
+    item_state_set(it, ITEM_WON);
+    return it;
+}
+
+/* The token flags of a hit: Z if someone holds the token, X if stale, W if this request wins
+ * (stale without a holder, or R with the exptime below the recache time). */
+static void meta_decide_tokens(struct item *it, const struct cache_meta_get_opts *o,
+                               struct cache_meta_info *info)
+{
+    uint16_t state = item_state(it);
+    bool held = (state & ITEM_WON) != 0;
+    uint32_t exp = o->set_ttl && o->recache_after_ttl ? o->ttl : info->exptime_before;
+
+    info->already_won = held;
+    info->stale = (state & ITEM_STALE) != 0;
+    if (!held && o->recache && exp != 0 && exp < o->recache_time)
+        info->won = true;
+    if (!held && info->stale)
+        info->won = true;
+    if (info->won)
+        item_state_set(it, ITEM_WON);
+}
+
+/* See meta.h. */
+struct item *cache_meta_get(struct cache *c, const char *key, size_t nkey,
+                            const struct cache_meta_get_opts *o, struct cache_meta_info *info)
+{
+    uint64_t hash = ht_hash(key, nkey);
+    struct ht_shard *sh = ht_shard_of(&c->ht, hash);
+    struct item *it;
+    bool ref;
+
+    memset(info, 0, sizeof(*info));
+    info->status = CACHE_OK;
+    pthread_mutex_lock(&sh->lock);
+    it = cache_find_live_locked(c, sh, hash, key, nkey, &info->why);
+    if (!it && o->vivify) {
+        it = meta_create_locked(c, sh, hash, key, nkey, o->vivify_exptime, &info->status);
+        if (it && o->no_tokens)
+            item_state_clear(it, ITEM_WON);
+        if (it) {
+            info->created = true;
+            info->won = !o->no_tokens;
+            info->atime_before = item_atime(it);
+            sh->cls[slab_class_of(&c->slab, it)].get_hits++;
+            if (!o->no_update)
+                meta_note_access(c, it); /* memcached counts the creating mg as a fetch */
+        }
+        pthread_mutex_unlock(&sh->lock);
+        return it;
+    }
+    if (!it) {
+        info->status = CACHE_NOT_FOUND;
+        pthread_mutex_unlock(&sh->lock);
+        return NULL;
+    }
+    info->exptime_before = item_exptime(it);
+    info->atime_before = item_atime(it);
+    info->fetched_before = (item_state(it) & ITEM_FETCHED) != 0;
+    if (!o->no_tokens)
+        meta_decide_tokens(it, o, info);
+    if (o->set_ttl) {
+        item_set_exptime(it, o->ttl);
+        sh->cls[slab_class_of(&c->slab, it)].touch_hits++;
+    } else {
+        sh->cls[slab_class_of(&c->slab, it)].get_hits++;
+    }
+    if (!o->no_update)
+        meta_note_access(c, it);
+    ref = item_try_ref(it);
+    pthread_mutex_unlock(&sh->lock);
+    /* A saturated refcount: cache_get hands out a private copy (the decisions above stand). */
+    return ref ? it : cache_get(c, key, nkey, NULL);
+}
+
+/* See meta.h. */
+struct item *cache_meta_peek(struct cache *c, const char *key, size_t nkey)
+{
+    uint64_t hash = ht_hash(key, nkey);
+    struct ht_shard *sh = ht_shard_of(&c->ht, hash);
+    struct item *it;
+    bool ref = false;
+
+    pthread_mutex_lock(&sh->lock);
+    it = cache_find_live_locked(c, sh, hash, key, nkey, NULL);
+    if (it)
+        ref = item_try_ref(it);
+    pthread_mutex_unlock(&sh->lock);
+    if (it && !ref)
+        return cache_get(c, key, nkey, NULL);
+    return it;
+}
+
+/* ---- md ---- */
+
+/* Replaces old by a copy marked stale: same value and flags, token cleared, new CAS unique, atime
+ * kept; exptime set when set_ttl. */
+static enum cache_status meta_mark_stale_locked(struct cache *c, struct ht_shard *sh, uint64_t hash,
+                                                struct item *old, bool set_ttl, uint32_t exptime)
+{
+    enum cache_status st;
+    uint32_t exp = set_ttl ? exptime : item_exptime(old);
+    uint32_t atime = item_atime(old);
+    uint16_t fetched = (uint16_t)(item_state(old) & ITEM_FETCHED);
+    struct item *nw = meta_alloc_like_locked(c, sh, old, item_client_flags(old), exp, item_nbytes(old), &st);
+
+    if (!nw)
+        return st;
+    memcpy(item_value(nw), item_value_const(old), item_nbytes(old));
+    item_state_set(nw, (uint16_t)(ITEM_STALE | fetched));
+    meta_replace_locked(c, sh, hash, old, nw);
+    item_set_atime(nw, atime);
+    cache_item_unref(c, nw);
+    return CACHE_OK;
+}
+
+/* See meta.h. A real delete counts delete_hits in the item's class. */
+enum cache_status cache_meta_delete(struct cache *c, const char *key, size_t nkey, bool has_cas, uint64_t cas,
+                                    bool stale, bool set_ttl, uint32_t exptime)
+{
+    uint64_t hash = ht_hash(key, nkey);
+    struct ht_shard *sh = ht_shard_of(&c->ht, hash);
+    enum cache_status st = CACHE_NOT_FOUND;
+    struct item *it;
+
+    pthread_mutex_lock(&sh->lock);
+    it = cache_find_live_locked(c, sh, hash, key, nkey, NULL);
+    if (it && has_cas && item_cas(it) != cas) {
+        st = CACHE_EXISTS;
+    } else if (it && stale) {
+        st = meta_mark_stale_locked(c, sh, hash, it, set_ttl, exptime);
+    } else if (it) {
+        sh->cls[slab_class_of(&c->slab, it)].delete_hits++;
+        cache_unlink_locked(c, sh, hash, it);
+        cache_item_unref(c, it);
+        st = CACHE_OK;
+    }
+    pthread_mutex_unlock(&sh->lock);
+    return st;
+}
+
+/* ---- ms ---- */
+
+/* APPEND/PREPEND: links a new item joining old's value and it's, with old's flags and exptime. */
+static enum cache_status meta_join_locked(struct cache *c, struct ht_shard *sh, uint64_t hash,
+                                          struct item *old, struct item *it, bool append, uint64_t *cas_out)
+{
+    enum cache_status st;
+    size_t n1 = item_nbytes(append ? old : it), n2 = item_nbytes(append ? it : old);
+    struct item *nw =
+        meta_alloc_like_locked(c, sh, old, item_client_flags(old), item_exptime(old), n1 + n2, &st);
+
+    if (!nw)
+        return st;
+    memcpy(item_value(nw), item_value_const(append ? old : it), n1);
+    memcpy(item_value(nw) + n1, item_value_const(append ? it : old), n2);
+    meta_replace_locked(c, sh, hash, old, nw);
+    *cas_out = item_cas(nw);
+    cache_item_unref(c, nw);
+    return CACHE_OK;
+}
+
+/* CAS mode: a matching nonzero unique replaces; with set_stale an older one replaces too, as a
+ * stale item that keeps old's exptime and token; anything else (0 included) is CACHE_EXISTS. */
+static enum cache_status meta_cas_stale_locked(struct cache *c, struct ht_shard *sh, uint64_t hash,
+                                               struct item *old, struct item *it, uint64_t cas_in,
+                                               bool set_stale, uint64_t *cas_out)
+{
+    uint64_t cur = item_cas(old);
+
+    if (cas_in == 0 || cas_in > cur || (cas_in < cur && !set_stale)) {
+        sh->cls[slab_class_of(&c->slab, old)].cas_badval++;
+        return CACHE_EXISTS;
+    }
+    if (cas_in < cur) {
+        item_set_exptime(it, item_exptime(old));
+        item_state_set(it, (uint16_t)(ITEM_STALE | (item_state(old) & ITEM_WON)));
+    }
+    sh->cls[slab_class_of(&c->slab, old)].cas_hits++;
+    meta_replace_locked(c, sh, hash, old, it);
+    *cas_out = item_cas(it);
+    return CACHE_OK;
+}
+
+/* The store cases cache_store() does not cover (CAS with I or with 0, append/prepend with a CAS),
+ * under one shard lock. */
+static enum cache_status meta_store_locked(struct cache *c, struct item *it, enum cache_store_mode mode,
+                                           uint64_t cas_in, bool set_stale, uint64_t *cas_out)
+{
+    uint64_t hash = ht_hash(item_key(it), item_nkey(it));
+    struct ht_shard *sh = ht_shard_of(&c->ht, hash);
+    enum cache_status st;
+    struct item *old;
+
+    pthread_mutex_lock(&sh->lock);
+    old = cache_find_live_locked(c, sh, hash, item_key(it), item_nkey(it), NULL);
+    sh->cls[slab_class_of(&c->slab, it)].cmd_set++;
+    if (!old)
+        st = mode == CACHE_CAS ? CACHE_NOT_FOUND : CACHE_NOT_STORED;
+    else if (mode == CACHE_CAS)
+        st = meta_cas_stale_locked(c, sh, hash, old, it, cas_in, set_stale, cas_out);
+    else if (item_cas(old) != cas_in)
+        st = CACHE_EXISTS;
+    else
+        st = meta_join_locked(c, sh, hash, old, it, mode == CACHE_APPEND, cas_out);
+    pthread_mutex_unlock(&sh->lock);
+    return st;
+}
+
+/* See meta.h. */
+enum cache_status cache_meta_store(struct cache *c, struct item *it, enum cache_store_mode mode,
+                                   uint64_t cas_in, bool set_stale, uint64_t *cas_out)
+{
+    uint64_t cas = 0;
+    enum cache_status st;
+    bool joined = (mode == CACHE_APPEND || mode == CACHE_PREPEND) && cas_in != 0;
+
+    /* CAS 0 never matches, even an item stored without a unique (-C): memcached's "no CAS". */
+    if ((mode == CACHE_CAS && (set_stale || cas_in == 0)) || joined)
+        st = meta_store_locked(c, it, mode, cas_in, set_stale, &cas);
+    else
+        st = cache_store(c, it, mode, cas_in, &cas);
+    if (cas_out)
+        *cas_out = st == CACHE_OK ? cas : 0;
+    return st;
+}
+
+/* ---- ma ---- */
+
+static bool meta_space(char ch)
+{
+    return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\v' || ch == '\f' || ch == '\r';
+}
+
+/*
+ * The operand of incr/decr as memcached 1.6 reads it: strtoull() of the value followed by "\r\n":
+ * white space, one optional sign, at least one digit (no overflow past 2^64 - 1), then white space,
+ * a NUL byte or the value's end; a '-' sign negates modulo 2^64 and must leave the top bit clear.
+ */
+static bool meta_arith_parse(const char *s, size_t n, uint64_t *out)
+{
+    size_t i = 0, first;
+    bool minus = false;
+    uint64_t v = 0;
+
+    while (i < n && meta_space(s[i]))
+        i++;
+    if (i < n && (s[i] == '+' || s[i] == '-'))
+        minus = s[i++] == '-';
+    for (first = i; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+        unsigned d = (unsigned)(s[i] - '0');
+
+        if (v > (UINT64_MAX - d) / 10)
+            return false;
+        v = v * 10 + d;
+    }
+    if (i == first || (i < n && !meta_space(s[i]) && s[i] != '\0'))
+        return false;
+    if (minus)
+        v = (uint64_t)0 - v;
+    if (minus && v > (uint64_t)INT64_MAX)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* ma on a miss with N: links an item holding the decimal `initial`. */
+static enum cache_status meta_arith_create_locked(struct cache *c, struct ht_shard *sh, uint64_t hash,
+                                                  const char *key, size_t nkey,
+                                                  const struct cache_meta_arith_opts *o,
+                                                  struct cache_meta_arith_result *r)
+{
+    char buf[META_DIGITS_MAX + 1];
+    int len = snprintf(buf, sizeof(buf), "%llu", (unsigned long long)o->initial);
+    enum cache_status st;
+    struct item *it = cache_alloc_held(c, sh, key, nkey, 0, o->vivify_exptime, (size_t)len, &st);
+
+    if (!it)
+        return st;
+    memcpy(item_value(it), buf, (size_t)len);
+    cache_link_locked(c, sh, hash, it);
+    r->value = o->initial;
+    r->cas = item_cas(it);
+    r->created = true;
+    cache_item_unref(c, it);
+    return CACHE_OK;
+}
+
+/* incr/decr of a live item: a new item holding the result, padded with spaces to the old length
+ * when not longer (as memcached rewrites in place), with old's flags and the new or old exptime.
+ * Unlike cache_arith()'s result, it is not marked fetched: memcached's ma leaves h0 / fetch=no. */
+static enum cache_status meta_arith_locked(struct cache *c, struct ht_shard *sh, uint64_t hash,
+                                           struct item *old, const struct cache_meta_arith_opts *o,
+                                           struct cache_meta_arith_result *r)
+{
+    char buf[META_DIGITS_MAX + 1];
+    enum cache_status st;
+    size_t ndigits, len;
+    struct item *nw;
+    uint64_t v;
+
+    if (!meta_arith_parse(item_value_const(old), item_nbytes(old), &v))
+        return CACHE_NON_NUMERIC;
+    v = o->incr ? v + o->delta : (v < o->delta ? 0 : v - o->delta);
+    ndigits = (size_t)snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
+    len = ndigits <= item_nbytes(old) ? item_nbytes(old) : ndigits;
+    nw = meta_alloc_like_locked(c, sh, old, item_client_flags(old), o->set_ttl ? o->ttl : item_exptime(old),
+                                len, &st);
+    if (!nw)
+        return st;
+    memcpy(item_value(nw), buf, ndigits);
+    memset(item_value(nw) + ndigits, ' ', len - ndigits);
+    if (o->incr)
+        sh->cls[slab_class_of(&c->slab, old)].incr_hits++;
+    else
+        sh->cls[slab_class_of(&c->slab, old)].decr_hits++;
+    meta_replace_locked(c, sh, hash, old, nw);
+    r->value = v;
+    r->cas = item_cas(nw);
+    cache_item_unref(c, nw);
+    return CACHE_OK;
+}
+
+/* See meta.h. */
+enum cache_status cache_meta_arith(struct cache *c, const char *key, size_t nkey,
+                                   const struct cache_meta_arith_opts *o, struct cache_meta_arith_result *r)
+{
+    uint64_t hash = ht_hash(key, nkey);
+    struct ht_shard *sh = ht_shard_of(&c->ht, hash);
+    enum cache_status st;
+    struct item *old;
+
+    memset(r, 0, sizeof(*r));
+    pthread_mutex_lock(&sh->lock);
+    old = cache_find_live_locked(c, sh, hash, key, nkey, NULL);
+    if (!old && o->vivify) {
+        st = meta_arith_create_locked(c, sh, hash, key, nkey, o, r);
+    } else if (!old) {
+        st = CACHE_NOT_FOUND;
+    } else if (item_nbytes(old) == 0) {
+        st = CACHE_NON_NUMERIC; /* memcached refuses an empty value before comparing the CAS */
+    } else if (o->has_cas && item_cas(old) != o->cas) {
+        st = CACHE_EXISTS;
+    } else {
+        r->exptime_before = item_exptime(old);
+        st = meta_arith_locked(c, sh, hash, old, o, r);
+    }
+    pthread_mutex_unlock(&sh->lock);
+    return st;
+}
