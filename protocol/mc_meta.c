@@ -431,9 +431,8 @@ static void mc_meta_count_get(struct mc_stats *st, const struct item *it, bool t
         mc_meta_count(&st->get_flushed);
 }
 
-/* The return flags of an mg hit, in line order, then Z X W. A key is shown in base64 when the
- * request has b, except on an item this request created: memcached marks a key binary only on an
- * item stored by ms with b, and shows the raw key of an item that N created. */
+/* The return flags of an mg hit, in line order, then Z X W. A key is shown in base64 when the item
+ * is marked (stored by an ms with b), whatever the request says, as memcached does. */
 static void mc_meta_hit_flags(struct mc_line *l, const struct mc_meta_request *req, const struct item *it,
                               const struct cache_meta_info *info, uint32_t now, uint32_t ttl, uint32_t viv)
 {
@@ -469,7 +468,7 @@ static void mc_meta_hit_flags(struct mc_line *l, const struct mc_meta_request *r
             line_add(l, req->opaque.p, req->opaque.len);
             break;
         case 'k':
-            line_key(l, req->key, req->nkey, req->binary && !info->created);
+            line_key(l, req->key, req->nkey, item_key_binary(it));
             break;
         default:
             break;
@@ -673,7 +672,7 @@ static void mc_meta_me(const struct mc_context *ctx, const struct mc_meta_reques
     }
     uint32_t now = cache_rel_time(c), exptime = item_exptime(it);
     line_add(&l, "ME ", 3);
-    line_key_text(&l, item_key(it), item_nkey(it), req->binary);
+    line_key_text(&l, item_key(it), item_nkey(it), item_key_binary(it));
     int n = snprintf(tail, sizeof(tail), " exp=%d la=%u cas=%llu fetch=%s cls=%u size=%zu",
                      exptime == 0 ? -1 : (int)(now - exptime), now - item_atime(it),
                      (unsigned long long)item_cas(it), (item_state(it) & ITEM_FETCHED) ? "yes" : "no",
@@ -734,6 +733,7 @@ static enum mc_meta_result mc_meta_ms(const struct mc_context *ctx, struct mc_st
                                : "SERVER_ERROR out of memory storing object\r\n";
         return MC_META_SWALLOW;
     }
+    item_set_key_binary(it, req->binary);
     set->it = it;
     return MC_META_VALUE;
 }

@@ -406,7 +406,7 @@ void cache_flush(struct cache *c, uint32_t when)
 
     if (when <= now) {
         if (c->opt.use_cas) {
-            atomic_store(&c->flush_cas, atomic_load(&c->next_cas));
+            atomic_store(&c->flush_cas, atomic_fetch_add(&c->next_cas, 1)); /* consumes a unique, as memcached */
             horizon = now > 0 ? now - 1 : 0;
         } else {
             horizon = now;

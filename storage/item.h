@@ -24,13 +24,14 @@
  *   (0 = none). Handles are 32-bit offsets into the slab arena in 8-byte units, which is why the
  *   arena is at most 32 GiB.
  * - exptime, atime: seconds on the cache's relative clock (see cache_rel_time()); exptime 0 = never.
- * - lens: nbytes in the low 24 bits, nkey (at most 250) in the high 8.
+ * - lens: nbytes in the low 23 bits, then the KEY_BINARY bit (the key arrived in base64 through a
+ *   meta `ms ... b`: memcached's mg and me then show it encoded), nkey (at most 250) in the high 8.
  * - The slab class is not stored: the slab arena records the class of each page (slab_class_of in
  *   slab_internal.h, cache_item_class in cache.h); a reader's private heap copy lies outside the
  *   arena and so has class 0.
  *
- * Escapes, so that nothing memcached allows is lost: a value of 2^24 - 1 bytes or more (possible
- * with -I 16m and up) stores ITEM_NBYTES_ESC in the 24-bit field and its real length in 4 bytes
+ * Escapes, so that nothing memcached allows is lost: a value of 2^23 - 1 bytes or more (possible
+ * with -I 8m and up) stores ITEM_NBYTES_ESC in the 23-bit field and its real length in 4 bytes
  * between the key and the value; an item whose CAS may not fit in 48 bits (2^48 - 1 or more: a
  * loaded snapshot's, or a counter that ran that far) stores ITEM_CAS_ESC in the 48-bit field and
  * the full CAS in 8 bytes after the value. Why there and not right after the header: item_key() stays
@@ -72,7 +73,8 @@
 #define ITEM_FREE 0x8000u    /* chunk is on its slab class's free list */
 
 #define ITEM_STATE_BITS 16u                  /* low bits of state_cas: refcount and flags */
-#define ITEM_NBYTES_ESC 0xffffffu            /* nbytes field: the length is in the 4-byte extension */
+#define ITEM_NBYTES_ESC 0x7fffffu            /* nbytes field: the length is in the 4-byte extension */
+#define ITEM_LENS_KEY_BINARY 0x800000u      /* lens: the key was given in base64 (meta b) */
 #define ITEM_CAS_ESC 0xffffffffffffull       /* CAS field: the CAS is in the 8-byte extension */
 #define ITEM_NBYTES_EXT 4u
 #define ITEM_CAS_EXT 8u
@@ -83,7 +85,7 @@ struct item {
     uint32_t exptime;
     uint32_t atime;
     uint32_t client_flags;
-    uint32_t lens;              /* nbytes (or ITEM_NBYTES_ESC) in the low 24 bits, nkey in the high 8 */
+    uint32_t lens;              /* nbytes (or ITEM_NBYTES_ESC) in the low 23 bits, KEY_BINARY, nkey */
     char data[];
 };
 
@@ -162,6 +164,18 @@ static inline size_t item_nbytes(const struct item *it)
     if (n == ITEM_NBYTES_ESC)
         memcpy(&n, it->data + item_nkey(it), sizeof n);
     return n;
+}
+
+/* Whether the key arrived in base64 (meta `ms ... b`); immutable while the item is linked. */
+static inline bool item_key_binary(const struct item *it)
+{
+    return (it->lens & ITEM_LENS_KEY_BINARY) != 0;
+}
+
+/* Marks (or unmarks) the key as given in base64; only on a private item (not yet linked). */
+static inline void item_set_key_binary(struct item *it, bool binary)
+{
+    it->lens = binary ? (it->lens | ITEM_LENS_KEY_BINARY) : (it->lens & ~ITEM_LENS_KEY_BINARY);
 }
 
 /* The state word (refcount and flag bits); a relaxed snapshot. */

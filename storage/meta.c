@@ -189,6 +189,7 @@ static enum cache_status meta_mark_stale_locked(struct cache *c, struct ht_shard
     if (!nw)
         return st;
     memcpy(item_value(nw), item_value_const(old), item_nbytes(old));
+    item_set_key_binary(nw, item_key_binary(old)); /* memcached marks stale in place */
     item_state_set(nw, (uint16_t)(ITEM_STALE | fetched));
     meta_replace_locked(c, sh, hash, old, nw);
     item_set_atime(nw, atime);
@@ -392,6 +393,8 @@ static enum cache_status meta_arith_locked(struct cache *c, struct ht_shard *sh,
         return st;
     memcpy(item_value(nw), buf, ndigits);
     memset(item_value(nw) + ndigits, ' ', len - ndigits);
+    /* memcached rewrites a result that fits in place, which keeps the base64-key mark */
+    item_set_key_binary(nw, len == item_nbytes(old) && item_key_binary(old));
     if (o->incr)
         sh->cls[slab_class_of(&c->slab, old)].incr_hits++;
     else

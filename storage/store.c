@@ -257,6 +257,7 @@ static enum cache_status store_plain_locked(struct cache *c, struct ht_shard *sh
         if (!nw)
             return st;
         memcpy(item_value(nw), item_value_const(it), item_nbytes(it));
+        item_set_key_binary(nw, item_key_binary(it));
     }
     replace_locked(c, sh, hash, old, nw);
     if (cas_out)
@@ -379,7 +380,8 @@ static enum cache_status arith_locked(struct cache *c, struct ht_shard *sh, uint
         return st;
     memcpy(item_value(nw), buf, ndigits);
     memset(item_value(nw) + ndigits, ' ', len - ndigits);
-    item_state_set(nw, ITEM_FETCHED);
+    /* memcached rewrites a result that fits in place, which keeps the base64-key mark */
+    item_set_key_binary(nw, len == item_nbytes(old) && item_key_binary(old));
     replace_locked(c, sh, hash, old, nw);
     if (result)
         *result = v;

@@ -204,6 +204,23 @@ Test(meta, base64_keys)
     close(fd);
 }
 
+/* As memcached 1.6.18: the item remembers that ms stored it under a base64 key; mg and me show the
+ * key as the item has it, whatever the request says; in-place changes keep the mark, copies drop it. */
+Test(meta, base64_mark_lives_on_the_item)
+{
+    int fd = h_connect(h_srv.port);
+    h_cmd(fd, "set foo 0 0 1\r\na\r\nmg Zm9v b k v\r\n",
+          "STORED\r\nVA 1 kfoo\r\na\r\n");
+    h_cmd(fd, "ms Zm9v 1 b\r\n1\r\nmg foo k v\r\nmg Zm9v b k\r\nmg Zm9v k\r\n",
+          "HD\r\nVA 1 kZm9v b\r\n1\r\nHD kZm9v b\r\nEN kZm9v\r\n");
+    h_cmd(fd, "ma foo\r\nmg foo k\r\nmd foo I\r\nmg foo k\r\ntouch foo 100\r\nmg foo k\r\n",
+          "HD\r\nHD kZm9v b\r\nHD\r\nHD kZm9v b X W\r\nTOUCHED\r\nHD kZm9v b Z X\r\n");
+    h_cmd(fd, "incr foo 100\r\nmg foo k\r\n", "102\r\nHD kfoo\r\n");
+    h_cmd(fd, "ms Zm9v 1 b\r\na\r\nappend foo 0 0 1\r\nb\r\nmg foo k\r\n", "HD\r\nSTORED\r\nHD kfoo\r\n");
+    h_cmd(fd, "mg YmFy b N30 k\r\nmg YmFy b k\r\n", "HD kbar W\r\nHD kbar Z\r\n");
+    close(fd);
+}
+
 Test(meta, stale_while_revalidate_several_clients)
 {
     int a = h_connect(h_srv.port), b = h_connect(h_srv.port), c = h_connect(h_srv.port);

@@ -256,6 +256,20 @@ Test(expiry, flush_now_with_cas)
     st_expect(c, "b", "x");
 }
 
+/* memcached's immediate flush_all takes a CAS unique of its own: set (1), flush (2), set (3). */
+Test(expiry, flush_now_consumes_a_cas_unique)
+{
+    uint64_t before = 0, after = 0;
+
+    cr_assert_eq(st_store(c, "a", "1", 0, 0, CACHE_SET, 0, &before), CACHE_OK);
+    cache_flush(c, 0);
+    cr_assert_eq(st_store(c, "b", "2", 0, 0, CACHE_SET, 0, &after), CACHE_OK);
+    cr_assert_eq(after, before + 2);
+    cache_flush(c, cache_rel_time(c) + 100); /* a delayed flush takes none */
+    cr_assert_eq(st_store(c, "d", "4", 0, 0, CACHE_SET, 0, &before), CACHE_OK);
+    cr_assert_eq(before, after + 1);
+}
+
 Test(expiry, flush_now_without_cas)
 {
     struct cache_options o;

@@ -522,7 +522,7 @@ static const struct layout_case layout_cases[] = {
     {1, 0, false, 0},
     {15, 100, false, 1},
     {250, 5, false, ITEM_CAS_ESC - 1},                  /* largest CAS of the 48-bit field */
-    {3, ITEM_NBYTES_ESC - 1, false, 7},                 /* largest length of the 24-bit field */
+    {3, ITEM_NBYTES_ESC - 1, false, 7},                 /* largest length of the 23-bit field */
     {3, ITEM_NBYTES_ESC, false, 7},                     /* the sentinel itself: extension */
     {3, 17u << 20, true, UINT64_MAX},
     {9, 10, true, ITEM_CAS_ESC},                        /* first CAS that needs the extension */
@@ -589,9 +589,9 @@ Test(store, item_without_extension_refuses_a_wide_cas)
     free(it);
 }
 
-/* A 2^24 - 1 byte value and a 17 MiB one (possible with -I 32m) keep their exact length through
+/* A 2^23 - 1 byte value and a 17 MiB one (possible with -I 32m) keep their exact length through
  * store, get, append and the statistics; one byte less needs no extension. */
-Test(store, values_of_2_pow_24_bytes_and_more)
+Test(store, values_of_2_pow_23_bytes_and_more)
 {
     static const size_t sizes[] = {ITEM_NBYTES_ESC - 1, ITEM_NBYTES_ESC, 17u << 20};
     struct cache_options o;
