@@ -10,11 +10,16 @@
  *
  * One readable event reads at most -R times (default 20) and then yields (conn_yields); libevent's
  * level-triggered polling brings the connection back on the next loop turn. Output goes out after the
- * reads; whatever the socket does not take waits for EV_WRITE. Backpressure: with more than HIGH_WATER
- * bytes queued the connection stops reading until the queue falls under LOW_WATER.
+ * reads: either inline with writev, or, when the worker batches writes (io_uring), the connection
+ * joins the worker's write queue and the worker sends every queued connection's output with one
+ * system call at the end of the loop turn, then calls conn_batch_done() for each (worker.c). Whatever
+ * the socket does not take waits for EV_WRITE and goes out with writev. Backpressure: with more than
+ * HIGH_WATER bytes queued the connection stops reading until the queue falls under LOW_WATER.
  *
  * Closing: `quit`, a fatal protocol error, EOF from the client or a server stop set `closing`: no more
  * reading, the queued output is flushed, then the connection is freed. A write error frees it at once.
+ * A connection on the write queue leaves it before it writes inline or is freed, so the worker never
+ * sends for a freed connection, and output always leaves in queue order.
  *
  * Threads: everything here runs on the owning worker's thread. `stats conns` on other threads reads
  * addr (immutable), state and last_cmd (atomics) under the worker's conns_lock, which guards the list.
@@ -240,13 +245,9 @@ static enum io_result read_requests(struct conn *c)
     return IO_OK;
 }
 
-/* After reading: flush, then decide what to wait for, or finish closing. False if c was freed. */
-static bool after_io(struct conn *c)
+/* After writing: decide what to wait for, or finish closing. False if c was freed. */
+static bool settle(struct conn *c)
 {
-    if (flush_output(c) == IO_CLOSE) {
-        conn_destroy(c);
-        return false;
-    }
     size_t pending = resp_pending(c->out);
     if (c->closing && pending == 0) {
         conn_destroy(c);
@@ -271,7 +272,24 @@ static bool after_io(struct conn *c)
     return true;
 }
 
-/* The socket is readable and/or writable. */
+/* After reading: flush inline, then decide what to wait for, or finish closing. False if c was
+ * freed. A connection on the write queue leaves it first: its output goes out here, in order. */
+static bool after_io(struct conn *c)
+{
+    worker_unqueue_write(c->w, c);
+    if (flush_output(c) == IO_CLOSE) {
+        conn_destroy(c);
+        return false;
+    }
+    return settle(c);
+}
+
+/*
+ * The socket is readable and/or writable. With batching, fresh output of a connection that has none
+ * left over joins the worker's write queue and goes out at the end of the loop turn together with the
+ * other connections' (one io_uring_enter for all); output left over from a full socket waits for
+ * EV_WRITE and goes out here with writev.
+ */
 static void on_event(evutil_socket_t fd, short what, void *arg)
 {
     struct conn *c = arg;
@@ -282,8 +300,48 @@ static void on_event(evutil_socket_t fd, short what, void *arg)
             conn_destroy(c);
             return;
         }
+        if (worker_batches_writes(c->w) && !(c->ev_flags & EV_WRITE) && resp_pending(c->out) > 0) {
+            worker_queue_write(c->w, c);
+            return;
+        }
     }
     after_io(c);
+}
+
+/* Writes c's queued output inline with writev and decides what c waits for next; c may be freed. */
+void conn_flush(struct conn *c)
+{
+    after_io(c);
+}
+
+/* Batched write, step 1: iovecs of the queued output and their total length (see server_internal.h). */
+int conn_batch_iov(struct conn *c, struct iovec *iov, int max, size_t *len)
+{
+    int n = resp_pending(c->out) > 0 ? resp_iov(c->out, iov, max) : 0;
+    size_t total = 0;
+
+    for (int i = 0; i < n; i++)
+        total += iov[i].iov_len;
+    *len = total;
+    return n;
+}
+
+/* Batched write, step 2: applies the sendmsg result res for len bytes (see server_internal.h). */
+void conn_batch_done(struct conn *c, int res, size_t len)
+{
+    if (res > 0) {
+        resp_consume(c->out, (size_t)res);
+        worker_count(&c->w->mc.bytes_written, (uint64_t)res);
+        /* All of it went: the socket may take the rest too. A short send means it is full. */
+        if ((size_t)res == len && resp_pending(c->out) > 0 && flush_output(c) == IO_CLOSE) {
+            conn_destroy(c);
+            return;
+        }
+    } else if (res != -EAGAIN && res != -EWOULDBLOCK && res != -EINTR) {
+        conn_destroy(c);
+        return;
+    }
+    settle(c);
 }
 
 /* Worker stop: processes what already arrived, then flushes and closes (worker thread). */
@@ -379,6 +437,7 @@ void conn_destroy(struct conn *c)
 {
     struct worker *w = c->w;
 
+    worker_unqueue_write(w, c);
     pthread_mutex_lock(&w->conns_lock);
     if (c->prev != NULL)
         c->prev->next = c->next;

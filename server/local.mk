@@ -10,6 +10,8 @@ cairn_SOURCES = \
 	server/listen.c \
 	server/worker.c \
 	server/conn.c \
+	server/uring.c \
+	server/uring.h \
 	server/stats.c
 cairn_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(XXHASH_CFLAGS) $(JEMALLOC_CFLAGS)
 cairn_LDADD = libcairn_protocol.a libcairn_storage.a $(LIBEVENT_LIBS) $(XXHASH_LIBS) $(JEMALLOC_LIBS)

@@ -44,6 +44,7 @@ struct event_base;
 struct resp;
 struct server;
 struct worker;
+struct write_batch;
 
 #define CONN_ADDR_MAX 128
 
@@ -85,6 +86,8 @@ struct conn {
     char addr[CONN_ADDR_MAX];
     unsigned listener;
     struct conn *prev, *next; /* worker's list, under conns_lock */
+    bool write_queued;        /* on the worker's write queue (worker thread only) */
+    struct conn *wq_prev, *wq_next;
 };
 
 struct worker {
@@ -106,6 +109,8 @@ struct worker {
     struct mc_stats mc;
     struct worker_stats ws;
     struct iovec *iov; /* IOV_MAX scratch iovecs for writev */
+    struct write_batch *batch;  /* io_uring and its buffers; NULL: writes go out by writev */
+    struct conn *wq_head, *wq_tail; /* connections whose output waits for the end of the loop turn */
 };
 
 struct listener {
@@ -184,6 +189,18 @@ void worker_stop_all(struct server *srv);
 /* A connection of w was freed: gives its slot back; ends a stopping loop after the last one. */
 void worker_conn_closed(struct worker *w);
 
+/* True when w sends its connections' output in one batch at the end of each loop turn (io_uring). */
+static inline bool worker_batches_writes(const struct worker *w)
+{
+    return w->batch != NULL;
+}
+
+/* Queues c's output to be sent at the end of this loop turn; a queued connection stays queued once. */
+void worker_queue_write(struct worker *w, struct conn *c);
+
+/* Takes c off the write queue if it is on it (before c writes inline or is freed). */
+void worker_unqueue_write(struct worker *w, struct conn *c);
+
 /* Joins the worker threads and frees them. */
 void worker_destroy_all(struct server *srv);
 
@@ -203,6 +220,24 @@ void conn_begin_close(struct conn *c);
 
 /* Closes and frees a connection at once, dropping queued output (worker thread). */
 void conn_destroy(struct conn *c);
+
+/*
+ * Batched write, step 1: fills up to max iovecs from c's queued output (they stay valid until
+ * conn_batch_done) and sets *len to their total bytes. Returns the iovec count; 0 if nothing is queued.
+ */
+int conn_batch_iov(struct conn *c, struct iovec *iov, int max, size_t *len);
+
+/*
+ * Batched write, step 2: res is what the sendmsg of those len bytes returned (bytes, or -errno).
+ * Consumes what was sent, writes any rest with writev if the socket took everything, keeps the rest
+ * for EV_WRITE on a short write or -EAGAIN, and frees c on an error or when a closing connection has
+ * drained. c may be gone on return.
+ */
+void conn_batch_done(struct conn *c, int res, size_t len);
+
+/* Writes c's queued output inline with writev and decides what c waits for next (as after a read
+ * without batching); c may be gone on return. */
+void conn_flush(struct conn *c);
 
 /* `stats conns` name of a state. */
 const char *conn_state_name(int state);

@@ -24,6 +24,9 @@
 #define ITEM_SIZE_MAX_LIMIT ((size_t)1024 * 1024 * 1024)
 #define THREADS_MAX         256u
 
+/* Long-only options get codes outside the range of characters. */
+#define OPT_IO_URING 0x100
+
 static const char short_opts[] = "p:l:t:m:c:I:f:n:vU:s:a:dP:u:AhVCb:R:D:";
 
 static const struct option long_opts[] = {
@@ -50,6 +53,7 @@ static const struct option long_opts[] = {
     {"disable-cas", no_argument, NULL, 'C'},
     {"listen-backlog", required_argument, NULL, 'b'},
     {"max-reqs-per-event", required_argument, NULL, 'R'},
+    {"io-uring", required_argument, NULL, OPT_IO_URING},
     {NULL, 0, NULL, 0},
 };
 
@@ -86,7 +90,10 @@ void settings_usage(FILE *f)
           "-C, --disable-cas         disable use of CAS\n"
           "-b, --listen-backlog=<num> set the backlog queue limit (default: 1024)\n"
           "-I, --max-item-size=<num> adjusts max item size\n"
-          "                          (default: 1m, min: 1k, max: 1024m)\n",
+          "                          (default: 1m, min: 1k, max: 1024m)\n"
+          "--io-uring=<yes|no>       send each event loop turn's responses with one\n"
+          "                          io_uring call; writev if off or unavailable\n"
+          "                          (default: yes)\n",
           f);
 }
 
@@ -106,6 +113,7 @@ void settings_init(struct settings *s)
     s->prefix_delimiter = ':';
     s->backlog = 1024;
     s->reqs_per_event = 20;
+    s->io_uring = true;
 }
 
 /* Frees the strings s owns; s can be initialised again. */
@@ -336,6 +344,11 @@ static const char *apply_option(struct settings *s, int opt, const char *arg)
         return NULL;
     case 'C':
         s->use_cas = false;
+        return NULL;
+    case OPT_IO_URING:
+        if (strcmp(arg, "yes") != 0 && strcmp(arg, "no") != 0)
+            return "--io-uring takes yes or no";
+        s->io_uring = strcmp(arg, "yes") == 0;
         return NULL;
     case 'D':
         if (arg[0] == '\0')

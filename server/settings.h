@@ -45,6 +45,7 @@ struct settings {
     unsigned reqs_per_event; /* -R, reads handled per connection per event before yielding */
     char prefix_delimiter;   /* -D, per-prefix stats delimiter (default ':') */
     bool detail_enabled;     /* -D given: `stats detail` starts on, as in memcached */
+    bool io_uring;           /* --io-uring yes|no: batch response writes through io_uring */
 };
 
 enum settings_status {
