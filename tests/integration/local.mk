@@ -12,7 +12,8 @@ INTEGRATION_TESTS = \
 	tests/integration/test_eviction \
 	tests/integration/test_limits \
 	tests/integration/test_daemon \
-	tests/integration/test_differential
+	tests/integration/test_differential \
+	tests/integration/test_uring
 
 check_PROGRAMS += $(INTEGRATION_TESTS)
 TESTS += $(INTEGRATION_TESTS)
@@ -41,3 +42,6 @@ tests_integration_test_daemon_LDADD = $(INTEG_LIBS)
 tests_integration_test_differential_SOURCES = tests/integration/test_differential.c $(INTEG_HARNESS)
 tests_integration_test_differential_CFLAGS = $(INTEG_CFLAGS)
 tests_integration_test_differential_LDADD = $(INTEG_LIBS)
+tests_integration_test_uring_SOURCES = tests/integration/test_uring.c $(INTEG_HARNESS)
+tests_integration_test_uring_CFLAGS = $(INTEG_CFLAGS)
+tests_integration_test_uring_LDADD = $(INTEG_LIBS)
