@@ -108,8 +108,8 @@ struct worker {
     unsigned nconns; /* worker thread only */
     struct mc_stats mc;
     struct worker_stats ws;
-    struct iovec *iov; /* IOV_MAX scratch iovecs for writev */
-    struct write_batch *batch;  /* io_uring and its buffers; NULL: writes go out by writev */
+    struct iovec *iov;              /* IOV_MAX scratch iovecs for writev */
+    struct write_batch *batch;      /* io_uring and its buffers; NULL: writes go out by writev */
     struct conn *wq_head, *wq_tail; /* connections whose output waits for the end of the loop turn */
 };
 

@@ -112,16 +112,16 @@ static bool map_rings(struct uring *r, const struct io_uring_params *p)
     }
     r->cq_map = r->sq_map;
     if (!single) {
-        r->cq_map = mmap(NULL, r->cq_map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
-                         r->fd, IORING_OFF_CQ_RING);
+        r->cq_map = mmap(NULL, r->cq_map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, r->fd,
+                         IORING_OFF_CQ_RING);
         if (r->cq_map == MAP_FAILED) {
             r->cq_map = NULL;
             return false;
         }
     }
     r->sqes_len = p->sq_entries * sizeof(struct io_uring_sqe);
-    r->sqes = mmap(NULL, r->sqes_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, r->fd,
-                   IORING_OFF_SQES);
+    r->sqes =
+        mmap(NULL, r->sqes_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, r->fd, IORING_OFF_SQES);
     if (r->sqes == MAP_FAILED) {
         r->sqes = NULL;
         return false;
@@ -153,6 +153,7 @@ enum uring_status uring_create(unsigned entries, struct uring **out)
 {
     struct io_uring_params p;
     enum uring_status st = URING_SYSCALL;
+    int saved;
     struct uring *r = calloc(1, sizeof(*r));
 
     *out = NULL;
@@ -173,12 +174,11 @@ enum uring_status uring_create(unsigned entries, struct uring **out)
     bind_rings(r, &p);
     *out = r;
     return URING_OK;
-fail: {
-    int saved = errno;
+fail:
+    saved = errno;
     uring_destroy(&r);
     errno = saved;
     return st;
-}
 }
 
 /* Unmaps and closes the ring and clears *r. NULL is a no-op. Nothing may be in flight. */
@@ -207,8 +207,7 @@ unsigned uring_capacity(const struct uring *r)
 }
 
 /* Prepares a sendmsg for the next submit; false when the submission ring is full. */
-bool uring_prep_sendmsg(struct uring *r, int fd, const struct msghdr *msg, unsigned flags,
-                        uint64_t user_data)
+bool uring_prep_sendmsg(struct uring *r, int fd, const struct msghdr *msg, unsigned flags, uint64_t user_data)
 {
     unsigned head = __atomic_load_n(r->sq_head, __ATOMIC_ACQUIRE);
     if (r->sqe_tail - head >= r->sq_entries)
@@ -268,8 +267,7 @@ enum uring_status uring_submit_wait(struct uring *r, unsigned *done)
         if (to_submit == 0 && (errno == EAGAIN || errno == EBUSY))
             continue;
         if (to_submit == 0) {
-            fprintf(stderr, "io_uring_enter wait failed with requests in flight: %s\n",
-                    strerror(errno));
+            fprintf(stderr, "io_uring_enter wait failed with requests in flight: %s\n", strerror(errno));
             abort();
         }
         failed = errno;
@@ -324,8 +322,7 @@ unsigned uring_capacity(const struct uring *r)
 }
 
 /* No ring: nothing can be prepared. */
-bool uring_prep_sendmsg(struct uring *r, int fd, const struct msghdr *msg, unsigned flags,
-                        uint64_t user_data)
+bool uring_prep_sendmsg(struct uring *r, int fd, const struct msghdr *msg, unsigned flags, uint64_t user_data)
 {
     (void)r;
     (void)fd;

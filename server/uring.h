@@ -24,9 +24,9 @@ struct uring_cqe {
 };
 
 enum uring_status {
-    URING_OK = 0,    /* done */
-    URING_NOMEM,     /* no memory for the ring's bookkeeping */
-    URING_SYSCALL,   /* io_uring_setup, mmap or io_uring_enter failed: errno says why */
+    URING_OK = 0,     /* done */
+    URING_NOMEM,      /* no memory for the ring's bookkeeping */
+    URING_SYSCALL,    /* io_uring_setup, mmap or io_uring_enter failed: errno says why */
     URING_UNSUPPORTED /* the kernel lacks a feature this code needs (IORING_OP_SENDMSG) */
 };
 

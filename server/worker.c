@@ -10,7 +10,6 @@
  * Stop: the worker processes what its connections already received, stops reading, flushes their
  * output and closes each as it drains; a timer force-closes whatever has not drained after
  * DRAIN_TIMEOUT_S. The loop ends when the last connection is gone, and main joins the thread.
-
  *
  * Write batching: the loop runs one libevent turn at a time. During a turn a connection that produced
  * output joins the worker's write queue (a doubly linked list through the connections, each at most
@@ -213,8 +212,7 @@ static void batch_setup(struct worker *w)
     struct write_batch *b;
 
     if (!srv->settings->io_uring) {
-        server_log(srv, 1, "worker %u: io_uring off (--io-uring no): responses written with writev\n",
-                   w->id);
+        server_log(srv, 1, "worker %u: io_uring off (--io-uring no): responses written with writev\n", w->id);
         return;
     }
     b = calloc(1, sizeof(*b));
@@ -223,8 +221,8 @@ static void batch_setup(struct worker *w)
         return;
     }
     if (uring_create(BATCH_SLOTS, &b->ring) != URING_OK) {
-        server_log(srv, 1, "worker %u: io_uring unavailable (%s): responses written with writev\n",
-                   w->id, strerror(errno));
+        server_log(srv, 1, "worker %u: io_uring unavailable (%s): responses written with writev\n", w->id,
+                   strerror(errno));
         free(b);
         return;
     }
@@ -302,8 +300,8 @@ static void batch_flush(struct worker *w)
                 conn_flush(b->slots[i].c);
         }
         if (st != URING_OK) {
-            server_log(w->srv, 1, "worker %u: io_uring_enter failed (%s): writing with writev\n",
-                       w->id, strerror(err));
+            server_log(w->srv, 1, "worker %u: io_uring_enter failed (%s): writing with writev\n", w->id,
+                       strerror(err));
             batch_teardown(w);
         }
     }

@@ -89,8 +89,7 @@ static void slow_reader_does_not_block(void)
         if (dt > worst)
             worst = dt;
     }
-    cr_expect(worst < 1000, "a request took %lld ms while another client did not read",
-              (long long)worst);
+    cr_expect(worst < 1000, "a request took %lld ms while another client did not read", (long long)worst);
 
     /* The slow client's answers are intact once it reads. */
     char head[64];
