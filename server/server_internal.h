@@ -44,7 +44,13 @@ struct event_base;
 struct resp;
 struct server;
 struct worker;
-struct write_batch;
+struct io_batch;
+
+/* Connections waiting for the end of the loop turn (a read or a write batch); linked through the
+ * connections, each on at most one queue at a time. Worker thread only. */
+struct conn_queue {
+    struct conn *head, *tail;
+};
 
 #define CONN_ADDR_MAX 128
 
@@ -86,8 +92,9 @@ struct conn {
     char addr[CONN_ADDR_MAX];
     unsigned listener;
     struct conn *prev, *next; /* worker's list, under conns_lock */
-    bool write_queued;        /* on the worker's write queue (worker thread only) */
-    struct conn *wq_prev, *wq_next;
+    struct conn_queue *queue; /* the worker's read or write queue c is on; NULL: none */
+    struct conn *q_prev, *q_next;
+    bool batch_window; /* the batched read goes into the value window, not rbuf */
 };
 
 struct worker {
@@ -108,9 +115,10 @@ struct worker {
     unsigned nconns; /* worker thread only */
     struct mc_stats mc;
     struct worker_stats ws;
-    struct iovec *iov;              /* IOV_MAX scratch iovecs for writev */
-    struct write_batch *batch;      /* io_uring and its buffers; NULL: writes go out by writev */
-    struct conn *wq_head, *wq_tail; /* connections whose output waits for the end of the loop turn */
+    struct iovec *iov;         /* IOV_MAX scratch iovecs for writev */
+    struct io_batch *batch; /* io_uring and its buffers; NULL: reads and writes are inline */
+    struct conn_queue read_q;  /* readable connections: one recv each after the loop turn */
+    struct conn_queue write_q; /* connections with output: one sendmsg each after the reads */
 };
 
 struct listener {
@@ -189,17 +197,17 @@ void worker_stop_all(struct server *srv);
 /* A connection of w was freed: gives its slot back; ends a stopping loop after the last one. */
 void worker_conn_closed(struct worker *w);
 
-/* True when w sends its connections' output in one batch at the end of each loop turn (io_uring). */
-static inline bool worker_batches_writes(const struct worker *w)
+/* True when w reads and writes its connections in batches at the end of each loop turn (io_uring). */
+static inline bool worker_batches_io(const struct worker *w)
 {
     return w->batch != NULL;
 }
 
-/* Queues c's output to be sent at the end of this loop turn; a queued connection stays queued once. */
-void worker_queue_write(struct worker *w, struct conn *c);
+/* Puts c on queue q (w->read_q or w->write_q) unless it is already on a queue. */
+void worker_queue(struct conn_queue *q, struct conn *c);
 
-/* Takes c off the write queue if it is on it (before c writes inline or is freed). */
-void worker_unqueue_write(struct worker *w, struct conn *c);
+/* Takes c off the queue it is on, if any (before c reads or writes inline, or is freed). */
+void worker_unqueue(struct conn *c);
 
 /* Joins the worker threads and frees them. */
 void worker_destroy_all(struct server *srv);
@@ -238,6 +246,23 @@ void conn_batch_done(struct conn *c, int res, size_t len);
 /* Writes c's queued output inline with writev and decides what c waits for next (as after a read
  * without batching); c may be gone on return. */
 void conn_flush(struct conn *c);
+
+/*
+ * Batched read, step 1: where c's next read goes (the value window or the buffer's free end) and how
+ * many bytes it may take. False when c should not be read in a batch now (closing, paused, or its
+ * request line outgrew the buffer): use conn_read_inline().
+ */
+bool conn_read_target(struct conn *c, char **dst, size_t *len);
+
+/*
+ * Batched read, step 2: res is what the recv of up to len bytes returned (bytes, 0 for EOF, or
+ * -errno). Feeds the bytes to the session, goes on reading inline while the socket may hold more
+ * (within -R), then queues or writes the output. c may be gone on return.
+ */
+void conn_read_done(struct conn *c, int res, size_t len);
+
+/* Reads and answers c inline (as without batching); c may be gone on return. */
+void conn_read_inline(struct conn *c);
 
 /* `stats conns` name of a state. */
 const char *conn_state_name(int state);

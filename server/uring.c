@@ -78,8 +78,9 @@ static int setup_fd(unsigned entries, struct io_uring_params *p)
     return sys_setup(entries, p);
 }
 
-/* True when the kernel says it implements IORING_OP_SENDMSG (the probe exists since 5.6). */
-static bool has_sendmsg(int fd)
+/* True when the kernel says it implements IORING_OP_SENDMSG and IORING_OP_RECV (the probe and RECV
+ * exist since 5.6). */
+static bool has_ops(int fd)
 {
     size_t len = sizeof(struct io_uring_probe) + 256 * sizeof(struct io_uring_probe_op);
     struct io_uring_probe *probe = calloc(1, len);
@@ -87,8 +88,9 @@ static bool has_sendmsg(int fd)
 
     if (probe == NULL)
         return false;
-    if (sys_register(fd, IORING_REGISTER_PROBE, probe, 256) == 0 && probe->last_op >= IORING_OP_SENDMSG)
-        ok = (probe->ops[IORING_OP_SENDMSG].flags & IO_URING_OP_SUPPORTED) != 0;
+    if (sys_register(fd, IORING_REGISTER_PROBE, probe, 256) == 0 && probe->last_op >= IORING_OP_RECV)
+        ok = (probe->ops[IORING_OP_SENDMSG].flags & IO_URING_OP_SUPPORTED) != 0 &&
+             (probe->ops[IORING_OP_RECV].flags & IO_URING_OP_SUPPORTED) != 0;
     free(probe);
     return ok;
 }
@@ -164,7 +166,7 @@ enum uring_status uring_create(unsigned entries, struct uring **out)
     r->fd = setup_fd(entries, &p);
     if (r->fd < 0)
         goto fail;
-    if (!has_sendmsg(r->fd)) {
+    if (!has_ops(r->fd)) {
         st = URING_UNSUPPORTED;
         errno = EOPNOTSUPP;
         goto fail;
@@ -206,21 +208,45 @@ unsigned uring_capacity(const struct uring *r)
     return r->sq_entries;
 }
 
-/* Prepares a sendmsg for the next submit; false when the submission ring is full. */
-bool uring_prep_sendmsg(struct uring *r, int fd, const struct msghdr *msg, unsigned flags, uint64_t user_data)
+/* The next free submission entry, zeroed and counted as prepared; NULL when the ring is full. */
+static struct io_uring_sqe *next_sqe(struct uring *r)
 {
     unsigned head = __atomic_load_n(r->sq_head, __ATOMIC_ACQUIRE);
     if (r->sqe_tail - head >= r->sq_entries)
-        return false;
+        return NULL;
     struct io_uring_sqe *sqe = &r->sqes[r->sqe_tail & *r->sq_mask];
     memset(sqe, 0, sizeof(*sqe));
+    r->sqe_tail++;
+    return sqe;
+}
+
+/* Prepares a sendmsg for the next submit; false when the submission ring is full. */
+bool uring_prep_sendmsg(struct uring *r, int fd, const struct msghdr *msg, unsigned flags, uint64_t user_data)
+{
+    struct io_uring_sqe *sqe = next_sqe(r);
+    if (sqe == NULL)
+        return false;
     sqe->opcode = IORING_OP_SENDMSG;
     sqe->fd = fd;
     sqe->addr = (uint64_t)(uintptr_t)msg;
     sqe->len = 1;
     sqe->msg_flags = flags;
     sqe->user_data = user_data;
-    r->sqe_tail++;
+    return true;
+}
+
+/* Prepares a recv for the next submit; false when the submission ring is full. */
+bool uring_prep_recv(struct uring *r, int fd, void *buf, size_t len, unsigned flags, uint64_t user_data)
+{
+    struct io_uring_sqe *sqe = next_sqe(r);
+    if (sqe == NULL)
+        return false;
+    sqe->opcode = IORING_OP_RECV;
+    sqe->fd = fd;
+    sqe->addr = (uint64_t)(uintptr_t)buf;
+    sqe->len = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
+    sqe->msg_flags = flags;
+    sqe->user_data = user_data;
     return true;
 }
 
@@ -338,6 +364,18 @@ enum uring_status uring_submit_wait(struct uring *r, unsigned *done)
     (void)r;
     *done = 0;
     return URING_OK;
+}
+
+/* No ring: nothing can be prepared. */
+bool uring_prep_recv(struct uring *r, int fd, void *buf, size_t len, unsigned flags, uint64_t user_data)
+{
+    (void)r;
+    (void)fd;
+    (void)buf;
+    (void)len;
+    (void)flags;
+    (void)user_data;
+    return false;
 }
 
 /* No ring: no completions. */

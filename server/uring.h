@@ -27,7 +27,7 @@ enum uring_status {
     URING_OK = 0,     /* done */
     URING_NOMEM,      /* no memory for the ring's bookkeeping */
     URING_SYSCALL,    /* io_uring_setup, mmap or io_uring_enter failed: errno says why */
-    URING_UNSUPPORTED /* the kernel lacks a feature this code needs (IORING_OP_SENDMSG) */
+    URING_UNSUPPORTED /* the kernel lacks an operation this code needs (SENDMSG, RECV) */
 };
 
 /*
@@ -49,6 +49,10 @@ unsigned uring_capacity(const struct uring *r);
  */
 bool uring_prep_sendmsg(struct uring *r, int fd, const struct msghdr *msg, unsigned flags,
                         uint64_t user_data);
+
+/* Prepares a recv(fd, buf, len, flags) for the next uring_submit_wait(); buf must stay valid until then.
+ * False when capacity entries are already prepared. */
+bool uring_prep_recv(struct uring *r, int fd, void *buf, size_t len, unsigned flags, uint64_t user_data);
 
 /*
  * Submits every prepared entry with one io_uring_enter and waits until all of them have completed

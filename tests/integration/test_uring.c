@@ -252,7 +252,7 @@ Test(uring, verbose_names_the_path)
     close(fd);
     char *log = h_server_log(&h_srv);
     cr_assert(log != NULL);
-    cr_expect(strstr(log, "worker 0: responses batched per loop turn through io_uring") != NULL ||
+    cr_expect(strstr(log, "worker 0: reads and responses batched per loop turn through io_uring") != NULL ||
                   strstr(log, "worker 0: io_uring unavailable") != NULL,
               "no write path in the -v log:\n%s", log);
     free(log);
