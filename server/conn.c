@@ -10,11 +10,20 @@
  *
  * One readable event reads at most -R times (default 20) and then yields (conn_yields); libevent's
  * level-triggered polling brings the connection back on the next loop turn. Output goes out after the
- * reads; whatever the socket does not take waits for EV_WRITE. Backpressure: with more than HIGH_WATER
- * bytes queued the connection stops reading until the queue falls under LOW_WATER.
+ * reads; whatever the socket does not take waits for EV_WRITE and goes out with writev. Backpressure:
+ * with more than HIGH_WATER bytes queued the connection stops reading until the queue falls under
+ * LOW_WATER.
+ *
+ * Batched I/O (io_uring, worker.c): a connection that is only readable joins the worker's read queue;
+ * after the loop turn the worker receives for every queued connection with one system call and calls
+ * conn_read_done() for each, which feeds the bytes and goes on reading inline while the socket may
+ * hold more (within -R). Fresh output then joins the write queue, sent the same way with one call and
+ * conn_batch_done(). Without a ring, the same steps run inline: read(), then writev().
  *
  * Closing: `quit`, a fatal protocol error, EOF from the client or a server stop set `closing`: no more
  * reading, the queued output is flushed, then the connection is freed. A write error frees it at once.
+ * A connection on a queue leaves it before it reads or writes inline or is freed, so the worker never
+ * reads or sends for a freed connection, and output always leaves in queue order.
  *
  * Threads: everything here runs on the owning worker's thread. `stats conns` on other threads reads
  * addr (immutable), state and last_cmd (atomics) under the worker's conns_lock, which guards the list.
@@ -38,6 +47,7 @@
 #include "protocol/response.h"
 #include "server/server_internal.h"
 #include "server/snapshot_ctl.h"
+
 
 #define RBUF_INIT  ((size_t)16 * 1024)
 #define RBUF_MAX   ((size_t)MC_KEYS_LINE_MAX + 16 * 1024)
@@ -191,6 +201,35 @@ static enum io_result flush_output(struct conn *c)
     return IO_OK;
 }
 
+/* Where the next read goes: the value window when a value is pending and nothing is buffered (then
+ * *window is set), else the free end of the buffer. False when a request line outgrew RBUF_MAX. */
+static bool read_dest(struct conn *c, char **dst, size_t *len, bool *window)
+{
+    if (c->rlen == 0 && mc_session_value_window(c->sess, dst, len) && *len > 0) {
+        *window = true;
+        return true;
+    }
+    *window = false;
+    if (!ensure_space(c))
+        return false;
+    *dst = c->rbuf + c->rlen;
+    *len = c->rsize - c->rlen;
+    return true;
+}
+
+/* Takes in n > 0 bytes a read put where read_dest() said: counts them, then fills the value or feeds
+ * the buffered requests to the session. */
+static void read_taken(struct conn *c, bool window, size_t n)
+{
+    worker_count(&c->w->mc.bytes_read, (uint64_t)n);
+    if (window) {
+        mc_session_value_filled(c->sess, n);
+        return;
+    }
+    c->rlen += n;
+    feed(c);
+}
+
 /* One read(): into the value window when a value is pending and nothing is buffered, else into the
  * buffer followed by a feed. Returns the read() result (0 = EOF, -1 = error with errno); *drained is
  * set when read() returned less than it was offered, i.e. the socket had nothing more at that moment. */
@@ -198,40 +237,37 @@ static ssize_t read_once(struct conn *c, bool *drained)
 {
     char *dst;
     size_t len;
-    ssize_t n;
+    bool window;
 
-    if (c->rlen == 0 && mc_session_value_window(c->sess, &dst, &len) && len > 0) {
-        n = read(c->fd, dst, len);
-        if (n > 0) {
-            *drained = (size_t)n < len;
-            worker_count(&c->w->mc.bytes_read, (uint64_t)n);
-            mc_session_value_filled(c->sess, (size_t)n);
-        }
-        return n;
-    }
-    if (!ensure_space(c)) {
+    if (!read_dest(c, &dst, &len, &window)) {
         errno = EMSGSIZE;
         return -1;
     }
-    len = c->rsize - c->rlen;
-    n = read(c->fd, c->rbuf + c->rlen, len);
+    ssize_t n = read(c->fd, dst, len);
     if (n > 0) {
         *drained = (size_t)n < len;
-        worker_count(&c->w->mc.bytes_read, (uint64_t)n);
-        c->rlen += (size_t)n;
-        feed(c);
+        read_taken(c, window, (size_t)n);
     }
     return n;
 }
 
-/* Reads and executes requests until the socket is empty, the budget is spent, the output queue is
- * too long, or the connection starts closing. A short read ends the loop without the read() that
- * would only return EAGAIN: level-triggered polling reports any bytes that arrive after it. */
-static enum io_result read_requests(struct conn *c)
+/* More than HIGH_WATER bytes queued: write now, and stop reading if the queue stays that long. */
+static enum io_result check_backlog(struct conn *c)
 {
-    unsigned budget = c->w->srv->settings->reqs_per_event;
-    bool drained = false;
+    if (resp_pending(c->out) <= HIGH_WATER)
+        return IO_OK;
+    if (flush_output(c) == IO_CLOSE)
+        return IO_CLOSE;
+    if (resp_pending(c->out) > HIGH_WATER)
+        c->read_paused = true;
+    return IO_OK;
+}
 
+/* Reads and executes requests until the socket is empty (drained), budget reads were made, the output
+ * queue is too long, or the connection starts closing. A short read ends the loop without the read()
+ * that would only return EAGAIN: level-triggered polling reports any bytes that arrive after it. */
+static enum io_result read_loop(struct conn *c, unsigned budget, bool drained)
+{
     while (!c->closing && !c->read_paused && c->snap_wait == NULL && !drained) {
         if (budget-- == 0) {
             worker_count(&c->w->ws.conn_yields, 1);
@@ -249,23 +285,21 @@ static enum io_result read_requests(struct conn *c)
                 return IO_OK;
             return IO_CLOSE;
         }
-        if (resp_pending(c->out) > HIGH_WATER) {
-            if (flush_output(c) == IO_CLOSE)
-                return IO_CLOSE;
-            if (resp_pending(c->out) > HIGH_WATER)
-                c->read_paused = true;
-        }
+        if (check_backlog(c) == IO_CLOSE)
+            return IO_CLOSE;
     }
     return IO_OK;
 }
 
-/* After reading: flush, then decide what to wait for, or finish closing. False if c was freed. */
-static bool after_io(struct conn *c)
+/* Reads and executes requests within the -R budget (see read_loop). */
+static enum io_result read_requests(struct conn *c)
 {
-    if (flush_output(c) == IO_CLOSE) {
-        conn_destroy(c);
-        return false;
-    }
+    return read_loop(c, c->w->srv->settings->reqs_per_event, false);
+}
+
+/* After writing: decide what to wait for, or finish closing. False if c was freed. */
+static bool settle(struct conn *c)
+{
     size_t pending = resp_pending(c->out);
     if (c->closing && pending == 0 && c->snap_wait == NULL) {
         conn_destroy(c);
@@ -290,24 +324,133 @@ static bool after_io(struct conn *c)
     return true;
 }
 
-/* The socket is readable and/or writable. */
+/* After reading: flush inline, then decide what to wait for, or finish closing. False if c was
+ * freed. A connection on the write queue leaves it first: its output goes out here, in order. */
+static bool after_io(struct conn *c)
+{
+    worker_unqueue(c);
+    if (flush_output(c) == IO_CLOSE) {
+        conn_destroy(c);
+        return false;
+    }
+    return settle(c);
+}
+
+/* After reading: with batching, fresh output of a connection that has none left over joins the
+ * worker's write queue and goes out at the end of the loop turn with the other connections' (one
+ * io_uring_enter for all); otherwise it is written now. c may be freed. */
+static void after_read(struct conn *c)
+{
+    if (worker_batches_io(c->w) && !(c->ev_flags & EV_WRITE) && resp_pending(c->out) > 0) {
+        worker_queue(&c->w->write_q, c);
+        return;
+    }
+    after_io(c);
+}
+
+/*
+ * The socket is readable and/or writable. With batching, a connection that is only readable joins
+ * the worker's read queue: after the loop turn one io_uring_enter reads every queued connection
+ * (conn_read_done). Output left over from a full socket waits for EV_WRITE and goes out here with
+ * writev, after any inline read.
+ */
 static void on_event(evutil_socket_t fd, short what, void *arg)
 {
     struct conn *c = arg;
     (void)fd;
 
     if ((what & EV_READ) && !c->closing && !c->read_paused && c->snap_wait == NULL) {
-        if (read_requests(c) == IO_CLOSE) {
+        if (what == EV_READ && worker_batches_io(c->w)) {
+            worker_queue(&c->w->read_q, c);
+            return;
+        }
+        conn_read_inline(c);
+        return;
+    }
+    after_io(c);
+}
+
+/* Reads and answers c inline (as without batching); c may be freed. */
+void conn_read_inline(struct conn *c)
+{
+    worker_unqueue(c);
+    if (!c->closing && !c->read_paused && c->snap_wait == NULL && read_requests(c) == IO_CLOSE) {
+        conn_destroy(c);
+        return;
+    }
+    after_read(c);
+}
+
+/* Batched read, step 1: where the recv goes (see server_internal.h). */
+bool conn_read_target(struct conn *c, char **dst, size_t *len)
+{
+    if (c->closing || c->read_paused || c->snap_wait != NULL)
+        return false;
+    return read_dest(c, dst, len, &c->batch_window);
+}
+
+/* Batched read, step 2: applies the recv result res for up to len bytes (see server_internal.h). */
+void conn_read_done(struct conn *c, int res, size_t len)
+{
+    enum io_result r = IO_OK;
+
+    if (res > 0) {
+        read_taken(c, c->batch_window, (size_t)res);
+        r = check_backlog(c);
+        if (r == IO_OK)
+            r = read_loop(c, c->w->srv->settings->reqs_per_event - 1, (size_t)res < len);
+    } else if (res == 0) {
+        c->closing = true;
+    } else if (res != -EAGAIN && res != -EWOULDBLOCK && res != -EINTR) {
+        r = IO_CLOSE;
+    }
+    if (r == IO_CLOSE) {
+        conn_destroy(c);
+        return;
+    }
+    after_read(c);
+}
+
+/* Writes c's queued output inline with writev and decides what c waits for next; c may be freed. */
+void conn_flush(struct conn *c)
+{
+    after_io(c);
+}
+
+/* Batched write, step 1: iovecs of the queued output and their total length (see server_internal.h). */
+int conn_batch_iov(struct conn *c, struct iovec *iov, int max, size_t *len)
+{
+    int n = resp_pending(c->out) > 0 ? resp_iov(c->out, iov, max) : 0;
+    size_t total = 0;
+
+    for (int i = 0; i < n; i++)
+        total += iov[i].iov_len;
+    *len = total;
+    return n;
+}
+
+/* Batched write, step 2: applies the sendmsg result res for len bytes (see server_internal.h). */
+void conn_batch_done(struct conn *c, int res, size_t len)
+{
+    if (res > 0) {
+        resp_consume(c->out, (size_t)res);
+        worker_count(&c->w->mc.bytes_written, (uint64_t)res);
+        /* All of it went: the socket may take the rest too. A short send means it is full. */
+        if ((size_t)res == len && resp_pending(c->out) > 0 && flush_output(c) == IO_CLOSE) {
             conn_destroy(c);
             return;
         }
+    } else if (res != -EAGAIN && res != -EWOULDBLOCK && res != -EINTR) {
+        conn_destroy(c);
+        return;
     }
-    after_io(c);
+    settle(c);
 }
 
 /* Worker stop: processes what already arrived, then flushes and closes (worker thread). */
 void conn_begin_close(struct conn *c)
 {
+    worker_unqueue(c);
     if (!c->closing && !c->read_paused && c->snap_wait == NULL && read_requests(c) == IO_CLOSE) {
         conn_destroy(c);
         return;
@@ -410,6 +553,7 @@ void conn_destroy(struct conn *c)
 {
     struct worker *w = c->w;
 
+    worker_unqueue(c);
     pthread_mutex_lock(&w->conns_lock);
     if (c->prev != NULL)
         c->prev->next = c->next;

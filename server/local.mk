@@ -12,6 +12,8 @@ cairn_SOURCES = \
 	server/conn.c \
 	server/stats.c \
 	server/snapshot_ctl.c \
-	server/snapshot_ctl.h
+	server/snapshot_ctl.h \
+	server/uring.c \
+	server/uring.h
 cairn_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(XXHASH_CFLAGS) $(JEMALLOC_CFLAGS)
 cairn_LDADD = libcairn_protocol.a libcairn_storage.a $(LIBEVENT_LIBS) $(XXHASH_LIBS) $(JEMALLOC_LIBS)

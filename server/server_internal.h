@@ -46,6 +46,13 @@ struct server;
 struct snapshot_ctl;
 struct snapshot_waiter;
 struct worker;
+struct io_batch;
+
+/* Connections waiting for the end of the loop turn (a read or a write batch); linked through the
+ * connections, each on at most one queue at a time. Worker thread only. */
+struct conn_queue {
+    struct conn *head, *tail;
+};
 
 #define CONN_ADDR_MAX 128
 
@@ -88,6 +95,9 @@ struct conn {
     char addr[CONN_ADDR_MAX];
     unsigned listener;
     struct conn *prev, *next; /* worker's list, under conns_lock */
+    struct conn_queue *queue; /* the worker's read or write queue c is on; NULL: none */
+    struct conn *q_prev, *q_next;
+    bool batch_window; /* the batched read goes into the value window, not rbuf */
 };
 
 struct worker {
@@ -108,7 +118,10 @@ struct worker {
     unsigned nconns; /* worker thread only */
     struct mc_stats mc;
     struct worker_stats ws;
-    struct iovec *iov; /* IOV_MAX scratch iovecs for writev */
+    struct iovec *iov;         /* IOV_MAX scratch iovecs for writev */
+    struct io_batch *batch; /* io_uring and its buffers; NULL: reads and writes are inline */
+    struct conn_queue read_q;  /* readable connections: one recv each after the loop turn */
+    struct conn_queue write_q; /* connections with output: one sendmsg each after the reads */
 };
 
 struct listener {
@@ -188,6 +201,18 @@ void worker_stop_all(struct server *srv);
 /* A connection of w was freed: gives its slot back; ends a stopping loop after the last one. */
 void worker_conn_closed(struct worker *w);
 
+/* True when w reads and writes its connections in batches at the end of each loop turn (io_uring). */
+static inline bool worker_batches_io(const struct worker *w)
+{
+    return w->batch != NULL;
+}
+
+/* Puts c on queue q (w->read_q or w->write_q) unless it is already on a queue. */
+void worker_queue(struct conn_queue *q, struct conn *c);
+
+/* Takes c off the queue it is on, if any (before c reads or writes inline, or is freed). */
+void worker_unqueue(struct conn *c);
+
 /* Joins the worker threads and frees them. */
 void worker_destroy_all(struct server *srv);
 
@@ -207,6 +232,41 @@ void conn_begin_close(struct conn *c);
 
 /* Closes and frees a connection at once, dropping queued output (worker thread). */
 void conn_destroy(struct conn *c);
+
+/*
+ * Batched write, step 1: fills up to max iovecs from c's queued output (they stay valid until
+ * conn_batch_done) and sets *len to their total bytes. Returns the iovec count; 0 if nothing is queued.
+ */
+int conn_batch_iov(struct conn *c, struct iovec *iov, int max, size_t *len);
+
+/*
+ * Batched write, step 2: res is what the sendmsg of those len bytes returned (bytes, or -errno).
+ * Consumes what was sent, writes any rest with writev if the socket took everything, keeps the rest
+ * for EV_WRITE on a short write or -EAGAIN, and frees c on an error or when a closing connection has
+ * drained. c may be gone on return.
+ */
+void conn_batch_done(struct conn *c, int res, size_t len);
+
+/* Writes c's queued output inline with writev and decides what c waits for next (as after a read
+ * without batching); c may be gone on return. */
+void conn_flush(struct conn *c);
+
+/*
+ * Batched read, step 1: where c's next read goes (the value window or the buffer's free end) and how
+ * many bytes it may take. False when c should not be read in a batch now (closing, paused, or its
+ * request line outgrew the buffer): use conn_read_inline().
+ */
+bool conn_read_target(struct conn *c, char **dst, size_t *len);
+
+/*
+ * Batched read, step 2: res is what the recv of up to len bytes returned (bytes, 0 for EOF, or
+ * -errno). Feeds the bytes to the session, goes on reading inline while the socket may hold more
+ * (within -R), then queues or writes the output. c may be gone on return.
+ */
+void conn_read_done(struct conn *c, int res, size_t len);
+
+/* Reads and answers c inline (as without batching); c may be gone on return. */
+void conn_read_inline(struct conn *c);
 
 /* `stats conns` name of a state. */
 const char *conn_state_name(int state);

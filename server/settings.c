@@ -32,6 +32,8 @@ enum {
     OPT_SNAPSHOT_BAD_FILE
 };
 #define SNAPSHOT_INTERVAL_MAX (366u * 24 * 3600)
+/* Long-only options get codes outside the range of characters. */
+#define OPT_IO_URING 0x100
 
 static const char short_opts[] = "p:l:t:m:c:I:f:n:vU:s:a:dP:u:AhVCb:R:D:";
 
@@ -63,6 +65,7 @@ static const struct option long_opts[] = {
     {"snapshot-interval", required_argument, NULL, OPT_SNAPSHOT_INTERVAL},
     {"snapshot-on-shutdown", required_argument, NULL, OPT_SNAPSHOT_ON_SHUTDOWN},
     {"snapshot-bad-file", required_argument, NULL, OPT_SNAPSHOT_BAD_FILE},
+    {"io-uring", required_argument, NULL, OPT_IO_URING},
     {NULL, 0, NULL, 0},
 };
 
@@ -107,7 +110,10 @@ void settings_usage(FILE *f)
           "--snapshot-on-shutdown=yes|no  save when stopping (default: yes)\n"
           "--snapshot-bad-file=fail|set-aside  on a corrupt snapshot at start: exit\n"
           "                          non-zero, or rename it to <file>.bad-<time> and\n"
-          "                          start empty (default: fail)\n",
+          "                          start empty (default: fail)\n"
+          "--io-uring=<yes|no>       send each event loop turn's responses with one\n"
+          "                          io_uring call; writev if off or unavailable\n"
+          "                          (default: yes)\n",
           f);
 }
 
@@ -128,6 +134,7 @@ void settings_init(struct settings *s)
     s->backlog = 1024;
     s->reqs_per_event = 20;
     s->snapshot_on_shutdown = true;
+    s->io_uring = true;
 }
 
 /* Frees the strings s owns; s can be initialised again. */
@@ -391,6 +398,11 @@ static const char *apply_option(struct settings *s, int opt, const char *arg)
         return NULL;
     case 'C':
         s->use_cas = false;
+        return NULL;
+    case OPT_IO_URING:
+        if (strcmp(arg, "yes") != 0 && strcmp(arg, "no") != 0)
+            return "--io-uring takes yes or no";
+        s->io_uring = strcmp(arg, "yes") == 0;
         return NULL;
     case 'D':
         if (arg[0] == '\0')

@@ -14,7 +14,8 @@ INTEGRATION_TESTS = \
 	tests/integration/test_daemon \
 	tests/integration/test_differential \
 	tests/integration/test_snapshot \
-	tests/integration/test_meta
+	tests/integration/test_meta \
+	tests/integration/test_uring
 
 check_PROGRAMS += $(INTEGRATION_TESTS)
 TESTS += $(INTEGRATION_TESTS)
@@ -49,3 +50,6 @@ tests_integration_test_snapshot_LDADD = $(INTEG_LIBS)
 tests_integration_test_meta_SOURCES = tests/integration/test_meta.c $(INTEG_HARNESS)
 tests_integration_test_meta_CFLAGS = $(INTEG_CFLAGS)
 tests_integration_test_meta_LDADD = $(INTEG_LIBS)
+tests_integration_test_uring_SOURCES = tests/integration/test_uring.c $(INTEG_HARNESS)
+tests_integration_test_uring_CFLAGS = $(INTEG_CFLAGS)
+tests_integration_test_uring_LDADD = $(INTEG_LIBS)
