@@ -29,6 +29,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <signal.h>
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -139,12 +141,55 @@ static bool set_aside(struct snapshot_ctl *ctl)
     return true;
 }
 
+/* Whether name is "<base>.tmp.<pid>" for a process that no longer exists: the temporary file of a save
+ * that was killed (kill -9, power loss). A live pid's file may be another cairn's save in progress. */
+static bool stale_temp_name(const char *name, const char *base)
+{
+    size_t n = strlen(base);
+    if (strncmp(name, base, n) != 0 || strncmp(name + n, ".tmp.", 5) != 0)
+        return false;
+    const char *digits = name + n + 5;
+    char *end;
+    errno = 0;
+    long pid = strtol(digits, &end, 10);
+    if (end == digits || *end != '\0' || errno != 0 || pid <= 0 || (long)(pid_t)pid != pid)
+        return false;
+    return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
+/* Removes the temporary files that killed saves left beside the snapshot (never the snapshot itself). */
+static void remove_stale_temps(struct snapshot_ctl *ctl)
+{
+    char dir[4096];
+    const char *slash = strrchr(ctl->o.path, '/');
+    const char *base = slash ? slash + 1 : ctl->o.path;
+    size_t dlen = slash ? (size_t)(slash - ctl->o.path) : 1;
+
+    if (dlen == 0)
+        dlen = 1; /* the root directory */
+    if (dlen >= sizeof(dir))
+        return;
+    memcpy(dir, slash ? ctl->o.path : ".", dlen);
+    dir[dlen] = '\0';
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return;
+    for (struct dirent *e = readdir(d); e != NULL; e = readdir(d)) {
+        if (!stale_temp_name(e->d_name, base))
+            continue;
+        if (unlinkat(dirfd(d), e->d_name, 0) == 0)
+            fprintf(stderr, "snapshot: removed %s/%s, left by a save that was killed\n", dir, e->d_name);
+    }
+    closedir(d);
+}
+
 /* See snapshot_ctl.h. */
 int snapshot_ctl_load(struct snapshot_ctl *ctl)
 {
     struct snapshot_result r;
     char why[REPLY_MAX];
 
+    remove_stale_temps(ctl);
     memset(&r, 0, sizeof(r));
     enum snapshot_status st = snapshot_load(ctl->cache, ctl->o.path, &r);
     if (st == SNAPSHOT_ERR_OPEN && r.saved_errno == ENOENT) {
