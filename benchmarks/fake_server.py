@@ -1,8 +1,9 @@
 #!/usr/bin/python3
-"""A tiny memcached-text and RESP server for testing cairn-bench itself, not a cache.
+"""A tiny memcached-text, meta and RESP server for testing cairn-bench itself, not a cache.
 
-It understands only what cairn-bench sends (one-key `get`, `set` in memcached's text protocol, or
-RESP arrays `SET key value` / `GET key`; a request starting with `*` is RESP) and misbehaves on purpose:
+It understands only what cairn-bench sends (one-key `get`, `set` in memcached's text protocol, the
+meta commands `ms key len ...` / `mg key v f k`, or RESP arrays `SET key value` / `GET key`; a request
+starting with `*` is RESP) and misbehaves on purpose:
 
     trickle  correct replies, written in random 1..7-byte pieces (replies split anywhere)
     corrupt  correct replies, except that every 20th hit has one byte of its value changed
@@ -46,13 +47,21 @@ def resp_reply(args, mode, counter):
     if args[0].upper() == b"SET":
         store[args[1]] = args[2]
         return b"+OK\r\n"
-    value = store.get(args[1])
+    value = value_for(args[1], mode, counter)
     if value is None:
         return b"$-1\r\n"
+    return b"$%d\r\n%s\r\n" % (len(value), value)
+
+
+def value_for(key, mode, counter):
+    """The stored value of key as the fake serves it (every 20th hit corrupted in corrupt mode), or None."""
+    value = store.get(key)
+    if value is None:
+        return None
     counter[0] += 1
     if mode == "corrupt" and counter[0] % 20 == 0:
         value = b"#" + value[1:]
-    return b"$%d\r\n%s\r\n" % (len(value), value)
+    return value
 
 
 def replies(buf, mode, counter):
@@ -73,22 +82,26 @@ def replies(buf, mode, counter):
         if nl < 0:
             break
         parts = buf[pos:nl].split(b" ")
-        if parts[0] == b"set":
-            size = int(parts[4])
+        if parts[0] in (b"set", b"ms"):
+            size = int(parts[4] if parts[0] == b"set" else parts[2])
             end = nl + 2 + size + 2
             if len(buf) < end:
                 break
             store[parts[1]] = bytes(buf[nl + 2:nl + 2 + size])
-            out.append(b"STORED\r\n")
+            out.append(b"STORED\r\n" if parts[0] == b"set" else b"HD\r\n")
             pos = end
+        elif parts[0] == b"mg":
+            value = value_for(parts[1], mode, counter)
+            if value is None:
+                out.append(b"EN k%s\r\n" % parts[1])
+            else:
+                out.append(b"VA %d f0 k%s\r\n%s\r\n" % (len(value), parts[1], value))
+            pos = nl + 2
         else:
-            value = store.get(parts[1])
+            value = value_for(parts[1], mode, counter)
             if value is None:
                 out.append(b"END\r\n")
             else:
-                counter[0] += 1
-                if mode == "corrupt" and counter[0] % 20 == 0:
-                    value = b"#" + value[1:]
                 out.append(b"VALUE %s 0 %d\r\n%s\r\nEND\r\n" % (parts[1], len(value), value))
             pos = nl + 2
         if mode == "garbage":

@@ -13,6 +13,7 @@ benchmarks_cairn_bench_SOURCES = \
 	benchmarks/bench/hist.h \
 	benchmarks/bench/proto.h \
 	benchmarks/bench/proto_memcache.c \
+	benchmarks/bench/proto_meta.c \
 	benchmarks/bench/proto_redis.c
 benchmarks_cairn_bench_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
 benchmarks_cairn_bench_LDADD = $(LIBEVENT_LIBS) -lm
@@ -22,3 +23,15 @@ TESTS += benchmarks/smoke.sh
 EXTRA_DIST += benchmarks/compare benchmarks/smoke.sh benchmarks/fake_server.py benchmarks/fill_rss.py benchmarks/README.md \
 	benchmarks/RESULTS.md
 EXTRA_DIST += benchmarks/snapshot-bench
+
+# The meta protocol's request writer and reply parser alone, no server (table-driven).
+check_PROGRAMS += benchmarks/bench/test_proto_meta
+TESTS += benchmarks/bench/test_proto_meta
+benchmarks_bench_test_proto_meta_SOURCES = \
+	benchmarks/bench/test_proto_meta.c \
+	benchmarks/bench/proto.h \
+	benchmarks/bench/proto_memcache.c \
+	benchmarks/bench/proto_meta.c \
+	benchmarks/bench/proto_redis.c
+benchmarks_bench_test_proto_meta_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
+benchmarks_bench_test_proto_meta_LDADD = $(CRITERION_LIBS)

@@ -3,9 +3,10 @@
 #
 # Starts the built cairn ($CAIRN_BIN) on a free loopback port, runs cairn-bench for two seconds with a
 # few connections and pipelining (and a short counted run), and checks that requests completed with
-# zero errors. With /usr/bin/python3 it also runs cairn-bench against benchmarks/fake_server.py to check
-# that replies split anywhere still parse and that a server returning wrong values makes it fail, in
-# memcached's text protocol and in RESP (--protocol redis); no Redis server is needed.
+# zero errors, in memcached's text protocol and with its meta commands (--protocol meta). With
+# /usr/bin/python3 it also runs cairn-bench against benchmarks/fake_server.py to check that replies
+# split anywhere still parse and that a server returning wrong values makes it fail, in the text
+# protocol, in meta and in RESP (--protocol redis); no Redis server is needed.
 # Every command is bounded by `timeout`; every process started here is stopped by its pid.
 
 set -u
@@ -93,9 +94,9 @@ fi
 bench --help
 check "--help exits 0" $?
 
-bench --protocol meta
+bench --protocol nosuch
 [ $? -eq 2 ]
-check "an unimplemented protocol is refused" $?
+check "an unknown protocol is refused" $?
 
 if start_cairn; then
     check "cairn starts on port $PORT" 0
@@ -119,6 +120,27 @@ if start_cairn; then
     errors=$(json_field "$WORK/counted.json" errors)
     [ $rc -eq 0 ] && [ "${ops:-0}" -eq 3000 ] && [ "${errors:-1}" -eq 0 ]
     check "--requests 500 x 6 connections: ops ${ops:-?} = 3000, errors ${errors:-?} = 0" $?
+
+    bench -P meta -p "$PORT" -t 1 -c 4 --pipeline 8 --ratio 1:4 --data-size-range 10-1000 --key-maximum 999 \
+        --key-prefix meta: --fill --test-time 1 --json-out "$WORK/meta.json"
+    rc=$?
+    ops=$(json_field "$WORK/meta.json" ops)
+    errors=$(json_field "$WORK/meta.json" errors)
+    hits=$(json_field "$WORK/meta.json" get_hits)
+    [ $rc -eq 0 ] && [ "${ops:-0}" -gt 0 ] && [ "${errors:-1}" -eq 0 ] && [ "${hits:-0}" -gt 0 ]
+    check "meta: 1-second pipelined run: ops ${ops:-?} > 0, errors ${errors:-?} = 0, hits ${hits:-?} > 0" $?
+
+    # The keys the fill stored with ms, read back with mg and with get: the same items, all hits.
+    bench -P meta -p "$PORT" -t 1 -c 2 -n 200 --ratio 0:1 --data-size-range 10-1000 --key-maximum 999 \
+        --key-prefix meta: --json-out "$WORK/meta-mg.json"
+    rc1=$?
+    bench -p "$PORT" -t 1 -c 2 -n 200 --ratio 0:1 --data-size-range 10-1000 --key-maximum 999 \
+        --key-prefix meta: --json-out "$WORK/meta-get.json"
+    rc2=$?
+    hits1=$(json_field "$WORK/meta-mg.json" get_hits)
+    hits2=$(json_field "$WORK/meta-get.json" get_hits)
+    [ $rc1 -eq 0 ] && [ $rc2 -eq 0 ] && [ "${hits1:-0}" -eq 400 ] && [ "${hits2:-0}" -eq 400 ]
+    check "meta: values stored by ms read back with mg (hits ${hits1:-?}) and get (hits ${hits2:-?}), 400 each" $?
     stop_pid "$CAIRN_PID"
 else
     check "cairn starts" 1
@@ -167,6 +189,40 @@ if [ -x "$PY" ]; then
         bad=$(json_field "$WORK/resp-corrupt.json" errors_value)
         [ $rc -eq 1 ] && [ "${bad:-0}" -gt 0 ]
         check "redis: wrong values are counted (errors_value ${bad:-?}) and fail the run" $?
+        stop_pid "$FAKE_PID"
+    else
+        check "fake server starts" 1
+    fi
+    # meta (--protocol meta) against the same fakes.
+    if start_fake trickle; then
+        bench -P meta -p "$FAKE_PORT" -t 1 -c 2 --pipeline 8 -n 300 --key-maximum 99 --data-size-range 1-300 \
+            --fill --json-out "$WORK/meta-trickle.json"
+        rc=$?
+        ops=$(json_field "$WORK/meta-trickle.json" ops)
+        hits=$(json_field "$WORK/meta-trickle.json" get_hits)
+        [ $rc -eq 0 ] && [ "${ops:-0}" -eq 600 ] && [ "${hits:-0}" -gt 0 ]
+        check "meta: replies split into 1-7 byte pieces parse (ops ${ops:-?}, hits ${hits:-?})" $?
+        stop_pid "$FAKE_PID"
+    else
+        check "fake server starts" 1
+    fi
+    if start_fake corrupt; then
+        bench -P meta -p "$FAKE_PORT" -t 1 -c 2 --pipeline 4 -n 300 --key-maximum 99 --fill \
+            --json-out "$WORK/meta-corrupt.json"
+        rc=$?
+        bad=$(json_field "$WORK/meta-corrupt.json" errors_value)
+        [ $rc -eq 1 ] && [ "${bad:-0}" -gt 0 ]
+        check "meta: wrong values are counted (errors_value ${bad:-?}) and fail the run" $?
+        stop_pid "$FAKE_PID"
+    else
+        check "fake server starts" 1
+    fi
+    if start_fake garbage; then
+        bench -P meta -p "$FAKE_PORT" -t 1 -c 1 -n 10 --key-maximum 9 --json-out "$WORK/meta-garbage.json"
+        rc=$?
+        bad=$(json_field "$WORK/meta-garbage.json" errors_protocol)
+        [ $rc -eq 1 ] && [ "${bad:-0}" -gt 0 ]
+        check "meta: a reply that is not a meta reply is a protocol error (errors_protocol ${bad:-?})" $?
         stop_pid "$FAKE_PID"
     else
         check "fake server starts" 1

@@ -89,7 +89,7 @@ static const char usage_text[] =
     "  -s, --server=ADDR           server address (127.0.0.1)\n"
     "  -p, --port=PORT             TCP port (11211)\n"
     "  -S, --unix-socket=PATH      connect to a unix socket instead\n"
-    "  -P, --protocol=NAME         memcache_text or redis (RESP2); meta is not implemented yet\n"
+    "  -P, --protocol=NAME         memcache_text, meta (ms/mg) or redis (RESP2)\n"
     "  -t, --threads=N             load generator threads (4)\n"
     "  -c, --clients=N             connections per thread (50)\n"
     "      --pipeline=N            requests in flight per connection (1)\n"
@@ -349,7 +349,8 @@ static int finish(struct bench_options *opt)
         return -1;
     }
     if (proto_lookup(opt->protocol) == NULL) {
-        fprintf(stderr, "cairn-bench: protocol '%s' is not implemented yet; use memcache_text or redis\n",
+        fprintf(stderr,
+                "cairn-bench: protocol '%s' is not implemented yet; use memcache_text, meta or redis\n",
                 proto_name(opt->protocol));
         return -1;
     }

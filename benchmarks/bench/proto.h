@@ -9,10 +9,10 @@
  * stream has lost its framing and the connection must be dropped). Pointers in struct proto_reply
  * point into the caller's buffer and are valid until it changes.
  *
- * memcache_text (proto_memcache.c) and redis, RESP2 (proto_redis.c) exist; meta is named so options
- * and reports can grow into it, and proto_lookup refuses it with a clear message. A protocol whose
- * replies do not echo the key (RESP) leaves proto_reply.key NULL: the caller then checks the value
- * against the request it sent, which is the reply's only possible owner since replies come in order.
+ * Three exist: memcache_text (proto_memcache.c), meta, memcached's meta commands ms/mg
+ * (proto_meta.c), and redis, RESP2 (proto_redis.c). A protocol whose replies do not echo the key
+ * (RESP) leaves proto_reply.key NULL: the caller then checks the value against the request it sent,
+ * which is the reply's only possible owner since replies come in order.
  */
 #ifndef CAIRN_BENCH_PROTO_H
 #define CAIRN_BENCH_PROTO_H
@@ -73,13 +73,16 @@ static inline size_t proto_request_bound(size_t key_len, size_t value_len)
     return key_len + value_len + 64;
 }
 
+/* memcached's meta commands ms/mg, in proto_meta.c. */
+extern const struct proto_ops proto_meta_ops;
+
 /* RESP2 SET/GET, in proto_redis.c. */
 extern const struct proto_ops proto_redis_ops;
 
 /* Parses a protocol name into *out; returns 0, or -1 for an unknown name. */
 int proto_parse_name(const char *name, enum proto_kind *out);
 
-/* The operations of kind, or NULL when that protocol is not implemented yet. */
+/* The operations of kind, or NULL for a protocol that is named but not written (none today). */
 const struct proto_ops *proto_lookup(enum proto_kind kind);
 
 /* The option spelling of kind. */

@@ -1,6 +1,7 @@
 /*
  * proto_memcache.c: memcached's classic text protocol for cairn-bench, and the protocol table
- * (names and lookup for every protocol; RESP's operations live in proto_redis.c).
+ * (names and lookup for every protocol; meta's operations live in proto_meta.c, RESP's in
+ * proto_redis.c).
  *
  * Requests: "set <key> 0 0 <bytes>\r\n<data>\r\n" and "get <key>\r\n" (one key per get, so replies
  * match requests one to one). Replies:
@@ -185,12 +186,14 @@ int proto_parse_name(const char *name, enum proto_kind *out)
     return -1;
 }
 
-/* memcache_text and redis have operations; meta not yet. */
+/* The operations table of each protocol. */
 const struct proto_ops *proto_lookup(enum proto_kind kind)
 {
     switch (kind) {
     case PROTO_MEMCACHE_TEXT:
         return &memcache_text_ops;
+    case PROTO_MEMCACHE_META:
+        return &proto_meta_ops;
     case PROTO_REDIS:
         return &proto_redis_ops;
     default:
