@@ -299,10 +299,9 @@ static struct item *item_heap_copy(struct cache *c, const struct item *it)
     return cp;
 }
 
-/* Marks one access: atime, ACTIVE (a second chance from the clock) and FETCHED. An item that has
- * both bits already is not written, which keeps the hottest items' cache lines clean. Caller holds
- * the item's shard lock. */
-static void item_note_access(struct cache *c, struct item *it)
+/* See cache_internal.h. An item that has both bits already is not written, which keeps the hottest
+ * items' cache lines clean. */
+void cache_note_access_locked(struct cache *c, struct item *it)
 {
     uint16_t add = ITEM_ACTIVE | ITEM_FETCHED;
 
@@ -311,11 +310,17 @@ static void item_note_access(struct cache *c, struct item *it)
         item_state_set(it, add);
 }
 
+/* See cache_internal.h. */
+struct item *cache_ref_or_copy_locked(struct cache *c, struct item *it)
+{
+    return item_try_ref(it) ? it : item_heap_copy(c, it);
+}
+
 /* Marks a live item accessed and returns it with one more reference (or a heap copy). */
 static struct item *item_take_for_reader_locked(struct cache *c, struct item *it)
 {
-    item_note_access(c, it);
-    return item_try_ref(it) ? it : item_heap_copy(c, it);
+    cache_note_access_locked(c, it);
+    return cache_ref_or_copy_locked(c, it);
 }
 
 static struct item *cache_lookup(struct cache *c, const char *key, size_t nkey, bool touch,
@@ -365,7 +370,7 @@ enum cache_status cache_touch(struct cache *c, const char *key, size_t nkey, uin
     if (it) {
         sh->cls[slab_class_of(&c->slab, it)].touch_hits++;
         item_set_exptime(it, exptime);
-        item_note_access(c, it);
+        cache_note_access_locked(c, it);
     }
     pthread_mutex_unlock(&sh->lock);
     return it ? CACHE_OK : CACHE_NOT_FOUND;

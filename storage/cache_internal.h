@@ -43,17 +43,48 @@ enum cache_miss_reason cache_item_dead_locked(const struct cache *c, const struc
 void cache_unlink_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, struct item *it);
 
 /* Takes one more reference on it unless its count is saturated (ITEM_REFCOUNT_MASK - 1, so that one
- * cache_item_acquire after a get stays safe). Returns whether a reference was taken. Lock-free. */
+ * cache_item_acquire after a get stays safe). Returns whether a reference was taken. Lock-free: one
+ * compare-and-swap loop on the whole state/CAS word (below saturation, + 1 touches only the count). */
 static inline bool item_try_ref(struct item *it)
 {
-    uint16_t st = item_state(it);
+    uint64_t w = atomic_load_explicit(&it->state_cas, memory_order_relaxed);
 
-    while ((st & ITEM_REFCOUNT_MASK) < ITEM_REFCOUNT_MASK - 1) {
-        if (item_state_cas_weak(it, &st, (uint16_t)(st + 1)))
+    while ((w & ITEM_REFCOUNT_MASK) < ITEM_REFCOUNT_MASK - 1) {
+        if (atomic_compare_exchange_weak(&it->state_cas, &w, w + 1))
             return true;
     }
     return false;
 }
+
+/* Marks one access: atime, ACTIVE (a second chance from the clock) and FETCHED. Caller holds the
+ * item's shard lock. */
+void cache_note_access_locked(struct cache *c, struct item *it);
+
+/* it with one more reference for a reader, or a private heap copy when its count is saturated (NULL
+ * when copies would pass the memory limit). Caller holds the item's shard lock. */
+struct item *cache_ref_or_copy_locked(struct cache *c, struct item *it);
+
+/* Store helpers shared by store.c and meta.c (caller holds sh->lock). */
+
+/* Replaces old (may be NULL) by the filled item nw in the table; nw inherits old's ACTIVE bit. */
+void cache_replace_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, struct item *old,
+                          struct item *nw);
+
+/* Allocates an item with old's key and flags, the given exptime, for a value of nbytes; old is
+ * pinned against eviction meanwhile. */
+struct item *cache_alloc_like_locked(struct cache *c, struct ht_shard *sh, struct item *old, uint32_t exptime,
+                                     size_t nbytes, enum cache_status *st);
+
+/* APPEND (append) / PREPEND: links a new item joining old's value and it's, with old's flags and
+ * exptime; *cas_out (may be NULL) gets its unique. */
+enum cache_status cache_join_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, struct item *old,
+                                    const struct item *it, bool append, uint64_t *cas_out);
+
+/* incr/decr of the live item old: links a new item holding the result (padded as memcached pads
+ * it, never rewritten in place: readers may hold old) with old's flags and the given exptime. */
+enum cache_status cache_arith_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, struct item *old,
+                                     bool incr, uint64_t delta, uint32_t exptime, uint64_t *result,
+                                     uint64_t *cas_out);
 
 /*
  * CAS uniques that need the 8-byte extension (see item.h). The counter next_cas reaches 2^48 - 1

@@ -350,7 +350,7 @@ static enum cache_reassign_result reassign_from_pool(struct cache *c, struct sla
     bool ok;
 
     pthread_mutex_lock(&to->lock);
-    ok = slab_reserve_locked(to) && slab_grow_now_locked(&c->slab, to);
+    ok = slab_grow_now_locked(&c->slab, to); /* reserves the class's slot itself */
     pthread_mutex_unlock(&to->lock);
     return ok ? CACHE_REASSIGN_OK : CACHE_REASSIGN_NOSPARE;
 }

@@ -91,22 +91,6 @@ static inline uint16_t item_state_clear(struct item *it, uint16_t bits)
     return (uint16_t)atomic_fetch_and(&it->state_cas, ~(uint64_t)bits);
 }
 
-/* Compare-and-swap of the state bits only: succeeds if the state is still *expect (the CAS bits
- * are whatever they are), else loads the current state into *expect. Weak: may fail spuriously. */
-static inline bool item_state_cas_weak(struct item *it, uint16_t *expect, uint16_t desired)
-{
-    uint64_t w = atomic_load(&it->state_cas);
-
-    if ((uint16_t)w != *expect) {
-        *expect = (uint16_t)w;
-        return false;
-    }
-    if (atomic_compare_exchange_weak(&it->state_cas, &w, (w & ~ITEM_STATE_MASK) | desired))
-        return true;
-    *expect = (uint16_t)w;
-    return false;
-}
-
 /* Overwrites the whole word of a chunk that holds no item (CAS and extension flag are gone):
  * ITEM_FREE on the free list, 0 for a chunk being reused. Caller holds the chunk's class lock. */
 static inline void item_state_reset(struct item *it, uint16_t state)

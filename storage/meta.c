@@ -14,9 +14,8 @@
  * to the allocator). Allocating while holding the shard lock pins the old item with one extra
  * reference, so the eviction clock cannot take it (see store.c).
  *
- * incr/decr parse and pad exactly as cache_arith() does (memcached 1.6.18's strtoull rules and
- * in-place padding); the parser is repeated here because this file must hold the shard lock across
- * the CAS check, the arithmetic and the new TTL.
+ * incr/decr, append/prepend, replacing and allocating use store.c's helpers (cache_internal.h), under
+ * the shard lock this file already holds for the CAS check and the new TTL.
  *
  * Threads: any; lock order shard -> class (allocation) as everywhere in storage/.
  */
@@ -32,41 +31,6 @@
 #define META_DIGITS_MAX 20 /* 18446744073709551615 */
 
 /* ---- helpers (caller holds the shard lock) ---- */
-
-/* Marks one access, as cache_get does: atime, ACTIVE and FETCHED. */
-static void meta_note_access(struct cache *c, struct item *it)
-{
-    uint16_t add = ITEM_ACTIVE | ITEM_FETCHED;
-
-    item_set_atime(it, cache_rel_time(c));
-    if ((item_state(it) & add) != add)
-        item_state_set(it, add);
-}
-
-/* Replaces old (may be NULL) by nw in the table; nw inherits old's ACTIVE bit. */
-static void meta_replace_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, struct item *old,
-                                struct item *nw)
-{
-    if (old) {
-        item_state_set(nw, (uint16_t)(item_state(old) & ITEM_ACTIVE));
-        cache_unlink_locked(c, sh, hash, old);
-        cache_item_unref(c, old);
-    }
-    cache_link_locked(c, sh, hash, nw);
-}
-
-/* An unlinked item with old's key, for a value of nbytes; old is pinned while allocating. */
-static struct item *meta_alloc_like_locked(struct cache *c, struct ht_shard *sh, struct item *old,
-                                           uint32_t flags, uint32_t exptime, size_t nbytes,
-                                           enum cache_status *st)
-{
-    bool pinned = item_try_ref(old);
-    struct item *nw = cache_alloc_held(c, sh, item_key(old), item_nkey(old), flags, exptime, nbytes, st);
-
-    if (pinned)
-        cache_item_unref(c, old);
-    return nw;
-}
 
 /* ---- mg ---- */
 
@@ -110,7 +74,6 @@ struct item *cache_meta_get(struct cache *c, const char *key, size_t nkey,
     uint64_t hash = ht_hash(key, nkey);
     struct ht_shard *sh = ht_shard_of(&c->ht, hash);
     struct item *it;
-    bool ref;
 
     memset(info, 0, sizeof(*info));
     info->status = CACHE_OK;
@@ -126,7 +89,7 @@ struct item *cache_meta_get(struct cache *c, const char *key, size_t nkey,
             info->atime_before = item_atime(it);
             sh->cls[slab_class_of(&c->slab, it)].get_hits++;
             if (!o->no_update)
-                meta_note_access(c, it); /* memcached counts the creating mg as a fetch */
+                cache_note_access_locked(c, it); /* memcached counts the creating mg as a fetch */
         }
         pthread_mutex_unlock(&sh->lock);
         return it;
@@ -148,11 +111,10 @@ struct item *cache_meta_get(struct cache *c, const char *key, size_t nkey,
         sh->cls[slab_class_of(&c->slab, it)].get_hits++;
     }
     if (!o->no_update)
-        meta_note_access(c, it);
-    ref = item_try_ref(it);
+        cache_note_access_locked(c, it);
+    it = cache_ref_or_copy_locked(c, it); /* a private copy when the count is saturated */
     pthread_mutex_unlock(&sh->lock);
-    /* A saturated refcount: cache_get hands out a private copy (the decisions above stand). */
-    return ref ? it : cache_get(c, key, nkey, NULL);
+    return it;
 }
 
 /* See meta.h. */
@@ -161,15 +123,12 @@ struct item *cache_meta_peek(struct cache *c, const char *key, size_t nkey)
     uint64_t hash = ht_hash(key, nkey);
     struct ht_shard *sh = ht_shard_of(&c->ht, hash);
     struct item *it;
-    bool ref = false;
 
     pthread_mutex_lock(&sh->lock);
     it = cache_find_live_locked(c, sh, hash, key, nkey, NULL);
     if (it)
-        ref = item_try_ref(it);
+        it = cache_ref_or_copy_locked(c, it); /* no access marks: me is not a fetch */
     pthread_mutex_unlock(&sh->lock);
-    if (it && !ref)
-        return cache_get(c, key, nkey, NULL);
     return it;
 }
 
@@ -184,14 +143,14 @@ static enum cache_status meta_mark_stale_locked(struct cache *c, struct ht_shard
     uint32_t exp = set_ttl ? exptime : item_exptime(old);
     uint32_t atime = item_atime(old);
     uint16_t fetched = (uint16_t)(item_state(old) & ITEM_FETCHED);
-    struct item *nw = meta_alloc_like_locked(c, sh, old, item_client_flags(old), exp, item_nbytes(old), &st);
+    struct item *nw = cache_alloc_like_locked(c, sh, old, exp, item_nbytes(old), &st);
 
     if (!nw)
         return st;
     memcpy(item_value(nw), item_value_const(old), item_nbytes(old));
     item_set_key_binary(nw, item_key_binary(old)); /* memcached marks stale in place */
     item_state_set(nw, (uint16_t)(ITEM_STALE | fetched));
-    meta_replace_locked(c, sh, hash, old, nw);
+    cache_replace_locked(c, sh, hash, old, nw);
     item_set_atime(nw, atime);
     cache_item_unref(c, nw);
     return CACHE_OK;
@@ -224,25 +183,6 @@ enum cache_status cache_meta_delete(struct cache *c, const char *key, size_t nke
 
 /* ---- ms ---- */
 
-/* APPEND/PREPEND: links a new item joining old's value and it's, with old's flags and exptime. */
-static enum cache_status meta_join_locked(struct cache *c, struct ht_shard *sh, uint64_t hash,
-                                          struct item *old, struct item *it, bool append, uint64_t *cas_out)
-{
-    enum cache_status st;
-    size_t n1 = item_nbytes(append ? old : it), n2 = item_nbytes(append ? it : old);
-    struct item *nw =
-        meta_alloc_like_locked(c, sh, old, item_client_flags(old), item_exptime(old), n1 + n2, &st);
-
-    if (!nw)
-        return st;
-    memcpy(item_value(nw), item_value_const(append ? old : it), n1);
-    memcpy(item_value(nw) + n1, item_value_const(append ? it : old), n2);
-    meta_replace_locked(c, sh, hash, old, nw);
-    *cas_out = item_cas(nw);
-    cache_item_unref(c, nw);
-    return CACHE_OK;
-}
-
 /* CAS mode: a matching nonzero unique replaces; with set_stale an older one replaces too, as a
  * stale item that keeps old's exptime and token; anything else (0 included) is CACHE_EXISTS. */
 static enum cache_status meta_cas_stale_locked(struct cache *c, struct ht_shard *sh, uint64_t hash,
@@ -260,7 +200,7 @@ static enum cache_status meta_cas_stale_locked(struct cache *c, struct ht_shard 
         item_state_set(it, (uint16_t)(ITEM_STALE | (item_state(old) & ITEM_WON)));
     }
     sh->cls[slab_class_of(&c->slab, old)].cas_hits++;
-    meta_replace_locked(c, sh, hash, old, it);
+    cache_replace_locked(c, sh, hash, old, it);
     *cas_out = item_cas(it);
     return CACHE_OK;
 }
@@ -285,7 +225,7 @@ static enum cache_status meta_store_locked(struct cache *c, struct item *it, enu
     else if (item_cas(old) != cas_in)
         st = CACHE_EXISTS;
     else
-        st = meta_join_locked(c, sh, hash, old, it, mode == CACHE_APPEND, cas_out);
+        st = cache_join_locked(c, sh, hash, old, it, mode == CACHE_APPEND, cas_out);
     pthread_mutex_unlock(&sh->lock);
     return st;
 }
@@ -310,43 +250,6 @@ enum cache_status cache_meta_store(struct cache *c, struct item *it, enum cache_
 
 /* ---- ma ---- */
 
-static bool meta_space(char ch)
-{
-    return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\v' || ch == '\f' || ch == '\r';
-}
-
-/*
- * The operand of incr/decr as memcached 1.6 reads it: strtoull() of the value followed by "\r\n":
- * white space, one optional sign, at least one digit (no overflow past 2^64 - 1), then white space,
- * a NUL byte or the value's end; a '-' sign negates modulo 2^64 and must leave the top bit clear.
- */
-static bool meta_arith_parse(const char *s, size_t n, uint64_t *out)
-{
-    size_t i = 0, first;
-    bool minus = false;
-    uint64_t v = 0;
-
-    while (i < n && meta_space(s[i]))
-        i++;
-    if (i < n && (s[i] == '+' || s[i] == '-'))
-        minus = s[i++] == '-';
-    for (first = i; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
-        unsigned d = (unsigned)(s[i] - '0');
-
-        if (v > (UINT64_MAX - d) / 10)
-            return false;
-        v = v * 10 + d;
-    }
-    if (i == first || (i < n && !meta_space(s[i]) && s[i] != '\0'))
-        return false;
-    if (minus)
-        v = (uint64_t)0 - v;
-    if (minus && v > (uint64_t)INT64_MAX)
-        return false;
-    *out = v;
-    return true;
-}
-
 /* ma on a miss with N: links an item holding the decimal `initial`. */
 static enum cache_status meta_arith_create_locked(struct cache *c, struct ht_shard *sh, uint64_t hash,
                                                   const char *key, size_t nkey,
@@ -369,41 +272,21 @@ static enum cache_status meta_arith_create_locked(struct cache *c, struct ht_sha
     return CACHE_OK;
 }
 
-/* incr/decr of a live item: a new item holding the result, padded with spaces to the old length
- * when not longer (as memcached rewrites in place), with old's flags and the new or old exptime.
- * Unlike cache_arith()'s result, it is not marked fetched: memcached's ma leaves h0 / fetch=no. */
+/* incr/decr of a live item, as cache_arith() does it (memcached's parsing and padding), with the new
+ * or the old exptime; the per-class incr_hits/decr_hits count in old's class. */
 static enum cache_status meta_arith_locked(struct cache *c, struct ht_shard *sh, uint64_t hash,
                                            struct item *old, const struct cache_meta_arith_opts *o,
                                            struct cache_meta_arith_result *r)
 {
-    char buf[META_DIGITS_MAX + 1];
-    enum cache_status st;
-    size_t ndigits, len;
-    struct item *nw;
-    uint64_t v;
+    unsigned id = slab_class_of(&c->slab, old);
+    uint32_t exptime = o->set_ttl ? o->ttl : item_exptime(old);
+    enum cache_status st = cache_arith_locked(c, sh, hash, old, o->incr, o->delta, exptime, &r->value, &r->cas);
 
-    if (!meta_arith_parse(item_value_const(old), item_nbytes(old), &v))
-        return CACHE_NON_NUMERIC;
-    v = o->incr ? v + o->delta : (v < o->delta ? 0 : v - o->delta);
-    ndigits = (size_t)snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
-    len = ndigits <= item_nbytes(old) ? item_nbytes(old) : ndigits;
-    nw = meta_alloc_like_locked(c, sh, old, item_client_flags(old), o->set_ttl ? o->ttl : item_exptime(old),
-                                len, &st);
-    if (!nw)
-        return st;
-    memcpy(item_value(nw), buf, ndigits);
-    memset(item_value(nw) + ndigits, ' ', len - ndigits);
-    /* memcached rewrites a result that fits in place, which keeps the base64-key mark */
-    item_set_key_binary(nw, len == item_nbytes(old) && item_key_binary(old));
-    if (o->incr)
-        sh->cls[slab_class_of(&c->slab, old)].incr_hits++;
-    else
-        sh->cls[slab_class_of(&c->slab, old)].decr_hits++;
-    meta_replace_locked(c, sh, hash, old, nw);
-    r->value = v;
-    r->cas = item_cas(nw);
-    cache_item_unref(c, nw);
-    return CACHE_OK;
+    if (st == CACHE_OK && o->incr)
+        sh->cls[id].incr_hits++;
+    else if (st == CACHE_OK)
+        sh->cls[id].decr_hits++;
+    return st;
 }
 
 /* See meta.h. */

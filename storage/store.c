@@ -154,11 +154,9 @@ struct item *cache_alloc(struct cache *c, const char *key, size_t nkey, uint32_t
     return cache_alloc_held(c, NULL, key, nkey, client_flags, exptime, nbytes, st ? st : &dummy);
 }
 
-/* Replaces old (may be NULL) by the filled item nw in the table. nw inherits old's ACTIVE bit: a
- * key that is read and rewritten often must not look new to the eviction clock each time it is
- * rewritten. Caller holds sh->lock. */
-static void replace_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, struct item *old,
-                           struct item *nw)
+/* See cache_internal.h. */
+void cache_replace_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, struct item *old,
+                          struct item *nw)
 {
     if (old) {
         item_state_set(nw, (uint16_t)(item_state(old) & ITEM_ACTIVE));
@@ -168,26 +166,25 @@ static void replace_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, 
     cache_link_locked(c, sh, hash, nw);
 }
 
-/* Allocates an item with old's key, flags and exptime for a value of nbytes, pinning old. */
-static struct item *alloc_like_locked(struct cache *c, struct ht_shard *sh, struct item *old,
-                                      size_t nbytes, enum cache_status *st)
+/* See cache_internal.h. */
+struct item *cache_alloc_like_locked(struct cache *c, struct ht_shard *sh, struct item *old, uint32_t exptime,
+                                     size_t nbytes, enum cache_status *st)
 {
     bool pinned = item_try_ref(old); /* pinned against eviction; saturated = pinned already */
     struct item *nw = cache_alloc_held(c, sh, item_key(old), item_nkey(old),
-                                       item_client_flags(old), item_exptime(old), nbytes, st);
+                                       item_client_flags(old), exptime, nbytes, st);
 
     if (pinned)
         cache_item_unref(c, old);
     return nw;
 }
 
-/* APPEND/PREPEND: a new item joining old's value and it's value. Caller holds sh->lock. */
-static enum cache_status store_joined_locked(struct cache *c, struct ht_shard *sh, uint64_t hash,
-                                             struct item *old, const struct item *it, bool append,
-                                             uint64_t *cas_out)
+/* See cache_internal.h. */
+enum cache_status cache_join_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, struct item *old,
+                                    const struct item *it, bool append, uint64_t *cas_out)
 {
     enum cache_status st;
-    struct item *nw = alloc_like_locked(c, sh, old, item_nbytes(old) + item_nbytes(it), &st);
+    struct item *nw = cache_alloc_like_locked(c, sh, old, item_exptime(old), item_nbytes(old) + item_nbytes(it), &st);
     const struct item *first = append ? old : it;
     const struct item *second = append ? it : old;
 
@@ -195,7 +192,7 @@ static enum cache_status store_joined_locked(struct cache *c, struct ht_shard *s
         return st;
     memcpy(item_value(nw), item_value_const(first), item_nbytes(first));
     memcpy(item_value(nw) + item_nbytes(first), item_value_const(second), item_nbytes(second));
-    replace_locked(c, sh, hash, old, nw);
+    cache_replace_locked(c, sh, hash, old, nw);
     if (cas_out)
         *cas_out = item_cas(nw);
     cache_item_unref(c, nw);
@@ -259,7 +256,7 @@ static enum cache_status store_plain_locked(struct cache *c, struct ht_shard *sh
         memcpy(item_value(nw), item_value_const(it), item_nbytes(it));
         item_set_key_binary(nw, item_key_binary(it));
     }
-    replace_locked(c, sh, hash, old, nw);
+    cache_replace_locked(c, sh, hash, old, nw);
     if (cas_out)
         *cas_out = item_cas(nw);
     if (nw != it)
@@ -282,7 +279,7 @@ enum cache_status cache_store(struct cache *c, struct item *it, enum cache_store
     st = store_decide(mode, old, cas_in);
     count_store_locked(c, sh, it, old, mode, st);
     if (st == CACHE_OK && (mode == CACHE_APPEND || mode == CACHE_PREPEND))
-        st = store_joined_locked(c, sh, hash, old, it, mode == CACHE_APPEND, cas_out);
+        st = cache_join_locked(c, sh, hash, old, it, mode == CACHE_APPEND, cas_out);
     else if (st == CACHE_OK)
         st = store_plain_locked(c, sh, hash, old, it, cas_out);
     pthread_mutex_unlock(&sh->lock);
@@ -356,11 +353,10 @@ static size_t arith_format(uint64_t v, size_t old_len, char *buf, size_t *ndigit
     return (size_t)len <= old_len ? old_len : (size_t)len;
 }
 
-/* incr/decr on a live item: a new item with the new decimal value (never an in-place rewrite, as
- * readers may hold the old one). Caller holds sh->lock. */
-static enum cache_status arith_locked(struct cache *c, struct ht_shard *sh, uint64_t hash,
-                                      struct item *old, bool incr, uint64_t delta,
-                                      uint64_t *result, uint64_t *cas_out)
+/* See cache_internal.h. */
+enum cache_status cache_arith_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, struct item *old,
+                                     bool incr, uint64_t delta, uint32_t exptime, uint64_t *result,
+                                     uint64_t *cas_out)
 {
     char buf[ARITH_DIGITS_MAX + 1];
     enum cache_status st;
@@ -375,14 +371,14 @@ static enum cache_status arith_locked(struct cache *c, struct ht_shard *sh, uint
     else
         v = v < delta ? 0 : v - delta;
     len = arith_format(v, item_nbytes(old), buf, &ndigits);
-    nw = alloc_like_locked(c, sh, old, len, &st);
+    nw = cache_alloc_like_locked(c, sh, old, exptime, len, &st);
     if (!nw)
         return st;
     memcpy(item_value(nw), buf, ndigits);
     memset(item_value(nw) + ndigits, ' ', len - ndigits);
     /* memcached rewrites a result that fits in place, which keeps the base64-key mark */
     item_set_key_binary(nw, len == item_nbytes(old) && item_key_binary(old));
-    replace_locked(c, sh, hash, old, nw);
+    cache_replace_locked(c, sh, hash, old, nw);
     if (result)
         *result = v;
     if (cas_out)
@@ -405,7 +401,7 @@ enum cache_status cache_arith(struct cache *c, const char *key, size_t nkey, boo
     if (old) {
         unsigned id = slab_class_of(&c->slab, old);
 
-        st = arith_locked(c, sh, hash, old, incr, delta, result, cas_out);
+        st = cache_arith_locked(c, sh, hash, old, incr, delta, item_exptime(old), result, cas_out);
         if (st == CACHE_OK && incr)
             sh->cls[id].incr_hits++;
         else if (st == CACHE_OK)
