@@ -5,5 +5,6 @@ libcairn_protocol_a_SOURCES = \
 	protocol/memcache.h protocol/memcache.c \
 	protocol/mc_parse.h protocol/mc_parse.c \
 	protocol/mc_admin.h protocol/mc_admin.c \
-	protocol/mc_meta.h protocol/mc_meta.c
+	protocol/mc_meta.h protocol/mc_meta.c \
+	protocol/mc_internal.h
 libcairn_protocol_a_CFLAGS = $(AM_CFLAGS)

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "protocol/mc_internal.h"
 #include "protocol/response.h"
 #include "storage/cache.h"
 
@@ -248,18 +249,6 @@ void mc_admin_stats_detail(const struct mc_context *ctx, int argc, char **argv, 
 
 /* ---- commands ---- */
 
-static inline bool tok_is(struct mc_token t, const char *s)
-{
-    size_t n = strlen(s);
-    return t.len == n && memcmp(t.p, s, n) == 0;
-}
-
-static inline void reply(struct resp *out, bool noreply, const char *line)
-{
-    if (!noreply)
-        resp_add_str(out, line);
-}
-
 /* cache_memlimit <megabytes> [noreply] */
 static void admin_memlimit(const struct mc_context *ctx, const struct mc_request *req, struct resp *out)
 {
@@ -270,15 +259,15 @@ static void admin_memlimit(const struct mc_context *ctx, const struct mc_request
         return;
     }
     if (!mc_parse_u32(req->tokens[1], &mb)) {
-        reply(out, req->noreply, MC_ERR_ERROR);
+        mc_reply(out, req->noreply, MC_ERR_ERROR);
     } else if (mb < MEMLIMIT_MIN_MB) {
-        reply(out, req->noreply, "MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m\r\n");
+        mc_reply(out, req->noreply, "MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m\r\n");
     } else if (mb > MEMLIMIT_MAX_MB) {
-        reply(out, req->noreply, "MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes\r\n");
+        mc_reply(out, req->noreply, "MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes\r\n");
     } else if (cache_set_memory_limit(ctx->cache, (size_t)mb << 20) != CACHE_OK) {
-        reply(out, req->noreply, "MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust\r\n");
+        mc_reply(out, req->noreply, "MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust\r\n");
     } else {
-        reply(out, req->noreply, "OK\r\n");
+        mc_reply(out, req->noreply, "OK\r\n");
     }
 }
 
@@ -304,19 +293,19 @@ static void admin_slabs(const struct mc_context *ctx, const struct mc_request *r
 {
     size_t n = req->ntokens;
 
-    if ((n == 3 || n == 4) && tok_is(req->tokens[1], "automove")) {
+    if ((n == 3 || n == 4) && MC_TOK_IS(req->tokens[1], "automove")) {
         uint32_t mode;
         if (!mc_parse_u32(req->tokens[2], &mode))
-            reply(out, req->noreply, MC_ERR_BAD_FORMAT);
+            mc_reply(out, req->noreply, MC_ERR_BAD_FORMAT);
         else if (mode > 2)
-            reply(out, req->noreply, MC_ERR_ERROR);
+            mc_reply(out, req->noreply, MC_ERR_ERROR);
         else {
             cache_set_automove(ctx->cache, mode);
-            reply(out, req->noreply, "OK\r\n");
+            mc_reply(out, req->noreply, "OK\r\n");
         }
         return;
     }
-    if (n == 4 && tok_is(req->tokens[1], "reassign")) {
+    if (n == 4 && MC_TOK_IS(req->tokens[1], "reassign")) {
         int32_t src, dst;
         if (!mc_parse_i32(req->tokens[2], &src) || !mc_parse_i32(req->tokens[3], &dst))
             resp_add_str(out, MC_ERR_BAD_FORMAT);
@@ -333,13 +322,13 @@ static void admin_lru_crawler(const struct mc_context *ctx, const struct mc_requ
     struct mc_shared *sh = ctx->shared;
     uint32_t v;
 
-    if (req->ntokens == 2 && tok_is(req->tokens[1], "enable")) {
+    if (req->ntokens == 2 && MC_TOK_IS(req->tokens[1], "enable")) {
         resp_add_str(out, "ERROR failed to start lru crawler thread\r\n");
-    } else if (req->ntokens == 2 && tok_is(req->tokens[1], "disable")) {
+    } else if (req->ntokens == 2 && MC_TOK_IS(req->tokens[1], "disable")) {
         resp_add_str(out, "OK\r\n");
-    } else if (req->ntokens == 3 && (tok_is(req->tokens[1], "crawl") || tok_is(req->tokens[1], "metadump"))) {
+    } else if (req->ntokens == 3 && (MC_TOK_IS(req->tokens[1], "crawl") || MC_TOK_IS(req->tokens[1], "metadump"))) {
         resp_add_str(out, "CLIENT_ERROR lru crawler disabled\r\n");
-    } else if (req->ntokens == 3 && tok_is(req->tokens[1], "sleep")) {
+    } else if (req->ntokens == 3 && MC_TOK_IS(req->tokens[1], "sleep")) {
         if (!mc_parse_u32(req->tokens[2], &v))
             resp_add_str(out, MC_ERR_BAD_FORMAT);
         else if (v > CRAWLER_SLEEP_MAX)
@@ -349,7 +338,7 @@ static void admin_lru_crawler(const struct mc_context *ctx, const struct mc_requ
                 atomic_store_explicit(&sh->crawler_sleep, v, memory_order_relaxed);
             resp_add_str(out, "OK\r\n");
         }
-    } else if (req->ntokens == 3 && tok_is(req->tokens[1], "tocrawl")) {
+    } else if (req->ntokens == 3 && MC_TOK_IS(req->tokens[1], "tocrawl")) {
         if (!mc_parse_u32(req->tokens[2], &v))
             resp_add_str(out, MC_ERR_BAD_FORMAT);
         else {
@@ -365,7 +354,7 @@ static void admin_lru_crawler(const struct mc_context *ctx, const struct mc_requ
 /* See mc_admin.h. */
 bool mc_admin_is_snapshot(const struct mc_request *req)
 {
-    return req->cmd == MC_CMD_NONE && req->ntokens >= 1 && tok_is(req->tokens[0], "snapshot");
+    return req->cmd == MC_CMD_NONE && req->ntokens >= 1 && MC_TOK_IS(req->tokens[0], "snapshot");
 }
 
 /* See mc_admin.h. */
@@ -373,7 +362,7 @@ enum mc_wait_kind mc_admin_snapshot_kind(const struct mc_request *req)
 {
     if (req->ntokens == 1)
         return MC_WAIT_SNAPSHOT;
-    if (req->ntokens == 2 && tok_is(req->tokens[1], "bg"))
+    if (req->ntokens == 2 && MC_TOK_IS(req->tokens[1], "bg"))
         return MC_WAIT_SNAPSHOT_BG;
     return MC_WAIT_NONE;
 }
@@ -393,7 +382,7 @@ void mc_admin_exec(const struct mc_context *ctx, const struct mc_request *req, s
         break;
     default:
         /* lru (no LRU maintainer) and watch (no log watchers): memcached's answer without them. */
-        reply(out, req->noreply, MC_ERR_ERROR);
+        mc_reply(out, req->noreply, MC_ERR_ERROR);
         break;
     }
 }

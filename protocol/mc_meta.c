@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "protocol/mc_internal.h"
 #include "protocol/memcache.h"
 #include "protocol/response.h"
 #include "storage/meta.h"
@@ -42,11 +43,6 @@ struct mc_line {
 };
 
 /* ---- counters and small writers ---- */
-
-static inline void mc_meta_count(uint64_t *c)
-{
-    __atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
-}
 
 static void line_add(struct mc_line *l, const char *p, size_t n)
 {
@@ -306,7 +302,7 @@ static const char *mc_meta_flags(struct mc_meta_request *req, const struct mc_to
             return MC_META_ERR_INVALID;
         if (req->norder < MC_META_TOKENS)
             req->order[req->norder++] = (char)b;
-        const char *e = mc_meta_flag_arg(req, tok[i], error ? error : MC_META_ERR_FORMAT);
+        const char *e = mc_meta_flag_arg(req, tok[i], error ? error : MC_ERR_BAD_FORMAT);
         if (e != NULL)
             error = e;
     }
@@ -341,13 +337,13 @@ static enum mc_parse_status mc_meta_parse_me(struct mc_meta_request *req, const 
                                              size_t n)
 {
     if (n < 2 || tok[1].len > ITEM_KEY_MAX)
-        return mc_meta_fail(req, MC_META_ERR_FORMAT);
+        return mc_meta_fail(req, MC_ERR_BAD_FORMAT);
     if (n >= 3 && tok[2].len == 1 && tok[2].p[0] == 'b') {
         req->nkey = mc_meta_base64_decode(req->key, req->nkey, req->key_buf);
         req->key = req->key_buf;
         req->binary = true;
         if (req->nkey == 0)
-            return mc_meta_fail(req, MC_META_ERR_FORMAT);
+            return mc_meta_fail(req, MC_ERR_BAD_FORMAT);
     }
     return MC_PARSE_OK;
 }
@@ -379,13 +375,13 @@ enum mc_parse_status mc_meta_parse(const char *line, size_t len, struct mc_meta_
     if (n < 2)
         return MC_PARSE_ERROR;
     if ((req->cmd == MC_META_MS && n == 2) || tok[1].len > ITEM_KEY_MAX)
-        return mc_meta_fail(req, MC_META_ERR_FORMAT);
+        return mc_meta_fail(req, MC_ERR_BAD_FORMAT);
     if (n > MC_META_TOKENS_MAX)
         return mc_meta_fail(req, req->cmd == MC_META_MG ? MC_META_ERR_TOO_LONG_MG : MC_META_ERR_TOO_LONG);
     if (req->cmd == MC_META_MS) {
         int32_t vlen;
         if (!mc_parse_i32(tok[2], &vlen) || vlen < 0 || vlen > INT32_MAX - 2)
-            return mc_meta_fail(req, MC_META_ERR_FORMAT);
+            return mc_meta_fail(req, MC_ERR_BAD_FORMAT);
         req->nbytes = (uint32_t)vlen;
     }
     return mc_meta_check_flags(req, tok, n);
@@ -419,16 +415,16 @@ static void mc_meta_count_get(struct mc_stats *st, const struct item *it, bool t
                               enum cache_miss_reason why)
 {
     if (it != NULL && touch) {
-        mc_meta_count(&st->cmd_touch);
-        mc_meta_count(&st->touch_hits);
+        mc_count(&st->cmd_touch);
+        mc_count(&st->touch_hits);
         return;
     }
-    mc_meta_count(&st->cmd_get);
-    mc_meta_count(it != NULL ? &st->get_hits : &st->get_misses);
+    mc_count(&st->cmd_get);
+    mc_count(it != NULL ? &st->get_hits : &st->get_misses);
     if (why == CACHE_MISS_EXPIRED)
-        mc_meta_count(&st->get_expired);
+        mc_count(&st->get_expired);
     else if (why == CACHE_MISS_FLUSHED)
-        mc_meta_count(&st->get_flushed);
+        mc_count(&st->get_flushed);
 }
 
 /* The return flags of an mg hit, in line order, then Z X W. A key is shown in base64 when the item
@@ -510,7 +506,7 @@ static void mc_meta_mg(const struct mc_context *ctx, struct mc_stats *st, const 
     }
     if (it == NULL) {
         if (info.status == CACHE_NO_MEMORY) {
-            resp_add_str(out, "SERVER_ERROR out of memory storing object\r\n");
+            resp_add_str(out, MC_ERR_NO_MEMORY);
             return;
         }
         if (mc_meta_has(req, 'q'))
@@ -547,18 +543,18 @@ static void mc_meta_md(const struct mc_context *ctx, struct mc_stats *st, const 
     switch (cst) {
     case CACHE_OK:
         if (!stale)
-            mc_meta_count(&st->delete_hits);
+            mc_count(&st->delete_hits);
         if (mc_meta_has(req, 'q'))
             return;
         line_add(&l, "HD", 2);
         break;
     case CACHE_EXISTS:
     case CACHE_NOT_FOUND:
-        mc_meta_count(&st->delete_misses);
+        mc_count(&st->delete_misses);
         line_add(&l, cst == CACHE_EXISTS ? "EX" : "NF", 2);
         break;
     default:
-        resp_add_str(out, "SERVER_ERROR out of memory\r\n");
+        resp_add_str(out, MC_META_ERR_NOMEM);
         return;
     }
     line_echo(&l, req);
@@ -625,32 +621,32 @@ static void mc_meta_ma(const struct mc_context *ctx, struct mc_stats *st, const 
     enum cache_status cst = cache_meta_arith(c, req->key, req->nkey, &o, &r);
     if (req->opaque_late && (cst == CACHE_OK || cst == CACHE_NOT_FOUND || cst == CACHE_EXISTS)) {
         if (cst == CACHE_OK && !r.created)
-            mc_meta_count(o.incr ? &st->incr_hits : &st->decr_hits);
+            mc_count(o.incr ? &st->incr_hits : &st->decr_hits);
         else if (cst == CACHE_NOT_FOUND)
-            mc_meta_count(o.incr ? &st->incr_misses : &st->decr_misses);
+            mc_count(o.incr ? &st->incr_misses : &st->decr_misses);
         resp_add_str(out, MC_META_ERR_OPAQUE); /* the counter changed anyway, as in memcached */
         return;
     }
     switch (cst) {
     case CACHE_OK:
         if (!r.created)
-            mc_meta_count(o.incr ? &st->incr_hits : &st->decr_hits);
+            mc_count(o.incr ? &st->incr_hits : &st->decr_hits);
         if (!r.created && mc_meta_has(req, 'q'))
             return;
         mc_meta_ma_reply(ctx, req, &r, ttl, viv, out);
         return;
     case CACHE_NOT_FOUND:
-        mc_meta_count(o.incr ? &st->incr_misses : &st->decr_misses);
+        mc_count(o.incr ? &st->incr_misses : &st->decr_misses);
         line_add(&l, "NF", 2);
         break;
     case CACHE_EXISTS:
         line_add(&l, "EX", 2);
         break;
     case CACHE_NON_NUMERIC:
-        resp_add_str(out, MC_META_ERR_NON_NUMERIC);
+        resp_add_str(out, MC_ERR_NON_NUMERIC);
         return;
     default:
-        resp_add_str(out, "SERVER_ERROR out of memory\r\n");
+        resp_add_str(out, MC_META_ERR_NOMEM);
         return;
     }
     line_echo(&l, req);
@@ -725,12 +721,12 @@ static enum mc_meta_result mc_meta_ms(const struct mc_context *ctx, struct mc_st
         it = cache_alloc(c, req->key, req->nkey, req->client_flags, exptime, req->nbytes, &cst);
     if (it == NULL) {
         bool too_large = cst == CACHE_TOO_LARGE;
-        mc_meta_count(too_large ? &st->store_too_large : &st->store_no_memory);
+        mc_count(too_large ? &st->store_too_large : &st->store_no_memory);
         /* As memcached: a failed ms of any mode does not leave the old value readable. */
         cache_delete(c, req->key, req->nkey, 0);
         set->swallow = (size_t)req->nbytes + 2;
-        set->error = too_large ? "SERVER_ERROR object too large for cache\r\n"
-                               : "SERVER_ERROR out of memory storing object\r\n";
+        set->error = too_large ? MC_ERR_TOO_LARGE
+                               : MC_ERR_NO_MEMORY;
         return MC_META_SWALLOW;
     }
     item_set_key_binary(it, req->binary);
@@ -744,19 +740,19 @@ void mc_meta_finish_set(const struct mc_context *ctx, struct mc_stats *st, const
 {
     struct mc_line l = {.n = 0};
     uint64_t cas = 0;
-    mc_meta_count(&st->cmd_set);
+    mc_count(&st->cmd_set);
     if (!chunk_ok) {
-        resp_add_str(out, MC_META_ERR_CHUNK);
+        resp_add_str(out, MC_ERR_BAD_CHUNK);
         return;
     }
     enum cache_status cst = cache_meta_store(ctx->cache, it, set->mode, set->cas, set->set_stale, &cas);
     if (set->mode == CACHE_CAS) {
         if (cst == CACHE_OK)
-            mc_meta_count(&st->cas_hits);
+            mc_count(&st->cas_hits);
         else if (cst == CACHE_EXISTS)
-            mc_meta_count(&st->cas_badval);
+            mc_count(&st->cas_badval);
         else if (cst == CACHE_NOT_FOUND)
-            mc_meta_count(&st->cas_misses);
+            mc_count(&st->cas_misses);
     }
     switch (cst) {
     case CACHE_OK:
@@ -774,7 +770,7 @@ void mc_meta_finish_set(const struct mc_context *ctx, struct mc_stats *st, const
         line_add(&l, "NS", 2);
         break;
     default:
-        resp_add_str(out, "SERVER_ERROR out of memory storing object\r\n");
+        resp_add_str(out, MC_ERR_NO_MEMORY);
         return;
     }
     for (size_t i = 0; i < set->norder; i++) {
@@ -807,7 +803,7 @@ enum mc_meta_result mc_meta_exec(const struct mc_context *ctx, struct mc_stats *
         resp_add_str(out, req.error);
         return MC_META_DONE;
     default:
-        resp_add_str(out, "ERROR\r\n");
+        resp_add_str(out, MC_ERR_ERROR);
         return MC_META_DONE;
     }
     switch (req.cmd) {

@@ -35,7 +35,6 @@ struct resp;
 enum mc_meta_cmd { MC_META_NONE = 0, MC_META_MG, MC_META_MS, MC_META_MD, MC_META_MA, MC_META_MN, MC_META_ME };
 
 /* Error lines (with "\r\n") of the meta commands, as memcached 1.6.18 sends them. */
-#define MC_META_ERR_FORMAT      "CLIENT_ERROR bad command line format\r\n"
 #define MC_META_ERR_TOO_LONG_MG "CLIENT_ERROR options flags are too long\r\n"
 #define MC_META_ERR_TOO_LONG    "CLIENT_ERROR options flags too long\r\n"
 #define MC_META_ERR_DUPLICATE   "CLIENT_ERROR duplicate flag\r\n"
@@ -49,8 +48,7 @@ enum mc_meta_cmd { MC_META_NONE = 0, MC_META_MG, MC_META_MS, MC_META_MD, MC_META
 #define MC_META_ERR_MODE_MS     "CLIENT_ERROR invalid mode for ms M token\r\n"
 #define MC_META_ERR_MODE_MA     "CLIENT_ERROR invalid mode for ma M token\r\n"
 #define MC_META_ERR_OPAQUE      "CLIENT_ERROR opaque token too long\r\n"
-#define MC_META_ERR_CHUNK       "CLIENT_ERROR bad data chunk\r\n"
-#define MC_META_ERR_NON_NUMERIC "CLIENT_ERROR cannot increment or decrement non-numeric value\r\n"
+#define MC_META_ERR_NOMEM       "SERVER_ERROR out of memory\r\n"
 
 struct mc_meta_request {
     enum mc_meta_cmd cmd;
@@ -131,8 +129,5 @@ enum mc_meta_result mc_meta_exec(const struct mc_context *ctx, struct mc_stats *
  * its reference and releases it) and answers. */
 void mc_meta_finish_set(const struct mc_context *ctx, struct mc_stats *stats, const struct mc_meta_set *set,
                         struct item *it, bool chunk_ok, struct resp *out);
-
-/* Whether a value fits under -I as memcached 1.6 counts an item (memcache.c). */
-bool mc_item_fits(const struct mc_context *ctx, size_t nkey, uint64_t nbytes);
 
 #endif

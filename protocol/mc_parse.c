@@ -30,10 +30,6 @@ static inline bool mc_isspace(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
 }
 
-static inline bool mc_tok_is(struct mc_token t, const char *s, size_t n)
-{
-    return t.len == n && memcmp(t.p, s, n) == 0;
-}
 
 /*
  * The common part of strtoull/strtol on a token: white space, sign, decimal digits, then the token's

@@ -101,6 +101,15 @@ struct mc_request {
  */
 enum mc_parse_status mc_parse_line(const char *line, size_t len, struct mc_request *req);
 
+/* Whether token t is exactly the n bytes at s. */
+static inline bool mc_tok_is(struct mc_token t, const char *s, size_t n)
+{
+    return t.len == n && memcmp(t.p, s, n) == 0;
+}
+
+/* mc_tok_is against a string literal. */
+#define MC_TOK_IS(t, lit) mc_tok_is((t), (lit), sizeof(lit) - 1)
+
 /* Moves *pos past the next token before end and stores it in *tok; false when none is left.
  * Tokens are separated by spaces only. Inline: it runs once per token of every request. */
 static inline bool mc_parse_next_token(const char **pos, const char *end, struct mc_token *tok)

@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "protocol/mc_admin.h"
+#include "protocol/mc_internal.h"
 #include "protocol/mc_meta.h"
 #include "protocol/mc_parse.h"
 #include "protocol/response.h"
@@ -70,10 +71,6 @@ struct mc_session {
 
 /* ---- counters ---- */
 
-static inline void mc_count(uint64_t *c)
-{
-    __atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
-}
 
 #define MC_STATS_WORDS (sizeof(struct mc_stats) / sizeof(uint64_t))
 _Static_assert(sizeof(struct mc_stats) % sizeof(uint64_t) == 0, "mc_stats holds only uint64_t");
@@ -123,14 +120,6 @@ void mc_session_destroy(struct mc_session **sp)
         cache_item_release(s->ctx->cache, &s->it);
     free(s);
     *sp = NULL;
-}
-
-/* ---- small writers ---- */
-
-static inline void mc_reply(struct resp *out, bool noreply, const char *line)
-{
-    if (!noreply)
-        resp_add_str(out, line);
 }
 
 /* Writes v in decimal at p; returns the number of digits. */

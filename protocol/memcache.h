@@ -74,7 +74,7 @@ enum mc_status {
     MC_OK = 0,     /* keep reading */
     MC_CLOSE,      /* write out what is queued, then close (quit, fatal protocol error) */
     MC_SHUTDOWN,   /* `shutdown` accepted: write what is queued, then stop the server */
-    MC_WAIT        /* a request the server must answer (mc_session_wait_kind): feed nothing more
+    MC_WAIT        /* a request the server must answer (mc_session_take_wait): feed nothing more
                     * until that answer is appended to the queue, then feed the rest */
 };
 

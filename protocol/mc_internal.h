@@ -1,0 +1,34 @@
+/*
+ * mc_internal.h: small helpers shared by the protocol layer's own files (memcache.c, mc_meta.c,
+ * mc_admin.c); not part of the layer's interface (memcache.h is).
+ *
+ * Threads: the counters are one worker's own (see memcache.h): relaxed load + store, never a
+ * read-modify-write, because only that worker writes them.
+ */
+#ifndef CAIRN_PROTOCOL_MC_INTERNAL_H
+#define CAIRN_PROTOCOL_MC_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "protocol/mc_parse.h"
+#include "protocol/memcache.h"
+#include "protocol/response.h"
+
+/* Adds one to a worker's counter. */
+static inline void mc_count(uint64_t *c)
+{
+    __atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
+}
+
+/* Queues line unless the request said noreply. */
+static inline void mc_reply(struct resp *out, bool noreply, const char *line)
+{
+    if (!noreply)
+        resp_add_str(out, line);
+}
+
+/* Whether an item with this key and value length is within -I (memcached's accounting); memcache.c. */
+bool mc_item_fits(const struct mc_context *ctx, size_t nkey, uint64_t nbytes);
+
+#endif
