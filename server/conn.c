@@ -131,6 +131,13 @@ static void shrink_buffer(struct conn *c)
     }
 }
 
+/* Whether c takes more requests now: not closing, not held back by its output queue, not waiting for
+ * a `snapshot` reply. */
+static bool may_read(const struct conn *c)
+{
+    return !c->closing && !c->read_paused && c->snap_wait == NULL;
+}
+
 /* A `snapshot` request (MC_WAIT): answered now, or c waits for the snapshot thread's reply. */
 static void start_wait(struct conn *c)
 {
@@ -268,7 +275,7 @@ static enum io_result check_backlog(struct conn *c)
  * that would only return EAGAIN: level-triggered polling reports any bytes that arrive after it. */
 static enum io_result read_loop(struct conn *c, unsigned budget, bool drained)
 {
-    while (!c->closing && !c->read_paused && c->snap_wait == NULL && !drained) {
+    while (may_read(c) && !drained) {
         if (budget-- == 0) {
             worker_count(&c->w->ws.conn_yields, 1);
             return IO_OK;
@@ -308,7 +315,7 @@ static bool settle(struct conn *c)
     if (c->read_paused && pending <= LOW_WATER)
         c->read_paused = false;
     short flags = 0;
-    if (!c->closing && !c->read_paused && c->snap_wait == NULL)
+    if (may_read(c))
         flags |= EV_READ;
     if (pending > 0)
         flags |= EV_WRITE;
@@ -359,7 +366,7 @@ static void on_event(evutil_socket_t fd, short what, void *arg)
     struct conn *c = arg;
     (void)fd;
 
-    if ((what & EV_READ) && !c->closing && !c->read_paused && c->snap_wait == NULL) {
+    if ((what & EV_READ) && may_read(c)) {
         if (what == EV_READ && worker_batches_io(c->w)) {
             worker_queue(&c->w->read_q, c);
             return;
@@ -374,7 +381,7 @@ static void on_event(evutil_socket_t fd, short what, void *arg)
 void conn_read_inline(struct conn *c)
 {
     worker_unqueue(c);
-    if (!c->closing && !c->read_paused && c->snap_wait == NULL && read_requests(c) == IO_CLOSE) {
+    if (may_read(c) && read_requests(c) == IO_CLOSE) {
         conn_destroy(c);
         return;
     }
@@ -384,7 +391,7 @@ void conn_read_inline(struct conn *c)
 /* Batched read, step 1: where the recv goes (see server_internal.h). */
 bool conn_read_target(struct conn *c, char **dst, size_t *len)
 {
-    if (c->closing || c->read_paused || c->snap_wait != NULL)
+    if (!may_read(c))
         return false;
     return read_dest(c, dst, len, &c->batch_window);
 }
@@ -451,7 +458,7 @@ void conn_batch_done(struct conn *c, int res, size_t len)
 void conn_begin_close(struct conn *c)
 {
     worker_unqueue(c);
-    if (!c->closing && !c->read_paused && c->snap_wait == NULL && read_requests(c) == IO_CLOSE) {
+    if (may_read(c) && read_requests(c) == IO_CLOSE) {
         conn_destroy(c);
         return;
     }

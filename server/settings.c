@@ -24,16 +24,15 @@
 #define ITEM_SIZE_MAX_LIMIT ((size_t)1024 * 1024 * 1024)
 #define THREADS_MAX         256u
 
-/* Snapshot options: long names only (memcached has none), codes outside the short-option range. */
+/* cairn's own options: long names only (memcached has none), codes outside the short-option range. */
 enum {
     OPT_SNAPSHOT_PATH = 0x5300,
     OPT_SNAPSHOT_INTERVAL,
     OPT_SNAPSHOT_ON_SHUTDOWN,
-    OPT_SNAPSHOT_BAD_FILE
+    OPT_SNAPSHOT_BAD_FILE,
+    OPT_IO_URING
 };
 #define SNAPSHOT_INTERVAL_MAX (366u * 24 * 3600)
-/* Long-only options get codes outside the range of characters. */
-#define OPT_IO_URING 0x100
 
 static const char short_opts[] = "p:l:t:m:c:I:f:n:vU:s:a:dP:u:AhVCb:R:D:";
 
@@ -111,8 +110,9 @@ void settings_usage(FILE *f)
           "--snapshot-bad-file=fail|set-aside  on a corrupt snapshot at start: exit\n"
           "                          non-zero, or rename it to <file>.bad-<time> and\n"
           "                          start empty (default: fail)\n"
-          "--io-uring=<yes|no>       send each event loop turn's responses with one\n"
-          "                          io_uring call; writev if off or unavailable\n"
+          "--io-uring=<yes|no>       read requests and send responses of each event loop\n"
+          "                          turn with one io_uring call each; read/writev if\n"
+          "                          off or unavailable\n"
           "                          (default: yes)\n",
           f);
 }
@@ -149,6 +149,15 @@ void settings_deinit(struct settings *s)
     free(s->user);
     free(s->snapshot_path);
     memset(s, 0, sizeof(*s));
+}
+
+/* "yes" or "no" into *out; false (and *out unchanged) for anything else. */
+static bool parse_yes_no(const char *arg, bool *out)
+{
+    if (strcmp(arg, "yes") != 0 && strcmp(arg, "no") != 0)
+        return false;
+    *out = arg[0] == 'y';
+    return true;
 }
 
 /* Parses a whole decimal number in [0, max]; false on junk, a sign or overflow. */
@@ -355,10 +364,7 @@ static const char *apply_snapshot(struct settings *s, int opt, const char *arg)
         s->snapshot_interval = (unsigned)v;
         return NULL;
     case OPT_SNAPSHOT_ON_SHUTDOWN:
-        if (strcmp(arg, "yes") != 0 && strcmp(arg, "no") != 0)
-            return "Snapshot on shutdown must be yes or no";
-        s->snapshot_on_shutdown = arg[0] == 'y';
-        return NULL;
+        return parse_yes_no(arg, &s->snapshot_on_shutdown) ? NULL : "Snapshot on shutdown must be yes or no";
     case OPT_SNAPSHOT_BAD_FILE:
         if (strcmp(arg, "fail") != 0 && strcmp(arg, "set-aside") != 0)
             return "Snapshot bad file must be fail or set-aside";
@@ -400,10 +406,7 @@ static const char *apply_option(struct settings *s, int opt, const char *arg)
         s->use_cas = false;
         return NULL;
     case OPT_IO_URING:
-        if (strcmp(arg, "yes") != 0 && strcmp(arg, "no") != 0)
-            return "--io-uring takes yes or no";
-        s->io_uring = strcmp(arg, "yes") == 0;
-        return NULL;
+        return parse_yes_no(arg, &s->io_uring) ? NULL : "--io-uring takes yes or no";
     case 'D':
         if (arg[0] == '\0')
             return "No delimiter specified";

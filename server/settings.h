@@ -50,7 +50,7 @@ struct settings {
     unsigned snapshot_interval;   /* --snapshot-interval, seconds between periodic saves; 0 = none */
     bool snapshot_on_shutdown;    /* --snapshot-on-shutdown yes|no (default yes) */
     bool snapshot_set_aside;      /* --snapshot-bad-file set-aside (default fail) */
-    bool io_uring;           /* --io-uring yes|no: batch response writes through io_uring */
+    bool io_uring;           /* --io-uring yes|no: batch reads and writes through io_uring */
 };
 
 enum settings_status {

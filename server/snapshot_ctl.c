@@ -278,7 +278,7 @@ static bool run_save(struct snapshot_ctl *ctl)
 }
 
 /* Waits until a request, the periodic deadline (due_ns; 0 = none) or stop. Caller holds ctl->lock;
- * returns true when a save should run now (busy is then set). */
+ * returns true when a save should run now (busy is then set), false on stop. */
 static bool wait_for_work_locked(struct snapshot_ctl *ctl, uint64_t due_ns)
 {
     while (!ctl->stop && !ctl->pending) {
@@ -287,9 +287,7 @@ static bool wait_for_work_locked(struct snapshot_ctl *ctl, uint64_t due_ns)
             continue;
         }
         if (mono_ns() >= due_ns) {
-            if (ctl->busy)
-                return false;
-            ctl->busy = true;
+            ctl->busy = true; /* not busy here: a request sets busy and pending together */
             return true;
         }
         struct timespec ts = {(time_t)(due_ns / 1000000000u), (long)(due_ns % 1000000000u)};
@@ -307,11 +305,8 @@ static void *snapshot_main(void *arg)
 
     pthread_mutex_lock(&ctl->lock);
     for (;;) {
-        if (!wait_for_work_locked(ctl, due)) {
-            if (ctl->stop)
-                break;
-            continue;
-        }
+        if (!wait_for_work_locked(ctl, due))
+            break;
         pthread_mutex_unlock(&ctl->lock);
         run_save(ctl);
         due = interval_ns != 0 ? mono_ns() + interval_ns : 0;
@@ -427,7 +422,7 @@ static struct snapshot_waiter *waiter_create(struct snapshot_ctl *ctl, struct co
 }
 
 /* See snapshot_ctl.h. */
-bool snapshot_ctl_request(struct snapshot_ctl *ctl, struct conn *c, bool bg, struct resp *out,
+void snapshot_ctl_request(struct snapshot_ctl *ctl, struct conn *c, bool bg, struct resp *out,
                           struct snapshot_waiter **wp)
 {
     struct snapshot_waiter *w = NULL;
@@ -437,7 +432,7 @@ bool snapshot_ctl_request(struct snapshot_ctl *ctl, struct conn *c, bool bg, str
         w = waiter_create(ctl, c);
         if (w == NULL) {
             resp_add_str(out, "SERVER_ERROR out of memory\r\n");
-            return true;
+            return;
         }
     }
     pthread_mutex_lock(&ctl->lock);
@@ -455,14 +450,13 @@ bool snapshot_ctl_request(struct snapshot_ctl *ctl, struct conn *c, bool bg, str
     if (refused) {
         snapshot_waiter_cancel(&w);
         resp_add_str(out, "SERVER_ERROR snapshot already running\r\n");
-        return true;
+        return;
     }
     if (bg) {
         resp_add_str(out, "OK\r\n");
-        return true;
+        return;
     }
     *wp = w;
-    return false;
 }
 
 /* See snapshot_ctl.h. */

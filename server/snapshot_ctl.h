@@ -71,12 +71,12 @@ bool snapshot_ctl_stop(struct snapshot_ctl *ctl);
 void snapshot_ctl_destroy(struct snapshot_ctl **ctl);
 
 /*
- * A `snapshot` (bg = false) or `snapshot bg` request of connection c, on c's worker thread. Returns
- * true when the reply was appended to out now (bg started, already running, error); false when the
- * save was started and the reply comes later through conn_snapshot_done(c, reply): *wp then holds the
- * waiter, which the connection owns and must cancel if it closes first.
+ * A `snapshot` (bg = false) or `snapshot bg` request of connection c, on c's worker thread. Either the
+ * reply is appended to out now (bg started, already running, error) and *wp is NULL, or the save was
+ * started and the reply comes later through conn_snapshot_done(c, reply): *wp then holds the waiter,
+ * which the connection owns and must cancel if it closes first.
  */
-bool snapshot_ctl_request(struct snapshot_ctl *ctl, struct conn *c, bool bg, struct resp *out,
+void snapshot_ctl_request(struct snapshot_ctl *ctl, struct conn *c, bool bg, struct resp *out,
                           struct snapshot_waiter **wp);
 
 /* The connection is going away before its reply came: drops the waiter; clears *wp. NULL is a

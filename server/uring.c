@@ -34,6 +34,18 @@
 #ifdef HAVE_LINUX_IO_URING_H
 
 #include <linux/io_uring.h>
+
+/* Setup flags of Linux 5.18-6.1, for older kernel headers (an older kernel refuses them with EINVAL,
+ * and setup_fd() then retries without). */
+#ifndef IORING_SETUP_SUBMIT_ALL
+#define IORING_SETUP_SUBMIT_ALL (1U << 7)
+#endif
+#ifndef IORING_SETUP_SINGLE_ISSUER
+#define IORING_SETUP_SINGLE_ISSUER (1U << 12)
+#endif
+#ifndef IORING_SETUP_DEFER_TASKRUN
+#define IORING_SETUP_DEFER_TASKRUN (1U << 13)
+#endif
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -202,12 +214,6 @@ void uring_destroy(struct uring **rp)
     *rp = NULL;
 }
 
-/* How many entries can be prepared before a submit. */
-unsigned uring_capacity(const struct uring *r)
-{
-    return r->sq_entries;
-}
-
 /* The next free submission entry, zeroed and counted as prepared; NULL when the ring is full. */
 static struct io_uring_sqe *next_sqe(struct uring *r)
 {
@@ -272,13 +278,12 @@ static void withdraw_unsubmitted(struct uring *r)
  * left are withdrawn and the wait goes on for those already taken. A failing wait with nothing left
  * to submit would leave requests in flight that point at connection memory, so it aborts.
  */
-enum uring_status uring_submit_wait(struct uring *r, unsigned *done)
+enum uring_status uring_submit_wait(struct uring *r)
 {
     unsigned n = r->sqe_tail - *r->sq_tail;
     unsigned to_submit = n;
     int failed = 0;
 
-    *done = 0;
     if (n == 0)
         return URING_OK;
     __atomic_store_n(r->sq_tail, r->sqe_tail, __ATOMIC_RELEASE);
@@ -301,7 +306,6 @@ enum uring_status uring_submit_wait(struct uring *r, unsigned *done)
         n -= to_submit;
         to_submit = 0;
     }
-    *done = n;
     if (failed != 0) {
         errno = failed;
         return URING_SYSCALL;
@@ -340,13 +344,6 @@ void uring_destroy(struct uring **r)
     *r = NULL;
 }
 
-/* No ring: no capacity. */
-unsigned uring_capacity(const struct uring *r)
-{
-    (void)r;
-    return 0;
-}
-
 /* No ring: nothing can be prepared. */
 bool uring_prep_sendmsg(struct uring *r, int fd, const struct msghdr *msg, unsigned flags, uint64_t user_data)
 {
@@ -359,10 +356,9 @@ bool uring_prep_sendmsg(struct uring *r, int fd, const struct msghdr *msg, unsig
 }
 
 /* No ring: nothing to submit. */
-enum uring_status uring_submit_wait(struct uring *r, unsigned *done)
+enum uring_status uring_submit_wait(struct uring *r)
 {
     (void)r;
-    *done = 0;
     return URING_OK;
 }
 

@@ -40,9 +40,6 @@ enum uring_status uring_create(unsigned entries, struct uring **out);
 /* Unmaps and closes the ring and clears *r. NULL is a no-op. Nothing may be in flight. */
 void uring_destroy(struct uring **r);
 
-/* How many entries can be prepared before a submit (the submission ring's size). */
-unsigned uring_capacity(const struct uring *r);
-
 /*
  * Prepares a sendmsg(fd, msg, flags) for the next uring_submit_wait(); msg and the iovecs it points at
  * must stay valid and unchanged until then. False when capacity entries are already prepared.
@@ -56,11 +53,11 @@ bool uring_prep_recv(struct uring *r, int fd, void *buf, size_t len, unsigned fl
 
 /*
  * Submits every prepared entry with one io_uring_enter and waits until all of them have completed
- * (IORING_ENTER_GETEVENTS with min_complete = their number; EINTR retries the wait). *done gets how
- * many completions to read with uring_next_cqe(). On URING_SYSCALL (errno set) the entries the kernel
- * did not take are withdrawn and *done counts only those it took.
+ * (IORING_ENTER_GETEVENTS with min_complete = their number; EINTR retries the wait); their
+ * completions are then read with uring_next_cqe(). On URING_SYSCALL (errno set) the entries the
+ * kernel did not take are withdrawn (they have no completion).
  */
-enum uring_status uring_submit_wait(struct uring *r, unsigned *done);
+enum uring_status uring_submit_wait(struct uring *r);
 
 /* Copies the oldest unread completion to *cqe and frees its slot; false when none is left. */
 bool uring_next_cqe(struct uring *r, struct uring_cqe *cqe);

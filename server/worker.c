@@ -57,8 +57,7 @@ struct batch_slot {
 };
 
 struct io_batch {
-    struct uring *ring;
-    unsigned nslots;
+    struct uring *ring; /* room for BATCH_SLOTS entries: the kernel rounds up, never down */
     struct batch_slot slots[BATCH_SLOTS];
     struct iovec iov[BATCH_SLOTS][BATCH_IOV];
 };
@@ -233,7 +232,6 @@ static void batch_setup(struct worker *w)
         free(b);
         return;
     }
-    b->nslots = uring_capacity(b->ring) < BATCH_SLOTS ? uring_capacity(b->ring) : BATCH_SLOTS;
     w->batch = b;
     server_log(srv, 1, "worker %u: reads and responses batched per loop turn through io_uring\n", w->id);
 }
@@ -291,7 +289,7 @@ static unsigned batch_prepare(struct worker *w, struct conn_queue *q, const stru
     struct io_batch *b = w->batch;
     unsigned n = 0;
 
-    while (q->head != NULL && n < b->nslots) {
+    while (q->head != NULL && n < BATCH_SLOTS) {
         struct conn *c = q->head;
         worker_unqueue(c);
         if (!ops->prep(w, c, n)) {
@@ -306,7 +304,7 @@ static unsigned batch_prepare(struct worker *w, struct conn_queue *q, const stru
 }
 
 /*
- * Runs the connections on q through the ring: one io_uring_enter per round of up to nslots
+ * Runs the connections on q through the ring: one io_uring_enter per round of up to BATCH_SLOTS
  * connections (one round for the ~36 connections an epoll_wait returns under load), then each
  * connection's result. Every recv and sendmsg carries MSG_DONTWAIT, so an empty or full socket
  * completes at once with -EAGAIN and the enter never waits on a slow peer. Entries the kernel refused
@@ -316,9 +314,9 @@ static void batch_run(struct worker *w, struct conn_queue *q, const struct batch
 {
     while (q->head != NULL && w->batch != NULL) {
         struct io_batch *b = w->batch;
-        unsigned n = batch_prepare(w, q, ops), got;
+        unsigned n = batch_prepare(w, q, ops);
         struct uring_cqe cqe;
-        enum uring_status st = uring_submit_wait(b->ring, &got);
+        enum uring_status st = uring_submit_wait(b->ring);
         int err = errno;
 
         while (uring_next_cqe(b->ring, &cqe)) {
