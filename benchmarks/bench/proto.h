@@ -108,4 +108,33 @@ static inline size_t proto_put_u64(char *dst, uint64_t v)
     return n;
 }
 
+/* Reply parsers' helpers. The longest reply line accepted before its \r\n. */
+#define PROTO_MAX_LINE 1024
+
+/* Finds the first line of buf; returns its length without \r\n, or -1 (need more) / -2 (bad: no
+ * \r before the \n, or longer than PROTO_MAX_LINE). */
+static inline long proto_line_end(const char *buf, size_t len)
+{
+    const char *nl = memchr(buf, '\n', len < PROTO_MAX_LINE ? len : PROTO_MAX_LINE);
+    if (nl == NULL)
+        return len < PROTO_MAX_LINE ? -1 : -2;
+    if (nl == buf || nl[-1] != '\r')
+        return -2;
+    return (long)(nl - 1 - buf);
+}
+
+/* Whether the line is word alone or word followed by a space and more. */
+static inline int proto_line_starts(const char *line, size_t n, const char *word)
+{
+    size_t w = strlen(word);
+    return n >= w && memcmp(line, word, w) == 0 && (n == w || line[w] == ' ');
+}
+
+/* Whether the line is memcached's ERROR, CLIENT_ERROR ... or SERVER_ERROR ... */
+static inline int proto_is_error_line(const char *line, size_t n)
+{
+    return (n == 5 && memcmp(line, "ERROR", 5) == 0) || proto_line_starts(line, n, "CLIENT_ERROR") ||
+           proto_line_starts(line, n, "SERVER_ERROR");
+}
+
 #endif

@@ -7,7 +7,7 @@
  * match requests one to one). Replies:
  *   set: STORED | NOT_STORED | EXISTS | NOT_FOUND | ERROR | CLIENT_ERROR <msg> | SERVER_ERROR <msg>
  *   get: END | VALUE <key> <flags> <bytes> [<cas>]\r\n<data>\r\nEND | one of the error lines
- * A reply is parsed only once it is complete; a line longer than MAX_LINE without its \r\n, or a
+ * A reply is parsed only once it is complete; a line longer than PROTO_MAX_LINE without its \r\n, or a
  * line that none of the above describes, is PROTO_BAD.
  */
 #include "config.h"
@@ -17,7 +17,6 @@
 
 #include "benchmarks/bench/proto.h"
 
-#define MAX_LINE 1024
 
 static size_t mc_write_set(char *dst, const char *key, size_t key_len, const char *value, size_t value_len)
 {
@@ -39,33 +38,10 @@ static size_t mc_write_get(char *dst, const char *key, size_t key_len)
     return n;
 }
 
-/* Finds the first line; returns its length without \r\n, or -1 (need more) / -2 (bad). */
-static long line_end(const char *buf, size_t len)
-{
-    const char *nl = memchr(buf, '\n', len < MAX_LINE ? len : MAX_LINE);
-    if (nl == NULL)
-        return len < MAX_LINE ? -1 : -2;
-    if (nl == buf || nl[-1] != '\r')
-        return -2;
-    return (long)(nl - 1 - buf);
-}
-
 static int line_is(const char *line, size_t n, const char *word)
 {
     size_t w = strlen(word);
     return n == w && memcmp(line, word, w) == 0;
-}
-
-static int line_starts(const char *line, size_t n, const char *word)
-{
-    size_t w = strlen(word);
-    return n >= w && memcmp(line, word, w) == 0 && (n == w || line[w] == ' ');
-}
-
-static int is_error_line(const char *line, size_t n)
-{
-    return line_is(line, n, "ERROR") || line_starts(line, n, "CLIENT_ERROR") ||
-           line_starts(line, n, "SERVER_ERROR");
 }
 
 /* Reads a decimal number at *p (below end) followed by a space or end; advances *p. */
@@ -129,7 +105,7 @@ static enum proto_status parse_hit(const char *buf, size_t len, size_t line_len,
 static enum proto_status mc_parse(enum proto_op op, const char *buf, size_t len, struct proto_reply *r,
                                   size_t *used)
 {
-    long n = line_end(buf, len);
+    long n = proto_line_end(buf, len);
     if (n < 0)
         return n == -1 ? PROTO_NEED_MORE : PROTO_BAD;
     size_t ln = (size_t)n;
@@ -137,7 +113,7 @@ static enum proto_status mc_parse(enum proto_op op, const char *buf, size_t len,
     r->line = buf;
     r->line_len = ln;
     *used = ln + 2;
-    if (is_error_line(buf, ln)) {
+    if (proto_is_error_line(buf, ln)) {
         r->kind = PROTO_REPLY_REFUSED;
         return PROTO_OK;
     }
@@ -156,7 +132,7 @@ static enum proto_status mc_parse(enum proto_op op, const char *buf, size_t len,
         r->kind = PROTO_REPLY_MISS;
         return PROTO_OK;
     }
-    if (line_starts(buf, ln, "VALUE"))
+    if (proto_line_starts(buf, ln, "VALUE"))
         return parse_hit(buf, len, ln, r, used);
     return PROTO_BAD;
 }

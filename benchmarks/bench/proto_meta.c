@@ -16,7 +16,7 @@
  *       key: "EN k<key>"); the three error lines (PROTO_REPLY_REFUSED)
  * A status word may be followed by return flags (" k<key>", " O<opaque>", ...); they are skipped,
  * except on VA, whose f and k must both be present exactly once (other flags, such as mg's W, X and Z,
- * are skipped). A line longer than MAX_LINE without its \r\n, a reply that does not belong to the
+ * are skipped). A line longer than PROTO_MAX_LINE without its \r\n, a reply that does not belong to the
  * request (HD to mg, VA to ms), a bad VA header or data not followed by \r\n is PROTO_BAD.
  * The parser is pure and incremental: nothing is consumed before the whole reply is present.
  */
@@ -26,7 +26,6 @@
 
 #include "benchmarks/bench/proto.h"
 
-#define MAX_LINE  1024
 #define MAX_VALUE ((uint64_t)1 << 40)
 
 static size_t meta_write_set(char *dst, const char *key, size_t key_len, const char *value, size_t value_len)
@@ -47,30 +46,6 @@ static size_t meta_write_get(char *dst, const char *key, size_t key_len)
     n += proto_put(dst + n, key, key_len);
     n += proto_put(dst + n, " v f k\r\n", 8);
     return n;
-}
-
-/* Finds the first line; returns its length without \r\n, or -1 (need more) / -2 (bad). */
-static long line_end(const char *buf, size_t len)
-{
-    const char *nl = memchr(buf, '\n', len < MAX_LINE ? len : MAX_LINE);
-    if (nl == NULL)
-        return len < MAX_LINE ? -1 : -2;
-    if (nl == buf || nl[-1] != '\r')
-        return -2;
-    return (long)(nl - 1 - buf);
-}
-
-/* Whether the line is word alone or word followed by a space and more. */
-static int line_starts(const char *line, size_t n, const char *word)
-{
-    size_t w = strlen(word);
-    return n >= w && memcmp(line, word, w) == 0 && (n == w || line[w] == ' ');
-}
-
-static int is_error_line(const char *line, size_t n)
-{
-    return (n == 5 && memcmp(line, "ERROR", 5) == 0) || line_starts(line, n, "CLIENT_ERROR") ||
-           line_starts(line, n, "SERVER_ERROR");
 }
 
 /* Reads the decimal number s[0..n) (at least one digit, nothing else, at most max); 0 or -1. */
@@ -157,11 +132,11 @@ static enum proto_status parse_hit(const char *buf, size_t len, size_t line_len,
 /* The reply to an ms whose line (not an error line) is line[0..n). */
 static enum proto_status parse_set_reply(const char *line, size_t n, struct proto_reply *r)
 {
-    if (line_starts(line, n, "HD")) {
+    if (proto_line_starts(line, n, "HD")) {
         r->kind = PROTO_REPLY_STORED;
         return PROTO_OK;
     }
-    if (line_starts(line, n, "NS") || line_starts(line, n, "EX") || line_starts(line, n, "NF")) {
+    if (proto_line_starts(line, n, "NS") || proto_line_starts(line, n, "EX") || proto_line_starts(line, n, "NF")) {
         r->kind = PROTO_REPLY_REFUSED;
         return PROTO_OK;
     }
@@ -171,7 +146,7 @@ static enum proto_status parse_set_reply(const char *line, size_t n, struct prot
 static enum proto_status meta_parse(enum proto_op op, const char *buf, size_t len, struct proto_reply *r,
                                     size_t *used)
 {
-    long n = line_end(buf, len);
+    long n = proto_line_end(buf, len);
     if (n < 0)
         return n == -1 ? PROTO_NEED_MORE : PROTO_BAD;
     size_t ln = (size_t)n;
@@ -179,13 +154,13 @@ static enum proto_status meta_parse(enum proto_op op, const char *buf, size_t le
     r->line = buf;
     r->line_len = ln;
     *used = ln + 2;
-    if (is_error_line(buf, ln)) {
+    if (proto_is_error_line(buf, ln)) {
         r->kind = PROTO_REPLY_REFUSED;
         return PROTO_OK;
     }
     if (op == PROTO_OP_SET)
         return parse_set_reply(buf, ln, r);
-    if (line_starts(buf, ln, "EN")) {
+    if (proto_line_starts(buf, ln, "EN")) {
         r->kind = PROTO_REPLY_MISS;
         return PROTO_OK;
     }

@@ -15,7 +15,7 @@
  *   -<message>\r\n      an error, e.g. -OOM or -WRONGTYPE (PROTO_REPLY_REFUSED)
  * Any other well-framed simple value (+ other than OK, :integer, a bulk reply to a SET, +OK to a GET)
  * is not success either and is PROTO_REPLY_REFUSED. An array (*), an unknown type byte, a line longer
- * than MAX_LINE without its \r\n, a bad length or a bulk not followed by \r\n is PROTO_BAD: the
+ * than PROTO_MAX_LINE without its \r\n, a bad length or a bulk not followed by \r\n is PROTO_BAD: the
  * stream's framing cannot be trusted after it. Like the memcache parser this one is pure and
  * incremental: a reply counts only once all its bytes are present, and nothing is consumed before.
  */
@@ -25,7 +25,6 @@
 
 #include "benchmarks/bench/proto.h"
 
-#define MAX_LINE 1024
 #define MAX_BULK ((uint64_t)1 << 40)
 
 /* Appends one bulk string: $<len>\r\n<bytes>\r\n. */
@@ -52,17 +51,6 @@ static size_t redis_write_get(char *dst, const char *key, size_t key_len)
     size_t n = proto_put(dst, "*2\r\n$3\r\nGET\r\n", 13);
     n += put_bulk(dst + n, key, key_len);
     return n;
-}
-
-/* Finds the first line; returns its length without \r\n, or -1 (need more) / -2 (bad). */
-static long line_end(const char *buf, size_t len)
-{
-    const char *nl = memchr(buf, '\n', len < MAX_LINE ? len : MAX_LINE);
-    if (nl == NULL)
-        return len < MAX_LINE ? -1 : -2;
-    if (nl == buf || nl[-1] != '\r')
-        return -2;
-    return (long)(nl - 1 - buf);
 }
 
 /* The length of a bulk header line "$<digits>" or "$-1": 0 and *len set, 1 for nil, -1 if bad. */
@@ -121,7 +109,7 @@ static enum proto_reply_kind reply_kind(enum proto_op op, char t, int nil, const
 static enum proto_status redis_parse(enum proto_op op, const char *buf, size_t len, struct proto_reply *r,
                                      size_t *used)
 {
-    long n = line_end(buf, len);
+    long n = proto_line_end(buf, len);
     if (n < 0)
         return n == -1 ? PROTO_NEED_MORE : PROTO_BAD;
     size_t ln = (size_t)n;
