@@ -314,7 +314,14 @@ Test(snapshot, writers_during_save_are_all_in_the_file)
         ws[i].failed = false;
         cr_assert_eq(pthread_create(&ws[i].thread, NULL, writer_main, &ws[i]), 0);
     }
-    h_sleep_ms(200);
+    /* every writer has been acknowledged at least once (bounded; not a fixed sleep: slow machines) */
+    for (int64_t end = h_now_ms() + 10000; h_now_ms() < end; h_sleep_ms(10)) {
+        int started = 0;
+        for (int i = 0; i < WRITERS; i++)
+            started += atomic_load(&ws[i].acked) > 0;
+        if (started == WRITERS)
+            break;
+    }
     unsigned before[WRITERS];
     for (int i = 0; i < WRITERS; i++)
         before[i] = atomic_load(&ws[i].acked);
@@ -690,7 +697,9 @@ Test(snapshot, second_request_while_running)
         h_sleep_ms(5);
     int waiter = h_connect(h_srv.port);
     h_sends(waiter, "snapshot\r\n");
-    h_sleep_ms(5);
+    end = h_now_ms() + 10000; /* the waiter's save has started (not a fixed sleep: slow machines) */
+    while (h_stat(fd, "snapshot_in_progress") != 1 && h_now_ms() < end)
+        h_sleep_ms(1);
     h_cmd(fd, "snapshot bg\r\n", "SERVER_ERROR snapshot already running\r\n");
     expect_filled(fd, "k1");
     char *line = h_read_line(waiter);
