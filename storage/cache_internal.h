@@ -115,24 +115,73 @@ void cache_item_unref(struct cache *c, struct item *it);
  */
 struct item *cache_evict_locked(struct cache *c, struct slab_class *cls, struct ht_shard *held);
 
+/* As cache_evict_locked, never choosing a chunk on arena page skip_page (UINT32_MAX: none). */
+struct item *cache_evict_skip_locked(struct cache *c, struct slab_class *cls, struct ht_shard *held,
+                                     uint32_t skip_page);
+
+/* Decides on one linked item under its shard lock sh: reclaims it if dead, else clears a set ACTIVE
+ * bit and keeps it (unless force), else evicts it. On removal the chunk is left unreferenced, state
+ * 0, its size taken off cls->mem_requested. Returns whether it was removed. Caller holds cls->lock. */
+bool cache_reap_locked(struct cache *c, struct slab_class *cls, struct ht_shard *sh, uint64_t hash,
+                       struct item *it, bool second_turn, bool force);
+
+/* As cache_reap_locked for a chunk of cls whose shard is not locked yet: skips free, unlinked and
+ * referenced chunks, try-locks the shard unless it is `held`. Caller holds cls->lock. */
+bool cache_try_victim_locked(struct cache *c, struct slab_class *cls, struct item *it,
+                             struct ht_shard *held, bool second_turn, bool force);
+
+/* ---- balance.c: where memory goes when a class has no free chunk ---- */
+
 #define REBALANCE_DONORS 4 /* donor classes one rebalance tries */
 #define REBALANCE_PAGES 4  /* pages of one donor it tries */
 
 enum rebalance_result {
     REBALANCE_MOVED = 0, /* a page moved to the requesting class */
     REBALANCE_FAILED,    /* donors exist, but none could give a page now (busy or referenced) */
-    REBALANCE_NONE       /* no other class holds a page (or, proactive, holds enough of them) */
+    REBALANCE_NONE       /* no other class holds a page */
 };
 
+/* Records one run of cls's clock: steps the hand made, whether it found a victim. Feeds the class's
+ * eviction age (balance.c). Caller holds cls->lock. */
+void balance_note_clock_locked(struct cache *c, struct slab_class *cls, uint32_t steps, bool victim);
+
+/* Records that cls handed out a chunk now (its last allocation time). Caller holds cls->lock. */
+static inline void balance_note_alloc_locked(struct cache *c, struct slab_class *cls)
+{
+    uint32_t now = atomic_load_explicit(&c->now, memory_order_relaxed);
+
+    if (__atomic_load_n(&cls->last_alloc, __ATOMIC_RELAXED) != now)
+        __atomic_store_n(&cls->last_alloc, now, __ATOMIC_RELAXED);
+}
+
+/* A free chunk of a class up to 1.25x larger than cls, for an item of `total` bytes of cls (counted
+ * in that class), or NULL. Only try-locks the other classes. Caller holds cls->lock. */
+struct item *balance_borrow_locked(struct cache *c, struct slab_class *cls, size_t total);
+
+/* Whether cls should place its next item in a larger class's free chunk rather than take a page of
+ * its own: it has no page yet and has borrowed fewer than a quarter page of chunks, or no page is
+ * left to take. */
+bool balance_borrow_first(struct cache *c, const struct slab_class *cls);
+
+/* Compaction: if some class's free chunks add up to a page, empties its emptiest page by moving its
+ * items into that class's other free chunks (nothing is evicted) and gives the page to `to`. Caller
+ * holds to->lock and no shard lock; `to` has no chunk left to carve. */
+bool balance_compact_locked(struct cache *c, struct slab_class *to);
+
+/* Age balancing, checked every few evictions of `to`: if another class's items survive much longer
+ * than to's (its eviction age is over 1.5x to's), one of its pages moves to `to`; its items that
+ * were read since the clock last passed are moved to other chunks of their class, the rest evicted.
+ * Caller holds to->lock and no shard lock; `to` has no chunk left to carve. */
+bool balance_check_locked(struct cache *c, struct slab_class *to);
+
 /*
- * Page rebalancing (see evict.c): finds a donor class, try-locks it, empties one of its pages
- * (evicting what is linked there) and moves the page to `to`, which then has a page to carve.
- * proactive: only from the class with the most pages, and only if it holds more than twice as many
- * as `to` plus one. Caller holds to->lock (and, if not NULL, shard `held`'s lock); `to` has no chunk
- * left to carve.
+ * A page for a class that must have memory and whose own clock found nothing (or that has no page):
+ * from the donor whose items are oldest (then any class with a page), emptying the page as
+ * balance_check_locked does. Caller holds to->lock (and, if not NULL, shard `held`'s lock); `to` has
+ * no chunk left to carve.
  */
 enum rebalance_result cache_rebalance_locked(struct cache *c, struct slab_class *to,
-                                             struct ht_shard *held, bool proactive);
+                                             struct ht_shard *held);
 
 /* Allocation as cache_alloc, for a caller that may hold shard `held`'s lock (NULL if none). */
 struct item *cache_alloc_held(struct cache *c, struct ht_shard *held, const char *key,

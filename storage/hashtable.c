@@ -181,6 +181,23 @@ bool ht_remove_locked(struct ht *t, struct ht_shard *sh, uint64_t hash, struct i
 }
 
 /* See hashtable_internal.h. */
+bool ht_replace_locked(struct ht *t, struct ht_shard *sh, uint64_t hash, struct item *old,
+                       struct item *nw)
+{
+    uint32_t target = slab_handle(t->slab, old);
+    uint32_t *slot = ht_slot_locked(sh, hash);
+
+    while (*slot && *slot != target)
+        slot = &slab_item(t->slab, *slot)->h_next;
+    if (!*slot)
+        return false;
+    nw->h_next = old->h_next;
+    *slot = slab_handle(t->slab, nw);
+    old->h_next = 0;
+    return true;
+}
+
+/* See hashtable_internal.h. */
 size_t ht_scan_size_locked(const struct ht_shard *sh)
 {
     return (sh->old ? (size_t)1 << sh->old_power : 0) + ((size_t)1 << sh->power);

@@ -12,6 +12,7 @@ libcairn_storage_a_SOURCES = \
 	storage/cache.c \
 	storage/store.c \
 	storage/evict.c \
+	storage/balance.c \
 	storage/reclaim.c \
 	storage/stats.c \
 	storage/hashtable.c \

@@ -50,6 +50,8 @@
 
 #define SLAB_PAGE_DEFAULT (1u << 20)
 #define SLAB_FINE_MAX 512u /* classes below this size are 8 bytes apart */
+#define SLAB_BORROW_NUM 5u /* a class may place items in chunks up to 5/4 of its size */
+#define SLAB_BORROW_DEN 4u
 
 static void slab_clear_headers(struct slab *s, const struct slab_class *cls, uint32_t page);
 
@@ -86,6 +88,21 @@ static void slab_add_class(struct slab *s, size_t size)
     pthread_mutex_init(&cls->lock, NULL);
 }
 
+/* For each class, the largest class whose chunks are at most SLAB_BORROW_RATIO times larger: where
+ * its items may go when it has no chunk of its own (see slab_borrow_locked). */
+static void slab_set_borrow_ranges(struct slab *s)
+{
+    unsigned i, j;
+
+    for (i = 1; i <= s->nclasses; i++) {
+        uint64_t bound = (uint64_t)s->classes[i].size * SLAB_BORROW_NUM / SLAB_BORROW_DEN;
+
+        for (j = i; j < s->nclasses && s->classes[j + 1].size <= bound; j++)
+            ;
+        s->classes[i].borrow_last = j;
+    }
+}
+
 /* The class size after size: 8 bytes more below SLAB_FINE_MAX, size * factor (rounded up to 8,
  * at least 8 more) from there on. */
 static size_t slab_next_size(size_t size, double factor)
@@ -107,6 +124,7 @@ static void slab_make_classes(struct slab *s, size_t chunk_min, double factor)
         size = slab_next_size(size, factor);
     }
     slab_add_class(s, s->page_size);
+    slab_set_borrow_ranges(s);
 }
 
 /*
@@ -142,11 +160,14 @@ int slab_init(struct slab *s, const struct cache_options *o, const char **err)
     }
     s->free_pages = calloc(arena, sizeof *s->free_pages);
     s->page_class = calloc(arena, sizeof *s->page_class);
-    if (!s->free_pages || !s->page_class) {
+    s->page_used = calloc(arena, sizeof *s->page_used);
+    if (!s->free_pages || !s->page_class || !s->page_used) {
         free(s->free_pages);
         free(s->page_class);
+        free(s->page_used);
         s->free_pages = NULL;
         s->page_class = NULL;
+        s->page_used = NULL;
         munmap(base, arena * page_size);
         *err = "out of memory";
         return -1;
@@ -175,6 +196,7 @@ void slab_deinit(struct slab *s)
     }
     free(s->free_pages);
     free(s->page_class);
+    free(s->page_used);
     if (s->base) {
         munmap(s->base, s->arena_size);
         pthread_mutex_destroy(&s->page_lock);
@@ -209,17 +231,47 @@ static int slab_take_page(struct slab *s, uint32_t *page, bool *reused)
     pthread_mutex_lock(&s->page_lock);
     if (s->next_page - s->nfree < s->total_pages) {
         if (s->nfree > 0) {
-            *page = s->free_pages[--s->nfree];
+            *page = s->free_pages[s->nfree - 1];
+            __atomic_store_n(&s->nfree, s->nfree - 1, __ATOMIC_RELAXED);
             *reused = true;
             ok = 1;
         } else if (s->next_page < s->arena_pages) {
-            *page = s->next_page++;
+            *page = s->next_page;
+            __atomic_store_n(&s->next_page, s->next_page + 1, __ATOMIC_RELAXED);
             *reused = false;
             ok = 1;
         }
     }
     pthread_mutex_unlock(&s->page_lock);
     return ok;
+}
+
+/* See slab_internal.h. A hint: read without page_lock. */
+bool slab_page_available(const struct slab *s)
+{
+    uint32_t next = __atomic_load_n(&s->next_page, __ATOMIC_RELAXED);
+    uint32_t nfree = __atomic_load_n(&s->nfree, __ATOMIC_RELAXED);
+
+    return next - nfree < __atomic_load_n(&s->total_pages, __ATOMIC_RELAXED) &&
+           (nfree > 0 || next < s->arena_pages);
+}
+
+/* See slab_internal.h. */
+void slab_surplus_update_locked(struct slab *s, struct slab_class *cls)
+{
+    uint64_t avail = cls->free_count + cls->carve_left;
+    bool now = cls->npages > 0 && avail >= cls->perpage;
+    uint8_t *hint = &s->has_free[cls - s->classes];
+
+    if (__atomic_load_n(hint, __ATOMIC_RELAXED) != (avail > 0))
+        __atomic_store_n(hint, (uint8_t)(avail > 0), __ATOMIC_RELAXED);
+    if (now == (cls->surplus != 0))
+        return;
+    __atomic_store_n(&cls->surplus, (uint8_t)now, __ATOMIC_RELAXED);
+    if (now)
+        __atomic_add_fetch(&s->surplus, 1, __ATOMIC_RELAXED);
+    else
+        __atomic_sub_fetch(&s->surplus, 1, __ATOMIC_RELAXED);
 }
 
 /* See slab_internal.h. */
@@ -257,10 +309,12 @@ bool slab_reserve_locked(struct slab_class *cls)
 static void slab_add_page_locked(struct slab *s, struct slab_class *cls, uint32_t page)
 {
     __atomic_store_n(&s->page_class[page], (uint8_t)(cls - s->classes), __ATOMIC_RELAXED);
+    s->page_used[page] = 0;
     cls->pages[cls->npages] = page;
     __atomic_store_n(&cls->npages, cls->npages + 1, __ATOMIC_RELAXED);
     cls->carve_next = (uint32_t)((size_t)page * s->page_size / 8 + 1);
     cls->carve_left = cls->perpage;
+    slab_surplus_update_locked(s, cls);
 }
 
 /* Gives cls one more page from the arena to carve. Returns 0 when the arena is used up. */
@@ -277,6 +331,16 @@ static int slab_grow_locked(struct slab *s, struct slab_class *cls)
     return 1;
 }
 
+/* Lists a chunk that is not counted in use (never carved, or taken off the list by
+ * slab_unlist_page_locked) as free. */
+static void slab_list_free_locked(struct slab *s, struct slab_class *cls, struct item *it)
+{
+    item_state_reset(it, ITEM_FREE);
+    it->h_next = cls->free_head;
+    cls->free_head = slab_handle(s, it);
+    cls->free_count++;
+}
+
 /* See slab_internal.h. */
 void slab_finish_carving_locked(struct slab *s, struct slab_class *cls)
 {
@@ -285,7 +349,7 @@ void slab_finish_carving_locked(struct slab *s, struct slab_class *cls)
 
         cls->carve_next += cls->size / 8;
         cls->carve_left--;
-        slab_push_free_locked(s, cls, it);
+        slab_list_free_locked(s, cls, it);
     }
 }
 
@@ -297,7 +361,7 @@ bool slab_grow_now_locked(struct slab *s, struct slab_class *cls)
 }
 
 /* See slab_internal.h. Caller holds cls->lock. */
-struct item *slab_alloc_locked(struct slab *s, struct slab_class *cls, size_t requested)
+struct item *slab_take_locked(struct slab *s, struct slab_class *cls, size_t requested)
 {
     struct item *it;
 
@@ -306,24 +370,35 @@ struct item *slab_alloc_locked(struct slab *s, struct slab_class *cls, size_t re
         cls->free_head = it->h_next;
         cls->free_count--;
         item_state_reset(it, 0); /* off the free list: no longer ITEM_FREE */
-    } else {
-        if (cls->carve_left == 0 && !slab_grow_locked(s, cls))
-            return NULL;
+    } else if (cls->carve_left > 0) {
         it = slab_item(s, cls->carve_next);
         cls->carve_next += cls->size / 8;
         cls->carve_left--;
+    } else {
+        return NULL;
     }
+    s->page_used[slab_page_of(s, it)]++;
     cls->mem_requested += requested;
+    slab_surplus_update_locked(s, cls);
+    return it;
+}
+
+/* See slab_internal.h. Caller holds cls->lock. */
+struct item *slab_alloc_locked(struct slab *s, struct slab_class *cls, size_t requested)
+{
+    struct item *it = slab_take_locked(s, cls, requested);
+
+    if (!it && slab_grow_locked(s, cls))
+        it = slab_take_locked(s, cls, requested);
     return it;
 }
 
 /* See slab_internal.h. */
 void slab_push_free_locked(struct slab *s, struct slab_class *cls, struct item *it)
 {
-    item_state_reset(it, ITEM_FREE);
-    it->h_next = cls->free_head;
-    cls->free_head = slab_handle(s, it);
-    cls->free_count++;
+    s->page_used[slab_page_of(s, it)]--;
+    slab_list_free_locked(s, cls, it);
+    slab_surplus_update_locked(s, cls);
 }
 
 /* See slab_internal.h. Caller holds cls->lock; the chunk has no references left. */
@@ -378,10 +453,34 @@ static void slab_unlist_page_locked(struct slab *s, struct slab_class *cls, uint
             slot = &it->h_next;
         }
     }
+    slab_surplus_update_locked(s, cls);
+}
+
+/* See slab_internal.h. */
+void slab_unlist_page_index_locked(struct slab *s, struct slab_class *cls, uint32_t idx)
+{
+    slab_unlist_page_locked(s, cls, cls->pages[idx]);
+}
+
+/* See slab_internal.h. */
+void slab_relist_page_locked(struct slab *s, struct slab_class *cls, uint32_t idx)
+{
+    uint32_t k;
+
+    for (k = 0; k < cls->perpage; k++) {
+        struct item *it = slab_chunk_at(s, cls, idx, k);
+        uint16_t st = item_state(it);
+
+        if (st == ITEM_FREE)
+            slab_list_free_locked(s, cls, it);
+        else if (st == 0)
+            slab_push_free_locked(s, cls, it);
+    }
+    slab_surplus_update_locked(s, cls);
 }
 
 /* Drops page index idx from cls's page list, keeping the order and the clock hand's position. */
-static void slab_drop_page_locked(struct slab_class *cls, uint32_t idx)
+static void slab_drop_page_locked(struct slab *s, struct slab_class *cls, uint32_t idx)
 {
     if (idx + 1 == cls->npages) {
         cls->carve_left = 0; /* the page being carved (if any) goes */
@@ -397,6 +496,7 @@ static void slab_drop_page_locked(struct slab_class *cls, uint32_t idx)
         cls->hand_page = 0;
         cls->hand_chunk = 0;
     }
+    slab_surplus_update_locked(s, cls);
 }
 
 /* Zeroes the header of every chunk of cls's layout on arena page `page`. */
@@ -416,7 +516,7 @@ void slab_page_move_locked(struct slab *s, struct slab_class *from, uint32_t idx
     uint32_t page = from->pages[idx];
 
     slab_unlist_page_locked(s, from, page);
-    slab_drop_page_locked(from, idx);
+    slab_drop_page_locked(s, from, idx);
     slab_clear_headers(s, to, page);
     slab_add_page_locked(s, to, page);
     to->pages_moved_in++;
@@ -429,10 +529,11 @@ void slab_page_release_locked(struct slab *s, struct slab_class *from, uint32_t 
     uint32_t page = from->pages[idx];
 
     slab_unlist_page_locked(s, from, page);
-    slab_drop_page_locked(from, idx);
+    slab_drop_page_locked(s, from, idx);
     madvise(s->base + (size_t)page * s->page_size, s->page_size, MADV_DONTNEED);
     __atomic_store_n(&s->page_class[page], 0, __ATOMIC_RELAXED);
     pthread_mutex_lock(&s->page_lock);
-    s->free_pages[s->nfree++] = page;
+    s->free_pages[s->nfree] = page;
+    __atomic_store_n(&s->nfree, s->nfree + 1, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&s->page_lock);
 }

@@ -75,7 +75,19 @@ struct slab_class {
     uint64_t expired_unfetched;
     uint64_t outofmemory;
     uint64_t pages_moved_in;  /* pages this class received from other classes (slabs_moved) */
-    uint32_t evicts_since_move; /* own-clock evictions since this class last asked for a page */
+    uint64_t rescues;         /* live items moved to another chunk when their page was vacated */
+    uint64_t busy_items;      /* page vacates given up because an item had a reader */
+    uint64_t borrowed;        /* items of this class placed in a larger class's free chunk */
+    uint32_t borrow_last;     /* largest class id whose chunks are at most 1.25x this one's (fixed) */
+    uint8_t surplus;          /* free_count + carve_left >= perpage: counted in slab.surplus (atomic) */
+    /* The balance signal (see balance.c): the clock's revolution period. */
+    uint32_t evicts_since_check; /* own-clock evictions since the last balance check */
+    uint32_t steps_win;       /* clock steps in the window that started at win_start */
+    uint32_t win_start;       /* relative second the window started (0 = none yet) */
+    double step_rate;         /* clock steps per second, smoothed over windows */
+    uint32_t evict_age_ms;    /* chunks / step_rate in ms: how long an unread item survives (atomic) */
+    uint32_t last_evict;      /* relative second of the last own-clock eviction, 0 = never (atomic) */
+    uint32_t last_alloc;      /* relative second of the last chunk handed out (atomic) */
 };
 
 struct slab {
@@ -91,6 +103,9 @@ struct slab {
     uint8_t *page_class;      /* class id of each arena page (0 = none), see slab_class_of */
     unsigned page_shift;      /* log2(page_size) when it is a power of two, else 0 */
     uint32_t nfree;
+    uint32_t *page_used;      /* per arena page: chunks in use (not free-listed, not uncarved) */
+    uint32_t surplus;         /* classes whose free chunks add up to a page or more (atomic) */
+    uint8_t has_free[SLAB_CLASS_MAX + 1]; /* per class: a free or uncarved chunk exists (a hint, atomic) */
     pthread_mutex_t page_lock;
     unsigned nclasses;
     struct slab_class classes[SLAB_CLASS_MAX + 1]; /* [0] unused */
@@ -104,6 +119,27 @@ void slab_deinit(struct slab *s);
 
 /* The smallest class whose chunks hold size bytes, or 0 if none does. No locking (classes are fixed). */
 unsigned slab_class_for(const struct slab *s, size_t size);
+
+/* Takes a chunk from cls's free list or the page it is carving, never a new page; adds requested to
+ * mem_requested. NULL when it has neither. Caller holds cls->lock; the header is not initialised. */
+struct item *slab_take_locked(struct slab *s, struct slab_class *cls, size_t requested);
+
+/* Whether a class could get a page now (from the pool or the arena, within the budget). A hint read
+ * without page_lock. */
+bool slab_page_available(const struct slab *s);
+
+/* Recomputes cls->surplus (free and uncarved chunks add up to at least a page) and the slab-wide
+ * count of such classes. Caller holds cls->lock. */
+void slab_surplus_update_locked(struct slab *s, struct slab_class *cls);
+
+/* Takes the free chunks of page index idx off cls's free list (their state stays ITEM_FREE), so that
+ * chunks taken from the list afterwards lie on other pages. Caller holds cls->lock. */
+void slab_unlist_page_index_locked(struct slab *s, struct slab_class *cls, uint32_t idx);
+
+/* Undoes an unfinished vacate of page index idx: chunks left ITEM_FREE by slab_unlist_page_index_locked
+ * go back on the free list, chunks emptied by the vacate (state 0) are freed. cls must have no chunk
+ * left to carve on that page. Caller holds cls->lock. */
+void slab_relist_page_locked(struct slab *s, struct slab_class *cls, uint32_t idx);
 
 /*
  * Takes a chunk from cls: its free list, then its newest page, then a new page from the arena.
@@ -184,6 +220,14 @@ static inline unsigned slab_class_of(const struct slab *s, const struct item *it
 static inline struct slab_class *slab_class_ptr(struct slab *s, const struct item *it)
 {
     return &s->classes[slab_class_of(s, it)];
+}
+
+/* The arena page number of an arena chunk. */
+static inline uint32_t slab_page_of(const struct slab *s, const struct item *it)
+{
+    size_t off = (size_t)((const char *)it - s->base);
+
+    return (uint32_t)(s->page_shift ? off >> s->page_shift : off / s->page_size);
 }
 
 static inline struct item *slab_item(const struct slab *s, uint32_t handle)

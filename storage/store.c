@@ -18,9 +18,9 @@
  * value in place. We never rewrite a linked item in place (readers may be writing it out): the padded
  * value goes into a new item that replaces the old one, with a new CAS unique.
  *
- * Allocation when a class is full (alloc_full_locked): the class's own CLOCK first, then a page taken
- * from another class (cache_rebalance_locked in evict.c). Rebalancing uses only try-locks, so under
- * contention it can report "busy" instead of "nothing to take"; the allocation then drops its class
+ * Allocation when a class has no free chunk: the steps of balance.c (borrowing, a new page,
+ * compaction, age balancing, the class's own CLOCK, a page from any class). Rebalancing uses only
+ * try-locks, so under contention it can report "busy" instead of "nothing to take"; the allocation then drops its class
  * lock, backs off (yields, then sleeps from 1 us doubling to 1 ms) and tries again, ALLOC_RETRIES
  * times (about 50 ms at most), before it answers CACHE_NO_MEMORY. That wait happens only when pages
  * are scarcer than the classes in use and every donor page is busy or has a reader; it may hold the
@@ -42,33 +42,50 @@
 #define ALLOC_RETRIES 64    /* failed rebalances retried before CACHE_NO_MEMORY */
 #define ALLOC_YIELDS 8      /* of which the first ones only yield (see alloc_backoff) */
 
-/* A chunk for a class with no free chunk and no arena page left: a proactive page move when due,
- * the class's own clock, then a page from another class. Sets *retry when a rebalance failed for
- * now (busy locks or referenced chunks). Caller holds cls->lock. */
+/* A chunk for a class with no free chunk and no page left to take (balance.c, steps 5-8):
+ * compaction, an age-balancing page move when due, the class's own clock, then a page from any
+ * class. Page moves that vacate a page are skipped while the caller holds a shard lock, except when
+ * nothing else can give memory. Sets *retry when a rebalance failed for now (busy locks or
+ * referenced chunks). Caller holds cls->lock. */
 static struct item *alloc_full_locked(struct cache *c, struct slab_class *cls,
                                       struct ht_shard *held, size_t total, bool *retry)
 {
     enum rebalance_result r;
     struct item *it;
 
-    unsigned automove = cache_automove(c);
-
-    if (automove != 0 && cls->evicts_since_move >= (automove >= 2 ? 1 : cls->perpage)) {
-        cls->evicts_since_move = 0;
-        if (cache_rebalance_locked(c, cls, held, true) == REBALANCE_MOVED)
-            return slab_alloc_locked(&c->slab, cls, total);
+    if (!held && balance_compact_locked(c, cls))
+        return slab_take_locked(&c->slab, cls, total);
+    if (cls->npages > 0) {
+        if (!held && balance_check_locked(c, cls))
+            return slab_take_locked(&c->slab, cls, total);
+        it = cache_evict_locked(c, cls, held);
+        if (it) {
+            cls->mem_requested += total;
+            return it;
+        }
     }
-    it = cache_evict_locked(c, cls, held);
-    if (it) {
-        cls->mem_requested += total;
-        cls->evicts_since_move++;
-        return it;
-    }
-    r = cache_rebalance_locked(c, cls, held, false);
+    r = cache_rebalance_locked(c, cls, held);
     if (r == REBALANCE_MOVED)
-        return slab_alloc_locked(&c->slab, cls, total);
+        return slab_take_locked(&c->slab, cls, total);
     *retry = r == REBALANCE_FAILED;
     return NULL;
+}
+
+/* A chunk for a class whose free list and carving page are empty (balance.c, steps 2-4): a larger
+ * class's free chunk, a new page, then alloc_full_locked. Caller holds cls->lock. */
+static struct item *alloc_slow_locked(struct cache *c, struct slab_class *cls,
+                                      struct ht_shard *held, size_t total, bool *retry)
+{
+    bool borrow_first = balance_borrow_first(c, cls);
+    struct item *it;
+
+    if (borrow_first && (it = balance_borrow_locked(c, cls, total)))
+        return it;
+    if (slab_grow_now_locked(&c->slab, cls))
+        return slab_take_locked(&c->slab, cls, total);
+    if (!borrow_first && (it = balance_borrow_locked(c, cls, total)))
+        return it;
+    return alloc_full_locked(c, cls, held, total, retry);
 }
 
 /* Waits before retry number tries + 1: a yield at first, then sleeps doubling from 1 us to 1 ms,
@@ -97,9 +114,11 @@ static struct item *alloc_chunk(struct cache *c, struct slab_class *cls, struct 
         struct item *it;
 
         pthread_mutex_lock(&cls->lock);
-        it = slab_alloc_locked(&c->slab, cls, total);
+        it = slab_take_locked(&c->slab, cls, total);
         if (!it)
-            it = alloc_full_locked(c, cls, held, total, &retry);
+            it = alloc_slow_locked(c, cls, held, total, &retry);
+        if (it)
+            balance_note_alloc_locked(c, cls);
         if (!it && (!retry || tries == ALLOC_RETRIES)) {
             cls->outofmemory++;
             retry = false;
