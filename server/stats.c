@@ -164,18 +164,20 @@ static void stat_zeroes(struct resp *out, const char *const *names, size_t n)
 /* slab_reassign_* ... round_robin_fallback: the page mover, crawler, maintainer and logger. */
 static void general_machinery(const struct cache_stats *cs, struct resp *out)
 {
-    /* placeholders: cairn moves pages synchronously (no mover thread, nothing to rescue) */
-    static const char *const mover[] = {
-        "slab_reassign_rescues",       "slab_reassign_chunk_rescues", "slab_reassign_evictions_nomem",
-        "slab_reassign_inline_reclaim", "slab_reassign_busy_items",    "slab_reassign_busy_deletes",
-        "slab_reassign_running"};
+    /* placeholders: cairn moves pages inline (no mover thread, no chunked items) */
+    static const char *const mover[] = {"slab_reassign_chunk_rescues", "slab_reassign_evictions_nomem",
+                                        "slab_reassign_inline_reclaim"};
+    static const char *const mover2[] = {"slab_reassign_busy_deletes", "slab_reassign_running"};
     /* placeholders: no LRU crawler, no LRU maintainer, no log watchers, no NAPI */
     static const char *const idle[] = {
         "lru_crawler_running", "lru_crawler_starts",  "lru_maintainer_juggles", "malloc_fails",
         "log_worker_dropped",  "log_worker_written",  "log_watcher_skipped",    "log_watcher_sent",
         "log_watchers",        "unexpected_napi_ids", "round_robin_fallback"};
 
+    stat_u64(out, "slab_reassign_rescues", cs->rescues);
     stat_zeroes(out, mover, sizeof(mover) / sizeof(mover[0]));
+    stat_u64(out, "slab_reassign_busy_items", cs->busy_items);
+    stat_zeroes(out, mover2, sizeof(mover2) / sizeof(mover2[0]));
     stat_u64(out, "slabs_moved", cs->slabs_moved);
     stat_zeroes(out, idle, sizeof(idle) / sizeof(idle[0]));
 }

@@ -183,6 +183,8 @@ struct cache_stats {
     uint64_t hash_is_expanding;
     uint64_t slabs_moved;       /* pages moved from one slab class to another (rebalancing) */
     uint64_t pool_pages;        /* pages in the free pool (slab_global_page_pool) */
+    uint64_t rescues;           /* live items moved to another chunk when a page was vacated */
+    uint64_t busy_items;        /* page vacates given up for an item with a reader */
 };
 
 struct cache_class_stats {

@@ -68,6 +68,8 @@ static void stats_add_classes(struct cache *c, struct cache_stats *s)
         s->reclaimed += cls->reclaimed;
         s->curr_pages += cls->npages;
         s->slabs_moved += cls->pages_moved_in;
+        s->rescues += cls->rescues;
+        s->busy_items += cls->busy_items;
         pthread_mutex_unlock(&cls->lock);
     }
 }
@@ -194,7 +196,7 @@ void cache_stats_reset(struct cache *c)
         cls->evicted = cls->evicted_nonzero = cls->evicted_time = 0;
         cls->evicted_unfetched = cls->evicted_active = 0;
         cls->expired_unfetched = cls->reclaimed = cls->outofmemory = 0;
-        cls->pages_moved_in = 0;
+        cls->pages_moved_in = cls->rescues = cls->busy_items = 0;
         pthread_mutex_unlock(&cls->lock);
     }
 }

@@ -1,9 +1,11 @@
 /*
- * test_rebalance.c: page rebalancing between slab classes. Once every page is handed out, a class
- * that needs memory takes an emptied page from another class: stores of a new size keep succeeding
- * while anything anywhere is evictable, pages with readers are never taken, the page counts stay
- * consistent, one class cannot hoard every page, and all of it holds with four threads storing a
- * mix of sizes into a tiny cache.
+ * test_rebalance.c: where memory comes from (storage/balance.c). Once every page is handed out, a
+ * class that needs memory takes an emptied page from another class: stores of a new size keep
+ * succeeding while anything anywhere is evictable, pages with readers are never taken, the page
+ * counts stay consistent; a hot class takes the pages of a cold one and gives them back when the
+ * load turns (no calcification), two busy classes settle without ping-pong, free chunks are used
+ * (compaction, borrowing) before anything is evicted, and all of it holds with four threads storing
+ * a mix of sizes into a tiny cache.
  */
 #include "tests/unit/storage/storage_test.h"
 
@@ -241,26 +243,165 @@ Test(rebalance, no_memory_when_every_page_is_pinned)
     cr_assert_eq(st_stats(c).slabs_moved, 1);
 }
 
-/* A class that keeps evicting gets pages from a hoarding class until it holds about a third. */
-Test(rebalance, proactive_moves_bound_a_hoarding_class)
+/* Stores count items of size n from index first on, advancing the cache clock one second every
+ * per_second stores (the balance signal is measured per second of the cache's clock). */
+static void set_run(size_t n, int first, int count, int per_second)
+{
+    int i;
+
+    for (i = 0; i < count; i++) {
+        if (i % per_second == 0)
+            cache_clock_set(c, cache_rel_time(c) + 1);
+        cr_assert_eq(set_sized(n, first + i), CACHE_OK, "size %zu item %d", n, first + i);
+    }
+}
+
+static uint64_t class_stat_evicted(unsigned id)
+{
+    struct cache_class_stats cs;
+
+    cache_class_stats_get(c, id, &cs);
+    return cs.evicted;
+}
+
+/* A class that starts empty and turns hot takes the pages of a class nobody uses any more, keeping
+ * one for it; and then the other way round (no calcification). */
+Test(rebalance, a_hot_class_takes_the_pages_of_a_cold_one_and_gives_them_back)
 {
     unsigned small, big;
-    int i, n = 0;
 
     c = st_cache(8 * MIB, MIB, 1, 4);
+    cache_clock_set(c, 10);
     small = class_of(100);
-    while (st_stats(c).curr_pages < 8)
-        cr_assert_eq(set_sized(100, n++), CACHE_OK);
+    set_run(100, 0, 80000, 5000); /* 8 pages of small items, evicting for a few seconds */
+    cr_assert_eq(class_pages(small), 8);
     big = class_of(20000);
-    for (i = 0; i < 2000; i++)
-        cr_assert_eq(set_sized(20000, i), CACHE_OK);
-    /* small 7 > 2*1+1 -> big 2; small 6 > 5 -> big 3; small 5 <= 7: stop. */
-    cr_assert_eq(class_pages(big), 3, "big holds %llu pages",
-                 (unsigned long long)class_pages(big));
-    cr_assert_eq(class_pages(small), 5);
-    cr_assert_eq(st_stats(c).slabs_moved, 3);
-    for (i = 1990; i < 2000; i++)
+    set_run(20000, 0, 3000, 100);
+    cr_assert_eq(class_pages(big), 7, "big holds %llu pages", (unsigned long long)class_pages(big));
+    cr_assert_eq(class_pages(small), 1, "the cold class keeps one page");
+    for (int i = 2990; i < 3000; i++)
         cr_assert(check_sized(20000, i));
+    set_run(100, 100000, 200000, 5000);
+    cr_assert_geq(class_pages(small), 6, "small holds %llu pages back",
+                  (unsigned long long)class_pages(small));
+    check_consistent();
+}
+
+/* Two classes under the same steady demand settle: after they have met, pages stop moving. */
+Test(rebalance, no_ping_pong_between_two_busy_classes)
+{
+    uint64_t settled = 0;
+    int i, round;
+
+    c = st_cache(8 * MIB, MIB, 1, 4);
+    cache_clock_set(c, 10);
+    for (round = 0; round < 80; round++) {
+        if (round == 40)
+            settled = st_stats(c).slabs_moved;
+        cache_clock_set(c, cache_rel_time(c) + 1);
+        for (i = 0; i < 200; i++) { /* the same bytes per second for both sizes */
+            cr_assert_eq(set_sized(1000, round * 200 + i), CACHE_OK);
+            cr_assert_eq(set_sized(9000, round * 200 + i), CACHE_OK);
+            if (i % 9 == 0)
+                cr_assert_eq(set_sized(9000, round * 200 + i + 100000), CACHE_OK);
+        }
+    }
+    cr_assert_gt(class_stat_evicted(class_of(1000)), 0);
+    cr_assert_gt(class_stat_evicted(class_of(9000)), 0);
+    cr_assert_leq(st_stats(c).slabs_moved - settled, 2, "%llu moves after settling",
+                  (unsigned long long)(st_stats(c).slabs_moved - settled));
+    check_consistent();
+}
+
+/* Age balancing never takes a page that has a reader: the cold class keeps those pages, the held
+ * items stay intact, and the hot class still stores (from its own clock, once it has the one page
+ * that had no reader). */
+Test(rebalance, balancing_skips_pages_with_readers)
+{
+    struct item *held[7];
+    unsigned small, big;
+    int i, per;
+    char key[48];
+
+    c = st_cache(8 * MIB, MIB, 1, 4);
+    cache_clock_set(c, 10);
+    small = class_of(100);
+    set_run(100, 0, 80000, 5000);
+    per = (int)(MIB / 144);
+    for (i = 0; i < 7; i++) { /* a reader on 7 of the 8 pages */
+        key_of(key, sizeof key, 100, 80000 - 1 - i * per);
+        held[i] = cache_get(c, key, strlen(key), NULL);
+        cr_assert_not_null(held[i], "%s", key);
+    }
+    big = class_of(20000);
+    set_run(20000, 0, 1000, 100);
+    cr_assert_eq(class_pages(big), 1, "only the page without a reader moved");
+    cr_assert_eq(class_pages(small), 7);
+    cr_assert_gt(st_stats(c).busy_items, 0, "pages with readers were seen and skipped");
+    for (i = 0; i < 7; i++) {
+        static char v[100];
+        int idx = 80000 - 1 - i * per;
+
+        fill_value(v, 100, idx);
+        cr_assert(memcmp(item_value(held[i]), v, 100) == 0, "held item %d changed", i);
+        cr_assert(check_sized(100, idx), "held item %d was evicted", i);
+        cache_item_release(c, &held[i]);
+    }
+    check_consistent();
+}
+
+/* Memory held as free chunks of one class is used before anything is evicted: the page whose items
+ * are fewest is emptied by moving them into the class's other free chunks. */
+Test(rebalance, compaction_moves_items_instead_of_evicting)
+{
+    unsigned small;
+    int i, n;
+    char key[48];
+
+    c = st_cache(4 * MIB, MIB, 2, 4);
+    small = class_of(100);
+    n = 4 * (int)(MIB / 144) - 8; /* just below 4 full pages */
+    for (i = 0; i < n; i++)
+        cr_assert_eq(set_sized(100, i), CACHE_OK);
+    cr_assert_eq(class_pages(small), 4);
+    for (i = 0; i < n; i++) { /* three quarters deleted, spread over every page */
+        if (i % 4 == 0)
+            continue;
+        key_of(key, sizeof key, 100, i);
+        cr_assert_eq(cache_delete(c, key, strlen(key), 0), CACHE_OK);
+    }
+    for (i = 0; i < 60; i++)
+        cr_assert_eq(set_sized(20000, i), CACHE_OK);
+    cr_assert_eq(st_stats(c).evictions, 0, "nothing evicted while a class had a page free");
+    cr_assert_geq(st_stats(c).slabs_moved, 2);
+    cr_assert_gt(st_stats(c).rescues, 0);
+    for (i = 0; i < n; i += 4)
+        cr_assert(check_sized(100, i), "moved item %d lost or changed", i);
+    for (i = 0; i < 60; i++)
+        cr_assert(check_sized(20000, i));
+    check_consistent();
+}
+
+/* A rare size with no page of its own goes into a free chunk of a class at most 1.25x larger
+ * instead of taking a whole page. */
+Test(rebalance, a_size_without_a_page_borrows_a_close_larger_chunk)
+{
+    struct item *it;
+    unsigned small;
+    char key[48];
+
+    c = st_cache(4 * MIB, MIB, 2, 4);
+    small = class_of(100);
+    cr_assert_eq(set_sized(100, 1), CACHE_OK);
+    cr_assert_eq(set_sized(92, 1), CACHE_OK); /* 10-byte key: 130 bytes, class 136 */
+    cr_assert_neq(class_of(92), small);
+    cr_assert_eq(st_stats(c).curr_pages, 1, "no page taken for the rare size");
+    key_of(key, sizeof key, 92, 1);
+    it = cache_get(c, key, strlen(key), NULL);
+    cr_assert_not_null(it);
+    cr_assert_eq(cache_item_class(c, it), small);
+    cache_item_release(c, &it);
+    cr_assert(check_sized(92, 1));
     check_consistent();
 }
 
