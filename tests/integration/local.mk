@@ -10,6 +10,7 @@ INTEGRATION_TESTS = \
 	tests/integration/test_badinput \
 	tests/integration/test_concurrency \
 	tests/integration/test_eviction \
+	tests/integration/test_memory \
 	tests/integration/test_limits \
 	tests/integration/test_daemon \
 	tests/integration/test_differential \
@@ -26,6 +27,9 @@ tests_integration_test_commands_LDADD = $(INTEG_LIBS)
 tests_integration_test_pipeline_SOURCES = tests/integration/test_pipeline.c $(INTEG_HARNESS)
 tests_integration_test_pipeline_CFLAGS = $(INTEG_CFLAGS)
 tests_integration_test_pipeline_LDADD = $(INTEG_LIBS)
+tests_integration_test_memory_SOURCES = tests/integration/test_memory.c $(INTEG_HARNESS)
+tests_integration_test_memory_CFLAGS = $(INTEG_CFLAGS)
+tests_integration_test_memory_LDADD = $(INTEG_LIBS)
 tests_integration_test_badinput_SOURCES = tests/integration/test_badinput.c $(INTEG_HARNESS)
 tests_integration_test_badinput_CFLAGS = $(INTEG_CFLAGS)
 tests_integration_test_badinput_LDADD = $(INTEG_LIBS)
