@@ -266,10 +266,11 @@ enum cache_reassign_result {
 enum cache_reassign_result cache_slabs_reassign(struct cache *c, int src, int dst);
 
 /*
- * The proactive page-rebalancing policy (memcached's `slabs automove`): 0 = pages move between
- * classes only when an allocation finds nothing to evict; 1 (default) = also, after a class evicted
- * a page's worth of items, from a class holding more than twice as many pages; 2 = that check on every
- * eviction. Values above 2 are taken as 2.
+ * Age balancing of pages between classes (memcached's `slabs automove`, see balance.c): 0 = pages move
+ * between classes only when an allocation finds nothing else (compaction and borrowing still run);
+ * 1 (default) = also a class that evicts takes a page from the class whose items survive over 1.5x
+ * longer, checked every 1/16 page of its evictions; 2 = that check on every eviction. Values above 2
+ * are taken as 2.
  */
 void cache_set_automove(struct cache *c, unsigned mode);
 

@@ -26,7 +26,7 @@ struct cache {
     _Atomic uint64_t next_cas;       /* next CAS unique to hand out */
     _Atomic uint64_t flush_horizon;  /* 1 + relative time of the last flush_all horizon; 0 = none */
     _Atomic uint64_t flush_cas;      /* items with a lower nonzero CAS are flushed; 0 = none */
-    _Atomic unsigned automove;       /* proactive rebalancing mode, 0..2 (cache_set_automove) */
+    _Atomic unsigned automove;       /* age balancing mode, 0..2 (cache_set_automove) */
     _Atomic uint64_t heap_copy_bytes; /* bytes of readers' private copies alive (at most the limit) */
     pthread_mutex_t reclaim_lock;
     unsigned reclaim_shard;          /* reclaim cursor: shard ... */

@@ -23,6 +23,15 @@
  * evicted_active counts victims found on the second turn, i.e. items that were passed over for being
  * active (or busy) on this walk's first turn and are evicted anyway because nothing else was free.
  *
+ * Scan resistance, in the spirit of S3-FIFO (SOSP'23): an item never read since it was stored
+ * (FETCHED clear) is on probation. While the hand sees such items make up 10% or more of the class
+ * (a running estimate over the last ~256 items it passed), it passes over items that were read
+ * (FETCHED) and are not ACTIVE instead of evicting them, and takes the unread ones. A scan of keys
+ * read once (a crawler, a batch job) then replaces other unread items and leaves the items that
+ * were read before in place; once unread items fall under 10%, read items are evicted by the
+ * ordinary second-chance rule again, so the read set cannot take the whole class and go stale. The
+ * first turn of a walk applies it, the second does not, so a victim is still always found.
+ *
  * The clock also measures how fast its hand turns (balance_note_clock_locked): the signal by which
  * pages move between classes (balance.c).
  *
@@ -33,6 +42,12 @@
 #include "storage/cache_internal.h"
 
 #include <assert.h>
+
+/* Scan resistance (see the file comment): the share of unread items, in 1/65536, from which read ones
+ * are passed over, and the estimate's smoothing (1/2^8 per item seen). */
+#define PROBATION_ONE 65536u
+#define PROBATION_SHARE 6554u /* 10% */
+#define PROBATION_DECAY 8u
 
 static void clock_advance(struct slab_class *cls)
 {
@@ -113,6 +128,18 @@ bool cache_try_victim_locked(struct cache *c, struct slab_class *cls, struct ite
     return ok;
 }
 
+/* Feeds one linked chunk the hand passed into the class's estimate of the share of items never read
+ * since they were stored (an average over about the last 256 items), and says whether the hand should
+ * pass over this one: a read item (FETCHED, not ACTIVE) while unread items make up PROBATION_SHARE or
+ * more of the class. */
+static bool clock_protects(struct slab_class *cls, uint16_t st)
+{
+    uint32_t unread = (st & ITEM_FETCHED) ? 0 : PROBATION_ONE;
+
+    cls->unread_est = cls->unread_est + (unread >> PROBATION_DECAY) - (cls->unread_est >> PROBATION_DECAY);
+    return (st & (ITEM_FETCHED | ITEM_ACTIVE)) == ITEM_FETCHED && cls->unread_est >= PROBATION_SHARE;
+}
+
 /* See cache_internal.h. */
 struct item *cache_evict_skip_locked(struct cache *c, struct slab_class *cls, struct ht_shard *held,
                                      uint32_t skip_page)
@@ -123,9 +150,12 @@ struct item *cache_evict_skip_locked(struct cache *c, struct slab_class *cls, st
 
     for (step = 0; step < 2 * total + 1; step++) {
         struct item *it = slab_chunk_at(&c->slab, cls, cls->hand_page, cls->hand_chunk);
+        uint16_t st = item_state(it);
 
         clock_advance(cls);
-        if (skip_page != UINT32_MAX && slab_page_of(&c->slab, it) == skip_page)
+        if (!(st & ITEM_LINKED) || (skip_page != UINT32_MAX && slab_page_of(&c->slab, it) == skip_page))
+            continue;
+        if (clock_protects(cls, st) && step < total)
             continue;
         if (cache_try_victim_locked(c, cls, it, held, step >= total, false)) {
             victim = it;

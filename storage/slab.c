@@ -9,14 +9,18 @@
  * its newest page lazily, one chunk per allocation, so untouched chunks stay zero: their state word
  * reads "not linked, not free, refcount 0", which the eviction clock skips.
  *
- * Page moves (rebalancing): once every page is handed out, evict.c may empty a page of one class and
+ * Page moves (rebalancing): once every page is handed out, balance.c may empty a page of one class and
  * hand it to another with slab_page_move_locked(). This file only does the bookkeeping of the move:
  * taking the page's free chunks off the donor's free list (one walk of that list), dropping the page
  * from the donor's page list without reordering it (so "the page being carved is the last one" stays
  * true), moving the donor's clock hand off it, zeroing the state of every chunk of the new layout
  * (the old chunk boundaries are meaningless to the new class, and stale bytes must not look like a
  * linked item to its clock) and making it the receiver's page being carved. Deciding which page may
- * move, and emptying it, is evict.c's business, because it needs the hash table's locks.
+ * move, and emptying it, is balance.c's business, because it needs the hash table's locks. Each page's
+ * count of chunks in use (page_used) tells compaction which page is emptiest; the count of classes
+ * whose free chunks add up to a page (surplus) and a per-class has-free byte (has_free, for
+ * borrowing) are kept as each free list changes, so the allocator's slow path reads one word or one
+ * cache line instead of every class.
  *
  * Class sizes: the first is ITEM_HEADER_SIZE + chunk_min rounded up to 8. Below SLAB_FINE_MAX
  * bytes each next class is 8 bytes larger (the finest step the 8-byte handles allow); from there on
@@ -28,7 +32,8 @@
  * is what lets a small cache hold more items. Small items are where that matters: their rounding
  * is a large share of each item, and they are the common case. The price is more classes (about 55
  * below 512 bytes instead of 9): a workload whose sizes spread over many of them holds at least one
- * page per class in use, which rebalancing (evict.c) then evens out. -f still sets the steps above
+ * page per class in use; borrowing (balance.c) lets a rare size use a chunk up to 1.25x larger
+ * instead of a page of its own, so only sizes that are common take pages. -f still sets the steps above
  * SLAB_FINE_MAX, where a page holds few chunks and fine steps would only multiply classes.
  *
  * Each page's class is recorded in page_class (items do not carry it): set when a class gets the

@@ -8,7 +8,7 @@
  * with madvise(MADV_DONTNEED); a class takes from the pool before untouched arena pages, and only
  * while the pages held by classes (next_page - nfree) are fewer than total_pages. Pages go, in address order, to whichever class
  * first needs one; once all are handed out, a page can move from one class to another when it has
- * been emptied (rebalancing, see evict.c). A class carves its newest page lazily
+ * been emptied (rebalancing, see balance.c). A class carves its newest page lazily
  * (carve_next/carve_left), so chunks that were never used are still zero: from the mapping, or, on a
  * page that moved, because the move zeroes each new chunk's header.
  *
@@ -82,6 +82,7 @@ struct slab_class {
     uint8_t surplus;          /* free_count + carve_left >= perpage: counted in slab.surplus (atomic) */
     /* The balance signal (see balance.c): the clock's revolution period. */
     uint32_t evicts_since_check; /* own-clock evictions since the last balance check */
+    uint32_t unread_est;      /* share of never-read items among those the hand passed, 1/65536 */
     uint32_t steps_win;       /* clock steps in the window that started at win_start */
     uint32_t win_start;       /* relative second the window started (0 = none yet) */
     double step_rate;         /* clock steps per second, smoothed over windows */
