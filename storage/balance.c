@@ -32,7 +32,9 @@
  * one such figure per class, the classes stand where a single LRU over all items would put them when
  * their figures are equal (Che's approximation): so a class evicting items that would live 1.5x
  * longer elsewhere takes a page from the class whose figure is highest. The ratio and a 250 ms slack
- * are the hysteresis: after a move the taker's figure rises and the donor's falls, and the reverse
+ * are the hysteresis: after a move the taker's figure rises and the donor's falls (both are rescaled
+ * to their new chunk counts at once, so a class does not take page after page on a figure measured
+ * before its last move), and the reverse
  * move needs the same gap the other way, so two classes cannot ping-pong. A check costs one pass over
  * the classes' figures (lock-free hints) and runs every perpage/16 evictions of the class (every
  * eviction with `slabs automove 2`, never with 0), so a class that starts cold and turns hot takes a
@@ -70,6 +72,19 @@ enum vacate_mode {
 };
 
 /* ---- the signal ---- */
+
+/* Recomputes cls's eviction age from its measured step rate and its chunk count now (after a page
+ * moved in or out), so that the next decision does not use a figure from before the move. */
+static void rescale_age_locked(struct slab_class *cls)
+{
+    double ms;
+
+    if (!(cls->step_rate > 0))
+        return;
+    ms = (double)cls->npages * cls->perpage * 1000.0 / cls->step_rate;
+    __atomic_store_n(&cls->evict_age_ms, ms >= (double)UINT32_MAX ? UINT32_MAX : (uint32_t)ms,
+                     __ATOMIC_RELAXED);
+}
 
 /* See cache_internal.h. */
 void balance_note_clock_locked(struct cache *c, struct slab_class *cls, uint32_t steps, bool victim)
@@ -318,6 +333,10 @@ static bool take_from_locked(struct cache *c, struct slab_class *d, struct slab_
     if (pthread_mutex_trylock(&d->lock) != 0)
         return false;
     moved = (mode != VACATE_COMPACT || d->surplus) && move_page_locked(c, d, to, mode, held);
+    if (moved) {
+        rescale_age_locked(d);
+        rescale_age_locked(to);
+    }
     pthread_mutex_unlock(&d->lock);
     return moved;
 }
