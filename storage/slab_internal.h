@@ -82,7 +82,8 @@ struct slab_class {
     uint8_t surplus;          /* free_count + carve_left >= perpage: counted in slab.surplus (atomic) */
     /* The balance signal (see balance.c): the clock's revolution period. */
     uint32_t evicts_since_check; /* own-clock evictions since the last balance check */
-    uint32_t unread_est;      /* share of never-read items among those the hand passed, 1/65536 */
+    uint32_t unread_fast;     /* share of never-read items among those the hand passed, 1/65536 ... */
+    uint64_t unread_slow;     /* ... recently, and over the long run (32.32 fixed point) */
     uint32_t steps_win;       /* clock steps in the window that started at win_start */
     uint32_t win_start;       /* relative second the window started (0 = none yet) */
     double step_rate;         /* clock steps per second, smoothed over windows */
