@@ -65,6 +65,7 @@
 #define BALANCE_RATIO_DEN 2u
 #define BALANCE_SLACK_MS 250u   /* ... plus this */
 #define BALANCE_CHECKS_PER_PAGE 16u
+#define COMPACT_IDLE_S 2u       /* seconds without an allocation after which half a page free is idle */
 
 enum vacate_mode {
     VACATE_COMPACT, /* move every live item into a free chunk of its class; evict nothing */
@@ -153,11 +154,37 @@ static struct slab_class *pick_oldest(struct cache *c, const struct slab_class *
 
 /* ---- vacating a page ---- */
 
+/* A free chunk, for an item of n bytes, of the nearest class in first..last that has one (each
+ * try-locked), or NULL; *dc gets its class. The chunk is counted in that class as allocated. */
+static struct item *take_from_range(struct cache *c, unsigned first, unsigned last, size_t n,
+                                    struct slab_class **dc)
+{
+    struct slab *s = &c->slab;
+    unsigned j;
+
+    for (j = first; j <= last; j++) {
+        struct slab_class *d = &s->classes[j];
+        struct item *it;
+
+        if (!__atomic_load_n(&s->has_free[j], __ATOMIC_RELAXED) || pthread_mutex_trylock(&d->lock) != 0)
+            continue;
+        it = slab_take_locked(s, d, n);
+        if (it)
+            balance_note_alloc_locked(c, d);
+        pthread_mutex_unlock(&d->lock);
+        if (it) {
+            *dc = d;
+            return it;
+        }
+    }
+    return NULL;
+}
+
 /* Moves the linked item it of d (only the table references it; its shard sh is locked) into dst, a
- * chunk of d on another page that is counted in use, holds nothing, and whose mem_requested already
- * includes the item. */
-static void relocate_locked(struct cache *c, struct slab_class *d, struct ht_shard *sh,
-                            uint64_t hash, struct item *it, struct item *dst)
+ * chunk of class dc (d, or a larger class) on another page that is counted in use, holds nothing, and
+ * whose class's mem_requested already includes the item. */
+static void relocate_locked(struct cache *c, struct slab_class *d, struct slab_class *dc,
+                            struct ht_shard *sh, uint64_t hash, struct item *it, struct item *dst)
 {
     size_t n = item_size(it);
     bool ok;
@@ -171,15 +198,24 @@ static void relocate_locked(struct cache *c, struct slab_class *d, struct ht_sha
     item_state_reset(it, 0);
     d->mem_requested -= n;
     d->rescues++;
+    if (dc != d) {
+        sh->cls[d - c->slab.classes].number--;
+        sh->cls[dc - c->slab.classes].number++;
+    }
 }
 
-/* A chunk of d off arena page skip for an item of n bytes: a free one, else (may_evict) one that
- * d's clock frees (held: the shard lock the caller holds). */
+/* A chunk off arena page skip for an item of n bytes of d: a free one of d, else a free one of the
+ * nearest larger class, else (may_evict) one that d's clock frees (held: the shard lock the caller
+ * holds). *dc gets the chunk's class. */
 static struct item *rescue_chunk_locked(struct cache *c, struct slab_class *d, uint32_t skip,
-                                        size_t n, struct ht_shard *held, bool may_evict)
+                                        size_t n, struct ht_shard *held, bool may_evict,
+                                        struct slab_class **dc)
 {
     struct item *dst = slab_take_locked(&c->slab, d, n);
 
+    *dc = d;
+    if (!dst)
+        dst = take_from_range(c, (unsigned)(d - c->slab.classes) + 1, c->slab.nclasses, n, dc);
     if (dst || !may_evict)
         return dst;
     dst = cache_evict_skip_locked(c, d, held, skip);
@@ -193,6 +229,7 @@ static bool vacate_item_locked(struct cache *c, struct slab_class *d, struct ht_
                                uint64_t hash, struct item *it, uint32_t page, enum vacate_mode mode)
 {
     uint16_t st = item_state(it);
+    struct slab_class *dc;
     struct item *dst;
 
     if (!(st & ITEM_LINKED) || (st & ITEM_REFCOUNT_MASK) != 1) {
@@ -202,9 +239,9 @@ static bool vacate_item_locked(struct cache *c, struct slab_class *d, struct ht_
     if (cache_item_dead_locked(c, it, cache_rel_time(c)) != CACHE_MISS_NONE ||
         (mode == VACATE_RESCUE && !(st & ITEM_ACTIVE)))
         return cache_reap_locked(c, d, sh, hash, it, false, true);
-    dst = rescue_chunk_locked(c, d, page, item_size(it), sh, mode == VACATE_RESCUE);
+    dst = rescue_chunk_locked(c, d, page, item_size(it), sh, mode == VACATE_RESCUE, &dc);
     if (dst) {
-        relocate_locked(c, d, sh, hash, it, dst);
+        relocate_locked(c, d, dc, sh, hash, it, dst);
         return true;
     }
     return mode == VACATE_RESCUE && cache_reap_locked(c, d, sh, hash, it, false, true);
@@ -269,6 +306,8 @@ static bool vacate_page_locked(struct cache *c, struct slab_class *d, uint32_t i
     for (k = 0; k < d->perpage; k++) {
         if (!vacate_chunk_locked(c, d, slab_chunk_at(&c->slab, d, idx, k), page, mode, held)) {
             slab_relist_page_locked(&c->slab, d, idx);
+            if (mode == VACATE_COMPACT)
+                __atomic_store_n(&d->compact_failed, cache_rel_time(c), __ATOMIC_RELAXED);
             return false;
         }
     }
@@ -324,6 +363,17 @@ static bool move_page_locked(struct cache *c, struct slab_class *d, struct slab_
     return false;
 }
 
+/* Whether compaction may take a page of d: its free chunks add up to a page, or to half a page and
+ * it has allocated nothing for COMPACT_IDLE_S seconds (a class that is filling a page it just got is
+ * left alone, or two growing classes would trade pages and copies). */
+static bool compactable_locked(struct cache *c, const struct slab_class *d)
+{
+    uint64_t avail = d->free_count + d->carve_left;
+
+    return avail >= d->perpage ||
+           (d->sparse && d->last_alloc + COMPACT_IDLE_S <= cache_rel_time(c));
+}
+
 /* Try-locks donor d and moves one of its pages to `to`. */
 static bool take_from_locked(struct cache *c, struct slab_class *d, struct slab_class *to,
                              enum vacate_mode mode, struct ht_shard *held)
@@ -332,7 +382,7 @@ static bool take_from_locked(struct cache *c, struct slab_class *d, struct slab_
 
     if (pthread_mutex_trylock(&d->lock) != 0)
         return false;
-    moved = (mode != VACATE_COMPACT || d->surplus) && move_page_locked(c, d, to, mode, held);
+    moved = (mode != VACATE_COMPACT || compactable_locked(c, d)) && move_page_locked(c, d, to, mode, held);
     if (moved) {
         rescale_age_locked(d);
         rescale_age_locked(to);
@@ -350,27 +400,15 @@ bool balance_borrow_first(struct cache *c, const struct slab_class *cls)
 }
 
 /* See cache_internal.h. */
-struct item *balance_borrow_locked(struct cache *c, struct slab_class *cls, size_t total)
+struct item *balance_borrow_locked(struct cache *c, struct slab_class *cls, size_t total, bool any)
 {
-    struct slab *s = &c->slab;
-    unsigned j;
+    struct slab_class *dc;
+    unsigned first = (unsigned)(cls - c->slab.classes) + 1;
+    struct item *it = take_from_range(c, first, any ? c->slab.nclasses : cls->borrow_last, total, &dc);
 
-    for (j = (unsigned)(cls - s->classes) + 1; j <= cls->borrow_last; j++) {
-        struct slab_class *d = &s->classes[j];
-        struct item *it;
-
-        if (!__atomic_load_n(&s->has_free[j], __ATOMIC_RELAXED) || pthread_mutex_trylock(&d->lock) != 0)
-            continue;
-        it = slab_take_locked(s, d, total);
-        if (it)
-            balance_note_alloc_locked(c, d);
-        pthread_mutex_unlock(&d->lock);
-        if (it) {
-            cls->borrowed++;
-            return it;
-        }
-    }
-    return NULL;
+    if (it)
+        cls->borrowed++;
+    return it;
 }
 
 /* See cache_internal.h. */
@@ -378,12 +416,13 @@ bool balance_compact_locked(struct cache *c, struct slab_class *to)
 {
     unsigned k;
 
-    if (__atomic_load_n(&c->slab.surplus, __ATOMIC_RELAXED) == 0 || !slab_reserve_locked(to))
+    if (__atomic_load_n(&c->slab.sparse, __ATOMIC_RELAXED) == 0 || !slab_reserve_locked(to))
         return false;
     for (k = 1; k <= c->slab.nclasses; k++) {
         struct slab_class *d = &c->slab.classes[k];
 
-        if (d != to && __atomic_load_n(&d->surplus, __ATOMIC_RELAXED) &&
+        if (d != to && __atomic_load_n(&d->sparse, __ATOMIC_RELAXED) &&
+            __atomic_load_n(&d->compact_failed, __ATOMIC_RELAXED) != cache_rel_time(c) &&
             take_from_locked(c, d, to, VACATE_COMPACT, NULL))
             return true;
     }

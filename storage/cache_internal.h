@@ -154,17 +154,19 @@ static inline void balance_note_alloc_locked(struct cache *c, struct slab_class 
         __atomic_store_n(&cls->last_alloc, now, __ATOMIC_RELAXED);
 }
 
-/* A free chunk of a class up to 1.25x larger than cls, for an item of `total` bytes of cls (counted
- * in that class), or NULL. Only try-locks the other classes. Caller holds cls->lock. */
-struct item *balance_borrow_locked(struct cache *c, struct slab_class *cls, size_t total);
+/* A free chunk of the nearest larger class that has one, up to 1.25x cls's size (any size when any
+ * is true), for an item of `total` bytes of cls (counted in that class), or NULL. Only try-locks the
+ * other classes. Caller holds cls->lock. */
+struct item *balance_borrow_locked(struct cache *c, struct slab_class *cls, size_t total, bool any);
 
 /* Whether cls should place its next item in a larger class's free chunk rather than take a page of
  * its own: it has no page yet and has borrowed fewer than a quarter page of chunks, or no page is
  * left to take. */
 bool balance_borrow_first(struct cache *c, const struct slab_class *cls);
 
-/* Compaction: if some class's free chunks add up to a page, empties its emptiest page by moving its
- * items into that class's other free chunks (nothing is evicted) and gives the page to `to`. Caller
+/* Compaction: if some class's free chunks add up to half a page, empties its emptiest page by moving
+ * its items into free chunks of that class or of the nearest larger classes (nothing is evicted) and
+ * gives the page to `to`. A class where that failed is not tried again in the same second. Caller
  * holds to->lock and no shard lock; `to` has no chunk left to carve. */
 bool balance_compact_locked(struct cache *c, struct slab_class *to);
 

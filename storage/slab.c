@@ -18,7 +18,7 @@
  * linked item to its clock) and making it the receiver's page being carved. Deciding which page may
  * move, and emptying it, is balance.c's business, because it needs the hash table's locks. Each page's
  * count of chunks in use (page_used) tells compaction which page is emptiest; the count of classes
- * whose free chunks add up to a page (surplus) and a per-class has-free byte (has_free, for
+ * whose free chunks add up to half a page or more (sparse) and a per-class has-free byte (has_free, for
  * borrowing) are kept as each free list changes, so the allocator's slow path reads one word or one
  * cache line instead of every class.
  *
@@ -262,21 +262,21 @@ bool slab_page_available(const struct slab *s)
 }
 
 /* See slab_internal.h. */
-void slab_surplus_update_locked(struct slab *s, struct slab_class *cls)
+void slab_avail_update_locked(struct slab *s, struct slab_class *cls)
 {
     uint64_t avail = cls->free_count + cls->carve_left;
-    bool now = cls->npages > 0 && avail >= cls->perpage;
+    bool now = cls->npages > 0 && avail >= (cls->perpage > 1 ? cls->perpage / 2 : 1);
     uint8_t *hint = &s->has_free[cls - s->classes];
 
     if (__atomic_load_n(hint, __ATOMIC_RELAXED) != (avail > 0))
         __atomic_store_n(hint, (uint8_t)(avail > 0), __ATOMIC_RELAXED);
-    if (now == (cls->surplus != 0))
+    if (now == (cls->sparse != 0))
         return;
-    __atomic_store_n(&cls->surplus, (uint8_t)now, __ATOMIC_RELAXED);
+    __atomic_store_n(&cls->sparse, (uint8_t)now, __ATOMIC_RELAXED);
     if (now)
-        __atomic_add_fetch(&s->surplus, 1, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&s->sparse, 1, __ATOMIC_RELAXED);
     else
-        __atomic_sub_fetch(&s->surplus, 1, __ATOMIC_RELAXED);
+        __atomic_sub_fetch(&s->sparse, 1, __ATOMIC_RELAXED);
 }
 
 /* See slab_internal.h. */
@@ -319,7 +319,7 @@ static void slab_add_page_locked(struct slab *s, struct slab_class *cls, uint32_
     __atomic_store_n(&cls->npages, cls->npages + 1, __ATOMIC_RELAXED);
     cls->carve_next = (uint32_t)((size_t)page * s->page_size / 8 + 1);
     cls->carve_left = cls->perpage;
-    slab_surplus_update_locked(s, cls);
+    slab_avail_update_locked(s, cls);
 }
 
 /* Gives cls one more page from the arena to carve. Returns 0 when the arena is used up. */
@@ -384,7 +384,7 @@ struct item *slab_take_locked(struct slab *s, struct slab_class *cls, size_t req
     }
     s->page_used[slab_page_of(s, it)]++;
     cls->mem_requested += requested;
-    slab_surplus_update_locked(s, cls);
+    slab_avail_update_locked(s, cls);
     return it;
 }
 
@@ -403,7 +403,7 @@ void slab_push_free_locked(struct slab *s, struct slab_class *cls, struct item *
 {
     s->page_used[slab_page_of(s, it)]--;
     slab_list_free_locked(s, cls, it);
-    slab_surplus_update_locked(s, cls);
+    slab_avail_update_locked(s, cls);
 }
 
 /* See slab_internal.h. Caller holds cls->lock; the chunk has no references left. */
@@ -458,7 +458,7 @@ static void slab_unlist_page_locked(struct slab *s, struct slab_class *cls, uint
             slot = &it->h_next;
         }
     }
-    slab_surplus_update_locked(s, cls);
+    slab_avail_update_locked(s, cls);
 }
 
 /* See slab_internal.h. */
@@ -481,7 +481,7 @@ void slab_relist_page_locked(struct slab *s, struct slab_class *cls, uint32_t id
         else if (st == 0)
             slab_push_free_locked(s, cls, it);
     }
-    slab_surplus_update_locked(s, cls);
+    slab_avail_update_locked(s, cls);
 }
 
 /* Drops page index idx from cls's page list, keeping the order and the clock hand's position. */
@@ -501,7 +501,7 @@ static void slab_drop_page_locked(struct slab *s, struct slab_class *cls, uint32
         cls->hand_page = 0;
         cls->hand_chunk = 0;
     }
-    slab_surplus_update_locked(s, cls);
+    slab_avail_update_locked(s, cls);
 }
 
 /* Zeroes the header of every chunk of cls's layout on arena page `page`. */

@@ -79,7 +79,8 @@ struct slab_class {
     uint64_t busy_items;      /* page vacates given up because an item had a reader */
     uint64_t borrowed;        /* items of this class placed in a larger class's free chunk */
     uint32_t borrow_last;     /* largest class id whose chunks are at most 1.25x this one's (fixed) */
-    uint8_t surplus;          /* free_count + carve_left >= perpage: counted in slab.surplus (atomic) */
+    uint8_t sparse;           /* free_count + carve_left >= half a page: counted in slab.sparse (atomic) */
+    uint32_t compact_failed;  /* relative second compaction last failed to empty a page of it (atomic) */
     /* The balance signal (see balance.c): the clock's revolution period. */
     uint32_t evicts_since_check; /* own-clock evictions since the last balance check */
     uint32_t unread_fast;     /* share of never-read items among those the hand passed, 1/65536 ... */
@@ -106,7 +107,7 @@ struct slab {
     unsigned page_shift;      /* log2(page_size) when it is a power of two, else 0 */
     uint32_t nfree;
     uint32_t *page_used;      /* per arena page: chunks in use (not free-listed, not uncarved) */
-    uint32_t surplus;         /* classes whose free chunks add up to a page or more (atomic) */
+    uint32_t sparse;          /* classes whose free chunks add up to half a page or more (atomic) */
     uint8_t has_free[SLAB_CLASS_MAX + 1]; /* per class: a free or uncarved chunk exists (a hint, atomic) */
     pthread_mutex_t page_lock;
     unsigned nclasses;
@@ -130,9 +131,9 @@ struct item *slab_take_locked(struct slab *s, struct slab_class *cls, size_t req
  * without page_lock. */
 bool slab_page_available(const struct slab *s);
 
-/* Recomputes cls->surplus (free and uncarved chunks add up to at least a page) and the slab-wide
- * count of such classes. Caller holds cls->lock. */
-void slab_surplus_update_locked(struct slab *s, struct slab_class *cls);
+/* Recomputes cls->sparse (free and uncarved chunks add up to at least half a page), the slab-wide
+ * count of such classes and its has_free hint. Caller holds cls->lock. */
+void slab_avail_update_locked(struct slab *s, struct slab_class *cls);
 
 /* Takes the free chunks of page index idx off cls's free list (their state stays ITEM_FREE), so that
  * chunks taken from the list afterwards lie on other pages. Caller holds cls->lock. */

@@ -79,11 +79,16 @@ static struct item *alloc_slow_locked(struct cache *c, struct slab_class *cls,
     bool borrow_first = balance_borrow_first(c, cls);
     struct item *it;
 
-    if (borrow_first && (it = balance_borrow_locked(c, cls, total)))
+    if (borrow_first && (it = balance_borrow_locked(c, cls, total, false)))
         return it;
     if (slab_grow_now_locked(&c->slab, cls))
         return slab_take_locked(&c->slab, cls, total);
-    if (!borrow_first && (it = balance_borrow_locked(c, cls, total)))
+    if (!borrow_first && (it = balance_borrow_locked(c, cls, total, false)))
+        return it;
+    /* None of our own and no page left: a quarter page of items may go to any larger free chunk
+     * before a page is vacated for us (a rare size whose page compaction took stays without one). */
+    if (cls->npages == 0 && cls->borrowed < cls->perpage / 4 &&
+        (it = balance_borrow_locked(c, cls, total, true)))
         return it;
     return alloc_full_locked(c, cls, held, total, retry);
 }
