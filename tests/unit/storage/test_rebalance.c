@@ -22,7 +22,7 @@ static void teardown(void)
     cache_destroy(&c);
 }
 
-TestSuite(rebalance, .fini = teardown);
+TestSuite(rebalance, .fini = teardown, .timeout = 120);
 
 /* Key and value of item i of size n: the value is derived from both, so a chunk that was reused
  * under a reader, or a page re-carved under a live item, is detected. The number is zero-padded so
