@@ -60,12 +60,12 @@
 #include <assert.h>
 #include <time.h>
 
-#define REASSIGN_TRIES 20       /* attempts of an explicit move, 1 ms apart, before BUSY */
-#define BALANCE_RATIO_NUM 3u    /* a donor's eviction age must pass the taker's times 3/2 ... */
-#define BALANCE_RATIO_DEN 2u
-#define BALANCE_SLACK_MS 250u   /* ... plus this */
+#define REASSIGN_TRIES          20 /* attempts of an explicit move, 1 ms apart, before BUSY */
+#define BALANCE_RATIO_NUM       3u /* a donor's eviction age must pass the taker's times 3/2 ... */
+#define BALANCE_RATIO_DEN       2u
+#define BALANCE_SLACK_MS        250u /* ... plus this */
 #define BALANCE_CHECKS_PER_PAGE 16u
-#define COMPACT_IDLE_S 2u       /* seconds without an allocation after which half a page free is idle */
+#define COMPACT_IDLE_S          2u /* seconds without an allocation after which half a page free is idle */
 
 enum vacate_mode {
     VACATE_COMPACT, /* move every live item into a free chunk of its class; evict nothing */
@@ -183,8 +183,8 @@ static struct item *take_from_range(struct cache *c, unsigned first, unsigned la
 /* Moves the linked item it of d (only the table references it; its shard sh is locked) into dst, a
  * chunk of class dc (d, or a larger class) on another page that is counted in use, holds nothing, and
  * whose class's mem_requested already includes the item. */
-static void relocate_locked(struct cache *c, struct slab_class *d, struct slab_class *dc,
-                            struct ht_shard *sh, uint64_t hash, struct item *it, struct item *dst)
+static void relocate_locked(struct cache *c, struct slab_class *d, struct slab_class *dc, struct ht_shard *sh,
+                            uint64_t hash, struct item *it, struct item *dst)
 {
     size_t n = item_size(it);
     bool ok;
@@ -207,9 +207,8 @@ static void relocate_locked(struct cache *c, struct slab_class *d, struct slab_c
 /* A chunk off arena page skip for an item of n bytes of d: a free one of d, else a free one of the
  * nearest larger class, else (may_evict) one that d's clock frees (held: the shard lock the caller
  * holds). *dc gets the chunk's class. */
-static struct item *rescue_chunk_locked(struct cache *c, struct slab_class *d, uint32_t skip,
-                                        size_t n, struct ht_shard *held, bool may_evict,
-                                        struct slab_class **dc)
+static struct item *rescue_chunk_locked(struct cache *c, struct slab_class *d, uint32_t skip, size_t n,
+                                        struct ht_shard *held, bool may_evict, struct slab_class **dc)
 {
     struct item *dst = slab_take_locked(&c->slab, d, n);
 
@@ -225,8 +224,8 @@ static struct item *rescue_chunk_locked(struct cache *c, struct slab_class *d, u
 }
 
 /* Decides one linked item of the page being vacated under its shard lock. False: keep the page. */
-static bool vacate_item_locked(struct cache *c, struct slab_class *d, struct ht_shard *sh,
-                               uint64_t hash, struct item *it, uint32_t page, enum vacate_mode mode)
+static bool vacate_item_locked(struct cache *c, struct slab_class *d, struct ht_shard *sh, uint64_t hash,
+                               struct item *it, uint32_t page, enum vacate_mode mode)
 {
     uint16_t st = item_state(it);
     struct slab_class *dc;
@@ -294,8 +293,8 @@ static bool page_movable_locked(struct cache *c, struct slab_class *d, uint32_t 
 
 /* Empties page idx of d (d has nothing left to carve). On failure the page is put back as it was,
  * except for what was already moved or evicted. */
-static bool vacate_page_locked(struct cache *c, struct slab_class *d, uint32_t idx,
-                               enum vacate_mode mode, struct ht_shard *held)
+static bool vacate_page_locked(struct cache *c, struct slab_class *d, uint32_t idx, enum vacate_mode mode,
+                               struct ht_shard *held)
 {
     uint32_t page = d->pages[idx];
     uint32_t k;
@@ -314,8 +313,8 @@ static bool vacate_page_locked(struct cache *c, struct slab_class *d, uint32_t i
     return true;
 }
 
-/* The index of d's page with the fewest chunks in use, skipping those in tried (a bitmap of
- * REBALANCE_PAGES indexes as found), or UINT32_MAX. */
+/* The index of d's page with the fewest chunks in use, skipping the ntried indexes in tried
+ * (already tried), or UINT32_MAX. */
 static uint32_t emptiest_page_locked(struct cache *c, const struct slab_class *d, const uint32_t *tried,
                                      unsigned ntried)
 {
@@ -348,8 +347,8 @@ static bool move_page_locked(struct cache *c, struct slab_class *d, struct slab_
         return false;
     slab_finish_carving_locked(&c->slab, d);
     for (n = 0; n < REBALANCE_PAGES && n < d->npages; n++) {
-        uint32_t idx = mode == VACATE_COMPACT ? emptiest_page_locked(c, d, tried, n)
-                                              : (d->hand_page + n) % d->npages;
+        uint32_t idx =
+            mode == VACATE_COMPACT ? emptiest_page_locked(c, d, tried, n) : (d->hand_page + n) % d->npages;
 
         tried[n] = idx;
         if (idx == UINT32_MAX || !vacate_page_locked(c, d, idx, mode, held))
@@ -370,8 +369,7 @@ static bool compactable_locked(struct cache *c, const struct slab_class *d)
 {
     uint64_t avail = d->free_count + d->carve_left;
 
-    return avail >= d->perpage ||
-           (d->sparse && d->last_alloc + COMPACT_IDLE_S <= cache_rel_time(c));
+    return avail >= d->perpage || (d->sparse && d->last_alloc + COMPACT_IDLE_S <= cache_rel_time(c));
 }
 
 /* Try-locks donor d and moves one of its pages to `to`. */
@@ -449,8 +447,7 @@ bool balance_check_locked(struct cache *c, struct slab_class *to)
 }
 
 /* See cache_internal.h. */
-enum rebalance_result cache_rebalance_locked(struct cache *c, struct slab_class *to,
-                                             struct ht_shard *held)
+enum rebalance_result cache_rebalance_locked(struct cache *c, struct slab_class *to, struct ht_shard *held)
 {
     bool tried[SLAB_CLASS_MAX + 1] = {false};
     enum rebalance_result r = REBALANCE_NONE;
@@ -483,8 +480,7 @@ enum rebalance_result cache_rebalance_locked(struct cache *c, struct slab_class 
 
 /* One attempt of a class-to-class (or class-to-pool) move. Sets *nospare when from keeps too few
  * pages. */
-static bool reassign_once(struct cache *c, struct slab_class *from, struct slab_class *to,
-                          bool *nospare)
+static bool reassign_once(struct cache *c, struct slab_class *from, struct slab_class *to, bool *nospare)
 {
     bool moved = false;
 

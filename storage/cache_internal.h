@@ -127,8 +127,8 @@ bool cache_reap_locked(struct cache *c, struct slab_class *cls, struct ht_shard 
 
 /* As cache_reap_locked for a chunk of cls whose shard is not locked yet: skips free, unlinked and
  * referenced chunks, try-locks the shard unless it is `held`. Caller holds cls->lock. */
-bool cache_try_victim_locked(struct cache *c, struct slab_class *cls, struct item *it,
-                             struct ht_shard *held, bool second_turn, bool force);
+bool cache_try_victim_locked(struct cache *c, struct slab_class *cls, struct item *it, struct ht_shard *held,
+                             bool second_turn, bool force);
 
 /* ---- balance.c: where memory goes when a class has no free chunk ---- */
 
@@ -182,8 +182,7 @@ bool balance_check_locked(struct cache *c, struct slab_class *to);
  * balance_check_locked does. Caller holds to->lock (and, if not NULL, shard `held`'s lock); `to` has
  * no chunk left to carve.
  */
-enum rebalance_result cache_rebalance_locked(struct cache *c, struct slab_class *to,
-                                             struct ht_shard *held);
+enum rebalance_result cache_rebalance_locked(struct cache *c, struct slab_class *to, struct ht_shard *held);
 
 /* Allocation as cache_alloc, for a caller that may hold shard `held`'s lock (NULL if none). */
 struct item *cache_alloc_held(struct cache *c, struct ht_shard *held, const char *key,

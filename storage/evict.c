@@ -48,7 +48,7 @@
 /* Scan resistance (see the file comment): shares in 1/65536; a scan is a recent share of unread items
  * 1/8 above the long-run one; the averages' smoothing, per item seen (fast 1/2^8, slow 1/2^18; the slow
  * one is kept in 32.32 fixed point). */
-#define PROBATION_ONE 65536u
+#define PROBATION_ONE  65536u
 #define PROBATION_RISE 8192u
 #define PROBATION_FAST 8u
 #define PROBATION_SLOW 18u
@@ -86,8 +86,8 @@ static void count_victim(struct slab_class *cls, const struct item *it, uint16_t
 }
 
 /* See cache_internal.h. */
-bool cache_reap_locked(struct cache *c, struct slab_class *cls, struct ht_shard *sh,
-                        uint64_t hash, struct item *it, bool second_turn, bool force)
+bool cache_reap_locked(struct cache *c, struct slab_class *cls, struct ht_shard *sh, uint64_t hash,
+                       struct item *it, bool second_turn, bool force)
 {
     uint16_t st = item_state(it);
     uint32_t now = cache_rel_time(c);
@@ -112,8 +112,8 @@ bool cache_reap_locked(struct cache *c, struct slab_class *cls, struct ht_shard 
 }
 
 /* See cache_internal.h. */
-bool cache_try_victim_locked(struct cache *c, struct slab_class *cls, struct item *it,
-                       struct ht_shard *held, bool second_turn, bool force)
+bool cache_try_victim_locked(struct cache *c, struct slab_class *cls, struct item *it, struct ht_shard *held,
+                             bool second_turn, bool force)
 {
     uint16_t st = item_state(it);
     struct ht_shard *sh;

@@ -181,8 +181,7 @@ bool ht_remove_locked(struct ht *t, struct ht_shard *sh, uint64_t hash, struct i
 }
 
 /* See hashtable_internal.h. */
-bool ht_replace_locked(struct ht *t, struct ht_shard *sh, uint64_t hash, struct item *old,
-                       struct item *nw)
+bool ht_replace_locked(struct ht *t, struct ht_shard *sh, uint64_t hash, struct item *old, struct item *nw)
 {
     uint32_t target = slab_handle(t->slab, old);
     uint32_t *slot = ht_slot_locked(sh, hash);

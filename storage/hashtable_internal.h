@@ -87,8 +87,7 @@ void ht_insert_locked(struct ht *t, struct ht_shard *sh, uint64_t hash, struct i
 bool ht_remove_locked(struct ht *t, struct ht_shard *sh, uint64_t hash, struct item *it);
 
 /* Puts nw (not linked, same key) in old's place in its chain. Returns false if old was not there. */
-bool ht_replace_locked(struct ht *t, struct ht_shard *sh, uint64_t hash, struct item *old,
-                       struct item *nw);
+bool ht_replace_locked(struct ht *t, struct ht_shard *sh, uint64_t hash, struct item *old, struct item *nw);
 
 /* Moves up to n old buckets into the new table. */
 void ht_migrate_locked(struct ht *t, struct ht_shard *sh, size_t n);

@@ -55,8 +55,8 @@
 
 #define SLAB_PAGE_DEFAULT (1u << 20)
 #define SLAB_FINE_MAX 512u /* classes below this size are 8 bytes apart */
-#define SLAB_BORROW_NUM 5u /* a class may place items in chunks up to 5/4 of its size */
-#define SLAB_BORROW_DEN 4u
+#define SLAB_BORROW_NUM   5u   /* a class may place items in chunks up to 5/4 of its size */
+#define SLAB_BORROW_DEN   4u
 
 static void slab_clear_headers(struct slab *s, const struct slab_class *cls, uint32_t page);
 

@@ -6,9 +6,9 @@
  * that the memory limit can be raised at run time; total_pages is the budget the limit allows now.
  * Pages given back by `slabs reassign N 0` wait in the free pool (free_pages), their memory released
  * with madvise(MADV_DONTNEED); a class takes from the pool before untouched arena pages, and only
- * while the pages held by classes (next_page - nfree) are fewer than total_pages. Pages go, in address order, to whichever class
- * first needs one; once all are handed out, a page can move from one class to another when it has
- * been emptied (rebalancing, see balance.c). A class carves its newest page lazily
+ * while the pages held by classes (next_page - nfree) are fewer than total_pages. Pages go, in address order,
+ * to whichever class first needs one; once all are handed out, a page can move from one class to another when
+ * it has been emptied (rebalancing, see balance.c). A class carves its newest page lazily
  * (carve_next/carve_left), so chunks that were never used are still zero: from the mapping, or, on a
  * page that moved, because the move zeroes each new chunk's header.
  *
@@ -31,10 +31,10 @@
  *   arena: | page 0 | page 1 | page 2 | ... |      page k of class c: | chunk | chunk | ... | tail |
  *
  * Locking: each class has one mutex that covers its free list, its page list, its clock hand and its
- * counters. page_lock covers next_page, total_pages, limit_bytes and the free pool. Lock order: hash shard lock -> class lock -> page_lock; the
- * eviction clock, which holds a class lock, only ever try-locks a shard. Rebalancing holds the
- * requesting class's lock and only ever try-locks a second class (the order between two classes is
- * not defined, so it must never block on one). npages is written under the class lock with relaxed
+ * counters. page_lock covers next_page, total_pages, limit_bytes and the free pool. Lock order: hash shard
+ * lock -> class lock -> page_lock; the eviction clock, which holds a class lock, only ever try-locks a shard.
+ * Rebalancing holds the requesting class's lock and only ever try-locks a second class (the order between two
+ * classes is not defined, so it must never block on one). npages is written under the class lock with relaxed
  * atomic stores so that a rebalance may read other classes' page counts (slab_npages) without their
  * locks, as a hint for choosing a donor.
  */
@@ -83,14 +83,14 @@ struct slab_class {
     uint32_t compact_failed;  /* relative second compaction last failed to empty a page of it (atomic) */
     /* The balance signal (see balance.c): the clock's revolution period. */
     uint32_t evicts_since_check; /* own-clock evictions since the last balance check */
-    uint32_t unread_fast;     /* share of never-read items among those the hand passed, 1/65536 ... */
-    uint64_t unread_slow;     /* ... recently, and over the long run (32.32 fixed point) */
-    uint32_t steps_win;       /* clock steps in the window that started at win_start */
-    uint32_t win_start;       /* relative second the window started (0 = none yet) */
-    double step_rate;         /* clock steps per second, smoothed over windows */
-    uint32_t evict_age_ms;    /* chunks / step_rate in ms: how long an unread item survives (atomic) */
-    uint32_t last_evict;      /* relative second of the last own-clock eviction, 0 = never (atomic) */
-    uint32_t last_alloc;      /* relative second of the last chunk handed out (atomic) */
+    uint32_t unread_fast;        /* share of never-read items among those the hand passed, 1/65536 ... */
+    uint64_t unread_slow;        /* ... recently, and over the long run (32.32 fixed point) */
+    uint32_t steps_win;          /* clock steps in the window that started at win_start */
+    uint32_t win_start;          /* relative second the window started (0 = none yet) */
+    double step_rate;            /* clock steps per second, smoothed over windows */
+    uint32_t evict_age_ms;       /* chunks / step_rate in ms: how long an unread item survives (atomic) */
+    uint32_t last_evict;         /* relative second of the last own-clock eviction, 0 = never (atomic) */
+    uint32_t last_alloc;         /* relative second of the last chunk handed out (atomic) */
 };
 
 struct slab {
@@ -106,8 +106,8 @@ struct slab {
     uint8_t *page_class;      /* class id of each arena page (0 = none), see slab_class_of */
     unsigned page_shift;      /* log2(page_size) when it is a power of two, else 0 */
     uint32_t nfree;
-    uint32_t *page_used;      /* per arena page: chunks in use (not free-listed, not uncarved) */
-    uint32_t sparse;          /* classes whose free chunks add up to half a page or more (atomic) */
+    uint32_t *page_used; /* per arena page: chunks in use (not free-listed, not uncarved) */
+    uint32_t sparse;     /* classes whose free chunks add up to half a page or more (atomic) */
     uint8_t has_free[SLAB_CLASS_MAX + 1]; /* per class: a free or uncarved chunk exists (a hint, atomic) */
     pthread_mutex_t page_lock;
     unsigned nclasses;

@@ -20,9 +20,9 @@
  *
  * Allocation when a class has no free chunk: the steps of balance.c (borrowing, a new page,
  * compaction, age balancing, the class's own CLOCK, a page from any class). Rebalancing uses only
- * try-locks, so under contention it can report "busy" instead of "nothing to take"; the allocation then drops its class
- * lock, backs off (yields, then sleeps from 1 us doubling to 1 ms) and tries again, ALLOC_RETRIES
- * times (about 50 ms at most), before it answers CACHE_NO_MEMORY. That wait happens only when pages
+ * try-locks, so under contention it can report "busy" instead of "nothing to take"; the allocation
+ * then drops its class lock, backs off (yields, then sleeps from 1 us doubling to 1 ms) and tries
+ * again, ALLOC_RETRIES times (about 50 ms at most), before it answers CACHE_NO_MEMORY. That wait happens only when pages
  * are scarcer than the classes in use and every donor page is busy or has a reader; it may hold the
  * caller's shard lock (append, incr), which then waits as long.
  *
@@ -73,8 +73,8 @@ static struct item *alloc_full_locked(struct cache *c, struct slab_class *cls,
 
 /* A chunk for a class whose free list and carving page are empty (balance.c, steps 2-4): a larger
  * class's free chunk, a new page, then alloc_full_locked. Caller holds cls->lock. */
-static struct item *alloc_slow_locked(struct cache *c, struct slab_class *cls,
-                                      struct ht_shard *held, size_t total, bool *retry)
+static struct item *alloc_slow_locked(struct cache *c, struct slab_class *cls, struct ht_shard *held,
+                                      size_t total, bool *retry)
 {
     bool borrow_first = balance_borrow_first(c, cls);
     struct item *it;
