@@ -223,6 +223,14 @@ static struct item *rescue_chunk_locked(struct cache *c, struct slab_class *d, u
     return dst;
 }
 
+/* Marks the chunk of an item just evicted or moved as emptied by this page move; passes ok through. */
+static bool vacated(struct item *it, bool ok)
+{
+    if (ok)
+        item_state_reset(it, SLAB_CHUNK_VACATED);
+    return ok;
+}
+
 /* Decides one linked item of the page being vacated under its shard lock. False: keep the page. */
 static bool vacate_item_locked(struct cache *c, struct slab_class *d, struct ht_shard *sh, uint64_t hash,
                                struct item *it, uint32_t page, enum vacate_mode mode)
@@ -237,13 +245,13 @@ static bool vacate_item_locked(struct cache *c, struct slab_class *d, struct ht_
     }
     if (cache_item_dead_locked(c, it, cache_rel_time(c)) != CACHE_MISS_NONE ||
         (mode == VACATE_RESCUE && !(st & ITEM_ACTIVE)))
-        return cache_reap_locked(c, d, sh, hash, it, false, true);
+        return vacated(it, cache_reap_locked(c, d, sh, hash, it, false, true));
     dst = rescue_chunk_locked(c, d, page, item_size(it), sh, mode == VACATE_RESCUE, &dc);
     if (dst) {
         relocate_locked(c, d, dc, sh, hash, it, dst);
-        return true;
+        return vacated(it, true);
     }
-    return mode == VACATE_RESCUE && cache_reap_locked(c, d, sh, hash, it, false, true);
+    return vacated(it, mode == VACATE_RESCUE && cache_reap_locked(c, d, sh, hash, it, false, true));
 }
 
 /* One chunk of the page being vacated: nothing to do for a free or emptied chunk; a linked one is
@@ -256,7 +264,7 @@ static bool vacate_chunk_locked(struct cache *c, struct slab_class *d, struct it
     uint64_t hash;
     bool ok;
 
-    if (st == ITEM_FREE || st == 0)
+    if (st == ITEM_FREE || st == SLAB_CHUNK_VACATED)
         return true;
     if (!(st & ITEM_LINKED) || (st & ITEM_REFCOUNT_MASK) != 1) {
         d->busy_items++;

@@ -478,7 +478,7 @@ void slab_relist_page_locked(struct slab *s, struct slab_class *cls, uint32_t id
 
         if (st == ITEM_FREE)
             slab_list_free_locked(s, cls, it);
-        else if (st == 0)
+        else if (st == SLAB_CHUNK_VACATED)
             slab_push_free_locked(s, cls, it);
     }
     slab_avail_update_locked(s, cls);

@@ -49,6 +49,11 @@
 #include "storage/cache.h"
 #include "storage/item_internal.h"
 
+/* The state of a chunk a page move has emptied (evicted or moved its item): a combination no item or
+ * free chunk has, so that a chunk whose last reference another thread has just dropped (state 0,
+ * waiting for the class lock to free it) is never mistaken for one. Only inside a page move. */
+#define SLAB_CHUNK_VACATED (ITEM_FREE | ITEM_LINKED)
+
 #define SLAB_CLASS_MAX 255u              /* class ids are 1..255 (page_class is 8 bits, 0 = none) */
 #define SLAB_ARENA_MAX (32ull << 30)     /* reach of 32-bit handles in 8-byte units */
 
@@ -140,7 +145,7 @@ void slab_avail_update_locked(struct slab *s, struct slab_class *cls);
 void slab_unlist_page_index_locked(struct slab *s, struct slab_class *cls, uint32_t idx);
 
 /* Undoes an unfinished vacate of page index idx: chunks left ITEM_FREE by slab_unlist_page_index_locked
- * go back on the free list, chunks emptied by the vacate (state 0) are freed. cls must have no chunk
+ * go back on the free list, chunks emptied by the vacate (SLAB_CHUNK_VACATED) are freed. cls must have no chunk
  * left to carve on that page. Caller holds cls->lock. */
 void slab_relist_page_locked(struct slab *s, struct slab_class *cls, uint32_t idx);
 

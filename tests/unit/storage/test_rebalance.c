@@ -10,7 +10,9 @@
 #include "tests/unit/storage/storage_test.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
 
 #define MIB ((size_t)1 << 20)
 #define VMAX 400000 /* largest value a test checks */
@@ -481,4 +483,47 @@ Test(rebalance, four_threads_mixed_sizes_tiny_limit)
     check_consistent();
     for (i = 0; i < 5; i++)
         cr_assert_eq(set_sized(mt_sizes[i], 999), CACHE_OK);
+}
+
+static atomic_bool ticking;
+
+/* Advances the cache clock a second every millisecond while the workers run, so that age balancing
+ * and the compaction of idle classes happen under them. */
+static void *ticker(void *p)
+{
+    struct timespec ms = {0, 1000000};
+
+    (void)p;
+    while (atomic_load(&ticking)) {
+        cache_clock_set(c, cache_rel_time(c) + 1);
+        nanosleep(&ms, NULL);
+    }
+    return NULL;
+}
+
+/* As above with the clock moving: pages move (balancing, compaction, rescues) while readers hold and
+ * check items, and no read ever sees a wrong byte. */
+Test(rebalance, four_threads_mixed_sizes_with_a_moving_clock)
+{
+    pthread_t th[4], tick;
+    struct mt_arg args[4];
+    int i;
+
+    c = st_cache(3 * MIB, MIB, 2, 4);
+    cache_clock_set(c, 10);
+    atomic_store(&ticking, true);
+    cr_assert_eq(pthread_create(&tick, NULL, ticker, NULL), 0);
+    for (i = 0; i < 4; i++) {
+        args[i] = (struct mt_arg){.seed = 31u * (unsigned)i + 7u};
+        cr_assert_eq(pthread_create(&th[i], NULL, mt_worker, &args[i]), 0);
+    }
+    for (i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        cr_assert_eq(args[i].no_memory, 0, "thread %d: %d NO_MEMORY", i, args[i].no_memory);
+        cr_assert_eq(args[i].corrupt, 0, "thread %d: %d corrupt reads", i, args[i].corrupt);
+    }
+    atomic_store(&ticking, false);
+    pthread_join(tick, NULL);
+    cr_assert_gt(st_stats(c).slabs_moved, 0);
+    check_consistent();
 }
