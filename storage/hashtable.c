@@ -165,15 +165,23 @@ void ht_insert_locked(struct ht *t, struct ht_shard *sh, uint64_t hash, struct i
     ht_maybe_grow_locked(sh);
 }
 
-/* See hashtable_internal.h. */
-bool ht_remove_locked(struct ht *t, struct ht_shard *sh, uint64_t hash, struct item *it)
+/* The slot (bucket head or h_next) that holds it's handle, or NULL if it is not in its chain. */
+static uint32_t *ht_slot_of_locked(struct ht *t, struct ht_shard *sh, uint64_t hash, const struct item *it)
 {
     uint32_t target = slab_handle(t->slab, it);
     uint32_t *slot = ht_slot_locked(sh, hash);
 
     while (*slot && *slot != target)
         slot = &slab_item(t->slab, *slot)->h_next;
-    if (!*slot)
+    return *slot ? slot : NULL;
+}
+
+/* See hashtable_internal.h. */
+bool ht_remove_locked(struct ht *t, struct ht_shard *sh, uint64_t hash, struct item *it)
+{
+    uint32_t *slot = ht_slot_of_locked(t, sh, hash, it);
+
+    if (!slot)
         return false;
     *slot = it->h_next;
     it->h_next = 0;
@@ -183,12 +191,9 @@ bool ht_remove_locked(struct ht *t, struct ht_shard *sh, uint64_t hash, struct i
 /* See hashtable_internal.h. */
 bool ht_replace_locked(struct ht *t, struct ht_shard *sh, uint64_t hash, struct item *old, struct item *nw)
 {
-    uint32_t target = slab_handle(t->slab, old);
-    uint32_t *slot = ht_slot_locked(sh, hash);
+    uint32_t *slot = ht_slot_of_locked(t, sh, hash, old);
 
-    while (*slot && *slot != target)
-        slot = &slab_item(t->slab, *slot)->h_next;
-    if (!*slot)
+    if (!slot)
         return false;
     nw->h_next = old->h_next;
     *slot = slab_handle(t->slab, nw);

@@ -462,15 +462,15 @@ static void *mt_worker(void *p)
     return NULL;
 }
 
-Test(rebalance, four_threads_mixed_sizes_tiny_limit)
+/* Runs mt_worker on four threads (seeds mul * i + add) into c; no NO_MEMORY, no corrupt read. */
+static void run_four_workers(unsigned mul, unsigned add)
 {
     pthread_t th[4];
     struct mt_arg args[4];
     int i;
 
-    c = st_cache(3 * MIB, MIB, 2, 4);
     for (i = 0; i < 4; i++) {
-        args[i] = (struct mt_arg){.seed = 17u * (unsigned)i + 3u};
+        args[i] = (struct mt_arg){.seed = mul * (unsigned)i + add};
         cr_assert_eq(pthread_create(&th[i], NULL, mt_worker, &args[i]), 0);
     }
     for (i = 0; i < 4; i++) {
@@ -479,6 +479,14 @@ Test(rebalance, four_threads_mixed_sizes_tiny_limit)
         cr_assert_eq(args[i].corrupt, 0, "thread %d: %d corrupt reads", i, args[i].corrupt);
         cr_assert_gt(args[i].stored, 0);
     }
+}
+
+Test(rebalance, four_threads_mixed_sizes_tiny_limit)
+{
+    int i;
+
+    c = st_cache(3 * MIB, MIB, 2, 4);
+    run_four_workers(17u, 3u);
     cr_assert_gt(st_stats(c).slabs_moved, 0);
     check_consistent();
     for (i = 0; i < 5; i++)
@@ -505,23 +513,13 @@ static void *ticker(void *p)
  * check items, and no read ever sees a wrong byte. */
 Test(rebalance, four_threads_mixed_sizes_with_a_moving_clock)
 {
-    pthread_t th[4], tick;
-    struct mt_arg args[4];
-    int i;
+    pthread_t tick;
 
     c = st_cache(3 * MIB, MIB, 2, 4);
     cache_clock_set(c, 10);
     atomic_store(&ticking, true);
     cr_assert_eq(pthread_create(&tick, NULL, ticker, NULL), 0);
-    for (i = 0; i < 4; i++) {
-        args[i] = (struct mt_arg){.seed = 31u * (unsigned)i + 7u};
-        cr_assert_eq(pthread_create(&th[i], NULL, mt_worker, &args[i]), 0);
-    }
-    for (i = 0; i < 4; i++) {
-        pthread_join(th[i], NULL);
-        cr_assert_eq(args[i].no_memory, 0, "thread %d: %d NO_MEMORY", i, args[i].no_memory);
-        cr_assert_eq(args[i].corrupt, 0, "thread %d: %d corrupt reads", i, args[i].corrupt);
-    }
+    run_four_workers(31u, 7u);
     atomic_store(&ticking, false);
     pthread_join(tick, NULL);
     cr_assert_gt(st_stats(c).slabs_moved, 0);
