@@ -132,7 +132,7 @@ bool cache_try_victim_locked(struct cache *c, struct slab_class *cls, struct ite
 
 /* ---- balance.c: where memory goes when a class has no free chunk ---- */
 
-#define REBALANCE_DONORS 4 /* donor classes one rebalance tries */
+#define REBALANCE_DONORS 64 /* donor classes one rebalance tries */
 #define REBALANCE_PAGES 4  /* pages of one donor it tries */
 
 enum rebalance_result {
