@@ -388,16 +388,6 @@ struct item *slab_take_locked(struct slab *s, struct slab_class *cls, size_t req
     return it;
 }
 
-/* See slab_internal.h. Caller holds cls->lock. */
-struct item *slab_alloc_locked(struct slab *s, struct slab_class *cls, size_t requested)
-{
-    struct item *it = slab_take_locked(s, cls, requested);
-
-    if (!it && slab_grow_locked(s, cls))
-        it = slab_take_locked(s, cls, requested);
-    return it;
-}
-
 /* See slab_internal.h. */
 void slab_push_free_locked(struct slab *s, struct slab_class *cls, struct item *it)
 {
@@ -430,14 +420,6 @@ struct item *slab_chunk_at(const struct slab *s, const struct slab_class *cls, u
     size_t off = (size_t)cls->pages[page] * s->page_size + (size_t)chunk * cls->size;
 
     return (struct item *)(void *)(s->base + off);
-}
-
-/* See slab_internal.h. */
-uint32_t slab_page_carved_locked(const struct slab_class *cls, uint32_t idx)
-{
-    if (cls->carve_left > 0 && idx + 1 == cls->npages)
-        return cls->perpage - cls->carve_left;
-    return cls->perpage;
 }
 
 /* Takes every chunk of arena page `page` off cls's free list: one walk of the list. */

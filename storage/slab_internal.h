@@ -13,7 +13,7 @@
  * page that moved, because the move zeroes each new chunk's header.
  *
  * Invariants, under the class lock: a carved chunk of the class has ITEM_FREE in its state word if
- * and only if it is on the class's free list (slab_alloc_locked clears the word when it pops a
+ * and only if it is on the class's free list (slab_take_locked clears the word when it pops a
  * chunk); while carve_left > 0 the page being carved is pages[npages - 1]; the pages of all classes
  * plus the pool's pages plus the pages not yet handed out (arena_pages - next_page) are exactly the
  * arena's pages.
@@ -149,13 +149,6 @@ void slab_unlist_page_index_locked(struct slab *s, struct slab_class *cls, uint3
  * left to carve on that page. Caller holds cls->lock. */
 void slab_relist_page_locked(struct slab *s, struct slab_class *cls, uint32_t idx);
 
-/*
- * Takes a chunk from cls: its free list, then its newest page, then a new page from the arena.
- * Adds requested to mem_requested. Returns NULL when all three are exhausted (the caller may then
- * evict). Caller holds cls->lock. The chunk's header is not initialised.
- */
-struct item *slab_alloc_locked(struct slab *s, struct slab_class *cls, size_t requested);
-
 /* Puts a chunk whose last reference is gone back on its class's free list. Caller holds cls->lock. */
 void slab_free_locked(struct slab *s, struct slab_class *cls, struct item *it);
 
@@ -165,9 +158,6 @@ void slab_free(struct slab *s, struct item *it);
 /* Makes room in cls->pages for one more page. Returns false when out of memory. Caller holds
  * cls->lock. */
 bool slab_reserve_locked(struct slab_class *cls);
-
-/* How many chunks of page index idx of cls have been carved (all but on the page being carved). */
-uint32_t slab_page_carved_locked(const struct slab_class *cls, uint32_t idx);
 
 /* Puts an unreferenced chunk whose mem_requested is already taken off back on the free list.
  * Caller holds cls->lock. */
