@@ -12,7 +12,9 @@
  * (carve_next/carve_left), so chunks that were never used are still zero: from the mapping, or, on a
  * page that moved, because the move zeroes each new chunk's header.
  *
- * Invariants, under the class lock: a carved chunk of the class has ITEM_FREE in its state word if
+ * Invariants, under the class lock and outside a page move (balance.c, which takes a page's free
+ * chunks off the list and marks the chunks it empties SLAB_CHUNK_VACATED until the page moves or is
+ * put back): a carved chunk of the class has ITEM_FREE in its state word if
  * and only if it is on the class's free list (slab_take_locked clears the word when it pops a
  * chunk); while carve_left > 0 the page being carved is pages[npages - 1]; the pages of all classes
  * plus the pool's pages plus the pages not yet handed out (arena_pages - next_page) are exactly the
