@@ -239,7 +239,7 @@ static bool vacate_item_locked(struct cache *c, struct slab_class *d, struct ht_
     struct slab_class *dc;
     struct item *dst;
 
-    if (!(st & ITEM_LINKED) || (st & ITEM_REFCOUNT_MASK) != 1) {
+    if (!(st & ITEM_LINKED) || !item_state_unshared(st)) {
         d->busy_items++;
         return false;
     }
@@ -266,7 +266,7 @@ static bool vacate_chunk_locked(struct cache *c, struct slab_class *d, struct it
 
     if (st == ITEM_FREE || st == SLAB_CHUNK_VACATED)
         return true;
-    if (!(st & ITEM_LINKED) || (st & ITEM_REFCOUNT_MASK) != 1) {
+    if (!(st & ITEM_LINKED) || !item_state_unshared(st)) {
         d->busy_items++;
         return false;
     }
@@ -291,7 +291,7 @@ static bool page_movable_locked(struct cache *c, struct slab_class *d, uint32_t 
 
         if (st == ITEM_FREE)
             continue;
-        if (!(st & ITEM_LINKED) || (st & ITEM_REFCOUNT_MASK) != 1) {
+        if (!(st & ITEM_LINKED) || !item_state_unshared(st)) {
             d->busy_items++;
             return false;
         }

@@ -3,13 +3,12 @@
  * flush, references). Writing (alloc, store, arith) lives in store.c, the eviction clock in evict.c,
  * background reclaim and statistics in reclaim.c and stats.c.
  *
- * References: the item's state word holds a 10-bit refcount. The table holds one while ITEM_LINKED; cache_get
+ * References: the item's state word holds a 9-bit refcount. The table holds one while ITEM_LINKED; cache_get
  * takes one under the shard lock; releases are lock-free atomic decrements. Whoever drops the count
  * to zero frees the chunk to its class, which can only happen once the item is unlinked, because the
- * table's own reference is dropped only after ITEM_LINKED is cleared (under the shard lock). When a
- * popular item's count is at the 10-bit maximum, cache_get hands out a private heap copy instead
- * (outside the slab arena, so of class 0; refcount 1, never linked) which the last release frees:
- * readers never fail for that (up to a bound, see item_heap_copy).
+ * table's own reference is dropped only after ITEM_LINKED is cleared (under the shard lock). Past
+ * ITEM_REF_SAT readers, references are counted in a side table (refs.c): a reader is never refused
+ * because an item is popular.
  *
  * Death: an item is expired when exptime != 0 && exptime <= now. It is flushed when a flush horizon
  * h is set and reached (now >= h) and atime <= h, or (with CAS) when its CAS unique is below the
@@ -67,6 +66,7 @@ struct cache *cache_create(const struct cache_options *o, const char **err)
         goto fail;
     }
     pthread_mutex_init(&c->reclaim_lock, NULL);
+    cache_refs_init(&c->refs);
     c->process_started = time(NULL) - 2;
     atomic_store(&c->now, 2);
     atomic_store(&c->next_cas, 1);
@@ -87,6 +87,7 @@ void cache_destroy(struct cache **c)
     ht_deinit(&(*c)->ht);
     slab_deinit(&(*c)->slab);
     pthread_mutex_destroy(&(*c)->reclaim_lock);
+    cache_refs_deinit(&(*c)->refs);
     free(*c);
     *c = NULL;
 }
@@ -213,17 +214,12 @@ void cache_link_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, stru
 /* See cache_internal.h. */
 void cache_item_unref(struct cache *c, struct item *it)
 {
-    uint16_t old = item_state_unref(it);
+    uint16_t old = cache_item_drop_ref(c, it);
 
-    assert((old & ITEM_REFCOUNT_MASK) != 0);
-    if ((old & ITEM_REFCOUNT_MASK) != 1)
+    if (old != 1)
         return;
-    assert(!(old & ITEM_LINKED));
-    if (slab_class_of(&c->slab, it) == 0) {
-        atomic_fetch_sub(&c->heap_copy_bytes, item_size(it));
-        free(it);
-    } else
-        slab_free(&c->slab, it);
+    assert(!(item_state(it) & ITEM_LINKED));
+    slab_free(&c->slab, it);
 }
 
 /* See cache.h. No locking: an item's page keeps its class while anyone holds the item. */
@@ -241,15 +237,10 @@ void cache_item_release(struct cache *c, struct item **it)
     *it = NULL;
 }
 
-/* One more reference on an item the caller holds. The count must be below the 10-bit maximum
- * (cache_get never hands out an item at the maximum, so one extra acquire per get is always safe). */
-void cache_item_acquire(struct cache *c, struct item *it)
+/* One more reference on an item the caller holds; false only on no memory (see cache_ref_locked). */
+bool cache_item_acquire(struct cache *c, struct item *it)
 {
-    uint16_t old = item_state_add(it, 1);
-
-    (void)c;
-    assert((old & ITEM_REFCOUNT_MASK) < ITEM_REFCOUNT_MASK);
-    (void)old;
+    return cache_ref_locked(c, it);
 }
 
 /* See cache_internal.h. */
@@ -273,32 +264,6 @@ struct item *cache_find_live_locked(struct cache *c, struct ht_shard *sh, uint64
     return NULL;
 }
 
-/*
- * A private heap copy of a linked item, for a reader when its refcount is saturated. The copies alive
- * at once take at most the cache's memory limit in all: past that the reader gets NULL (a miss), so a
- * client that asks for one item thousands of times without reading the answers (a long multi-get
- * line, a deep pipeline) cannot make the server allocate without bound.
- */
-static struct item *item_heap_copy(struct cache *c, const struct item *it)
-{
-    size_t n = item_size(it);
-    uint64_t before = atomic_fetch_add(&c->heap_copy_bytes, n);
-    uint64_t word = atomic_load(&it->state_cas);
-    struct item *cp = NULL;
-
-    if (before + n <= c->opt.memory_limit)
-        cp = malloc(n < sizeof *cp ? sizeof *cp : n); /* whole struct: its tail padding too */
-    if (!cp) {
-        atomic_fetch_sub(&c->heap_copy_bytes, n);
-        return NULL;
-    }
-    memcpy((char *)cp + sizeof cp->state_cas, (const char *)it + sizeof it->state_cas,
-           n - sizeof it->state_cas);
-    cp->h_next = 0;
-    atomic_store(&cp->state_cas, (word & ~ITEM_STATE_MASK) | 1); /* same CAS, refcount 1 */
-    return cp;
-}
-
 /* See cache_internal.h. An item that has both bits already is not written, which keeps the hottest
  * items' cache lines clean. */
 void cache_note_access_locked(struct cache *c, struct item *it)
@@ -310,17 +275,12 @@ void cache_note_access_locked(struct cache *c, struct item *it)
         item_state_set(it, add);
 }
 
-/* See cache_internal.h. */
-struct item *cache_ref_or_copy_locked(struct cache *c, struct item *it)
-{
-    return item_try_ref(it) ? it : item_heap_copy(c, it);
-}
-
-/* Marks a live item accessed and returns it with one more reference (or a heap copy). */
+/* Marks a live item accessed and returns it with one more reference (NULL only on no memory for a
+ * side-table entry, see refs.c). */
 static struct item *item_take_for_reader_locked(struct cache *c, struct item *it)
 {
     cache_note_access_locked(c, it);
-    return cache_ref_or_copy_locked(c, it);
+    return cache_ref_locked(c, it) ? it : NULL;
 }
 
 static struct item *cache_lookup(struct cache *c, const char *key, size_t nkey, bool touch,

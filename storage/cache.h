@@ -148,11 +148,12 @@ void cache_flush(struct cache *c, uint32_t when);
 /* Gives back the caller's reference and clears *it; frees the chunk if it was the last one. */
 void cache_item_release(struct cache *c, struct item **it);
 
-/* Takes one more reference on an item the caller already holds a reference to. */
-void cache_item_acquire(struct cache *c, struct item *it);
+/* Takes one more reference on an item the caller already holds a reference to; false only when no
+ * memory is left for counting a reference past the state word's (an item held by hundreds of
+ * readers at once). */
+bool cache_item_acquire(struct cache *c, struct item *it);
 
-/* The slab class id (1..cache_class_count()) of an item the caller holds, or 0 for a reader's
- * private heap copy (handed out when an item's refcount is saturated). Lock-free. */
+/* The slab class id (1..cache_class_count()) of an item the caller holds. Lock-free. */
 unsigned cache_item_class(const struct cache *c, const struct item *it);
 
 /*

@@ -17,6 +17,18 @@
 #include "storage/hashtable_internal.h"
 #include "storage/slab_internal.h"
 
+/* References past ITEM_REF_SAT, per item (storage/refs.c). */
+struct ref_slot {
+    struct item *it; /* NULL = empty */
+    uint64_t count;
+};
+
+struct ref_overflow {
+    pthread_mutex_t lock; /* a leaf lock: see refs.c */
+    struct ref_slot *slots;
+    size_t cap, used;
+};
+
 struct cache {
     struct cache_options opt;
     struct slab slab;
@@ -27,7 +39,8 @@ struct cache {
     _Atomic uint64_t flush_horizon;  /* 1 + relative time of the last flush_all horizon; 0 = none */
     _Atomic uint64_t flush_cas;      /* items with a lower nonzero CAS are flushed; 0 = none */
     _Atomic unsigned automove;       /* age balancing mode, 0..2 (cache_set_automove) */
-    _Atomic uint64_t heap_copy_bytes; /* bytes of readers' private copies alive (at most the limit) */
+    struct ref_overflow refs;        /* references past the state word's count */
+    _Atomic uint64_t refs_overflowed; /* references ever taken through the side table */
     pthread_mutex_t reclaim_lock;
     unsigned reclaim_shard;          /* reclaim cursor: shard ... */
     size_t reclaim_pos;              /* ... and scan position in it (see ht_scan_slot_locked) */
@@ -42,14 +55,14 @@ enum cache_miss_reason cache_item_dead_locked(const struct cache *c, const struc
  * table's reference is NOT dropped: the caller does that (cache_item_unref) or reuses the chunk. */
 void cache_unlink_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, struct item *it);
 
-/* Takes one more reference on it unless its count is saturated (ITEM_REFCOUNT_MASK - 1, so that one
- * cache_item_acquire after a get stays safe). Returns whether a reference was taken. Lock-free: one
- * compare-and-swap loop on the whole state/CAS word (below saturation, + 1 touches only the count). */
+/* Takes one more reference on it in its state word unless the word's count is at ITEM_REF_SAT.
+ * Returns whether a reference was taken. Lock-free: one compare-and-swap loop on the whole state/CAS
+ * word (below saturation, + 1 touches only the count). */
 static inline bool item_try_ref(struct item *it)
 {
     uint64_t w = atomic_load_explicit(&it->state_cas, memory_order_relaxed);
 
-    while ((w & ITEM_REFCOUNT_MASK) < ITEM_REFCOUNT_MASK - 1) {
+    while ((w & ITEM_REFCOUNT_MASK) < ITEM_REF_SAT) {
         if (atomic_compare_exchange_weak(&it->state_cas, &w, w + 1))
             return true;
     }
@@ -60,9 +73,27 @@ static inline bool item_try_ref(struct item *it)
  * item's shard lock. */
 void cache_note_access_locked(struct cache *c, struct item *it);
 
-/* it with one more reference for a reader, or a private heap copy when its count is saturated (NULL
- * when copies would pass the memory limit). Caller holds the item's shard lock. */
-struct item *cache_ref_or_copy_locked(struct cache *c, struct item *it);
+/* Whether the table's reference is the only one on an item with state st (no reader holds it). */
+static inline bool item_state_unshared(uint16_t st)
+{
+    return (st & (ITEM_REFCOUNT_MASK | ITEM_REF_OVERFLOW)) == 1;
+}
+
+/* One more reference on a live item for a reader: in the state word, or past its count in the side
+ * table (refs.c). False only when the side table cannot grow (no memory). Caller holds the item's
+ * shard lock, or already holds a reference to it. */
+bool cache_ref_locked(struct cache *c, struct item *it);
+
+/* Takes a reference in the side table (the word's count is saturated); false on no memory. */
+bool cache_ref_overflow(struct cache *c, struct item *it);
+
+/* Drops one reference (from the side table while the item has references there); returns the word's
+ * count before, so 1 means the caller dropped the last reference. Lock-free unless the item has
+ * references in the side table. */
+uint16_t cache_item_drop_ref(struct cache *c, struct item *it);
+
+void cache_refs_init(struct ref_overflow *o);
+void cache_refs_deinit(struct ref_overflow *o);
 
 /* Store helpers shared by store.c and meta.c (caller holds sh->lock). */
 
@@ -103,7 +134,7 @@ static inline bool cache_cas_needs_ext(struct cache *c)
     return c->opt.use_cas && atomic_load(&c->next_cas) >= ITEM_CAS_ESC - CACHE_CAS_HEADROOM;
 }
 
-/* Drops one reference; frees the chunk (or heap copy) if it was the last. Takes the class lock
+/* Drops one reference; frees the chunk if it was the last. Takes the class lock
  * when freeing, so the caller must not hold it. */
 void cache_item_unref(struct cache *c, struct item *it);
 

@@ -94,7 +94,7 @@ bool cache_reap_locked(struct cache *c, struct slab_class *cls, struct ht_shard 
     enum cache_miss_reason why;
     uint16_t old;
 
-    if (!(st & ITEM_LINKED) || (st & ITEM_REFCOUNT_MASK) != 1)
+    if (!(st & ITEM_LINKED) || !item_state_unshared(st))
         return false;
     why = cache_item_dead_locked(c, it, now);
     if (why == CACHE_MISS_NONE && (st & ITEM_ACTIVE) && !force) {
@@ -120,7 +120,7 @@ bool cache_try_victim_locked(struct cache *c, struct slab_class *cls, struct ite
     uint64_t hash;
     bool ok;
 
-    if (!(st & ITEM_LINKED) || (st & ITEM_REFCOUNT_MASK) != 1)
+    if (!(st & ITEM_LINKED) || !item_state_unshared(st))
         return false;
     hash = ht_hash(item_key(it), item_nkey(it));
     sh = ht_shard_of(&c->ht, hash);

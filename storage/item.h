@@ -13,11 +13,12 @@
  *   +---------------+---------------+---------------+
  *   | key[nkey] [nbytes ext, 4] value[nbytes] [cas ext, 8]
  *
- * - state_cas: one 64-bit atomic word. The low 16 bits are the state: refcount in the low 10 bits,
+ * - state_cas: one 64-bit atomic word. The low 16 bits are the state: refcount in the low 9 bits,
  *   then the flag bits below. The hash table holds one reference while the item is linked; each
  *   reader (a connection writing the value out) holds one more. Whoever drops the last reference
  *   frees the chunk. Refcount and flag changes are atomic add/and/or on the whole word, which never
- *   carry into the CAS bits (the refcount saturates below 2^10, see item_try_ref). The high 48 bits
+ *   carry into the CAS bits (the count stops at ITEM_REF_SAT; references past it are counted in the
+ *   cache's side table and flagged by ITEM_REF_OVERFLOW, see storage/refs.c). The high 48 bits
  *   are the CAS unique; they are written only while the item is private (before it is linked), so
  *   they are immutable while it is linked.
  * - h_next: next item in the same hash bucket (or on the class free list), as an arena handle
@@ -27,8 +28,7 @@
  * - lens: nbytes in the low 23 bits, then the KEY_BINARY bit (the key arrived in base64 through a
  *   meta `ms ... b`: memcached's mg and me then show it encoded), nkey (at most 250) in the high 8.
  * - The slab class is not stored: the slab arena records the class of each page (slab_class_of in
- *   slab_internal.h, cache_item_class in cache.h); a reader's private heap copy lies outside the
- *   arena and so has class 0.
+ *   slab_internal.h, cache_item_class in cache.h).
  *
  * Escapes, so that nothing memcached allows is lost: a value of 2^23 - 1 bytes or more (possible
  * with -I 8m and up) stores ITEM_NBYTES_ESC in the 23-bit field and its real length in 4 bytes
@@ -64,7 +64,9 @@
 #define ITEM_HEADER_SIZE 28u
 #define ITEM_KEY_MAX 250u
 
-#define ITEM_REFCOUNT_MASK 0x03ffu
+#define ITEM_REFCOUNT_MASK 0x01ffu
+#define ITEM_REF_SAT 0x01feu      /* the word's count stops here; more go to the side table */
+#define ITEM_REF_OVERFLOW 0x0200u /* references past ITEM_REF_SAT are in the cache's side table */
 #define ITEM_WON 0x0400u     /* meta: a client was handed the recache token (W flag) */
 #define ITEM_STALE 0x0800u   /* meta: invalidated (md I / ms I); readers see X and may win a recache */
 #define ITEM_LINKED 0x1000u  /* in the hash table */

@@ -14,6 +14,7 @@ libcairn_storage_a_SOURCES = \
 	storage/evict.c \
 	storage/balance.c \
 	storage/reclaim.c \
+	storage/refs.c \
 	storage/stats.c \
 	storage/hashtable.c \
 	storage/slab.c \

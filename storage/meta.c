@@ -112,7 +112,8 @@ struct item *cache_meta_get(struct cache *c, const char *key, size_t nkey,
     }
     if (!o->no_update)
         cache_note_access_locked(c, it);
-    it = cache_ref_or_copy_locked(c, it); /* a private copy when the count is saturated */
+    if (!cache_ref_locked(c, it))
+        it = NULL; /* no memory for a side-table reference */
     pthread_mutex_unlock(&sh->lock);
     return it;
 }
@@ -126,8 +127,8 @@ struct item *cache_meta_peek(struct cache *c, const char *key, size_t nkey)
 
     pthread_mutex_lock(&sh->lock);
     it = cache_find_live_locked(c, sh, hash, key, nkey, NULL);
-    if (it)
-        it = cache_ref_or_copy_locked(c, it); /* no access marks: me is not a fetch */
+    if (it && !cache_ref_locked(c, it)) /* no access marks: me is not a fetch */
+        it = NULL;
     pthread_mutex_unlock(&sh->lock);
     return it;
 }

@@ -232,26 +232,6 @@ Test(snapshot, cas_above_48_bits_survives_load_store_and_save)
     cr_assert_eq(st_stats(b).bytes,
                  item_total_size_ext(2, 3, true) + item_total_size_ext(5, 3, true),
                  "stats bytes count the 8-byte extension");
-    {
-        /* a reader's private copy (refcount saturated) keeps the whole unique */
-        enum { HELD = ITEM_REFCOUNT_MASK - 2 };
-        struct item *held[HELD], *copy;
-
-        for (size_t i = 0; i < HELD; i++)
-            held[i] = cache_get(b, "hi", 2, NULL);
-        copy = cache_get(b, "hi", 2, NULL);
-        cr_assert_not_null(copy);
-        cr_assert_neq(copy, held[0]);
-        cr_assert_eq(cache_item_class(b, copy), 0);
-        cr_assert_eq(cache_item_class(b, held[0]), cache_item_class(b, held[1]));
-        cr_assert_neq(cache_item_class(b, held[0]), 0);
-        cr_assert_eq(item_cas(copy), wide + 3);
-        cr_assert_eq(item_nbytes(copy), 3);
-        cr_assert(memcmp(item_value(copy), "new", 3) == 0);
-        cache_item_release(b, &copy);
-        for (size_t i = 0; i < HELD; i++)
-            cache_item_release(b, &held[i]);
-    }
     save_ok(b, 2);
     cr_assert_eq(snapshot_load(d, path, &r), SNAPSHOT_OK);
     cr_assert_eq(cas_of(d, "hi"), wide + 3);
