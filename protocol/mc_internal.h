@@ -31,4 +31,10 @@ static inline void mc_reply(struct resp *out, bool noreply, const char *line)
 /* Whether an item with this key and value length is within -I (memcached's accounting); memcache.c. */
 bool mc_item_fits(const struct mc_context *ctx, size_t nkey, uint64_t nbytes);
 
+/* Values being received (mc_context.recv_limit): takes nbytes from the budget for a value about to be
+ * allocated; false (nothing taken) when it would pass the limit. Values of at most MC_RECV_SMALL
+ * bytes always pass and are not counted. mc_recv_unreserve() gives the same nbytes back. */
+bool mc_recv_reserve(const struct mc_context *ctx, uint64_t nbytes);
+void mc_recv_unreserve(const struct mc_context *ctx, uint64_t nbytes);
+
 #endif

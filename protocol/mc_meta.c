@@ -717,8 +717,14 @@ static enum mc_meta_result mc_meta_ms(const struct mc_context *ctx, struct mc_st
     set->nopaque = req->opaque.len;
     if (set->nopaque > 0)
         memcpy(set->opaque, req->opaque.p, set->nopaque);
-    if (mc_item_fits(ctx, req->nkey, req->nbytes))
-        it = cache_alloc(c, req->key, req->nkey, req->client_flags, exptime, req->nbytes, &cst);
+    if (mc_item_fits(ctx, req->nkey, req->nbytes)) {
+        cst = CACHE_NO_MEMORY;
+        if (mc_recv_reserve(ctx, req->nbytes)) {
+            it = cache_alloc(c, req->key, req->nkey, req->client_flags, exptime, req->nbytes, &cst);
+            if (it == NULL)
+                mc_recv_unreserve(ctx, req->nbytes);
+        }
+    }
     if (it == NULL) {
         bool too_large = cst == CACHE_TOO_LARGE;
         mc_count(too_large ? &st->store_too_large : &st->store_no_memory);

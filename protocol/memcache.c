@@ -17,7 +17,18 @@
  *   item is linked only when the block is complete and well terminated, so a client that goes away
  *   mid-value changes nothing.
  * - SWALLOW: a refused value block is skipped byte for byte, however it is split; the refusal
- *   ("SERVER_ERROR ...") is queued when the skipping ends, as memcached does.
+ *   ("SERVER_ERROR ...") is queued when the skipping ends, as memcached does. A declared length
+ *   beyond MC_SWALLOW_MAX is not waited for: the refusal goes out at once and the connection closes.
+ *
+ * Backpressure (mc_context.out_pause): before each request line, and before each key of a get, the
+ * session stops if the output queue is full and returns MC_PAUSE with the line unconsumed. A get
+ * remembers where it stopped (get_resume, an offset into its line) and goes on from there when the
+ * same line is fed again, so a line of 100,000 keys is executed as its replies drain instead of
+ * queueing them all at once; the counters and the hits stay exactly as one pass would make them.
+ *
+ * Values being received (mc_context.recv_limit): a value larger than MC_RECV_SMALL takes its length
+ * from a budget shared by every session while its item waits for the bytes; when the budget is spent
+ * the value is refused as out of memory, so stalled uploads cannot tie up the whole cache.
  *
  * Ownership: the session owns at most one item reference (the pending value); every reference from
  * a lookup goes straight into the response queue. Counters go to the thread's struct mc_stats with
@@ -41,6 +52,9 @@
 
 enum mc_state { MC_ST_LINE = 0, MC_ST_VALUE, MC_ST_SWALLOW };
 
+/* A refused value longer than this is not swallowed: the connection closes after the refusal. */
+#define MC_SWALLOW_MAX(ctx) (2 * (uint64_t)(ctx)->item_size_max + 2)
+
 /* Room for the stats arguments, NUL-terminated, handed to the server's callback. */
 #define MC_STATS_ARGS (MC_PARSE_TOKENS - 1)
 #define MC_STATS_BUF  512u
@@ -62,6 +76,8 @@ struct mc_session {
     const char *swallow_reply;
     /* LINE: bytes of the pending partial line already searched for '\n' */
     size_t scanned;
+    /* LINE: a get paused (MC_PAUSE) before the key at this offset of its line; 0 = none */
+    size_t get_resume;
     /* MC_WAIT: what the server was asked to do */
     enum mc_wait_kind wait;
     /* VALUE of an ms: the meta reply to build once the value is in (mc_meta.h) */
@@ -116,8 +132,10 @@ void mc_session_destroy(struct mc_session **sp)
     if (sp == NULL || *sp == NULL)
         return;
     struct mc_session *s = *sp;
-    if (s->it != NULL)
+    if (s->it != NULL) {
+        mc_recv_unreserve(s->ctx, s->want);
         cache_item_release(s->ctx->cache, &s->it);
+    }
     free(s);
     *sp = NULL;
 }
@@ -168,17 +186,32 @@ static void mc_count_miss(struct mc_stats *st, enum cache_miss_reason why)
         mc_count(&st->get_flushed);
 }
 
-/* get, gets, gat, gats: every key in order, then END. The parser already checked the key lengths. */
-static void mc_exec_get(struct mc_session *s, const struct mc_request *req, struct resp *out)
+/* Whether the output queue is full (see MC_PAUSE). */
+static inline bool mc_out_full(const struct mc_session *s, const struct resp *out)
+{
+    return s->ctx->out_pause != 0 && resp_weight(out) >= s->ctx->out_pause;
+}
+
+/* get, gets, gat, gats: every key in order, then END. The parser already checked the key lengths.
+ * Returns MC_PAUSE when the output queue filled up before the last key (see get_resume). */
+static enum mc_status mc_exec_get(struct mc_session *s, const struct mc_request *req, const char *line,
+                                  struct resp *out)
 {
     struct cache *c = s->ctx->cache;
     struct mc_stats *st = s->stats;
     bool touch = req->cmd == MC_CMD_GAT || req->cmd == MC_CMD_GATS;
     bool with_cas = req->cmd == MC_CMD_GETS || req->cmd == MC_CMD_GATS;
     uint32_t exptime = touch ? cache_exptime(c, req->exptime) : 0;
-    const char *pos = req->keys;
+    const char *pos = s->get_resume != 0 ? line + s->get_resume : req->keys;
+    const char *before = pos;
     struct mc_token k;
+    s->get_resume = 0;
     while (mc_parse_next_token(&pos, req->keys_end, &k)) {
+        if (mc_out_full(s, out)) {
+            s->get_resume = (size_t)(before - line);
+            return MC_PAUSE;
+        }
+        before = pos;
         enum cache_miss_reason why = CACHE_MISS_NONE;
         struct item *it =
             touch ? cache_get_touch(c, k.p, k.len, exptime, &why) : cache_get(c, k.p, k.len, &why);
@@ -198,6 +231,7 @@ static void mc_exec_get(struct mc_session *s, const struct mc_request *req, stru
         mc_add_hit(out, it, with_cas);
     }
     resp_add(out, "END\r\n", 5);
+    return MC_OK;
 }
 
 static enum cache_store_mode mc_store_mode(enum mc_cmd cmd)
@@ -229,27 +263,66 @@ bool mc_item_fits(const struct mc_context *ctx, size_t nkey, uint64_t nbytes)
     return total <= ctx->item_size_max;
 }
 
+/* See mc_internal.h. */
+bool mc_recv_reserve(const struct mc_context *ctx, uint64_t nbytes)
+{
+    if (ctx->recv_bytes == NULL || nbytes <= MC_RECV_SMALL)
+        return true;
+    uint64_t before = atomic_fetch_add_explicit(ctx->recv_bytes, nbytes, memory_order_relaxed);
+    if (before + nbytes <= ctx->recv_limit)
+        return true;
+    atomic_fetch_sub_explicit(ctx->recv_bytes, nbytes, memory_order_relaxed);
+    return false;
+}
+
+/* See mc_internal.h. */
+void mc_recv_unreserve(const struct mc_context *ctx, uint64_t nbytes)
+{
+    if (ctx->recv_bytes != NULL && nbytes > MC_RECV_SMALL)
+        atomic_fetch_sub_explicit(ctx->recv_bytes, nbytes, memory_order_relaxed);
+}
+
+/* Enters SWALLOW for a refused value block of want bytes (terminator included) whose refusal is
+ * reply (NULL: noreply). Beyond MC_SWALLOW_MAX the refusal is queued now and the connection closes
+ * (MC_CLOSE) rather than waiting for bytes it would only skip. */
+static enum mc_status mc_begin_swallow(struct mc_session *s, uint64_t want, const char *reply, struct resp *out)
+{
+    if (want > MC_SWALLOW_MAX(s->ctx)) {
+        if (reply != NULL)
+            resp_add_str(out, reply);
+        return MC_CLOSE;
+    }
+    s->state = MC_ST_SWALLOW;
+    s->swallow = (size_t)want;
+    s->swallow_reply = reply;
+    return MC_OK;
+}
+
 /* A storage command line: allocate the item and wait for the value, or refuse and swallow it. */
-static void mc_exec_storage(struct mc_session *s, const struct mc_request *req)
+static enum mc_status mc_exec_storage(struct mc_session *s, const struct mc_request *req, struct resp *out)
 {
     struct cache *c = s->ctx->cache;
     enum cache_status cst = CACHE_TOO_LARGE;
     struct item *it = NULL;
     s->mode = mc_store_mode(req->cmd);
     mc_detail_record_set(s->ctx->shared, req->key.p, req->key.len);
-    if (mc_item_fits(s->ctx, req->key.len, req->nbytes))
-        it = cache_alloc(c, req->key.p, req->key.len, req->flags, cache_exptime(c, req->exptime), req->nbytes,
-                         &cst);
+    if (mc_item_fits(s->ctx, req->key.len, req->nbytes)) {
+        cst = CACHE_NO_MEMORY;
+        if (mc_recv_reserve(s->ctx, req->nbytes)) {
+            it = cache_alloc(c, req->key.p, req->key.len, req->flags, cache_exptime(c, req->exptime),
+                             req->nbytes, &cst);
+            if (it == NULL)
+                mc_recv_unreserve(s->ctx, req->nbytes);
+        }
+    }
     if (it == NULL) {
         bool too_large = cst == CACHE_TOO_LARGE;
         mc_count(too_large ? &s->stats->store_too_large : &s->stats->store_no_memory);
         /* A failed set must not leave the old value readable. */
         if (s->mode == CACHE_SET)
             cache_delete(c, req->key.p, req->key.len, 0);
-        s->state = MC_ST_SWALLOW;
-        s->swallow = (size_t)req->nbytes + 2;
-        s->swallow_reply = req->noreply ? NULL : too_large ? MC_ERR_TOO_LARGE : MC_ERR_NO_MEMORY;
-        return;
+        return mc_begin_swallow(s, req->nbytes + 2,
+                                req->noreply ? NULL : too_large ? MC_ERR_TOO_LARGE : MC_ERR_NO_MEMORY, out);
     }
     s->it = it;
     s->cas = req->cas;
@@ -258,6 +331,7 @@ static void mc_exec_storage(struct mc_session *s, const struct mc_request *req)
     s->want = req->nbytes;
     s->term_got = 0;
     s->state = MC_ST_VALUE;
+    return MC_OK;
 }
 
 /* The value block is complete: link the item (or refuse a bad terminator) and answer. */
@@ -267,6 +341,7 @@ static void mc_finish_store(struct mc_session *s, struct resp *out)
     struct mc_stats *st = s->stats;
     const char *reply;
     s->state = MC_ST_LINE;
+    mc_recv_unreserve(s->ctx, s->want);
     if (s->meta) {
         s->meta = false;
         mc_meta_finish_set(s->ctx, st, &s->meta_set, s->it, s->term[0] == '\r' && s->term[1] == '\n', out);
@@ -437,10 +512,7 @@ static enum mc_status mc_exec_meta(struct mc_session *s, const char *line, size_
         s->state = MC_ST_VALUE;
         break;
     case MC_META_SWALLOW:
-        s->state = MC_ST_SWALLOW;
-        s->swallow = set->swallow;
-        s->swallow_reply = set->error;
-        break;
+        return mc_begin_swallow(s, set->swallow, set->error, out);
     case MC_META_DONE:
         break;
     }
@@ -474,16 +546,14 @@ static enum mc_status mc_exec_line(struct mc_session *s, const char *line, size_
     case MC_CMD_GETS:
     case MC_CMD_GAT:
     case MC_CMD_GATS:
-        mc_exec_get(s, &req, out);
-        break;
+        return mc_exec_get(s, &req, line, out);
     case MC_CMD_SET:
     case MC_CMD_ADD:
     case MC_CMD_REPLACE:
     case MC_CMD_APPEND:
     case MC_CMD_PREPEND:
     case MC_CMD_CAS:
-        mc_exec_storage(s, &req);
-        break;
+        return mc_exec_storage(s, &req, out);
     case MC_CMD_INCR:
     case MC_CMD_DECR:
         mc_exec_arith(s, &req, out);
@@ -587,12 +657,18 @@ enum mc_status mc_session_feed(struct mc_session *s, const char *buf, size_t len
                 st = MC_CLOSE;
             break;
         }
+        if (mc_out_full(s, out)) {
+            st = MC_PAUSE;
+            break;
+        }
         s->scanned = 0;
         size_t n = (size_t)(nl - line);
         pos += n + 1;
         if (n > 1 && line[n - 1] == '\r')
             n--;
         st = mc_exec_line(s, line, n, out);
+        if (st == MC_PAUSE)
+            pos = (size_t)(line - buf); /* the get goes on from get_resume when the line comes back */
     }
     *consumed = pos;
     return st;
@@ -623,4 +699,10 @@ void mc_session_value_filled(struct mc_session *s, size_t n)
     if (s->state != MC_ST_VALUE)
         return;
     s->got = s->got + n > s->want ? s->want : s->got + n;
+}
+
+/* See memcache.h. */
+bool mc_session_mid_value(const struct mc_session *s)
+{
+    return s->state != MC_ST_LINE;
 }

@@ -14,6 +14,7 @@
 #ifndef CAIRN_PROTOCOL_MEMCACHE_H
 #define CAIRN_PROTOCOL_MEMCACHE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -67,15 +68,29 @@ struct mc_context {
     mc_verbosity_fn verbosity;
     struct mc_shared *shared; /* admin state (stats detail, lru_crawler settings); may be NULL */
     bool snapshot_enabled;    /* --snapshot-path given: `snapshot` goes to the server (MC_WAIT) */
+    /* Reply backpressure: no request (and no further key of a multi-key get) is executed while the
+     * output queue's resp_weight() is at or above this; the feed returns MC_PAUSE. 0 = never. */
+    size_t out_pause;
+    /* Values being received: bytes of items allocated for values not yet complete, for every
+     * session (a counter the server owns), and the most that values of more than MC_RECV_SMALL
+     * bytes may hold in all; past it such a value is refused as out of memory. NULL = no bound. */
+    _Atomic uint64_t *recv_bytes;
+    uint64_t recv_limit;
 };
+
+/* Values up to this size are always given an item (a stalled one pins little); larger ones count
+ * against mc_context.recv_limit. */
+#define MC_RECV_SMALL ((uint64_t)16 * 1024)
 
 /* What the connection should do after a feed. */
 enum mc_status {
     MC_OK = 0,     /* keep reading */
     MC_CLOSE,      /* write out what is queued, then close (quit, fatal protocol error) */
     MC_SHUTDOWN,   /* `shutdown` accepted: write what is queued, then stop the server */
-    MC_WAIT        /* a request the server must answer (mc_session_take_wait): feed nothing more
+    MC_WAIT,       /* a request the server must answer (mc_session_take_wait): feed nothing more
                     * until that answer is appended to the queue, then feed the rest */
+    MC_PAUSE       /* the output queue reached out_pause: send some of it, then feed the rest
+                    * (a multi-key get resumes at the key where it stopped) */
 };
 
 /* What an MC_WAIT feed asks the server to do. */
@@ -95,7 +110,7 @@ void mc_session_destroy(struct mc_session **s);
  * Consumes input: parses and executes every complete request in buf[0..len) in order, appending the
  * responses to out. *consumed gets the bytes used; the rest (an incomplete line) must be offered again
  * with more data after it. While a value block is pending, value bytes in buf are copied into the item.
- * Stops early (with bytes left) only when returning MC_CLOSE, MC_SHUTDOWN or MC_WAIT.
+ * Stops early (with bytes left) only when returning MC_CLOSE, MC_SHUTDOWN, MC_WAIT or MC_PAUSE.
  */
 enum mc_status mc_session_feed(struct mc_session *s, const char *buf, size_t len, size_t *consumed,
                                struct resp *out);
@@ -109,6 +124,9 @@ bool mc_session_value_window(struct mc_session *s, char **dst, size_t *len);
 
 /* Tells the session n bytes were placed at the window. The value's "\r\n" arrives through feed. */
 void mc_session_value_filled(struct mc_session *s, size_t n);
+
+/* Whether the session is inside a value block (receiving or swallowing it). */
+bool mc_session_mid_value(const struct mc_session *s);
 
 /* Adds t's counters into sum. */
 void mc_stats_add(struct mc_stats *sum, const struct mc_stats *t);

@@ -19,8 +19,10 @@
  * entry index. When everything is written the queue resets to empty without freeing, so the steady
  * state allocates nothing; a queue that never drains fully is compacted once its written prefix grows.
  *
- * Allocation failure while growing is fatal (abort): dropping a byte of a response would leave the
- * client out of step with every later reply, which is worse than a crash.
+ * Allocation failure while growing marks the queue failed (resp_failed): from then on appends are
+ * dropped (a value's reference is released at once) and the connection must be closed, since a
+ * client that missed a byte of one reply would be out of step with every later one. The process
+ * never aborts for it.
  *
  * Threads: one queue is used by one thread at a time; nothing here locks.
  */
@@ -52,6 +54,7 @@ struct resp {
     size_t n_ents, cap_ents;
     size_t head, head_off;
     size_t pending;
+    bool failed; /* an allocation failed: appends are dropped, the connection must close */
 };
 
 static const char resp_crlf[2] = {'\r', '\n'};
@@ -64,31 +67,49 @@ static const char resp_crlf[2] = {'\r', '\n'};
 #define RESP_KEEP_TEXT (256u * 1024u)
 #define RESP_KEEP_ENTS 4096u
 
-static void *resp_grow(void *p, size_t *cap, size_t need, size_t elem, size_t min_cap)
+/* Grows *p to hold at least need elements; false (and *p unchanged) on no memory. */
+static bool resp_grow(void **p, size_t *cap, size_t need, size_t elem, size_t min_cap)
 {
     size_t c = *cap ? *cap : min_cap;
     while (c < need)
         c *= 2;
-    void *np = realloc(p, c * elem);
-    if (np == NULL) {
-        fputs("cairn: out of memory growing a response queue\n", stderr);
-        abort();
-    }
+    void *np = c <= SIZE_MAX / elem ? realloc(*p, c * elem) : NULL;
+    if (np == NULL)
+        return false;
+    *p = np;
     *cap = c;
-    return np;
+    return true;
 }
 
-/* Makes room for n more text bytes. */
-static inline void resp_text_reserve(struct resp *r, size_t n)
+/* Makes room for n more text bytes; false once the queue has failed. */
+static inline bool resp_text_reserve(struct resp *r, size_t n)
 {
-    if (r->text_len + n > r->text_cap)
-        r->text = resp_grow(r->text, &r->text_cap, r->text_len + n, 1, 1024);
+    if (r->failed)
+        return false;
+    if (r->text_len + n > r->text_cap) {
+        void *p = r->text;
+        if (n > SIZE_MAX / 2 - r->text_len || !resp_grow(&p, &r->text_cap, r->text_len + n, 1, 1024)) {
+            r->failed = true;
+            return false;
+        }
+        r->text = p;
+    }
+    return true;
 }
 
+/* A new entry at the end, or NULL once the queue has failed. */
 static inline struct resp_entry *resp_new_entry(struct resp *r)
 {
-    if (r->n_ents == r->cap_ents)
-        r->ents = resp_grow(r->ents, &r->cap_ents, r->n_ents + 1, sizeof(*r->ents), 16);
+    if (r->failed)
+        return NULL;
+    if (r->n_ents == r->cap_ents) {
+        void *p = r->ents;
+        if (!resp_grow(&p, &r->cap_ents, r->n_ents + 1, sizeof(*r->ents), 16)) {
+            r->failed = true;
+            return NULL;
+        }
+        r->ents = p;
+    }
     return &r->ents[r->n_ents++];
 }
 
@@ -106,6 +127,8 @@ static inline void resp_text_commit(struct resp *r, size_t n)
         }
     }
     struct resp_entry *e = resp_new_entry(r);
+    if (e == NULL)
+        return;
     e->kind = RESP_TEXT;
     e->off = off;
     e->len = n;
@@ -138,9 +161,8 @@ void resp_destroy(struct resp **rp)
 /* Copies n bytes to the end of the text buffer (extending the last text entry when adjacent). */
 void resp_add(struct resp *r, const void *p, size_t n)
 {
-    if (n == 0)
+    if (n == 0 || !resp_text_reserve(r, n))
         return;
-    resp_text_reserve(r, n);
     memcpy(r->text + r->text_len, p, n);
     resp_text_commit(r, n);
 }
@@ -155,7 +177,8 @@ void resp_add_str(struct resp *r, const char *s)
 void resp_printf(struct resp *r, const char *fmt, ...)
 {
     va_list ap;
-    resp_text_reserve(r, 64);
+    if (!resp_text_reserve(r, 64))
+        return;
     size_t room = r->text_cap - r->text_len;
     va_start(ap, fmt);
     int n = vsnprintf(r->text + r->text_len, room, fmt, ap);
@@ -163,7 +186,8 @@ void resp_printf(struct resp *r, const char *fmt, ...)
     if (n <= 0)
         return;
     if ((size_t)n >= room) {
-        resp_text_reserve(r, (size_t)n + 1);
+        if (!resp_text_reserve(r, (size_t)n + 1))
+            return;
         va_start(ap, fmt);
         vsnprintf(r->text + r->text_len, (size_t)n + 1, fmt, ap);
         va_end(ap);
@@ -175,6 +199,10 @@ void resp_printf(struct resp *r, const char *fmt, ...)
 void resp_add_value(struct resp *r, struct item *it)
 {
     struct resp_entry *e = resp_new_entry(r);
+    if (e == NULL) {
+        cache_item_release(r->cache, &it);
+        return;
+    }
     e->kind = RESP_VALUE;
     e->off = 0;
     e->len = item_nbytes(it) + 2;
@@ -186,6 +214,18 @@ void resp_add_value(struct resp *r, struct item *it)
 size_t resp_pending(const struct resp *r)
 {
     return r->pending;
+}
+
+/* See response.h. */
+size_t resp_weight(const struct resp *r)
+{
+    return r->pending + (r->n_ents - r->head) * sizeof(struct resp_entry);
+}
+
+/* See response.h. */
+bool resp_failed(const struct resp *r)
+{
+    return r->failed;
 }
 
 /* Adds the iovecs of entry e starting skip bytes in; returns how many were filled (at most room). */

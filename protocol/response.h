@@ -40,6 +40,15 @@ void resp_add_value(struct resp *r, struct item *it);
 /* Bytes queued and not yet written. */
 size_t resp_pending(const struct resp *r);
 
+/* What the unsent part of the queue costs: pending bytes (values by reference included) plus the
+ * bookkeeping of every unsent entry. The protocol stops executing requests while it is at or above
+ * the connection's limit (mc_context.out_pause). */
+size_t resp_weight(const struct resp *r);
+
+/* Whether an allocation failed: bytes were dropped, so the connection must be closed without
+ * sending anything more. */
+bool resp_failed(const struct resp *r);
+
 /* Fills up to max iovecs from the start of the unwritten bytes; returns how many. */
 int resp_iov(const struct resp *r, struct iovec *iov, int max);
 

@@ -51,12 +51,10 @@
 
 #define RBUF_INIT  ((size_t)16 * 1024)
 #define RBUF_MAX   ((size_t)MC_KEYS_LINE_MAX + 16 * 1024)
-#define HIGH_WATER ((size_t)4 * 1024 * 1024)
-#define LOW_WATER  ((size_t)1024 * 1024)
 
 enum io_result {
     IO_OK = 0, /* carry on (the socket would block, or the read budget is spent) */
-    IO_CLOSE   /* the connection is broken: free it now */
+    IO_CLOSE   /* the connection is broken: kill it */
 };
 
 static void on_event(evutil_socket_t fd, short what, void *arg);
@@ -103,20 +101,50 @@ static void set_events(struct conn *c, short flags)
     event_add(c->ev, NULL);
 }
 
-/* Makes room at the end of the read buffer; false when a request line outgrew RBUF_MAX. */
-static bool ensure_space(struct conn *c)
+/* Changes c's read buffer to n bytes, keeping the bytes beyond RBUF_INIT counted against the
+ * server's read_buf_limit. False (nothing changed) when that limit or the allocator says no. */
+static bool resize_buffer(struct conn *c, size_t n)
 {
+    struct server *srv = c->w->srv;
+    size_t extra_old = c->rsize > RBUF_INIT ? c->rsize - RBUF_INIT : 0;
+    size_t extra_new = n > RBUF_INIT ? n - RBUF_INIT : 0;
+    uint64_t limit = srv->settings->read_buf_limit;
+
+    if (extra_new > extra_old) {
+        uint64_t grow = extra_new - extra_old;
+        uint64_t before = atomic_fetch_add_explicit(&srv->rbuf_extra, grow, memory_order_relaxed);
+        if (limit != 0 && before + grow > limit) {
+            atomic_fetch_sub_explicit(&srv->rbuf_extra, grow, memory_order_relaxed);
+            return false;
+        }
+    }
+    char *p = realloc(c->rbuf, n);
+    if (p == NULL) {
+        if (extra_new > extra_old)
+            atomic_fetch_sub_explicit(&srv->rbuf_extra, extra_new - extra_old, memory_order_relaxed);
+        return false;
+    }
+    if (extra_new < extra_old)
+        atomic_fetch_sub_explicit(&srv->rbuf_extra, extra_old - extra_new, memory_order_relaxed);
+    c->rbuf = p;
+    c->rsize = n;
+    return true;
+}
+
+/* Makes room at the end of the read buffer. False when a request line outgrew RBUF_MAX (*oom
+ * false), or when no memory is left for a longer line (*oom true). */
+static bool ensure_space(struct conn *c, bool *oom)
+{
+    *oom = false;
     if (c->rlen < c->rsize)
         return true;
     if (c->rsize >= RBUF_MAX)
         return false;
     size_t n = c->rsize * 2 > RBUF_MAX ? RBUF_MAX : c->rsize * 2;
-    char *p = realloc(c->rbuf, n);
-    if (p == NULL)
-        return false;
-    c->rbuf = p;
-    c->rsize = n;
-    return true;
+    if (resize_buffer(c, n))
+        return true;
+    *oom = true;
+    return false;
 }
 
 /* Gives a grown read buffer back once the connection is idle. */
@@ -124,18 +152,14 @@ static void shrink_buffer(struct conn *c)
 {
     if (c->rlen != 0 || c->rsize <= RBUF_INIT)
         return;
-    char *p = realloc(c->rbuf, RBUF_INIT);
-    if (p != NULL) {
-        c->rbuf = p;
-        c->rsize = RBUF_INIT;
-    }
+    resize_buffer(c, RBUF_INIT);
 }
 
-/* Whether c takes more requests now: not closing, not held back by its output queue, not waiting for
- * a `snapshot` reply. */
+/* Whether c takes more requests now: alive, not closing, not held back by its output queue, not
+ * waiting for a `snapshot` reply. */
 static bool may_read(const struct conn *c)
 {
-    return !c->closing && !c->read_paused && c->snap_wait == NULL;
+    return !c->dead && !c->closing && !c->read_paused && c->snap_wait == NULL;
 }
 
 /* A `snapshot` request (MC_WAIT): answered now, or c waits for the snapshot thread's reply. */
@@ -151,14 +175,28 @@ static void start_wait(struct conn *c)
     snapshot_ctl_request(srv->snapshot, c, bg, c->out, &c->snap_wait);
 }
 
+/* Whether c is in the middle of a request the client has not finished sending: a partial line, or a
+ * value block being received or swallowed. A line held back by a full output queue is not. */
+static bool mid_request(const struct conn *c)
+{
+    if (c->refeed)
+        return false;
+    return c->rlen > 0 || mc_session_mid_value(c->sess);
+}
+
 /* Runs every complete request in the buffer through the session and keeps the unconsumed tail; stops
- * at a `snapshot` that waits for its reply. */
+ * at a `snapshot` that waits for its reply, or when the output queue is full (MC_PAUSE: the rest is
+ * fed again once the queue drains, see resume). */
 static void feed(struct conn *c)
 {
     enum mc_status st;
+    int64_t now = server_now(c);
 
+    if (resp_pending(c->out) == 0)
+        c->out_progress = now;
+    c->refeed = false;
     set_state(c, CONN_PARSE_CMD);
-    atomic_store_explicit(&c->last_cmd, server_now(c), memory_order_relaxed);
+    atomic_store_explicit(&c->last_cmd, now, memory_order_relaxed);
     do {
         size_t used = 0;
         st = mc_session_feed(c->sess, c->rbuf, c->rlen, &used, c->out);
@@ -170,7 +208,11 @@ static void feed(struct conn *c)
         if (st == MC_WAIT)
             start_wait(c);
     } while (st == MC_WAIT && c->snap_wait == NULL && c->rlen > 0);
-    if (st == MC_CLOSE) {
+    if (st == MC_PAUSE) {
+        c->refeed = true;
+        c->read_paused = true;
+        worker_count(&c->w->ws.reply_pauses, 1);
+    } else if (st == MC_CLOSE) {
         c->closing = true;
     } else if (st == MC_SHUTDOWN) {
         c->closing = true;
@@ -179,16 +221,27 @@ static void feed(struct conn *c)
             server_request_shutdown(c->w->srv);
         }
     }
+    if (!mid_request(c))
+        c->req_since = 0;
+    else if (c->req_since == 0)
+        c->req_since = now;
     char *dst;
     size_t len;
     set_state(c, mc_session_value_window(c->sess, &dst, &len) ? CONN_NREAD : CONN_WAITING);
 }
 
-/* Writes as much queued output as the socket takes. */
+/* Writes as much queued output as the socket takes. A queue that lost bytes to an allocation
+ * failure is never sent: the connection is broken. */
 static enum io_result flush_output(struct conn *c)
 {
     struct worker *w = c->w;
 
+    if (c->dead)
+        return IO_CLOSE;
+    if (resp_failed(c->out)) {
+        worker_count(&w->ws.response_obj_oom, 1);
+        return IO_CLOSE;
+    }
     while (resp_pending(c->out) > 0) {
         int n = resp_iov(c->out, w->iov, IOV_MAX);
         if (n <= 0)
@@ -197,6 +250,7 @@ static enum io_result flush_output(struct conn *c)
         if (k > 0) {
             resp_consume(c->out, (size_t)k);
             worker_count(&w->mc.bytes_written, (uint64_t)k);
+            c->out_progress = server_now(c);
             continue;
         }
         if (k < 0 && errno == EINTR)
@@ -208,17 +262,32 @@ static enum io_result flush_output(struct conn *c)
     return IO_OK;
 }
 
+/* A request line needs more buffer than the read_buf limit allows: memcached's answer, then close. */
+static void refuse_read_memory(struct conn *c)
+{
+    worker_count(&c->w->ws.read_buf_oom, 1);
+    c->rlen = 0;
+    resp_add_str(c->out, "SERVER_ERROR out of memory reading request\r\n");
+    c->closing = true;
+}
+
 /* Where the next read goes: the value window when a value is pending and nothing is buffered (then
- * *window is set), else the free end of the buffer. False when a request line outgrew RBUF_MAX. */
+ * *window is set), else the free end of the buffer. False when a request line outgrew RBUF_MAX, or
+ * when the buffer may not grow (then the connection is closing with memcached's error). */
 static bool read_dest(struct conn *c, char **dst, size_t *len, bool *window)
 {
+    bool oom;
+
     if (c->rlen == 0 && mc_session_value_window(c->sess, dst, len) && *len > 0) {
         *window = true;
         return true;
     }
     *window = false;
-    if (!ensure_space(c))
+    if (!ensure_space(c, &oom)) {
+        if (oom)
+            refuse_read_memory(c);
         return false;
+    }
     *dst = c->rbuf + c->rlen;
     *len = c->rsize - c->rlen;
     return true;
@@ -247,6 +316,10 @@ static ssize_t read_once(struct conn *c, bool *drained)
     bool window;
 
     if (!read_dest(c, &dst, &len, &window)) {
+        if (c->closing) {
+            *drained = true;
+            return 1; /* refused for memory: the error goes out, then the connection closes */
+        }
         errno = EMSGSIZE;
         return -1;
     }
@@ -258,14 +331,15 @@ static ssize_t read_once(struct conn *c, bool *drained)
     return n;
 }
 
-/* More than HIGH_WATER bytes queued: write now, and stop reading if the queue stays that long. */
+/* The output queue is full (a single reply larger than out_pause): write now, and stop reading if
+ * it stays full. */
 static enum io_result check_backlog(struct conn *c)
 {
-    if (resp_pending(c->out) <= HIGH_WATER)
+    if (resp_weight(c->out) < CONN_OUT_PAUSE && !resp_failed(c->out))
         return IO_OK;
     if (flush_output(c) == IO_CLOSE)
         return IO_CLOSE;
-    if (resp_pending(c->out) > HIGH_WATER)
+    if (resp_weight(c->out) >= CONN_OUT_PAUSE)
         c->read_paused = true;
     return IO_OK;
 }
@@ -304,20 +378,38 @@ static enum io_result read_requests(struct conn *c)
     return read_loop(c, c->w->srv->settings->reqs_per_event, false);
 }
 
-/* After writing: decide what to wait for, or finish closing. False if c was freed. */
-static bool settle(struct conn *c)
+/* Once a paused connection's queue has drained to CONN_OUT_RESUME, it may take requests again, and
+ * the requests it already holds (a get that stopped at a key, a pipeline) are fed. Returns whether
+ * it fed (then there may be output to send). */
+static bool resume(struct conn *c)
 {
-    size_t pending = resp_pending(c->out);
-    if (c->closing && pending == 0 && c->snap_wait == NULL) {
-        conn_destroy(c);
-        return false;
-    }
-    if (c->read_paused && pending <= LOW_WATER)
+    if (c->read_paused && resp_weight(c->out) <= CONN_OUT_RESUME)
         c->read_paused = false;
+    if (c->dead || !c->refeed || c->read_paused || c->snap_wait != NULL)
+        return false;
+    feed(c);
+    return true;
+}
+
+/* After writing: decide what to wait for, or finish closing (c is then killed). */
+static void settle(struct conn *c)
+{
+    if (c->dead)
+        return;
+    if (c->read_paused && resp_weight(c->out) <= CONN_OUT_RESUME)
+        c->read_paused = false;
+    size_t pending = resp_pending(c->out);
+    if (c->closing && pending == 0 && c->snap_wait == NULL && !c->refeed) {
+        conn_kill(c);
+        return;
+    }
+    if (pending == 0)
+        c->out_progress = server_now(c);
     short flags = 0;
     if (may_read(c))
         flags |= EV_READ;
-    if (pending > 0)
+    /* A held-back request that may run now comes back through EV_WRITE (writable at once). */
+    if (pending > 0 || (c->refeed && !c->read_paused && c->snap_wait == NULL))
         flags |= EV_WRITE;
     if (c->closing)
         set_state(c, CONN_CLOSING);
@@ -328,27 +420,35 @@ static bool settle(struct conn *c)
     if (c->rlen == 0 && pending == 0)
         shrink_buffer(c);
     set_events(c, flags);
-    return true;
 }
 
-/* After reading: flush inline, then decide what to wait for, or finish closing. False if c was
- * freed. A connection on the write queue leaves it first: its output goes out here, in order. */
-static bool after_io(struct conn *c)
+/* Flushes inline, feeds what a drained queue lets run (within the -R budget), then decides what to
+ * wait for. A connection on the write queue leaves it first: its output goes out here, in order. */
+static void after_io(struct conn *c)
 {
+    unsigned budget = c->w->srv->settings->reqs_per_event;
+
     worker_unqueue(c);
-    if (flush_output(c) == IO_CLOSE) {
-        conn_destroy(c);
-        return false;
+    for (;;) {
+        if (flush_output(c) == IO_CLOSE) {
+            conn_kill(c);
+            return;
+        }
+        if (budget-- == 0 || !resume(c))
+            break;
     }
-    return settle(c);
+    settle(c);
 }
 
 /* After reading: with batching, fresh output of a connection that has none left over joins the
  * worker's write queue and goes out at the end of the loop turn with the other connections' (one
- * io_uring_enter for all); otherwise it is written now. c may be freed. */
+ * io_uring_enter for all); otherwise it is written now. */
 static void after_read(struct conn *c)
 {
-    if (worker_batches_io(c->w) && !(c->ev_flags & EV_WRITE) && resp_pending(c->out) > 0) {
+    if (c->dead)
+        return;
+    if (worker_batches_io(c->w) && !(c->ev_flags & EV_WRITE) && resp_pending(c->out) > 0 &&
+        !resp_failed(c->out)) {
         worker_queue(&c->w->write_q, c);
         return;
     }
@@ -366,6 +466,8 @@ static void on_event(evutil_socket_t fd, short what, void *arg)
     struct conn *c = arg;
     (void)fd;
 
+    if (c->dead)
+        return;
     if ((what & EV_READ) && may_read(c)) {
         if (what == EV_READ && worker_batches_io(c->w)) {
             worker_queue(&c->w->read_q, c);
@@ -377,12 +479,12 @@ static void on_event(evutil_socket_t fd, short what, void *arg)
     after_io(c);
 }
 
-/* Reads and answers c inline (as without batching); c may be freed. */
+/* Reads and answers c inline (as without batching). */
 void conn_read_inline(struct conn *c)
 {
     worker_unqueue(c);
     if (may_read(c) && read_requests(c) == IO_CLOSE) {
-        conn_destroy(c);
+        conn_kill(c);
         return;
     }
     after_read(c);
@@ -401,6 +503,8 @@ void conn_read_done(struct conn *c, int res, size_t len)
 {
     enum io_result r = IO_OK;
 
+    if (c->dead)
+        return;
     if (res > 0) {
         read_taken(c, c->batch_window, (size_t)res);
         r = check_backlog(c);
@@ -412,22 +516,23 @@ void conn_read_done(struct conn *c, int res, size_t len)
         r = IO_CLOSE;
     }
     if (r == IO_CLOSE) {
-        conn_destroy(c);
+        conn_kill(c);
         return;
     }
     after_read(c);
 }
 
-/* Writes c's queued output inline with writev and decides what c waits for next; c may be freed. */
+/* Writes c's queued output inline with writev and decides what c waits for next. */
 void conn_flush(struct conn *c)
 {
-    after_io(c);
+    if (!c->dead)
+        after_io(c);
 }
 
 /* Batched write, step 1: iovecs of the queued output and their total length (see server_internal.h). */
 int conn_batch_iov(struct conn *c, struct iovec *iov, int max, size_t *len)
 {
-    int n = resp_pending(c->out) > 0 ? resp_iov(c->out, iov, max) : 0;
+    int n = !c->dead && resp_pending(c->out) > 0 && !resp_failed(c->out) ? resp_iov(c->out, iov, max) : 0;
     size_t total = 0;
 
     for (int i = 0; i < n; i++)
@@ -439,16 +544,20 @@ int conn_batch_iov(struct conn *c, struct iovec *iov, int max, size_t *len)
 /* Batched write, step 2: applies the sendmsg result res for len bytes (see server_internal.h). */
 void conn_batch_done(struct conn *c, int res, size_t len)
 {
+    if (c->dead)
+        return;
     if (res > 0) {
         resp_consume(c->out, (size_t)res);
         worker_count(&c->w->mc.bytes_written, (uint64_t)res);
-        /* All of it went: the socket may take the rest too. A short send means it is full. */
-        if ((size_t)res == len && resp_pending(c->out) > 0 && flush_output(c) == IO_CLOSE) {
-            conn_destroy(c);
+        c->out_progress = server_now(c);
+        /* All of it went: the socket may take the rest too, and held-back requests may run. A short
+         * send means it is full. */
+        if ((size_t)res == len) {
+            after_io(c);
             return;
         }
     } else if (res != -EAGAIN && res != -EWOULDBLOCK && res != -EINTR) {
-        conn_destroy(c);
+        conn_kill(c);
         return;
     }
     settle(c);
@@ -457,9 +566,11 @@ void conn_batch_done(struct conn *c, int res, size_t len)
 /* Worker stop: processes what already arrived, then flushes and closes (worker thread). */
 void conn_begin_close(struct conn *c)
 {
+    if (c->dead)
+        return;
     worker_unqueue(c);
     if (may_read(c) && read_requests(c) == IO_CLOSE) {
-        conn_destroy(c);
+        conn_kill(c);
         return;
     }
     c->closing = true;
@@ -467,14 +578,51 @@ void conn_begin_close(struct conn *c)
 }
 
 /* The reply to c's waiting `snapshot` arrived: queue it and run the requests behind it (worker
- * thread; may free c). */
+ * thread). */
 void conn_snapshot_done(struct conn *c, const char *reply)
 {
     c->snap_wait = NULL;
+    if (c->dead)
+        return;
     resp_add_str(c->out, reply);
-    if (c->rlen > 0 && !c->closing)
+    if (c->rlen > 0)
         feed(c);
     after_io(c);
+}
+
+/* See server_internal.h: the timeouts, checked once a second by the worker. */
+void conn_sweep(struct conn *c, int64_t now)
+{
+    const struct settings *s = c->w->srv->settings;
+    struct worker_stats *ws = &c->w->ws;
+
+    if (c->dead)
+        return;
+    if (resp_pending(c->out) > 0) {
+        if (s->output_timeout != 0 && now - c->out_progress >= (int64_t)s->output_timeout) {
+            worker_count(&ws->output_timeouts, 1);
+            server_log(c->w->srv, 1, "<%d closing: no reply bytes taken for %u s\n", c->fd, s->output_timeout);
+            conn_kill(c);
+        }
+        return;
+    }
+    if (c->snap_wait != NULL)
+        return;
+    if (c->req_since != 0) {
+        if (s->request_timeout != 0 && now - c->req_since >= (int64_t)s->request_timeout) {
+            worker_count(&ws->request_timeouts, 1);
+            server_log(c->w->srv, 1, "<%d closing: request not complete after %u s\n", c->fd,
+                       s->request_timeout);
+            conn_kill(c);
+        }
+        return;
+    }
+    int64_t last = atomic_load_explicit(&c->last_cmd, memory_order_relaxed);
+    if (s->idle_timeout != 0 && now - last >= (int64_t)s->idle_timeout) {
+        worker_count(&ws->idle_kicks, 1);
+        server_log(c->w->srv, 1, "<%d closing idle connection\n", c->fd);
+        conn_kill(c);
+    }
 }
 
 /* Fills the peer address as `stats conns` shows it. */
@@ -512,6 +660,8 @@ static void conn_free(struct conn *c, struct worker *w, int fd)
         snapshot_waiter_cancel(&c->snap_wait);
         mc_session_destroy(&c->sess);
         resp_destroy(&c->out);
+        if (c->rsize > RBUF_INIT)
+            atomic_fetch_sub_explicit(&w->srv->rbuf_extra, c->rsize - RBUF_INIT, memory_order_relaxed);
         free(c->rbuf);
         free(c);
     }
@@ -555,12 +705,20 @@ fail:
     return NULL;
 }
 
-/* Closes and frees a connection at once, dropping queued output (worker thread). */
-void conn_destroy(struct conn *c)
+/* See server_internal.h: marks c dead, takes it off every list and event and drops what it holds;
+ * the worker frees it after the loop turn (conn_reap). Killing a dead connection does nothing. */
+void conn_kill(struct conn *c)
 {
     struct worker *w = c->w;
 
+    if (c->dead)
+        return;
+    c->dead = true;
+    c->closing = true;
     worker_unqueue(c);
+    set_events(c, 0);
+    snapshot_waiter_cancel(&c->snap_wait);
+    resp_clear(c->out); /* the items its replies held go back now */
     pthread_mutex_lock(&w->conns_lock);
     if (c->prev != NULL)
         c->prev->next = c->next;
@@ -572,5 +730,16 @@ void conn_destroy(struct conn *c)
     w->nconns--;
 
     server_log(w->srv, 2, "<%d connection closed.\n", c->fd);
-    conn_free(c, w, c->fd);
+    c->dead_next = w->dead;
+    w->dead = c;
+}
+
+/* See server_internal.h. */
+void conn_reap(struct worker *w)
+{
+    while (w->dead != NULL) {
+        struct conn *c = w->dead;
+        w->dead = c->dead_next;
+        conn_free(c, w, c->fd);
+    }
 }

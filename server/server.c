@@ -172,6 +172,9 @@ static bool setup_cache(struct server *srv)
     srv->ctx.server = srv;
     srv->ctx.stats = stats_answer;
     srv->ctx.verbosity = on_verbosity;
+    srv->ctx.out_pause = CONN_OUT_PAUSE;
+    srv->ctx.recv_bytes = &srv->recv_bytes;
+    srv->ctx.recv_limit = s->memory_limit / 2; /* half of -m may wait for values in all */
     srv->ctx.shared = mc_shared_create(s->prefix_delimiter);
     if (srv->ctx.shared == NULL) {
         fprintf(stderr, "failed to create the cache: out of memory\n");

@@ -67,8 +67,19 @@ enum conn_state {
 
 /* Per-worker counters the protocol's struct mc_stats has no field for. */
 struct worker_stats {
-    uint64_t conn_yields; /* reads cut short by -R so other connections get a turn */
+    uint64_t conn_yields;      /* reads cut short by -R so other connections get a turn */
+    uint64_t reply_pauses;     /* requests held back because the connection's replies were unread */
+    uint64_t idle_kicks;       /* connections closed by -o idle_timeout (memcached's name) */
+    uint64_t request_timeouts; /* connections closed mid-request by --request-timeout */
+    uint64_t output_timeouts;  /* connections closed because their replies went unread (--output-timeout) */
+    uint64_t read_buf_oom;     /* connections refused a longer read buffer (memcached's name) */
+    uint64_t response_obj_oom; /* connections closed because a reply could not be allocated */
 };
+
+/* Reply backpressure per connection (mc_context.out_pause): requests stop running while the unsent
+ * replies weigh CONN_OUT_PAUSE (resp_weight) and start again once they are down to CONN_OUT_RESUME. */
+#define CONN_OUT_PAUSE  ((size_t)1024 * 1024)
+#define CONN_OUT_RESUME ((size_t)256 * 1024)
 
 /* An accepted socket on its way from the listener to a worker. */
 struct conn_req {
@@ -98,6 +109,11 @@ struct conn {
     struct conn_queue *queue; /* the worker's read or write queue c is on; NULL: none */
     struct conn *q_prev, *q_next;
     bool batch_window; /* the batched read goes into the value window, not rbuf */
+    bool refeed;       /* the session stopped at a full output queue (MC_PAUSE): feed rbuf again */
+    bool dead;         /* killed: off every list and event, freed after the loop turn (conn_reap) */
+    struct conn *dead_next;
+    int64_t req_since;    /* Unix time the unfinished request began (see conn_sweep); 0 = none */
+    int64_t out_progress; /* Unix time output last moved or the queue was empty */
 };
 
 struct worker {
@@ -122,6 +138,8 @@ struct worker {
     struct io_batch *batch; /* io_uring and its buffers; NULL: reads and writes are inline */
     struct conn_queue read_q;  /* readable connections: one recv each after the loop turn */
     struct conn_queue write_q; /* connections with output: one sendmsg each after the reads */
+    struct conn *dead;         /* killed connections, freed after the loop turn */
+    struct event *sweep_timer; /* 1 s: the connection timeouts (conn_sweep) */
 };
 
 struct listener {
@@ -155,6 +173,8 @@ struct server {
     _Atomic uint64_t curr_conns, total_conns, rejected_conns, conn_structs;
     _Atomic uint64_t listen_disabled_num;
     _Atomic bool accepting;
+    _Atomic uint64_t rbuf_extra; /* read-buffer bytes beyond each connection's first RBUF_INIT */
+    _Atomic uint64_t recv_bytes; /* values being received (mc_context.recv_bytes) */
     pthread_mutex_t stats_lock; /* the `stats reset` baseline */
     struct mc_stats base_mc;
     struct worker_stats base_ws;
@@ -230,8 +250,19 @@ struct conn *conn_create(struct worker *w, int fd, unsigned listener);
 /* Worker stop: processes what already arrived, then flushes and closes (worker thread). */
 void conn_begin_close(struct conn *c);
 
-/* Closes and frees a connection at once, dropping queued output (worker thread). */
-void conn_destroy(struct conn *c);
+/*
+ * Ends a connection now, dropping queued output: it is marked dead, taken off the worker's list, its
+ * queues and its event, and freed by conn_reap() after the loop turn, so every function that may end
+ * a connection leaves its argument valid (check c->dead) until the turn is over (worker thread).
+ */
+void conn_kill(struct conn *c);
+
+/* Frees the connections killed since the last call (worker thread, once per loop turn). */
+void conn_reap(struct worker *w);
+
+/* Applies the timeouts at Unix time now: unread replies (--output-timeout), an unfinished request
+ * (--request-timeout), an idle connection (-o idle_timeout); kills c if one has passed. */
+void conn_sweep(struct conn *c, int64_t now);
 
 /*
  * Batched write, step 1: fills up to max iovecs from c's queued output (they stay valid until
@@ -242,13 +273,13 @@ int conn_batch_iov(struct conn *c, struct iovec *iov, int max, size_t *len);
 /*
  * Batched write, step 2: res is what the sendmsg of those len bytes returned (bytes, or -errno).
  * Consumes what was sent, writes any rest with writev if the socket took everything, keeps the rest
- * for EV_WRITE on a short write or -EAGAIN, and frees c on an error or when a closing connection has
- * drained. c may be gone on return.
+ * for EV_WRITE on a short write or -EAGAIN, and kills c on an error or when a closing connection has
+ * drained.
  */
 void conn_batch_done(struct conn *c, int res, size_t len);
 
 /* Writes c's queued output inline with writev and decides what c waits for next (as after a read
- * without batching); c may be gone on return. */
+ * without batching). */
 void conn_flush(struct conn *c);
 
 /*
@@ -261,18 +292,18 @@ bool conn_read_target(struct conn *c, char **dst, size_t *len);
 /*
  * Batched read, step 2: res is what the recv of up to len bytes returned (bytes, 0 for EOF, or
  * -errno). Feeds the bytes to the session, goes on reading inline while the socket may hold more
- * (within -R), then queues or writes the output. c may be gone on return.
+ * (within -R), then queues or writes the output.
  */
 void conn_read_done(struct conn *c, int res, size_t len);
 
-/* Reads and answers c inline (as without batching); c may be gone on return. */
+/* Reads and answers c inline (as without batching). */
 void conn_read_inline(struct conn *c);
 
 /* `stats conns` name of a state. */
 const char *conn_state_name(int state);
 
 /* The reply to c's waiting `snapshot` arrived: queue it and run the requests behind it (worker
- * thread; may free c). */
+ * thread). */
 void conn_snapshot_done(struct conn *c, const char *reply);
 
 /* ---- stats.c ---- */

@@ -30,11 +30,15 @@ enum {
     OPT_SNAPSHOT_INTERVAL,
     OPT_SNAPSHOT_ON_SHUTDOWN,
     OPT_SNAPSHOT_BAD_FILE,
-    OPT_IO_URING
+    OPT_IO_URING,
+    OPT_IDLE_TIMEOUT,
+    OPT_REQUEST_TIMEOUT,
+    OPT_OUTPUT_TIMEOUT,
+    OPT_READ_BUF_LIMIT
 };
 #define SNAPSHOT_INTERVAL_MAX (366u * 24 * 3600)
 
-static const char short_opts[] = "p:l:t:m:c:I:f:n:vU:s:a:dP:u:AhVCb:R:D:";
+static const char short_opts[] = "p:l:t:m:c:I:f:n:vU:s:a:dP:u:AhVCb:R:D:o:";
 
 static const struct option long_opts[] = {
     {"port", required_argument, NULL, 'p'},
@@ -65,6 +69,11 @@ static const struct option long_opts[] = {
     {"snapshot-on-shutdown", required_argument, NULL, OPT_SNAPSHOT_ON_SHUTDOWN},
     {"snapshot-bad-file", required_argument, NULL, OPT_SNAPSHOT_BAD_FILE},
     {"io-uring", required_argument, NULL, OPT_IO_URING},
+    {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
+    {"request-timeout", required_argument, NULL, OPT_REQUEST_TIMEOUT},
+    {"output-timeout", required_argument, NULL, OPT_OUTPUT_TIMEOUT},
+    {"read-buf-limit", required_argument, NULL, OPT_READ_BUF_LIMIT},
+    {"extended", required_argument, NULL, 'o'},
     {NULL, 0, NULL, 0},
 };
 
@@ -113,7 +122,18 @@ void settings_usage(FILE *f)
           "--io-uring=<yes|no>       read requests and send responses of each event loop\n"
           "                          turn with one io_uring call each; read/writev if\n"
           "                          off or unavailable\n"
-          "                          (default: yes)\n",
+          "                          (default: yes)\n"
+          "-o, --extended            comma separated list of extended options:\n"
+          "                          - idle_timeout: close connections idle this many\n"
+          "                            seconds (default: 0, never)\n"
+          "                          - read_buf_mem_limit: megabytes that grown read\n"
+          "                            buffers may take in all (default: 64, 0 = no limit)\n"
+          "--idle-timeout=<sec>      as -o idle_timeout\n"
+          "--request-timeout=<sec>   close a connection whose request line or value\n"
+          "                          stays unfinished this long (default: 30, 0 = never)\n"
+          "--output-timeout=<sec>    close a connection whose replies wait unread this\n"
+          "                          long (default: 60, 0 = never)\n"
+          "--read-buf-limit=<mb>     as -o read_buf_mem_limit\n",
           f);
 }
 
@@ -135,6 +155,9 @@ void settings_init(struct settings *s)
     s->reqs_per_event = 20;
     s->snapshot_on_shutdown = true;
     s->io_uring = true;
+    s->request_timeout = 30;
+    s->output_timeout = 60;
+    s->read_buf_limit = 64 * MIB;
 }
 
 /* Frees the strings s owns; s can be initialised again. */
@@ -322,6 +345,54 @@ static const char *apply_number(struct settings *s, int opt, const char *arg)
     }
 }
 
+/* Parses a number of seconds for a timeout option. */
+static const char *apply_seconds(const char *arg, unsigned *out, const char *what)
+{
+    unsigned long long v;
+
+    if (!parse_ull(arg, INT_MAX, &v))
+        return what;
+    *out = (unsigned)v;
+    return NULL;
+}
+
+/* Applies one NAME=VALUE of -o; the names cairn does not know are refused as memcached refuses them. */
+static const char *apply_suboption(struct settings *s, char *sub)
+{
+    static char msg[300];
+    unsigned long long v;
+    char *val = strchr(sub, '=');
+
+    if (val != NULL)
+        *val++ = '\0';
+    if (strcmp(sub, "idle_timeout") == 0 && val != NULL)
+        return apply_seconds(val, &s->idle_timeout, "idle_timeout must be a number of seconds");
+    if (strcmp(sub, "read_buf_mem_limit") == 0 && val != NULL) {
+        if (!parse_ull(val, UINT32_MAX, &v))
+            return "read_buf_mem_limit must be a number of megabytes";
+        s->read_buf_limit = (uint64_t)v * MIB;
+        return NULL;
+    }
+    if (val != NULL)
+        val[-1] = '=';
+    snprintf(msg, sizeof(msg), "Illegal suboption \"%s\"", sub);
+    return msg;
+}
+
+/* Applies -o: a comma-separated list of suboptions. */
+static const char *apply_extended(struct settings *s, const char *arg)
+{
+    char *copy = strdup(arg);
+    const char *why = copy == NULL ? "out of memory" : NULL;
+    char *save = NULL;
+
+    for (char *sub = copy ? strtok_r(copy, ",", &save) : NULL; sub != NULL && why == NULL;
+         sub = strtok_r(NULL, ",", &save))
+        why = apply_suboption(s, sub);
+    free(copy);
+    return why;
+}
+
 /* Applies -f. */
 static const char *apply_factor(struct settings *s, const char *arg)
 {
@@ -407,6 +478,21 @@ static const char *apply_option(struct settings *s, int opt, const char *arg)
         return NULL;
     case OPT_IO_URING:
         return parse_yes_no(arg, &s->io_uring) ? NULL : "--io-uring takes yes or no";
+    case 'o':
+        return apply_extended(s, arg);
+    case OPT_IDLE_TIMEOUT:
+        return apply_seconds(arg, &s->idle_timeout, "--idle-timeout takes a number of seconds");
+    case OPT_REQUEST_TIMEOUT:
+        return apply_seconds(arg, &s->request_timeout, "--request-timeout takes a number of seconds");
+    case OPT_OUTPUT_TIMEOUT:
+        return apply_seconds(arg, &s->output_timeout, "--output-timeout takes a number of seconds");
+    case OPT_READ_BUF_LIMIT: {
+        unsigned long long v;
+        if (!parse_ull(arg, UINT32_MAX, &v))
+            return "--read-buf-limit takes a number of megabytes";
+        s->read_buf_limit = (uint64_t)v * MIB;
+        return NULL;
+    }
     case 'D':
         if (arg[0] == '\0')
             return "No delimiter specified";

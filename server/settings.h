@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "config.h"
@@ -51,6 +52,12 @@ struct settings {
     bool snapshot_on_shutdown;    /* --snapshot-on-shutdown yes|no (default yes) */
     bool snapshot_set_aside;      /* --snapshot-bad-file set-aside (default fail) */
     bool io_uring;           /* --io-uring yes|no: batch reads and writes through io_uring */
+    /* Per-client bounds (conn.c). Seconds; 0 = off. */
+    unsigned idle_timeout;    /* -o idle_timeout / --idle-timeout: close connections idle this long */
+    unsigned request_timeout; /* --request-timeout: close a connection whose request stays unfinished */
+    unsigned output_timeout;  /* --output-timeout: close a connection whose replies go unread */
+    uint64_t read_buf_limit;  /* -o read_buf_mem_limit (MB) / --read-buf-limit: grown read buffers
+                               * in all, bytes; 0 = no limit */
 };
 
 enum settings_status {

@@ -39,6 +39,27 @@ struct resettable {
     uint64_t total_conns, rejected_conns, listen_disabled;
 };
 
+#define WS_WORDS (sizeof(struct worker_stats) / sizeof(uint64_t))
+_Static_assert(sizeof(struct worker_stats) % sizeof(uint64_t) == 0, "worker_stats holds only uint64_t");
+
+/* Adds every counter of t (another thread's live block: relaxed loads) into sum. */
+static void worker_stats_add(struct worker_stats *sum, const struct worker_stats *t)
+{
+    uint64_t *d = (uint64_t *)sum;
+    const uint64_t *s = (const uint64_t *)t;
+    for (size_t i = 0; i < WS_WORDS; i++)
+        d[i] += __atomic_load_n(&s[i], __ATOMIC_RELAXED);
+}
+
+/* Subtracts the `stats reset` baseline. */
+static void worker_stats_sub(struct worker_stats *a, const struct worker_stats *base)
+{
+    uint64_t *d = (uint64_t *)a;
+    const uint64_t *s = (const uint64_t *)base;
+    for (size_t i = 0; i < WS_WORDS; i++)
+        d[i] -= s[i];
+}
+
 /* Sums every worker's counters and subtracts the `stats reset` baseline. */
 static void sum_counters(struct server *srv, struct resettable *r)
 {
@@ -46,7 +67,7 @@ static void sum_counters(struct server *srv, struct resettable *r)
     for (unsigned i = 0; i < srv->nworkers; i++) {
         struct worker *w = &srv->workers[i];
         mc_stats_add(&r->mc, &w->mc);
-        r->ws.conn_yields += __atomic_load_n(&w->ws.conn_yields, __ATOMIC_RELAXED);
+        worker_stats_add(&r->ws, &w->ws);
     }
     r->total_conns = atomic_load_explicit(&srv->total_conns, memory_order_relaxed);
     r->rejected_conns = atomic_load_explicit(&srv->rejected_conns, memory_order_relaxed);
@@ -54,7 +75,7 @@ static void sum_counters(struct server *srv, struct resettable *r)
 
     pthread_mutex_lock(&srv->stats_lock);
     mc_stats_sub(&r->mc, &srv->base_mc);
-    r->ws.conn_yields -= srv->base_ws.conn_yields;
+    worker_stats_sub(&r->ws, &srv->base_ws);
     r->total_conns -= srv->base_total_conns;
     r->rejected_conns -= srv->base_rejected_conns;
     r->listen_disabled -= srv->base_listen_disabled;
@@ -69,7 +90,7 @@ static void reset_counters(struct server *srv)
     memset(&now, 0, sizeof(now));
     for (unsigned i = 0; i < srv->nworkers; i++) {
         mc_stats_add(&now.mc, &srv->workers[i].mc);
-        now.ws.conn_yields += __atomic_load_n(&srv->workers[i].ws.conn_yields, __ATOMIC_RELAXED);
+        worker_stats_add(&now.ws, &srv->workers[i].ws);
     }
     pthread_mutex_lock(&srv->stats_lock);
     srv->base_mc = now.mc;
@@ -112,20 +133,23 @@ static void general_process(struct server *srv, const struct resettable *r, stru
     stat_u64(out, "total_connections", r->total_conns);
     stat_u64(out, "rejected_connections", r->rejected_conns);
     stat_u64(out, "connection_structures", atomic_load_explicit(&srv->conn_structs, memory_order_relaxed));
-    /* placeholders: cairn has no response-object or read-buffer pools (memcached 1.6's) */
-    stat_u64(out, "response_obj_oom", 0);
+    /* cairn has no response-object or read-buffer pools (memcached 1.6's): the counts and the
+     * out-of-memory refusals are real, the pool figures 0 except read_buf_bytes (grown buffers) */
+    stat_u64(out, "response_obj_oom", r->ws.response_obj_oom);
     stat_u64(out, "response_obj_count", 0);
     stat_u64(out, "response_obj_bytes", 0);
     stat_u64(out, "read_buf_count", 0);
-    stat_u64(out, "read_buf_bytes", 0);
+    stat_u64(out, "read_buf_bytes", atomic_load_explicit(&srv->rbuf_extra, memory_order_relaxed));
     stat_u64(out, "read_buf_bytes_free", 0);
-    stat_u64(out, "read_buf_oom", 0);
+    stat_u64(out, "read_buf_oom", r->ws.read_buf_oom);
     stat_u64(out, "reserved_fds", 0);
 }
 
 /* cmd_get ... bytes_written: the summed protocol counters. */
-static void general_commands(const struct mc_stats *m, struct resp *out)
+static void general_commands(const struct server *srv, const struct resettable *r, struct resp *out)
 {
+    const struct mc_stats *m = &r->mc;
+
     stat_u64(out, "cmd_get", m->cmd_get);
     stat_u64(out, "cmd_set", m->cmd_set);
     stat_u64(out, "cmd_flush", m->cmd_flush);
@@ -150,6 +174,8 @@ static void general_commands(const struct mc_stats *m, struct resp *out)
     stat_u64(out, "store_no_memory", m->store_no_memory);
     stat_u64(out, "auth_cmds", m->auth_cmds);
     stat_u64(out, "auth_errors", m->auth_errors);
+    if (srv->settings->idle_timeout != 0)
+        stat_u64(out, "idle_kicks", r->ws.idle_kicks);
     stat_u64(out, "bytes_read", m->bytes_read);
     stat_u64(out, "bytes_written", m->bytes_written);
 }
@@ -243,7 +269,7 @@ static void stats_general(struct server *srv, struct resp *out)
 
     sum_counters(srv, &r);
     general_process(srv, &r, out);
-    general_commands(&r.mc, out);
+    general_commands(srv, &r, out);
     general_cache(srv, &r, out);
     general_snapshot(srv, out);
 }
@@ -309,10 +335,10 @@ static void settings_machinery(struct server *srv, struct resp *out)
     stat_str(out, "warm_max_factor", "2.00");
     stat_str(out, "temp_lru", "no");
     stat_u64(out, "temporary_ttl", 61);
-    stat_u64(out, "idle_timeout", 0);
+    stat_u64(out, "idle_timeout", srv->settings->idle_timeout);
     stat_u64(out, "watcher_logbuf_size", 0);
     stat_u64(out, "worker_logbuf_size", 0);
-    stat_u64(out, "read_buf_mem_limit", 0);
+    stat_u64(out, "read_buf_mem_limit", srv->settings->read_buf_limit / (1024 * 1024));
     stat_str(out, "track_sizes", "no");
     stat_str(out, "inline_ascii_response", "no");
 }
@@ -478,6 +504,30 @@ static void stats_conns(struct server *srv, struct resp *out)
     }
 }
 
+/* `stats clients` (cairn's): what each client may take and how often a bound was reached. */
+static void stats_clients(struct server *srv, struct resp *out)
+{
+    const struct settings *s = srv->settings;
+    struct resettable r;
+
+    sum_counters(srv, &r);
+    stat_u64(out, "reply_pause_bytes", CONN_OUT_PAUSE);
+    stat_u64(out, "reply_pauses", r.ws.reply_pauses);
+    stat_u64(out, "output_timeout", s->output_timeout);
+    stat_u64(out, "output_timeouts", r.ws.output_timeouts);
+    stat_u64(out, "request_timeout", s->request_timeout);
+    stat_u64(out, "request_timeouts", r.ws.request_timeouts);
+    stat_u64(out, "idle_timeout", s->idle_timeout);
+    stat_u64(out, "idle_kicks", r.ws.idle_kicks);
+    stat_u64(out, "read_buf_limit", s->read_buf_limit);
+    stat_u64(out, "read_buf_bytes", atomic_load_explicit(&srv->rbuf_extra, memory_order_relaxed));
+    stat_u64(out, "read_buf_oom", r.ws.read_buf_oom);
+    stat_u64(out, "response_obj_oom", r.ws.response_obj_oom);
+    stat_u64(out, "receiving_limit", srv->ctx.recv_limit);
+    stat_u64(out, "receiving_bytes", atomic_load_explicit(&srv->recv_bytes, memory_order_relaxed));
+    stat_u64(out, "ref_overflows", cache_ref_overflows(srv->cache));
+}
+
 /* The protocol's mc_stats_fn: answers `stats` and its groups; arg is the struct server. */
 enum mc_stats_result stats_answer(void *arg, int argc, char **argv, struct resp *out)
 {
@@ -501,6 +551,8 @@ enum mc_stats_result stats_answer(void *arg, int argc, char **argv, struct resp 
         stats_slabs(srv, out);
     else if (strcmp(argv[0], "conns") == 0)
         stats_conns(srv, out);
+    else if (strcmp(argv[0], "clients") == 0)
+        stats_clients(srv, out);
     else if (strcmp(argv[0], "sizes") == 0)
         stat_str(out, "sizes_status", "disabled"); /* no item size histogram (-o track_sizes) */
     else

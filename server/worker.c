@@ -115,8 +115,22 @@ static void on_drain_timeout(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     while (w->conns != NULL)
-        conn_destroy(w->conns);
+        conn_kill(w->conns);
     event_base_loopbreak(w->base);
+}
+
+/* Once a second: the connection timeouts (conn_sweep). */
+static void on_sweep(evutil_socket_t fd, short what, void *arg)
+{
+    struct worker *w = arg;
+    int64_t now = atomic_load_explicit(&w->srv->now, memory_order_relaxed);
+    (void)fd;
+    (void)what;
+
+    for (struct conn *c = w->conns, *next; c != NULL; c = next) {
+        next = c->next;
+        conn_sweep(c, now);
+    }
 }
 
 /* Begins this worker's stop: every connection finishes, flushes and closes. */
@@ -166,7 +180,7 @@ static void on_notify(evutil_socket_t fd, short what, void *arg)
         begin_stop(w);
 }
 
-/* A connection of this worker was freed (called by conn_destroy on the worker thread). */
+/* A connection of this worker was freed (called by conn_reap on the worker thread). */
 void worker_conn_closed(struct worker *w)
 {
     atomic_fetch_sub_explicit(&w->srv->curr_conns, 1, memory_order_relaxed);
@@ -362,11 +376,13 @@ static void *worker_main(void *arg)
     for (;;) {
         int rc = event_base_loop(w->base, EVLOOP_ONCE);
         batch_flush(w);
+        conn_reap(w);
         if (rc != 0 || event_base_got_break(w->base) || event_base_got_exit(w->base))
             break;
     }
     while (w->conns != NULL)
-        conn_destroy(w->conns);
+        conn_kill(w->conns);
+    conn_reap(w);
     batch_teardown(w);
     return NULL;
 }
@@ -392,10 +408,12 @@ static bool worker_init(struct server *srv, struct worker *w, unsigned id)
         return false;
     w->notify_ev = event_new(w->base, w->notify_fd, EV_READ | EV_PERSIST, on_notify, w);
     w->drain_timer = evtimer_new(w->base, on_drain_timeout, w);
+    w->sweep_timer = event_new(w->base, -1, EV_PERSIST, on_sweep, w);
     w->iov = calloc(IOV_MAX, sizeof(*w->iov));
-    if (w->notify_ev == NULL || w->drain_timer == NULL || w->iov == NULL)
+    if (w->notify_ev == NULL || w->drain_timer == NULL || w->sweep_timer == NULL || w->iov == NULL)
         return false;
-    return event_add(w->notify_ev, NULL) == 0;
+    struct timeval second = {1, 0};
+    return event_add(w->notify_ev, NULL) == 0 && event_add(w->sweep_timer, &second) == 0;
 }
 
 /* Creates the workers' bases and starts their threads. False on error (the caller destroys them). */
@@ -464,6 +482,8 @@ static void worker_free(struct worker *w)
         event_free(w->notify_ev);
     if (w->drain_timer != NULL)
         event_free(w->drain_timer);
+    if (w->sweep_timer != NULL)
+        event_free(w->sweep_timer);
     if (w->base != NULL)
         event_base_free(w->base);
     if (w->notify_fd >= 0)

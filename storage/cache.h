@@ -153,6 +153,10 @@ void cache_item_release(struct cache *c, struct item **it);
  * readers at once). */
 bool cache_item_acquire(struct cache *c, struct item *it);
 
+/* How many references were ever counted past an item's state word (readers of one item beyond
+ * the word's count at the same time; storage/refs.c). */
+uint64_t cache_ref_overflows(const struct cache *c);
+
 /* The slab class id (1..cache_class_count()) of an item the caller holds. Lock-free. */
 unsigned cache_item_class(const struct cache *c, const struct item *it);
 

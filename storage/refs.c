@@ -183,3 +183,9 @@ bool cache_ref_locked(struct cache *c, struct item *it)
 {
     return item_try_ref(it) || cache_ref_overflow(c, it);
 }
+
+/* See cache.h. */
+uint64_t cache_ref_overflows(const struct cache *c)
+{
+    return atomic_load_explicit(&((struct cache *)c)->refs_overflowed, memory_order_relaxed);
+}

@@ -231,7 +231,7 @@ Test(session, oversize_swallowed_across_feeds)
 {
     struct pt_run t;
     pt_run_init(&t, 8u << 20);
-    t.ctx.item_size_max = 100;
+    t.ctx.item_size_max = 600; /* 1000 is over, but within the 2 x -I that is swallowed */
     size_t used;
     const char *hdr = "set k 0 0 1000\r\n";
     cr_assert_eq(mc_session_feed(t.s, hdr, strlen(hdr), &used, t.r), MC_OK);
@@ -595,5 +595,127 @@ Test(session, item_size_limit_counts_like_memcached)
     out = pt_drain(t.r, (size_t)-1, NULL);
     cr_expect_str_eq(out, "STORED\r\n");
     free(out);
+    pt_run_fini(&t);
+}
+
+/* A declared length far over -I is not waited for: the refusal goes out and the connection closes
+ * (classic and meta). */
+Test(session, oversize_far_beyond_the_limit_closes_at_once)
+{
+    struct pt_run t;
+    size_t used;
+    const char *lines[] = {"set k 0 0 1000000000\r\n", "ms k 1000000000 T0\r\n"};
+
+    for (size_t i = 0; i < 2; i++) {
+        pt_run_init(&t, 8u << 20);
+        cr_assert_eq(mc_session_feed(t.s, lines[i], strlen(lines[i]), &used, t.r), MC_CLOSE, "%s", lines[i]);
+        char *out = pt_drain(t.r, (size_t)-1, NULL);
+        cr_expect_str_eq(out, "SERVER_ERROR object too large for cache\r\n");
+        free(out);
+        pt_run_fini(&t);
+    }
+}
+
+/* Feeds the stream like a server that sends out pause bytes whenever the session pauses; returns
+ * the whole output and counts the pauses. */
+static char *feed_with_drains(struct pt_run *t, const char *in, size_t n, unsigned *pauses)
+{
+    size_t total = 0, cap = 1 << 20;
+    char *all = malloc(cap);
+    size_t off = 0;
+
+    *pauses = 0;
+    for (;;) {
+        size_t used = 0;
+        enum mc_status st = mc_session_feed(t->s, in + off, n - off, &used, t->r);
+        off += used;
+        size_t len;
+        char *part = pt_drain(t->r, (size_t)-1, &len);
+        if (total + len + 1 > cap) {
+            cap = (total + len + 1) * 2;
+            all = realloc(all, cap);
+        }
+        memcpy(all + total, part, len);
+        total += len;
+        free(part);
+        if (st != MC_PAUSE)
+            break;
+        (*pauses)++;
+        cr_assert_lt(*pauses, 100000u);
+    }
+    all[total] = '\0';
+    cr_expect_eq(off, n, "everything consumed in the end");
+    return all;
+}
+
+/* Regression test (unbounded reply queues): a get line of 20,000 keys with a small pause limit is
+ * executed as its replies drain; the output and the counters are exactly those of one pass. */
+Test(session, long_multiget_runs_as_the_replies_drain)
+{
+    struct pt_run t, ref;
+    size_t used;
+    unsigned pauses;
+    enum { KEYS = 20000 };
+    char *line = malloc(KEYS * 8 + 16);
+    size_t n = 0;
+
+    pt_run_init(&t, 8u << 20);
+    pt_run_init(&ref, 8u << 20);
+    const char *sets = "set k1 0 0 5\r\nhello\r\nset k7 3 0 2\r\nhi\r\n";
+    cr_assert_eq(mc_session_feed(t.s, sets, strlen(sets), &used, t.r), MC_OK);
+    cr_assert_eq(mc_session_feed(ref.s, sets, strlen(sets), &used, ref.r), MC_OK);
+    free(pt_drain(t.r, (size_t)-1, NULL));
+    free(pt_drain(ref.r, (size_t)-1, NULL));
+    n += (size_t)sprintf(line, "get");
+    for (unsigned i = 0; i < KEYS; i++)
+        n += (size_t)sprintf(line + n, " k%u", i % 10);
+    n += (size_t)sprintf(line + n, "\r\nget k1\r\n");
+    t.ctx.out_pause = 4096;
+    char *out = feed_with_drains(&t, line, n, &pauses);
+    cr_expect_gt(pauses, 10u, "the line was executed in parts");
+    cr_assert_eq(mc_session_feed(ref.s, line, n, &used, ref.r), MC_OK);
+    char *want = pt_drain(ref.r, (size_t)-1, NULL);
+    cr_expect(strcmp(out, want) == 0, "same bytes as one pass");
+    cr_expect_eq(t.stats.cmd_get, ref.stats.cmd_get);
+    cr_expect_eq(t.stats.get_hits, ref.stats.get_hits);
+    cr_expect_eq(t.stats.get_misses, ref.stats.get_misses);
+    cr_expect_eq(t.stats.cmd_get, KEYS + 1);
+    free(out);
+    free(want);
+    free(line);
+    pt_run_fini(&t);
+    pt_run_fini(&ref);
+}
+
+/* A deep pipeline pauses between requests once the queue is full, and every request runs once. */
+Test(session, pipeline_pauses_between_requests)
+{
+    struct pt_run t;
+    size_t used;
+    unsigned pauses;
+    char val[3000];
+    char buf[64];
+    char *in = malloc(200 * 16 + 1);
+    size_t n = 0;
+
+    pt_run_init(&t, 8u << 20);
+    memset(val, 'v', sizeof(val));
+    snprintf(buf, sizeof(buf), "set big 0 0 %zu\r\n", sizeof(val));
+    cr_assert_eq(mc_session_feed(t.s, buf, strlen(buf), &used, t.r), MC_OK);
+    cr_assert_eq(mc_session_feed(t.s, val, sizeof(val), &used, t.r), MC_OK);
+    cr_assert_eq(mc_session_feed(t.s, "\r\n", 2, &used, t.r), MC_OK);
+    free(pt_drain(t.r, (size_t)-1, NULL));
+    for (int i = 0; i < 200; i++)
+        n += (size_t)sprintf(in + n, "get big\r\n");
+    t.ctx.out_pause = 10000;
+    char *out = feed_with_drains(&t, in, n, &pauses);
+    cr_expect_geq(pauses, 40u);
+    cr_expect_eq(t.stats.get_hits, 200);
+    size_t count = 0;
+    for (const char *p = out; (p = strstr(p, "VALUE big 0 3000\r\n")) != NULL; p++)
+        count++;
+    cr_expect_eq(count, 200);
+    free(out);
+    free(in);
     pt_run_fini(&t);
 }
