@@ -599,7 +599,7 @@ void conn_sweep(struct conn *c, int64_t now)
     if (c->dead)
         return;
     if (resp_pending(c->out) > 0) {
-        if (s->output_timeout != 0 && now - c->out_progress >= (int64_t)s->output_timeout) {
+        if (s->output_timeout != 0 && now - c->out_progress > (int64_t)s->output_timeout) {
             worker_count(&ws->output_timeouts, 1);
             server_log(c->w->srv, 1, "<%d closing: no reply bytes taken for %u s\n", c->fd, s->output_timeout);
             conn_kill(c);
@@ -609,7 +609,7 @@ void conn_sweep(struct conn *c, int64_t now)
     if (c->snap_wait != NULL)
         return;
     if (c->req_since != 0) {
-        if (s->request_timeout != 0 && now - c->req_since >= (int64_t)s->request_timeout) {
+        if (s->request_timeout != 0 && now - c->req_since > (int64_t)s->request_timeout) {
             worker_count(&ws->request_timeouts, 1);
             server_log(c->w->srv, 1, "<%d closing: request not complete after %u s\n", c->fd,
                        s->request_timeout);
@@ -618,7 +618,7 @@ void conn_sweep(struct conn *c, int64_t now)
         return;
     }
     int64_t last = atomic_load_explicit(&c->last_cmd, memory_order_relaxed);
-    if (s->idle_timeout != 0 && now - last >= (int64_t)s->idle_timeout) {
+    if (s->idle_timeout != 0 && now - last > (int64_t)s->idle_timeout) {
         worker_count(&ws->idle_kicks, 1);
         server_log(c->w->srv, 1, "<%d closing idle connection\n", c->fd);
         conn_kill(c);

@@ -16,7 +16,8 @@ INTEGRATION_TESTS = \
 	tests/integration/test_differential \
 	tests/integration/test_snapshot \
 	tests/integration/test_meta \
-	tests/integration/test_uring
+	tests/integration/test_uring \
+	tests/integration/test_hostile
 
 check_PROGRAMS += $(INTEGRATION_TESTS)
 TESTS += $(INTEGRATION_TESTS)
@@ -57,3 +58,6 @@ tests_integration_test_meta_LDADD = $(INTEG_LIBS)
 tests_integration_test_uring_SOURCES = tests/integration/test_uring.c $(INTEG_HARNESS)
 tests_integration_test_uring_CFLAGS = $(INTEG_CFLAGS)
 tests_integration_test_uring_LDADD = $(INTEG_LIBS)
+tests_integration_test_hostile_SOURCES = tests/integration/test_hostile.c $(INTEG_HARNESS)
+tests_integration_test_hostile_CFLAGS = $(INTEG_CFLAGS)
+tests_integration_test_hostile_LDADD = $(INTEG_LIBS)
