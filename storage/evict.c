@@ -18,7 +18,7 @@
  * inherits the ACTIVE bit of the item it replaces (store.c), so a key that is read and rewritten
  * often does not look new to the clock. A two-bit counter (a second hit level) was tried: in a
  * simulation of the issue 3 hit-ratio load it adds only 0.004, and the state word has no spare bit
- * (the 10-bit refcount and six flags fill its 16 bits; see benchmarks/MEMORY.md).
+ * (the 9-bit refcount, the overflow bit and six flags fill its 16 bits; see benchmarks/MEMORY.md).
  *
  * evicted_active counts victims found on the second turn, i.e. items that were passed over for being
  * active (or busy) on this walk's first turn and are evicted anyway because nothing else was free.

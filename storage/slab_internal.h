@@ -24,7 +24,7 @@
  * or not handed out. It is written under the class lock(s) that cover the page's move, with relaxed
  * atomic stores, and read without a lock (slab_class_of): an item does not record its class, and a
  * page cannot change class while it holds a linked or referenced item, so whoever may look at an
- * item reads a settled entry. Items outside the arena (readers' private heap copies) have class 0.
+ * item reads a settled entry. Class 0 means no class (a page not handed out).
  *
  * An item is named by a 32-bit handle: (byte offset in the arena / 8) + 1, 0 meaning none. Chunk
  * sizes and the page size are multiples of 8, so every chunk has a handle; the arena is at most
@@ -202,7 +202,7 @@ static inline uint32_t slab_npages(const struct slab_class *cls)
 struct item *slab_chunk_at(const struct slab *s, const struct slab_class *cls, uint32_t page,
                            uint32_t chunk);
 
-/* The class id of the chunk it (1..nclasses), or 0 when it lies outside the arena (a heap copy).
+/* The class id of the chunk it (1..nclasses).
  * No locking: the caller holds a reference to the item, or its shard lock while it is linked, or
  * its class lock. */
 static inline unsigned slab_class_of(const struct slab *s, const struct item *it)
