@@ -81,6 +81,12 @@ struct worker_stats {
 #define CONN_OUT_PAUSE  ((size_t)1024 * 1024)
 #define CONN_OUT_RESUME ((size_t)256 * 1024)
 
+/* A message for a worker from another thread (a deferred reply): run on the worker's thread. */
+struct worker_msg {
+    struct worker_msg *next; /* on the worker's posted list, under queue_lock */
+    void (*run)(struct worker_msg *m);
+};
+
 /* An accepted socket on its way from the listener to a worker. */
 struct conn_req {
     int fd;
@@ -128,6 +134,7 @@ struct worker {
     pthread_mutex_t queue_lock;
     struct conn_req *queue_head, *queue_tail;
     bool stop_requested; /* under queue_lock */
+    struct worker_msg *posted_head, *posted_tail; /* under queue_lock: messages to run */
     bool stopping;       /* worker thread only */
     pthread_mutex_t conns_lock;
     struct conn *conns;
@@ -232,6 +239,12 @@ void worker_queue(struct conn_queue *q, struct conn *c);
 
 /* Takes c off the queue it is on, if any (before c reads or writes inline, or is freed). */
 void worker_unqueue(struct conn *c);
+
+/* Hands m to worker w: its run() is called on w's thread on the next loop turn (any thread). */
+void worker_post(struct worker *w, struct worker_msg *m);
+
+/* Takes back a message posted to w that has not run yet; false if it is not there (w's thread). */
+bool worker_unpost(struct worker *w, struct worker_msg *m);
 
 /* Joins the worker threads and frees them. */
 void worker_destroy_all(struct server *srv);

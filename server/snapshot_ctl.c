@@ -13,11 +13,12 @@
  * Invariants: the thread runs storage's snapshot_save() without the lock held; busy is set before
  * a save starts and cleared (with the figures updated and every waiter posted) under the lock after
  * it ends, so two saves never overlap. A waiter is on the list exactly while the snapshot thread may
- * still touch it; posting (copying the reply, writing the waiter's eventfd) and cancelling both take
- * it off under the lock, so whichever comes first wins and the other does nothing.
+ * still touch it; posting (copying the reply, then worker_post() to the connection's worker) happens
+ * under the lock, so a cancel (on the worker) finds the waiter either on the list or posted, and
+ * takes it back from wherever it is.
  *
- * Ownership: the waiter's memory, eventfd and event belong to the connection's worker; the event
- * lives on that worker's event_base and is created and freed on that thread only.
+ * Ownership: the waiter's memory belongs to the connection's worker: created, run and freed on that
+ * thread only; the snapshot thread only fills in the reply and posts it.
  */
 #include "config.h"
 
@@ -44,12 +45,11 @@
 #define REPLY_MAX 256
 
 struct snapshot_waiter {
+    struct worker_msg msg;        /* posted to the connection's worker with the reply; first member */
     struct snapshot_waiter *next; /* on ctl->waiters, under ctl->lock */
     struct snapshot_ctl *ctl;
     struct conn *c;
-    int efd;
-    struct event *ev;
-    char reply[REPLY_MAX]; /* written by the snapshot thread before it writes efd */
+    char reply[REPLY_MAX]; /* written by the snapshot thread before it posts msg */
 };
 
 struct snapshot_ctl {
@@ -227,17 +227,16 @@ int snapshot_ctl_load(struct snapshot_ctl *ctl)
 
 /* ---- saving (snapshot thread) ---- */
 
-/* Hands the reply to every waiter and empties the list. Caller holds ctl->lock. */
+/* Hands the reply to every waiter (posted to its connection's worker) and empties the list. Caller
+ * holds ctl->lock, so a cancel finds a waiter either here or posted. */
 static void post_waiters_locked(struct snapshot_ctl *ctl, const char *reply)
 {
-    uint64_t one = 1;
     while (ctl->waiters != NULL) {
         struct snapshot_waiter *w = ctl->waiters;
         ctl->waiters = w->next;
         w->next = NULL;
         snprintf(w->reply, sizeof(w->reply), "%s", reply);
-        while (write(w->efd, &one, sizeof(one)) < 0 && errno == EINTR)
-            ;
+        worker_post(w->c->w, &w->msg);
     }
 }
 
@@ -379,45 +378,27 @@ void snapshot_ctl_destroy(struct snapshot_ctl **ctlp)
 
 /* ---- requests (worker threads) ---- */
 
-/* The waiter's eventfd fired on the worker: take the reply, free the waiter, answer the connection. */
-static void on_waiter_done(evutil_socket_t fd, short what, void *arg)
+/* The reply reached the connection's worker: free the waiter, answer the connection. */
+static void on_waiter_done(struct worker_msg *m)
 {
-    struct snapshot_waiter *w = arg;
+    struct snapshot_waiter *w = (struct snapshot_waiter *)m;
     char reply[REPLY_MAX];
-    uint64_t v;
-    (void)what;
-
-    while (read(fd, &v, sizeof(v)) < 0 && errno == EINTR)
-        ;
-    pthread_mutex_lock(&w->ctl->lock);
-    memcpy(reply, w->reply, sizeof(reply));
-    pthread_mutex_unlock(&w->ctl->lock);
     struct conn *c = w->c;
-    event_free(w->ev);
-    close(w->efd);
+
+    memcpy(reply, w->reply, sizeof(reply));
     free(w);
     conn_snapshot_done(c, reply);
 }
 
-/* A waiter for connection c on its worker's base; NULL when out of memory or descriptors. */
+/* A waiter for connection c; NULL when out of memory. */
 static struct snapshot_waiter *waiter_create(struct snapshot_ctl *ctl, struct conn *c)
 {
     struct snapshot_waiter *w = calloc(1, sizeof(*w));
     if (w == NULL)
         return NULL;
+    w->msg.run = on_waiter_done;
     w->ctl = ctl;
     w->c = c;
-    w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (w->efd >= 0)
-        w->ev = event_new(c->w->base, w->efd, EV_READ, on_waiter_done, w);
-    if (w->ev == NULL || event_add(w->ev, NULL) != 0) {
-        if (w->ev != NULL)
-            event_free(w->ev);
-        if (w->efd >= 0)
-            close(w->efd);
-        free(w);
-        return NULL;
-    }
     return w;
 }
 
@@ -466,16 +447,18 @@ void snapshot_waiter_cancel(struct snapshot_waiter **wp)
         return;
     struct snapshot_waiter *w = *wp;
     struct snapshot_ctl *ctl = w->ctl;
+    bool listed = false;
     pthread_mutex_lock(&ctl->lock);
     for (struct snapshot_waiter **p = &ctl->waiters; *p != NULL; p = &(*p)->next) {
         if (*p == w) {
             *p = w->next;
+            listed = true;
             break;
         }
     }
     pthread_mutex_unlock(&ctl->lock);
-    event_free(w->ev);
-    close(w->efd);
+    if (!listed)
+        worker_unpost(w->c->w, &w->msg); /* posted, not run yet (both happen on this thread) */
     free(w);
     *wp = NULL;
 }

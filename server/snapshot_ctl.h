@@ -5,8 +5,8 @@
  * The storage module (storage/snapshot.h) does the file work; this module decides when it runs and
  * who hears the result. Only one save runs at a time: a request while one runs (or is about to)
  * is refused with "already running". A `snapshot` that waits for its save is a struct
- * snapshot_waiter: the connection's worker creates it, the snapshot thread posts the reply into it
- * and wakes the worker through the waiter's eventfd, and the worker appends the reply to the
+ * snapshot_waiter: the connection's worker creates it, the snapshot thread writes the reply into it
+ * and posts it to the worker's message queue (worker_post), and the worker appends the reply to the
  * connection's queue (conn_snapshot_done) on its own thread. A connection that closes first cancels
  * its waiter; the reply is then dropped.
  *

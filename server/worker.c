@@ -5,7 +5,9 @@
  * Hand-off: the listener appends a struct conn_req to the worker's queue under queue_lock (held for a
  * few instructions) and writes to the worker's eventfd, which the worker's base watches; the worker
  * drains the queue and creates the connections on its own thread. Stopping uses the same path: a flag
- * under queue_lock and a write to the eventfd. No lock is taken on the request path.
+ * under queue_lock and a write to the eventfd, and so do deferred replies (a `snapshot` answered by
+ * the snapshot thread): a struct worker_msg posted with worker_post() runs on the worker's thread.
+ * No lock is taken on the request path.
  *
  * Stop: the worker processes what its connections already received, stops reading, flushes their
  * output and closes each as it drains; a timer force-closes whatever has not drained after
@@ -164,8 +166,17 @@ static void on_notify(evutil_socket_t fd, short what, void *arg)
     pthread_mutex_lock(&w->queue_lock);
     struct conn_req *r = w->queue_head;
     w->queue_head = w->queue_tail = NULL;
+    struct worker_msg *m = w->posted_head;
+    w->posted_head = w->posted_tail = NULL;
     bool stop = w->stop_requested;
     pthread_mutex_unlock(&w->queue_lock);
+
+    while (m != NULL) {
+        struct worker_msg *next = m->next;
+        m->next = NULL;
+        m->run(m);
+        m = next;
+    }
 
     while (r != NULL) {
         struct conn_req *next = r->next;
@@ -178,6 +189,39 @@ static void on_notify(evutil_socket_t fd, short what, void *arg)
     }
     if (stop && !w->stopping)
         begin_stop(w);
+}
+
+/* See server_internal.h. */
+void worker_post(struct worker *w, struct worker_msg *m)
+{
+    m->next = NULL;
+    pthread_mutex_lock(&w->queue_lock);
+    if (w->posted_tail != NULL)
+        w->posted_tail->next = m;
+    else
+        w->posted_head = m;
+    w->posted_tail = m;
+    pthread_mutex_unlock(&w->queue_lock);
+    notify(w);
+}
+
+/* See server_internal.h. */
+bool worker_unpost(struct worker *w, struct worker_msg *m)
+{
+    bool found = false;
+
+    pthread_mutex_lock(&w->queue_lock);
+    for (struct worker_msg **p = &w->posted_head, *prev = NULL; *p != NULL; prev = *p, p = &(*p)->next) {
+        if (*p == m) {
+            *p = m->next;
+            if (w->posted_tail == m)
+                w->posted_tail = prev;
+            found = true;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&w->queue_lock);
+    return found;
 }
 
 /* A connection of this worker was freed (called by conn_reap on the worker thread). */
