@@ -2,7 +2,7 @@
  * main.c: the cairn binary's entry point: parse the options, make the process-wide checks memcached
  * makes before it starts (root without -u, the open-file limit), and run the server.
  *
- * Exit status: 0 after -h, -V or a clean stop (SIGTERM, SIGINT, `shutdown`); 64 (EX_USAGE) for a bad
+ * Exit status: 0 after -h, -V or a clean stop (SIGTERM, SIGINT, SIGUSR1, `shutdown`); 64 (EX_USAGE) for a bad
  * option; 71 (EX_OSERR) when the server cannot start (e.g. the port is taken); 1 for the root check;
  * 65 (EX_DATAERR) for a bad snapshot file at start and 74 (EX_IOERR) for an unreadable one or a failed
  * final snapshot (server/snapshot_ctl.h).

@@ -1,7 +1,8 @@
 /*
  * test_daemon.c: process life of the server binary: SIGTERM and SIGINT exit 0 even with clients
- * connected (idle, mid-request and mid-value), the -P pid file, `shutdown` with -A, and (cairn only)
- * bad command-line options refused with a message and a non-zero exit.
+ * connected (idle, mid-request and mid-value), SIGHUP never stops the server, SIGUSR1 is a graceful
+ * stop that saves the snapshot, the -P pid file, `shutdown` with -A, and bad command-line options
+ * refused with memcached 1.6.18's message and exit status (a table of expected outputs).
  */
 #include "config.h"
 
@@ -77,6 +78,70 @@ Test(daemon, sigint_with_clients_exits_0)
     int fds[3];
     busy_clients(fds);
     expect_clean_exit(SIGINT);
+}
+
+Test(daemon, sighup_keeps_serving_with_data_intact)
+{
+    /* SIGHUP's default action would kill the process; the server must keep serving, data intact,
+     * whatever the number of SIGHUPs (log rotation sends one a day). */
+    const char *const extra[] = {"-v", NULL};
+    h_server_start(&h_srv, extra);
+    int fd = h_connect(h_srv.port);
+    h_set(fd, "hup:a", "before");
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(kill(h_srv.pid, SIGHUP), 0);
+        h_sleep_ms(50);
+    }
+    int st;
+    cr_assert(!h_server_wait(&h_srv, 200, &st), "server exited on SIGHUP (status 0x%x)", (unsigned)st);
+    h_cmd(fd, "get hup:a\r\n", "VALUE hup:a 0 6\r\nbefore\r\nEND\r\n");
+    h_set(fd, "hup:b", "after");
+    close(fd);
+    int fd2 = h_connect(h_srv.port);
+    h_cmd(fd2, "get hup:b\r\n", "VALUE hup:b 0 5\r\nafter\r\nEND\r\n");
+    if (!h_target_is_memcached()) {
+        char *log = h_server_log(&h_srv);
+        cr_assert(strstr(log, "SIGHUP: no log file to reopen, nothing to reload\n") != NULL, "log:\n%s", log);
+        free(log);
+    }
+    expect_clean_exit(SIGTERM);
+}
+
+Test(daemon, sigusr1_stops_with_exit_0)
+{
+    h_setup();
+    int fds[3];
+    busy_clients(fds);
+    expect_clean_exit(SIGUSR1);
+    cr_assert(strstr(h_last_log(), "Gracefully stopping\n") != NULL, "output:\n%s", h_last_log());
+    for (int i = 0; i < 3; i++)
+        cr_assert(h_is_closed(fds[i], 2000), "client %d not disconnected", i);
+}
+
+Test(daemon, sigusr1_saves_the_snapshot)
+{
+    /* memcached 1.6 saves its restart file on SIGUSR1; cairn saves the snapshot, even with
+     * --snapshot-on-shutdown no (which only SIGTERM/SIGINT/`shutdown` follow), and loads it again. */
+    if (h_target_is_memcached())
+        cr_skip_test("cairn's snapshots");
+    char path[64];
+    tmp_path(path, sizeof(path), 0, "usr1snap");
+    const char *const extra[] = {"--snapshot-path", path, "--snapshot-on-shutdown", "no", NULL};
+    h_server_start(&h_srv, extra);
+    int fd = h_connect(h_srv.port);
+    h_set(fd, "usr1:k", "kept");
+    expect_clean_exit(SIGUSR1);
+    cr_assert_eq(access(path, F_OK), 0, "no snapshot at %s after SIGUSR1; output:\n%s", path, h_last_log());
+    h_server_start(&h_srv, extra);
+    fd = h_connect(h_srv.port);
+    h_cmd(fd, "get usr1:k\r\n", "VALUE usr1:k 0 4\r\nkept\r\nEND\r\n");
+    /* SIGTERM follows --snapshot-on-shutdown no: the file keeps the SIGUSR1 save. */
+    h_set(fd, "usr1:k", "changed");
+    expect_clean_exit(SIGTERM);
+    h_server_start(&h_srv, extra);
+    fd = h_connect(h_srv.port);
+    h_cmd(fd, "get usr1:k\r\n", "VALUE usr1:k 0 4\r\nkept\r\nEND\r\n");
+    expect_clean_exit(SIGTERM);
 }
 
 Test(daemon, pid_file)
