@@ -67,6 +67,8 @@ struct mc_context {
     mc_verbosity_fn verbosity;
     struct mc_shared *shared; /* admin state (stats detail, lru_crawler settings); may be NULL */
     bool snapshot_enabled;    /* --snapshot-path given: `snapshot` goes to the server (MC_WAIT) */
+    bool flush_disabled;      /* -F: flush_all answers "CLIENT_ERROR flush_all not allowed" */
+    bool admin_disabled;      /* --disable-admin-commands: server-wide commands are refused */
 };
 
 /* What the connection should do after a feed. */
@@ -142,5 +144,20 @@ void mc_detail_reset(struct mc_shared *sh);
 /* `lru_crawler sleep` and `lru_crawler tocrawl` as last set (stats settings; defaults 100 and 0). */
 unsigned mc_crawler_sleep(const struct mc_shared *sh);
 unsigned mc_crawler_tocrawl(const struct mc_shared *sh);
+
+/* Whether `lru_crawler enable` is in force (the default, as in memcached). */
+bool mc_crawler_enabled(const struct mc_shared *sh);
+
+/* The server's reclaim timer: how many more items (at most max) the crawl that `lru_crawler crawl`
+ * asked for should visit now; 0 when none is running. Each call takes them off what is left, so
+ * once it returns 0 the next crawl is accepted (until then it is BUSY). Any thread. */
+size_t mc_crawler_take(struct mc_shared *sh, size_t max);
+
+/* At most this many prefixes are tracked by `stats detail`; new ones beyond it are counted as
+ * dropped (a PREFIXES_DROPPED line in `stats detail dump`). */
+#define MC_DETAIL_MAX_PREFIXES 10000u
+
+/* The detail table's prefix count and how many new prefixes it dropped (full). */
+void mc_detail_counts(struct mc_shared *sh, size_t *prefixes, uint64_t *dropped);
 
 #endif

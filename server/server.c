@@ -49,6 +49,7 @@
 #define EXIT_OSERR          71
 #define RECLAIM_INTERVAL_MS 100
 #define RECLAIM_BATCH       1000
+#define CRAWL_BATCH         5000
 
 /* Logs to stderr when the server's verbosity is at least level. */
 void server_log(struct server *srv, unsigned level, const char *fmt, ...)
@@ -137,13 +138,14 @@ static void on_clock(evutil_socket_t fd, short what, void *arg)
     cache_clock_tick(srv->cache, now);
 }
 
-/* Background expiry: a small batch per tick, each shard lock held only briefly by the cache. */
+/* Background expiry: a small batch per tick, each shard lock held only briefly by the cache; while an
+ * `lru_crawler crawl` runs, CRAWL_BATCH more per tick until it has visited what it asked for. */
 static void on_reclaim(evutil_socket_t fd, short what, void *arg)
 {
     struct server *srv = arg;
     (void)fd;
     (void)what;
-    cache_reclaim(srv->cache, RECLAIM_BATCH);
+    cache_reclaim(srv->cache, RECLAIM_BATCH + mc_crawler_take(srv->ctx.shared, CRAWL_BATCH));
 }
 
 /* Creates the main thread's base and its events. */
@@ -194,6 +196,8 @@ static bool setup_cache(struct server *srv)
     srv->ctx.cache = srv->cache;
     srv->ctx.item_size_max = s->item_size_max;
     srv->ctx.enable_shutdown = s->enable_shutdown;
+    srv->ctx.flush_disabled = !s->flush_enabled;
+    srv->ctx.admin_disabled = s->admin_disabled;
     srv->ctx.use_cas = s->use_cas;
     srv->ctx.version = CAIRN_PROTOCOL_VERSION;
     srv->ctx.server = srv;
