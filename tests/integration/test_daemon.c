@@ -411,3 +411,106 @@ Test(daemon, unix_socket)
     expect_clean_exit(SIGTERM);
     unlink(path);
 }
+
+Test(daemon, flush_all_disabled_with_F)
+{
+    /* memcached -F: the refusal text, noreply honoured, the data kept, cmd_flush still counted. */
+    const char *const extra[] = {"-F", NULL};
+    h_server_start(&h_srv, extra);
+    int fd = h_connect(h_srv.port);
+    h_set(fd, "f", "kept");
+    h_cmd(fd, "flush_all\r\n", "CLIENT_ERROR flush_all not allowed\r\n");
+    h_cmd(fd, "flush_all abc\r\n", "CLIENT_ERROR flush_all not allowed\r\n");
+    h_cmd(fd, "flush_all 0 noreply\r\nget f\r\n", "VALUE f 0 4\r\nkept\r\nEND\r\n");
+    cr_assert_eq(h_stat(fd, "cmd_flush"), 3);
+    char *st = h_stats_raw(fd, "settings");
+    char val[16];
+    cr_assert(h_stat_find(st, "flush_enabled", val, sizeof(val)) && strcmp(val, "no") == 0);
+    free(st);
+    expect_clean_exit(SIGTERM);
+}
+
+Test(daemon, disable_admin_commands)
+{
+    /* --disable-admin-commands: every server-wide command is refused; data and statistics work. */
+    if (h_target_is_memcached())
+        cr_skip_test("cairn's own option");
+    const char *const extra[] = {"--disable-admin-commands", "-A", NULL};
+    h_server_start(&h_srv, extra);
+    int fd = h_connect(h_srv.port);
+    h_set(fd, "k", "v");
+    h_cmd(fd, "flush_all\r\n", "CLIENT_ERROR flush_all not allowed\r\n");
+    h_cmd(fd, "cache_memlimit 8\r\n", "CLIENT_ERROR cache_memlimit not allowed\r\n");
+    h_cmd(fd, "slabs reassign 1 2\r\n", "CLIENT_ERROR slabs not allowed\r\n");
+    h_cmd(fd, "lru_crawler crawl all\r\n", "CLIENT_ERROR lru_crawler not allowed\r\n");
+    h_cmd(fd, "verbosity 3\r\n", "CLIENT_ERROR verbosity not allowed\r\n");
+    h_cmd(fd, "stats detail on\r\n", "CLIENT_ERROR stats detail not allowed\r\n");
+    h_cmd(fd, "stats reset\r\n", "CLIENT_ERROR stats reset not allowed\r\n");
+    h_cmd(fd, "snapshot\r\n", "CLIENT_ERROR snapshot not allowed\r\n");
+    h_cmd(fd, "shutdown\r\n", "ERROR: shutdown not enabled\r\n");
+    h_cmd(fd, "get k\r\n", "VALUE k 0 1\r\nv\r\nEND\r\n");
+    cr_assert_eq(h_stat(fd, "curr_items"), 1);
+    expect_clean_exit(SIGTERM);
+}
+
+Test(daemon, lru_crawler_crawl_reclaims_and_is_busy_meanwhile)
+{
+    /* A crawl is one reclaim pass over the items, done by the server in batches: a second crawl
+     * while it runs is BUSY, and once it has run the expired items are gone from curr_items. */
+    if (h_target_is_memcached())
+        cr_skip_test("cairn's crawl pacing");
+    h_setup();
+    int fd = h_connect(h_srv.port);
+    char *buf = malloc(30 * 40000 + 1);
+    size_t n = 0;
+    for (int i = 0; i < 40000; i++)
+        n += (size_t)sprintf(buf + n, "set e%d 0 1 1 noreply\r\nx\r\n", i);
+    h_send(fd, buf, n);
+    free(buf);
+    h_cmd(fd, "mn\r\n", "MN\r\n");
+    h_sleep_ms(2100);
+    h_cmd(fd, "lru_crawler crawl all\r\n", "OK\r\n");
+    h_cmd(fd, "lru_crawler crawl 1,2\r\n", "BUSY currently processing crawler request\r\n");
+    int64_t end = h_now_ms() + 5000;
+    while (h_now_ms() < end && h_stat(fd, "curr_items") > 0)
+        h_sleep_ms(50);
+    cr_assert_eq(h_stat(fd, "curr_items"), 0);
+    end = h_now_ms() + 3000;
+    h_sends(fd, "lru_crawler crawl all\r\n");
+    char *line = h_read_line(fd);
+    while (strcmp(line, "OK\r\n") != 0 && h_now_ms() < end) {
+        free(line);
+        h_sleep_ms(100);
+        h_sends(fd, "lru_crawler crawl all\r\n");
+        line = h_read_line(fd);
+    }
+    cr_assert_str_eq(line, "OK\r\n");
+    free(line);
+}
+
+Test(daemon, stats_detail_capped)
+{
+    /* 10,050 prefixes: the dump lists 10,000 and says how many were dropped. */
+    if (h_target_is_memcached())
+        cr_skip_test("cairn's cap");
+    h_setup();
+    int fd = h_connect(h_srv.port);
+    h_cmd(fd, "stats detail on\r\n", "OK\r\n");
+    char *buf = malloc(24 * 10050 + 1);
+    size_t n = 0;
+    for (int i = 0; i < 10050; i++)
+        n += (size_t)sprintf(buf + n, "get p%d:k\r\n", i);
+    h_send(fd, buf, n);
+    free(buf);
+    for (int i = 0; i < 10050; i++)
+        h_expect(fd, "END\r\n");
+    size_t len;
+    h_sends(fd, "stats detail dump\r\n");
+    char *dump = h_read_until(fd, "\r\nEND\r\n", &len);
+    size_t lines = 0;
+    for (const char *p = dump; (p = strstr(p, "PREFIX ")) != NULL; p++)
+        lines++;
+    cr_assert_eq(lines, 10000);
+    cr_assert(strstr(dump, "PREFIXES_DROPPED 50 limit 10000\r\nEND\r\n") != NULL);
+    free(dump);
+}
