@@ -3,17 +3,30 @@
  * lru, watch, stats detail) and the shared state behind them (struct mc_shared).
  *
  * Replies follow the reference byte for byte, including its token-count rules and where it honours
- * "noreply" (measured against memcached 1.6.18; see doc/protocol.md for the full table). Machinery
- * cairn does not have answers as memcached does with that machinery switched off: the LRU crawler
- * (lru_crawler crawl/metadump: "CLIENT_ERROR lru crawler disabled"; enable: the thread cannot
- * start), the segmented-LRU maintainer (lru: "ERROR") and the log watchers (watch: "ERROR").
+ * "noreply" (measured against memcached 1.6.18; see doc/protocol.md for the full table).
+ *
+ * lru_crawler: cairn has no crawler thread, but the server reclaims expired items in the background
+ * (cache_reclaim on the main thread). The crawler switch is a flag that starts on, as memcached's
+ * crawler does, so `enable` answers memcached's "ERROR failed to start lru crawler thread" while on;
+ * `crawl <classes>` asks the server for one extra reclaim pass over the items (mc_crawler_take), and
+ * while that pass runs another crawl is "BUSY", so a client cannot make the server do more than one
+ * pass at a time. `metadump` is answered as memcached started with -X (no dumps): cairn never lists
+ * its keys to a client. Machinery cairn does not have answers as memcached does with it switched off:
+ * the segmented-LRU maintainer (lru: "ERROR") and the log watchers (watch: "ERROR").
+ *
+ * Bounds, so that no client can hurt another through these commands: the detail table holds at most
+ * MC_DETAIL_MAX_PREFIXES prefixes (later ones are counted as dropped, shown in `stats detail dump`),
+ * so its memory, its lookups and the dump stay bounded; `slabs reassign` moves at most
+ * REASSIGN_PER_SECOND pages a second server-wide (then "BUSY", memcached's answer while a move runs);
+ * `cache_memlimit` takes memcached's range. The server can refuse the server-wide commands
+ * altogether (mc_admin_refused: -F, --disable-admin-commands).
  *
  * `snapshot [bg]` is cairn's own: only its arguments are checked here; the save itself belongs to
  * the server, which the session asks through MC_WAIT (memcache.c), since it answers later.
  *
  * Per-prefix statistics (`stats detail`): a key's prefix is its bytes before the first delimiter
  * (-D, ':' by default); keys without one are not counted. The table is a fixed array of hash
- * buckets with chained entries, under one mutex; it is touched only while detail is on (an atomic
+ * buckets with chained entries (at most MC_DETAIL_MAX_PREFIXES of them), under one mutex; it is touched only while detail is on (an atomic
  * flag read first), which is off by default, so the common path pays one relaxed load.
  *
  * Ownership: the server creates the struct mc_shared, puts it in the mc_context and destroys it
@@ -38,6 +51,8 @@
 #define MEMLIMIT_MIN_MB 8u            /* memcached refuses less */
 #define MEMLIMIT_MAX_MB 1000000000u   /* above this memcached assumes bytes were meant */
 #define CRAWLER_SLEEP_MAX 1000000u    /* one second, in microseconds */
+#define CRAWLER_CLASS_MAX 63u         /* memcached: ids 1 .. MAX_NUMBER_OF_SLAB_CLASSES - 1 */
+#define REASSIGN_PER_SECOND 10u       /* page moves one second may ask for, server-wide */
 
 struct prefix_entry {
     struct prefix_entry *next;
@@ -49,10 +64,16 @@ struct prefix_entry {
 struct mc_shared {
     atomic_bool detail;
     char delimiter;
+    atomic_bool crawler_on;             /* lru_crawler enable|disable; starts on, as memcached's */
     _Atomic unsigned crawler_sleep;
     _Atomic unsigned crawler_tocrawl;
-    pthread_mutex_t lock;               /* covers buckets and every entry */
+    _Atomic uint64_t crawl_left;        /* items the requested crawl has still to visit; 0 = none */
+    pthread_mutex_t lock;               /* covers buckets, every entry, the counts and the reassign window */
     struct prefix_entry *buckets[PREFIX_BUCKETS];
+    size_t nprefixes;
+    uint64_t prefixes_dropped;          /* new prefixes not tracked: the table was full */
+    uint32_t reassign_second;           /* the cache's relative time of the current window */
+    unsigned reassign_count;            /* reassigns asked for in that second */
 };
 
 /* ---- shared state ---- */
@@ -65,6 +86,8 @@ struct mc_shared *mc_shared_create(char delimiter)
         return NULL;
     sh->delimiter = delimiter;
     atomic_init(&sh->detail, false);
+    atomic_init(&sh->crawler_on, true);
+    atomic_init(&sh->crawl_left, 0);
     atomic_init(&sh->crawler_sleep, 100);
     atomic_init(&sh->crawler_tocrawl, 0);
     pthread_mutex_init(&sh->lock, NULL);
@@ -83,6 +106,8 @@ static void detail_clear_locked(struct mc_shared *sh)
         }
         sh->buckets[i] = NULL;
     }
+    sh->nprefixes = 0;
+    sh->prefixes_dropped = 0;
 }
 
 /* See memcache.h. */
@@ -137,6 +162,41 @@ unsigned mc_crawler_tocrawl(const struct mc_shared *sh)
     return sh != NULL ? atomic_load_explicit(&sh->crawler_tocrawl, memory_order_relaxed) : 0;
 }
 
+/* See memcache.h. */
+bool mc_crawler_enabled(const struct mc_shared *sh)
+{
+    return sh != NULL && atomic_load_explicit(&sh->crawler_on, memory_order_relaxed);
+}
+
+/* See memcache.h. */
+size_t mc_crawler_take(struct mc_shared *sh, size_t max)
+{
+    if (sh == NULL)
+        return 0;
+    uint64_t left = atomic_load_explicit(&sh->crawl_left, memory_order_relaxed);
+    for (;;) {
+        if (left == 0)
+            return 0;
+        uint64_t n = left < max ? left : max;
+        if (atomic_compare_exchange_weak_explicit(&sh->crawl_left, &left, left - n, memory_order_relaxed,
+                                                  memory_order_relaxed))
+            return (size_t)n;
+    }
+}
+
+/* See memcache.h. Takes the table's mutex. */
+void mc_detail_counts(struct mc_shared *sh, size_t *prefixes, uint64_t *dropped)
+{
+    *prefixes = 0;
+    *dropped = 0;
+    if (sh == NULL)
+        return;
+    pthread_mutex_lock(&sh->lock);
+    *prefixes = sh->nprefixes;
+    *dropped = sh->prefixes_dropped;
+    pthread_mutex_unlock(&sh->lock);
+}
+
 /* ---- per-prefix statistics ---- */
 
 /* FNV-1a over the prefix: the table is small and off by default, so a simple hash will do. */
@@ -148,7 +208,8 @@ static size_t prefix_bucket(const char *p, size_t len)
     return h % PREFIX_BUCKETS;
 }
 
-/* The entry for prefix p, created if new; NULL on no memory. Caller holds sh->lock. */
+/* The entry for prefix p, created if new; NULL when the table is full (the prefix is counted as
+ * dropped) or on no memory. Caller holds sh->lock. */
 static struct prefix_entry *prefix_find_locked(struct mc_shared *sh, const char *p, size_t len)
 {
     size_t b = prefix_bucket(p, len);
@@ -156,9 +217,14 @@ static struct prefix_entry *prefix_find_locked(struct mc_shared *sh, const char 
         if (e->len == len && memcmp(e->name, p, len) == 0)
             return e;
     }
+    if (sh->nprefixes >= MC_DETAIL_MAX_PREFIXES) {
+        sh->prefixes_dropped++;
+        return NULL;
+    }
     struct prefix_entry *e = calloc(1, sizeof(*e) + len + 1);
     if (e == NULL)
         return NULL;
+    sh->nprefixes++;
     memcpy(e->name, p, len);
     e->len = len;
     e->next = sh->buckets[b];
@@ -216,7 +282,9 @@ void mc_detail_record_delete(struct mc_shared *sh, const char *key, size_t nkey)
     detail_record(sh, key, nkey, DETAIL_DEL);
 }
 
-/* "PREFIX <p> get <n> hit <n> set <n> del <n>" per prefix, then END. */
+/* "PREFIX <p> get <n> hit <n> set <n> del <n>" per prefix (at most MC_DETAIL_MAX_PREFIXES lines,
+ * about 2.7 MB with 250-byte prefixes), then, only when the table was full, cairn's
+ * "PREFIXES_DROPPED <n> limit <max>" line (memcached's table has no limit), then END. */
 static void detail_dump(struct mc_shared *sh, struct resp *out)
 {
     if (sh != NULL) {
@@ -226,6 +294,9 @@ static void detail_dump(struct mc_shared *sh, struct resp *out)
                 resp_printf(out, "PREFIX %.*s get %" PRIu64 " hit %" PRIu64 " set %" PRIu64 " del %" PRIu64 "\r\n",
                             (int)e->len, e->name, e->gets, e->hits, e->sets, e->dels);
         }
+        if (sh->prefixes_dropped > 0)
+            resp_printf(out, "PREFIXES_DROPPED %" PRIu64 " limit %u\r\n", sh->prefixes_dropped,
+                        (unsigned)MC_DETAIL_MAX_PREFIXES);
         pthread_mutex_unlock(&sh->lock);
     }
     resp_add_str(out, "END\r\n");
@@ -288,6 +359,26 @@ static const char *reassign_reply(enum cache_reassign_result r)
     return "SAME src and dst class are identical\r\n";
 }
 
+/* Whether one more `slabs reassign` fits this second's budget (REASSIGN_PER_SECOND, server-wide):
+ * each moves a page under the cache's locks, so a client looping on it would stall the others. */
+static bool reassign_allowed(const struct mc_context *ctx)
+{
+    struct mc_shared *sh = ctx->shared;
+    if (sh == NULL)
+        return true;
+    uint32_t now = cache_rel_time(ctx->cache);
+    pthread_mutex_lock(&sh->lock);
+    if (sh->reassign_second != now) {
+        sh->reassign_second = now;
+        sh->reassign_count = 0;
+    }
+    bool ok = sh->reassign_count < REASSIGN_PER_SECOND;
+    if (ok)
+        sh->reassign_count++;
+    pthread_mutex_unlock(&sh->lock);
+    return ok;
+}
+
 /* slabs automove <0|1|2> [any] ; slabs reassign <src> <dst> (memcached ignores noreply there). */
 static void admin_slabs(const struct mc_context *ctx, const struct mc_request *req, struct resp *out)
 {
@@ -309,6 +400,8 @@ static void admin_slabs(const struct mc_context *ctx, const struct mc_request *r
         int32_t src, dst;
         if (!mc_parse_i32(req->tokens[2], &src) || !mc_parse_i32(req->tokens[3], &dst))
             resp_add_str(out, MC_ERR_BAD_FORMAT);
+        else if (!reassign_allowed(ctx))
+            resp_add_str(out, reassign_reply(CACHE_REASSIGN_BUSY));
         else
             resp_add_str(out, reassign_reply(cache_slabs_reassign(ctx->cache, src, dst)));
         return;
@@ -316,39 +409,161 @@ static void admin_slabs(const struct mc_context *ctx, const struct mc_request *r
     resp_add_str(out, MC_ERR_ERROR);
 }
 
-/* lru_crawler: answered as memcached with its crawler disabled; noreply is never honoured. */
+/* Whether a crawl's class list is valid as memcached reads it: "all" or ids 1..63 separated by
+ * commas (empty parts skipped, as strtok_r does). "hash" is separate (the caller's). */
+static bool crawl_classes_ok(struct mc_token t)
+{
+    if (MC_TOK_IS(t, "all"))
+        return true;
+    size_t i = 0;
+    while (i < t.len) {
+        size_t j = i;
+        while (j < t.len && t.p[j] != ',')
+            j++;
+        if (j > i) {
+            uint32_t id;
+            struct mc_token part = {t.p + i, j - i};
+            if (!mc_parse_u32(part, &id) || id < 1 || id > CRAWLER_CLASS_MAX)
+                return false;
+        }
+        i = j + 1;
+    }
+    return true;
+}
+
+/* `lru_crawler crawl <classes>`: one reclaim pass over the items (up to tocrawl of them when set),
+ * run by the server's reclaim timer in batches; BUSY while the previous one runs. cairn's reclaim
+ * pass covers every class, so a class list only decides validity. */
+static const char *crawl_start(const struct mc_context *ctx, struct mc_token classes)
+{
+    struct mc_shared *sh = ctx->shared;
+
+    if (!mc_crawler_enabled(sh))
+        return "CLIENT_ERROR lru crawler disabled\r\n";
+    if (MC_TOK_IS(classes, "hash"))
+        return "ERROR an unknown error happened\r\n"; /* memcached: no expiry crawl by hash */
+    if (!crawl_classes_ok(classes))
+        return "BADCLASS invalid class id\r\n";
+    struct cache_stats st;
+    cache_stats_get(ctx->cache, &st);
+    uint64_t want = st.curr_items + 1;
+    unsigned cap = atomic_load_explicit(&sh->crawler_tocrawl, memory_order_relaxed);
+    if (cap > 0 && want > cap)
+        want = cap;
+    uint64_t idle = 0;
+    if (!atomic_compare_exchange_strong_explicit(&sh->crawl_left, &idle, want, memory_order_relaxed,
+                                                 memory_order_relaxed))
+        return "BUSY currently processing crawler request\r\n";
+    return "OK\r\n";
+}
+
+/* `lru_crawler metadump <classes>`: as memcached started with -X; the order of its checks. */
+static const char *metadump_reply(const struct mc_context *ctx)
+{
+    if (!mc_crawler_enabled(ctx->shared))
+        return "CLIENT_ERROR lru crawler disabled\r\n";
+    return "ERROR metadump not allowed\r\n";
+}
+
+/* lru_crawler as memcached 1.6.18 answers it; noreply is never honoured. */
 static void admin_lru_crawler(const struct mc_context *ctx, const struct mc_request *req, struct resp *out)
 {
     struct mc_shared *sh = ctx->shared;
     uint32_t v;
 
-    if (req->ntokens == 2 && MC_TOK_IS(req->tokens[1], "enable")) {
-        resp_add_str(out, "ERROR failed to start lru crawler thread\r\n");
+    if (sh == NULL) {
+        resp_add_str(out, MC_ERR_ERROR);
+    } else if (req->ntokens == 2 && MC_TOK_IS(req->tokens[1], "enable")) {
+        /* memcached: starting the crawler while it runs fails. */
+        bool was_on = atomic_exchange(&sh->crawler_on, true);
+        resp_add_str(out, was_on ? "ERROR failed to start lru crawler thread\r\n" : "OK\r\n");
     } else if (req->ntokens == 2 && MC_TOK_IS(req->tokens[1], "disable")) {
+        atomic_store(&sh->crawler_on, false);
+        atomic_store(&sh->crawl_left, 0);
         resp_add_str(out, "OK\r\n");
-    } else if (req->ntokens == 3 && (MC_TOK_IS(req->tokens[1], "crawl") || MC_TOK_IS(req->tokens[1], "metadump"))) {
-        resp_add_str(out, "CLIENT_ERROR lru crawler disabled\r\n");
+    } else if (req->ntokens == 3 && MC_TOK_IS(req->tokens[1], "crawl")) {
+        resp_add_str(out, crawl_start(ctx, req->tokens[2]));
+    } else if (req->ntokens == 3 && MC_TOK_IS(req->tokens[1], "metadump")) {
+        resp_add_str(out, metadump_reply(ctx));
     } else if (req->ntokens == 3 && MC_TOK_IS(req->tokens[1], "sleep")) {
         if (!mc_parse_u32(req->tokens[2], &v))
             resp_add_str(out, MC_ERR_BAD_FORMAT);
         else if (v > CRAWLER_SLEEP_MAX)
             resp_add_str(out, "CLIENT_ERROR sleep must be one second or less\r\n");
         else {
-            if (sh != NULL)
-                atomic_store_explicit(&sh->crawler_sleep, v, memory_order_relaxed);
+            atomic_store_explicit(&sh->crawler_sleep, v, memory_order_relaxed);
             resp_add_str(out, "OK\r\n");
         }
     } else if (req->ntokens == 3 && MC_TOK_IS(req->tokens[1], "tocrawl")) {
         if (!mc_parse_u32(req->tokens[2], &v))
             resp_add_str(out, MC_ERR_BAD_FORMAT);
         else {
-            if (sh != NULL)
-                atomic_store_explicit(&sh->crawler_tocrawl, v, memory_order_relaxed);
+            atomic_store_explicit(&sh->crawler_tocrawl, v, memory_order_relaxed);
             resp_add_str(out, "OK\r\n");
         }
     } else {
         resp_add_str(out, MC_ERR_ERROR);
     }
+}
+
+/* The name a refusal quotes for a server-wide command, or NULL for one any client may use. */
+static const char *admin_name(const struct mc_request *req, enum mc_parse_status ps)
+{
+    if (ps == MC_PARSE_ERROR)
+        return mc_admin_is_snapshot(req) ? "snapshot" : NULL;
+    switch (req->cmd) {
+    case MC_CMD_FLUSH_ALL:
+        return "flush_all";
+    case MC_CMD_CACHE_MEMLIMIT:
+        return "cache_memlimit";
+    case MC_CMD_SLABS:
+        return "slabs";
+    case MC_CMD_LRU_CRAWLER:
+        return "lru_crawler";
+    case MC_CMD_LRU:
+        return "lru";
+    case MC_CMD_WATCH:
+        return "watch";
+    case MC_CMD_VERBOSITY:
+        return "verbosity";
+    case MC_CMD_SHUTDOWN:
+        return "shutdown";
+    case MC_CMD_STATS:
+        if (req->ntokens >= 2 && MC_TOK_IS(req->tokens[1], "detail"))
+            return "stats detail";
+        if (req->ntokens >= 2 && MC_TOK_IS(req->tokens[1], "reset"))
+            return "stats reset";
+        return NULL;
+    default:
+        return NULL;
+    }
+}
+
+/* See mc_admin.h. */
+bool mc_admin_refused(const struct mc_context *ctx, const struct mc_request *req, enum mc_parse_status ps,
+                      struct mc_stats *stats, struct resp *out)
+{
+    if (ps == MC_PARSE_CLOSE || (!ctx->flush_disabled && !ctx->admin_disabled))
+        return false;
+    /* memcached refuses flush_all before it reads the arguments, and counts it. */
+    if (req->cmd == MC_CMD_FLUSH_ALL && ps != MC_PARSE_ERROR && ctx->flush_disabled) {
+        mc_count(&stats->cmd_flush);
+        mc_reply(out, req->noreply, "CLIENT_ERROR flush_all not allowed\r\n");
+        return true;
+    }
+    if (!ctx->admin_disabled || (ps == MC_PARSE_CLIENT_ERROR && req->cmd != MC_CMD_VERBOSITY))
+        return false;
+    const char *name = admin_name(req, ps);
+    if (name == NULL)
+        return false;
+    if (req->cmd == MC_CMD_SHUTDOWN) {
+        resp_add_str(out, MC_ERR_SHUTDOWN_DISABLED);
+        return true;
+    }
+    bool quiet = req->noreply && (req->cmd == MC_CMD_VERBOSITY || req->cmd == MC_CMD_CACHE_MEMLIMIT);
+    if (!quiet)
+        resp_printf(out, "CLIENT_ERROR %s not allowed\r\n", name);
+    return true;
 }
 
 /* See mc_admin.h. */

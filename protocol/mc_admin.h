@@ -17,6 +17,16 @@ struct resp;
 /* `snapshot` on a server started without --snapshot-path. */
 #define MC_ERR_SNAPSHOT_OFF "SERVER_ERROR snapshots are off (no --snapshot-path)\r\n"
 
+/*
+ * The server's switches for server-wide commands (-F, --disable-admin-commands): when req (parsed
+ * with status ps) is refused, appends memcached's refusal ("CLIENT_ERROR flush_all not allowed",
+ * counted in cmd_flush as memcached does; "CLIENT_ERROR <command> not allowed" for cache_memlimit,
+ * slabs, lru_crawler, lru, watch, verbosity, stats detail, stats reset and snapshot; "ERROR: shutdown
+ * not enabled") and returns true; the caller then executes nothing. False: execute as usual.
+ */
+bool mc_admin_refused(const struct mc_context *ctx, const struct mc_request *req, enum mc_parse_status ps,
+                      struct mc_stats *stats, struct resp *out);
+
 /* Executes cache_memlimit, slabs, lru_crawler, lru and watch (req->cmd tells which), appending the
  * reply (memcached 1.6.18's, see doc/protocol.md) to out. */
 void mc_admin_exec(const struct mc_context *ctx, const struct mc_request *req, struct resp *out);

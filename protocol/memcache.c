@@ -527,7 +527,10 @@ static enum mc_status mc_exec_line(struct mc_session *s, const char *line, size_
         if (mc_meta_is_meta(line, len))
             return mc_exec_meta(s, line, len, out);
     }
-    switch (mc_parse_line(line, len, &req)) {
+    enum mc_parse_status ps = mc_parse_line(line, len, &req);
+    if (mc_admin_refused(s->ctx, &req, ps, s->stats, out))
+        return MC_OK;
+    switch (ps) {
     case MC_PARSE_OK:
         break;
     case MC_PARSE_ERROR:

@@ -76,6 +76,8 @@ struct mc_context {
      * bytes may hold in all; past it such a value is refused as out of memory. NULL = no bound. */
     _Atomic uint64_t *recv_bytes;
     uint64_t recv_limit;
+    bool flush_disabled;      /* -F: flush_all answers "CLIENT_ERROR flush_all not allowed" */
+    bool admin_disabled;      /* --disable-admin-commands: server-wide commands are refused */
 };
 
 /* Values up to this size are always given an item (a stalled one pins little); larger ones count
@@ -160,5 +162,20 @@ void mc_detail_reset(struct mc_shared *sh);
 /* `lru_crawler sleep` and `lru_crawler tocrawl` as last set (stats settings; defaults 100 and 0). */
 unsigned mc_crawler_sleep(const struct mc_shared *sh);
 unsigned mc_crawler_tocrawl(const struct mc_shared *sh);
+
+/* Whether `lru_crawler enable` is in force (the default, as in memcached). */
+bool mc_crawler_enabled(const struct mc_shared *sh);
+
+/* The server's reclaim timer: how many more items (at most max) the crawl that `lru_crawler crawl`
+ * asked for should visit now; 0 when none is running. Each call takes them off what is left, so
+ * once it returns 0 the next crawl is accepted (until then it is BUSY). Any thread. */
+size_t mc_crawler_take(struct mc_shared *sh, size_t max);
+
+/* At most this many prefixes are tracked by `stats detail`; new ones beyond it are counted as
+ * dropped (a PREFIXES_DROPPED line in `stats detail dump`). */
+#define MC_DETAIL_MAX_PREFIXES 10000u
+
+/* The detail table's prefix count and how many new prefixes it dropped (full). */
+void mc_detail_counts(struct mc_shared *sh, size_t *prefixes, uint64_t *dropped);
 
 #endif

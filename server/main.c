@@ -2,8 +2,10 @@
  * main.c: the cairn binary's entry point: parse the options, make the process-wide checks memcached
  * makes before it starts (root without -u, the open-file limit), and run the server.
  *
- * Exit status: 0 after -h, -V or a clean stop (SIGTERM, SIGINT, `shutdown`); 64 (EX_USAGE) for a bad
- * option; 71 (EX_OSERR) when the server cannot start (e.g. the port is taken); 1 for the root check;
+ * Exit status, memcached 1.6.18's where it has one: 0 after -h, -V or a clean stop (SIGTERM, SIGINT,
+ * SIGUSR1, `shutdown`); 1 for a bad option value memcached refuses as it reads it (-c 0, -t 0, -f 1,
+ * unknown options) and 64 (EX_USAGE) for the others (settings.h) and for root without -u; 71
+ * (EX_OSERR) when the open-file limit cannot fit -c or the server cannot start (the port is taken);
  * 65 (EX_DATAERR) for a bad snapshot file at start and 74 (EX_IOERR) for an unreadable one or a failed
  * final snapshot (server/snapshot_ctl.h).
  *
@@ -20,6 +22,7 @@
 #include "server/settings.h"
 
 #define EXIT_USAGE 64
+#define EXIT_OSERR 71
 
 int main(int argc, char **argv)
 {
@@ -33,15 +36,20 @@ int main(int argc, char **argv)
     case SETTINGS_EXIT:
         settings_deinit(&s);
         return EXIT_SUCCESS;
+    case SETTINGS_BAD_VALUE:
+        settings_deinit(&s);
+        return EXIT_FAILURE;
     default:
         settings_deinit(&s);
         return EXIT_USAGE;
     }
     signal(SIGPIPE, SIG_IGN);
     signal(SIGXFSZ, SIG_IGN);
-    if (!daemon_check_user(&s) || !daemon_raise_nofile(&s)) {
+    /* memcached's order: the open-file limit, then the root check. */
+    rc = !daemon_raise_nofile(&s) ? EXIT_OSERR : !daemon_check_user(&s) ? EXIT_USAGE : 0;
+    if (rc != 0) {
         settings_deinit(&s);
-        return EXIT_FAILURE;
+        return rc;
     }
     rc = server_run(&s);
     settings_deinit(&s);

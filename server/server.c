@@ -5,17 +5,23 @@
  * Order: bind the listen sockets (errors reach the terminal), detach (-d), write the pid file, create
  * the cache, drop privileges (-u), load the snapshot and start the snapshot thread (with
  * --snapshot-path; a bad file stops here), start the workers, then accept. The main thread's
- * event_base carries the listen sockets, SIGTERM/SIGINT (libevent signal events: nothing runs in a
+ * event_base carries the listen sockets, the signals (libevent signal events: nothing runs in a
  * signal handler), the 1-second clock that advances the cache's clock, the background reclaim of
  * expired items in small batches, and an eventfd a worker writes to after an accepted `shutdown`
  * command.
  *
- * Signals: SIGTERM and SIGINT are blocked (sigprocmask) before anything else happens, so every thread
- * started later inherits the block and a signal that arrives early (say, the moment the pid file
- * appears) stays pending instead of killing the process. Once the libevent signal events exist and
- * every thread is started, the main thread unblocks them: a pending signal is then delivered to
- * libevent's handler and stops the server cleanly (exit 0). The workers keep them blocked, so only
- * the main thread ever receives them.
+ * Signals (the README's table): SIGTERM and SIGINT stop the server (final snapshot when
+ * --snapshot-on-shutdown is yes); SIGUSR1 is memcached 1.6's graceful stop: it prints "Gracefully
+ * stopping" and, when --snapshot-path is set, always saves the snapshot first; SIGHUP never stops
+ * the server: cairn logs to stderr only, so there is no log file to reopen and no configuration
+ * file to reread, and the signal is logged (-v) and otherwise ignored.
+ *
+ * All four are blocked (sigprocmask) before anything else happens, so every thread started later
+ * inherits the block and a signal that arrives early (say, the moment the pid file appears) stays
+ * pending instead of killing the process (SIGHUP's default action is to terminate too). Once the
+ * libevent signal events exist and every thread is started, the main thread unblocks them: a
+ * pending signal is then delivered to libevent's handler. The workers keep them blocked, so only the
+ * main thread ever receives them.
  *
  * Stop: close the listeners, tell every worker to finish and flush (worker.c), leave the loop, join the
  * workers, run the final snapshot (snapshot_ctl.c: after the save in progress, if any), then free
@@ -43,6 +49,7 @@
 #define EXIT_OSERR          71
 #define RECLAIM_INTERVAL_MS 100
 #define RECLAIM_BATCH       1000
+#define CRAWL_BATCH         5000
 
 /* Logs to stderr when the server's verbosity is at least level. */
 void server_log(struct server *srv, unsigned level, const char *fmt, ...)
@@ -85,10 +92,30 @@ static void begin_stop(struct server *srv, const char *why)
     event_base_loopbreak(srv->base);
 }
 
+/* The signals the main loop handles; blocked everywhere else. */
+static const int handled_signals[SERVER_NSIGNALS] = {SIGTERM, SIGINT, SIGUSR1, SIGHUP};
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
+    struct server *srv = arg;
     (void)what;
-    begin_stop(arg, sig == SIGINT ? "SIGINT" : "SIGTERM");
+    switch (sig) {
+    case SIGHUP:
+        /* Nothing to reopen or reread: stderr is the only log and there is no configuration file. */
+        server_log(srv, 1, "SIGHUP: no log file to reopen, nothing to reload\n");
+        break;
+    case SIGUSR1:
+        /* memcached prints this line whatever the verbosity. */
+        if (!srv->stopping) {
+            fprintf(stderr, "Gracefully stopping\n");
+            snapshot_ctl_save_on_stop(srv->snapshot);
+        }
+        begin_stop(srv, "SIGUSR1");
+        break;
+    default:
+        begin_stop(srv, sig == SIGINT ? "SIGINT" : "SIGTERM");
+        break;
+    }
 }
 
 static void on_shutdown_request(evutil_socket_t fd, short what, void *arg)
@@ -111,13 +138,14 @@ static void on_clock(evutil_socket_t fd, short what, void *arg)
     cache_clock_tick(srv->cache, now);
 }
 
-/* Background expiry: a small batch per tick, each shard lock held only briefly by the cache. */
+/* Background expiry: a small batch per tick, each shard lock held only briefly by the cache; while an
+ * `lru_crawler crawl` runs, CRAWL_BATCH more per tick until it has visited what it asked for. */
 static void on_reclaim(evutil_socket_t fd, short what, void *arg)
 {
     struct server *srv = arg;
     (void)fd;
     (void)what;
-    cache_reclaim(srv->cache, RECLAIM_BATCH);
+    cache_reclaim(srv->cache, RECLAIM_BATCH + mc_crawler_take(srv->ctx.shared, CRAWL_BATCH));
 }
 
 /* Creates the main thread's base and its events. */
@@ -132,16 +160,17 @@ static bool setup_main_loop(struct server *srv)
     srv->shutdown_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (srv->shutdown_fd < 0)
         return false;
-    srv->sig_term = evsignal_new(srv->base, SIGTERM, on_signal, srv);
-    srv->sig_int = evsignal_new(srv->base, SIGINT, on_signal, srv);
+    for (size_t i = 0; i < SERVER_NSIGNALS; i++) {
+        srv->signals[i] = evsignal_new(srv->base, handled_signals[i], on_signal, srv);
+        if (srv->signals[i] == NULL || event_add(srv->signals[i], NULL) != 0)
+            return false;
+    }
     srv->shutdown_ev = event_new(srv->base, srv->shutdown_fd, EV_READ | EV_PERSIST, on_shutdown_request, srv);
     srv->clock_timer = event_new(srv->base, -1, EV_PERSIST, on_clock, srv);
     srv->reclaim_timer = event_new(srv->base, -1, EV_PERSIST, on_reclaim, srv);
-    if (srv->sig_term == NULL || srv->sig_int == NULL || srv->shutdown_ev == NULL ||
-        srv->clock_timer == NULL || srv->reclaim_timer == NULL)
+    if (srv->shutdown_ev == NULL || srv->clock_timer == NULL || srv->reclaim_timer == NULL)
         return false;
-    return event_add(srv->sig_term, NULL) == 0 && event_add(srv->sig_int, NULL) == 0 &&
-           event_add(srv->shutdown_ev, NULL) == 0 && event_add(srv->clock_timer, &sec) == 0 &&
+    return event_add(srv->shutdown_ev, NULL) == 0 && event_add(srv->clock_timer, &sec) == 0 &&
            event_add(srv->reclaim_timer, &reclaim) == 0;
 }
 
@@ -167,6 +196,8 @@ static bool setup_cache(struct server *srv)
     srv->ctx.cache = srv->cache;
     srv->ctx.item_size_max = s->item_size_max;
     srv->ctx.enable_shutdown = s->enable_shutdown;
+    srv->ctx.flush_disabled = !s->flush_enabled;
+    srv->ctx.admin_disabled = s->admin_disabled;
     srv->ctx.use_cas = s->use_cas;
     srv->ctx.version = CAIRN_PROTOCOL_VERSION;
     srv->ctx.server = srv;
@@ -229,8 +260,8 @@ static bool teardown(struct server *srv)
     worker_destroy_all(srv);
     bool saved = snapshot_ctl_stop(srv->snapshot);
     snapshot_ctl_destroy(&srv->snapshot);
-    free_event(&srv->sig_term);
-    free_event(&srv->sig_int);
+    for (size_t i = 0; i < SERVER_NSIGNALS; i++)
+        free_event(&srv->signals[i]);
     free_event(&srv->shutdown_ev);
     free_event(&srv->clock_timer);
     free_event(&srv->reclaim_timer);
@@ -279,14 +310,14 @@ static int start(struct server *srv)
     return 0;
 }
 
-/* Blocks (block = true) or unblocks SIGTERM and SIGINT for the calling thread. */
+/* Blocks (block = true) or unblocks the handled signals for the calling thread. */
 static void stop_signals_mask(bool block)
 {
     sigset_t set;
 
     sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
+    for (size_t i = 0; i < SERVER_NSIGNALS; i++)
+        sigaddset(&set, handled_signals[i]);
     pthread_sigmask(block ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
 }
 

@@ -158,6 +158,8 @@ struct listener {
     bool is_unix;
 };
 
+#define SERVER_NSIGNALS 4
+
 struct server {
     const struct settings *settings;
     struct cache *cache;
@@ -168,7 +170,8 @@ struct server {
     struct worker *workers;
     unsigned nworkers;
     unsigned next_worker; /* round-robin, listener thread only */
-    struct event *sig_term, *sig_int, *clock_timer, *reclaim_timer, *accept_timer;
+    struct event *signals[SERVER_NSIGNALS]; /* TERM, INT, USR1, HUP (server.c) */
+    struct event *clock_timer, *reclaim_timer, *accept_timer;
     struct event *shutdown_ev;
     int shutdown_fd; /* eventfd a worker writes to after `shutdown` */
     struct snapshot_ctl *snapshot; /* NULL without --snapshot-path */

@@ -34,11 +34,12 @@ enum {
     OPT_IDLE_TIMEOUT,
     OPT_REQUEST_TIMEOUT,
     OPT_OUTPUT_TIMEOUT,
-    OPT_READ_BUF_LIMIT
+    OPT_READ_BUF_LIMIT,
+    OPT_DISABLE_ADMIN
 };
 #define SNAPSHOT_INTERVAL_MAX (366u * 24 * 3600)
 
-static const char short_opts[] = "p:l:t:m:c:I:f:n:vU:s:a:dP:u:AhVCb:R:D:o:";
+static const char short_opts[] = "p:l:t:m:c:I:f:n:vU:s:a:dP:u:AhVCb:R:D:B:FXWo:";
 
 static const struct option long_opts[] = {
     {"port", required_argument, NULL, 'p'},
@@ -74,6 +75,11 @@ static const struct option long_opts[] = {
     {"output-timeout", required_argument, NULL, OPT_OUTPUT_TIMEOUT},
     {"read-buf-limit", required_argument, NULL, OPT_READ_BUF_LIMIT},
     {"extended", required_argument, NULL, 'o'},
+    {"protocol", required_argument, NULL, 'B'},
+    {"disable-flush-all", no_argument, NULL, 'F'},
+    {"disable-dumping", no_argument, NULL, 'X'},
+    {"disable-watch", no_argument, NULL, 'W'},
+    {"disable-admin-commands", no_argument, NULL, OPT_DISABLE_ADMIN},
     {NULL, 0, NULL, 0},
 };
 
@@ -109,8 +115,17 @@ void settings_usage(FILE *f)
           "                          starvation (default: 20)\n"
           "-C, --disable-cas         disable use of CAS\n"
           "-b, --listen-backlog=<num> set the backlog queue limit (default: 1024)\n"
+          "-B, --protocol=<name>     protocol: auto or ascii (default: auto; cairn speaks\n"
+          "                          the text protocols only, so binary is refused)\n"
+          "-F, --disable-flush-all   disable flush_all command\n"
+          "-X, --disable-dumping     accepted for memcached's sake: cairn never dumps items\n"
+          "-W, --disable-watch       accepted for memcached's sake: cairn has no watchers\n"
+          "--disable-admin-commands  refuse the commands that change the whole server\n"
+          "                          (flush_all, cache_memlimit, slabs, lru_crawler, lru,\n"
+          "                          watch, verbosity, stats detail, stats reset, snapshot,\n"
+          "                          shutdown); statistics stay readable\n"
           "-I, --max-item-size=<num> adjusts max item size\n"
-          "                          (default: 1m, min: 1k, max: 1024m)\n"
+          "                          (default: 1m, min: 1k, max: 1024m; k, m or g suffix)\n"
           "--snapshot-path=<file>    save the cache to <file> and load it on start\n"
           "                          (default: none, snapshots off)\n"
           "--snapshot-interval=<sec> save every <sec> seconds (default: 0, only on\n"
@@ -150,6 +165,7 @@ void settings_init(struct settings *s)
     s->growth_factor = 1.25;
     s->chunk_min = 48;
     s->use_cas = true;
+    s->flush_enabled = true;
     s->prefix_delimiter = ':';
     s->backlog = 1024;
     s->reqs_per_event = 20;
@@ -183,7 +199,8 @@ static bool parse_yes_no(const char *arg, bool *out)
     return true;
 }
 
-/* Parses a whole decimal number in [0, max]; false on junk, a sign or overflow. */
+/* Parses a whole decimal number in [0, max]; false on junk, a sign or overflow (errno ERANGE when the
+ * digits overflow, 0 when the number is only above max). */
 static bool parse_ull(const char *arg, unsigned long long max, unsigned long long *out)
 {
     char *end;
@@ -198,7 +215,8 @@ static bool parse_ull(const char *arg, unsigned long long max, unsigned long lon
     return true;
 }
 
-/* Parses a size with an optional k/m/g suffix (powers of 1024), as -I takes it. */
+/* Parses a size with an optional k/m/g suffix (powers of 1024), as -I takes it; errno is ERANGE when
+ * false because the size overflows. */
 static bool parse_size(const char *arg, unsigned long long *out)
 {
     char *end;
@@ -230,8 +248,10 @@ static bool parse_size(const char *arg, unsigned long long *out)
     }
     if (shift != 0 && end[1] != '\0')
         return false;
-    if (v > (ULLONG_MAX >> shift))
+    if (v > (ULLONG_MAX >> shift)) {
+        errno = ERANGE;
         return false;
+    }
     *out = v << shift;
     return true;
 }
@@ -279,69 +299,174 @@ static bool set_string(char **dst, const char *arg)
     return true;
 }
 
-/* Applies one numeric option; returns an error message or NULL. */
-static const char *apply_number(struct settings *s, int opt, const char *arg)
+/*
+ * How a refused value is reported. memcached 1.6.18 refuses some values the moment it reads them,
+ * with `return 1` from main() (exit 1), and checks the rest after the whole command line, with
+ * EX_USAGE (64). A refusal here keeps memcached's text and status where memcached refuses the value;
+ * where memcached takes anything (atoi() reads "abc" as 0 and wraps large numbers), cairn still
+ * refuses, with its own text and 64, and the case says so.
+ */
+struct parse_error {
+    const char *msg;  /* NULL = accepted */
+    bool exit_1;      /* memcached's immediate `return 1`; otherwise EX_USAGE */
+    char buf[160];    /* for messages that quote the value */
+};
+
+static const char *fail1(struct parse_error *e, const char *msg)
+{
+    e->exit_1 = true;
+    return e->msg = msg;
+}
+
+static const char *fail64(struct parse_error *e, const char *msg)
+{
+    e->exit_1 = false;
+    return e->msg = msg;
+}
+
+/* Whether arg is something atoi() reads as 0 (no digits first, after an optional sign): memcached
+ * treats such a value as 0 and cairn follows it where 0 is refused anyway. */
+static bool atoi_zero(const char *arg)
+{
+    if (*arg == '-' || *arg == '+')
+        arg++;
+    return *arg < '0' || *arg > '9';
+}
+
+/* -p: memcached checks "> 65535" after parsing (settings_check), so a large number is stored and
+ * refused there, after the -I checks, as memcached orders them. */
+static const char *apply_port(struct settings *s, const char *arg, struct parse_error *e)
 {
     unsigned long long v = 0;
-    bool ok;
+
+    if (!parse_ull(arg, INT_MAX, &v)) {
+        /* cairn only: memcached's atoi() takes junk as port 0 and wraps what an int cannot hold. */
+        snprintf(e->buf, sizeof(e->buf), "ERROR: Invalid port number %s.", arg);
+        return fail64(e, e->buf);
+    }
+    s->port = (int)v;
+    return NULL;
+}
+
+/* -t: memcached's text for <= 0 and its warning above 64. cairn's range ends at THREADS_MAX
+ * (memcached has no maximum). */
+static const char *apply_threads(struct settings *s, const char *arg, struct parse_error *e, FILE *err)
+{
+    unsigned long long v = 0;
+
+    if (!parse_ull(arg, UINT_MAX, &v) || v == 0)
+        return fail1(e, "Number of threads must be greater than 0");
+    if (v > THREADS_MAX)
+        return fail1(e, "Number of threads must be at most 256");
+    if (v > 64)
+        fputs("WARNING: Setting a high number of workerthreads is not recommended.\n"
+              " Set this value to the number of cores in your machine or less.\n",
+              err);
+    s->threads = (unsigned)v;
+    return NULL;
+}
+
+/* -m: what atoi() reads as 0 becomes 0 MB, which the item-size check then refuses with memcached's
+ * text. cairn's range ends at MEMORY_LIMIT_MAX_MB (memcached's has no end but wraps past an int). */
+static const char *apply_memory(struct settings *s, const char *arg, struct parse_error *e)
+{
+    unsigned long long v = 0;
+
+    if (atoi_zero(arg) && arg[0] != '-') {
+        s->memory_limit = 0;
+        return NULL;
+    }
+    if (!parse_ull(arg, MEMORY_LIMIT_MAX_MB, &v))
+        return fail64(e, "Memory limit must be a number of megabytes between 0 and 32768");
+    s->memory_limit = (size_t)v * MIB;
+    return NULL;
+}
+
+/* -c: memcached's text and exit 1 for <= 0 and junk. A number past an int is kept as INT_MAX, more
+ * than any open-file limit allows, so daemon_raise_nofile() refuses it with memcached's text and 71
+ * (memcached's atoi() wraps it, and 99999999999 wraps to a value that fails the same way). */
+static const char *apply_conns(struct settings *s, const char *arg, struct parse_error *e)
+{
+    unsigned long long v = 0;
+    bool digits = arg[0] >= '0' && arg[0] <= '9';
+
+    if (!parse_ull(arg, ULLONG_MAX, &v)) {
+        if (!digits || errno != ERANGE)
+            return fail1(e, "Maximum connections must be greater than 0");
+        v = ULLONG_MAX;
+    }
+    if (v == 0)
+        return fail1(e, "Maximum connections must be greater than 0");
+    s->maxconns = v > INT_MAX ? INT_MAX : (unsigned)v;
+    return NULL;
+}
+
+/* -I: checked after parsing, in memcached's order (check_combined). What atoi() reads as 0 is 0,
+ * which is below the minimum, as in memcached; a size past size_t is kept as the largest. cairn also
+ * takes a g suffix, and has no slab_chunk_max: memcached refuses any -I below 512k or not a multiple
+ * of it, cairn takes every size from 1k to 1g. */
+static const char *apply_item_size(struct settings *s, const char *arg, struct parse_error *e)
+{
+    unsigned long long v = 0;
+
+    if (atoi_zero(arg)) {
+        s->item_size_max = 0;
+        return NULL;
+    }
+    if (!parse_size(arg, &v)) {
+        if (errno != ERANGE)
+            return fail64(e, "Item max size must be a number with an optional k, m or g suffix");
+        v = ULLONG_MAX;
+    }
+    s->item_size_max = v > SIZE_MAX ? SIZE_MAX : (size_t)v;
+    return NULL;
+}
+
+/* Applies one numeric option; returns an error message or NULL. */
+static const char *apply_number(struct settings *s, int opt, const char *arg, struct parse_error *e, FILE *err)
+{
+    unsigned long long v = 0;
 
     switch (opt) {
     case 'p':
-        if (!parse_ull(arg, 65535, &v))
-            return "Port must be a number between 0 and 65535";
-        s->port = (int)v;
-        return NULL;
+        return apply_port(s, arg, e);
     case 'U':
+        /* cairn only: no UDP listener, so only 0 (memcached takes any number). */
         if (!parse_ull(arg, 65535, &v))
-            return "UDP port must be a number between 0 and 65535";
+            return fail64(e, "UDP port must be a number between 0 and 65535");
         if (v != 0)
-            return "UDP is not supported: use -U 0";
+            return fail64(e, "UDP is not supported: use -U 0");
         s->udp_port = 0;
         return NULL;
     case 't':
-        if (!parse_ull(arg, UINT_MAX, &v) || v == 0)
-            return "Number of threads must be greater than 0";
-        if (v > THREADS_MAX)
-            return "Number of threads must be at most 256";
-        s->threads = (unsigned)v;
-        return NULL;
+        return apply_threads(s, arg, e, err);
     case 'm':
-        if (!parse_ull(arg, MEMORY_LIMIT_MAX_MB, &v))
-            return "Memory limit must be a number of megabytes between 0 and 32768";
-        s->memory_limit = (size_t)v * MIB;
-        return NULL;
+        return apply_memory(s, arg, e);
     case 'c':
-        if (!parse_ull(arg, INT_MAX, &v) || v == 0)
-            return "Maximum connections must be greater than 0";
-        s->maxconns = (unsigned)v;
-        return NULL;
+        return apply_conns(s, arg, e);
     case 'I':
-        ok = parse_size(arg, &v);
-        if (!ok)
-            return "Item max size must be a number with an optional k or m suffix";
-        if (v > ITEM_SIZE_MAX_LIMIT)
-            return "Cannot set item size limit higher than a gigabyte.";
-        if (v < ITEM_SIZE_MIN)
-            return "Item max size cannot be less than 1024 bytes.";
-        s->item_size_max = (size_t)v;
-        return NULL;
+        return apply_item_size(s, arg, e);
     case 'n':
+        /* memcached: "must be greater than 0" for 0 and junk; cairn also refuses what memcached
+         * takes as a negative int or wraps. Too large for the page is the cache's refusal. */
         if (!parse_ull(arg, ITEM_SIZE_MAX_LIMIT, &v) || v == 0)
-            return "Chunk size must be greater than 0";
+            return fail1(e, "Chunk size must be greater than 0");
         s->chunk_min = (size_t)v;
         return NULL;
     case 'b':
-        if (!parse_ull(arg, INT_MAX, &v) || v == 0)
-            return "Listen backlog must be greater than 0";
+        /* listen() takes 0; cairn refuses junk and negatives, which memcached's atoi() passes on. */
+        if (!parse_ull(arg, INT_MAX, &v))
+            return fail64(e, "Listen backlog must be a number between 0 and 2147483647");
         s->backlog = (int)v;
         return NULL;
     case 'R':
+        /* memcached refuses 0 and junk; cairn also refuses negatives, which memcached keeps. */
         if (!parse_ull(arg, INT_MAX, &v) || v == 0)
-            return "Number of requests per event must be greater than 0";
+            return fail1(e, "Number of requests per event must be greater than 0");
         s->reqs_per_event = (unsigned)v;
         return NULL;
     default:
-        return "internal error: unknown numeric option";
+        return fail64(e, "internal error: unknown numeric option");
     }
 }
 
@@ -393,17 +518,33 @@ static const char *apply_extended(struct settings *s, const char *arg)
     return why;
 }
 
-/* Applies -f. */
-static const char *apply_factor(struct settings *s, const char *arg)
+/* Applies -f: memcached's text and exit 1 for <= 1 and junk. cairn's slab classes take factors up
+ * to 100 (above it every factor gives the same two classes); memcached takes any, even 1e308. */
+static const char *apply_factor(struct settings *s, const char *arg, struct parse_error *e)
 {
     char *end;
 
     errno = 0;
     double f = strtod(arg, &end);
-    if (errno != 0 || end == arg || *end != '\0' || !(f > 1.0) || f > 100.0)
-        return "Factor must be greater than 1";
+    if (end == arg || *end != '\0' || !(f > 1.0))
+        return fail1(e, "Factor must be greater than 1");
+    if (errno != 0 || f > 100.0)
+        return fail1(e, "Factor must be at most 100");
     s->growth_factor = f;
     return NULL;
+}
+
+/* -B: memcached's three values and its text for others. cairn speaks the text protocols only, so
+ * binary is refused (cairn only); auto serves what cairn speaks. */
+static const char *apply_protocol(const char *arg, struct parse_error *e)
+{
+    if (strcmp(arg, "ascii") == 0 || strcmp(arg, "auto") == 0)
+        return NULL;
+    if (strcmp(arg, "binary") == 0)
+        return fail64(e, "Binary protocol is not supported: use -B ascii");
+    snprintf(e->buf, sizeof(e->buf),
+             "Invalid value for binding protocol: %.64s\n -- should be one of auto, binary, or ascii", arg);
+    return fail64(e, e->buf);
 }
 
 /* Applies -a (octal, at most 0777). */
@@ -446,11 +587,12 @@ static const char *apply_snapshot(struct settings *s, int opt, const char *arg)
     }
 }
 
-/* Applies one option; returns an error message or NULL. */
-static const char *apply_option(struct settings *s, int opt, const char *arg)
+/* Applies one option; returns an error message (also in e->msg) or NULL. */
+static const char *apply_option(struct settings *s, int opt, const char *arg, struct parse_error *e, FILE *err)
 {
     if (opt >= OPT_SNAPSHOT_PATH && opt <= OPT_SNAPSHOT_BAD_FILE)
-        return apply_snapshot(s, opt, arg);
+        return fail64(e, apply_snapshot(s, opt, arg));
+    e->exit_1 = false;
     switch (opt) {
     case 'l':
         return add_listen(s, arg) ? NULL : "out of memory";
@@ -461,9 +603,12 @@ static const char *apply_option(struct settings *s, int opt, const char *arg)
     case 'u':
         return set_string(&s->user, arg) ? NULL : "out of memory";
     case 'a':
+        /* cairn only: memcached's strtol() takes any text. */
         return apply_mask(s, arg);
     case 'f':
-        return apply_factor(s, arg);
+        return apply_factor(s, arg, e);
+    case 'B':
+        return apply_protocol(arg, e);
     case 'v':
         s->verbose++;
         return NULL;
@@ -476,10 +621,22 @@ static const char *apply_option(struct settings *s, int opt, const char *arg)
     case 'C':
         s->use_cas = false;
         return NULL;
+    case 'F':
+        s->flush_enabled = false;
+        return NULL;
+    case 'X':
+    case 'W':
+        /* Nothing to switch off: cairn has no item dumps (metadump is refused as with -X) and no
+         * log watchers (watch answers ERROR). */
+        return NULL;
+    case OPT_DISABLE_ADMIN:
+        s->admin_disabled = true;
+        s->flush_enabled = false;
+        return NULL;
     case OPT_IO_URING:
         return parse_yes_no(arg, &s->io_uring) ? NULL : "--io-uring takes yes or no";
     case 'o':
-        return apply_extended(s, arg);
+        return fail1(e, apply_extended(s, arg)); /* memcached: "Illegal suboption", exit 1 */
     case OPT_IDLE_TIMEOUT:
         return apply_seconds(arg, &s->idle_timeout, "--idle-timeout takes a number of seconds");
     case OPT_REQUEST_TIMEOUT:
@@ -495,12 +652,12 @@ static const char *apply_option(struct settings *s, int opt, const char *arg)
     }
     case 'D':
         if (arg[0] == '\0')
-            return "No delimiter specified";
+            return fail1(e, "No delimiter specified");
         s->prefix_delimiter = arg[0];
         s->detail_enabled = true;
         return NULL;
     default:
-        return apply_number(s, opt, arg);
+        return apply_number(s, opt, arg, e, err);
     }
 }
 
@@ -523,45 +680,58 @@ static bool make_absolute(char **path)
     return true;
 }
 
-/* Checks the options that depend on each other; returns an error message or NULL. */
-static const char *check_combined(struct settings *s)
+/* Checks the options that depend on each other, the size limits and the port in memcached's order
+ * (all EX_USAGE there); returns an error message (also in e->msg) or NULL. */
+static const char *check_combined(struct settings *s, struct parse_error *e)
 {
+    e->exit_1 = false;
+    if (s->item_size_max < ITEM_SIZE_MIN)
+        return e->msg = "Item max size cannot be less than 1024 bytes.";
     if (s->item_size_max > s->memory_limit / 2)
-        return "Cannot set item size limit higher than 1/2 of memory max.";
+        return e->msg = "Cannot set item size limit higher than 1/2 of memory max.";
+    if (s->item_size_max > ITEM_SIZE_MAX_LIMIT)
+        return e->msg = "Cannot set item size limit higher than a gigabyte.";
+    if (s->port > 65535) {
+        snprintf(e->buf, sizeof(e->buf), "ERROR: Invalid port number %d.", s->port);
+        return e->msg = e->buf;
+    }
     if (s->unix_socket != NULL && s->unix_socket[0] == '\0')
-        return "Unix socket path must not be empty";
+        return e->msg = "Unix socket path must not be empty";
     if (s->snapshot_path == NULL && s->snapshot_interval > 0)
-        return "--snapshot-interval needs --snapshot-path";
+        return e->msg = "--snapshot-interval needs --snapshot-path";
     if (s->nlisten == 0 && !add_listen(s, "127.0.0.1"))
-        return "out of memory";
+        return e->msg = "out of memory";
     if (!make_absolute(&s->pid_file) || !make_absolute(&s->unix_socket) ||
         !make_absolute(&s->snapshot_path))
-        return "cannot resolve a relative path: the current directory is unknown";
+        return e->msg = "cannot resolve a relative path: the current directory is unknown";
     return NULL;
 }
 
-/* Reports a bad option: the reason, then the usage. */
-static enum settings_status invalid(FILE *err, const char *why)
+/* Reports a refused option as memcached does: the reason alone (no usage), exit 1 or EX_USAGE. */
+static enum settings_status invalid(FILE *err, const struct parse_error *e)
 {
-    if (why != NULL)
-        fprintf(err, "%s\n", why);
-    settings_usage(err);
-    return SETTINGS_INVALID;
+    if (e->msg != NULL)
+        fprintf(err, "%s\n", e->msg);
+    return e->exit_1 ? SETTINGS_BAD_VALUE : SETTINGS_INVALID;
 }
 
 /*
- * Parses argv into s and checks the values together. Help and version go to out; errors and the usage
- * to err. The caller calls settings_deinit() whatever the result.
+ * Parses argv into s and checks the values together. Help and version go to out; errors to err. The
+ * caller calls settings_deinit() whatever the result.
  */
 enum settings_status settings_parse(struct settings *s, int argc, char **argv, FILE *out, FILE *err)
 {
+    struct parse_error e = {0};
     int opt;
 
     optind = 1;
     opterr = 1;
     while ((opt = getopt_long(argc, argv, short_opts, long_opts, NULL)) != -1) {
-        if (opt == '?' || opt == ':')
-            return invalid(err, NULL);
+        if (opt == '?' || opt == ':') {
+            /* getopt printed what is wrong; memcached adds this line and returns 1. */
+            fprintf(err, "Illegal argument \"?\"\n");
+            return SETTINGS_BAD_VALUE;
+        }
         if (opt == 'h') {
             settings_usage(out);
             return SETTINGS_EXIT;
@@ -570,16 +740,19 @@ enum settings_status settings_parse(struct settings *s, int argc, char **argv, F
             fprintf(out, "%s\n", CAIRN_VERSION);
             return SETTINGS_EXIT;
         }
-        const char *why = apply_option(s, opt, optarg);
-        if (why != NULL)
-            return invalid(err, why);
+        const char *why = apply_option(s, opt, optarg, &e, err);
+        if (why != NULL) {
+            e.msg = why;
+            return invalid(err, &e);
+        }
     }
     if (optind < argc) {
-        fprintf(err, "Unexpected argument \"%s\"\n", argv[optind]);
-        return invalid(err, NULL);
+        /* cairn only: memcached ignores words that are not options. */
+        snprintf(e.buf, sizeof(e.buf), "Unexpected argument \"%.64s\"", argv[optind]);
+        e.msg = e.buf;
+        return invalid(err, &e);
     }
-    const char *why = check_combined(s);
-    if (why != NULL)
-        return invalid(err, why);
+    if (check_combined(s, &e) != NULL)
+        return invalid(err, &e);
     return SETTINGS_OK;
 }

@@ -41,6 +41,8 @@ struct settings {
     char *pid_file;          /* -P */
     char *user;              /* -u */
     bool enable_shutdown;    /* -A */
+    bool flush_enabled;      /* cleared by -F (and --disable-admin-commands) */
+    bool admin_disabled;     /* --disable-admin-commands */
     bool use_cas;            /* cleared by -C */
     int backlog;             /* -b, listen() backlog */
     unsigned reqs_per_event; /* -R, reads handled per connection per event before yielding */
@@ -60,10 +62,13 @@ struct settings {
                                * in all, bytes; 0 = no limit */
 };
 
+/* memcached 1.6.18 refuses a bad option in one of two ways, and cairn follows it: a value checked as
+ * it is read exits 1 (memcached's `return 1`), the rest exit EX_USAGE (64). */
 enum settings_status {
-    SETTINGS_OK = 0, /* parsed and valid: run the server */
-    SETTINGS_EXIT,   /* -h or -V was answered: exit 0 */
-    SETTINGS_INVALID /* the reason and the usage were printed: exit non-zero */
+    SETTINGS_OK = 0,   /* parsed and valid: run the server */
+    SETTINGS_EXIT,     /* -h or -V was answered: exit 0 */
+    SETTINGS_INVALID,  /* the reason was printed: exit 64 (EX_USAGE) */
+    SETTINGS_BAD_VALUE /* the reason was printed: exit 1 */
 };
 
 /* Fills s with the defaults (memcached's, except the listen address 127.0.0.1). */
@@ -71,7 +76,8 @@ void settings_init(struct settings *s);
 
 /*
  * Parses argv into s (which settings_init() prepared) and checks the values together (e.g. -I against
- * -m). Help and version text go to out, errors and the usage to err. The caller calls settings_deinit()
+ * -m). Help and version text go to out, errors to err, with memcached 1.6.18's text where memcached
+ * refuses the value (and no usage after them, as memcached). The caller calls settings_deinit()
  * whatever the result.
  */
 enum settings_status settings_parse(struct settings *s, int argc, char **argv, FILE *out, FILE *err);

@@ -354,6 +354,13 @@ static void stop_thread(struct snapshot_ctl *ctl, bool final)
     ctl->started = false;
 }
 
+/* See snapshot_ctl.h. o is read only by snapshot_ctl_stop(), on this same thread. */
+void snapshot_ctl_save_on_stop(struct snapshot_ctl *ctl)
+{
+    if (ctl != NULL)
+        ctl->o.on_shutdown = true;
+}
+
 /* See snapshot_ctl.h. */
 bool snapshot_ctl_stop(struct snapshot_ctl *ctl)
 {

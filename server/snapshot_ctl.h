@@ -67,6 +67,10 @@ bool snapshot_ctl_start(struct snapshot_ctl *ctl);
  */
 bool snapshot_ctl_stop(struct snapshot_ctl *ctl);
 
+/* Makes snapshot_ctl_stop() run the final save even if on_shutdown is off (SIGUSR1, memcached's
+ * graceful stop, always saves). NULL is a no-op. Main thread, before snapshot_ctl_stop(). */
+void snapshot_ctl_save_on_stop(struct snapshot_ctl *ctl);
+
 /* Frees the controller (stopping the thread first if needed, without a final save); clears *ctl. */
 void snapshot_ctl_destroy(struct snapshot_ctl **ctl);
 

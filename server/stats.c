@@ -319,11 +319,11 @@ static void settings_machinery(struct server *srv, struct resp *out)
     stat_str(out, "slab_automove_ratio", "0.80");
     stat_u64(out, "slab_automove_window", 30);
     stat_u64(out, "slab_chunk_max", srv->settings->item_size_max); /* one chunk per page at most */
-    stat_str(out, "lru_crawler", "no");
+    stat_str(out, "lru_crawler", mc_crawler_enabled(sh) ? "yes" : "no");
     stat_u64(out, "lru_crawler_sleep", mc_crawler_sleep(sh));
     stat_u64(out, "lru_crawler_tocrawl", mc_crawler_tocrawl(sh));
     stat_u64(out, "tail_repair_time", 0);
-    stat_str(out, "flush_enabled", "yes");
+    stat_str(out, "flush_enabled", srv->settings->flush_enabled ? "yes" : "no");
     stat_str(out, "dump_enabled", "no");
     stat_str(out, "hash_algorithm", "xxh3");
     stat_str(out, "lru_maintainer_thread", "no");

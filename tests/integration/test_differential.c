@@ -181,6 +181,22 @@ static const struct entry admin_corpus[] = {
     E("cache_memlimit 100\r\ncache_memlimit\r\ncache_memlimit abc\r\n"),
     E("slabs automove 0\r\nslabs\r\nslabs reassign 1 2\r\n"),
     E("lru_crawler\r\nlru_crawler bogus\r\n"),
+    /* the crawler starts on in both: enable fails, crawl validates its class list */
+    E("lru_crawler enable\r\nlru_crawler enable x\r\nlru_crawler crawl\r\nlru_crawler crawl 1 2\r\n"
+      "lru_crawler crawl 0\r\nlru_crawler crawl 64\r\nlru_crawler crawl 1,x\r\nlru_crawler crawl hash\r\n"
+      "lru_crawler crawl all noreply\r\n"),
+    E("lru_crawler sleep 10\r\nlru_crawler sleep 1000001\r\nlru_crawler sleep x\r\nlru_crawler tocrawl 5\r\n"
+      "lru_crawler tocrawl -1\r\nlru_crawler tocrawl 0\r\nlru_crawler sleep 100\r\n"),
+    /* switched off and on again, one step per entry: memcached's crawler thread stops and starts
+     * asynchronously, so a pipelined crawl right after would race it. metadump only while off (cairn
+     * answers it as memcached -X), alone (memcached refuses it pipelined behind other commands). */
+    E("lru_crawler disable\r\nlru_crawler disable\r\n"),
+    E("lru_crawler crawl all\r\nlru_crawler crawl 0\r\nlru_crawler crawl hash\r\n"),
+    E("lru_crawler metadump all\r\n"),
+    E("lru_crawler enable\r\n"),
+    E("lru_crawler crawl 1,2,63\r\n"),
+    E("cache_memlimit 0\r\ncache_memlimit 7\r\ncache_memlimit 4294967295\r\ncache_memlimit -1\r\n"
+      "cache_memlimit 7 noreply\r\ncache_memlimit 64\r\n"),
     E("verbosity 0\r\nverbosity 1 noreply\r\n"),
 };
 

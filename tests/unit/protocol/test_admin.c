@@ -93,3 +93,158 @@ Test(admin, absent_machinery)
            "CLIENT_ERROR sleep must be one second or less\r\nOK\r\nCLIENT_ERROR bad command line format\r\n"
            "ERROR\r\nERROR\r\nERROR\r\nERROR\r\n");
 }
+
+/* Runs in with -F (flush) and/or --disable-admin-commands (admin) set in the context. */
+static char *admin_run_flags(const char *in, size_t n, bool flush_disabled, bool admin_disabled,
+                             uint64_t *flushes)
+{
+    struct pt_run t;
+    pt_run_init(&t, 16u << 20);
+    t.ctx.shared = mc_shared_create(':');
+    t.ctx.flush_disabled = flush_disabled;
+    t.ctx.admin_disabled = admin_disabled;
+    pt_feed(&t, in, n, n);
+    char *out = pt_drain(t.r, (size_t)-1, NULL);
+    if (flushes != NULL)
+        *flushes = t.stats.cmd_flush;
+    mc_shared_destroy(&t.ctx.shared);
+    pt_run_fini(&t);
+    return out;
+}
+
+Test(admin, lru_crawler_switch_and_crawl_as_memcached)
+{
+    /* The crawler starts on (enable fails as in memcached); crawl checks its class list; disable turns
+     * crawl and metadump into "lru crawler disabled"; metadump is refused as with memcached -X. */
+    struct mc_shared *sh = NULL;
+    char *out = admin_run(S("lru_crawler enable\r\nlru_crawler metadump all\r\nlru_crawler crawl 0\r\n"
+                            "lru_crawler crawl 64\r\nlru_crawler crawl 1,x\r\nlru_crawler crawl hash\r\n"
+                            "lru_crawler crawl 1,,63\r\nlru_crawler crawl all\r\nlru_crawler disable\r\n"
+                            "lru_crawler crawl all\r\nlru_crawler metadump all\r\nlru_crawler enable\r\n"
+                            "lru_crawler crawl all\r\n"),
+                          &sh);
+    cr_expect_str_eq(out, "ERROR failed to start lru crawler thread\r\nERROR metadump not allowed\r\n"
+                          "BADCLASS invalid class id\r\nBADCLASS invalid class id\r\nBADCLASS invalid class id\r\n"
+                          "ERROR an unknown error happened\r\nOK\r\n"
+                          "BUSY currently processing crawler request\r\nOK\r\n"
+                          "CLIENT_ERROR lru crawler disabled\r\nCLIENT_ERROR lru crawler disabled\r\nOK\r\nOK\r\n");
+    cr_expect(mc_crawler_enabled(sh));
+    free(out);
+    mc_shared_destroy(&sh);
+}
+
+Test(admin, lru_crawler_crawl_is_one_bounded_pass)
+{
+    /* A crawl asks for one pass over the items there are (plus one), at most tocrawl; the server
+     * takes it in batches; until it has all been taken another crawl is BUSY. */
+    struct pt_run t;
+    pt_run_init(&t, 16u << 20);
+    t.ctx.shared = mc_shared_create(':');
+    const char in[] = "set a 0 0 1\r\n1\r\nset b 0 0 1\r\n1\r\nset c 0 0 1\r\n1\r\nlru_crawler crawl all\r\n"
+                      "lru_crawler crawl all\r\n";
+    pt_feed(&t, in, sizeof(in) - 1, sizeof(in) - 1);
+    char *out = pt_drain(t.r, (size_t)-1, NULL);
+    cr_expect_str_eq(out, "STORED\r\nSTORED\r\nSTORED\r\nOK\r\nBUSY currently processing crawler request\r\n");
+    free(out);
+    cr_expect_eq(mc_crawler_take(t.ctx.shared, 3), 3);
+    cr_expect_eq(mc_crawler_take(t.ctx.shared, 3), 1);
+    cr_expect_eq(mc_crawler_take(t.ctx.shared, 3), 0);
+    const char in2[] = "lru_crawler tocrawl 2\r\nlru_crawler crawl 1\r\n";
+    pt_feed(&t, in2, sizeof(in2) - 1, sizeof(in2) - 1);
+    out = pt_drain(t.r, (size_t)-1, NULL);
+    cr_expect_str_eq(out, "OK\r\nOK\r\n");
+    free(out);
+    cr_expect_eq(mc_crawler_take(t.ctx.shared, 100), 2);
+    /* disable drops what is left of a crawl */
+    const char in3[] = "lru_crawler crawl all\r\nlru_crawler disable\r\n";
+    pt_feed(&t, in3, sizeof(in3) - 1, sizeof(in3) - 1);
+    free(pt_drain(t.r, (size_t)-1, NULL));
+    cr_expect_eq(mc_crawler_take(t.ctx.shared, 100), 0);
+    mc_shared_destroy(&t.ctx.shared);
+    pt_run_fini(&t);
+}
+
+Test(admin, stats_detail_table_is_capped)
+{
+    /* 10,005 distinct prefixes: 10,000 are tracked, 5 dropped and reported; known prefixes still
+     * count once the table is full. */
+    struct pt_run t;
+    pt_run_init(&t, 64u << 20);
+    t.ctx.shared = mc_shared_create(':');
+    mc_detail_set(t.ctx.shared, true);
+    char line[64];
+    for (unsigned i = 0; i < MC_DETAIL_MAX_PREFIXES + 5; i++) {
+        int n = snprintf(line, sizeof(line), "delete p%u:k\r\n", i);
+        pt_feed(&t, line, (size_t)n, (size_t)n);
+    }
+    free(pt_drain(t.r, (size_t)-1, NULL));
+    size_t prefixes;
+    uint64_t dropped;
+    mc_detail_counts(t.ctx.shared, &prefixes, &dropped);
+    cr_expect_eq(prefixes, MC_DETAIL_MAX_PREFIXES);
+    cr_expect_eq(dropped, 5);
+    const char in[] = "delete p0:x\r\nstats detail dump\r\n";
+    pt_feed(&t, in, sizeof(in) - 1, sizeof(in) - 1);
+    size_t len = 0;
+    char *out = pt_drain(t.r, (size_t)-1, &len);
+    size_t lines = 0;
+    for (const char *p = out; (p = strstr(p, "PREFIX ")) != NULL; p++)
+        lines++;
+    cr_expect_eq(lines, MC_DETAIL_MAX_PREFIXES);
+    cr_expect(strstr(out, "PREFIX p0 get 0 hit 0 set 0 del 2\r\n") != NULL);
+    cr_expect(strstr(out, "PREFIXES_DROPPED 5 limit 10000\r\nEND\r\n") != NULL, "tail: %s", out + len - 60);
+    free(out);
+    mc_detail_reset(t.ctx.shared);
+    mc_detail_counts(t.ctx.shared, &prefixes, &dropped);
+    cr_expect_eq(prefixes + dropped, 0);
+    mc_shared_destroy(&t.ctx.shared);
+    pt_run_fini(&t);
+}
+
+Test(admin, slabs_reassign_rate_is_bounded)
+{
+    /* At most 10 reassigns a second server-wide (the unit test's clock stands still): the 11th is
+     * BUSY, memcached's answer while a move runs. */
+    char in[512] = "";
+    for (int i = 0; i < 11; i++)
+        strcat(in, "slabs reassign 1 2\r\n");
+    char *out = admin_run(in, strlen(in), NULL);
+    char want[1024] = "";
+    for (int i = 0; i < 10; i++)
+        strcat(want, "NOSPARE source class has no spare pages\r\n");
+    strcat(want, "BUSY currently processing reassign request\r\n");
+    cr_expect_str_eq(out, want);
+    free(out);
+}
+
+Test(admin, flush_all_disabled_as_memcached_F)
+{
+    /* memcached -F: refused before the arguments are read, counted, noreply honoured. */
+    uint64_t flushes = 0;
+    char *out = admin_run_flags(S("flush_all\r\nflush_all 10\r\nflush_all abc\r\nflush_all noreply\r\n"
+                                  "flush_all 1 2 3\r\nverbosity 1\r\n"),
+                                true, false, &flushes);
+    cr_expect_str_eq(out, "CLIENT_ERROR flush_all not allowed\r\nCLIENT_ERROR flush_all not allowed\r\n"
+                          "CLIENT_ERROR flush_all not allowed\r\nERROR\r\nOK\r\n");
+    cr_expect_eq(flushes, 4);
+    free(out);
+}
+
+Test(admin, disable_admin_commands_refuses_server_wide_ones)
+{
+    char *out = admin_run_flags(
+        S("flush_all\r\ncache_memlimit 100\r\ncache_memlimit 100 noreply\r\nslabs automove 1\r\n"
+          "slabs reassign 1 2\r\nlru_crawler crawl all\r\nlru mode flat\r\nwatch\r\nverbosity 1\r\n"
+          "verbosity 1 noreply\r\nstats detail on\r\nstats detail dump\r\nstats reset\r\nsnapshot\r\n"
+          "shutdown\r\nset a:b 0 0 1\r\n1\r\nget a:b\r\nversion\r\n"),
+        false, true, NULL);
+    cr_expect_str_eq(out, "CLIENT_ERROR flush_all not allowed\r\nCLIENT_ERROR cache_memlimit not allowed\r\n"
+                          "CLIENT_ERROR slabs not allowed\r\nCLIENT_ERROR slabs not allowed\r\n"
+                          "CLIENT_ERROR lru_crawler not allowed\r\nCLIENT_ERROR lru not allowed\r\n"
+                          "CLIENT_ERROR watch not allowed\r\nCLIENT_ERROR verbosity not allowed\r\n"
+                          "CLIENT_ERROR stats detail not allowed\r\nCLIENT_ERROR stats detail not allowed\r\n"
+                          "CLIENT_ERROR stats reset not allowed\r\nCLIENT_ERROR snapshot not allowed\r\n"
+                          "ERROR: shutdown not enabled\r\nSTORED\r\nVALUE a:b 0 1\r\n1\r\nEND\r\n"
+                          "VERSION 1.6.18\r\n");
+    free(out);
+}
