@@ -703,6 +703,10 @@ static enum mc_meta_result mc_meta_ms(const struct mc_context *ctx, struct mc_st
     enum cache_status cst = CACHE_TOO_LARGE;
     struct item *it = NULL;
     uint32_t exptime = mc_meta_has(req, 'T') ? cache_exptime(c, req->ttl) : 0;
+    bool fits = mc_item_fits(ctx, req->nkey, req->nbytes);
+    bool reserved = fits && mc_recv_reserve(ctx, req->nbytes);
+    if (fits && !reserved && !set->no_wait)
+        return MC_META_BUSY;
     memset(set, 0, offsetof(struct mc_meta_set, opaque));
     set->nbytes = req->nbytes;
     set->mode = mc_meta_store_mode(req);
@@ -717,9 +721,9 @@ static enum mc_meta_result mc_meta_ms(const struct mc_context *ctx, struct mc_st
     set->nopaque = req->opaque.len;
     if (set->nopaque > 0)
         memcpy(set->opaque, req->opaque.p, set->nopaque);
-    if (mc_item_fits(ctx, req->nkey, req->nbytes)) {
+    if (fits) {
         cst = CACHE_NO_MEMORY;
-        if (mc_recv_reserve(ctx, req->nbytes)) {
+        if (reserved) {
             it = cache_alloc(c, req->key, req->nkey, req->client_flags, exptime, req->nbytes, &cst);
             if (it == NULL)
                 mc_recv_unreserve(ctx, req->nbytes);

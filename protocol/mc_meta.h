@@ -113,12 +113,16 @@ struct mc_meta_set {
     size_t nopaque;
     size_t swallow; /* MC_META_SWALLOW: bytes to skip, then reply `error` */
     const char *error;
+    bool no_wait;   /* set by the session: refuse a value the receiving budget cannot take now
+                     * instead of answering MC_META_BUSY (kept by mc_meta_exec) */
 };
 
 enum mc_meta_result {
     MC_META_DONE = 0, /* answered */
     MC_META_VALUE,    /* ms: read set->nbytes + 2 bytes into set->it, then mc_meta_finish_set() */
-    MC_META_SWALLOW   /* ms refused: skip set->swallow bytes, then send set->error */
+    MC_META_SWALLOW,  /* ms refused: skip set->swallow bytes, then send set->error */
+    MC_META_BUSY      /* ms: the receiving budget is spent (mc_recv_reserve); nothing was done,
+                       * run the line again later */
 };
 
 /* Parses and executes one meta line, appending replies to out. */

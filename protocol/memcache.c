@@ -27,8 +27,10 @@
  * queueing them all at once; the counters and the hits stay exactly as one pass would make them.
  *
  * Values being received (mc_context.recv_limit): a value larger than MC_RECV_SMALL takes its length
- * from a budget shared by every session while its item waits for the bytes; when the budget is spent
- * the value is refused as out of memory, so stalled uploads cannot tie up the whole cache.
+ * from a budget shared by every session while its item waits for the bytes, so stalled uploads cannot
+ * tie up the whole cache. When the budget is spent the storage line is not executed (MC_BUSY): the
+ * server offers it again a moment later, and after mc_session_no_wait() it is refused as out of
+ * memory.
  *
  * Ownership: the session owns at most one item reference (the pending value); every reference from
  * a lookup goes straight into the response queue. Counters go to the thread's struct mc_stats with
@@ -304,11 +306,15 @@ static enum mc_status mc_exec_storage(struct mc_session *s, const struct mc_requ
     struct cache *c = s->ctx->cache;
     enum cache_status cst = CACHE_TOO_LARGE;
     struct item *it = NULL;
+    bool fits = mc_item_fits(s->ctx, req->key.len, req->nbytes);
+    bool reserved = fits && mc_recv_reserve(s->ctx, req->nbytes);
+    if (fits && !reserved && !s->meta_set.no_wait)
+        return MC_BUSY;
     s->mode = mc_store_mode(req->cmd);
     mc_detail_record_set(s->ctx->shared, req->key.p, req->key.len);
-    if (mc_item_fits(s->ctx, req->key.len, req->nbytes)) {
+    if (fits) {
         cst = CACHE_NO_MEMORY;
-        if (mc_recv_reserve(s->ctx, req->nbytes)) {
+        if (reserved) {
             it = cache_alloc(c, req->key.p, req->key.len, req->flags, cache_exptime(c, req->exptime),
                              req->nbytes, &cst);
             if (it == NULL)
@@ -502,6 +508,8 @@ static enum mc_status mc_exec_meta(struct mc_session *s, const char *line, size_
 {
     struct mc_meta_set *set = &s->meta_set;
     switch (mc_meta_exec(s->ctx, s->stats, line, len, set, out)) {
+    case MC_META_BUSY:
+        return MC_BUSY;
     case MC_META_VALUE:
         s->it = set->it;
         set->it = NULL;
@@ -670,8 +678,10 @@ enum mc_status mc_session_feed(struct mc_session *s, const char *buf, size_t len
         if (n > 1 && line[n - 1] == '\r')
             n--;
         st = mc_exec_line(s, line, n, out);
-        if (st == MC_PAUSE)
-            pos = (size_t)(line - buf); /* the get goes on from get_resume when the line comes back */
+        if (st == MC_PAUSE || st == MC_BUSY)
+            pos = (size_t)(line - buf); /* the line comes back (a get goes on from get_resume) */
+        else
+            s->meta_set.no_wait = false;
     }
     *consumed = pos;
     return st;
@@ -702,6 +712,12 @@ void mc_session_value_filled(struct mc_session *s, size_t n)
     if (s->state != MC_ST_VALUE)
         return;
     s->got = s->got + n > s->want ? s->want : s->got + n;
+}
+
+/* See memcache.h. */
+void mc_session_no_wait(struct mc_session *s)
+{
+    s->meta_set.no_wait = true;
 }
 
 /* See memcache.h. */

@@ -91,8 +91,11 @@ enum mc_status {
     MC_SHUTDOWN,   /* `shutdown` accepted: write what is queued, then stop the server */
     MC_WAIT,       /* a request the server must answer (mc_session_take_wait): feed nothing more
                     * until that answer is appended to the queue, then feed the rest */
-    MC_PAUSE       /* the output queue reached out_pause: send some of it, then feed the rest
+    MC_PAUSE,      /* the output queue reached out_pause: send some of it, then feed the rest
                     * (a multi-key get resumes at the key where it stopped) */
+    MC_BUSY        /* a storage line's value cannot be given memory now (the receiving budget,
+                    * recv_limit, is spent): nothing was done; feed the same bytes again later, or
+                    * call mc_session_no_wait() first to have it refused */
 };
 
 /* What an MC_WAIT feed asks the server to do. */
@@ -112,7 +115,7 @@ void mc_session_destroy(struct mc_session **s);
  * Consumes input: parses and executes every complete request in buf[0..len) in order, appending the
  * responses to out. *consumed gets the bytes used; the rest (an incomplete line) must be offered again
  * with more data after it. While a value block is pending, value bytes in buf are copied into the item.
- * Stops early (with bytes left) only when returning MC_CLOSE, MC_SHUTDOWN, MC_WAIT or MC_PAUSE.
+ * Stops early (with bytes left) only when returning MC_CLOSE, MC_SHUTDOWN, MC_WAIT, MC_PAUSE or MC_BUSY.
  */
 enum mc_status mc_session_feed(struct mc_session *s, const char *buf, size_t len, size_t *consumed,
                                struct resp *out);
@@ -126,6 +129,10 @@ bool mc_session_value_window(struct mc_session *s, char **dst, size_t *len);
 
 /* Tells the session n bytes were placed at the window. The value's "\r\n" arrives through feed. */
 void mc_session_value_filled(struct mc_session *s, size_t n);
+
+/* After MC_BUSY: the next storage line whose value the budget cannot take is refused
+ * (SERVER_ERROR out of memory storing object) instead of answering MC_BUSY again. */
+void mc_session_no_wait(struct mc_session *s);
 
 /* Whether the session is inside a value block (receiving or swallowing it). */
 bool mc_session_mid_value(const struct mc_session *s);

@@ -159,7 +159,23 @@ static void shrink_buffer(struct conn *c)
  * waiting for a `snapshot` reply. */
 static bool may_read(const struct conn *c)
 {
-    return !c->dead && !c->closing && !c->read_paused && c->snap_wait == NULL;
+    return !c->dead && !c->closing && !c->read_paused && c->snap_wait == NULL && !c->recv_wait;
+}
+
+/* Enters or leaves the wait for the receiving budget (MC_BUSY), keeping the server's count. */
+static void set_recv_wait(struct conn *c, bool on, int64_t now)
+{
+    if (on == c->recv_wait)
+        return;
+    c->recv_wait = on;
+    if (on) {
+        if (c->recv_wait_since == 0)
+            c->recv_wait_since = now;
+        worker_count(&c->w->ws.receive_waits, 1);
+        atomic_fetch_add_explicit(&c->w->srv->recv_waiting, 1, memory_order_relaxed);
+    } else {
+        atomic_fetch_sub_explicit(&c->w->srv->recv_waiting, 1, memory_order_relaxed);
+    }
 }
 
 /* A `snapshot` request (MC_WAIT): answered now, or c waits for the snapshot thread's reply. */
@@ -208,10 +224,15 @@ static void feed(struct conn *c)
         if (st == MC_WAIT)
             start_wait(c);
     } while (st == MC_WAIT && c->snap_wait == NULL && c->rlen > 0);
+    if (st != MC_BUSY)
+        c->recv_wait_since = 0;
     if (st == MC_PAUSE) {
         c->refeed = true;
         c->read_paused = true;
         worker_count(&c->w->ws.reply_pauses, 1);
+    } else if (st == MC_BUSY) {
+        c->refeed = true;
+        set_recv_wait(c, true, now);
     } else if (st == MC_CLOSE) {
         c->closing = true;
     } else if (st == MC_SHUTDOWN) {
@@ -298,6 +319,7 @@ static bool read_dest(struct conn *c, char **dst, size_t *len, bool *window)
 static void read_taken(struct conn *c, bool window, size_t n)
 {
     worker_count(&c->w->mc.bytes_read, (uint64_t)n);
+    c->last_read = server_now(c);
     if (window) {
         mc_session_value_filled(c->sess, n);
         return;
@@ -385,7 +407,7 @@ static bool resume(struct conn *c)
 {
     if (c->read_paused && resp_weight(c->out) <= CONN_OUT_RESUME)
         c->read_paused = false;
-    if (c->dead || !c->refeed || c->read_paused || c->snap_wait != NULL)
+    if (c->dead || !c->refeed || c->read_paused || c->snap_wait != NULL || c->recv_wait)
         return false;
     feed(c);
     return true;
@@ -409,7 +431,7 @@ static void settle(struct conn *c)
     if (may_read(c))
         flags |= EV_READ;
     /* A held-back request that may run now comes back through EV_WRITE (writable at once). */
-    if (pending > 0 || (c->refeed && !c->read_paused && c->snap_wait == NULL))
+    if (pending > 0 || (c->refeed && !c->read_paused && c->snap_wait == NULL && !c->recv_wait))
         flags |= EV_WRITE;
     if (c->closing)
         set_state(c, CONN_CLOSING);
@@ -590,14 +612,39 @@ void conn_snapshot_done(struct conn *c, const char *reply)
     after_io(c);
 }
 
+/* A storage line waiting for the receiving budget: offered again (refused once it has waited
+ * CONN_RECV_WAIT_S). */
+static void retry_recv_wait(struct conn *c, int64_t now)
+{
+    if (now - c->recv_wait_since >= CONN_RECV_WAIT_S)
+        mc_session_no_wait(c->sess);
+    set_recv_wait(c, false, now);
+    feed(c);
+    after_io(c);
+}
+
 /* See server_internal.h: the timeouts, checked once a second by the worker. */
 void conn_sweep(struct conn *c, int64_t now)
 {
-    const struct settings *s = c->w->srv->settings;
+    struct server *srv = c->w->srv;
+    const struct settings *s = srv->settings;
     struct worker_stats *ws = &c->w->ws;
 
     if (c->dead)
         return;
+    if (c->recv_wait) {
+        retry_recv_wait(c, now);
+        return;
+    }
+    char *dst;
+    size_t len;
+    if (mc_session_value_window(c->sess, &dst, &len) && now - c->last_read > CONN_RECV_STALL_S &&
+        atomic_load_explicit(&srv->recv_waiting, memory_order_relaxed) > 0) {
+        worker_count(&ws->receive_stalls, 1);
+        server_log(srv, 1, "<%d closing: value stalled while others wait for memory\n", c->fd);
+        conn_kill(c);
+        return;
+    }
     if (resp_pending(c->out) > 0) {
         if (s->output_timeout != 0 && now - c->out_progress > (int64_t)s->output_timeout) {
             worker_count(&ws->output_timeouts, 1);
@@ -715,6 +762,7 @@ void conn_kill(struct conn *c)
         return;
     c->dead = true;
     c->closing = true;
+    set_recv_wait(c, false, 0);
     worker_unqueue(c);
     set_events(c, 0);
     snapshot_waiter_cancel(&c->snap_wait);

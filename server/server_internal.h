@@ -74,12 +74,20 @@ struct worker_stats {
     uint64_t output_timeouts;  /* connections closed because their replies went unread (--output-timeout) */
     uint64_t read_buf_oom;     /* connections refused a longer read buffer (memcached's name) */
     uint64_t response_obj_oom; /* connections closed because a reply could not be allocated */
+    uint64_t receive_waits;    /* storage lines held back until the receiving budget had room */
+    uint64_t receive_stalls;   /* uploads closed for sending nothing while others waited for budget */
 };
 
 /* Reply backpressure per connection (mc_context.out_pause): requests stop running while the unsent
  * replies weigh CONN_OUT_PAUSE (resp_weight) and start again once they are down to CONN_OUT_RESUME. */
 #define CONN_OUT_PAUSE  ((size_t)1024 * 1024)
 #define CONN_OUT_RESUME ((size_t)256 * 1024)
+
+/* Values being received (mc_context.recv_limit): a storage line the budget cannot take waits up to
+ * CONN_RECV_WAIT_S (retried every second) and is then refused; while any line waits, an upload that
+ * received nothing for CONN_RECV_STALL_S is closed and its budget given back. */
+#define CONN_RECV_WAIT_S  5
+#define CONN_RECV_STALL_S 2
 
 /* A message for a worker from another thread (a deferred reply): run on the worker's thread. */
 struct worker_msg {
@@ -119,6 +127,9 @@ struct conn {
     bool dead;         /* killed: off every list and event, freed after the loop turn (conn_reap) */
     struct conn *dead_next;
     int64_t req_since;    /* Unix time the unfinished request began (see conn_sweep); 0 = none */
+    int64_t last_read;    /* Unix time bytes last arrived */
+    bool recv_wait;       /* a storage line waits for the receiving budget (MC_BUSY) */
+    int64_t recv_wait_since;
     int64_t out_progress; /* Unix time output last moved or the queue was empty */
 };
 
@@ -185,6 +196,7 @@ struct server {
     _Atomic bool accepting;
     _Atomic uint64_t rbuf_extra; /* read-buffer bytes beyond each connection's first RBUF_INIT */
     _Atomic uint64_t recv_bytes; /* values being received (mc_context.recv_bytes) */
+    _Atomic uint64_t recv_waiting; /* connections whose storage line waits for that budget */
     pthread_mutex_t stats_lock; /* the `stats reset` baseline */
     struct mc_stats base_mc;
     struct worker_stats base_ws;

@@ -525,6 +525,8 @@ static void stats_clients(struct server *srv, struct resp *out)
     stat_u64(out, "response_obj_oom", r.ws.response_obj_oom);
     stat_u64(out, "receiving_limit", srv->ctx.recv_limit);
     stat_u64(out, "receiving_bytes", atomic_load_explicit(&srv->recv_bytes, memory_order_relaxed));
+    stat_u64(out, "receiving_waits", r.ws.receive_waits);
+    stat_u64(out, "receiving_stalls", r.ws.receive_stalls);
     stat_u64(out, "ref_overflows", cache_ref_overflows(srv->cache));
 }
 

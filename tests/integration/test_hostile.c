@@ -10,8 +10,8 @@
  *   350 MB; the reply queue now pauses at 1 MB per connection.
  * - half_sent_values_do_not_starve_sets: 70 connections that each declare a ~1 MB value and send ten
  *   bytes of it used to make every other client's set fail. Now they hold at most half of -m between
- *   them (larger uploads are refused while that is spent, until the stalled ones time out or go),
- *   and values up to 16 KB are always taken.
+ *   them, values up to 16 KB are always taken, and a larger value that finds the budget spent waits
+ *   while uploads that send nothing are closed.
  * - stalled_value_times_out, oversize_value_refused_at_once, idle_timeout_kicks, unread_replies_time_out,
  *   read_buffer_limit_refuses: the timeouts and limits, with their stats counters.
  *
@@ -250,16 +250,20 @@ Test(hostile, half_sent_values_do_not_starve_sets, .init = setup_default, .fini 
         snprintf(line, sizeof(line), "set small%d 0 0 5\r\nhello\r\n", i);
         h_cmd(c, line, "STORED\r\n");
     }
-    for (int i = 0; i < STALLED; i++)
-        close(stalled[i]);
-    h_sleep_ms(300);
-    cr_expect_eq(clients_stat(c, "receiving_bytes"), 0, "closed uploads give their budget back");
+    /* 100 KB values need the budget the stalled uploads hold: each waits (at most 5 s) while the
+     * uploads that send nothing are closed, then is stored. */
     for (int i = 0; i < 10; i++) {
         snprintf(line, sizeof(line), "set mid%d 0 0 100000\r\n", i);
         h_sends(c, line);
         h_send(c, val, 100000);
         h_cmd(c, "\r\n", "STORED\r\n");
     }
+    cr_expect_gt(clients_stat(c, "receiving_waits"), 0);
+    cr_expect_gt(clients_stat(c, "receiving_stalls"), 0, "stalled uploads were closed for the waiting one");
+    for (int i = 0; i < STALLED; i++)
+        close(stalled[i]);
+    h_sleep_ms(300);
+    cr_expect_eq(clients_stat(c, "receiving_bytes"), 0, "closed uploads give their budget back");
     free(val);
     close(c);
 }
