@@ -719,3 +719,40 @@ Test(session, pipeline_pauses_between_requests)
     free(in);
     pt_run_fini(&t);
 }
+
+/* A value the receiving budget cannot take: MC_BUSY with nothing consumed or done (classic and meta);
+ * after mc_session_no_wait() it is refused and swallowed. Small values always pass. */
+Test(session, receiving_budget_holds_back_then_refuses)
+{
+    struct pt_run t;
+    _Atomic uint64_t receiving = 40000;
+    size_t used = 99;
+    char val[20002];
+    const char *lines[] = {"set k 0 0 20000\r\n", "ms k 20000\r\n"};
+
+    memset(val, 'v', 20000);
+    memcpy(val + 20000, "\r\n", 2);
+    for (size_t i = 0; i < 2; i++) {
+        pt_run_init(&t, 8u << 20);
+        t.ctx.recv_bytes = &receiving;
+        t.ctx.recv_limit = 50000;
+        cr_assert_eq(mc_session_feed(t.s, S("set small 0 0 5\r\nhello\r\n"), &used, t.r), MC_OK);
+        cr_assert_eq(mc_session_feed(t.s, lines[i], strlen(lines[i]), &used, t.r), MC_BUSY, "%s", lines[i]);
+        cr_expect_eq(used, 0, "nothing consumed");
+        cr_expect_eq(receiving, 40000);
+        mc_session_no_wait(t.s);
+        cr_assert_eq(mc_session_feed(t.s, lines[i], strlen(lines[i]), &used, t.r), MC_OK);
+        cr_assert_eq(mc_session_feed(t.s, val, sizeof(val), &used, t.r), MC_OK);
+        cr_expect_eq(used, sizeof(val));
+        char *out = pt_drain(t.r, (size_t)-1, NULL);
+        cr_expect_str_eq(out, "STORED\r\nSERVER_ERROR out of memory storing object\r\n");
+        free(out);
+        receiving = 0; /* room now: the same line is taken, and the budget given back when done */
+        cr_assert_eq(mc_session_feed(t.s, lines[i], strlen(lines[i]), &used, t.r), MC_OK);
+        cr_expect_eq(receiving, 20000);
+        cr_assert_eq(mc_session_feed(t.s, val, sizeof(val), &used, t.r), MC_OK);
+        cr_expect_eq(receiving, 0);
+        receiving = 40000;
+        pt_run_fini(&t);
+    }
+}
