@@ -75,27 +75,6 @@ static uint64_t mono_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* The stats token for a save's status: the message without spaces. */
-static const char *status_token(enum snapshot_status st)
-{
-    switch (st) {
-    case SNAPSHOT_OK:
-        return "ok";
-    case SNAPSHOT_ERR_OPEN:
-        return "open_failed";
-    case SNAPSHOT_ERR_WRITE:
-        return "write_failed";
-    case SNAPSHOT_ERR_FSYNC:
-        return "fsync_failed";
-    case SNAPSHOT_ERR_RENAME:
-        return "rename_failed";
-    case SNAPSHOT_ERR_NOMEM:
-        return "no_memory";
-    default:
-        return "failed";
-    }
-}
-
 /* "<storage's message>: <errno text>" (or the message alone) into buf. */
 static void describe(const struct snapshot_result *r, char *buf, size_t n)
 {
@@ -120,6 +99,7 @@ struct snapshot_ctl *snapshot_ctl_create(struct server *srv, struct cache *cache
     ctl->cache = cache;
     ctl->o = *o;
     ctl->st.last_status = "none";
+    ctl->st.load_status = "none";
     pthread_mutex_init(&ctl->lock, NULL);
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -141,8 +121,11 @@ static bool set_aside(struct snapshot_ctl *ctl)
     return true;
 }
 
-/* Whether name is "<base>.tmp.<pid>" for a process that no longer exists: the temporary file of a save
- * that was killed (kill -9, power loss). A live pid's file may be another cairn's save in progress. */
+/* Whether name is exactly "<base>.tmp.<pid>" (pid in decimal, nothing after it) for a process that
+ * no longer exists, or for this one: the temporary file of a save that was killed (kill -9, power
+ * loss). At start this process has not saved yet, so a file with its own pid is a leftover too (a
+ * server that runs as pid 1 in a container gets the same pid every time); another live pid's file
+ * may be another cairn's save in progress and stays. */
 static bool stale_temp_name(const char *name, const char *base)
 {
     size_t n = strlen(base);
@@ -150,14 +133,19 @@ static bool stale_temp_name(const char *name, const char *base)
         return false;
     const char *digits = name + n + 5;
     char *end;
+    if (*digits < '1' || *digits > '9')
+        return false;
     errno = 0;
     long pid = strtol(digits, &end, 10);
-    if (end == digits || *end != '\0' || errno != 0 || pid <= 0 || (long)(pid_t)pid != pid)
+    if (*end != '\0' || errno != 0 || pid <= 0 || (long)(pid_t)pid != pid)
         return false;
+    if ((pid_t)pid == getpid())
+        return true;
     return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
 }
 
-/* Removes the temporary files that killed saves left beside the snapshot (never the snapshot itself). */
+/* Removes the temporary files that killed saves left beside the snapshot (never the snapshot itself,
+ * nothing but the exact name pattern). unlinkat removes a link itself, never what it points to. */
 static void remove_stale_temps(struct snapshot_ctl *ctl)
 {
     char dir[4096];
@@ -183,6 +171,41 @@ static void remove_stale_temps(struct snapshot_ctl *ctl)
     closedir(d);
 }
 
+/* Whether st says the file's contents are bad (as opposed to the path or the system): such a file
+ * may be set aside, and makes the exit status SNAPSHOT_EXIT_BAD_FILE. */
+static bool bad_contents(enum snapshot_status st)
+{
+    switch (st) {
+    case SNAPSHOT_ERR_TRUNCATED:
+    case SNAPSHOT_ERR_MAGIC:
+    case SNAPSHOT_ERR_VERSION:
+    case SNAPSHOT_ERR_CHECKSUM:
+    case SNAPSHOT_ERR_RECORD:
+    case SNAPSHOT_ERR_FOOTER:
+    case SNAPSHOT_ERR_HEADER:
+    case SNAPSHOT_ERR_KEY_LENGTH:
+    case SNAPSHOT_ERR_KEY_BYTES:
+    case SNAPSHOT_ERR_VALUE_LENGTH:
+    case SNAPSHOT_ERR_CAS:
+    case SNAPSHOT_ERR_EXPIRY:
+    case SNAPSHOT_ERR_TRAILING:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Records the start-up load's outcome for `stats`. */
+static void note_load(struct snapshot_ctl *ctl, enum snapshot_status st, const struct snapshot_result *r)
+{
+    pthread_mutex_lock(&ctl->lock);
+    ctl->st.load_status = snapshot_status_token(st);
+    ctl->st.loaded_items = r->items;
+    ctl->st.load_left_out = r->left_out;
+    ctl->st.load_duration_us = r->duration_ns / 1000;
+    pthread_mutex_unlock(&ctl->lock);
+}
+
 /* See snapshot_ctl.h. */
 int snapshot_ctl_load(struct snapshot_ctl *ctl)
 {
@@ -196,12 +219,8 @@ int snapshot_ctl_load(struct snapshot_ctl *ctl)
         server_log(ctl->srv, 1, "snapshot: no file at %s; starting empty\n", ctl->o.path);
         return 0;
     }
+    note_load(ctl, st, &r);
     if (st == SNAPSHOT_OK || st == SNAPSHOT_PARTIAL) {
-        pthread_mutex_lock(&ctl->lock);
-        ctl->st.loaded_items = r.items;
-        ctl->st.load_left_out = r.left_out;
-        ctl->st.load_duration_us = r.duration_ns / 1000;
-        pthread_mutex_unlock(&ctl->lock);
         server_log(ctl->srv, 1,
                    "snapshot: loaded %" PRIu64 " items (%" PRIu64 " expired skipped) from %s in %" PRIu64
                    " ms\n",
@@ -213,11 +232,13 @@ int snapshot_ctl_load(struct snapshot_ctl *ctl)
         return 0;
     }
     describe(&r, why, sizeof(why));
-    fprintf(stderr, "snapshot: cannot load %s: %s\n", ctl->o.path, why);
-    bool bad_file = st == SNAPSHOT_ERR_TRUNCATED || st == SNAPSHOT_ERR_MAGIC || st == SNAPSHOT_ERR_VERSION ||
-                    st == SNAPSHOT_ERR_CHECKSUM || st == SNAPSHOT_ERR_RECORD || st == SNAPSHOT_ERR_FOOTER;
-    if (!bad_file)
+    if (!bad_contents(st)) {
+        /* the path (a link, a directory) or the system: setting it aside would not help */
+        fprintf(stderr, "snapshot: cannot load %s: %s (%s)\n", ctl->o.path, why, snapshot_status_token(st));
         return SNAPSHOT_EXIT_IO;
+    }
+    fprintf(stderr, "snapshot: cannot load %s: %s (%s, at byte %" PRIu64 "); nothing was loaded\n",
+            ctl->o.path, why, snapshot_status_token(st), r.offset);
     if (ctl->o.set_aside && set_aside(ctl))
         return 0;
     if (!ctl->o.set_aside)
@@ -257,11 +278,11 @@ static bool run_save(struct snapshot_ctl *ctl)
     } else {
         describe(&r, why, sizeof(why));
         snprintf(reply, sizeof(reply), "SERVER_ERROR snapshot failed: %s\r\n", why);
-        fprintf(stderr, "snapshot: saving %s failed: %s\n", ctl->o.path, why);
+        fprintf(stderr, "snapshot: saving %s failed: %s (%s)\n", ctl->o.path, why, snapshot_status_token(st));
     }
     pthread_mutex_lock(&ctl->lock);
     ctl->st.last_time = (int64_t)time(NULL);
-    ctl->st.last_status = status_token(st);
+    ctl->st.last_status = snapshot_status_token(st);
     ctl->st.last_items = st == SNAPSHOT_OK ? r.items : 0;
     ctl->st.last_bytes = st == SNAPSHOT_OK ? r.bytes : 0;
     ctl->st.last_duration_us = r.duration_ns / 1000;

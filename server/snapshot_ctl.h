@@ -27,8 +27,10 @@ struct snapshot_ctl;
 struct snapshot_waiter;
 
 /* Exit statuses of a start that found a snapshot it cannot load. */
-#define SNAPSHOT_EXIT_BAD_FILE 65 /* EX_DATAERR: truncated, corrupt, wrong magic or version */
-#define SNAPSHOT_EXIT_IO       74 /* EX_IOERR: unreadable file, no memory; also a failed final save */
+#define SNAPSHOT_EXIT_BAD_FILE 65 /* EX_DATAERR: bad contents: truncated, corrupt, wrong magic or
+                                     version, a field out of range (a bad key, CAS, expiry...) */
+#define SNAPSHOT_EXIT_IO       74 /* EX_IOERR: unreadable file, a symbolic link or not a regular file
+                                     at the path, no memory; also a failed final save */
 
 struct snapshot_ctl_options {
     const char *path;    /* the snapshot file; must outlive the ctl */
@@ -42,8 +44,10 @@ struct snapshot_ctl_stats {
     bool in_progress;
     uint64_t saves, failures;
     int64_t last_time;       /* Unix time the last save ended; 0 = none yet */
-    const char *last_status; /* "none", "ok" or a token such as "write_failed" */
+    const char *last_status; /* "none", "ok" or a token such as "write_failed" (snapshot_status_token) */
     uint64_t last_items, last_bytes, last_duration_us;
+    const char *load_status; /* the start-up load: "none" (no file), "ok", "partial" or why it was
+                                refused, e.g. "bad_key_bytes" (then set aside) */
     uint64_t loaded_items, load_left_out, load_duration_us;
 };
 
@@ -52,9 +56,12 @@ struct snapshot_ctl *snapshot_ctl_create(struct server *srv, struct cache *cache
                                          const struct snapshot_ctl_options *o);
 
 /*
- * Start-up: verifies and loads the snapshot into the cache, before any client is served. No file:
- * starts empty. A bad file: exits (returns SNAPSHOT_EXIT_BAD_FILE) or, with set_aside, renames it
- * and starts empty. Messages go to stderr. Returns 0 when the server may start.
+ * Start-up: removes temporary files of killed saves (exact name pattern only), then loads the
+ * snapshot into the cache (one pass, linked only once the whole file checked out), before any client
+ * is served. No file: starts empty. A file with bad contents: exits (returns SNAPSHOT_EXIT_BAD_FILE)
+ * or, with set_aside, renames it and starts empty. A symbolic link or a non-regular file at the path,
+ * or an unreadable file: SNAPSHOT_EXIT_IO, whatever set_aside says. Messages go to stderr. Returns 0
+ * when the server may start.
  */
 int snapshot_ctl_load(struct snapshot_ctl *ctl);
 

@@ -257,6 +257,7 @@ static void general_snapshot(struct server *srv, struct resp *out)
     stat_u64(out, "snapshot_last_items", st.last_items);
     stat_u64(out, "snapshot_last_bytes", st.last_bytes);
     stat_u64(out, "snapshot_last_duration_us", st.last_duration_us);
+    stat_str(out, "snapshot_load_status", st.load_status);
     stat_u64(out, "snapshot_loaded_items", st.loaded_items);
     stat_u64(out, "snapshot_load_left_out", st.load_left_out);
     stat_u64(out, "snapshot_load_duration_us", st.load_duration_us);

@@ -204,11 +204,22 @@ void cache_link_with_cas_locked(struct cache *c, struct ht_shard *sh, uint64_t h
     ht_insert_locked(&c->ht, sh, hash, it);
 }
 
+/* The next CAS unique: one atomic add; at CACHE_CAS_LIMIT the counter stops instead of wrapping to 0
+ * (see cache_internal.h). Concurrent draws past the limit push it at most one per thread beyond. */
+static uint64_t cas_draw(struct cache *c)
+{
+    uint64_t v = atomic_fetch_add(&c->next_cas, 1);
+
+    if (v < CACHE_CAS_LIMIT)
+        return v;
+    atomic_store(&c->next_cas, CACHE_CAS_LIMIT);
+    return CACHE_CAS_LIMIT - 1;
+}
+
 /* See cache_internal.h. */
 void cache_link_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, struct item *it)
 {
-    cache_link_with_cas_locked(c, sh, hash, it,
-                               c->opt.use_cas ? atomic_fetch_add(&c->next_cas, 1) : 0);
+    cache_link_with_cas_locked(c, sh, hash, it, c->opt.use_cas ? cas_draw(c) : 0);
 }
 
 /* See cache_internal.h. */
@@ -371,7 +382,7 @@ void cache_flush(struct cache *c, uint32_t when)
 
     if (when <= now) {
         if (c->opt.use_cas) {
-            atomic_store(&c->flush_cas, atomic_fetch_add(&c->next_cas, 1)); /* consumes a unique, as memcached */
+            atomic_store(&c->flush_cas, cas_draw(c)); /* consumes a unique, as memcached */
             horizon = now > 0 ? now - 1 : 0;
         } else {
             horizon = now;

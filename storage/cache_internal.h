@@ -128,6 +128,15 @@ enum cache_status cache_arith_locked(struct cache *c, struct ht_shard *sh, uint6
  */
 #define CACHE_CAS_HEADROOM (1ull << 32)
 
+/*
+ * Every CAS unique is below CACHE_CAS_LIMIT (2^63). The counter never wraps to 0 (0 means "no CAS"
+ * and would make later items unreachable for `cas` and flush_all's CAS horizon): once a draw reaches
+ * the limit, every later draw gets CACHE_CAS_LIMIT - 1. Starting from 1 that takes 2^63 stores
+ * (centuries at any rate); a loaded snapshot may not start the counter at or above the limit
+ * (storage/snapshot.c refuses such a record), so the counter can only reach it the same slow way.
+ */
+#define CACHE_CAS_LIMIT (1ull << 63)
+
 /* Whether a new item must reserve the CAS extension now. Lock-free. */
 static inline bool cache_cas_needs_ext(struct cache *c)
 {

@@ -6,17 +6,24 @@
  * encoded straight into the buffer as a file record; the lock is dropped, the buffer is fed to the
  * streaming XXH3 state and written with write() in one go (no per-item system calls). The whole
  * shard is copied under one lock hold so that no item is missed or doubled by an incremental growth
- * that runs between two batches; with the default 64 shards that is 1/64 of the items.
+ * that runs between two batches; with the default 64 shards that is 1/64 of the items. The
+ * temporary file is created exclusively (O_EXCL|O_NOFOLLOW, 0600): if its name is taken the save
+ * fails without touching what is there, and only a file this call created is ever removed.
  *
- * Read: struct snap_reader reads the file through a 1 MiB buffer; snap_take() consumes bytes,
- * feeding them to the XXH3 state, and copies them out (or drops them). verify is one pass; load is
- * verify and then a second pass that stores the records.
+ * Read: struct snap_reader reads one file descriptor, opened once with O_NOFOLLOW (a link at the
+ * path is refused) and checked to be a regular file, through a 1 MiB buffer; snap_take() consumes
+ * bytes, feeding them to the XXH3 state, and copies them out (or drops them). verify and load are
+ * the same single pass (read_file): every field of every record is checked as it is read (the rules
+ * are in snapshot.h) and the first bad one stops the pass with a status naming it.
  *
- * Load stores each record by hand under its shard lock (as cache_store's CACHE_SET does) so that
- * the item keeps its saved CAS unique; the cache's next_cas then moves past the largest loaded one.
- * Before allocating, it checks that the record's slab class can get a chunk without evicting (a
- * free chunk, one left to carve, or a page within the memory limit); otherwise the record is left
- * out and counted, so already loaded items are not evicted by later ones.
+ * Load stages, then links. Each record's value is read straight into an item allocated for it but
+ * not linked (struct snap_stage keeps the item and its CAS): nothing is visible to other threads
+ * yet. Before allocating, it checks that the record's slab class can get a chunk without evicting
+ * (a free chunk, one left to carve, or a page within the memory limit); otherwise the record is
+ * left out and counted, so staged items never push each other (or older items) out. Only when the
+ * footer's count and checksum match is every staged item linked under its shard lock (as
+ * cache_store's CACHE_SET does) with its saved CAS unique, the cache's next_cas moving past the
+ * largest one; on any refusal every staged item is released, which frees its chunk.
  *
  * Threads: any; locks taken are one shard lock at a time, then (load) a class lock and page_lock,
  * in the storage lock order.
@@ -37,13 +44,20 @@
 
 #include "storage/cache_internal.h"
 
-#define SNAP_HEADER_SIZE 24u
+#define SNAP_HEADER_V1 24u   /* version 1: no item size limit */
+#define SNAP_HEADER_SIZE 28u
 #define SNAP_RECORD_FIXED 26u
 #define SNAP_FOOTER_SIZE 24u
-#define SNAP_TAG_RECORD 0x01u
+#define SNAP_TAG_TEXT 0x01u   /* a record whose key is a text key */
+#define SNAP_TAG_BINARY 0x02u /* a record whose key is binary (meta b; version 2 on) */
 #define SNAP_TAG_FOOTER 0xffu
 #define SNAP_FOOTER_MARKER "SNAPEND"
 #define SNAP_READ_BUF (1u << 20)
+#define SNAP_CREATED_MAX (1ull << 40) /* a header's creation time is below this */
+#define SNAP_ITEM_SIZE_MIN 1024u      /* the smallest item size limit a header may declare */
+
+_Static_assert(SNAPSHOT_CAS_LIMIT == CACHE_CAS_LIMIT, "a loaded CAS must stay below the counter's limit");
+_Static_assert(SNAPSHOT_ITEM_SIZE_MAX <= UINT32_MAX, "the header's item size limit is a u32");
 
 /* ---- little-endian encoding ---- */
 
@@ -112,15 +126,91 @@ const char *snapshot_strerror(enum snapshot_status st)
     case SNAPSHOT_ERR_CHECKSUM:
         return "the snapshot is corrupt (checksum mismatch)";
     case SNAPSHOT_ERR_RECORD:
-        return "the snapshot is corrupt (bad record)";
+        return "the snapshot is corrupt (a record with an unknown tag)";
     case SNAPSHOT_ERR_FOOTER:
         return "the snapshot is corrupt (bad footer or record count)";
     case SNAPSHOT_ERR_NOMEM:
         return "out of memory";
     case SNAPSHOT_PARTIAL:
         return "the snapshot was loaded in part: not everything fit in the memory limit";
+    case SNAPSHOT_ERR_SYMLINK:
+        return "the snapshot path is a symbolic link (refused: give the path of the real file)";
+    case SNAPSHOT_ERR_NOT_FILE:
+        return "the snapshot path is not a regular file";
+    case SNAPSHOT_ERR_TEMP_EXISTS:
+        return "the temporary file <path>.tmp.<pid> already exists (left untouched: remove it)";
+    case SNAPSHOT_ERR_HEADER:
+        return "the snapshot is corrupt (header flags, creation time or item size limit out of range)";
+    case SNAPSHOT_ERR_KEY_LENGTH:
+        return "the snapshot is corrupt (a key of 0 or more than 250 bytes)";
+    case SNAPSHOT_ERR_KEY_BYTES:
+        return "the snapshot is corrupt (a text key with a control character, space or DEL)";
+    case SNAPSHOT_ERR_VALUE_LENGTH:
+        return "the snapshot is corrupt (a value longer than its item size limit)";
+    case SNAPSHOT_ERR_CAS:
+        return "the snapshot is corrupt (a CAS unique at or above 2^63)";
+    case SNAPSHOT_ERR_EXPIRY:
+        return "the snapshot is corrupt (an expiry time too far past the file's creation)";
+    case SNAPSHOT_ERR_TRAILING:
+        return "the snapshot is corrupt (bytes after the footer)";
     }
     return "unknown snapshot status";
+}
+
+/* See snapshot.h. */
+const char *snapshot_status_token(enum snapshot_status st)
+{
+    switch (st) {
+    case SNAPSHOT_OK:
+        return "ok";
+    case SNAPSHOT_ERR_OPEN:
+        return "open_failed";
+    case SNAPSHOT_ERR_WRITE:
+        return "write_failed";
+    case SNAPSHOT_ERR_FSYNC:
+        return "fsync_failed";
+    case SNAPSHOT_ERR_RENAME:
+        return "rename_failed";
+    case SNAPSHOT_ERR_READ:
+        return "read_failed";
+    case SNAPSHOT_ERR_TRUNCATED:
+        return "truncated";
+    case SNAPSHOT_ERR_MAGIC:
+        return "bad_magic";
+    case SNAPSHOT_ERR_VERSION:
+        return "bad_version";
+    case SNAPSHOT_ERR_CHECKSUM:
+        return "checksum_mismatch";
+    case SNAPSHOT_ERR_RECORD:
+        return "bad_record_tag";
+    case SNAPSHOT_ERR_FOOTER:
+        return "bad_footer";
+    case SNAPSHOT_ERR_NOMEM:
+        return "no_memory";
+    case SNAPSHOT_PARTIAL:
+        return "partial";
+    case SNAPSHOT_ERR_SYMLINK:
+        return "symlink_refused";
+    case SNAPSHOT_ERR_NOT_FILE:
+        return "not_a_file";
+    case SNAPSHOT_ERR_TEMP_EXISTS:
+        return "temp_exists";
+    case SNAPSHOT_ERR_HEADER:
+        return "bad_header";
+    case SNAPSHOT_ERR_KEY_LENGTH:
+        return "bad_key_length";
+    case SNAPSHOT_ERR_KEY_BYTES:
+        return "bad_key_bytes";
+    case SNAPSHOT_ERR_VALUE_LENGTH:
+        return "value_too_long";
+    case SNAPSHOT_ERR_CAS:
+        return "cas_out_of_range";
+    case SNAPSHOT_ERR_EXPIRY:
+        return "expiry_out_of_range";
+    case SNAPSHOT_ERR_TRAILING:
+        return "trailing_bytes";
+    }
+    return "unknown";
 }
 
 static enum snapshot_status result_finish(struct snapshot_result *r, enum snapshot_status st,
@@ -172,7 +262,7 @@ static bool buf_put_record(struct snap_buf *b, const struct item *it, uint64_t e
     if (!buf_reserve(b, SNAP_RECORD_FIXED + nkey + nbytes))
         return false;
     p = b->p + b->len;
-    p[0] = SNAP_TAG_RECORD;
+    p[0] = item_key_binary(it) ? SNAP_TAG_BINARY : SNAP_TAG_TEXT;
     p[1] = (unsigned char)nkey;
     put_u32(p + 2, item_client_flags(it));
     put_u64(p + 6, expiry);
@@ -250,12 +340,13 @@ static bool write_all(int fd, XXH3_state_t *h, const unsigned char *p, size_t n)
     return true;
 }
 
-static void encode_header(unsigned char *p)
+static void encode_header(const struct cache *c, unsigned char *p)
 {
     memcpy(p, SNAPSHOT_MAGIC, 8);
     put_u32(p + 8, SNAPSHOT_VERSION);
     put_u32(p + 12, 0);
     put_u64(p + 16, (uint64_t)time(NULL));
+    put_u32(p + 24, (uint32_t)c->slab.item_size_max);
 }
 
 /* Writes header, every shard and the footer to fd. */
@@ -267,7 +358,7 @@ static enum snapshot_status save_body(struct cache *c, int fd, XXH3_state_t *h,
     struct snap_copy n = {0, 0};
     enum snapshot_status st = SNAPSHOT_OK;
 
-    encode_header(hdr);
+    encode_header(c, hdr);
     if (!write_all(fd, h, hdr, sizeof hdr))
         return fail_errno(r, SNAPSHOT_ERR_WRITE);
     r->bytes = sizeof hdr;
@@ -341,6 +432,14 @@ static enum snapshot_status save_to(struct cache *c, int fd, const char *tmp, co
     return st;
 }
 
+/* Whether path itself (not what it names) is a symbolic link. */
+static bool is_symlink(const char *path)
+{
+    struct stat sb;
+
+    return lstat(path, &sb) == 0 && S_ISLNK(sb.st_mode);
+}
+
 /* See snapshot.h. */
 enum snapshot_status snapshot_save(struct cache *c, const char *path, struct snapshot_result *r)
 {
@@ -348,23 +447,29 @@ enum snapshot_status snapshot_save(struct cache *c, const char *path, struct sna
     uint64_t t0 = now_ns();
     enum snapshot_status st;
     size_t n = strlen(path) + 32;
-    char *tmp = malloc(n);
+    char *tmp;
     int fd;
 
     if (!r)
         r = &local;
     memset(r, 0, sizeof *r);
+    /* rename() would replace a link at path rather than write through it; refusing it keeps the
+     * snapshot where the operator thinks it is. */
+    if (is_symlink(path))
+        return result_finish(r, SNAPSHOT_ERR_SYMLINK, t0);
+    tmp = malloc(n);
     if (!tmp)
         return result_finish(r, SNAPSHOT_ERR_NOMEM, t0);
     snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
+        st = fail_errno(r, errno == EEXIST ? SNAPSHOT_ERR_TEMP_EXISTS : SNAPSHOT_ERR_OPEN);
         free(tmp);
-        return result_finish(r, fail_errno(r, SNAPSHOT_ERR_OPEN), t0);
+        return result_finish(r, st, t0);
     }
     st = save_to(c, fd, tmp, path, r);
     if (st != SNAPSHOT_OK)
-        unlink(tmp);
+        unlink(tmp); /* ours: created exclusively above */
     else if (!fsync_dir(path))
         st = fail_errno(r, SNAPSHOT_ERR_FSYNC);
     free(tmp);
@@ -378,8 +483,12 @@ struct snap_reader {
     unsigned char *buf;
     size_t pos, len;
     uint64_t consumed;
+    uint64_t at; /* offset of the header, record or footer being read */
     XXH3_state_t *h;
     struct snapshot_result *r;
+    uint32_t version;   /* from the header */
+    uint64_t created;   /* from the header: Unix time of the save */
+    uint64_t value_max; /* the file's item size limit: no value is longer */
 };
 
 /* Refills the buffer, keeping its unread bytes. SNAPSHOT_OK, ERR_TRUNCATED at the end of the file
@@ -444,14 +553,30 @@ static enum snapshot_status snap_take(struct snap_reader *rd, void *dst, size_t 
     return SNAPSHOT_OK;
 }
 
+/* Opens path for reading, once: O_NOFOLLOW refuses a link at path (ERR_SYMLINK); O_NONBLOCK keeps
+ * a FIFO from blocking the open, and fstat then refuses anything but a regular file. The descriptor
+ * is what the whole pass reads, so the file cannot be swapped between checks and use. */
 static enum snapshot_status snap_open(struct snap_reader *rd, const char *path,
                                       struct snapshot_result *r)
 {
+    struct stat sb;
+    int fl;
+
     memset(rd, 0, sizeof *rd);
     rd->r = r;
-    rd->fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (rd->fd < 0)
+    rd->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (rd->fd < 0) {
+        if (errno == ELOOP && is_symlink(path))
+            return SNAPSHOT_ERR_SYMLINK;
         return fail_errno(r, SNAPSHOT_ERR_OPEN);
+    }
+    if (fstat(rd->fd, &sb) != 0)
+        return fail_errno(r, SNAPSHOT_ERR_READ);
+    if (!S_ISREG(sb.st_mode))
+        return SNAPSHOT_ERR_NOT_FILE;
+    fl = fcntl(rd->fd, F_GETFL);
+    if (fl < 0 || fcntl(rd->fd, F_SETFL, fl & ~O_NONBLOCK) != 0)
+        return fail_errno(r, SNAPSHOT_ERR_READ);
     rd->buf = malloc(SNAP_READ_BUF);
     rd->h = XXH3_createState();
     if (!rd->buf || !rd->h)
@@ -468,12 +593,12 @@ static void snap_close(struct snap_reader *rd)
     XXH3_freeState(rd->h);
 }
 
-/* Reads and checks the header. A file too short to hold a header is a bad magic unless it starts
- * with the magic (then it is truncated). */
+/* Reads and checks the header (24 bytes in version 1, 28 from version 2). A file too short to hold
+ * a header is a bad magic unless it starts with the magic (then it is truncated). */
 static enum snapshot_status read_header(struct snap_reader *rd)
 {
     unsigned char hdr[SNAP_HEADER_SIZE] = {0};
-    enum snapshot_status st = snap_take(rd, hdr, sizeof hdr, true);
+    enum snapshot_status st = snap_take(rd, hdr, SNAP_HEADER_V1, true);
 
     if (st == SNAPSHOT_ERR_TRUNCATED)
         return rd->consumed >= 8 && memcmp(hdr, SNAPSHOT_MAGIC, 8) == 0 ? st : SNAPSHOT_ERR_MAGIC;
@@ -481,13 +606,27 @@ static enum snapshot_status read_header(struct snap_reader *rd)
         return st;
     if (memcmp(hdr, SNAPSHOT_MAGIC, 8) != 0)
         return SNAPSHOT_ERR_MAGIC;
-    if (get_u32(hdr + 8) != SNAPSHOT_VERSION)
+    rd->version = get_u32(hdr + 8);
+    if (rd->version != 1 && rd->version != SNAPSHOT_VERSION)
         return SNAPSHOT_ERR_VERSION;
+    rd->created = get_u64(hdr + 16);
+    if (get_u32(hdr + 12) != 0 || rd->created >= SNAP_CREATED_MAX)
+        return SNAPSHOT_ERR_HEADER;
+    rd->value_max = SNAPSHOT_ITEM_SIZE_MAX;
+    if (rd->version == 1)
+        return SNAPSHOT_OK;
+    st = snap_take(rd, hdr + SNAP_HEADER_V1, SNAP_HEADER_SIZE - SNAP_HEADER_V1, true);
+    if (st != SNAPSHOT_OK)
+        return st;
+    rd->value_max = get_u32(hdr + 24);
+    if (rd->value_max < SNAP_ITEM_SIZE_MIN || rd->value_max > SNAPSHOT_ITEM_SIZE_MAX)
+        return SNAPSHOT_ERR_HEADER;
     return SNAPSHOT_OK;
 }
 
-/* A decoded record's fixed part. */
+/* A decoded record's fixed part and key. */
 struct snap_rec {
+    bool binary;
     uint8_t nkey;
     uint32_t flags;
     uint64_t expiry;
@@ -496,8 +635,65 @@ struct snap_rec {
     char key[ITEM_KEY_MAX];
 };
 
-/* Reads the next record's fixed part and key into rec, or the footer (sets *end) and checks it
- * against count. */
+/* Whether key is a key the text protocols can name: no control byte, space or DEL. */
+static bool text_key_ok(const char *key, size_t nkey)
+{
+    for (size_t i = 0; i < nkey; i++) {
+        unsigned char ch = (unsigned char)key[i];
+
+        if (ch <= 0x20 || ch == 0x7f)
+            return false;
+    }
+    return true;
+}
+
+/* Decodes and checks a record's fixed part f into rec (snapshot.h lists the rules). */
+static enum snapshot_status check_fixed(const struct snap_reader *rd, const unsigned char *f,
+                                        struct snap_rec *rec)
+{
+    if (f[0] != SNAP_TAG_TEXT && !(f[0] == SNAP_TAG_BINARY && rd->version >= 2))
+        return SNAPSHOT_ERR_RECORD;
+    rec->binary = f[0] == SNAP_TAG_BINARY;
+    rec->nkey = f[1];
+    rec->flags = get_u32(f + 2);
+    rec->expiry = get_u64(f + 6);
+    rec->cas = get_u64(f + 14);
+    rec->nbytes = get_u32(f + 22);
+    if (rec->nkey == 0 || rec->nkey > ITEM_KEY_MAX)
+        return SNAPSHOT_ERR_KEY_LENGTH;
+    if (rec->nbytes > rd->value_max)
+        return SNAPSHOT_ERR_VALUE_LENGTH;
+    if (rec->cas >= SNAPSHOT_CAS_LIMIT)
+        return SNAPSHOT_ERR_CAS;
+    if (rec->expiry != 0 && rec->expiry > rd->created + SNAPSHOT_EXPIRY_SPAN)
+        return SNAPSHOT_ERR_EXPIRY;
+    return SNAPSHOT_OK;
+}
+
+/* Reads and checks the footer against count (the records read). */
+static enum snapshot_status read_footer(struct snap_reader *rd, uint64_t count)
+{
+    unsigned char foot[SNAP_FOOTER_SIZE];
+    uint64_t digest = XXH3_64bits_digest(rd->h);
+    enum snapshot_status st = snap_take(rd, foot, sizeof foot, false);
+
+    if (st != SNAPSHOT_OK)
+        return st;
+    if (memcmp(foot + 1, SNAP_FOOTER_MARKER, 7) != 0)
+        return SNAPSHOT_ERR_FOOTER;
+    if (get_u64(foot + 16) != digest)
+        return SNAPSHOT_ERR_CHECKSUM;
+    if (get_u64(foot + 8) != count)
+        return SNAPSHOT_ERR_FOOTER;
+    rd->at = rd->consumed;
+    st = snap_take(rd, NULL, 1, false);
+    if (st == SNAPSHOT_ERR_TRUNCATED)
+        return SNAPSHOT_OK;
+    return st == SNAPSHOT_OK ? SNAPSHOT_ERR_TRAILING : st;
+}
+
+/* Reads the next record's fixed part and key into rec, checking every field, or the footer (sets
+ * *end) and checks it against count. A version 1 key that is not a text key is taken as binary. */
 static enum snapshot_status read_next(struct snap_reader *rd, struct snap_rec *rec,
                                       uint64_t count, bool *end)
 {
@@ -507,67 +703,51 @@ static enum snapshot_status read_next(struct snap_reader *rd, struct snap_rec *r
     if (st != SNAPSHOT_OK)
         return st;
     *end = rd->buf[rd->pos] == SNAP_TAG_FOOTER;
-    if (*end) {
-        unsigned char foot[SNAP_FOOTER_SIZE];
-        uint64_t digest = XXH3_64bits_digest(rd->h);
-
-        st = snap_take(rd, foot, sizeof foot, false);
-        if (st != SNAPSHOT_OK)
-            return st;
-        if (memcmp(foot + 1, SNAP_FOOTER_MARKER, 7) != 0)
-            return SNAPSHOT_ERR_FOOTER;
-        if (get_u64(foot + 16) != digest)
-            return SNAPSHOT_ERR_CHECKSUM;
-        if (get_u64(foot + 8) != count)
-            return SNAPSHOT_ERR_FOOTER;
-        st = snap_take(rd, NULL, 1, false);
-        return st == SNAPSHOT_ERR_TRUNCATED ? SNAPSHOT_OK
-                                            : st == SNAPSHOT_OK ? SNAPSHOT_ERR_FOOTER : st;
-    }
+    if (*end)
+        return read_footer(rd, count);
     st = snap_take(rd, f, sizeof f, true);
-    if (st != SNAPSHOT_OK)
-        return st;
-    if (f[0] != SNAP_TAG_RECORD || f[1] == 0 || f[1] > ITEM_KEY_MAX)
-        return SNAPSHOT_ERR_RECORD;
-    rec->nkey = f[1];
-    rec->flags = get_u32(f + 2);
-    rec->expiry = get_u64(f + 6);
-    rec->cas = get_u64(f + 14);
-    rec->nbytes = get_u32(f + 22);
-    return snap_take(rd, rec->key, rec->nkey, true);
-}
-
-/* See snapshot.h. */
-enum snapshot_status snapshot_verify(const char *path, struct snapshot_result *r)
-{
-    struct snapshot_result local;
-    uint64_t t0 = now_ns();
-    struct snap_reader rd;
-    struct snap_rec rec;
-    enum snapshot_status st;
-    bool end = false;
-
-    if (!r)
-        r = &local;
-    memset(r, 0, sizeof *r);
-    st = snap_open(&rd, path, r);
     if (st == SNAPSHOT_OK)
-        st = read_header(&rd);
-    while (st == SNAPSHOT_OK && !end) {
-        st = read_next(&rd, &rec, r->items, &end);
-        if (st == SNAPSHOT_OK && !end) {
-            st = snap_take(&rd, NULL, rec.nbytes, true);
-            r->items++;
-        }
+        st = check_fixed(rd, f, rec);
+    if (st == SNAPSHOT_OK)
+        st = snap_take(rd, rec->key, rec->nkey, true);
+    if (st != SNAPSHOT_OK || rec->binary || text_key_ok(rec->key, rec->nkey))
+        return st;
+    if (rd->version == 1) {
+        rec->binary = true;
+        return SNAPSHOT_OK;
     }
-    r->bytes = rd.consumed;
-    snap_close(&rd);
-    if (st != SNAPSHOT_OK)
-        r->items = 0;
-    return result_finish(r, st, t0);
+    return SNAPSHOT_ERR_KEY_BYTES;
 }
 
-/* ---- load ---- */
+/* ---- staging (load) ---- */
+
+/* Items read from the file, allocated but not linked, with the CAS each is to get. */
+struct snap_staged {
+    struct item *it; /* the allocation's reference */
+    uint64_t cas;
+};
+
+struct snap_stage {
+    struct snap_staged *v;
+    size_t n, cap;
+};
+
+static bool stage_push(struct snap_stage *sg, struct item *it, uint64_t cas)
+{
+    if (sg->n == sg->cap) {
+        size_t cap = sg->cap ? sg->cap * 2 : 1024;
+        struct snap_staged *v = realloc(sg->v, cap * sizeof *v);
+
+        if (!v)
+            return false;
+        sg->v = v;
+        sg->cap = cap;
+    }
+    sg->v[sg->n].it = it;
+    sg->v[sg->n].cas = cas;
+    sg->n++;
+    return true;
+}
 
 /* Whether cls can hand out a chunk without evicting: a free chunk, one left to carve, or a new
  * page within the memory limit. Takes cls->lock and page_lock briefly (a hint: it may change). */
@@ -587,7 +767,7 @@ static bool class_has_room(struct slab *s, struct slab_class *cls)
     return room;
 }
 
-/* Raises c's next CAS unique past cas. */
+/* Raises c's next CAS unique past cas (below CACHE_CAS_LIMIT: the counter stays below 2^63 + 1). */
 static void cas_advance(struct cache *c, uint64_t cas)
 {
     uint64_t cur = atomic_load(&c->next_cas);
@@ -598,7 +778,7 @@ static void cas_advance(struct cache *c, uint64_t cas)
 
 /* Links the filled item it like CACHE_SET, replacing any old item, and gives it unique cas (0 when
  * the cache has CAS disabled). An unique that does not fit 48 bits needs an item allocated with the
- * CAS extension (load_record). */
+ * CAS extension (stage_record). */
 static void store_with_cas(struct cache *c, struct item *it, uint64_t cas)
 {
     uint64_t hash = ht_hash(item_key(it), item_nkey(it));
@@ -619,8 +799,29 @@ static void store_with_cas(struct cache *c, struct item *it, uint64_t cas)
     pthread_mutex_unlock(&sh->lock);
 }
 
-/* The relative exptime of an absolute expiry (0 = never); sets *expired when it is not in the
- * future on c's clock. */
+/* The file was accepted: links every staged item in file order (a later record with the same key
+ * replaces an earlier one) and drops the staging references. */
+static void stage_link(struct cache *c, struct snap_stage *sg)
+{
+    for (size_t i = 0; i < sg->n; i++) {
+        store_with_cas(c, sg->v[i].it, sg->v[i].cas);
+        cache_item_release(c, &sg->v[i].it);
+    }
+}
+
+/* Releases what is still staged (every item of a refused file: their chunks go back to their
+ * classes' free lists) and the list itself. */
+static void stage_free(struct cache *c, struct snap_stage *sg)
+{
+    for (size_t i = 0; i < sg->n; i++)
+        cache_item_release(c, &sg->v[i].it);
+    free(sg->v);
+    sg->v = NULL;
+    sg->n = sg->cap = 0;
+}
+
+/* The relative exptime of an absolute expiry (0 = never; checked against the header by
+ * check_fixed); sets *expired when it is not in the future on c's clock. */
 static uint32_t rel_expiry(struct cache *c, uint64_t expiry, bool *expired)
 {
     int64_t rel;
@@ -628,8 +829,6 @@ static uint32_t rel_expiry(struct cache *c, uint64_t expiry, bool *expired)
     *expired = false;
     if (expiry == 0)
         return 0;
-    if (expiry > (uint64_t)INT64_MAX / 2)
-        return UINT32_MAX;
     rel = (int64_t)expiry - (int64_t)cache_process_started(c);
     if (rel <= (int64_t)cache_rel_time(c)) {
         *expired = true;
@@ -638,9 +837,10 @@ static uint32_t rel_expiry(struct cache *c, uint64_t expiry, bool *expired)
     return rel > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)rel;
 }
 
-/* Stores one record whose value is next in rd, or skips it (expired, left out). */
-static enum snapshot_status load_record(struct cache *c, struct snap_reader *rd,
-                                        const struct snap_rec *rec, struct snapshot_result *r)
+/* Stages one checked record whose value is next in rd, or skips it (expired, left out). */
+static enum snapshot_status stage_record(struct cache *c, struct snap_reader *rd,
+                                         const struct snap_rec *rec, struct snap_stage *sg,
+                                         struct snapshot_result *r)
 {
     bool cas_ext = c->opt.use_cas && !item_cas_fits(rec->cas);
     size_t total = item_total_size_ext(rec->nkey, rec->nbytes, cas_ext);
@@ -662,36 +862,60 @@ static enum snapshot_status load_record(struct cache *c, struct snap_reader *rd,
         r->left_out++;
         return snap_take(rd, NULL, rec->nbytes, true);
     }
+    item_set_key_binary(it, rec->binary);
     st = snap_take(rd, item_value(it), rec->nbytes, true);
-    if (st == SNAPSHOT_OK) {
-        store_with_cas(c, it, rec->cas);
-        r->items++;
-    }
-    cache_item_release(c, &it);
+    if (st == SNAPSHOT_OK && !stage_push(sg, it, rec->cas))
+        st = SNAPSHOT_ERR_NOMEM;
+    if (st != SNAPSHOT_OK)
+        cache_item_release(c, &it);
     return st;
 }
 
-/* The second pass of a load: header, then every record, then the footer. */
-static enum snapshot_status load_pass(struct cache *c, const char *path, struct snapshot_result *r)
+/* The single pass over an open file: header, every record (staged into c, or only checked when c
+ * is NULL), then the footer. *count gets the records read; r->offset where a bad file went wrong. */
+static enum snapshot_status read_file(struct snap_reader *rd, struct cache *c,
+                                      struct snap_stage *sg, uint64_t *count)
 {
-    struct snap_reader rd;
     struct snap_rec rec;
-    enum snapshot_status st = snap_open(&rd, path, r);
-    uint64_t n = 0;
+    enum snapshot_status st = read_header(rd);
     bool end = false;
 
-    if (st == SNAPSHOT_OK)
-        st = read_header(&rd);
+    *count = 0;
     while (st == SNAPSHOT_OK && !end) {
-        st = read_next(&rd, &rec, n, &end);
-        if (st == SNAPSHOT_OK && !end) {
-            st = load_record(c, &rd, &rec, r);
-            n++;
-        }
+        rd->at = rd->consumed;
+        st = read_next(rd, &rec, *count, &end);
+        if (st != SNAPSHOT_OK || end)
+            break;
+        if (c)
+            st = stage_record(c, rd, &rec, sg, rd->r);
+        else
+            st = snap_take(rd, NULL, rec.nbytes, true);
+        (*count)++;
     }
-    r->bytes = rd.consumed;
-    snap_close(&rd);
+    if (st != SNAPSHOT_OK)
+        rd->r->offset = rd->at;
+    rd->r->bytes = rd->consumed;
     return st;
+}
+
+/* See snapshot.h. */
+enum snapshot_status snapshot_verify(const char *path, struct snapshot_result *r)
+{
+    struct snapshot_result local;
+    uint64_t t0 = now_ns();
+    struct snap_reader rd;
+    enum snapshot_status st;
+    uint64_t n = 0;
+
+    if (!r)
+        r = &local;
+    memset(r, 0, sizeof *r);
+    st = snap_open(&rd, path, r);
+    if (st == SNAPSHOT_OK)
+        st = read_file(&rd, NULL, NULL, &n);
+    snap_close(&rd);
+    r->items = st == SNAPSHOT_OK ? n : 0;
+    return result_finish(r, st, t0);
 }
 
 /* See snapshot.h. */
@@ -699,18 +923,26 @@ enum snapshot_status snapshot_load(struct cache *c, const char *path, struct sna
 {
     struct snapshot_result local;
     uint64_t t0 = now_ns();
+    struct snap_stage sg = {NULL, 0, 0};
+    struct snap_reader rd;
     enum snapshot_status st;
+    uint64_t n = 0;
 
     if (!r)
         r = &local;
-    st = snapshot_verify(path, r);
-    if (st != SNAPSHOT_OK) {
-        r->items = 0;
-        r->bytes = 0;
-        return result_finish(r, st, t0);
-    }
     memset(r, 0, sizeof *r);
-    st = load_pass(c, path, r);
+    st = snap_open(&rd, path, r);
+    if (st == SNAPSHOT_OK)
+        st = read_file(&rd, c, &sg, &n);
+    snap_close(&rd);
+    if (st == SNAPSHOT_OK) {
+        stage_link(c, &sg);
+        r->items = sg.n;
+    } else {
+        r->expired = 0;
+        r->left_out = 0;
+    }
+    stage_free(c, &sg);
     if (st == SNAPSHOT_OK && r->left_out > 0)
         st = SNAPSHOT_PARTIAL;
     return result_finish(r, st, t0);

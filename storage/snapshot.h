@@ -5,21 +5,24 @@
  * A save walks the hash table one shard at a time: under that shard's lock it copies the live,
  * unexpired items, already encoded as file records, into a private buffer; it then drops the lock
  * and writes the buffer. No lock is held during I/O, and a request waits at most for one shard's
- * copy. The file is written as path + ".tmp.<pid>" in the same directory, fsync'd, renamed over
- * path, and the directory is fsync'd; on any error the temporary file is removed, so the previous
- * snapshot at path is never touched.
+ * copy. The file is written as path + ".tmp.<pid>" in the same directory, created with
+ * O_CREAT|O_EXCL|O_NOFOLLOW and mode 0600 (a name that exists, a planted link included, fails the
+ * save: nothing is followed or overwritten), fsync'd, renamed over path, and the directory is
+ * fsync'd; on any error the temporary file is removed, so the previous snapshot at path is never
+ * touched. A symbolic link at path is refused (save and load): the snapshot is always a regular file
+ * in the directory named, never somewhere a link points to.
  *
- * File format, version 1. All integers are little-endian, fixed width, written byte by byte:
+ * File format, version 2. All integers are little-endian, fixed width, written byte by byte:
  *
- *   header (24 bytes)
- *   +--------------------------------+----------+----------+------------------------+
- *   | magic "CAIRNSNP" (8)           | version  | flags    | created, Unix s (u64)  |
- *   |                                | u32 = 1  | u32 = 0  |                        |
- *   +--------------------------------+----------+----------+------------------------+
+ *   header (28 bytes)
+ *   +-------------------------+----------+----------+---------------------+------------------+
+ *   | magic "CAIRNSNP" (8)    | version  | flags    | created, Unix s     | item size limit  |
+ *   |                         | u32 = 2  | u32 = 0  | (u64)               | of the saver, u32|
+ *   +-------------------------+----------+----------+---------------------+------------------+
  *   record (26 bytes + key + value), repeated
  *   +-----+------+-------------+------------------+--------------+--------+-----+-------+
  *   | tag | nkey | client flags| expiry (u64)     | CAS (u64)    | nbytes | key | value |
- *   | 0x01| u8   | u32         | Unix s, 0 = never|              | u32    |     |       |
+ *   |     | u8   | u32         | Unix s, 0 = never|              | u32    |     |       |
  *   +-----+------+-------------+------------------+--------------+--------+-----+-------+
  *   footer (24 bytes), the last bytes of the file
  *   +-----+--------------------+------------------+-----------------------------------+
@@ -27,8 +30,28 @@
  *   | 0xFF| (7)                |                  | footer (header and records)       |
  *   +-----+--------------------+------------------+-----------------------------------+
  *
- * nkey is 1..250. The tag byte tells a record from the footer. A record's expiry is absolute so that the time left survives a restart; CAS is
- * the item's unique, restored on load (the cache's counter then moves past the largest one).
+ * A record's tag says how its key is kept: 0x01 a text key, 0x02 a binary key (stored by a meta
+ * command with `b`: ITEM_LENS_KEY_BINARY). A record's expiry is absolute so that the time left
+ * survives a restart; CAS is the item's unique, restored on load (the cache's counter then moves
+ * past the largest one). Version 1 (written before binary keys were tagged) has a 24-byte header
+ * without the item size limit and only tag 0x01; it still loads (see snapshot_load).
+ *
+ * What a loader accepts (anything else refuses the whole file with the status named):
+ *   header   magic, version 1 or 2 (ERR_MAGIC, ERR_VERSION); flags 0, created below 2^40, item size
+ *            limit 1 KiB..1 GiB (ERR_HEADER)
+ *   tag      0x01, 0x02 (version 2), 0xFF for the footer (ERR_RECORD)
+ *   nkey     1..250 (ERR_KEY_LENGTH)
+ *   key      a text key has no byte <= 0x20 and no 0x7f, as the text protocols require; a binary key
+ *            may hold any byte (ERR_KEY_BYTES)
+ *   nbytes   at most the header's item size limit (1 GiB in version 1) (ERR_VALUE_LENGTH); a value
+ *            within it but over this cache's limit is left out, not refused (the limit changed)
+ *   flags    any 32-bit value
+ *   CAS      below SNAPSHOT_CAS_LIMIT = 2^63, so that the counter, moved past it, stays far from
+ *            wrapping (ERR_CAS); 0 (a cache without CAS) is kept as 0
+ *   expiry   0, or at most created + SNAPSHOT_EXPIRY_SPAN (2^33 s; an item's relative expiry is a
+ *            32-bit count of seconds since its cache started) (ERR_EXPIRY)
+ *   footer   marker and record count (ERR_FOOTER), checksum (ERR_CHECKSUM), nothing after it
+ *            (ERR_TRAILING)
  *
  * Threads: snapshot_save may run while other threads use the cache (one save at a time per path:
  * the caller serialises saves). snapshot_load is meant for start-up but is safe alongside other
@@ -42,7 +65,10 @@
 #include "storage/cache.h"
 
 #define SNAPSHOT_MAGIC "CAIRNSNP"
-#define SNAPSHOT_VERSION 1u
+#define SNAPSHOT_VERSION 2u
+#define SNAPSHOT_CAS_LIMIT (1ull << 63)      /* a loaded CAS unique is below this */
+#define SNAPSHOT_EXPIRY_SPAN (1ull << 33)    /* a loaded expiry is at most created + this */
+#define SNAPSHOT_ITEM_SIZE_MAX (1ull << 30)  /* the largest item size limit (-I) a file may declare */
 
 enum snapshot_status {
     SNAPSHOT_OK = 0,
@@ -55,10 +81,20 @@ enum snapshot_status {
     SNAPSHOT_ERR_MAGIC,     /* not a snapshot file */
     SNAPSHOT_ERR_VERSION,   /* a snapshot of a format version this build does not read */
     SNAPSHOT_ERR_CHECKSUM,  /* the contents do not match the footer's checksum */
-    SNAPSHOT_ERR_RECORD,    /* a record with an impossible tag or key length */
-    SNAPSHOT_ERR_FOOTER,    /* bad footer marker, wrong record count or bytes after the footer */
+    SNAPSHOT_ERR_RECORD,    /* a record with an unknown tag */
+    SNAPSHOT_ERR_FOOTER,    /* bad footer marker or wrong record count */
     SNAPSHOT_ERR_NOMEM,     /* no memory for a buffer */
-    SNAPSHOT_PARTIAL        /* load: the file is good but not everything fit in memory */
+    SNAPSHOT_PARTIAL,       /* load: the file is good but not everything fit in memory */
+    SNAPSHOT_ERR_SYMLINK,   /* the snapshot path is a symbolic link: refused, never followed */
+    SNAPSHOT_ERR_NOT_FILE,  /* the snapshot path is not a regular file (a directory, a FIFO, ...) */
+    SNAPSHOT_ERR_TEMP_EXISTS, /* save: the temporary file's name is taken (nothing overwritten) */
+    SNAPSHOT_ERR_HEADER,    /* header flags, creation time or item size limit out of range */
+    SNAPSHOT_ERR_KEY_LENGTH, /* a key of 0 or more than 250 bytes */
+    SNAPSHOT_ERR_KEY_BYTES, /* a text key with a control byte, space or DEL */
+    SNAPSHOT_ERR_VALUE_LENGTH, /* a value longer than the file's item size limit */
+    SNAPSHOT_ERR_CAS,       /* a CAS unique at or above SNAPSHOT_CAS_LIMIT */
+    SNAPSHOT_ERR_EXPIRY,    /* an expiry beyond the file's creation time + SNAPSHOT_EXPIRY_SPAN */
+    SNAPSHOT_ERR_TRAILING   /* bytes after the footer */
 };
 
 /* What one call did. Counters that do not apply stay 0. */
@@ -70,28 +106,40 @@ struct snapshot_result {
     uint64_t duration_ns; /* wall time of the call */
     uint64_t expired;     /* items skipped because they had expired (save, load) */
     uint64_t left_out;    /* load: records not stored for lack of memory (or too large) */
+    uint64_t offset;      /* verify, load: where a bad file went wrong (the record or footer at
+                             fault, or the header: 0) */
 };
 
 /* A static, human-readable message for st. */
 const char *snapshot_strerror(enum snapshot_status st);
 
+/* A static token for st without spaces ("ok", "checksum_mismatch", "bad_key_bytes"...), as `stats`
+ * shows it. */
+const char *snapshot_status_token(enum snapshot_status st);
+
 /*
  * Saves every live item of c to path (see the design note above). r (may be NULL) gets the
- * outcome. On failure the temporary file is gone and path is unchanged. Holds each shard lock only
- * while copying that shard; never during I/O.
+ * outcome. On failure the temporary file is gone (unless its name was taken: ERR_TEMP_EXISTS, and
+ * then nothing was written) and path is unchanged. Holds each shard lock only while copying that
+ * shard; never during I/O.
  */
 enum snapshot_status snapshot_save(struct cache *c, const char *path, struct snapshot_result *r);
 
-/* Reads the whole file at path and checks magic, version, every record's framing, the record count
- * and the checksum. r (may be NULL) gets the record count and size. */
+/* Reads the whole file at path once and checks everything the loader checks (see above). r (may be
+ * NULL) gets the record count and size. */
 enum snapshot_status snapshot_verify(const char *path, struct snapshot_result *r);
 
 /*
- * Verifies path, then stores its records in c (as CACHE_SET) with their client flags, remaining
- * time to live and CAS unique; records already expired on c's clock are skipped. A record that
- * finds no memory without evicting is left out (counted) and loading goes on with the next one.
- * A bad file loads nothing. Returns SNAPSHOT_OK, SNAPSHOT_PARTIAL when records were left out, or
- * the file's error.
+ * Loads the snapshot at path into c in one pass over one open file (O_NOFOLLOW: a link is refused).
+ * Each record is checked, then staged: copied into an item allocated but not linked, so that no
+ * client can see it. Only when the footer's count and checksum match are the staged items linked
+ * (as CACHE_SET, replacing an item with the same key) with their client flags, remaining time to
+ * live and CAS unique; a refused file links nothing and gives every staged item's memory back, so
+ * the cache is as it was. Records already expired on c's clock are skipped. A record that finds no
+ * memory without evicting, or that is over c's item size limit, is left out (counted) and loading
+ * goes on with the next one. A version 1 file has no key tags: a key that is a valid text key loads
+ * as one, any other (it can only come from a binary key) loads as a binary key.
+ * Returns SNAPSHOT_OK, SNAPSHOT_PARTIAL when records were left out, or the file's error.
  */
 enum snapshot_status snapshot_load(struct cache *c, const char *path, struct snapshot_result *r);
 
