@@ -4,6 +4,11 @@
  * wrong magic or version, missing, unreadable, unwritable directory, file size limit mid-write),
  * each of which must load nothing and leave the previous snapshot loadable.
  *
+ * The loader's table (crafted_files) builds files byte by byte, each with one bad field behind a
+ * good record, and checks that each is refused with the status naming it and leaves the cache as it
+ * was (same items, CAS counter and chunks in use). The file checks (planted link at the temporary
+ * name, link at the path, mode 0600) and the CAS bound follow.
+ *
  * Files go to a fresh directory under /tmp per test. CAIRN_SNAPSHOT_ITEMS sets the item count of
  * the timing test (default 100000; 1000000 for the issue's figures); it prints, never asserts, times.
  */
@@ -573,4 +578,374 @@ Test(snapshot, timing_save_and_load)
             (double)n / ((double)r.duration_ns / 1e9));
     cache_destroy(&a);
     cache_destroy(&b);
+}
+
+/* ---- crafted files: the loader's checks, table-driven ---- */
+
+struct craft {
+    unsigned char p[1 << 16];
+    size_t len;
+};
+
+static void craft_put(struct craft *f, const void *b, size_t n)
+{
+    cr_assert_leq(f->len + n, sizeof f->p);
+    memcpy(f->p + f->len, b, n);
+    f->len += n;
+}
+
+static void craft_u32(struct craft *f, uint32_t v)
+{
+    unsigned char b[4];
+
+    for (unsigned i = 0; i < 4; i++)
+        b[i] = (unsigned char)(v >> (8 * i));
+    craft_put(f, b, 4);
+}
+
+static void craft_u64(struct craft *f, uint64_t v)
+{
+    unsigned char b[8];
+
+    for (unsigned i = 0; i < 8; i++)
+        b[i] = (unsigned char)(v >> (8 * i));
+    craft_put(f, b, 8);
+}
+
+/* One record; nbytes is the length the record declares (the value written is val, nval bytes). */
+static void craft_record(struct craft *f, uint8_t tag, const char *key, size_t nkey, uint64_t expiry,
+                         uint64_t cas, uint32_t nbytes, const char *val, size_t nval)
+{
+    unsigned char fixed[2] = {tag, (unsigned char)nkey};
+
+    craft_put(f, fixed, 2);
+    craft_u32(f, 0x01020304);
+    craft_u64(f, expiry);
+    craft_u64(f, cas);
+    craft_u32(f, nbytes);
+    craft_put(f, key, nkey);
+    craft_put(f, val, nval);
+}
+
+/* One case: a file of header, record "good1", the case's record, record "keep", footer; fields
+ * left 0 take the good default. */
+struct crafted {
+    const char *name;
+    uint32_t version;     /* 0: 2 */
+    uint32_t hdr_flags;
+    uint64_t created;     /* 0: now */
+    uint32_t size_max;    /* 0: 1 MiB (version 2 only) */
+    uint8_t tag;          /* 0: text */
+    const char *key;      /* NULL: "case" */
+    size_t nkey;          /* 0: strlen(key) */
+    bool empty_key;       /* nkey 0 */
+    uint64_t expiry;
+    uint64_t ahead;       /* else: expiry = created + ahead (0: never) */
+    uint64_t cas;         /* 0: 1000 */
+    uint32_t nbytes;      /* 0: the value's length (5) */
+    uint64_t count_delta; /* added to the footer's record count */
+    bool flip;            /* flip a value byte after the checksum was computed */
+    size_t cut;           /* bytes cut from the end */
+    size_t trailing;      /* zero bytes after the footer */
+    enum snapshot_status want;
+    bool want_binary;     /* on success: the case's key is loaded as binary */
+};
+
+static void craft_file(const struct crafted *k, struct craft *f)
+{
+    uint32_t version = k->version ? k->version : 2;
+    uint64_t created = k->created ? k->created : (uint64_t)time(NULL);
+    const char *key = k->key ? k->key : "case";
+    size_t nkey = k->empty_key ? 0 : k->nkey ? k->nkey : strlen(key);
+    uint64_t h;
+
+    f->len = 0;
+    craft_put(f, SNAPSHOT_MAGIC, 8);
+    craft_u32(f, version);
+    craft_u32(f, k->hdr_flags);
+    craft_u64(f, created);
+    if (version >= 2)
+        craft_u32(f, k->size_max ? k->size_max : 1u << 20);
+    craft_record(f, 1, "good1", 5, 0, 900, 3, "one", 3);
+    craft_record(f, k->tag ? k->tag : 1, key, nkey,
+                 k->expiry ? k->expiry : k->ahead ? created + k->ahead : 0, k->cas ? k->cas : 1000,
+                 k->nbytes ? k->nbytes : 5, "value", 5);
+    craft_record(f, 1, "keep", 4, 0, 1100, 3, "new", 3);
+    h = XXH3_64bits(f->p, f->len);
+    craft_put(f, "\xff" "SNAPEND", 8);
+    craft_u64(f, 3 + k->count_delta);
+    craft_u64(f, h);
+    if (k->flip)
+        f->p[f->len - 24 - 2] ^= 0x01; /* a byte of "new" */
+    for (size_t i = 0; i < k->trailing; i++)
+        craft_put(f, "", 1);
+    f->len -= k->cut;
+}
+
+/* What a cache looks like from outside: items, bytes, chunks in use, the next CAS it hands out is
+ * checked separately (it consumes one). */
+struct cache_view {
+    uint64_t curr_items, total_items, bytes, used_chunks;
+};
+
+static struct cache_view view_of(struct cache *c)
+{
+    struct cache_stats s = st_stats(c);
+    struct cache_view v = {s.curr_items, s.total_items, s.bytes, 0};
+
+    for (unsigned id = 1; id <= cache_class_count(c); id++) {
+        struct cache_class_stats cs;
+
+        cache_class_stats_get(c, id, &cs);
+        v.used_chunks += cs.used_chunks;
+    }
+    return v;
+}
+
+static const char key251[252] = "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk"
+                                "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk"
+                                "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk"
+                                "kkkkkkkkkkkkkkkkkkkkkkk";
+
+static const struct crafted cases[] = {
+    {.name = "good", .want = SNAPSHOT_OK},
+    {.name = "bad checksum", .flip = true, .want = SNAPSHOT_ERR_CHECKSUM},
+    {.name = "truncated in the footer", .cut = 10, .want = SNAPSHOT_ERR_TRUNCATED},
+    {.name = "truncated in a record", .cut = 24 + 7 + 26 + 3, .want = SNAPSHOT_ERR_TRUNCATED},
+    {.name = "key with \\r", .key = "a\rb", .want = SNAPSHOT_ERR_KEY_BYTES},
+    {.name = "key with \\n", .key = "a\nb", .want = SNAPSHOT_ERR_KEY_BYTES},
+    {.name = "key with space", .key = "a b", .want = SNAPSHOT_ERR_KEY_BYTES},
+    {.name = "key with NUL", .key = "a\0b", .nkey = 3, .want = SNAPSHOT_ERR_KEY_BYTES},
+    {.name = "key with tab", .key = "a\tb", .want = SNAPSHOT_ERR_KEY_BYTES},
+    {.name = "key with DEL", .key = "a\x7f", .want = SNAPSHOT_ERR_KEY_BYTES},
+    {.name = "key too long", .key = key251, .want = SNAPSHOT_ERR_KEY_LENGTH},
+    {.name = "empty key", .empty_key = true, .want = SNAPSHOT_ERR_KEY_LENGTH},
+    {.name = "key of 250 bytes", .key = key251, .nkey = 250, .want = SNAPSHOT_OK},
+    {.name = "key with UTF-8 bytes", .key = "caf\xc3\xa9", .want = SNAPSHOT_OK},
+    {.name = "binary key allowed", .tag = 2, .key = "a\r\n b\0", .nkey = 6, .want = SNAPSHOT_OK,
+     .want_binary = true},
+    {.name = "binary tag in version 1", .version = 1, .tag = 2, .want = SNAPSHOT_ERR_RECORD},
+    {.name = "version 1 text key", .version = 1, .want = SNAPSHOT_OK},
+    {.name = "version 1 untagged binary key", .version = 1, .key = "a b\r\n", .want = SNAPSHOT_OK,
+     .want_binary = true},
+    {.name = "unknown tag", .tag = 3, .want = SNAPSHOT_ERR_RECORD},
+    {.name = "CAS 2^64-1", .cas = UINT64_MAX, .want = SNAPSHOT_ERR_CAS},
+    {.name = "CAS 2^63", .cas = 1ull << 63, .want = SNAPSHOT_ERR_CAS},
+    {.name = "CAS 2^63-1", .cas = (1ull << 63) - 1, .want = SNAPSHOT_OK},
+    {.name = "value too long", .nbytes = (1u << 20) + 1, .want = SNAPSHOT_ERR_VALUE_LENGTH},
+    {.name = "value of 4 GiB", .nbytes = UINT32_MAX, .want = SNAPSHOT_ERR_VALUE_LENGTH},
+    {.name = "value over a declared small limit", .size_max = 1024, .nbytes = 1025,
+     .want = SNAPSHOT_ERR_VALUE_LENGTH},
+    {.name = "expiry 2^64-1", .expiry = UINT64_MAX, .want = SNAPSHOT_ERR_EXPIRY},
+    {.name = "expiry 1000 years ahead", .ahead = 1000ull * 366 * 86400, .want = SNAPSHOT_ERR_EXPIRY},
+    {.name = "expiry just past the bound", .ahead = (1ull << 33) + 1, .want = SNAPSHOT_ERR_EXPIRY},
+    {.name = "expiry at the bound", .ahead = 1ull << 33, .want = SNAPSHOT_OK},
+    {.name = "expiry in 2100", .expiry = 4102444800ull, .want = SNAPSHOT_OK},
+    {.name = "trailing garbage", .trailing = 1, .want = SNAPSHOT_ERR_TRAILING},
+    {.name = "wrong record count", .count_delta = 1, .want = SNAPSHOT_ERR_FOOTER},
+    {.name = "header flags", .hdr_flags = 1, .want = SNAPSHOT_ERR_HEADER},
+    {.name = "header created absurd", .created = 1ull << 40, .want = SNAPSHOT_ERR_HEADER},
+    {.name = "header item size limit 0", .size_max = 1, .want = SNAPSHOT_ERR_HEADER},
+    {.name = "header item size limit over 1 GiB", .size_max = (1u << 30) + 1,
+     .want = SNAPSHOT_ERR_HEADER},
+    {.name = "unsupported version", .version = 3, .want = SNAPSHOT_ERR_VERSION},
+};
+
+/* Loads case k into a cache that holds "keep" = "old" and checks the outcome. */
+static void run_crafted(const struct crafted *k)
+{
+    struct cache *c = st_cache(0, 0, 2, 0);
+    const char *key = k->key ? k->key : "case";
+    size_t nkey = k->nkey ? k->nkey : strlen(key);
+    static struct craft f;
+    struct snapshot_result r;
+    struct cache_view before, after;
+    enum snapshot_status st;
+    uint64_t keep_cas, cas = 0;
+    struct item *it;
+
+    craft_file(k, &f);
+    write_file(path, f.p, f.len);
+    cr_assert_eq(st_set(c, "keep", "old"), CACHE_OK);
+    keep_cas = cas_of(c, "keep");
+    before = view_of(c);
+    st = snapshot_verify(path, &r);
+    cr_assert_eq(st, k->want, "%s: verify %s (%s), want %s", k->name, snapshot_status_token(st),
+                 snapshot_strerror(st), snapshot_status_token(k->want));
+    st = snapshot_load(c, path, &r);
+    cr_assert_eq(st, k->want, "%s: load %s (%s), want %s", k->name, snapshot_status_token(st),
+                 snapshot_strerror(st), snapshot_status_token(k->want));
+    cr_assert_eq(r.status, k->want);
+    if (k->want == SNAPSHOT_OK) {
+        cr_assert_eq(r.items, 3, "%s: %llu items", k->name, (unsigned long long)r.items);
+        st_expect(c, "good1", "one");
+        st_expect(c, "keep", "new");
+        it = cache_get(c, key, nkey, NULL);
+        cr_assert_not_null(it, "%s: the case's key is not reachable", k->name);
+        cr_assert_eq(item_key_binary(it), k->want_binary, "%s: binary mark", k->name);
+        cr_assert(memcmp(item_value(it), "value", 5) == 0);
+        cache_item_release(c, &it);
+        cache_destroy(&c);
+        return;
+    }
+    cr_assert_eq(r.items, 0, "%s", k->name);
+    after = view_of(c);
+    cr_assert_eq(after.curr_items, before.curr_items, "%s: items linked", k->name);
+    cr_assert_eq(after.total_items, before.total_items, "%s: items linked", k->name);
+    cr_assert_eq(after.bytes, before.bytes, "%s", k->name);
+    cr_assert_eq(after.used_chunks, before.used_chunks, "%s: staged chunks not given back", k->name);
+    st_expect(c, "keep", "old");
+    cr_assert_eq(cas_of(c, "keep"), keep_cas, "%s", k->name);
+    st_expect_miss(c, "good1", CACHE_MISS_NONE);
+    cr_assert_eq(st_store(c, "next", "x", 0, 0, CACHE_SET, 0, &cas), CACHE_OK);
+    cr_assert_eq(cas, keep_cas + 1, "%s: the CAS counter moved (%llu)", k->name, (unsigned long long)cas);
+    cache_destroy(&c);
+}
+
+Test(snapshot, crafted_files)
+{
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        run_crafted(&cases[i]);
+}
+
+/* The loaded CAS bound: a file at 2^63 - 1 loads, and the counter then stays there instead of
+ * wrapping (every later unique nonzero, never below the loaded one). */
+Test(snapshot, loaded_cas_bound_and_counter_never_wraps)
+{
+    struct crafted k = {.name = "bound", .cas = (1ull << 63) - 1, .want = SNAPSHOT_OK};
+    struct cache *c = st_cache(0, 0, 0, 0);
+    static struct craft f;
+    struct snapshot_result r;
+    uint64_t cas = 0;
+
+    craft_file(&k, &f);
+    write_file(path, f.p, f.len);
+    cr_assert_eq(snapshot_load(c, path, &r), SNAPSHOT_OK);
+    cr_assert_eq(cas_of(c, "case"), (1ull << 63) - 1);
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(st_store(c, "after", "x", 0, 0, CACHE_SET, 0, &cas), CACHE_OK);
+        cr_assert_eq(cas, (1ull << 63) - 1, "unique %llu", (unsigned long long)cas);
+    }
+    cache_flush(c, 0);
+    cr_assert_eq(st_store(c, "after-flush", "x", 0, 0, CACHE_SET, 0, &cas), CACHE_OK);
+    cr_assert_neq(cas, 0);
+    cache_destroy(&c);
+}
+
+/* A binary key (meta b) keeps its mark across a save and a load. */
+Test(snapshot, binary_key_mark_round_trip)
+{
+    struct cache *a = st_cache(0, 0, 0, 0), *b = st_cache(0, 0, 0, 0);
+    const char key[] = "bin\r\n \0key";
+    enum cache_status cst;
+    struct item *it = cache_alloc(a, key, sizeof key - 1, 0, 0, 2, &cst);
+    struct snapshot_result r;
+
+    cr_assert_not_null(it);
+    memcpy(item_value(it), "xy", 2);
+    item_set_key_binary(it, true);
+    cr_assert_eq(cache_store(a, it, CACHE_SET, 0, NULL), CACHE_OK);
+    cache_item_release(a, &it);
+    cr_assert_eq(st_set(a, "text", "t"), CACHE_OK);
+    save_ok(a, 2);
+    cr_assert_eq(snapshot_load(b, path, &r), SNAPSHOT_OK, "%s", snapshot_strerror(r.status));
+    it = cache_get(b, key, sizeof key - 1, NULL);
+    cr_assert_not_null(it);
+    cr_assert(item_key_binary(it));
+    cache_item_release(b, &it);
+    it = cache_get(b, "text", 4, NULL);
+    cr_assert_not_null(it);
+    cr_assert(!item_key_binary(it));
+    cache_item_release(b, &it);
+    cache_destroy(&a);
+    cache_destroy(&b);
+}
+
+/* ---- the files themselves ---- */
+
+Test(snapshot, file_mode_0600)
+{
+    struct cache *c = st_cache(0, 0, 0, 0);
+    struct stat sb;
+    mode_t old = umask(0);
+
+    st_set(c, "a", "1");
+    save_ok(c, 1);
+    umask(old);
+    cr_assert_eq(stat(path, &sb), 0);
+    cr_assert_eq(sb.st_mode & 07777, 0600, "mode %o", (unsigned)(sb.st_mode & 07777));
+    cache_destroy(&c);
+}
+
+Test(snapshot, planted_symlink_at_temp_name_is_not_followed)
+{
+    struct cache *c = st_cache(0, 0, 0, 0);
+    struct snapshot_result r;
+    char tmp[200], target[160], buf[16] = "";
+    struct stat sb;
+    FILE *f;
+    size_t len;
+
+    free(good_file(&len));
+    snprintf(target, sizeof target, "%s/victim", dir);
+    write_file(target, (const unsigned char *)"precious", 8);
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    cr_assert_eq(symlink(target, tmp), 0);
+    st_set(c, "new", "2");
+    cr_assert_eq(snapshot_save(c, path, &r), SNAPSHOT_ERR_TEMP_EXISTS);
+    cr_assert_eq(r.saved_errno, EEXIST);
+    f = fopen(target, "rb");
+    cr_assert_not_null(f);
+    cr_assert_eq(fread(buf, 1, sizeof buf, f), 8);
+    fclose(f);
+    cr_assert_str_eq(buf, "precious", "the link's target was written");
+    cr_assert_eq(lstat(tmp, &sb), 0);
+    cr_assert(S_ISLNK(sb.st_mode), "the planted link was removed or replaced");
+    expect_old_intact();
+    /* a dangling link is not created through either */
+    unlink(tmp);
+    unlink(target);
+    cr_assert_eq(symlink(target, tmp), 0);
+    cr_assert_eq(snapshot_save(c, path, &r), SNAPSHOT_ERR_TEMP_EXISTS);
+    cr_assert_eq(access(target, F_OK), -1, "a file was created through the dangling link");
+    unlink(tmp);
+    save_ok(c, 1);
+    cache_destroy(&c);
+}
+
+Test(snapshot, symlink_at_snapshot_path_refused)
+{
+    struct cache *c = st_cache(0, 0, 0, 0);
+    struct snapshot_result r;
+    char real[160];
+    size_t len;
+    struct stat sb;
+
+    free(good_file(&len));
+    snprintf(real, sizeof real, "%s/real.snap", dir);
+    cr_assert_eq(rename(path, real), 0);
+    cr_assert_eq(symlink(real, path), 0);
+    expect_bad(path, SNAPSHOT_ERR_SYMLINK);
+    st_set(c, "a", "1");
+    cr_assert_eq(snapshot_save(c, path, &r), SNAPSHOT_ERR_SYMLINK);
+    cr_assert_eq(lstat(path, &sb), 0);
+    cr_assert(S_ISLNK(sb.st_mode), "the link was replaced");
+    /* a FIFO at the path is refused without blocking */
+    unlink(path);
+    cr_assert_eq(mkfifo(path, 0600), 0);
+    expect_bad(path, SNAPSHOT_ERR_NOT_FILE);
+    cache_destroy(&c);
+}
+
+Test(snapshot, every_status_has_a_token_and_a_message)
+{
+    for (int st = SNAPSHOT_OK; st <= SNAPSHOT_ERR_TRAILING; st++) {
+        const char *t = snapshot_status_token((enum snapshot_status)st);
+
+        cr_assert_str_neq(t, "unknown", "status %d", st);
+        cr_assert_null(strchr(t, ' '), "token %s", t);
+        cr_assert_str_neq(snapshot_strerror((enum snapshot_status)st), "unknown snapshot status");
+        for (int o = SNAPSHOT_OK; o < st; o++)
+            cr_assert_str_neq(t, snapshot_status_token((enum snapshot_status)o));
+    }
 }
