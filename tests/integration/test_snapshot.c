@@ -3,7 +3,11 @@
  * `snapshot [bg]` command and its replies, restarts that bring every field back (flags, CAS, the
  * time left to live), writers during a save, kill -9 in the middle of a save, bad files at start
  * (fail or set aside), failing saves (no directory, a blocked temporary file, the file-size limit),
- * one save at a time, periodic saves, the save on SIGTERM, the stats lines and the options.
+ * one save at a time, periodic saves, the save on SIGTERM, the stats lines and the options; and the
+ * hardening findings, each test named after one: a link planted at the temporary name is not
+ * followed, a link at the snapshot path is refused, the file's mode is 0600, a loaded CAS is bounded,
+ * keys with bad bytes are refused at start, stale temporary files go by their exact name only.
+ * Crafted files are built here byte by byte (the checksum with xxHash, inlined).
  *
  * Each test works in its own temporary directory, removed by the suite's fini. Servers are started
  * through the harness (PR_SET_PDEATHSIG, 5 s I/O timeouts); a test that needs a server to fail at
@@ -12,6 +16,9 @@
 #include "config.h"
 
 #include "tests/integration/harness.h"
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
 
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -26,6 +33,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static char dir[64];
@@ -490,7 +498,7 @@ static void bad_file_case(enum damage d, const char *msg)
         good[0] = 'X';
         break;
     case DAMAGE_VERSION:
-        good[8] = 2; /* u32 little-endian at offset 8 */
+        good[8] = 9; /* u32 little-endian at offset 8 */
         break;
     }
     write_file(snap, good, len);
@@ -614,8 +622,8 @@ Test(snapshot, blocked_temp_file_keeps_old_file)
     cr_assert_eq(mkdir(tmp, 0700), 0); /* the save cannot create its temporary file */
     int fd = h_connect(h_srv.port);
     h_set(fd, "new", "value");
-    expect_save_error(fd, "Is a directory");
-    expect_failure_stats(fd, "open_failed");
+    expect_save_error(fd, "already exists");
+    expect_failure_stats(fd, "temp_exists");
     size_t len2 = 0;
     char *now = slurp(snap, &len2);
     cr_assert(now != NULL && len2 == len && memcmp(now, good, len) == 0, "old snapshot changed");
@@ -804,4 +812,263 @@ Test(snapshot, bad_option_values)
         cr_assert_not_null(strstr(log, cases[i][2]), "%s %s: output:\n%s", cases[i][0], cases[i][1], log);
         free(log);
     }
+}
+
+/* ---- hardened files (the robustness findings) ---- */
+
+/* A one-record-plus-one snapshot at path, format version 2, built byte by byte: record "other" =
+ * "fine" (text), then key (nkey bytes, tag 1 text or 2 binary) = "val" with the given CAS. */
+static void craft_snapshot(const char *path, const char *key, size_t nkey, unsigned tag, uint64_t cas)
+{
+    unsigned char b[1024];
+    size_t n = 0;
+    uint64_t now = (uint64_t)time(NULL), h;
+#define PUT(v, w)                                                                                            \
+    do {                                                                                                     \
+        for (unsigned i_ = 0; i_ < (w); i_++)                                                                \
+            b[n++] = (unsigned char)((uint64_t)(v) >> (8 * i_));                                             \
+    } while (0)
+    memcpy(b, "CAIRNSNP", 8);
+    n = 8;
+    PUT(2, 4);       /* version */
+    PUT(0, 4);       /* flags */
+    PUT(now, 8);     /* created */
+    PUT(1u << 20, 4); /* item size limit */
+    PUT(1, 1);
+    PUT(5, 1);
+    PUT(0, 4);
+    PUT(0, 8);
+    PUT(77, 8);
+    PUT(4, 4);
+    memcpy(b + n, "otherfine", 9);
+    n += 9;
+    PUT(tag, 1);
+    PUT(nkey, 1);
+    PUT(3, 4);  /* client flags */
+    PUT(0, 8);  /* expiry: never */
+    PUT(cas, 8);
+    PUT(3, 4);
+    memcpy(b + n, key, nkey);
+    n += nkey;
+    memcpy(b + n, "val", 3);
+    n += 3;
+    h = XXH3_64bits(b, n);
+    memcpy(b + n, "\xffSNAPEND", 8);
+    n += 8;
+    PUT(2, 8);
+    PUT(h, 8);
+#undef PUT
+    write_file(path, (const char *)b, n);
+}
+
+/* Starts on the snapshot at snap expecting exit status want and what in the output. */
+static void expect_start_refused(const char *const *extra, int want, const char *what)
+{
+    char *log = NULL;
+    int st = start_expecting_exit(extra, &log);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == want, "status 0x%x (want %d), output:\n%s", (unsigned)st,
+              want, log);
+    cr_assert_not_null(strstr(log, what), "no \"%s\" in output:\n%s", what, log);
+    free(log);
+}
+
+Test(snapshot, planted_symlink_at_temp_name_is_not_followed)
+{
+    SKIP_FOR_MEMCACHED();
+    size_t len = 0;
+    char *good = make_good_file(&len);
+    char target[160], tmp[256];
+    snprintf(target, sizeof(target), "%s/victim", dir);
+    write_file(target, "precious", 8);
+    start_snap(&h_srv, (const char *const[]){"--snapshot-on-shutdown", "no", NULL});
+    snprintf(tmp, sizeof(tmp), "%s.tmp.%d", snap, (int)h_srv.pid);
+    cr_assert_eq(symlink(target, tmp), 0);
+    int fd = h_connect(h_srv.port);
+    h_set(fd, "new", "value");
+    expect_save_error(fd, "already exists");
+    expect_failure_stats(fd, "temp_exists");
+    size_t tlen = 0;
+    char *t = slurp(target, &tlen);
+    cr_assert(t != NULL && tlen == 8 && memcmp(t, "precious", 8) == 0, "the link's target was written");
+    free(t);
+    struct stat sb;
+    cr_assert(lstat(tmp, &sb) == 0 && S_ISLNK(sb.st_mode), "the planted link was removed or replaced");
+    size_t len2 = 0;
+    char *now = slurp(snap, &len2);
+    cr_assert(now != NULL && len2 == len && memcmp(now, good, len) == 0, "old snapshot changed");
+    free(now);
+    cr_assert_eq(unlink(tmp), 0);
+    snapshot_ok(fd, NULL, NULL);
+    close(fd);
+    stop_ok(&h_srv, SIGTERM);
+    cr_assert_not_null(strstr(h_last_log(), "temp_exists"), "not logged:\n%s", h_last_log());
+    free(good);
+}
+
+Test(snapshot, symlink_at_snapshot_path_refused)
+{
+    SKIP_FOR_MEMCACHED();
+    size_t len = 0;
+    char *good = make_good_file(&len);
+    char real[160];
+    snprintf(real, sizeof(real), "%s/real.snap", dir);
+    cr_assert_eq(rename(snap, real), 0);
+    cr_assert_eq(symlink(real, snap), 0);
+    /* at start: exit 74 (not a bad file to set aside: the path is wrong), even with set-aside */
+    expect_start_refused(NULL, 74, "symbolic link");
+    expect_start_refused((const char *const[]){"--snapshot-bad-file", "set-aside", NULL}, 74, "symbolic link");
+    struct stat sb;
+    cr_assert(lstat(snap, &sb) == 0 && S_ISLNK(sb.st_mode), "the link was changed");
+    /* a save to a path that became a link is refused, the link and its target left alone */
+    cr_assert_eq(unlink(snap), 0);
+    start_snap(&h_srv, (const char *const[]){"--snapshot-on-shutdown", "no", NULL});
+    cr_assert_eq(symlink(real, snap), 0);
+    int fd = h_connect(h_srv.port);
+    expect_save_error(fd, "symbolic link");
+    expect_failure_stats(fd, "symlink_refused");
+    close(fd);
+    stop_ok(&h_srv, SIGTERM);
+    cr_assert(lstat(snap, &sb) == 0 && S_ISLNK(sb.st_mode), "the link was replaced by a file");
+    size_t len2 = 0;
+    char *still = slurp(real, &len2);
+    cr_assert(still != NULL && len2 == len && memcmp(still, good, len) == 0, "the link's target changed");
+    free(still);
+    free(good);
+}
+
+Test(snapshot, file_mode_0600)
+{
+    SKIP_FOR_MEMCACHED();
+    start_snap(&h_srv, (const char *const[]){"--snapshot-on-shutdown", "no", NULL});
+    int fd = h_connect(h_srv.port);
+    h_set(fd, "a", "1");
+    snapshot_ok(fd, NULL, NULL);
+    close(fd);
+    stop_ok(&h_srv, SIGTERM);
+    struct stat sb;
+    cr_assert_eq(stat(snap, &sb), 0);
+    cr_assert_eq(sb.st_mode & 07777, 0600, "mode %o", (unsigned)(sb.st_mode & 07777));
+}
+
+Test(snapshot, loaded_cas_bound)
+{
+    SKIP_FOR_MEMCACHED();
+    /* 2^63 - 1, the largest accepted: loads, and new items never get CAS 0 */
+    const uint64_t top = (1ull << 63) - 1;
+    craft_snapshot(snap, "big", 3, 1, top);
+    const char *const off[] = {"--snapshot-on-shutdown", "no", NULL};
+    start_snap(&h_srv, off);
+    int fd = h_connect(h_srv.port);
+    cr_assert_eq(h_stat(fd, "snapshot_loaded_items"), 2);
+    uint64_t cas = 0;
+    free(h_gets(fd, "big", &cas));
+    cr_assert_eq(cas, top, "loaded CAS %" PRIu64, cas);
+    for (int i = 0; i < 3; i++) {
+        h_set(fd, "after", "x");
+        free(h_gets(fd, "after", &cas));
+        cr_assert_neq(cas, 0, "a new item got CAS 0 after the loaded maximum");
+    }
+    close(fd);
+    stop_ok(&h_srv, SIGTERM);
+    /* 2^64 - 1 (checksum valid): refused at start, exit 65; set aside, the cache starts empty */
+    craft_snapshot(snap, "big", 3, 1, UINT64_MAX);
+    expect_start_refused(NULL, 65, "CAS");
+    start_snap(&h_srv, (const char *const[]){"--snapshot-bad-file", "set-aside", "--snapshot-on-shutdown", "no",
+                                             NULL});
+    fd = h_connect(h_srv.port);
+    cr_assert_eq(h_stat(fd, "curr_items"), 0);
+    char val[64];
+    stat_text(fd, "snapshot_load_status", val, sizeof(val));
+    cr_assert_str_eq(val, "cas_out_of_range");
+    close(fd);
+    stop_ok(&h_srv, SIGTERM);
+}
+
+Test(snapshot, keys_with_bad_bytes_refused_at_start)
+{
+    SKIP_FOR_MEMCACHED();
+    static const struct {
+        const char *key;
+        size_t nkey;
+    } bad[] = {{"a\rb", 3}, {"a\nb", 3}, {"a b", 3}, {"a\0b", 3}, {"a\x7f", 2}};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        craft_snapshot(snap, bad[i].key, bad[i].nkey, 1, 5);
+        size_t len = 0;
+        char *before = slurp(snap, &len);
+        expect_start_refused(NULL, 65, "control character");
+        size_t len2 = 0;
+        char *after = slurp(snap, &len2);
+        cr_assert(after != NULL && len2 == len && memcmp(after, before, len) == 0, "the bad file was changed");
+        free(before);
+        free(after);
+    }
+    /* the same bytes in a binary key (meta b) are fine, and the mark survives a restart */
+    craft_snapshot(snap, "a b", 3, 2, 5);
+    const char *const off[] = {"--snapshot-on-shutdown", "no", NULL};
+    start_snap(&h_srv, off);
+    int fd = h_connect(h_srv.port);
+    cr_assert_eq(h_stat(fd, "snapshot_loaded_items"), 2);
+    char val[64];
+    stat_text(fd, "snapshot_load_status", val, sizeof(val));
+    cr_assert_str_eq(val, "ok");
+    h_sends(fd, "mg YSBi b k v\r\n"); /* base64 of "a b" */
+    char *line = h_read_line(fd);
+    cr_assert(strncmp(line, "VA 3 ", 5) == 0 && strstr(line, "kYSBi") != NULL, "reply: %s", line);
+    free(line);
+    h_expect(fd, "val\r\n");
+    h_cmd(fd, "ms Yw== 2 b\r\nhi\r\n", "HD\r\n"); /* "c", stored binary */
+    snapshot_ok(fd, NULL, NULL);
+    close(fd);
+    stop_ok(&h_srv, SIGTERM);
+    start_snap(&h_srv, off);
+    fd = h_connect(h_srv.port);
+    h_sends(fd, "mg c k v\r\n"); /* the item decides: a binary key shows encoded */
+    line = h_read_line(fd);
+    cr_assert(strncmp(line, "VA 2 ", 5) == 0 && strstr(line, "kYw== b") != NULL, "reply: %s", line);
+    free(line);
+    h_expect(fd, "hi\r\n");
+    close(fd);
+    stop_ok(&h_srv, SIGTERM);
+}
+
+/* A pid that no longer exists: a child that exited and was reaped. */
+static pid_t dead_pid(void)
+{
+    pid_t p = fork();
+    cr_assert_geq(p, 0);
+    if (p == 0)
+        _exit(0);
+    cr_assert_eq(waitpid(p, NULL, 0), p);
+    return p;
+}
+
+Test(snapshot, stale_temp_files_removed_by_exact_name_only)
+{
+    SKIP_FOR_MEMCACHED();
+    char target[160], names[5][256];
+    snprintf(target, sizeof(target), "%s/victim", dir);
+    write_file(target, "precious", 8);
+    pid_t p = dead_pid();
+    snprintf(names[0], sizeof(names[0]), "%s.tmp.%d", snap, (int)p);          /* removed */
+    snprintf(names[1], sizeof(names[1]), "%s.tmp.%d", snap, (int)dead_pid()); /* a link: removed, target kept */
+    snprintf(names[2], sizeof(names[2]), "%s.tmp.%dx", snap, (int)p);         /* kept: not the pattern */
+    snprintf(names[3], sizeof(names[3]), "%s.tmp.0%d", snap, (int)p);         /* kept: not the pattern */
+    snprintf(names[4], sizeof(names[4]), "%s.tmp.+%d", snap, (int)p);         /* kept: not the pattern */
+    for (int i = 0; i < 5; i++) {
+        if (i == 1)
+            cr_assert_eq(symlink(target, names[i]), 0);
+        else
+            write_file(names[i], "x", 1);
+    }
+    start_snap(&h_srv, (const char *const[]){"--snapshot-on-shutdown", "no", NULL});
+    stop_ok(&h_srv, SIGTERM);
+    struct stat sb;
+    cr_assert_neq(lstat(names[0], &sb), 0, "%s stayed", names[0]);
+    cr_assert_neq(lstat(names[1], &sb), 0, "%s stayed", names[1]);
+    for (int i = 2; i < 5; i++)
+        cr_assert_eq(lstat(names[i], &sb), 0, "%s was removed", names[i]);
+    size_t tlen = 0;
+    char *t = slurp(target, &tlen);
+    cr_assert(t != NULL && tlen == 8 && memcmp(t, "precious", 8) == 0, "the link's target was touched");
+    free(t);
 }
