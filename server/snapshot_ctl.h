@@ -26,11 +26,12 @@ struct server;
 struct snapshot_ctl;
 struct snapshot_waiter;
 
-/* Exit statuses of a start that found a snapshot it cannot load. */
-#define SNAPSHOT_EXIT_BAD_FILE 65 /* EX_DATAERR: bad contents: truncated, corrupt, wrong magic or
-                                     version, a field out of range (a bad key, CAS, expiry...) */
-#define SNAPSHOT_EXIT_IO       74 /* EX_IOERR: unreadable file, a symbolic link or not a regular file
-                                     at the path, no memory; also a failed final save */
+/* Exit statuses of a start that found a snapshot it cannot load. BAD_FILE (EX_DATAERR): bad
+ * contents: truncated, corrupt, wrong magic or version, a field out of range (a bad key, CAS,
+ * expiry...). IO (EX_IOERR): an unreadable file, a symbolic link or not a regular file at the path,
+ * no memory; also a failed final save. */
+#define SNAPSHOT_EXIT_BAD_FILE 65
+#define SNAPSHOT_EXIT_IO       74
 
 struct snapshot_ctl_options {
     const char *path;    /* the snapshot file; must outlive the ctl */

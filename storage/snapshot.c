@@ -44,17 +44,17 @@
 
 #include "storage/cache_internal.h"
 
-#define SNAP_HEADER_V1 24u   /* version 1: no item size limit */
-#define SNAP_HEADER_SIZE 28u
-#define SNAP_RECORD_FIXED 26u
-#define SNAP_FOOTER_SIZE 24u
-#define SNAP_TAG_TEXT 0x01u   /* a record whose key is a text key */
-#define SNAP_TAG_BINARY 0x02u /* a record whose key is binary (meta b; version 2 on) */
-#define SNAP_TAG_FOOTER 0xffu
+#define SNAP_HEADER_V1     24u /* version 1: no item size limit */
+#define SNAP_HEADER_SIZE   28u
+#define SNAP_RECORD_FIXED  26u
+#define SNAP_FOOTER_SIZE   24u
+#define SNAP_TAG_TEXT      0x01u /* a record whose key is a text key */
+#define SNAP_TAG_BINARY    0x02u /* a record whose key is binary (meta b; version 2 on) */
+#define SNAP_TAG_FOOTER    0xffu
 #define SNAP_FOOTER_MARKER "SNAPEND"
-#define SNAP_READ_BUF (1u << 20)
-#define SNAP_CREATED_MAX (1ull << 40) /* a header's creation time is below this */
-#define SNAP_ITEM_SIZE_MIN 1024u      /* the smallest item size limit a header may declare */
+#define SNAP_READ_BUF      (1u << 20)
+#define SNAP_CREATED_MAX   (1ull << 40) /* a header's creation time is below this */
+#define SNAP_ITEM_SIZE_MIN 1024u        /* the smallest item size limit a header may declare */
 
 _Static_assert(SNAPSHOT_CAS_LIMIT == CACHE_CAS_LIMIT, "a loaded CAS must stay below the counter's limit");
 _Static_assert(SNAPSHOT_ITEM_SIZE_MAX <= UINT32_MAX, "the header's item size limit is a u32");

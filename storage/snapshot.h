@@ -65,36 +65,36 @@
 #include "storage/cache.h"
 
 #define SNAPSHOT_MAGIC "CAIRNSNP"
-#define SNAPSHOT_VERSION 2u
-#define SNAPSHOT_CAS_LIMIT (1ull << 63)      /* a loaded CAS unique is below this */
-#define SNAPSHOT_EXPIRY_SPAN (1ull << 33)    /* a loaded expiry is at most created + this */
-#define SNAPSHOT_ITEM_SIZE_MAX (1ull << 30)  /* the largest item size limit (-I) a file may declare */
+#define SNAPSHOT_VERSION       2u
+#define SNAPSHOT_CAS_LIMIT     (1ull << 63) /* a loaded CAS unique is below this */
+#define SNAPSHOT_EXPIRY_SPAN   (1ull << 33) /* a loaded expiry is at most created + this */
+#define SNAPSHOT_ITEM_SIZE_MAX (1ull << 30) /* the largest item size limit (-I) a file may declare */
 
 enum snapshot_status {
     SNAPSHOT_OK = 0,
-    SNAPSHOT_ERR_OPEN,      /* cannot open or create the file (saved_errno) */
-    SNAPSHOT_ERR_WRITE,     /* write failed: disk full, file size limit, I/O error (saved_errno) */
-    SNAPSHOT_ERR_FSYNC,     /* fsync of the file or its directory failed (saved_errno) */
-    SNAPSHOT_ERR_RENAME,    /* renaming the temporary file over the snapshot failed (saved_errno) */
-    SNAPSHOT_ERR_READ,      /* read failed (saved_errno) */
-    SNAPSHOT_ERR_TRUNCATED, /* the file ends before its footer */
-    SNAPSHOT_ERR_MAGIC,     /* not a snapshot file */
-    SNAPSHOT_ERR_VERSION,   /* a snapshot of a format version this build does not read */
-    SNAPSHOT_ERR_CHECKSUM,  /* the contents do not match the footer's checksum */
-    SNAPSHOT_ERR_RECORD,    /* a record with an unknown tag */
-    SNAPSHOT_ERR_FOOTER,    /* bad footer marker or wrong record count */
-    SNAPSHOT_ERR_NOMEM,     /* no memory for a buffer */
-    SNAPSHOT_PARTIAL,       /* load: the file is good but not everything fit in memory */
-    SNAPSHOT_ERR_SYMLINK,   /* the snapshot path is a symbolic link: refused, never followed */
-    SNAPSHOT_ERR_NOT_FILE,  /* the snapshot path is not a regular file (a directory, a FIFO, ...) */
-    SNAPSHOT_ERR_TEMP_EXISTS, /* save: the temporary file's name is taken (nothing overwritten) */
-    SNAPSHOT_ERR_HEADER,    /* header flags, creation time or item size limit out of range */
-    SNAPSHOT_ERR_KEY_LENGTH, /* a key of 0 or more than 250 bytes */
-    SNAPSHOT_ERR_KEY_BYTES, /* a text key with a control byte, space or DEL */
+    SNAPSHOT_ERR_OPEN,         /* cannot open or create the file (saved_errno) */
+    SNAPSHOT_ERR_WRITE,        /* write failed: disk full, file size limit, I/O error (saved_errno) */
+    SNAPSHOT_ERR_FSYNC,        /* fsync of the file or its directory failed (saved_errno) */
+    SNAPSHOT_ERR_RENAME,       /* renaming the temporary file over the snapshot failed (saved_errno) */
+    SNAPSHOT_ERR_READ,         /* read failed (saved_errno) */
+    SNAPSHOT_ERR_TRUNCATED,    /* the file ends before its footer */
+    SNAPSHOT_ERR_MAGIC,        /* not a snapshot file */
+    SNAPSHOT_ERR_VERSION,      /* a snapshot of a format version this build does not read */
+    SNAPSHOT_ERR_CHECKSUM,     /* the contents do not match the footer's checksum */
+    SNAPSHOT_ERR_RECORD,       /* a record with an unknown tag */
+    SNAPSHOT_ERR_FOOTER,       /* bad footer marker or wrong record count */
+    SNAPSHOT_ERR_NOMEM,        /* no memory for a buffer */
+    SNAPSHOT_PARTIAL,          /* load: the file is good but not everything fit in memory */
+    SNAPSHOT_ERR_SYMLINK,      /* the snapshot path is a symbolic link: refused, never followed */
+    SNAPSHOT_ERR_NOT_FILE,     /* the snapshot path is not a regular file (a directory, a FIFO, ...) */
+    SNAPSHOT_ERR_TEMP_EXISTS,  /* save: the temporary file's name is taken (nothing overwritten) */
+    SNAPSHOT_ERR_HEADER,       /* header flags, creation time or item size limit out of range */
+    SNAPSHOT_ERR_KEY_LENGTH,   /* a key of 0 or more than 250 bytes */
+    SNAPSHOT_ERR_KEY_BYTES,    /* a text key with a control byte, space or DEL */
     SNAPSHOT_ERR_VALUE_LENGTH, /* a value longer than the file's item size limit */
-    SNAPSHOT_ERR_CAS,       /* a CAS unique at or above SNAPSHOT_CAS_LIMIT */
-    SNAPSHOT_ERR_EXPIRY,    /* an expiry beyond the file's creation time + SNAPSHOT_EXPIRY_SPAN */
-    SNAPSHOT_ERR_TRAILING   /* bytes after the footer */
+    SNAPSHOT_ERR_CAS,          /* a CAS unique at or above SNAPSHOT_CAS_LIMIT */
+    SNAPSHOT_ERR_EXPIRY,       /* an expiry beyond the file's creation time + SNAPSHOT_EXPIRY_SPAN */
+    SNAPSHOT_ERR_TRAILING      /* bytes after the footer */
 };
 
 /* What one call did. Counters that do not apply stay 0. */
