@@ -755,8 +755,11 @@ class Soak:
     def abuse_multiget_noread(self):
         """get lines of thousands of the model's own keys, never read; held 5-15 s."""
         s = self.raw()
-        keys = self.pin_keys * 50 + self.all_keys
-        line = b"get " + b" ".join(random.choice(keys) for _ in range(4000)) + b"\r\n"
+        n = random.choice((3000, 3000, 30000))
+        keys = [random.choice(self.pin_keys) for _ in range(n)] + \
+            [random.choice(self.all_keys) for _ in range(n // 15)]
+        random.shuffle(keys)
+        line = b"get " + b" ".join(keys) + b"\r\n"
         self.model.count("abuse: non-reading multi-gets")
         hold = now() + random.uniform(5, 15)
         s.settimeout(0.5)
@@ -984,6 +987,9 @@ class Soak:
                     self.do_flush()
                     nxt[due] = rel + o.flush_every
                 elif due == "hup":
+                    if o.no_sighup:
+                        nxt[due] = INF
+                        continue
                     os.kill(self.server.proc.pid, signal.SIGHUP)
                     self.model.count("SIGHUP sent")
                     nxt[due] = rel + 11.0
@@ -1005,8 +1011,15 @@ class Soak:
         self.server.start()
         threads = []
 
+        def guarded(fn, *a):
+            try:
+                fn(*a)
+            except Exception as e:
+                self.model.fail("soak thread %s crashed: %r (a bug of the soak)" % (fn.__name__, e))
+                raise
+
         def spawn(fn, *a):
-            t = threading.Thread(target=fn, args=a, daemon=True)
+            t = threading.Thread(target=guarded, args=(fn,) + a, daemon=True)
             t.start()
             threads.append(t)
 
@@ -1170,23 +1183,32 @@ class Judge:
     def describe(self, key, t0, t1, g):
         """The timeline around one read, for --detail."""
         base = self.gens[0].start
-        out = ["    timeline of %r around the read [%.4f, %.4f] (generation %d, started %.3f, "
-               "loaded %s):" % (key, t0 - base, t1 - base, g.idx, g.start - base,
-                                "snapshot of gen %d [%.3f, %.3f]" % (g.loaded.gen.idx, g.loaded.ss - base,
-                                                                     g.loaded.se - base)
-                                if g.loaded and g.loaded.gen else "nothing")]
-        for x in self.m.writes.get(key, []):
-            if t0 - 0.5 < x.send < t1 + 0.2:
-                out.append("      write w%d s%d sent %.4f done %.4f %s exptime %d" % (
-                    x.wid, x.seq, x.send - base, x.done - base,
-                    "acked" if x.acked else "refused" if x.refused else "unanswered", x.exptime))
+
+        def at(t):
+            return "%.4f" % (t - base) if t != INF else "never"
+
+        lin = self.lineage(g, t0, t1)
+        out = ["    timeline of %r, read [%s, %s] in generation %d:" % (key, at(t0), at(t1), g.idx)]
+        for gg, dl, pl in lin:
+            out.append("      lineage: generation %d from %s, definite until %s, possible until %s, "
+                       "loaded %d items, left out %d" % (gg.idx, at(gg.start), at(dl), at(pl),
+                                                         gg.loaded_items, gg.left_out))
+        ws = self.m.writes.get(key, [])
+        last = [x for x in ws if x.send < t0][-6:]
+        for x in last + [x for x in ws if t0 <= x.send < t1 + 0.2]:
+            out.append("      write w%d s%d sent %s done %s %s exptime %d%s" % (
+                x.wid, x.seq, at(x.send), at(x.done),
+                "acked" if x.acked else "refused" if x.refused else "unanswered", x.exptime,
+                ", definite" if x.acked and self.definite(lin, x.done) else ""))
+        lo = last[0].send if last else t0
         for f in self.flushes:
-            if t0 - 3 < f.send < t1 + 0.5:
-                out.append("      flush_all sent %.4f done %.4f" % (f.send - base, f.done - base))
-        for sm in g.samples:
-            if t0 - 1 < sm[0] < t1 + 0.5:
-                out.append("      stats at %.4f-%.4f: evictions %d slabs_moved %d" % (
-                    sm[0] - base, sm[1] - base, sm[2], sm[3]))
+            if lo - 1 < f.send < t1 + 0.5:
+                out.append("      flush_all sent %s done %s" % (at(f.send), at(f.done)))
+        for gg, dl, pl in lin:
+            sm = [x for x in gg.samples if lo - 0.5 < x[0] < pl + 0.5]
+            for x in sm[:3] + (["..."] if len(sm) > 6 else []) + sm[max(3, len(sm) - 3):]:
+                out.append("      gen %d stats %s" % (gg.idx, x if x == "..." else
+                           "at %s-%s: evictions %d slabs_moved %d" % (at(x[0]), at(x[1]), x[2], x[3])))
         return "\n".join(out)
 
     def run(self):
@@ -1246,6 +1268,9 @@ def report(soak, elapsed):
         if t1 - t0 > o.max_latency:
             slow.append((t1 - t0, op, t0 - m.gens[0].start))
     lat.sort()
+    by_op = {}
+    for t0, t1, op in m.latencies:
+        by_op.setdefault("set" if op == "set" else "read", []).append(t1 - t0)
     for d, op, at in sorted(slow, reverse=True)[:10]:
         failures.append("%s took %.2f s at %.1f s while the server was up (bound %.1f s)" % (
             op, d, at, o.max_latency))
@@ -1281,6 +1306,10 @@ def report(soak, elapsed):
           "(bound %.1f s)" % (percentile(lat, 50) * 1e3, percentile(lat, 99) * 1e3,
                               percentile(lat, 99.9) * 1e3, (lat[-1] if lat else 0) * 1e3,
                               len(lat), o.max_latency))
+    for op, xs in sorted(by_op.items()):
+        xs.sort()
+        print("    %-4s          p50 %.2f ms, p99 %.2f ms, max %.1f ms over %d" % (
+            op, percentile(xs, 50) * 1e3, percentile(xs, 99) * 1e3, xs[-1] * 1e3, len(xs)))
     print("  max RSS          %.1f MiB (bound %d MiB; %d samples and VmHWM before each stop)" % (
         rss_mb, o.rss_limit_mb, soak.server.rss_samples))
     print("  restarts         %s" % (", ".join("%s %d" % (k[10:-1], v) for k, v in restarts.items())
@@ -1324,6 +1353,8 @@ def main():
     ap.add_argument("--restart-every", type=float, default=17.0,
                     help="seconds between restarts, alternately SIGTERM and SIGKILL")
     ap.add_argument("--stop-wait", type=int, default=20, help="seconds SIGTERM may take")
+    ap.add_argument("--no-sighup", action="store_true",
+                    help="send no SIGHUP (to look past a server that dies of it)")
     ap.add_argument("--no-abuse", action="store_true", help="model clients and operations only")
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--detail", type=int, default=3,
