@@ -48,6 +48,7 @@ exits. Prints a summary and exits 0 when every check held, 1 otherwise, 2 on a u
 """
 
 import argparse
+import array
 import bisect
 import hashlib
 import os
@@ -277,9 +278,11 @@ class Model:
         self.snapshots = []
         self.gens = []
         self.failures = []      # (time, text)
-        self.latencies = []     # (t0, t1, op)
+        self.lat_t0 = array.array("d")    # every model request: sent, answered, 0 set / 1 read
+        self.lat_t1 = array.array("d")
+        self.lat_op = array.array("b")
         self.pinned = {"probes": 0, "hits": 0, "miss_eviction": 0, "miss_page_move": 0,
-                       "miss_flush": 0, "false_miss": 0, "skipped": 0}
+                       "miss_flush": 0, "false_miss": 0, "skipped": 0, "refused": 0}
         self.counts = {}
 
     def fail(self, text):
@@ -462,6 +465,7 @@ class Soak:
         self.model = Model()
         self.workdir = tempfile.mkdtemp(prefix="cairn-soak-")
         self.server = Server(opts, self.model, self.workdir)
+        self.judge = Judge(self.model, opts.detail)
         self.stop = threading.Event()
         self.write_gate = threading.Event()   # cleared while writers must hold (before SIGTERM)
         self.write_gate.set()
@@ -490,8 +494,11 @@ class Soak:
 
     def timed(self, t0, op):
         t1 = now()
-        with self.model.lock:
-            self.model.latencies.append((t0, t1, op))
+        m = self.model
+        with m.lock:
+            m.lat_t0.append(t0)
+            m.lat_t1.append(t1)
+            m.lat_op.append(0 if op == "set" else 1)
         return t1
 
     def enter_write(self):
@@ -667,6 +674,8 @@ class Soak:
             self.timed(t0, "set")
             if reply != b"STORED":
                 m.count("pinned set answered " + reply.decode(errors="replace"))
+                with m.lock:
+                    m.pinned["refused"] += 1
                 return
             results = []
             for c in ("same", "fresh"):
@@ -844,6 +853,11 @@ class Soak:
         with self.model.lock:
             g.add_sample(t0, t1, st)
         return st
+
+    def judging(self):
+        """Judge reads as they settle, so a long run keeps only the last seconds of them."""
+        while not self.stop.wait(5.0):
+            self.judge.take(now() - 15.0)
 
     def monitor(self):
         srv = self.server
@@ -1031,6 +1045,7 @@ class Soak:
             spawn(self.reader, r)
         spawn(self.pinned_probe)
         spawn(self.monitor)
+        spawn(self.judging)
         if not o.no_abuse:
             for _ in range(4):
                 spawn(self.abuser_loop, self.abuse_multiget_noread, 0.1)
@@ -1065,10 +1080,26 @@ class Judge:
         self.m = model
         self.detail = detail
         self.gens = model.gens
-        self.gen_starts = [g.start for g in self.gens]
-        self.flushes = sorted(model.flushes, key=lambda f: f.send)
         self.chains = {}
         self.sends = {}
+        self.res = {"checked": 0, "values": 0, "misses": {}, "unexplained": 0, "bad": 0,
+                    "reload_back": 0, "reload_missing": 0}
+        self.fails = []
+
+    def refresh(self):
+        with self.m.lock:
+            self.gen_starts = [g.start for g in self.gens]
+            self.flushes = sorted(self.m.flushes, key=lambda f: f.send)
+
+    def take(self, settled):
+        """Judge the reads answered before `settled` (when every write sent before them has its
+        answer: no model request waits longer than the 10 s socket timeout), dropping them."""
+        with self.m.lock:
+            reads = self.m.reads
+            batch = [r for r in reads if r[2] < settled]
+            self.m.reads = [r for r in reads if r[2] >= settled]
+        self.refresh()
+        self.judge(batch)
 
     def gen_at(self, t):
         i = bisect.bisect_right(self.gen_starts, t) - 1
@@ -1211,11 +1242,10 @@ class Judge:
                            "at %s-%s: evictions %d slabs_moved %d" % (at(x[0]), at(x[1]), x[2], x[3])))
         return "\n".join(out)
 
-    def run(self):
-        res = {"checked": 0, "values": 0, "misses": {}, "unexplained": 0, "bad": 0,
-               "reload_expected": 0, "reload_back": 0, "reload_missing": 0}
-        fails = []
-        for key, t0, t1, r, tag in self.m.reads:
+    def judge(self, reads):
+        res = self.res
+        fails = self.fails
+        for key, t0, t1, r, tag in reads:
             g = self.gen_at(t0)
             if not (g.up <= t0 and t1 <= g.end):
                 continue
@@ -1242,7 +1272,6 @@ class Judge:
                     fails.append(self.describe(key, t0, t1, g))
                 why = "UNEXPLAINED"
             res["misses"][why] = res["misses"].get(why, 0) + 1
-        return res, fails
 
 
 def percentile(sorted_xs, p):
@@ -1254,23 +1283,23 @@ def percentile(sorted_xs, p):
 def report(soak, elapsed):
     m = soak.model
     o = soak.opts
-    judge = Judge(m, o.detail)
-    res, fails = judge.run()
+    judge = soak.judge
+    judge.take(INF)
+    res, fails = judge.res, judge.fails
     failures = [t for _, t in m.failures]
     # Latency: only requests that ran while the server was up (between up and the stop signal).
     lat = []
     slow = []
-    for t0, t1, op in m.latencies:
+    by_op = {}
+    for t0, t1, op in zip(m.lat_t0, m.lat_t1, m.lat_op):
         g = judge.gen_at(t0)
         if not (g.up <= t0 and t1 <= g.sig):
             continue
         lat.append(t1 - t0)
+        by_op.setdefault("set" if op == 0 else "read", []).append(t1 - t0)
         if t1 - t0 > o.max_latency:
-            slow.append((t1 - t0, op, t0 - m.gens[0].start))
+            slow.append((t1 - t0, "set" if op == 0 else "read", t0 - m.gens[0].start))
     lat.sort()
-    by_op = {}
-    for t0, t1, op in m.latencies:
-        by_op.setdefault("set" if op == "set" else "read", []).append(t1 - t0)
     for d, op, at in sorted(slow, reverse=True)[:10]:
         failures.append("%s took %.2f s at %.1f s while the server was up (bound %.1f s)" % (
             op, d, at, o.max_latency))
@@ -1289,7 +1318,7 @@ def report(soak, elapsed):
     print("cairn soak: %s, %.0f s, -m %d, -t %d, %d generations" % (
         o.bin, elapsed, o.memory, o.threads, len(m.gens)))
     print("  model requests   %d (sets %d acknowledged, %d refused, %d unanswered)" % (
-        len(m.latencies), c.get("writes_acked", 0), c.get("writes_refused", 0),
+        len(m.lat_t0), c.get("writes_acked", 0), c.get("writes_refused", 0),
         c.get("writes_unanswered", 0)))
     print("  reads checked    %d (%d values verified, %d wrong)" % (
         res["checked"], res["values"], res["bad"]))
@@ -1299,9 +1328,9 @@ def report(soak, elapsed):
         res["reload_back"], res["reload_missing"]))
     p = m.pinned
     print("  pinned probes    %d: %d reads hit, misses: %d during evictions, %d during page moves, "
-          "%d after flush_all, %d FALSE; %d probes cut by restarts" % (
+          "%d after flush_all, %d FALSE; %d small sets refused; %d probes cut by restarts" % (
               p["probes"], p["hits"], p["miss_eviction"], p["miss_page_move"], p["miss_flush"],
-              p["false_miss"], p["skipped"]))
+              p["false_miss"], p["refused"], p["skipped"]))
     print("  latency          p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.1f ms over %d requests "
           "(bound %.1f s)" % (percentile(lat, 50) * 1e3, percentile(lat, 99) * 1e3,
                               percentile(lat, 99.9) * 1e3, (lat[-1] if lat else 0) * 1e3,
