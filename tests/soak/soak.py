@@ -939,6 +939,11 @@ class Soak:
             for i in range(0, len(self.all_keys), 20):
                 if not self.read_keys(c, self.all_keys[i:i + 20], tag, "get"):
                     break
+            # A sample after the sweep, so every read in it has one after its reply (at the end the
+            # monitor has stopped, and a stop by SIGTERM leaves no later one).
+            self.sample(c)
+        except Down:
+            pass
         finally:
             c.close()
 
