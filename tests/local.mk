@@ -3,3 +3,4 @@ include tests/unit/storage/local.mk
 include tests/unit/protocol/local.mk
 include tests/integration/local.mk
 include tests/clients/local.mk
+include tests/fuzz/local.mk
