@@ -47,3 +47,12 @@ fuzz-clean:
 	rm -rf tests/fuzz/obj $(FUZZ_TARGETS)
 
 clean-local: fuzz-clean
+
+# tests/tsan: the storage engine's threads mixed, a plain program (no Criterion, which cannot run
+# under ThreadSanitizer); built on demand (`make tests/tsan/stress_storage`), run by .ci/run's
+# ThreadSanitizer step.
+EXTRA_PROGRAMS = tests/tsan/stress_storage
+tests_tsan_stress_storage_SOURCES = tests/tsan/stress_storage.c
+tests_tsan_stress_storage_LDADD = libcairn_storage.a $(XXHASH_LIBS)
+CLEANFILES += tests/tsan/stress_storage
+EXTRA_DIST += tests/tsan.supp
