@@ -343,6 +343,9 @@ bool listen_start(struct server *srv)
 /* Stops accepting and closes the listen sockets (removing a Unix socket file). */
 void listen_close(struct server *srv)
 {
+    /* Workers answering `stats conns` read each fd (stats.c): they stop listing the listeners
+     * first, and one that already looked reads the fd atomically (it may print a closed one). */
+    atomic_store(&srv->accepting, false);
     for (size_t i = 0; i < srv->nlisteners; i++) {
         struct listener *l = &srv->listeners[i];
         if (l->ev != NULL)
@@ -351,12 +354,11 @@ void listen_close(struct server *srv)
         if (l->fd < 0)
             continue;
         close(l->fd);
-        l->fd = -1;
+        __atomic_store_n(&l->fd, -1, __ATOMIC_RELAXED);
         if (l->is_unix && srv->settings->unix_socket != NULL)
             unlink(srv->settings->unix_socket);
     }
     if (srv->accept_timer != NULL)
         event_free(srv->accept_timer);
     srv->accept_timer = NULL;
-    atomic_store(&srv->accepting, false);
 }

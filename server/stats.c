@@ -484,9 +484,12 @@ static void stats_conns(struct server *srv, struct resp *out)
     if (atomic_load(&srv->accepting)) {
         for (size_t i = 0; i < srv->nlisteners; i++) {
             const struct listener *l = &srv->listeners[i];
-            resp_printf(out, "STAT %d:addr %s\r\n", l->fd, l->addr);
-            resp_printf(out, "STAT %d:state conn_listening\r\n", l->fd);
-            resp_printf(out, "STAT %d:secs_since_last_cmd 0\r\n", l->fd);
+            int fd = __atomic_load_n(&l->fd, __ATOMIC_RELAXED); /* listen_close may clear it */
+            if (fd < 0)
+                continue;
+            resp_printf(out, "STAT %d:addr %s\r\n", fd, l->addr);
+            resp_printf(out, "STAT %d:state conn_listening\r\n", fd);
+            resp_printf(out, "STAT %d:secs_since_last_cmd 0\r\n", fd);
         }
     }
     for (unsigned i = 0; i < srv->nworkers; i++) {

@@ -259,7 +259,9 @@ static bool vacate_item_locked(struct cache *c, struct slab_class *d, struct ht_
 static bool vacate_chunk_locked(struct cache *c, struct slab_class *d, struct item *it, uint32_t page,
                                 enum vacate_mode mode, struct ht_shard *held)
 {
-    uint16_t st = item_state(it);
+    /* Acquire: a linked item's key and lengths, written before the link's atomic add by another
+     * thread, are read below before any shard lock is taken (to find the shard). */
+    uint16_t st = (uint16_t)atomic_load_explicit(&it->state_cas, memory_order_acquire);
     struct ht_shard *sh;
     uint64_t hash;
     bool ok;

@@ -4,3 +4,4 @@ include tests/unit/protocol/local.mk
 include tests/integration/local.mk
 include tests/clients/local.mk
 include tests/soak/local.mk
+include tests/fuzz/local.mk
