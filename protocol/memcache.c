@@ -78,8 +78,14 @@ struct mc_session {
     const char *swallow_reply;
     /* LINE: bytes of the pending partial line already searched for '\n' */
     size_t scanned;
-    /* LINE: a get paused (MC_PAUSE) before the key at this offset of its line; 0 = none */
+    /* LINE: a get paused (MC_PAUSE) before the key at this offset of its line; 0 = none. The line
+     * was parsed and checked when it first ran: a resumed get goes on without parsing it again. */
     size_t get_resume;
+    struct {
+        enum mc_cmd cmd;
+        int32_t exptime;
+        size_t keys_end; /* offset in the line */
+    } get_held;
     /* MC_WAIT: what the server was asked to do */
     enum mc_wait_kind wait;
     /* VALUE of an ms: the meta reply to build once the value is in (mc_meta.h) */
@@ -211,6 +217,9 @@ static enum mc_status mc_exec_get(struct mc_session *s, const struct mc_request 
     while (mc_parse_next_token(&pos, req->keys_end, &k)) {
         if (mc_out_full(s, out)) {
             s->get_resume = (size_t)(before - line);
+            s->get_held.cmd = req->cmd;
+            s->get_held.exptime = req->exptime;
+            s->get_held.keys_end = (size_t)(req->keys_end - line);
             return MC_PAUSE;
         }
         before = pos;
@@ -531,6 +540,14 @@ static enum mc_status mc_exec_meta(struct mc_session *s, const char *line, size_
 static enum mc_status mc_exec_line(struct mc_session *s, const char *line, size_t len, struct resp *out)
 {
     struct mc_request req;
+    if (s->get_resume != 0) {
+        /* A paused get, already parsed and allowed: only what mc_exec_get reads. */
+        req.cmd = s->get_held.cmd;
+        req.exptime = s->get_held.exptime;
+        req.keys = line + s->get_resume;
+        req.keys_end = line + s->get_held.keys_end;
+        return mc_exec_get(s, &req, line, out);
+    }
     if (len > 1 && (line[0] == 'm' || line[0] == ' ')) {
         if (mc_meta_is_meta(line, len))
             return mc_exec_meta(s, line, len, out);
@@ -678,9 +695,10 @@ enum mc_status mc_session_feed(struct mc_session *s, const char *buf, size_t len
         if (n > 1 && line[n - 1] == '\r')
             n--;
         st = mc_exec_line(s, line, n, out);
-        if (st == MC_PAUSE || st == MC_BUSY)
+        if (st == MC_PAUSE || st == MC_BUSY) {
             pos = (size_t)(line - buf); /* the line comes back (a get goes on from get_resume) */
-        else
+            s->scanned = (size_t)(nl - line); /* its '\n' is found at once next time */
+        } else
             s->meta_set.no_wait = false;
     }
     *consumed = pos;

@@ -10,8 +10,9 @@
  * - A TEXT entry names a byte range of the text buffer by offset, never by pointer, because the buffer
  *   moves when it grows. Appending text right after a TEXT entry that ends at the buffer's end just
  *   extends that entry, so a run of status lines is one iovec.
- * - A VALUE entry holds one item reference and stands for item_value(it)[0..nbytes) followed by the
- *   two bytes "\r\n" from a static string (the item stores no terminator).
+ * - A VALUE entry stands for item_value(it)[0..nbytes) followed by the two bytes "\r\n" from a
+ *   static string (the item stores no terminator). It holds one item reference (owns), except when a
+ *   later unwritten entry of the same item took it over (resp_add_value).
  * - head is the first entry not fully written and head_off the bytes of it already written. Entries
  *   before head have had their item references released.
  *
@@ -44,6 +45,7 @@ struct resp_entry {
     size_t off;      /* TEXT: offset into text */
     size_t len;      /* bytes on the wire (VALUE: nbytes + 2) */
     struct item *it; /* VALUE only */
+    bool owns;       /* VALUE: this entry holds the reference (see resp_add_value) */
 };
 
 struct resp {
@@ -54,10 +56,13 @@ struct resp {
     size_t n_ents, cap_ents;
     size_t head, head_off;
     size_t pending;
+    size_t last_value; /* index of the newest VALUE entry not yet written, or RESP_NONE */
     bool failed; /* an allocation failed: appends are dropped, the connection must close */
 };
 
 static const char resp_crlf[2] = {'\r', '\n'};
+
+#define RESP_NONE SIZE_MAX
 
 /* Entries written before compaction is considered, and the minimum text prefix worth moving. */
 #define RESP_COMPACT_ENTS 64u
@@ -142,6 +147,7 @@ struct resp *resp_create(struct cache *cache)
     if (r == NULL)
         return NULL;
     r->cache = cache;
+    r->last_value = RESP_NONE;
     return r;
 }
 
@@ -195,7 +201,12 @@ void resp_printf(struct resp *r, const char *fmt, ...)
     resp_text_commit(r, (size_t)n);
 }
 
-/* Queues the item's value and "\r\n" by reference; the caller's reference now belongs to the queue. */
+/* Queues the item's value and "\r\n" by reference; the caller's reference now belongs to the queue.
+ * When the newest unwritten value is the same item (`get a a a`, a pipeline of gets of one key), the
+ * new entry takes over that entry's reference and the caller's is released: entries go out in
+ * order, so the last entry of a run is the one that must keep the item alive, and a run of any
+ * length holds one reference. A hot key read by many pipelining clients then costs one reference
+ * per client, not one per queued reply. */
 void resp_add_value(struct resp *r, struct item *it)
 {
     struct resp_entry *e = resp_new_entry(r);
@@ -207,6 +218,12 @@ void resp_add_value(struct resp *r, struct item *it)
     e->off = 0;
     e->len = item_nbytes(it) + 2;
     e->it = it;
+    e->owns = true;
+    if (r->last_value != RESP_NONE && r->ents[r->last_value].it == it) {
+        r->ents[r->last_value].owns = false;
+        cache_item_release(r->cache, &it);
+    }
+    r->last_value = (size_t)(e - r->ents);
     r->pending += e->len;
 }
 
@@ -268,6 +285,7 @@ int resp_iov(const struct resp *r, struct iovec *iov, int max)
 static void resp_reset(struct resp *r)
 {
     r->head = r->n_ents = r->head_off = 0;
+    r->last_value = RESP_NONE;
     r->text_len = 0;
     if (r->text_cap > RESP_KEEP_TEXT) {
         free(r->text);
@@ -286,6 +304,8 @@ static void resp_compact(struct resp *r)
 {
     size_t keep = r->n_ents - r->head;
     memmove(r->ents, r->ents + r->head, keep * sizeof(*r->ents));
+    if (r->last_value != RESP_NONE)
+        r->last_value -= r->head; /* unwritten, so at or after head */
     r->n_ents = keep;
     r->head = 0;
     size_t base = r->text_len;
@@ -321,8 +341,10 @@ void resp_consume(struct resp *r, size_t n)
             break;
         }
         n -= left;
-        if (e->kind == RESP_VALUE)
+        if (e->kind == RESP_VALUE && e->owns)
             cache_item_release(r->cache, &e->it);
+        if (r->head == r->last_value)
+            r->last_value = RESP_NONE;
         r->head++;
         r->head_off = 0;
     }
@@ -340,7 +362,7 @@ void resp_consume(struct resp *r, size_t n)
 void resp_clear(struct resp *r)
 {
     for (size_t i = r->head; i < r->n_ents; i++) {
-        if (r->ents[i].kind == RESP_VALUE)
+        if (r->ents[i].kind == RESP_VALUE && r->ents[i].owns)
             cache_item_release(r->cache, &r->ents[i].it);
     }
     resp_reset(r);

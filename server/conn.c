@@ -367,11 +367,12 @@ static enum io_result check_backlog(struct conn *c)
 }
 
 /* Reads and executes requests until the socket is empty (drained), budget reads were made, the output
- * queue is too long, or the connection starts closing. A short read ends the loop without the read()
- * that would only return EAGAIN: level-triggered polling reports any bytes that arrive after it. */
+ * queue is too long, a request is held back (refeed: it goes on from after_io, within that turn's
+ * budget), or the connection starts closing. A short read ends the loop without the read() that would
+ * only return EAGAIN: level-triggered polling reports any bytes that arrive after it. */
 static enum io_result read_loop(struct conn *c, unsigned budget, bool drained)
 {
-    while (may_read(c) && !drained) {
+    while (may_read(c) && !drained && !c->refeed) {
         if (budget-- == 0) {
             worker_count(&c->w->ws.conn_yields, 1);
             return IO_OK;
@@ -401,16 +402,18 @@ static enum io_result read_requests(struct conn *c)
 }
 
 /* Once a paused connection's queue has drained to CONN_OUT_RESUME, it may take requests again, and
- * the requests it already holds (a get that stopped at a key, a pipeline) are fed. Returns whether
- * it fed (then there may be output to send). */
-static bool resume(struct conn *c)
+ * the requests it already holds (a get that stopped at a key, a pipeline) are fed. Returns the reply
+ * weight the feed added (0 when it did not feed, at least 1 when it did). */
+static size_t resume(struct conn *c)
 {
     if (c->read_paused && resp_weight(c->out) <= CONN_OUT_RESUME)
         c->read_paused = false;
     if (c->dead || !c->refeed || c->read_paused || c->snap_wait != NULL || c->recv_wait)
-        return false;
+        return 0;
+    size_t before = resp_weight(c->out);
     feed(c);
-    return true;
+    size_t after = resp_weight(c->out);
+    return after > before ? after - before : 1;
 }
 
 /* After writing: decide what to wait for, or finish closing (c is then killed). */
@@ -444,11 +447,14 @@ static void settle(struct conn *c)
     set_events(c, flags);
 }
 
-/* Flushes inline, feeds what a drained queue lets run (within the -R budget), then decides what to
- * wait for. A connection on the write queue leaves it first: its output goes out here, in order. */
+/* Flushes inline, feeds what a drained queue lets run, then decides what to wait for. A connection on
+ * the write queue leaves it first: its output goes out here, in order. Fairness: one turn feeds at
+ * most -R times and at most CONN_TURN_WEIGHT of replies; a connection with more held back (a long
+ * multi-get to a client whose socket takes everything) goes on at the next turn, after the others. */
 static void after_io(struct conn *c)
 {
     unsigned budget = c->w->srv->settings->reqs_per_event;
+    size_t fed = 0;
 
     worker_unqueue(c);
     for (;;) {
@@ -456,8 +462,12 @@ static void after_io(struct conn *c)
             conn_kill(c);
             return;
         }
-        if (budget-- == 0 || !resume(c))
+        if (budget-- == 0 || fed >= CONN_TURN_WEIGHT)
             break;
+        size_t w = resume(c);
+        if (w == 0)
+            break;
+        fed += w;
     }
     settle(c);
 }

@@ -82,6 +82,8 @@ struct worker_stats {
  * replies weigh CONN_OUT_PAUSE (resp_weight) and start again once they are down to CONN_OUT_RESUME. */
 #define CONN_OUT_PAUSE  ((size_t)1024 * 1024)
 #define CONN_OUT_RESUME ((size_t)256 * 1024)
+/* The reply weight one connection's held-back requests may add in one loop turn (see after_io). */
+#define CONN_TURN_WEIGHT CONN_OUT_PAUSE
 
 /* Values being received (mc_context.recv_limit): a storage line the budget cannot take waits up to
  * CONN_RECV_WAIT_S (retried every second) and is then refused; while any line waits, an upload that

@@ -133,6 +133,50 @@ Test(response, destroy_and_clear_release)
     cache_destroy(&c);
 }
 
+/* A run of unwritten values of one item holds one reference, whatever its length: each new entry
+ * takes over the previous one's, and the last entry of the run releases it once written. */
+Test(response, one_reference_per_run_of_an_item)
+{
+    struct cache *c = pt_cache_create(4u << 20);
+    struct resp *r = resp_create(c);
+    struct item *a = stored_item(c, "a", "x");
+    struct item *b = stored_item(c, "b", "yy");
+    uint16_t base_a = pt_refcount(a), base_b = pt_refcount(b);
+
+    for (int i = 0; i < 1000; i++) {
+        resp_add_str(r, "VALUE a 0 1\r\n");
+        cache_item_acquire(c, a);
+        resp_add_value(r, a);
+    }
+    cr_expect_eq(pt_refcount(a), base_a + 1, "1000 queued copies of a hold one reference");
+    cache_item_acquire(c, b);
+    resp_add_value(r, b); /* b breaks the run: the next a starts a new one */
+    cache_item_acquire(c, a);
+    resp_add_value(r, a);
+    cr_expect_eq(pt_refcount(a), base_a + 2);
+    cr_expect_eq(pt_refcount(b), base_b + 1);
+    /* everything but the last byte of the first run's last value ("x\r\n"): still held */
+    resp_consume(r, 1000 * 16 - 1);
+    cr_expect_eq(pt_refcount(a), base_a + 2, "the run's reference lives until its last byte is out");
+    resp_consume(r, 1);
+    cr_expect_eq(pt_refcount(a), base_a + 1);
+    /* a value written while a later copy is queued: the later copy took the reference over */
+    resp_consume(r, 4); /* b */
+    cr_expect_eq(pt_refcount(b), base_b);
+    cache_item_acquire(c, a);
+    resp_add_value(r, a);
+    cr_expect_eq(pt_refcount(a), base_a + 1);
+    resp_clear(r);
+    cr_expect_eq(pt_refcount(a), base_a, "clear releases the run's one reference");
+    char *out = pt_drain(r, 1, NULL);
+    cr_expect_str_eq(out, "");
+    free(out);
+    cache_item_release(c, &a);
+    cache_item_release(c, &b);
+    resp_destroy(&r);
+    cache_destroy(&c);
+}
+
 /* A queue that is never fully drained keeps working (compaction keeps offsets right): every byte
  * written out is checked against the stream that was queued. */
 Test(response, never_drained)
@@ -141,7 +185,7 @@ Test(response, never_drained)
     struct resp *r = resp_create(c);
     struct item *mine = stored_item(c, "k", "0123456789");
     uint16_t base = pt_refcount(mine);
-    /* each round holds one more reference on mine: stay below the 10-bit refcount's saturation */
+    /* each round's value follows text, so every unwritten value of mine is one run: one reference */
     enum { ROUNDS = 900 };
     size_t cap = ROUNDS * 40;
     char *expect = malloc(cap);
