@@ -352,9 +352,13 @@ static const struct entry meta_corpus[] = {
       "mg a Cx Jx\r\n"),
     E("ms a 1 Jx\r\n1\r\nms a 1 Dx\r\n1\r\nms a 1 \xc3\r\n1\r\nmn\r\n"),
     E("mg a \x01\r\nmg a O\r\nmg a v O k\r\n"),
-    /* Found by a randomised comparison: the order of ma's checks, C0, what ma and N leave fetched. */
+    /* Found by a randomised comparison: the order of ma's checks, C0, what ma and N leave fetched.
+     * Not compared: a plain `ma` of an all-blank value, which memcached 1.6.18 parses with strtoull
+     * straight past the value's "\r\n" into the chunk's leftover bytes, so its answer (HD or the
+     * non-numeric error) depends on what an earlier item left in that memory; cairn always answers
+     * the non-numeric error (test_meta covers it). */
     E("set k 0 0 3\r\nabc\r\nma k C1\r\nset n 0 0 1\r\n5\r\nma n C0 v\r\nma n C0 v MD\r\nset e 0 0 0\r\n\r\n"
-      "ma e C1\r\nset s 0 0 1\r\n \r\nma s C1\r\nma s\r\n"),
+      "ma e C1\r\nset s 0 0 1\r\n \r\nma s C1\r\n"),
     E("set b 0 0 2\r\n99\r\nma b\r\nmg b h\r\nset c 0 0 2\r\n10\r\nmg c\r\nma c\r\nmg c h\r\nset d 0 0 1\r\n9\r\n"
       "mg d\r\nma d\r\nme d\r\n"),
     E("mg k N0 T0\r\nme k\r\nmg b N0 u\r\nme b\r\nmg b h\r\nmg k h\r\n"),
@@ -521,6 +525,27 @@ static char *run_entry(int port, const struct entry *e, size_t *len, bool *close
     return norm;
 }
 
+/* memcached's `lru_crawler disable` answers OK before its crawler thread has stopped (it does not
+ * wait), and `lru_crawler crawl` or `enable` in the next entry would race with that thread's exit:
+ * after an entry that disables it, wait until the reference says it is off. */
+static void settle_reference(int port, const struct entry *e)
+{
+    if (strstr(e->in, "lru_crawler disable") == NULL)
+        return;
+    for (int i = 0; i < 200; i++) {
+        int fd = h_connect(port);
+        size_t n;
+        h_sends(fd, "stats settings\r\n");
+        char *st = h_read_until(fd, "END\r\n", &n);
+        close(fd);
+        bool off = st != NULL && strstr(st, "STAT lru_crawler no\r\n") != NULL;
+        free(st);
+        if (off)
+            return;
+        h_sleep_ms(10);
+    }
+}
+
 static void run_corpus(const struct entry *entries, size_t count)
 {
     if (h_memcached_bin() == NULL)
@@ -533,6 +558,7 @@ static void run_corpus(const struct entry *entries, size_t count)
         bool tc, rc;
         char *t = run_entry(h_srv.port, e, &tl, &tc);
         char *r = run_entry(ref.port, e, &rl, &rc);
+        settle_reference(ref.port, e);
         if (tl != rl || memcmp(t, r, tl) != 0 || tc != rc) {
             char *ein = h_escape(e->in, e->len > 120 ? 120 : e->len);
             size_t d = 0;

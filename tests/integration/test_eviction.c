@@ -10,6 +10,8 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 static void setup_small(void)
 {
@@ -83,6 +85,32 @@ Test(eviction, mixed_sizes_keep_storing)
     char *v = h_get(fd, "m4999", NULL);
     cr_assert_not_null(v);
     free(v);
+}
+
+/* Finding: with -m 2, values of 1 byte to 900 KB once got "SERVER_ERROR out of memory storing
+ * object" while other items were evictable. Every set of a random size in that range must store. */
+Test(eviction, values_of_1_byte_to_900_kb_at_m2_always_store)
+{
+    enum { SETS = 150, VMAX = 900 * 1024 };
+    int fd = h_connect(h_srv.port);
+    char *val = malloc(VMAX + 2);
+    char hdr[64];
+    uint32_t x = 12345;
+
+    memset(val, 'z', VMAX);
+    for (int i = 0; i < SETS; i++) {
+        x = x * 1103515245u + 12345u;
+        size_t len = 1 + (size_t)(x >> 8) % VMAX;
+        snprintf(hdr, sizeof(hdr), "set r%d 0 0 %zu\r\n", i, len);
+        h_sends(fd, hdr);
+        memcpy(val + len, "\r\n", 2);
+        h_send(fd, val, len + 2);
+        memset(val + len, 'z', 2);
+        h_expect(fd, "STORED\r\n");
+    }
+    cr_expect_gt(h_stat(fd, "evictions"), 0);
+    free(val);
+    close(fd);
 }
 
 Test(eviction, hot_key_survives)

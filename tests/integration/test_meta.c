@@ -305,6 +305,7 @@ Test(meta, arithmetic)
     h_cmd(fd, "ma n T500 t\r\n", "HD t500\r\n");
     h_cmd(fd, "ms s 2\r\nab\r\nma s\r\n",
           "HD\r\nCLIENT_ERROR cannot increment or decrement non-numeric value\r\n");
+    h_cmd(fd, "ms w 1\r\n \r\nma w\r\n", "HD\r\nCLIENT_ERROR cannot increment or decrement non-numeric value\r\n");
     close(fd);
 }
 
