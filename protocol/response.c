@@ -68,7 +68,7 @@ static const char resp_crlf[2] = {'\r', '\n'};
 #define RESP_COMPACT_ENTS 64u
 #define RESP_COMPACT_TEXT 65536u
 
-/* Buffer sizes an idle queue keeps; larger ones are freed once everything has been written. */
+/* Buffer sizes an idle queue keeps; larger ones are freed by resp_trim. */
 #define RESP_KEEP_TEXT (256u * 1024u)
 #define RESP_KEEP_ENTS 4096u
 
@@ -281,12 +281,22 @@ int resp_iov(const struct resp *r, struct iovec *iov, int max)
     return n;
 }
 
-/* Empties the queue; buffers grown by a burst (a huge multiget, stats) are given back. */
+/* Empties the queue, keeping its buffers: a connection whose replies go out in 1 MiB rounds (a long
+ * multi-get, a pipeline of large values) refills them at once, and freeing and regrowing a megabyte
+ * every round costs more than the round (resp_trim gives them back once the connection is idle). */
 static void resp_reset(struct resp *r)
 {
     r->head = r->n_ents = r->head_off = 0;
     r->last_value = RESP_NONE;
     r->text_len = 0;
+}
+
+/* See response.h. */
+void resp_trim(struct resp *r)
+{
+    if (r->head != r->n_ents)
+        return;
+    resp_reset(r);
     if (r->text_cap > RESP_KEEP_TEXT) {
         free(r->text);
         r->text = NULL;
@@ -367,4 +377,5 @@ void resp_clear(struct resp *r)
     }
     resp_reset(r);
     r->pending = 0;
+    resp_trim(r);
 }

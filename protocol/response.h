@@ -55,7 +55,11 @@ int resp_iov(const struct resp *r, struct iovec *iov, int max);
 /* Marks n bytes as written, releasing the items whose values are now fully sent. */
 void resp_consume(struct resp *r, size_t n);
 
-/* Drops everything queued (releasing references); used when a connection closes. */
+/* Gives back buffers grown by a burst (a long multi-get, stats) when nothing is queued; a no-op
+ * otherwise. Called when the connection goes idle: between rounds of one burst they are kept. */
+void resp_trim(struct resp *r);
+
+/* Drops everything queued (releasing references) and trims; used when a connection closes. */
 void resp_clear(struct resp *r);
 
 #endif

@@ -147,12 +147,14 @@ static bool ensure_space(struct conn *c, bool *oom)
     return false;
 }
 
-/* Gives a grown read buffer back once the connection is idle. */
+/* Gives a grown read buffer and reply queue back once the connection is idle. */
 static void shrink_buffer(struct conn *c)
 {
-    if (c->rlen != 0 || c->rsize <= RBUF_INIT)
+    if (c->rlen != 0)
         return;
-    resize_buffer(c, RBUF_INIT);
+    resp_trim(c->out);
+    if (c->rsize > RBUF_INIT)
+        resize_buffer(c, RBUF_INIT);
 }
 
 /* Whether c takes more requests now: alive, not closing, not held back by its output queue, not
