@@ -42,11 +42,12 @@ enum resp_kind { RESP_TEXT = 0, RESP_VALUE };
 
 struct resp_entry {
     enum resp_kind kind;
+    bool owns;       /* VALUE: this entry holds the reference (see resp_add_value) */
     size_t off;      /* TEXT: offset into text */
     size_t len;      /* bytes on the wire (VALUE: nbytes + 2) */
     struct item *it; /* VALUE only */
-    bool owns;       /* VALUE: this entry holds the reference (see resp_add_value) */
 };
+_Static_assert(sizeof(struct resp_entry) <= 32, "an entry stays 32 bytes (resp_weight, memory bounds)");
 
 struct resp {
     struct cache *cache;
