@@ -8,7 +8,8 @@
  *   mode 0  the rest is the whole file, as it is;
  *   mode 1  the rest is header and records; the target appends a footer with the right record count
  *           and checksum;
- *   mode 2  the rest is records only; the target writes a good header in front and the footer.
+ *   mode 2  the rest is records only; the target writes a good version 2 header in front (item size
+ *           limit 1 MiB) and the footer.
  * Modes 1 and 2 put the record parser and the load path in front of the fuzzer.
  *
  * What must hold, whatever the file:
@@ -46,7 +47,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
         }                                                                                        \
     } while (0)
 
-#define HEADER_LEN 24u
+#define HEADER_V1_LEN 24u /* version 1: no item size limit */
+#define HEADER_LEN 28u    /* version 2 */
 #define RECORD_LEN 26u
 #define FOOTER_LEN 24u
 #define MAX_RECORDS 4096u
@@ -82,12 +84,27 @@ static void put_u64(uint8_t *p, uint64_t v)
         p[i] = (uint8_t)(v >> (8 * i));
 }
 
+/* The header's length for the version the file names (a file that is not version 1 is read as
+ * version 2: anything else fails verification before the records matter). */
+static size_t header_len(const uint8_t *f, size_t len)
+{
+    return len >= 12 && get_u32(f + 8) == 1 ? HEADER_V1_LEN : HEADER_LEN;
+}
+
+/* Whether tag starts a record in a file of this header length: 0x01 (text key) always, 0x02
+ * (binary key) from version 2 on. */
+static bool record_tag(uint8_t tag, size_t hlen)
+{
+    return tag == 0x01 || (tag == 0x02 && hlen == HEADER_LEN);
+}
+
 /* Walks the records after the header as the format describes them; returns how many there are and
  * sets *end to the offset where the walk stopped (the footer's tag in a good file). */
 static size_t walk_records(const uint8_t *f, size_t len, struct rec *out, size_t max, size_t *end)
 {
-    size_t pos = HEADER_LEN, n = 0;
-    while (pos + RECORD_LEN <= len && f[pos] == 0x01) {
+    size_t hlen = header_len(f, len);
+    size_t pos = hlen, n = 0;
+    while (pos + RECORD_LEN <= len && record_tag(f[pos], hlen)) {
         size_t nkey = f[pos + 1];
         size_t nbytes = get_u32(f + pos + 22);
         if (nkey == 0 || nbytes > len - pos - RECORD_LEN || nkey > len - pos - RECORD_LEN - nbytes)
@@ -122,11 +139,12 @@ static uint8_t *make_file(const uint8_t *data, size_t size, size_t *len)
         put_u32(f + 8, SNAPSHOT_VERSION);
         put_u32(f + 12, 0);
         put_u64(f + 16, 1700000000u);
+        put_u32(f + 24, 1u << 20); /* the saver's item size limit */
         n = HEADER_LEN;
     }
     memcpy(f + n, rest, nrest);
     n += nrest;
-    if (mode != 0 && n >= HEADER_LEN) {
+    if (mode != 0 && n >= header_len(f, n)) {
         size_t end;
         struct rec dummy;
         uint64_t count = walk_records(f, n, &dummy, 0, &end);
