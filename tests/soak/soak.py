@@ -21,7 +21,10 @@ snapshot, restart and a `stats` sample every 0.25 s), by these rules:
   written by an earlier generation over a window [ss, se]; a final save on SIGTERM has ss = the
   moment the signal was sent. An event (acknowledged write or flush_all) is *definite* for a read sent
   at t0 when it was acknowledged inside the lineage: in the reader's generation before t0, or in the
-  generation that wrote the loaded snapshot before its ss, and so on back. An event *possibly*
+  generation that wrote the loaded snapshot before its ss, and so on back. "Acknowledged in" a
+  generation means answered on a connection to that process, not judged by the clock: a client
+  thread can take the time of a reply only after the ops thread has killed that server and started
+  the next one, and a write answered by the killed one must not count as the new one's. An event *possibly*
   happened in the lineage when it was sent before t1 (the reply) in the reader's generation, or before
   se in the snapshot's generation, and so on.
 - A value V read is correct when it was sent before the reply, lies in the lineage (a value from an
@@ -144,6 +147,7 @@ class Conn:
             raise Down("connect: %s" % e)
         self.buf = bytearray()
         self.timed_out = False
+        self.gen = None
 
     def send(self, data):
         try:
@@ -208,10 +212,11 @@ def parse_stats(conn):
 
 
 class Write:
-    __slots__ = ("key", "wid", "seq", "send", "done", "acked", "refused", "exptime")
+    __slots__ = ("key", "wid", "seq", "send", "done", "acked", "refused", "exptime", "gen")
 
     def __init__(self, key, wid, seq, send, exptime):
         self.key, self.wid, self.seq, self.send, self.exptime = key, wid, seq, send, exptime
+        self.gen = None    # the generation that answered (its connection's)
         self.done = INF
         self.acked = False
         self.refused = False
@@ -489,10 +494,16 @@ class Soak:
         while not self.stop.is_set():
             if not self.server.serving.wait(0.2):
                 continue
+            g = self.server.gen
             try:
-                return Conn(self.server.port, timeout)
+                c = Conn(self.server.port, timeout)
             except Down:
                 time.sleep(0.05)
+                continue
+            if self.server.gen is g and self.server.serving.is_set():
+                c.gen = g   # every reply on c comes from g (a connection does not outlive its server)
+                return c
+            c.close()
         return None
 
     def timed(self, t0, op, size=0):
@@ -538,6 +549,7 @@ class Soak:
                 exptime = random.choice((3, 4, 5)) if random.random() < 0.1 else 0
                 data = make_value(key, wid, seq, size)
                 w = m.new_write(key, wid, seq, exptime)
+                w.gen = conn.gen
                 try:
                     reply = self.do_set(conn, w, data, value_flags(key, wid, seq))
                 except Down as e:
@@ -1135,9 +1147,12 @@ class Judge:
         return [(g, t0, t1)] + c[1:]
 
     @staticmethod
-    def definite(lin, t):
+    def definite(lin, t, gen=None):
+        """Whether an event answered at t (by generation gen, when known) is in the lineage before
+        its limit. The generation matters: a reply's time is taken when its thread next runs, which
+        can be after that server was killed and the next one started."""
         for g, dlim, _ in lin:
-            if g.start < t < dlim:
+            if (gen is None or g is gen) and g.start < t < dlim:
                 return True
         return False
 
@@ -1165,11 +1180,12 @@ class Judge:
         for x in ws[i:]:
             if x.send >= t0:
                 break
-            if (x.acked or x.refused) and self.definite(lin, x.done):
+            if (x.acked or x.refused) and self.definite(lin, x.done, x.gen):
                 return ("stale value of %r: writer %d seq %d read, but writer %d seq %d was sent after "
-                        "it finished and %s before the read" % (
+                        "it finished and %s by server %s before the read (read from server %d)" % (
                             key, r[0], r[1], x.wid, x.seq,
-                            "acknowledged" if x.acked else "refused (which deletes the old value)"))
+                            "acknowledged" if x.acked else "refused (which deletes the old value)",
+                            x.gen.idx if x.gen is not None else "?", lin[0][0].idx))
         for f in self.flushes:
             if f.send >= t0:
                 break
@@ -1186,7 +1202,7 @@ class Judge:
             if x.send >= t0 or not x.acked or x.done >= t0:
                 continue
             any_acked = True
-            if self.definite(lin, x.done):
+            if self.definite(lin, x.done, x.gen):
                 last = x
                 break
         if last is None:
@@ -1240,7 +1256,7 @@ class Judge:
             out.append("      write w%d s%d sent %s done %s %s exptime %d%s" % (
                 x.wid, x.seq, at(x.send), at(x.done),
                 "acked" if x.acked else "refused" if x.refused else "unanswered", x.exptime,
-                ", definite" if x.acked and self.definite(lin, x.done) else ""))
+                ", definite" if x.acked and self.definite(lin, x.done, x.gen) else ""))
         lo = last[0].send if last else t0
         for f in self.flushes:
             if lo - 1 < f.send < t1 + 0.5:
