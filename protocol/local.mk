@@ -1,6 +1,7 @@
 # protocol: sources and tests
 noinst_LIBRARIES += libcairn_protocol.a
 libcairn_protocol_a_SOURCES = \
+	protocol/proto.h \
 	protocol/response.h protocol/response.c \
 	protocol/memcache.h protocol/memcache.c \
 	protocol/mc_parse.h protocol/mc_parse.c \

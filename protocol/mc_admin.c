@@ -22,12 +22,13 @@
  * altogether (mc_admin_refused: -F, --disable-admin-commands).
  *
  * `snapshot [bg]` is cairn's own: only its arguments are checked here; the save itself belongs to
- * the server, which the session asks through MC_WAIT (memcache.c), since it answers later.
+ * the server, which the session asks through PROTO_WAIT (memcache.c), since it answers later.
  *
  * Per-prefix statistics (`stats detail`): a key's prefix is its bytes before the first delimiter
  * (-D, ':' by default); keys without one are not counted. The table is a fixed array of hash
- * buckets with chained entries (at most MC_DETAIL_MAX_PREFIXES of them), under one mutex; it is touched only while detail is on (an atomic
- * flag read first), which is off by default, so the common path pays one relaxed load.
+ * buckets with chained entries (at most MC_DETAIL_MAX_PREFIXES of them), under one mutex; it is touched only
+ * while detail is on (an atomic flag read first), which is off by default, so the common path pays one
+ * relaxed load.
  *
  * Ownership: the server creates the struct mc_shared, puts it in the mc_context and destroys it
  * after every session is gone. Threads: any; the table's mutex covers every entry.
@@ -573,13 +574,13 @@ bool mc_admin_is_snapshot(const struct mc_request *req)
 }
 
 /* See mc_admin.h. */
-enum mc_wait_kind mc_admin_snapshot_kind(const struct mc_request *req)
+enum proto_wait mc_admin_snapshot_kind(const struct mc_request *req)
 {
     if (req->ntokens == 1)
-        return MC_WAIT_SNAPSHOT;
+        return PROTO_WAIT_SNAPSHOT;
     if (req->ntokens == 2 && MC_TOK_IS(req->tokens[1], "bg"))
-        return MC_WAIT_SNAPSHOT_BG;
-    return MC_WAIT_NONE;
+        return PROTO_WAIT_SNAPSHOT_BG;
+    return PROTO_WAIT_NONE;
 }
 
 /* See mc_admin.h. */

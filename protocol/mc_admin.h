@@ -35,9 +35,9 @@ void mc_admin_exec(const struct mc_context *ctx, const struct mc_request *req, s
  * answers it, see mc_admin_snapshot_kind). */
 bool mc_admin_is_snapshot(const struct mc_request *req);
 
-/* `snapshot` -> MC_WAIT_SNAPSHOT, `snapshot bg` -> MC_WAIT_SNAPSHOT_BG; any other arguments ->
- * MC_WAIT_NONE, answered "ERROR" as memcached answers bad admin arguments. noreply is not honoured. */
-enum mc_wait_kind mc_admin_snapshot_kind(const struct mc_request *req);
+/* `snapshot` -> PROTO_WAIT_SNAPSHOT, `snapshot bg` -> PROTO_WAIT_SNAPSHOT_BG; any other arguments ->
+ * PROTO_WAIT_NONE, answered "ERROR" as memcached answers bad admin arguments. noreply is not honoured. */
+enum proto_wait mc_admin_snapshot_kind(const struct mc_request *req);
 
 /* `stats detail ...` (argv[0] is "detail"): writes the whole reply. */
 void mc_admin_stats_detail(const struct mc_context *ctx, int argc, char **argv, struct resp *out);

@@ -21,14 +21,14 @@
  *   beyond MC_SWALLOW_MAX is not waited for: the refusal goes out at once and the connection closes.
  *
  * Backpressure (mc_context.out_pause): before each request line, and before each key of a get, the
- * session stops if the output queue is full and returns MC_PAUSE with the line unconsumed. A get
+ * session stops if the output queue is full and returns PROTO_PAUSE with the line unconsumed. A get
  * remembers where it stopped (get_resume, an offset into its line) and goes on from there when the
  * same line is fed again, so a line of 100,000 keys is executed as its replies drain instead of
  * queueing them all at once; the counters and the hits stay exactly as one pass would make them.
  *
  * Values being received (mc_context.recv_limit): a value larger than MC_RECV_SMALL takes its length
  * from a budget shared by every session while its item waits for the bytes, so stalled uploads cannot
- * tie up the whole cache. When the budget is spent the storage line is not executed (MC_BUSY): the
+ * tie up the whole cache. When the budget is spent the storage line is not executed (PROTO_BUSY): the
  * server offers it again a moment later, and after mc_session_no_wait() it is refused as out of
  * memory.
  *
@@ -42,6 +42,8 @@
 
 #include "protocol/memcache.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,7 +80,7 @@ struct mc_session {
     const char *swallow_reply;
     /* LINE: bytes of the pending partial line already searched for '\n' */
     size_t scanned;
-    /* LINE: a get paused (MC_PAUSE) before the key at this offset of its line; 0 = none. The line
+    /* LINE: a get paused (PROTO_PAUSE) before the key at this offset of its line; 0 = none. The line
      * was parsed and checked when it first ran: a resumed get goes on without parsing it again. */
     size_t get_resume;
     struct {
@@ -86,8 +88,8 @@ struct mc_session {
         int32_t exptime;
         size_t keys_end; /* offset in the line */
     } get_held;
-    /* MC_WAIT: what the server was asked to do */
-    enum mc_wait_kind wait;
+    /* PROTO_WAIT: what the server was asked to do */
+    enum proto_wait wait;
     /* VALUE of an ms: the meta reply to build once the value is in (mc_meta.h) */
     bool meta;
     struct mc_meta_set meta_set;
@@ -194,16 +196,16 @@ static void mc_count_miss(struct mc_stats *st, enum cache_miss_reason why)
         mc_count(&st->get_flushed);
 }
 
-/* Whether the output queue is full (see MC_PAUSE). */
+/* Whether the output queue is full (see PROTO_PAUSE). */
 static inline bool mc_out_full(const struct mc_session *s, const struct resp *out)
 {
     return s->ctx->out_pause != 0 && resp_weight(out) >= s->ctx->out_pause;
 }
 
 /* get, gets, gat, gats: every key in order, then END. The parser already checked the key lengths.
- * Returns MC_PAUSE when the output queue filled up before the last key (see get_resume). */
-static enum mc_status mc_exec_get(struct mc_session *s, const struct mc_request *req, const char *line,
-                                  struct resp *out)
+ * Returns PROTO_PAUSE when the output queue filled up before the last key (see get_resume). */
+static enum proto_status mc_exec_get(struct mc_session *s, const struct mc_request *req, const char *line,
+                                     struct resp *out)
 {
     struct cache *c = s->ctx->cache;
     struct mc_stats *st = s->stats;
@@ -220,7 +222,7 @@ static enum mc_status mc_exec_get(struct mc_session *s, const struct mc_request 
             s->get_held.cmd = req->cmd;
             s->get_held.exptime = req->exptime;
             s->get_held.keys_end = (size_t)(req->keys_end - line);
-            return MC_PAUSE;
+            return PROTO_PAUSE;
         }
         before = pos;
         enum cache_miss_reason why = CACHE_MISS_NONE;
@@ -242,7 +244,7 @@ static enum mc_status mc_exec_get(struct mc_session *s, const struct mc_request 
         mc_add_hit(out, it, with_cas);
     }
     resp_add(out, "END\r\n", 5);
-    return MC_OK;
+    return PROTO_OK;
 }
 
 static enum cache_store_mode mc_store_mode(enum mc_cmd cmd)
@@ -295,22 +297,23 @@ void mc_recv_unreserve(const struct mc_context *ctx, uint64_t nbytes)
 
 /* Enters SWALLOW for a refused value block of want bytes (terminator included) whose refusal is
  * reply (NULL: noreply). Beyond MC_SWALLOW_MAX the refusal is queued now and the connection closes
- * (MC_CLOSE) rather than waiting for bytes it would only skip. */
-static enum mc_status mc_begin_swallow(struct mc_session *s, uint64_t want, const char *reply, struct resp *out)
+ * (PROTO_CLOSE) rather than waiting for bytes it would only skip. */
+static enum proto_status mc_begin_swallow(struct mc_session *s, uint64_t want, const char *reply,
+                                          struct resp *out)
 {
     if (want > MC_SWALLOW_MAX(s->ctx)) {
         if (reply != NULL)
             resp_add_str(out, reply);
-        return MC_CLOSE;
+        return PROTO_CLOSE;
     }
     s->state = MC_ST_SWALLOW;
     s->swallow = (size_t)want;
     s->swallow_reply = reply;
-    return MC_OK;
+    return PROTO_OK;
 }
 
 /* A storage command line: allocate the item and wait for the value, or refuse and swallow it. */
-static enum mc_status mc_exec_storage(struct mc_session *s, const struct mc_request *req, struct resp *out)
+static enum proto_status mc_exec_storage(struct mc_session *s, const struct mc_request *req, struct resp *out)
 {
     struct cache *c = s->ctx->cache;
     enum cache_status cst = CACHE_TOO_LARGE;
@@ -318,7 +321,7 @@ static enum mc_status mc_exec_storage(struct mc_session *s, const struct mc_requ
     bool fits = mc_item_fits(s->ctx, req->key.len, req->nbytes);
     bool reserved = fits && mc_recv_reserve(s->ctx, req->nbytes);
     if (fits && !reserved && !s->meta_set.no_wait)
-        return MC_BUSY;
+        return PROTO_BUSY;
     s->mode = mc_store_mode(req->cmd);
     mc_detail_record_set(s->ctx->shared, req->key.p, req->key.len);
     if (fits) {
@@ -346,7 +349,7 @@ static enum mc_status mc_exec_storage(struct mc_session *s, const struct mc_requ
     s->want = req->nbytes;
     s->term_got = 0;
     s->state = MC_ST_VALUE;
-    return MC_OK;
+    return PROTO_OK;
 }
 
 /* The value block is complete: link the item (or refuse a bad terminator) and answer. */
@@ -483,42 +486,44 @@ static void mc_exec_stats(struct mc_session *s, const struct mc_request *req, st
         resp_add(out, MC_ERR_ERROR, sizeof(MC_ERR_ERROR) - 1);
 }
 
-static enum mc_status mc_exec_shutdown(struct mc_session *s, const struct mc_request *req, struct resp *out)
+static enum proto_status mc_exec_shutdown(struct mc_session *s, const struct mc_request *req,
+                                          struct resp *out)
 {
     if (!s->ctx->enable_shutdown) {
         resp_add_str(out, MC_ERR_SHUTDOWN_DISABLED);
-        return MC_OK;
+        return PROTO_OK;
     }
     if (req->ntokens == 1 || req->graceful)
-        return MC_SHUTDOWN;
+        return PROTO_SHUTDOWN;
     resp_add_str(out, MC_ERR_SHUTDOWN_MODE);
-    return MC_OK;
+    return PROTO_OK;
 }
 
-/* `snapshot [bg]`, which the parser leaves unknown: handed to the server (MC_WAIT) when snapshots
- * are on. Returns MC_OK with the reply queued otherwise. */
-static enum mc_status mc_exec_snapshot(struct mc_session *s, const struct mc_request *req, struct resp *out)
+/* `snapshot [bg]`, which the parser leaves unknown: handed to the server (PROTO_WAIT) when snapshots
+ * are on. Returns PROTO_OK with the reply queued otherwise. */
+static enum proto_status mc_exec_snapshot(struct mc_session *s, const struct mc_request *req,
+                                          struct resp *out)
 {
-    enum mc_wait_kind kind = mc_admin_snapshot_kind(req);
-    if (kind == MC_WAIT_NONE) {
+    enum proto_wait kind = mc_admin_snapshot_kind(req);
+    if (kind == PROTO_WAIT_NONE) {
         resp_add_str(out, MC_ERR_ERROR);
-        return MC_OK;
+        return PROTO_OK;
     }
     if (!s->ctx->snapshot_enabled) {
         resp_add_str(out, MC_ERR_SNAPSHOT_OFF);
-        return MC_OK;
+        return PROTO_OK;
     }
     s->wait = kind;
-    return MC_WAIT;
+    return PROTO_WAIT;
 }
 
 /* A meta command line (mc_meta.h); an ms continues in the VALUE or SWALLOW state. */
-static enum mc_status mc_exec_meta(struct mc_session *s, const char *line, size_t len, struct resp *out)
+static enum proto_status mc_exec_meta(struct mc_session *s, const char *line, size_t len, struct resp *out)
 {
     struct mc_meta_set *set = &s->meta_set;
     switch (mc_meta_exec(s->ctx, s->stats, line, len, set, out)) {
     case MC_META_BUSY:
-        return MC_BUSY;
+        return PROTO_BUSY;
     case MC_META_VALUE:
         s->it = set->it;
         set->it = NULL;
@@ -533,11 +538,11 @@ static enum mc_status mc_exec_meta(struct mc_session *s, const char *line, size_
     case MC_META_DONE:
         break;
     }
-    return MC_OK;
+    return PROTO_OK;
 }
 
 /* Parses and executes one request line (line end removed). */
-static enum mc_status mc_exec_line(struct mc_session *s, const char *line, size_t len, struct resp *out)
+static enum proto_status mc_exec_line(struct mc_session *s, const char *line, size_t len, struct resp *out)
 {
     struct mc_request req;
     if (s->get_resume != 0) {
@@ -554,7 +559,7 @@ static enum mc_status mc_exec_line(struct mc_session *s, const char *line, size_
     }
     enum mc_parse_status ps = mc_parse_line(line, len, &req);
     if (mc_admin_refused(s->ctx, &req, ps, s->stats, out))
-        return MC_OK;
+        return PROTO_OK;
     switch (ps) {
     case MC_PARSE_OK:
         break;
@@ -562,12 +567,12 @@ static enum mc_status mc_exec_line(struct mc_session *s, const char *line, size_
         if (mc_admin_is_snapshot(&req))
             return mc_exec_snapshot(s, &req, out);
         resp_add(out, MC_ERR_ERROR, sizeof(MC_ERR_ERROR) - 1);
-        return MC_OK;
+        return PROTO_OK;
     case MC_PARSE_CLIENT_ERROR:
         mc_reply(out, req.noreply, req.error);
-        return MC_OK;
+        return PROTO_OK;
     case MC_PARSE_CLOSE:
-        return MC_CLOSE;
+        return PROTO_CLOSE;
     }
     switch (req.cmd) {
     case MC_CMD_GET:
@@ -606,7 +611,7 @@ static enum mc_status mc_exec_line(struct mc_session *s, const char *line, size_
         mc_reply(out, req.noreply, "OK\r\n");
         break;
     case MC_CMD_QUIT:
-        return MC_CLOSE;
+        return PROTO_CLOSE;
     case MC_CMD_SHUTDOWN:
         return mc_exec_shutdown(s, &req, out);
     case MC_CMD_STATS:
@@ -623,7 +628,7 @@ static enum mc_status mc_exec_line(struct mc_session *s, const char *line, size_
         resp_add(out, MC_ERR_ERROR, sizeof(MC_ERR_ERROR) - 1);
         break;
     }
-    return MC_OK;
+    return PROTO_OK;
 }
 
 /* ---- framing ---- */
@@ -660,12 +665,12 @@ static size_t mc_feed_swallow(struct mc_session *s, size_t n, struct resp *out)
 
 /* Runs the state machine over buf: value bytes, swallowed bytes and complete lines, in order, until
  * the input ends in a partial line or a request ends the connection. */
-enum mc_status mc_session_feed(struct mc_session *s, const char *buf, size_t len, size_t *consumed,
-                               struct resp *out)
+enum proto_status mc_session_feed(struct mc_session *s, const char *buf, size_t len, size_t *consumed,
+                                  struct resp *out)
 {
     size_t pos = 0;
-    enum mc_status st = MC_OK;
-    while (st == MC_OK && pos < len) {
+    enum proto_status st = PROTO_OK;
+    while (st == PROTO_OK && pos < len) {
         if (s->state == MC_ST_VALUE) {
             pos += mc_feed_value(s, buf + pos, len - pos, out);
             continue;
@@ -682,11 +687,11 @@ enum mc_status mc_session_feed(struct mc_session *s, const char *buf, size_t len
             /* The partial line is offered again with more bytes after it: do not search it twice. */
             s->scanned = rest;
             if (rest > MC_LINE_MAX && (rest > MC_KEYS_LINE_MAX || !mc_parse_is_get_prefix(line, rest)))
-                st = MC_CLOSE;
+                st = PROTO_CLOSE;
             break;
         }
         if (mc_out_full(s, out)) {
-            st = MC_PAUSE;
+            st = PROTO_PAUSE;
             break;
         }
         s->scanned = 0;
@@ -695,7 +700,7 @@ enum mc_status mc_session_feed(struct mc_session *s, const char *buf, size_t len
         if (n > 1 && line[n - 1] == '\r')
             n--;
         st = mc_exec_line(s, line, n, out);
-        if (st == MC_PAUSE || st == MC_BUSY) {
+        if (st == PROTO_PAUSE || st == PROTO_BUSY) {
             pos = (size_t)(line - buf); /* the line comes back (a get goes on from get_resume) */
             s->scanned = (size_t)(nl - line); /* its '\n' is found at once next time */
         } else
@@ -705,11 +710,11 @@ enum mc_status mc_session_feed(struct mc_session *s, const char *buf, size_t len
     return st;
 }
 
-/* The request behind the last MC_WAIT, once. */
-enum mc_wait_kind mc_session_take_wait(struct mc_session *s)
+/* The request behind the last PROTO_WAIT, once. */
+enum proto_wait mc_session_take_wait(struct mc_session *s)
 {
-    enum mc_wait_kind k = s->wait;
-    s->wait = MC_WAIT_NONE;
+    enum proto_wait k = s->wait;
+    s->wait = PROTO_WAIT_NONE;
     return k;
 }
 
@@ -743,3 +748,99 @@ bool mc_session_mid_value(const struct mc_session *s)
 {
     return s->state != MC_ST_LINE;
 }
+
+/* See memcache.h: the lines memcached (and cairn's `snapshot` command) answer with. */
+void mc_session_answer(struct mc_session *s, const struct proto_outcome *o, struct resp *out)
+{
+    char line[256];
+
+    (void)s;
+    switch (o->ev) {
+    case PROTO_EV_SNAPSHOT_OFF:
+        resp_add_str(out, "SERVER_ERROR snapshots are off (no --snapshot-path)\r\n");
+        return;
+    case PROTO_EV_SNAPSHOT_BUSY:
+        resp_add_str(out, "SERVER_ERROR snapshot already running\r\n");
+        return;
+    case PROTO_EV_SNAPSHOT_STARTED:
+        resp_add_str(out, "OK\r\n");
+        return;
+    case PROTO_EV_SNAPSHOT_SAVED:
+        snprintf(line, sizeof(line), "SNAPSHOT %" PRIu64 " %" PRIu64 " %" PRIu64 "\r\n", o->items, o->bytes,
+                 o->usec);
+        break;
+    case PROTO_EV_SNAPSHOT_FAILED:
+        snprintf(line, sizeof(line), "SERVER_ERROR snapshot failed: %s\r\n", o->why != NULL ? o->why : "");
+        break;
+    case PROTO_EV_NO_MEMORY:
+        resp_add_str(out, "SERVER_ERROR out of memory\r\n");
+        return;
+    case PROTO_EV_READ_NO_MEMORY:
+    default:
+        resp_add_str(out, "SERVER_ERROR out of memory reading request\r\n");
+        return;
+    }
+    resp_add_str(out, line);
+}
+
+/* The typed operations above behind proto.h's untyped table. */
+static void *ops_create(const void *ctx, void *stats)
+{
+    return mc_session_create(ctx, stats);
+}
+
+static void ops_destroy(void *sess)
+{
+    struct mc_session *s = sess;
+    mc_session_destroy(&s);
+}
+
+static enum proto_status ops_feed(void *sess, const char *buf, size_t len, size_t *used, struct resp *out)
+{
+    return mc_session_feed(sess, buf, len, used, out);
+}
+
+static enum proto_wait ops_take_wait(void *sess)
+{
+    return mc_session_take_wait(sess);
+}
+
+static bool ops_value_window(void *sess, char **dst, size_t *len)
+{
+    return mc_session_value_window(sess, dst, len);
+}
+
+static void ops_value_filled(void *sess, size_t n)
+{
+    mc_session_value_filled(sess, n);
+}
+
+static void ops_no_wait(void *sess)
+{
+    mc_session_no_wait(sess);
+}
+
+static bool ops_mid_value(const void *sess)
+{
+    return mc_session_mid_value(sess);
+}
+
+static void ops_answer(void *sess, const struct proto_outcome *o, struct resp *out)
+{
+    mc_session_answer(sess, o, out);
+}
+
+const struct proto_ops mc_proto_ops = {
+    .name = "memcache",
+    .line_max = MC_KEYS_LINE_MAX,
+    .reject = "ERROR Too many open connections\r\n",
+    .create = ops_create,
+    .destroy = ops_destroy,
+    .feed = ops_feed,
+    .take_wait = ops_take_wait,
+    .value_window = ops_value_window,
+    .value_filled = ops_value_filled,
+    .no_wait = ops_no_wait,
+    .mid_value = ops_mid_value,
+    .answer = ops_answer,
+};

@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "protocol/proto.h"
+
 struct cache;
 struct resp;
 struct mc_session;
@@ -67,9 +69,9 @@ struct mc_context {
     mc_stats_fn stats;
     mc_verbosity_fn verbosity;
     struct mc_shared *shared; /* admin state (stats detail, lru_crawler settings); may be NULL */
-    bool snapshot_enabled;    /* --snapshot-path given: `snapshot` goes to the server (MC_WAIT) */
+    bool snapshot_enabled;    /* --snapshot-path given: `snapshot` goes to the server (PROTO_WAIT) */
     /* Reply backpressure: no request (and no further key of a multi-key get) is executed while the
-     * output queue's resp_weight() is at or above this; the feed returns MC_PAUSE. 0 = never. */
+     * output queue's resp_weight() is at or above this; the feed returns PROTO_PAUSE. 0 = never. */
     size_t out_pause;
     /* Values being received: bytes of items allocated for values not yet complete, for every
      * session (a counter the server owns), and the most that values of more than MC_RECV_SMALL
@@ -84,26 +86,9 @@ struct mc_context {
  * against mc_context.recv_limit. */
 #define MC_RECV_SMALL ((uint64_t)16 * 1024)
 
-/* What the connection should do after a feed. */
-enum mc_status {
-    MC_OK = 0,     /* keep reading */
-    MC_CLOSE,      /* write out what is queued, then close (quit, fatal protocol error) */
-    MC_SHUTDOWN,   /* `shutdown` accepted: write what is queued, then stop the server */
-    MC_WAIT,       /* a request the server must answer (mc_session_take_wait): feed nothing more
-                    * until that answer is appended to the queue, then feed the rest */
-    MC_PAUSE,      /* the output queue reached out_pause: send some of it, then feed the rest
-                    * (a multi-key get resumes at the key where it stopped) */
-    MC_BUSY        /* a storage line's value cannot be given memory now (the receiving budget,
-                    * recv_limit, is spent): nothing was done; feed the same bytes again later, or
-                    * call mc_session_no_wait() first to have it refused */
-};
-
-/* What an MC_WAIT feed asks the server to do. */
-enum mc_wait_kind {
-    MC_WAIT_NONE = 0,
-    MC_WAIT_SNAPSHOT,   /* `snapshot`: answer when the save is done */
-    MC_WAIT_SNAPSHOT_BG /* `snapshot bg`: answer as soon as the save has started (or was refused) */
-};
+/* memcached's text protocols as a struct proto_ops (protocol/proto.h): ctx is a struct mc_context,
+ * stats a struct mc_stats. The functions below are the same operations, typed. */
+extern const struct proto_ops mc_proto_ops;
 
 /* Creates a session for one connection. stats is the calling worker thread's counter block. */
 struct mc_session *mc_session_create(const struct mc_context *ctx, struct mc_stats *stats);
@@ -115,13 +100,14 @@ void mc_session_destroy(struct mc_session **s);
  * Consumes input: parses and executes every complete request in buf[0..len) in order, appending the
  * responses to out. *consumed gets the bytes used; the rest (an incomplete line) must be offered again
  * with more data after it. While a value block is pending, value bytes in buf are copied into the item.
- * Stops early (with bytes left) only when returning MC_CLOSE, MC_SHUTDOWN, MC_WAIT, MC_PAUSE or MC_BUSY.
+ * Stops early (with bytes left) only when returning PROTO_CLOSE, PROTO_SHUTDOWN, PROTO_WAIT,
+ * PROTO_PAUSE or PROTO_BUSY.
  */
-enum mc_status mc_session_feed(struct mc_session *s, const char *buf, size_t len, size_t *consumed,
-                               struct resp *out);
+enum proto_status mc_session_feed(struct mc_session *s, const char *buf, size_t len, size_t *consumed,
+                                  struct resp *out);
 
-/* After MC_WAIT: what the server is asked to do; returns it once, then MC_WAIT_NONE. */
-enum mc_wait_kind mc_session_take_wait(struct mc_session *s);
+/* After PROTO_WAIT: what the server is asked to do; returns it once, then PROTO_WAIT_NONE. */
+enum proto_wait mc_session_take_wait(struct mc_session *s);
 
 /* While a value block is pending: where the next value bytes go and how many are still due, so the
  * server can read() into the item directly. Returns false when no value is pending. */
@@ -130,12 +116,15 @@ bool mc_session_value_window(struct mc_session *s, char **dst, size_t *len);
 /* Tells the session n bytes were placed at the window. The value's "\r\n" arrives through feed. */
 void mc_session_value_filled(struct mc_session *s, size_t n);
 
-/* After MC_BUSY: the next storage line whose value the budget cannot take is refused
- * (SERVER_ERROR out of memory storing object) instead of answering MC_BUSY again. */
+/* After PROTO_BUSY: the next storage line whose value the budget cannot take is refused
+ * (SERVER_ERROR out of memory storing object) instead of answering PROTO_BUSY again. */
 void mc_session_no_wait(struct mc_session *s);
 
 /* Whether the session is inside a value block (receiving or swallowing it). */
 bool mc_session_mid_value(const struct mc_session *s);
+
+/* Appends memcached's line for an outcome the server reached on the session's behalf. */
+void mc_session_answer(struct mc_session *s, const struct proto_outcome *o, struct resp *out);
 
 /* Adds t's counters into sum. */
 void mc_stats_add(struct mc_stats *sum, const struct mc_stats *t);

@@ -3,8 +3,9 @@
  * session, and writing the response queue out with writev.
  *
  * Data: a read buffer rbuf[0..rlen) holding bytes the session has not consumed yet (at most an
- * incomplete request line); it starts at RBUF_INIT and doubles up to RBUF_MAX, enough for the longest
- * get line (MC_KEYS_LINE_MAX), and shrinks back when the connection goes idle. While the session waits
+ * incomplete request line); it starts at RBUF_INIT and doubles up to rbuf_max(), enough for the
+ * longest request line of the connection's protocol (ops->line_max: a memcached get line), and
+ * shrinks back when the connection goes idle. While the session waits
  * for a value block and the buffer is empty, read() goes straight into the item's memory (the value
  * window), so a large value is never copied through the buffer.
  *
@@ -43,14 +44,12 @@
 
 #include <event2/event.h>
 
-#include "protocol/memcache.h"
+#include "protocol/proto.h"
 #include "protocol/response.h"
 #include "server/server_internal.h"
 #include "server/snapshot_ctl.h"
 
-
-#define RBUF_INIT  ((size_t)16 * 1024)
-#define RBUF_MAX   ((size_t)MC_KEYS_LINE_MAX + 16 * 1024)
+#define RBUF_INIT ((size_t)16 * 1024)
 
 enum io_result {
     IO_OK = 0, /* carry on (the socket would block, or the read budget is spent) */
@@ -131,16 +130,23 @@ static bool resize_buffer(struct conn *c, size_t n)
     return true;
 }
 
-/* Makes room at the end of the read buffer. False when a request line outgrew RBUF_MAX (*oom
+/* The most the read buffer grows to: the protocol's longest line and a read's worth more. */
+static size_t rbuf_max(const struct conn *c)
+{
+    return c->ops->line_max + RBUF_INIT;
+}
+
+/* Makes room at the end of the read buffer. False when a request line outgrew rbuf_max() (*oom
  * false), or when no memory is left for a longer line (*oom true). */
 static bool ensure_space(struct conn *c, bool *oom)
 {
     *oom = false;
     if (c->rlen < c->rsize)
         return true;
-    if (c->rsize >= RBUF_MAX)
+    size_t max = rbuf_max(c);
+    if (c->rsize >= max)
         return false;
-    size_t n = c->rsize * 2 > RBUF_MAX ? RBUF_MAX : c->rsize * 2;
+    size_t n = c->rsize * 2 > max ? max : c->rsize * 2;
     if (resize_buffer(c, n))
         return true;
     *oom = true;
@@ -164,7 +170,7 @@ static bool may_read(const struct conn *c)
     return !c->dead && !c->closing && !c->read_paused && c->snap_wait == NULL && !c->recv_wait;
 }
 
-/* Enters or leaves the wait for the receiving budget (MC_BUSY), keeping the server's count. */
+/* Enters or leaves the wait for the receiving budget (PROTO_BUSY), keeping the server's count. */
 static void set_recv_wait(struct conn *c, bool on, int64_t now)
 {
     if (on == c->recv_wait)
@@ -180,17 +186,15 @@ static void set_recv_wait(struct conn *c, bool on, int64_t now)
     }
 }
 
-/* A `snapshot` request (MC_WAIT): answered now, or c waits for the snapshot thread's reply. */
+/* A `snapshot` request (PROTO_WAIT): answered now, or c waits for the snapshot thread's reply. */
 static void start_wait(struct conn *c)
 {
     struct server *srv = c->w->srv;
-    bool bg = mc_session_take_wait(c->sess) == MC_WAIT_SNAPSHOT_BG;
+    bool bg = c->ops->take_wait(c->sess) == PROTO_WAIT_SNAPSHOT_BG;
+    struct proto_outcome now = {.ev = PROTO_EV_SNAPSHOT_OFF};
 
-    if (srv->snapshot == NULL) {
-        resp_add_str(c->out, "SERVER_ERROR snapshots are off (no --snapshot-path)\r\n");
-        return;
-    }
-    snapshot_ctl_request(srv->snapshot, c, bg, c->out, &c->snap_wait);
+    if (srv->snapshot == NULL || snapshot_ctl_request(srv->snapshot, c, bg, &now, &c->snap_wait))
+        c->ops->answer(c->sess, &now, c->out);
 }
 
 /* Whether c is in the middle of a request the client has not finished sending: a partial line, or a
@@ -199,15 +203,15 @@ static bool mid_request(const struct conn *c)
 {
     if (c->refeed)
         return false;
-    return c->rlen > 0 || mc_session_mid_value(c->sess);
+    return c->rlen > 0 || c->ops->mid_value(c->sess);
 }
 
 /* Runs every complete request in the buffer through the session and keeps the unconsumed tail; stops
- * at a `snapshot` that waits for its reply, or when the output queue is full (MC_PAUSE: the rest is
+ * at a `snapshot` that waits for its reply, or when the output queue is full (PROTO_PAUSE: the rest is
  * fed again once the queue drains, see resume). */
 static void feed(struct conn *c)
 {
-    enum mc_status st;
+    enum proto_status st;
     int64_t now = server_now(c);
 
     if (resp_pending(c->out) == 0)
@@ -217,27 +221,27 @@ static void feed(struct conn *c)
     atomic_store_explicit(&c->last_cmd, now, memory_order_relaxed);
     do {
         size_t used = 0;
-        st = mc_session_feed(c->sess, c->rbuf, c->rlen, &used, c->out);
+        st = c->ops->feed(c->sess, c->rbuf, c->rlen, &used, c->out);
         if (used > c->rlen)
             used = c->rlen;
         if (used < c->rlen)
             memmove(c->rbuf, c->rbuf + used, c->rlen - used);
         c->rlen -= used;
-        if (st == MC_WAIT)
+        if (st == PROTO_WAIT)
             start_wait(c);
-    } while (st == MC_WAIT && c->snap_wait == NULL && c->rlen > 0);
-    if (st != MC_BUSY)
+    } while (st == PROTO_WAIT && c->snap_wait == NULL && c->rlen > 0);
+    if (st != PROTO_BUSY)
         c->recv_wait_since = 0;
-    if (st == MC_PAUSE) {
+    if (st == PROTO_PAUSE) {
         c->refeed = true;
         c->read_paused = true;
         worker_count(&c->w->ws.reply_pauses, 1);
-    } else if (st == MC_BUSY) {
+    } else if (st == PROTO_BUSY) {
         c->refeed = true;
         set_recv_wait(c, true, now);
-    } else if (st == MC_CLOSE) {
+    } else if (st == PROTO_CLOSE) {
         c->closing = true;
-    } else if (st == MC_SHUTDOWN) {
+    } else if (st == PROTO_SHUTDOWN) {
         c->closing = true;
         if (!c->shutdown_sent) {
             c->shutdown_sent = true;
@@ -250,7 +254,7 @@ static void feed(struct conn *c)
         c->req_since = now;
     char *dst;
     size_t len;
-    set_state(c, mc_session_value_window(c->sess, &dst, &len) ? CONN_NREAD : CONN_WAITING);
+    set_state(c, c->ops->value_window(c->sess, &dst, &len) ? CONN_NREAD : CONN_WAITING);
 }
 
 /* Writes as much queued output as the socket takes. A queue that lost bytes to an allocation
@@ -285,23 +289,23 @@ static enum io_result flush_output(struct conn *c)
     return IO_OK;
 }
 
-/* A request line needs more buffer than the read_buf limit allows: memcached's answer, then close. */
+/* A request line needs more buffer than the read_buf limit allows: the protocol's answer, then close. */
 static void refuse_read_memory(struct conn *c)
 {
     worker_count(&c->w->ws.read_buf_oom, 1);
     c->rlen = 0;
-    resp_add_str(c->out, "SERVER_ERROR out of memory reading request\r\n");
+    c->ops->answer(c->sess, &(struct proto_outcome){.ev = PROTO_EV_READ_NO_MEMORY}, c->out);
     c->closing = true;
 }
 
 /* Where the next read goes: the value window when a value is pending and nothing is buffered (then
- * *window is set), else the free end of the buffer. False when a request line outgrew RBUF_MAX, or
+ * *window is set), else the free end of the buffer. False when a request line outgrew rbuf_max(), or
  * when the buffer may not grow (then the connection is closing with memcached's error). */
 static bool read_dest(struct conn *c, char **dst, size_t *len, bool *window)
 {
     bool oom;
 
-    if (c->rlen == 0 && mc_session_value_window(c->sess, dst, len) && *len > 0) {
+    if (c->rlen == 0 && c->ops->value_window(c->sess, dst, len) && *len > 0) {
         *window = true;
         return true;
     }
@@ -323,7 +327,7 @@ static void read_taken(struct conn *c, bool window, size_t n)
     worker_count(&c->w->mc.bytes_read, (uint64_t)n);
     c->last_read = server_now(c);
     if (window) {
-        mc_session_value_filled(c->sess, n);
+        c->ops->value_filled(c->sess, n);
         return;
     }
     c->rlen += n;
@@ -613,12 +617,12 @@ void conn_begin_close(struct conn *c)
 
 /* The reply to c's waiting `snapshot` arrived: queue it and run the requests behind it (worker
  * thread). */
-void conn_snapshot_done(struct conn *c, const char *reply)
+void conn_snapshot_done(struct conn *c, const struct proto_outcome *o)
 {
     c->snap_wait = NULL;
     if (c->dead)
         return;
-    resp_add_str(c->out, reply);
+    c->ops->answer(c->sess, o, c->out);
     if (c->rlen > 0)
         feed(c);
     after_io(c);
@@ -629,7 +633,7 @@ void conn_snapshot_done(struct conn *c, const char *reply)
 static void retry_recv_wait(struct conn *c, int64_t now)
 {
     if (now - c->recv_wait_since >= CONN_RECV_WAIT_S)
-        mc_session_no_wait(c->sess);
+        c->ops->no_wait(c->sess);
     set_recv_wait(c, false, now);
     feed(c);
     after_io(c);
@@ -650,7 +654,7 @@ void conn_sweep(struct conn *c, int64_t now)
     }
     char *dst;
     size_t len;
-    if (mc_session_value_window(c->sess, &dst, &len) && now - c->last_read > CONN_RECV_STALL_S &&
+    if (c->ops->value_window(c->sess, &dst, &len) && now - c->last_read > CONN_RECV_STALL_S &&
         atomic_load_explicit(&srv->recv_waiting, memory_order_relaxed) > 0) {
         worker_count(&ws->receive_stalls, 1);
         server_log(srv, 1, "<%d closing: value stalled while others wait for memory\n", c->fd);
@@ -717,7 +721,8 @@ static void conn_free(struct conn *c, struct worker *w, int fd)
         if (c->ev != NULL)
             event_free(c->ev);
         snapshot_waiter_cancel(&c->snap_wait);
-        mc_session_destroy(&c->sess);
+        if (c->sess != NULL)
+            c->ops->destroy(c->sess);
         resp_destroy(&c->out);
         if (c->rsize > RBUF_INIT)
             atomic_fetch_sub_explicit(&w->srv->rbuf_extra, c->rsize - RBUF_INIT, memory_order_relaxed);
@@ -743,7 +748,8 @@ struct conn *conn_create(struct worker *w, int fd, unsigned listener)
     c->rsize = RBUF_INIT;
     c->rbuf = malloc(c->rsize);
     c->out = resp_create(srv->cache);
-    c->sess = mc_session_create(&srv->ctx, &w->mc);
+    c->ops = srv->listeners[listener].ops;
+    c->sess = c->ops->create(srv->listeners[listener].ctx, worker_proto_stats(w, c->ops));
     c->ev = event_new(w->base, fd, EV_READ | EV_PERSIST, on_event, c);
     if (c->rbuf == NULL || c->out == NULL || c->sess == NULL || c->ev == NULL)
         goto fail;

@@ -32,8 +32,6 @@
 #define ACCEPT_BATCH    64
 #define ACCEPT_PAUSE_MS 100
 
-static const char too_many_conns[] = "ERROR Too many open connections\r\n";
-
 /* Formats a socket address as `stats conns` shows it ("tcp:1.2.3.4:5", "tcp6:[::1]:5"). */
 void listen_format_addr(const struct sockaddr *sa, char *out, size_t n)
 {
@@ -63,6 +61,8 @@ static bool add_listener(struct server *srv, int fd, bool is_unix, const char *a
     memset(l, 0, sizeof(*l));
     l->fd = fd;
     l->is_unix = is_unix;
+    l->ops = &mc_proto_ops; /* memcached's text protocols (classic and meta) */
+    l->ctx = &srv->ctx;
     snprintf(l->addr, sizeof(l->addr), "%s", addr);
     return true;
 }
@@ -232,10 +232,11 @@ bool listen_open(struct server *srv)
     return true;
 }
 
-/* Refuses a connection over the -c limit as memcached does. */
-static void reject(struct server *srv, int fd)
+/* Refuses a connection over the -c limit with its protocol's words (memcached: "ERROR Too many open
+ * connections"). */
+static void reject(struct server *srv, int fd, const struct listener *l)
 {
-    ssize_t n = write(fd, too_many_conns, sizeof(too_many_conns) - 1);
+    ssize_t n = write(fd, l->ops->reject, strlen(l->ops->reject));
     (void)n;
     close(fd);
     atomic_fetch_add_explicit(&srv->rejected_conns, 1, memory_order_relaxed);
@@ -297,7 +298,7 @@ static bool accept_one(struct server *srv, unsigned idx)
     }
     uint64_t curr = atomic_load_explicit(&srv->curr_conns, memory_order_relaxed);
     if (curr >= srv->settings->maxconns) {
-        reject(srv, fd);
+        reject(srv, fd, &srv->listeners[idx]);
         return true;
     }
     curr = atomic_fetch_add_explicit(&srv->curr_conns, 1, memory_order_relaxed) + 1;

@@ -112,7 +112,8 @@ struct conn {
     char *rbuf;       /* unconsumed request bytes at rbuf[0..rlen) */
     size_t rlen, rsize;
     struct resp *out;
-    struct mc_session *sess;
+    const struct proto_ops *ops; /* the listener's protocol; conn.c knows no other */
+    void *sess;                  /* that protocol's session (ops->create) */
     bool read_paused; /* output above the high-water mark: not reading until it drains */
     bool closing;     /* no more reading: flush, then close */
     bool shutdown_sent;
@@ -125,12 +126,12 @@ struct conn {
     struct conn_queue *queue; /* the worker's read or write queue c is on; NULL: none */
     struct conn *q_prev, *q_next;
     bool batch_window; /* the batched read goes into the value window, not rbuf */
-    bool refeed;       /* the session stopped at a full output queue (MC_PAUSE): feed rbuf again */
+    bool refeed;       /* the session stopped at a full output queue (PROTO_PAUSE): feed rbuf again */
     bool dead;         /* killed: off every list and event, freed after the loop turn (conn_reap) */
     struct conn *dead_next;
     int64_t req_since;    /* Unix time the unfinished request began (see conn_sweep); 0 = none */
     int64_t last_read;    /* Unix time bytes last arrived */
-    bool recv_wait;       /* a storage line waits for the receiving budget (MC_BUSY) */
+    bool recv_wait;       /* a storage line waits for the receiving budget (PROTO_BUSY) */
     int64_t recv_wait_since;
     int64_t out_progress; /* Unix time output last moved or the queue was empty */
 };
@@ -169,6 +170,8 @@ struct listener {
     struct event *ev;
     char addr[CONN_ADDR_MAX]; /* "tcp:127.0.0.1:11211", "tcp6:[::1]:11211", "unix:/path" */
     bool is_unix;
+    const struct proto_ops *ops; /* what its connections speak */
+    const void *ctx;             /* that protocol's shared context (ops->create) */
 };
 
 #define SERVER_NSIGNALS 4
@@ -238,6 +241,9 @@ bool worker_start_all(struct server *srv);
 
 /* Hands an accepted socket to worker w; the worker owns fd from now on (closes it if stopping). */
 void worker_dispatch(struct worker *w, int fd, unsigned listener);
+
+/* The worker's counter block for protocol ops (what ops->create takes as stats). */
+void *worker_proto_stats(struct worker *w, const struct proto_ops *ops);
 
 /* Tells every worker to finish in-flight requests, flush and close its connections, then exit. */
 void worker_stop_all(struct server *srv);
@@ -334,7 +340,7 @@ const char *conn_state_name(int state);
 
 /* The reply to c's waiting `snapshot` arrived: queue it and run the requests behind it (worker
  * thread). */
-void conn_snapshot_done(struct conn *c, const char *reply);
+void conn_snapshot_done(struct conn *c, const struct proto_outcome *o);
 
 /* ---- stats.c ---- */
 

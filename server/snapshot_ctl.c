@@ -38,7 +38,7 @@
 
 #include <event2/event.h>
 
-#include "protocol/response.h"
+#include "protocol/proto.h"
 #include "server/server_internal.h"
 #include "storage/snapshot.h"
 
@@ -49,7 +49,10 @@ struct snapshot_waiter {
     struct snapshot_waiter *next; /* on ctl->waiters, under ctl->lock */
     struct snapshot_ctl *ctl;
     struct conn *c;
-    char reply[REPLY_MAX]; /* written by the snapshot thread before it posts msg */
+    /* The save's outcome, written by the snapshot thread before it posts msg (o.why points at
+     * why once the waiter is answered). */
+    struct proto_outcome o;
+    char why[REPLY_MAX];
 };
 
 struct snapshot_ctl {
@@ -250,13 +253,15 @@ int snapshot_ctl_load(struct snapshot_ctl *ctl)
 
 /* Hands the reply to every waiter (posted to its connection's worker) and empties the list. Caller
  * holds ctl->lock, so a cancel finds a waiter either here or posted. */
-static void post_waiters_locked(struct snapshot_ctl *ctl, const char *reply)
+static void post_waiters_locked(struct snapshot_ctl *ctl, const struct proto_outcome *o)
 {
     while (ctl->waiters != NULL) {
         struct snapshot_waiter *w = ctl->waiters;
         ctl->waiters = w->next;
         w->next = NULL;
-        snprintf(w->reply, sizeof(w->reply), "%s", reply);
+        w->o = *o;
+        w->o.why = NULL;
+        snprintf(w->why, sizeof(w->why), "%s", o->why != NULL ? o->why : "");
         worker_post(w->c->w, &w->msg);
     }
 }
@@ -265,19 +270,22 @@ static void post_waiters_locked(struct snapshot_ctl *ctl, const char *reply)
 static bool run_save(struct snapshot_ctl *ctl)
 {
     struct snapshot_result r;
-    char reply[REPLY_MAX], why[REPLY_MAX - 64];
+    struct proto_outcome o = {.ev = PROTO_EV_SNAPSHOT_SAVED};
+    char why[REPLY_MAX - 64];
 
     memset(&r, 0, sizeof(r));
     enum snapshot_status st = snapshot_save(ctl->cache, ctl->o.path, &r);
     if (st == SNAPSHOT_OK) {
-        snprintf(reply, sizeof(reply), "SNAPSHOT %" PRIu64 " %" PRIu64 " %" PRIu64 "\r\n", r.items, r.bytes,
-                 r.duration_ns / 1000);
+        o.items = r.items;
+        o.bytes = r.bytes;
+        o.usec = r.duration_ns / 1000;
         server_log(ctl->srv, 1,
                    "snapshot: saved %" PRIu64 " items, %" PRIu64 " bytes to %s in %" PRIu64 " ms\n", r.items,
                    r.bytes, ctl->o.path, r.duration_ns / 1000000);
     } else {
         describe(&r, why, sizeof(why));
-        snprintf(reply, sizeof(reply), "SERVER_ERROR snapshot failed: %s\r\n", why);
+        o.ev = PROTO_EV_SNAPSHOT_FAILED;
+        o.why = why;
         fprintf(stderr, "snapshot: saving %s failed: %s (%s)\n", ctl->o.path, why, snapshot_status_token(st));
     }
     pthread_mutex_lock(&ctl->lock);
@@ -290,7 +298,7 @@ static bool run_save(struct snapshot_ctl *ctl)
         ctl->st.saves++;
     else
         ctl->st.failures++;
-    post_waiters_locked(ctl, reply);
+    post_waiters_locked(ctl, &o);
     ctl->busy = false;
     ctl->pending = false;
     pthread_mutex_unlock(&ctl->lock);
@@ -410,12 +418,11 @@ void snapshot_ctl_destroy(struct snapshot_ctl **ctlp)
 static void on_waiter_done(struct worker_msg *m)
 {
     struct snapshot_waiter *w = (struct snapshot_waiter *)m;
-    char reply[REPLY_MAX];
     struct conn *c = w->c;
 
-    memcpy(reply, w->reply, sizeof(reply));
+    w->o.why = w->why;
+    conn_snapshot_done(c, &w->o);
     free(w);
-    conn_snapshot_done(c, reply);
 }
 
 /* A waiter for connection c; NULL when out of memory. */
@@ -431,17 +438,18 @@ static struct snapshot_waiter *waiter_create(struct snapshot_ctl *ctl, struct co
 }
 
 /* See snapshot_ctl.h. */
-void snapshot_ctl_request(struct snapshot_ctl *ctl, struct conn *c, bool bg, struct resp *out,
+bool snapshot_ctl_request(struct snapshot_ctl *ctl, struct conn *c, bool bg, struct proto_outcome *now,
                           struct snapshot_waiter **wp)
 {
     struct snapshot_waiter *w = NULL;
 
     *wp = NULL;
+    memset(now, 0, sizeof(*now));
     if (!bg) {
         w = waiter_create(ctl, c);
         if (w == NULL) {
-            resp_add_str(out, "SERVER_ERROR out of memory\r\n");
-            return;
+            now->ev = PROTO_EV_NO_MEMORY;
+            return true;
         }
     }
     pthread_mutex_lock(&ctl->lock);
@@ -458,14 +466,15 @@ void snapshot_ctl_request(struct snapshot_ctl *ctl, struct conn *c, bool bg, str
     pthread_mutex_unlock(&ctl->lock);
     if (refused) {
         snapshot_waiter_cancel(&w);
-        resp_add_str(out, "SERVER_ERROR snapshot already running\r\n");
-        return;
+        now->ev = PROTO_EV_SNAPSHOT_BUSY;
+        return true;
     }
     if (bg) {
-        resp_add_str(out, "OK\r\n");
-        return;
+        now->ev = PROTO_EV_SNAPSHOT_STARTED;
+        return true;
     }
     *wp = w;
+    return false;
 }
 
 /* See snapshot_ctl.h. */

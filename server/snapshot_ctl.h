@@ -21,7 +21,7 @@
 
 struct cache;
 struct conn;
-struct resp;
+struct proto_outcome;
 struct server;
 struct snapshot_ctl;
 struct snapshot_waiter;
@@ -83,12 +83,13 @@ void snapshot_ctl_save_on_stop(struct snapshot_ctl *ctl);
 void snapshot_ctl_destroy(struct snapshot_ctl **ctl);
 
 /*
- * A `snapshot` (bg = false) or `snapshot bg` request of connection c, on c's worker thread. Either the
- * reply is appended to out now (bg started, already running, error) and *wp is NULL, or the save was
- * started and the reply comes later through conn_snapshot_done(c, reply): *wp then holds the waiter,
- * which the connection owns and must cancel if it closes first.
+ * A snapshot request (bg = false: answer when saved; true: when started) of connection c, on c's
+ * worker thread. Either it is answered now (bg started, already running, no memory): returns true
+ * with *now set and *wp NULL; or the save was started and the outcome comes later through
+ * conn_snapshot_done(c, outcome): returns false, and *wp holds the waiter, which the connection owns
+ * and must cancel if it closes first. The connection's protocol turns outcomes into its replies.
  */
-void snapshot_ctl_request(struct snapshot_ctl *ctl, struct conn *c, bool bg, struct resp *out,
+bool snapshot_ctl_request(struct snapshot_ctl *ctl, struct conn *c, bool bg, struct proto_outcome *now,
                           struct snapshot_waiter **wp);
 
 /* The connection is going away before its reply came: drops the waiter; clears *wp. NULL is a

@@ -81,6 +81,13 @@ static void drop_socket(struct server *srv, int fd)
     atomic_fetch_sub_explicit(&srv->curr_conns, 1, memory_order_relaxed);
 }
 
+/* See server_internal.h. One protocol today; each later one gets its own block here. */
+void *worker_proto_stats(struct worker *w, const struct proto_ops *ops)
+{
+    (void)ops;
+    return &w->mc;
+}
+
 /* Hands an accepted socket to worker w; the worker owns fd from now on (closes it if stopping). */
 void worker_dispatch(struct worker *w, int fd, unsigned listener)
 {

@@ -5,9 +5,9 @@
  *
  * Input: a configuration byte, a 4-byte seed, then the payload.
  *   config bit 0  the payload is a program of well-formed requests (below), else the raw stream
- *          bit 1  reply backpressure on (mc_context.out_pause small: MC_PAUSE)
- *          bit 2  a receiving budget (recv_limit: MC_BUSY, then mc_session_no_wait)
- *          bit 3  snapshots on (`snapshot` answers MC_WAIT)
+ *          bit 1  reply backpressure on (mc_context.out_pause small: PROTO_PAUSE)
+ *          bit 2  a receiving budget (recv_limit: PROTO_BUSY, then mc_session_no_wait)
+ *          bit 3  snapshots on (`snapshot` answers PROTO_WAIT)
  *          bit 4  value bytes go through mc_session_value_window/value_filled when possible
  *          bit 5  `shutdown` enabled
  *          bit 6  shared admin state with `stats detail` on
@@ -16,11 +16,11 @@
  * reply queue each write takes and through how many iovecs: the fuzzer chooses the split points.
  *
  * What must hold for any stream:
- * - feed never consumes more than it was given; after MC_OK outside a value block, what is left
+ * - feed never consumes more than it was given; after PROTO_OK outside a value block, what is left
  *   holds no complete line; inside one, everything was taken; every byte offered is consumed, left
  *   over, or went into the value window;
- * - MC_WAIT only with snapshots on and take_wait says what, once; MC_PAUSE only at the pause limit;
- *   MC_BUSY only with a budget; the loop always makes progress;
+ * - PROTO_WAIT only with snapshots on and take_wait says what, once; PROTO_PAUSE only at the pause limit;
+ *   PROTO_BUSY only with a budget; the loop always makes progress;
  * - the reply stream is memcached's: lines end in "\r\n", no bare "\n" inside one, each starts with a
  *   known reply word or a number, and every VALUE / VA block has exactly the length it announces;
  * - the receiving budget's counter is back to 0 once the session is gone.
@@ -260,39 +260,39 @@ static size_t run_stream(struct run *t, const char *in, size_t n)
         }
         refeed = false;
         size_t used = SIZE_MAX;
-        enum mc_status st = mc_session_feed(t->s, rbuf, rlen, &used, t->r);
+        enum proto_status st = mc_session_feed(t->s, rbuf, rlen, &used, t->r);
         FUZZ_CHECK(used <= rlen);
         consumed += used;
         memmove(rbuf, rbuf + used, rlen - used);
         rlen -= used;
         switch (st) {
-        case MC_OK:
+        case PROTO_OK:
             if (mc_session_mid_value(t->s))
                 FUZZ_CHECK(rlen == 0);
             else
                 FUZZ_CHECK(memchr(rbuf, '\n', rlen) == NULL);
             break;
-        case MC_CLOSE:
-        case MC_SHUTDOWN:
-            FUZZ_CHECK(st == MC_CLOSE || t->ctx.enable_shutdown);
+        case PROTO_CLOSE:
+        case PROTO_SHUTDOWN:
+            FUZZ_CHECK(st == PROTO_CLOSE || t->ctx.enable_shutdown);
             t->closed = true;
             break;
-        case MC_WAIT: {
+        case PROTO_WAIT: {
             FUZZ_CHECK(t->ctx.snapshot_enabled);
-            enum mc_wait_kind k = mc_session_take_wait(t->s);
-            FUZZ_CHECK(k == MC_WAIT_SNAPSHOT || k == MC_WAIT_SNAPSHOT_BG);
-            FUZZ_CHECK(mc_session_take_wait(t->s) == MC_WAIT_NONE);
+            enum proto_wait k = mc_session_take_wait(t->s);
+            FUZZ_CHECK(k == PROTO_WAIT_SNAPSHOT || k == PROTO_WAIT_SNAPSHOT_BG);
+            FUZZ_CHECK(mc_session_take_wait(t->s) == PROTO_WAIT_NONE);
             resp_add_str(t->r, "OK\r\n"); /* the server's answer */
             refeed = rlen > 0;
             break;
         }
-        case MC_PAUSE:
+        case PROTO_PAUSE:
             FUZZ_CHECK(t->ctx.out_pause > 0 && resp_weight(t->r) >= t->ctx.out_pause);
             FUZZ_CHECK(rlen > 0);
             drain_all(t);
             refeed = true;
             break;
-        case MC_BUSY:
+        case PROTO_BUSY:
             FUZZ_CHECK(t->ctx.recv_bytes != NULL && rlen > 0);
             mc_session_no_wait(t->s);
             refeed = true;

@@ -66,7 +66,7 @@ struct pt_run {
     struct mc_stats stats;
     struct mc_session *s;
     struct resp *r;
-    enum mc_status st;
+    enum proto_status st;
     size_t unconsumed; /* bytes left over when feeding stopped */
 };
 
@@ -91,14 +91,14 @@ static inline void pt_run_fini(struct pt_run *t)
 }
 
 /* Feeds in[0..n) in chunks of chunk bytes, keeping unconsumed bytes in front of the next chunk like
- * a server's read buffer; stops at the first status other than MC_OK. */
-static inline enum mc_status pt_feed(struct pt_run *t, const char *in, size_t n, size_t chunk)
+ * a server's read buffer; stops at the first status other than PROTO_OK. */
+static inline enum proto_status pt_feed(struct pt_run *t, const char *in, size_t n, size_t chunk)
 {
     char *acc = malloc(n + 1);
     size_t have = 0, off = 0;
-    enum mc_status st = MC_OK;
+    enum proto_status st = PROTO_OK;
     cr_assert_not_null(acc);
-    while (off < n && st == MC_OK) {
+    while (off < n && st == PROTO_OK) {
         size_t m = n - off < chunk ? n - off : chunk;
         memcpy(acc + have, in + off, m);
         have += m;
@@ -116,11 +116,11 @@ static inline enum mc_status pt_feed(struct pt_run *t, const char *in, size_t n,
 }
 
 /* Runs a whole stream through a fresh session and cache; returns the output (malloc'd). */
-static inline char *pt_exchange(const char *in, size_t n, size_t chunk, enum mc_status *st)
+static inline char *pt_exchange(const char *in, size_t n, size_t chunk, enum proto_status *st)
 {
     struct pt_run t;
     pt_run_init(&t, 8u << 20);
-    enum mc_status s = pt_feed(&t, in, n, chunk);
+    enum proto_status s = pt_feed(&t, in, n, chunk);
     if (st != NULL)
         *st = s;
     char *out = pt_drain(t.r, (size_t)-1, NULL);

@@ -14,16 +14,16 @@ struct exchange {
     const char *in;
     size_t n;
     const char *out;
-    enum mc_status st;
+    enum proto_status st;
 };
 
 #define X(i, o)                                                                                              \
     {                                                                                                        \
-        S(i), o, MC_OK                                                                                       \
+        S(i), o, PROTO_OK                                                                                    \
     }
 #define XC(i, o)                                                                                             \
     {                                                                                                        \
-        S(i), o, MC_CLOSE                                                                                    \
+        S(i), o, PROTO_CLOSE                                                                                 \
     }
 
 static const struct exchange exchanges[] = {
@@ -129,7 +129,7 @@ static const struct exchange exchanges[] = {
 
 static void check_exchange(const struct exchange *e, size_t chunk)
 {
-    enum mc_status st;
+    enum proto_status st;
     char *out = pt_exchange(e->in, e->n, chunk, &st);
     cr_expect_str_eq(out, e->out, "input \"%.*s\" fed in chunks of %zu", (int)e->n, e->in, chunk);
     cr_expect_eq(st, e->st, "input \"%.*s\": status %d", (int)e->n, e->in, st);
@@ -194,12 +194,12 @@ Test(session, split_at_every_offset)
         pt_run_init(&t, 8u << 20);
         char *acc = malloc(n);
         size_t used = 0;
-        cr_assert_eq(mc_session_feed(t.s, stream, k, &used, t.r), MC_OK);
+        cr_assert_eq(mc_session_feed(t.s, stream, k, &used, t.r), PROTO_OK);
         size_t rest = k - used;
         memcpy(acc, stream + used, rest);
         memcpy(acc + rest, stream + k, n - k);
         size_t used2 = 0;
-        cr_assert_eq(mc_session_feed(t.s, acc, rest + n - k, &used2, t.r), MC_OK);
+        cr_assert_eq(mc_session_feed(t.s, acc, rest + n - k, &used2, t.r), PROTO_OK);
         cr_assert_eq(used2, rest + n - k, "split at %zu leaves bytes", k);
         char *out = pt_drain(t.r, (size_t)-1, NULL);
         cr_assert_str_eq(out, whole, "split at %zu", k);
@@ -234,7 +234,7 @@ Test(session, oversize_swallowed_across_feeds)
     t.ctx.item_size_max = 600; /* 1000 is over, but within the 2 x -I that is swallowed */
     size_t used;
     const char *hdr = "set k 0 0 1000\r\n";
-    cr_assert_eq(mc_session_feed(t.s, hdr, strlen(hdr), &used, t.r), MC_OK);
+    cr_assert_eq(mc_session_feed(t.s, hdr, strlen(hdr), &used, t.r), PROTO_OK);
     cr_expect_eq(used, strlen(hdr));
     cr_expect_eq(resp_pending(t.r), 0, "the refusal waits for the swallowed block");
     char *dst;
@@ -245,12 +245,12 @@ Test(session, oversize_swallowed_across_feeds)
     size_t left = 1002;
     while (left > 0) {
         size_t m = left < sizeof(junk) ? left : sizeof(junk);
-        cr_assert_eq(mc_session_feed(t.s, junk, m, &used, t.r), MC_OK);
+        cr_assert_eq(mc_session_feed(t.s, junk, m, &used, t.r), PROTO_OK);
         cr_assert_eq(used, m);
         left -= m;
     }
     const char *tail = "get k\r\n";
-    cr_assert_eq(mc_session_feed(t.s, tail, strlen(tail), &used, t.r), MC_OK);
+    cr_assert_eq(mc_session_feed(t.s, tail, strlen(tail), &used, t.r), PROTO_OK);
     char *out = pt_drain(t.r, (size_t)-1, NULL);
     cr_expect_str_eq(out, "SERVER_ERROR object too large for cache\r\nEND\r\n");
     free(out);
@@ -283,7 +283,7 @@ Test(session, value_window)
     size_t len;
     cr_expect(!mc_session_value_window(t.s, &dst, &len));
     static const char in[] = "set w 3 0 10\r\n0123";
-    cr_assert_eq(mc_session_feed(t.s, S(in), &used, t.r), MC_OK);
+    cr_assert_eq(mc_session_feed(t.s, S(in), &used, t.r), PROTO_OK);
     cr_expect_eq(used, sizeof(in) - 1);
     cr_assert(mc_session_value_window(t.s, &dst, &len));
     cr_expect_eq(len, 6);
@@ -295,8 +295,8 @@ Test(session, value_window)
     mc_session_value_filled(t.s, 4);
     cr_expect(!mc_session_value_window(t.s, &dst, &len), "only the terminator is due");
     cr_expect_eq(resp_pending(t.r), 0);
-    cr_assert_eq(mc_session_feed(t.s, "\r", 1, &used, t.r), MC_OK);
-    cr_assert_eq(mc_session_feed(t.s, "\nget w\r\n", 8, &used, t.r), MC_OK);
+    cr_assert_eq(mc_session_feed(t.s, "\r", 1, &used, t.r), PROTO_OK);
+    cr_assert_eq(mc_session_feed(t.s, "\nget w\r\n", 8, &used, t.r), PROTO_OK);
     cr_expect_eq(used, 8);
     char *out = pt_drain(t.r, (size_t)-1, NULL);
     cr_expect_str_eq(out, "STORED\r\nVALUE w 3 10\r\n0123456789\r\nEND\r\n");
@@ -310,7 +310,7 @@ Test(session, destroy_mid_value)
     struct pt_run t;
     pt_run_init(&t, 8u << 20);
     size_t used;
-    cr_assert_eq(mc_session_feed(t.s, S("set h 0 0 5\r\nab"), &used, t.r), MC_OK);
+    cr_assert_eq(mc_session_feed(t.s, S("set h 0 0 5\r\nab"), &used, t.r), PROTO_OK);
     mc_session_destroy(&t.s);
     cr_expect_null(t.s);
     mc_session_destroy(&t.s);
@@ -323,9 +323,9 @@ Test(session, incomplete_line_is_left)
     struct pt_run t;
     pt_run_init(&t, 8u << 20);
     size_t used;
-    cr_assert_eq(mc_session_feed(t.s, S("get a\r\nget b"), &used, t.r), MC_OK);
+    cr_assert_eq(mc_session_feed(t.s, S("get a\r\nget b"), &used, t.r), PROTO_OK);
     cr_expect_eq(used, 7);
-    cr_assert_eq(mc_session_feed(t.s, S("\r"), &used, t.r), MC_OK);
+    cr_assert_eq(mc_session_feed(t.s, S("\r"), &used, t.r), PROTO_OK);
     cr_expect_eq(used, 0);
     pt_run_fini(&t);
 }
@@ -337,23 +337,23 @@ Test(session, line_limits)
     size_t used;
     char *buf = malloc(MC_KEYS_LINE_MAX + 2);
     memset(buf, 'x', MC_KEYS_LINE_MAX + 2);
-    cr_expect_eq(mc_session_feed(t.s, buf, MC_LINE_MAX, &used, t.r), MC_OK);
+    cr_expect_eq(mc_session_feed(t.s, buf, MC_LINE_MAX, &used, t.r), PROTO_OK);
     cr_expect_eq(used, 0);
-    cr_expect_eq(mc_session_feed(t.s, buf, MC_LINE_MAX + 1, &used, t.r), MC_CLOSE);
+    cr_expect_eq(mc_session_feed(t.s, buf, MC_LINE_MAX + 1, &used, t.r), PROTO_CLOSE);
     cr_expect_eq(resp_pending(t.r), 0, "memcached closes without a word");
     memcpy(buf, "gat 0 ", 6);
-    cr_expect_eq(mc_session_feed(t.s, buf, MC_LINE_MAX + 1, &used, t.r), MC_CLOSE);
+    cr_expect_eq(mc_session_feed(t.s, buf, MC_LINE_MAX + 1, &used, t.r), PROTO_CLOSE);
     memcpy(buf, "   get ", 7);
-    cr_expect_eq(mc_session_feed(t.s, buf, MC_LINE_MAX + 1, &used, t.r), MC_OK);
-    cr_expect_eq(mc_session_feed(t.s, buf, MC_KEYS_LINE_MAX, &used, t.r), MC_OK);
-    cr_expect_eq(mc_session_feed(t.s, buf, MC_KEYS_LINE_MAX + 1, &used, t.r), MC_CLOSE);
+    cr_expect_eq(mc_session_feed(t.s, buf, MC_LINE_MAX + 1, &used, t.r), PROTO_OK);
+    cr_expect_eq(mc_session_feed(t.s, buf, MC_KEYS_LINE_MAX, &used, t.r), PROTO_OK);
+    cr_expect_eq(mc_session_feed(t.s, buf, MC_KEYS_LINE_MAX + 1, &used, t.r), PROTO_CLOSE);
     /* a long get line with its newline is answered; keys are 250 bytes at most */
     size_t n = 0;
     n += (size_t)sprintf(buf, "get");
     for (int i = 0; i < 500; i++)
         n += (size_t)sprintf(buf + n, " key%05d", i);
     memcpy(buf + n, "\r\n", 2);
-    cr_expect_eq(mc_session_feed(t.s, buf, n + 2, &used, t.r), MC_OK);
+    cr_expect_eq(mc_session_feed(t.s, buf, n + 2, &used, t.r), PROTO_OK);
     cr_expect_eq(used, n + 2);
     char *out = pt_drain(t.r, (size_t)-1, NULL);
     cr_expect_str_eq(out, "END\r\n");
@@ -362,7 +362,7 @@ Test(session, line_limits)
     /* a complete over-long line of another command is answered, not closed */
     memset(buf, 'x', 3000);
     memcpy(buf + 3000, "\r\n", 2);
-    cr_expect_eq(mc_session_feed(t.s, buf, 3002, &used, t.r), MC_OK);
+    cr_expect_eq(mc_session_feed(t.s, buf, 3002, &used, t.r), PROTO_OK);
     out = pt_drain(t.r, (size_t)-1, NULL);
     cr_expect_str_eq(out, "ERROR\r\n");
     free(out);
@@ -375,7 +375,7 @@ Test(session, quit_stops_early)
     struct pt_run t;
     pt_run_init(&t, 8u << 20);
     size_t used;
-    cr_expect_eq(mc_session_feed(t.s, S("version\r\nquit\r\nget a\r\n"), &used, t.r), MC_CLOSE);
+    cr_expect_eq(mc_session_feed(t.s, S("version\r\nquit\r\nget a\r\n"), &used, t.r), PROTO_CLOSE);
     cr_expect_eq(used, 15);
     char *out = pt_drain(t.r, (size_t)-1, NULL);
     cr_expect_str_eq(out, "VERSION 1.6.18\r\n");
@@ -391,14 +391,14 @@ Test(session, shutdown_enabled)
     size_t used;
     cr_expect_eq(
         mc_session_feed(t.s, S("shutdown x\r\nshutdown graceful x\r\nshutdown noreply\r\n"), &used, t.r),
-        MC_OK);
+        PROTO_OK);
     char *out = pt_drain(t.r, (size_t)-1, NULL);
     cr_expect_str_eq(out, "CLIENT_ERROR invalid shutdown mode\r\nCLIENT_ERROR invalid shutdown mode\r\n"
                           "CLIENT_ERROR invalid shutdown mode\r\n");
     free(out);
-    cr_expect_eq(mc_session_feed(t.s, S("shutdown\r\nget a\r\n"), &used, t.r), MC_SHUTDOWN);
+    cr_expect_eq(mc_session_feed(t.s, S("shutdown\r\nget a\r\n"), &used, t.r), PROTO_SHUTDOWN);
     cr_expect_eq(used, 10);
-    cr_expect_eq(mc_session_feed(t.s, S("shutdown graceful\r\n"), &used, t.r), MC_SHUTDOWN);
+    cr_expect_eq(mc_session_feed(t.s, S("shutdown graceful\r\n"), &used, t.r), PROTO_SHUTDOWN);
     cr_expect_eq(resp_pending(t.r), 0);
     pt_run_fini(&t);
 }
@@ -447,7 +447,7 @@ Test(session, callbacks)
     size_t used;
     cr_assert_eq(mc_session_feed(t.s, S("stats\r\nstats reset\r\nstats  foo  bar\r\nverbosity 3 noreply\r\n"),
                                  &used, t.r),
-                 MC_OK);
+                 PROTO_OK);
     char *out = pt_drain(t.r, (size_t)-1, NULL);
     cr_expect_str_eq(out, "STAT pid 1\r\nEND\r\nRESET\r\nERROR\r\n");
     free(out);
@@ -608,7 +608,8 @@ Test(session, oversize_far_beyond_the_limit_closes_at_once)
 
     for (size_t i = 0; i < 2; i++) {
         pt_run_init(&t, 8u << 20);
-        cr_assert_eq(mc_session_feed(t.s, lines[i], strlen(lines[i]), &used, t.r), MC_CLOSE, "%s", lines[i]);
+        cr_assert_eq(mc_session_feed(t.s, lines[i], strlen(lines[i]), &used, t.r), PROTO_CLOSE, "%s",
+                     lines[i]);
         char *out = pt_drain(t.r, (size_t)-1, NULL);
         cr_expect_str_eq(out, "SERVER_ERROR object too large for cache\r\n");
         free(out);
@@ -627,7 +628,7 @@ static char *feed_with_drains(struct pt_run *t, const char *in, size_t n, unsign
     *pauses = 0;
     for (;;) {
         size_t used = 0;
-        enum mc_status st = mc_session_feed(t->s, in + off, n - off, &used, t->r);
+        enum proto_status st = mc_session_feed(t->s, in + off, n - off, &used, t->r);
         off += used;
         size_t len;
         char *part = pt_drain(t->r, (size_t)-1, &len);
@@ -638,7 +639,7 @@ static char *feed_with_drains(struct pt_run *t, const char *in, size_t n, unsign
         memcpy(all + total, part, len);
         total += len;
         free(part);
-        if (st != MC_PAUSE)
+        if (st != PROTO_PAUSE)
             break;
         (*pauses)++;
         cr_assert_lt(*pauses, 100000u);
@@ -662,8 +663,8 @@ Test(session, long_multiget_runs_as_the_replies_drain)
     pt_run_init(&t, 8u << 20);
     pt_run_init(&ref, 8u << 20);
     const char *sets = "set k1 0 0 5\r\nhello\r\nset k7 3 0 2\r\nhi\r\n";
-    cr_assert_eq(mc_session_feed(t.s, sets, strlen(sets), &used, t.r), MC_OK);
-    cr_assert_eq(mc_session_feed(ref.s, sets, strlen(sets), &used, ref.r), MC_OK);
+    cr_assert_eq(mc_session_feed(t.s, sets, strlen(sets), &used, t.r), PROTO_OK);
+    cr_assert_eq(mc_session_feed(ref.s, sets, strlen(sets), &used, ref.r), PROTO_OK);
     free(pt_drain(t.r, (size_t)-1, NULL));
     free(pt_drain(ref.r, (size_t)-1, NULL));
     n += (size_t)sprintf(line, "get");
@@ -673,7 +674,7 @@ Test(session, long_multiget_runs_as_the_replies_drain)
     t.ctx.out_pause = 4096;
     char *out = feed_with_drains(&t, line, n, &pauses);
     cr_expect_gt(pauses, 10u, "the line was executed in parts");
-    cr_assert_eq(mc_session_feed(ref.s, line, n, &used, ref.r), MC_OK);
+    cr_assert_eq(mc_session_feed(ref.s, line, n, &used, ref.r), PROTO_OK);
     char *want = pt_drain(ref.r, (size_t)-1, NULL);
     cr_expect(strcmp(out, want) == 0, "same bytes as one pass");
     cr_expect_eq(t.stats.cmd_get, ref.stats.cmd_get);
@@ -701,9 +702,9 @@ Test(session, pipeline_pauses_between_requests)
     pt_run_init(&t, 8u << 20);
     memset(val, 'v', sizeof(val));
     snprintf(buf, sizeof(buf), "set big 0 0 %zu\r\n", sizeof(val));
-    cr_assert_eq(mc_session_feed(t.s, buf, strlen(buf), &used, t.r), MC_OK);
-    cr_assert_eq(mc_session_feed(t.s, val, sizeof(val), &used, t.r), MC_OK);
-    cr_assert_eq(mc_session_feed(t.s, "\r\n", 2, &used, t.r), MC_OK);
+    cr_assert_eq(mc_session_feed(t.s, buf, strlen(buf), &used, t.r), PROTO_OK);
+    cr_assert_eq(mc_session_feed(t.s, val, sizeof(val), &used, t.r), PROTO_OK);
+    cr_assert_eq(mc_session_feed(t.s, "\r\n", 2, &used, t.r), PROTO_OK);
     free(pt_drain(t.r, (size_t)-1, NULL));
     for (int i = 0; i < 200; i++)
         n += (size_t)sprintf(in + n, "get big\r\n");
@@ -720,7 +721,7 @@ Test(session, pipeline_pauses_between_requests)
     pt_run_fini(&t);
 }
 
-/* A value the receiving budget cannot take: MC_BUSY with nothing consumed or done (classic and meta);
+/* A value the receiving budget cannot take: PROTO_BUSY with nothing consumed or done (classic and meta);
  * after mc_session_no_wait() it is refused and swallowed. Small values always pass. */
 Test(session, receiving_budget_holds_back_then_refuses)
 {
@@ -736,23 +737,72 @@ Test(session, receiving_budget_holds_back_then_refuses)
         pt_run_init(&t, 8u << 20);
         t.ctx.recv_bytes = &receiving;
         t.ctx.recv_limit = 50000;
-        cr_assert_eq(mc_session_feed(t.s, S("set small 0 0 5\r\nhello\r\n"), &used, t.r), MC_OK);
-        cr_assert_eq(mc_session_feed(t.s, lines[i], strlen(lines[i]), &used, t.r), MC_BUSY, "%s", lines[i]);
+        cr_assert_eq(mc_session_feed(t.s, S("set small 0 0 5\r\nhello\r\n"), &used, t.r), PROTO_OK);
+        cr_assert_eq(mc_session_feed(t.s, lines[i], strlen(lines[i]), &used, t.r), PROTO_BUSY, "%s",
+                     lines[i]);
         cr_expect_eq(used, 0, "nothing consumed");
         cr_expect_eq(receiving, 40000);
         mc_session_no_wait(t.s);
-        cr_assert_eq(mc_session_feed(t.s, lines[i], strlen(lines[i]), &used, t.r), MC_OK);
-        cr_assert_eq(mc_session_feed(t.s, val, sizeof(val), &used, t.r), MC_OK);
+        cr_assert_eq(mc_session_feed(t.s, lines[i], strlen(lines[i]), &used, t.r), PROTO_OK);
+        cr_assert_eq(mc_session_feed(t.s, val, sizeof(val), &used, t.r), PROTO_OK);
         cr_expect_eq(used, sizeof(val));
         char *out = pt_drain(t.r, (size_t)-1, NULL);
         cr_expect_str_eq(out, "STORED\r\nSERVER_ERROR out of memory storing object\r\n");
         free(out);
         receiving = 0; /* room now: the same line is taken, and the budget given back when done */
-        cr_assert_eq(mc_session_feed(t.s, lines[i], strlen(lines[i]), &used, t.r), MC_OK);
+        cr_assert_eq(mc_session_feed(t.s, lines[i], strlen(lines[i]), &used, t.r), PROTO_OK);
         cr_expect_eq(receiving, 20000);
-        cr_assert_eq(mc_session_feed(t.s, val, sizeof(val), &used, t.r), MC_OK);
+        cr_assert_eq(mc_session_feed(t.s, val, sizeof(val), &used, t.r), PROTO_OK);
         cr_expect_eq(receiving, 0);
         receiving = 40000;
         pt_run_fini(&t);
     }
+}
+
+/* Outcomes the server reaches on a session's behalf, as memcached's lines (through the ops table, as
+ * a connection calls them). */
+Test(session, outcomes_answered_as_memcached_lines)
+{
+    static const struct {
+        struct proto_outcome o;
+        const char *line;
+    } cases[] = {
+        {{.ev = PROTO_EV_SNAPSHOT_OFF}, "SERVER_ERROR snapshots are off (no --snapshot-path)\r\n"},
+        {{.ev = PROTO_EV_SNAPSHOT_BUSY}, "SERVER_ERROR snapshot already running\r\n"},
+        {{.ev = PROTO_EV_SNAPSHOT_STARTED}, "OK\r\n"},
+        {{.ev = PROTO_EV_SNAPSHOT_SAVED, .items = 3, .bytes = 4096, .usec = 17}, "SNAPSHOT 3 4096 17\r\n"},
+        {{.ev = PROTO_EV_SNAPSHOT_FAILED, .why = "disk full"}, "SERVER_ERROR snapshot failed: disk full\r\n"},
+        {{.ev = PROTO_EV_NO_MEMORY}, "SERVER_ERROR out of memory\r\n"},
+        {{.ev = PROTO_EV_READ_NO_MEMORY}, "SERVER_ERROR out of memory reading request\r\n"},
+    };
+    struct pt_run t;
+    pt_run_init(&t, 8u << 20);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        mc_proto_ops.answer(t.s, &cases[i].o, t.r);
+        char *out = pt_drain(t.r, (size_t)-1, NULL);
+        cr_assert_str_eq(out, cases[i].line, "case %zu", i);
+        free(out);
+    }
+    cr_assert_str_eq(mc_proto_ops.reject, "ERROR Too many open connections\r\n");
+    cr_assert_eq(mc_proto_ops.line_max, MC_KEYS_LINE_MAX);
+    pt_run_fini(&t);
+}
+
+/* The ops table drives a session as the typed calls do: create, feed, destroy. */
+Test(session, ops_table_runs_a_session)
+{
+    struct pt_run t;
+    pt_run_init(&t, 8u << 20);
+    void *s = mc_proto_ops.create(&t.ctx, &t.stats);
+    cr_assert_not_null(s);
+    const char in[] = "set k 0 0 2\r\nhi\r\nget k\r\n";
+    size_t used = 0;
+    cr_assert_eq(mc_proto_ops.feed(s, in, sizeof(in) - 1, &used, t.r), PROTO_OK);
+    cr_assert_eq(used, sizeof(in) - 1);
+    cr_assert_not(mc_proto_ops.mid_value(s));
+    char *out = pt_drain(t.r, (size_t)-1, NULL);
+    cr_assert_str_eq(out, "STORED\r\nVALUE k 0 2\r\nhi\r\nEND\r\n");
+    free(out);
+    mc_proto_ops.destroy(s);
+    pt_run_fini(&t);
 }
