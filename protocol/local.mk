@@ -2,10 +2,10 @@
 noinst_LIBRARIES += libcairn_protocol.a
 libcairn_protocol_a_SOURCES = \
 	protocol/proto.h \
-	protocol/response.h protocol/response.c \
-	protocol/memcache.h protocol/memcache.c \
-	protocol/mc_parse.h protocol/mc_parse.c \
-	protocol/mc_admin.h protocol/mc_admin.c \
-	protocol/mc_meta.h protocol/mc_meta.c \
-	protocol/mc_internal.h
+	protocol/outq.h protocol/outq.c \
+	protocol/mc/memcache.h protocol/mc/memcache.c \
+	protocol/mc/mc_parse.h protocol/mc/mc_parse.c \
+	protocol/mc/mc_admin.h protocol/mc/mc_admin.c \
+	protocol/mc/mc_meta.h protocol/mc/mc_meta.c \
+	protocol/mc/mc_internal.h
 libcairn_protocol_a_CFLAGS = $(AM_CFLAGS)

@@ -4,7 +4,7 @@
  * A connection owns an opaque session of one protocol and talks to it only through that protocol's
  * struct proto_ops, chosen by the listener that accepted it. The connection reads bytes and feeds
  * them; the session parses and executes complete requests in order and appends the replies to the
- * connection's output queue (struct resp); the connection writes the queue out. The session never
+ * connection's output queue (struct outq); the connection writes the queue out. The session never
  * touches a socket, and the connection never knows a protocol's syntax: what it needs to act on comes
  * back as a status (enum proto_status), and anything the server answers on a session's behalf
  * (a deferred snapshot, a refusal) is an outcome (struct proto_outcome) that each protocol turns into
@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct resp;
+struct outq;
 
 /* What the connection should do after a feed. */
 enum proto_status {
@@ -77,7 +77,7 @@ struct proto_ops {
     /* Parses and executes every complete request in buf[0..len) in order, appending replies to out;
      * *used gets the bytes consumed (the rest must be offered again with more after it). Stops early
      * only when returning something other than PROTO_OK. */
-    enum proto_status (*feed)(void *sess, const char *buf, size_t len, size_t *used, struct resp *out);
+    enum proto_status (*feed)(void *sess, const char *buf, size_t len, size_t *used, struct outq *out);
     /* After PROTO_WAIT: what the server is asked to do; returns it once, then PROTO_WAIT_NONE. */
     enum proto_wait (*take_wait)(void *sess);
     /* While a value is being received: where the next value bytes go and how many are due. */
@@ -89,7 +89,7 @@ struct proto_ops {
     /* Whether the session is inside a value block (receiving or swallowing it). */
     bool (*mid_value)(const void *sess);
     /* Appends the protocol's reply for an outcome the server reached on the session's behalf. */
-    void (*answer)(void *sess, const struct proto_outcome *o, struct resp *out);
+    void (*answer)(void *sess, const struct proto_outcome *o, struct outq *out);
 };
 
 #endif

@@ -45,7 +45,7 @@
 #include <event2/event.h>
 
 #include "protocol/proto.h"
-#include "protocol/response.h"
+#include "protocol/outq.h"
 #include "server/server_internal.h"
 #include "server/snapshot_ctl.h"
 
@@ -158,7 +158,7 @@ static void shrink_buffer(struct conn *c)
 {
     if (c->rlen != 0)
         return;
-    resp_trim(c->out);
+    outq_trim(c->out);
     if (c->rsize > RBUF_INIT)
         resize_buffer(c, RBUF_INIT);
 }
@@ -214,7 +214,7 @@ static void feed(struct conn *c)
     enum proto_status st;
     int64_t now = server_now(c);
 
-    if (resp_pending(c->out) == 0)
+    if (outq_pending(c->out) == 0)
         c->out_progress = now;
     c->refeed = false;
     set_state(c, CONN_PARSE_CMD);
@@ -265,17 +265,17 @@ static enum io_result flush_output(struct conn *c)
 
     if (c->dead)
         return IO_CLOSE;
-    if (resp_failed(c->out)) {
+    if (outq_failed(c->out)) {
         worker_count(&w->ws.response_obj_oom, 1);
         return IO_CLOSE;
     }
-    while (resp_pending(c->out) > 0) {
-        int n = resp_iov(c->out, w->iov, IOV_MAX);
+    while (outq_pending(c->out) > 0) {
+        int n = outq_iov(c->out, w->iov, IOV_MAX);
         if (n <= 0)
             break;
         ssize_t k = writev(c->fd, w->iov, n);
         if (k > 0) {
-            resp_consume(c->out, (size_t)k);
+            outq_consume(c->out, (size_t)k);
             worker_count(&w->mc.bytes_written, (uint64_t)k);
             c->out_progress = server_now(c);
             continue;
@@ -363,11 +363,11 @@ static ssize_t read_once(struct conn *c, bool *drained)
  * it stays full. */
 static enum io_result check_backlog(struct conn *c)
 {
-    if (resp_weight(c->out) < CONN_OUT_PAUSE && !resp_failed(c->out))
+    if (outq_weight(c->out) < CONN_OUT_PAUSE && !outq_failed(c->out))
         return IO_OK;
     if (flush_output(c) == IO_CLOSE)
         return IO_CLOSE;
-    if (resp_weight(c->out) >= CONN_OUT_PAUSE)
+    if (outq_weight(c->out) >= CONN_OUT_PAUSE)
         c->read_paused = true;
     return IO_OK;
 }
@@ -412,13 +412,13 @@ static enum io_result read_requests(struct conn *c)
  * weight the feed added (0 when it did not feed, at least 1 when it did). */
 static size_t resume(struct conn *c)
 {
-    if (c->read_paused && resp_weight(c->out) <= CONN_OUT_RESUME)
+    if (c->read_paused && outq_weight(c->out) <= CONN_OUT_RESUME)
         c->read_paused = false;
     if (c->dead || !c->refeed || c->read_paused || c->snap_wait != NULL || c->recv_wait)
         return 0;
-    size_t before = resp_weight(c->out);
+    size_t before = outq_weight(c->out);
     feed(c);
-    size_t after = resp_weight(c->out);
+    size_t after = outq_weight(c->out);
     return after > before ? after - before : 1;
 }
 
@@ -427,9 +427,9 @@ static void settle(struct conn *c)
 {
     if (c->dead)
         return;
-    if (c->read_paused && resp_weight(c->out) <= CONN_OUT_RESUME)
+    if (c->read_paused && outq_weight(c->out) <= CONN_OUT_RESUME)
         c->read_paused = false;
-    size_t pending = resp_pending(c->out);
+    size_t pending = outq_pending(c->out);
     if (c->closing && pending == 0 && c->snap_wait == NULL && !c->refeed) {
         conn_kill(c);
         return;
@@ -485,8 +485,8 @@ static void after_read(struct conn *c)
 {
     if (c->dead)
         return;
-    if (worker_batches_io(c->w) && !(c->ev_flags & EV_WRITE) && resp_pending(c->out) > 0 &&
-        !resp_failed(c->out)) {
+    if (worker_batches_io(c->w) && !(c->ev_flags & EV_WRITE) && outq_pending(c->out) > 0 &&
+        !outq_failed(c->out)) {
         worker_queue(&c->w->write_q, c);
         return;
     }
@@ -570,7 +570,7 @@ void conn_flush(struct conn *c)
 /* Batched write, step 1: iovecs of the queued output and their total length (see server_internal.h). */
 int conn_batch_iov(struct conn *c, struct iovec *iov, int max, size_t *len)
 {
-    int n = !c->dead && resp_pending(c->out) > 0 && !resp_failed(c->out) ? resp_iov(c->out, iov, max) : 0;
+    int n = !c->dead && outq_pending(c->out) > 0 && !outq_failed(c->out) ? outq_iov(c->out, iov, max) : 0;
     size_t total = 0;
 
     for (int i = 0; i < n; i++)
@@ -585,7 +585,7 @@ void conn_batch_done(struct conn *c, int res, size_t len)
     if (c->dead)
         return;
     if (res > 0) {
-        resp_consume(c->out, (size_t)res);
+        outq_consume(c->out, (size_t)res);
         worker_count(&c->w->mc.bytes_written, (uint64_t)res);
         c->out_progress = server_now(c);
         /* All of it went: the socket may take the rest too, and held-back requests may run. A short
@@ -661,7 +661,7 @@ void conn_sweep(struct conn *c, int64_t now)
         conn_kill(c);
         return;
     }
-    if (resp_pending(c->out) > 0) {
+    if (outq_pending(c->out) > 0) {
         if (s->output_timeout != 0 && now - c->out_progress > (int64_t)s->output_timeout) {
             worker_count(&ws->output_timeouts, 1);
             server_log(c->w->srv, 1, "<%d closing: no reply bytes taken for %u s\n", c->fd, s->output_timeout);
@@ -723,7 +723,7 @@ static void conn_free(struct conn *c, struct worker *w, int fd)
         snapshot_waiter_cancel(&c->snap_wait);
         if (c->sess != NULL)
             c->ops->destroy(c->sess);
-        resp_destroy(&c->out);
+        outq_destroy(&c->out);
         if (c->rsize > RBUF_INIT)
             atomic_fetch_sub_explicit(&w->srv->rbuf_extra, c->rsize - RBUF_INIT, memory_order_relaxed);
         free(c->rbuf);
@@ -747,7 +747,7 @@ struct conn *conn_create(struct worker *w, int fd, unsigned listener)
     c->listener = listener;
     c->rsize = RBUF_INIT;
     c->rbuf = malloc(c->rsize);
-    c->out = resp_create(srv->cache);
+    c->out = outq_create(srv->cache);
     c->ops = srv->listeners[listener].ops;
     c->sess = c->ops->create(srv->listeners[listener].ctx, worker_proto_stats(w, c->ops));
     c->ev = event_new(w->base, fd, EV_READ | EV_PERSIST, on_event, c);
@@ -784,7 +784,7 @@ void conn_kill(struct conn *c)
     worker_unqueue(c);
     set_events(c, 0);
     snapshot_waiter_cancel(&c->snap_wait);
-    resp_clear(c->out); /* the items its replies held go back now */
+    outq_clear(c->out); /* the items its replies held go back now */
     pthread_mutex_lock(&w->conns_lock);
     if (c->prev != NULL)
         c->prev->next = c->next;

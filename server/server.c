@@ -41,7 +41,7 @@
 
 #include <event2/event.h>
 
-#include "protocol/memcache.h"
+#include "protocol/mc/memcache.h"
 #include "server/server_internal.h"
 #include "server/snapshot_ctl.h"
 #include "storage/cache.h"

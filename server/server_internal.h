@@ -31,7 +31,7 @@
 #include <sys/uio.h>
 #include <time.h>
 
-#include "protocol/memcache.h"
+#include "protocol/mc/memcache.h"
 #include "server/settings.h"
 
 /* The most iovecs one writev() takes (limits.h has it on Linux; POSIX guarantees at least 16). */
@@ -41,7 +41,7 @@
 
 struct event;
 struct event_base;
-struct resp;
+struct outq;
 struct server;
 struct snapshot_ctl;
 struct snapshot_waiter;
@@ -79,7 +79,7 @@ struct worker_stats {
 };
 
 /* Reply backpressure per connection (mc_context.out_pause): requests stop running while the unsent
- * replies weigh CONN_OUT_PAUSE (resp_weight) and start again once they are down to CONN_OUT_RESUME. */
+ * replies weigh CONN_OUT_PAUSE (outq_weight) and start again once they are down to CONN_OUT_RESUME. */
 #define CONN_OUT_PAUSE  ((size_t)1024 * 1024)
 #define CONN_OUT_RESUME ((size_t)256 * 1024)
 /* The reply weight one connection's held-back requests may add in one loop turn (see after_io). */
@@ -111,7 +111,7 @@ struct conn {
     short ev_flags;   /* what ev is waiting for now (0 = not added) */
     char *rbuf;       /* unconsumed request bytes at rbuf[0..rlen) */
     size_t rlen, rsize;
-    struct resp *out;
+    struct outq *out;
     const struct proto_ops *ops; /* the listener's protocol; conn.c knows no other */
     void *sess;                  /* that protocol's session (ops->create) */
     bool read_paused; /* output above the high-water mark: not reading until it drains */
@@ -345,7 +345,7 @@ void conn_snapshot_done(struct conn *c, const struct proto_outcome *o);
 /* ---- stats.c ---- */
 
 /* The protocol's mc_stats_fn: answers `stats` and its groups; arg is the struct server. */
-enum mc_stats_result stats_answer(void *arg, int argc, char **argv, struct resp *out);
+enum mc_stats_result stats_answer(void *arg, int argc, char **argv, struct outq *out);
 
 /* ---- daemon.c ---- */
 

@@ -26,8 +26,8 @@
 
 #include <event2/event.h>
 
-#include "protocol/memcache.h"
-#include "protocol/response.h"
+#include "protocol/mc/memcache.h"
+#include "protocol/outq.h"
 #include "server/server_internal.h"
 #include "server/snapshot_ctl.h"
 #include "storage/cache.h"
@@ -103,18 +103,18 @@ static void reset_counters(struct server *srv)
     mc_detail_reset(srv->ctx.shared);
 }
 
-static void stat_u64(struct resp *out, const char *name, uint64_t v)
+static void stat_u64(struct outq *out, const char *name, uint64_t v)
 {
-    resp_printf(out, "STAT %s %" PRIu64 "\r\n", name, v);
+    outq_printf(out, "STAT %s %" PRIu64 "\r\n", name, v);
 }
 
-static void stat_str(struct resp *out, const char *name, const char *v)
+static void stat_str(struct outq *out, const char *name, const char *v)
 {
-    resp_printf(out, "STAT %s %s\r\n", name, v);
+    outq_printf(out, "STAT %s %s\r\n", name, v);
 }
 
 /* pid ... connection_structures. */
-static void general_process(struct server *srv, const struct resettable *r, struct resp *out)
+static void general_process(struct server *srv, const struct resettable *r, struct outq *out)
 {
     struct rusage ru;
     int64_t now = atomic_load_explicit(&srv->now, memory_order_relaxed);
@@ -126,8 +126,8 @@ static void general_process(struct server *srv, const struct resettable *r, stru
     stat_str(out, "version", CAIRN_PROTOCOL_VERSION);
     stat_str(out, "libevent", event_get_version());
     stat_u64(out, "pointer_size", 8 * sizeof(void *));
-    resp_printf(out, "STAT rusage_user %ld.%06ld\r\n", (long)ru.ru_utime.tv_sec, (long)ru.ru_utime.tv_usec);
-    resp_printf(out, "STAT rusage_system %ld.%06ld\r\n", (long)ru.ru_stime.tv_sec, (long)ru.ru_stime.tv_usec);
+    outq_printf(out, "STAT rusage_user %ld.%06ld\r\n", (long)ru.ru_utime.tv_sec, (long)ru.ru_utime.tv_usec);
+    outq_printf(out, "STAT rusage_system %ld.%06ld\r\n", (long)ru.ru_stime.tv_sec, (long)ru.ru_stime.tv_usec);
     stat_u64(out, "max_connections", srv->settings->maxconns);
     stat_u64(out, "curr_connections", atomic_load_explicit(&srv->curr_conns, memory_order_relaxed));
     stat_u64(out, "total_connections", r->total_conns);
@@ -146,7 +146,7 @@ static void general_process(struct server *srv, const struct resettable *r, stru
 }
 
 /* cmd_get ... bytes_written: the summed protocol counters. */
-static void general_commands(const struct server *srv, const struct resettable *r, struct resp *out)
+static void general_commands(const struct server *srv, const struct resettable *r, struct outq *out)
 {
     const struct mc_stats *m = &r->mc;
 
@@ -181,14 +181,14 @@ static void general_commands(const struct server *srv, const struct resettable *
 }
 
 /* Prints each name with value 0 (placeholders for machinery cairn does not have). */
-static void stat_zeroes(struct resp *out, const char *const *names, size_t n)
+static void stat_zeroes(struct outq *out, const char *const *names, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         stat_u64(out, names[i], 0);
 }
 
 /* slab_reassign_* ... round_robin_fallback: the page mover, crawler, maintainer and logger. */
-static void general_machinery(const struct cache_stats *cs, struct resp *out)
+static void general_machinery(const struct cache_stats *cs, struct outq *out)
 {
     /* placeholders: cairn moves pages inline (no mover thread, no chunked items) */
     static const char *const mover[] = {"slab_reassign_chunk_rescues", "slab_reassign_evictions_nomem",
@@ -209,7 +209,7 @@ static void general_machinery(const struct cache_stats *cs, struct resp *out)
 }
 
 /* limit_maxbytes ... lru_bumps_dropped: server state and the cache's figures. */
-static void general_cache(struct server *srv, const struct resettable *r, struct resp *out)
+static void general_cache(struct server *srv, const struct resettable *r, struct outq *out)
 {
     /* placeholders: no LRU crawler, no segmented LRU (nothing moves between segments) */
     static const char *const lru[] = {
@@ -242,7 +242,7 @@ static void general_cache(struct server *srv, const struct resettable *r, struct
 }
 
 /* cairn's own lines after memcached's, only with --snapshot-path: the last save and the start-up load. */
-static void general_snapshot(struct server *srv, struct resp *out)
+static void general_snapshot(struct server *srv, struct outq *out)
 {
     struct snapshot_ctl_stats st;
 
@@ -264,7 +264,7 @@ static void general_snapshot(struct server *srv, struct resp *out)
 }
 
 /* Plain `stats`. */
-static void stats_general(struct server *srv, struct resp *out)
+static void stats_general(struct server *srv, struct outq *out)
 {
     struct resettable r;
 
@@ -276,7 +276,7 @@ static void stats_general(struct server *srv, struct resp *out)
 }
 
 /* stats settings, part 1: maxbytes ... hashpower_init. */
-static void settings_server(struct server *srv, const struct cache_stats *cs, struct resp *out)
+static void settings_server(struct server *srv, const struct cache_stats *cs, struct outq *out)
 {
     const struct settings *s = srv->settings;
     char delim[2] = {mc_detail_delimiter(srv->ctx.shared), '\0'};
@@ -290,9 +290,9 @@ static void settings_server(struct server *srv, const struct cache_stats *cs, st
     stat_u64(out, "oldest", 0);
     stat_str(out, "evictions", "on");
     stat_str(out, "domain_socket", s->unix_socket != NULL ? s->unix_socket : "NULL");
-    resp_printf(out, "STAT umask %o\r\n", s->unix_mask);
+    outq_printf(out, "STAT umask %o\r\n", s->unix_mask);
     stat_str(out, "shutdown_command", s->enable_shutdown ? "yes" : "no");
-    resp_printf(out, "STAT growth_factor %.2f\r\n", s->growth_factor);
+    outq_printf(out, "STAT growth_factor %.2f\r\n", s->growth_factor);
     stat_u64(out, "chunk_size", s->chunk_min);
     stat_u64(out, "num_threads", s->threads);
     stat_u64(out, "num_threads_per_udp", s->threads); /* placeholder: no UDP */
@@ -310,7 +310,7 @@ static void settings_server(struct server *srv, const struct cache_stats *cs, st
 }
 
 /* stats settings, part 2: slab_reassign ... inline_ascii_response. */
-static void settings_machinery(struct server *srv, struct resp *out)
+static void settings_machinery(struct server *srv, struct outq *out)
 {
     const struct mc_shared *sh = srv->ctx.shared;
 
@@ -346,7 +346,7 @@ static void settings_machinery(struct server *srv, struct resp *out)
 
 /* stats settings, part 3: ext_* ... memory_file. memcached 1.6.18 as packaged prints the extstore and
  * TLS settings even when neither is in use; these are all placeholders with its values for "off". */
-static void settings_absent(struct resp *out)
+static void settings_absent(struct outq *out)
 {
     static const char *const lines[] = {
         "ext_item_size 512",     "ext_item_age 4294967295", "ext_low_ttl 0",
@@ -359,11 +359,11 @@ static void settings_absent(struct resp *out)
         "ssl_min_version tlsv1.2", "num_napi_ids (null)",   "memory_file (null)"};
 
     for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
-        resp_printf(out, "STAT %s\r\n", lines[i]);
+        outq_printf(out, "STAT %s\r\n", lines[i]);
 }
 
 /* `stats settings`: memcached's settings names, in its order. */
-static void stats_settings(struct server *srv, struct resp *out)
+static void stats_settings(struct server *srv, struct outq *out)
 {
     struct cache_stats cs;
 
@@ -375,13 +375,13 @@ static void stats_settings(struct server *srv, struct resp *out)
 }
 
 /* One "STAT items:<id>:<name> <v>" line. */
-static void item_stat(struct resp *out, unsigned id, const char *name, uint64_t v)
+static void item_stat(struct outq *out, unsigned id, const char *name, uint64_t v)
 {
-    resp_printf(out, "STAT items:%u:%s %" PRIu64 "\r\n", id, name, v);
+    outq_printf(out, "STAT items:%u:%s %" PRIu64 "\r\n", id, name, v);
 }
 
 /* `stats items` for one class. All items are in one CLOCK, reported as the cold segment. */
-static void items_class(struct resp *out, unsigned id, const struct cache_class_stats *cs)
+static void items_class(struct outq *out, unsigned id, const struct cache_class_stats *cs)
 {
     /* placeholders: no tail repairs, crawler, or segment moves */
     static const char *const lru[] = {
@@ -414,7 +414,7 @@ static void items_class(struct resp *out, unsigned id, const struct cache_class_
 }
 
 /* `stats items`: one block per slab class that holds items. */
-static void stats_items(struct server *srv, struct resp *out)
+static void stats_items(struct server *srv, struct outq *out)
 {
     unsigned n = cache_class_count(srv->cache);
 
@@ -428,14 +428,14 @@ static void stats_items(struct server *srv, struct resp *out)
 }
 
 /* One "STAT <id>:<name> <v>" line. */
-static void slab_stat(struct resp *out, unsigned id, const char *name, uint64_t v)
+static void slab_stat(struct outq *out, unsigned id, const char *name, uint64_t v)
 {
-    resp_printf(out, "STAT %u:%s %" PRIu64 "\r\n", id, name, v);
+    outq_printf(out, "STAT %u:%s %" PRIu64 "\r\n", id, name, v);
 }
 
 /* `stats slabs` for one class. free_chunks_end: chunks of the page being carved not carved yet
  * (counted in free_chunks too, as in memcached). */
-static void slabs_class(struct resp *out, unsigned id, const struct cache_class_stats *cs)
+static void slabs_class(struct outq *out, unsigned id, const struct cache_class_stats *cs)
 {
     slab_stat(out, id, "chunk_size", cs->chunk_size);
     slab_stat(out, id, "chunks_per_page", cs->chunks_per_page);
@@ -455,7 +455,7 @@ static void slabs_class(struct resp *out, unsigned id, const struct cache_class_
 }
 
 /* `stats slabs`: one block per class that owns pages, then the totals. */
-static void stats_slabs(struct server *srv, struct resp *out)
+static void stats_slabs(struct server *srv, struct outq *out)
 {
     unsigned n = cache_class_count(srv->cache);
     unsigned active = 0;
@@ -477,7 +477,7 @@ static void stats_slabs(struct server *srv, struct resp *out)
 }
 
 /* `stats conns`: the listeners, then every worker's connections (under its conns_lock). */
-static void stats_conns(struct server *srv, struct resp *out)
+static void stats_conns(struct server *srv, struct outq *out)
 {
     int64_t now = atomic_load_explicit(&srv->now, memory_order_relaxed);
 
@@ -487,9 +487,9 @@ static void stats_conns(struct server *srv, struct resp *out)
             int fd = __atomic_load_n(&l->fd, __ATOMIC_RELAXED); /* listen_close may clear it */
             if (fd < 0)
                 continue;
-            resp_printf(out, "STAT %d:addr %s\r\n", fd, l->addr);
-            resp_printf(out, "STAT %d:state conn_listening\r\n", fd);
-            resp_printf(out, "STAT %d:secs_since_last_cmd 0\r\n", fd);
+            outq_printf(out, "STAT %d:addr %s\r\n", fd, l->addr);
+            outq_printf(out, "STAT %d:state conn_listening\r\n", fd);
+            outq_printf(out, "STAT %d:secs_since_last_cmd 0\r\n", fd);
         }
     }
     for (unsigned i = 0; i < srv->nworkers; i++) {
@@ -497,11 +497,11 @@ static void stats_conns(struct server *srv, struct resp *out)
         pthread_mutex_lock(&w->conns_lock);
         for (struct conn *c = w->conns; c != NULL; c = c->next) {
             int64_t last = atomic_load_explicit(&c->last_cmd, memory_order_relaxed);
-            resp_printf(out, "STAT %d:addr %s\r\n", c->fd, c->addr);
-            resp_printf(out, "STAT %d:listen_addr %s\r\n", c->fd, srv->listeners[c->listener].addr);
-            resp_printf(out, "STAT %d:state %s\r\n", c->fd,
+            outq_printf(out, "STAT %d:addr %s\r\n", c->fd, c->addr);
+            outq_printf(out, "STAT %d:listen_addr %s\r\n", c->fd, srv->listeners[c->listener].addr);
+            outq_printf(out, "STAT %d:state %s\r\n", c->fd,
                         conn_state_name(atomic_load_explicit(&c->state, memory_order_relaxed)));
-            resp_printf(out, "STAT %d:secs_since_last_cmd %" PRId64 "\r\n", c->fd,
+            outq_printf(out, "STAT %d:secs_since_last_cmd %" PRId64 "\r\n", c->fd,
                         now > last ? now - last : 0);
         }
         pthread_mutex_unlock(&w->conns_lock);
@@ -509,7 +509,7 @@ static void stats_conns(struct server *srv, struct resp *out)
 }
 
 /* `stats clients` (cairn's): what each client may take and how often a bound was reached. */
-static void stats_clients(struct server *srv, struct resp *out)
+static void stats_clients(struct server *srv, struct outq *out)
 {
     const struct settings *s = srv->settings;
     struct resettable r;
@@ -535,7 +535,7 @@ static void stats_clients(struct server *srv, struct resp *out)
 }
 
 /* The protocol's mc_stats_fn: answers `stats` and its groups; arg is the struct server. */
-enum mc_stats_result stats_answer(void *arg, int argc, char **argv, struct resp *out)
+enum mc_stats_result stats_answer(void *arg, int argc, char **argv, struct outq *out)
 {
     struct server *srv = arg;
 
@@ -546,7 +546,7 @@ enum mc_stats_result stats_answer(void *arg, int argc, char **argv, struct resp 
     /* memcached ignores words after a group's name */
     if (strcmp(argv[0], "reset") == 0) {
         reset_counters(srv);
-        resp_add_str(out, "RESET\r\n");
+        outq_add_str(out, "RESET\r\n");
         return MC_STATS_DONE;
     }
     if (strcmp(argv[0], "settings") == 0)

@@ -22,8 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "protocol/mc_meta.h"
-#include "protocol/mc_parse.h"
+#include "protocol/mc/mc_meta.h"
+#include "protocol/mc/mc_parse.h"
 #include "storage/item.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -1,5 +1,5 @@
 /*
- * fuzz_session.c: libFuzzer target for the protocol session (protocol/memcache.h) over a small real
+ * fuzz_session.c: libFuzzer target for the protocol session (protocol/mc/memcache.h) over a small real
  * cache: request streams go through mc_session_feed the way a connection feeds them, and the replies
  * come out of the response queue the way a connection writes them.
  *
@@ -39,8 +39,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "protocol/memcache.h"
-#include "protocol/response.h"
+#include "protocol/mc/memcache.h"
+#include "protocol/outq.h"
 #include "storage/cache.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -142,7 +142,7 @@ struct run {
     struct mc_context ctx;
     struct mc_stats stats;
     struct mc_session *s;
-    struct resp *r;
+    struct outq *r;
     struct buf out; /* every reply byte written so far */
     bool closed;
 };
@@ -184,7 +184,7 @@ static void run_init(struct run *t, unsigned cfg, uint32_t seed)
         t->ctx.recv_limit = RECV_LIMIT;
     }
     t->s = mc_session_create(&t->ctx, &t->stats);
-    t->r = resp_create(t->cache);
+    t->r = outq_create(t->cache);
     FUZZ_CHECK(t->s != NULL && t->r != NULL);
 }
 
@@ -194,7 +194,7 @@ static void run_fini(struct run *t)
     FUZZ_CHECK(t->s == NULL);
     if (t->cfg & CFG_BUDGET)
         FUZZ_CHECK(atomic_load(&t->recv_bytes) == 0);
-    resp_destroy(&t->r);
+    outq_destroy(&t->r);
     mc_shared_destroy(&t->shared);
     cache_destroy(&t->cache);
     free(t->out.p);
@@ -203,10 +203,10 @@ static void run_fini(struct run *t)
 /* Writes up to max bytes of the queue, as a writev of a random number of iovecs would. */
 static void drain_some(struct run *t, size_t max)
 {
-    while (max > 0 && resp_pending(t->r) > 0) {
+    while (max > 0 && outq_pending(t->r) > 0) {
         struct iovec iov[16];
         int want = 1 + (int)(rng_next(&t->rng) % 16u);
-        int k = resp_iov(t->r, iov, want);
+        int k = outq_iov(t->r, iov, want);
         FUZZ_CHECK(k > 0 && k <= want);
         size_t took = 0;
         for (int i = 0; i < k && took < max; i++) {
@@ -215,8 +215,8 @@ static void drain_some(struct run *t, size_t max)
             buf_add(&t->out, iov[i].iov_base, m);
             took += m;
         }
-        FUZZ_CHECK(took <= resp_pending(t->r));
-        resp_consume(t->r, took);
+        FUZZ_CHECK(took <= outq_pending(t->r));
+        outq_consume(t->r, took);
         max -= took;
     }
 }
@@ -224,7 +224,7 @@ static void drain_some(struct run *t, size_t max)
 static void drain_all(struct run *t)
 {
     drain_some(t, SIZE_MAX);
-    FUZZ_CHECK(resp_pending(t->r) == 0);
+    FUZZ_CHECK(outq_pending(t->r) == 0);
 }
 
 /* Feeds the stream in[0..n) through the session as a connection would; returns the bytes that
@@ -282,12 +282,12 @@ static size_t run_stream(struct run *t, const char *in, size_t n)
             enum proto_wait k = mc_session_take_wait(t->s);
             FUZZ_CHECK(k == PROTO_WAIT_SNAPSHOT || k == PROTO_WAIT_SNAPSHOT_BG);
             FUZZ_CHECK(mc_session_take_wait(t->s) == PROTO_WAIT_NONE);
-            resp_add_str(t->r, "OK\r\n"); /* the server's answer */
+            outq_add_str(t->r, "OK\r\n"); /* the server's answer */
             refeed = rlen > 0;
             break;
         }
         case PROTO_PAUSE:
-            FUZZ_CHECK(t->ctx.out_pause > 0 && resp_weight(t->r) >= t->ctx.out_pause);
+            FUZZ_CHECK(t->ctx.out_pause > 0 && outq_weight(t->r) >= t->ctx.out_pause);
             FUZZ_CHECK(rlen > 0);
             drain_all(t);
             refeed = true;
@@ -300,8 +300,8 @@ static size_t run_stream(struct run *t, const char *in, size_t n)
         default:
             FUZZ_CHECK(!"unknown session status");
         }
-        FUZZ_CHECK(!resp_failed(t->r));
-        drain_some(t, rng_chunk(&t->rng, resp_pending(t->r) + 1));
+        FUZZ_CHECK(!outq_failed(t->r));
+        drain_some(t, rng_chunk(&t->rng, outq_pending(t->r) + 1));
     }
     drain_all(t);
     FUZZ_CHECK(consumed + windowed + rlen == off);

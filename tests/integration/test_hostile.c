@@ -219,7 +219,7 @@ Test(hostile, nonreading_clients_memory_is_bounded, .init = setup_default, .fini
     }
     h_sleep_ms(1000);
     uint64_t after = server_rss_kb();
-    /* Per connection: 1 MB of paused replies (resp_weight counts the bookkeeping too), the read
+    /* Per connection: 1 MB of paused replies (outq_weight counts the bookkeeping too), the read
      * buffer and its line; 2 MB each is a generous ceiling (it was 3.5 MB before the bound). */
     cr_expect_lt(after - before, (uint64_t)CLIENTS * 2 * 1024, "RSS grew by %lu KB", (unsigned long)(after - before));
     cr_expect_gt(clients_stat(c, "reply_pauses"), 0);

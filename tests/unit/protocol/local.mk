@@ -4,7 +4,7 @@ PROTOCOL_TEST_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) $(XXHASH_CFLAGS)
 
 PROTOCOL_UNIT_TESTS = \
 	tests/unit/protocol/test_parse \
-	tests/unit/protocol/test_response \
+	tests/unit/protocol/test_outq \
 	tests/unit/protocol/test_session \
 	tests/unit/protocol/test_admin \
 	tests/unit/protocol/test_meta_parse
@@ -16,9 +16,9 @@ tests_unit_protocol_test_parse_SOURCES = tests/unit/protocol/test_parse.c
 tests_unit_protocol_test_parse_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
 tests_unit_protocol_test_parse_LDADD = $(PROTOCOL_TEST_LDADD)
 
-tests_unit_protocol_test_response_SOURCES = tests/unit/protocol/test_response.c
-tests_unit_protocol_test_response_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
-tests_unit_protocol_test_response_LDADD = $(PROTOCOL_TEST_LDADD)
+tests_unit_protocol_test_outq_SOURCES = tests/unit/protocol/test_outq.c
+tests_unit_protocol_test_outq_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
+tests_unit_protocol_test_outq_LDADD = $(PROTOCOL_TEST_LDADD)
 
 tests_unit_protocol_test_session_SOURCES = tests/unit/protocol/test_session.c
 tests_unit_protocol_test_session_CFLAGS = $(PROTOCOL_TEST_CFLAGS)

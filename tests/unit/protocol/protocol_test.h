@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "protocol/memcache.h"
-#include "protocol/response.h"
+#include "protocol/mc/memcache.h"
+#include "protocol/outq.h"
 #include "storage/cache.h"
 
 /* A cache small enough to create hundreds of times in one test. */
@@ -36,14 +36,14 @@ static inline uint16_t pt_refcount(struct item *it)
 
 /* Collects every pending byte (through iovecs, consuming in steps of at most step bytes) into a
  * malloc'd NUL-terminated string; *n gets the length. */
-static inline char *pt_drain(struct resp *r, size_t step, size_t *n)
+static inline char *pt_drain(struct outq *r, size_t step, size_t *n)
 {
-    size_t cap = resp_pending(r) + 1, len = 0;
+    size_t cap = outq_pending(r) + 1, len = 0;
     char *out = malloc(cap);
     cr_assert_not_null(out);
-    while (resp_pending(r) > 0) {
+    while (outq_pending(r) > 0) {
         struct iovec iov[8];
-        int k = resp_iov(r, iov, 8);
+        int k = outq_iov(r, iov, 8);
         cr_assert_gt(k, 0);
         size_t took = 0;
         for (int i = 0; i < k && took < step; i++) {
@@ -52,7 +52,7 @@ static inline char *pt_drain(struct resp *r, size_t step, size_t *n)
             len += m;
             took += m;
         }
-        resp_consume(r, took);
+        outq_consume(r, took);
     }
     out[len] = '\0';
     if (n != NULL)
@@ -65,7 +65,7 @@ struct pt_run {
     struct mc_context ctx;
     struct mc_stats stats;
     struct mc_session *s;
-    struct resp *r;
+    struct outq *r;
     enum proto_status st;
     size_t unconsumed; /* bytes left over when feeding stopped */
 };
@@ -79,13 +79,13 @@ static inline void pt_run_init(struct pt_run *t, size_t limit)
     t->ctx.use_cas = true;
     t->ctx.version = "1.6.18";
     t->s = mc_session_create(&t->ctx, &t->stats);
-    t->r = resp_create(t->cache);
+    t->r = outq_create(t->cache);
     cr_assert(t->s && t->r);
 }
 
 static inline void pt_run_fini(struct pt_run *t)
 {
-    resp_destroy(&t->r);
+    outq_destroy(&t->r);
     mc_session_destroy(&t->s);
     cache_destroy(&t->cache);
 }

@@ -1,5 +1,5 @@
 /*
- * test_meta_parse.c: the meta command parser (protocol/mc_meta.c), table-driven. Each row is one
+ * test_meta_parse.c: the meta command parser (protocol/mc/mc_meta.c), table-driven. Each row is one
  * request line (without its line end) and the status and error line memcached 1.6.18 answers it
  * with (measured against the real server). Further tests check the parsed fields, the flag order,
  * base64 and the swallow rule of a refused ms.
@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "protocol/mc_meta.h"
+#include "protocol/mc/mc_meta.h"
 
 #define K50  "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk"
 #define K250 K50 K50 K50 K50 K50

@@ -6,7 +6,7 @@
  */
 #include "protocol_test.h"
 
-#include "protocol/mc_parse.h"
+#include "protocol/mc/mc_parse.h"
 
 #define S(x) x, sizeof(x) - 1
 
@@ -236,7 +236,7 @@ Test(session, oversize_swallowed_across_feeds)
     const char *hdr = "set k 0 0 1000\r\n";
     cr_assert_eq(mc_session_feed(t.s, hdr, strlen(hdr), &used, t.r), PROTO_OK);
     cr_expect_eq(used, strlen(hdr));
-    cr_expect_eq(resp_pending(t.r), 0, "the refusal waits for the swallowed block");
+    cr_expect_eq(outq_pending(t.r), 0, "the refusal waits for the swallowed block");
     char *dst;
     size_t len;
     cr_expect(!mc_session_value_window(t.s, &dst, &len));
@@ -294,7 +294,7 @@ Test(session, value_window)
     memcpy(dst, "6789", 4);
     mc_session_value_filled(t.s, 4);
     cr_expect(!mc_session_value_window(t.s, &dst, &len), "only the terminator is due");
-    cr_expect_eq(resp_pending(t.r), 0);
+    cr_expect_eq(outq_pending(t.r), 0);
     cr_assert_eq(mc_session_feed(t.s, "\r", 1, &used, t.r), PROTO_OK);
     cr_assert_eq(mc_session_feed(t.s, "\nget w\r\n", 8, &used, t.r), PROTO_OK);
     cr_expect_eq(used, 8);
@@ -340,7 +340,7 @@ Test(session, line_limits)
     cr_expect_eq(mc_session_feed(t.s, buf, MC_LINE_MAX, &used, t.r), PROTO_OK);
     cr_expect_eq(used, 0);
     cr_expect_eq(mc_session_feed(t.s, buf, MC_LINE_MAX + 1, &used, t.r), PROTO_CLOSE);
-    cr_expect_eq(resp_pending(t.r), 0, "memcached closes without a word");
+    cr_expect_eq(outq_pending(t.r), 0, "memcached closes without a word");
     memcpy(buf, "gat 0 ", 6);
     cr_expect_eq(mc_session_feed(t.s, buf, MC_LINE_MAX + 1, &used, t.r), PROTO_CLOSE);
     memcpy(buf, "   get ", 7);
@@ -399,7 +399,7 @@ Test(session, shutdown_enabled)
     cr_expect_eq(mc_session_feed(t.s, S("shutdown\r\nget a\r\n"), &used, t.r), PROTO_SHUTDOWN);
     cr_expect_eq(used, 10);
     cr_expect_eq(mc_session_feed(t.s, S("shutdown graceful\r\n"), &used, t.r), PROTO_SHUTDOWN);
-    cr_expect_eq(resp_pending(t.r), 0);
+    cr_expect_eq(outq_pending(t.r), 0);
     pt_run_fini(&t);
 }
 
@@ -410,7 +410,7 @@ struct cb_log {
     unsigned level;
 };
 
-static enum mc_stats_result stats_cb(void *arg, int argc, char **argv, struct resp *out)
+static enum mc_stats_result stats_cb(void *arg, int argc, char **argv, struct outq *out)
 {
     struct cb_log *log = arg;
     log->calls++;
@@ -420,11 +420,11 @@ static enum mc_stats_result stats_cb(void *arg, int argc, char **argv, struct re
         snprintf(log->argv0, sizeof(log->argv0), "%s", argv[0]);
     cr_expect_null(argv[argc]);
     if (argc == 0) {
-        resp_add_str(out, "STAT pid 1\r\n");
+        outq_add_str(out, "STAT pid 1\r\n");
         return MC_STATS_END;
     }
     if (strcmp(argv[0], "reset") == 0) {
-        resp_add_str(out, "RESET\r\n");
+        outq_add_str(out, "RESET\r\n");
         return MC_STATS_DONE;
     }
     return MC_STATS_UNKNOWN;

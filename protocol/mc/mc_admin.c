@@ -35,7 +35,7 @@
  */
 #include "config.h"
 
-#include "protocol/mc_admin.h"
+#include "protocol/mc/mc_admin.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -43,17 +43,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "protocol/mc_internal.h"
-#include "protocol/response.h"
+#include "protocol/mc/mc_internal.h"
+#include "protocol/outq.h"
 #include "storage/cache.h"
 
-#define PREFIX_BUCKETS 256u
-#define PREFIX_MAX 250u               /* a key is at most 250 bytes */
-#define MEMLIMIT_MIN_MB 8u            /* memcached refuses less */
-#define MEMLIMIT_MAX_MB 1000000000u   /* above this memcached assumes bytes were meant */
-#define CRAWLER_SLEEP_MAX 1000000u    /* one second, in microseconds */
-#define CRAWLER_CLASS_MAX 63u         /* memcached: ids 1 .. MAX_NUMBER_OF_SLAB_CLASSES - 1 */
-#define REASSIGN_PER_SECOND 10u       /* page moves one second may ask for, server-wide */
+#define PREFIX_BUCKETS      256u
+#define PREFIX_MAX          250u        /* a key is at most 250 bytes */
+#define MEMLIMIT_MIN_MB     8u          /* memcached refuses less */
+#define MEMLIMIT_MAX_MB     1000000000u /* above this memcached assumes bytes were meant */
+#define CRAWLER_SLEEP_MAX   1000000u    /* one second, in microseconds */
+#define CRAWLER_CLASS_MAX   63u         /* memcached: ids 1 .. MAX_NUMBER_OF_SLAB_CLASSES - 1 */
+#define REASSIGN_PER_SECOND 10u         /* page moves one second may ask for, server-wide */
 
 struct prefix_entry {
     struct prefix_entry *next;
@@ -65,16 +65,16 @@ struct prefix_entry {
 struct mc_shared {
     atomic_bool detail;
     char delimiter;
-    atomic_bool crawler_on;             /* lru_crawler enable|disable; starts on, as memcached's */
+    atomic_bool crawler_on; /* lru_crawler enable|disable; starts on, as memcached's */
     _Atomic unsigned crawler_sleep;
     _Atomic unsigned crawler_tocrawl;
-    _Atomic uint64_t crawl_left;        /* items the requested crawl has still to visit; 0 = none */
-    pthread_mutex_t lock;               /* covers buckets, every entry, the counts and the reassign window */
+    _Atomic uint64_t crawl_left; /* items the requested crawl has still to visit; 0 = none */
+    pthread_mutex_t lock;        /* covers buckets, every entry, the counts and the reassign window */
     struct prefix_entry *buckets[PREFIX_BUCKETS];
     size_t nprefixes;
-    uint64_t prefixes_dropped;          /* new prefixes not tracked: the table was full */
-    uint32_t reassign_second;           /* the cache's relative time of the current window */
-    unsigned reassign_count;            /* reassigns asked for in that second */
+    uint64_t prefixes_dropped; /* new prefixes not tracked: the table was full */
+    uint32_t reassign_second;  /* the cache's relative time of the current window */
+    unsigned reassign_count;   /* reassigns asked for in that second */
 };
 
 /* ---- shared state ---- */
@@ -286,25 +286,26 @@ void mc_detail_record_delete(struct mc_shared *sh, const char *key, size_t nkey)
 /* "PREFIX <p> get <n> hit <n> set <n> del <n>" per prefix (at most MC_DETAIL_MAX_PREFIXES lines,
  * about 2.7 MB with 250-byte prefixes), then, only when the table was full, cairn's
  * "PREFIXES_DROPPED <n> limit <max>" line (memcached's table has no limit), then END. */
-static void detail_dump(struct mc_shared *sh, struct resp *out)
+static void detail_dump(struct mc_shared *sh, struct outq *out)
 {
     if (sh != NULL) {
         pthread_mutex_lock(&sh->lock);
         for (size_t i = 0; i < PREFIX_BUCKETS; i++) {
             for (const struct prefix_entry *e = sh->buckets[i]; e != NULL; e = e->next)
-                resp_printf(out, "PREFIX %.*s get %" PRIu64 " hit %" PRIu64 " set %" PRIu64 " del %" PRIu64 "\r\n",
+                outq_printf(out,
+                            "PREFIX %.*s get %" PRIu64 " hit %" PRIu64 " set %" PRIu64 " del %" PRIu64 "\r\n",
                             (int)e->len, e->name, e->gets, e->hits, e->sets, e->dels);
         }
         if (sh->prefixes_dropped > 0)
-            resp_printf(out, "PREFIXES_DROPPED %" PRIu64 " limit %u\r\n", sh->prefixes_dropped,
+            outq_printf(out, "PREFIXES_DROPPED %" PRIu64 " limit %u\r\n", sh->prefixes_dropped,
                         (unsigned)MC_DETAIL_MAX_PREFIXES);
         pthread_mutex_unlock(&sh->lock);
     }
-    resp_add_str(out, "END\r\n");
+    outq_add_str(out, "END\r\n");
 }
 
 /* See mc_admin.h. memcached looks only at the word after "detail"; later words are ignored. */
-void mc_admin_stats_detail(const struct mc_context *ctx, int argc, char **argv, struct resp *out)
+void mc_admin_stats_detail(const struct mc_context *ctx, int argc, char **argv, struct outq *out)
 {
     struct mc_shared *sh = ctx->shared;
     const char *what = argc > 1 ? argv[1] : "";
@@ -313,21 +314,21 @@ void mc_admin_stats_detail(const struct mc_context *ctx, int argc, char **argv, 
         detail_dump(sh, out);
     } else if ((strcmp(what, "on") == 0 || strcmp(what, "off") == 0) && sh != NULL) {
         mc_detail_set(sh, what[1] == 'n');
-        resp_add_str(out, "OK\r\n");
+        outq_add_str(out, "OK\r\n");
     } else {
-        resp_add_str(out, "CLIENT_ERROR usage: stats detail on|off|dump\r\n");
+        outq_add_str(out, "CLIENT_ERROR usage: stats detail on|off|dump\r\n");
     }
 }
 
 /* ---- commands ---- */
 
 /* cache_memlimit <megabytes> [noreply] */
-static void admin_memlimit(const struct mc_context *ctx, const struct mc_request *req, struct resp *out)
+static void admin_memlimit(const struct mc_context *ctx, const struct mc_request *req, struct outq *out)
 {
     uint32_t mb;
 
     if (req->ntokens != 2 && req->ntokens != 3) {
-        resp_add_str(out, MC_ERR_ERROR);
+        outq_add_str(out, MC_ERR_ERROR);
         return;
     }
     if (!mc_parse_u32(req->tokens[1], &mb)) {
@@ -381,7 +382,7 @@ static bool reassign_allowed(const struct mc_context *ctx)
 }
 
 /* slabs automove <0|1|2> [any] ; slabs reassign <src> <dst> (memcached ignores noreply there). */
-static void admin_slabs(const struct mc_context *ctx, const struct mc_request *req, struct resp *out)
+static void admin_slabs(const struct mc_context *ctx, const struct mc_request *req, struct outq *out)
 {
     size_t n = req->ntokens;
 
@@ -400,14 +401,14 @@ static void admin_slabs(const struct mc_context *ctx, const struct mc_request *r
     if (n == 4 && MC_TOK_IS(req->tokens[1], "reassign")) {
         int32_t src, dst;
         if (!mc_parse_i32(req->tokens[2], &src) || !mc_parse_i32(req->tokens[3], &dst))
-            resp_add_str(out, MC_ERR_BAD_FORMAT);
+            outq_add_str(out, MC_ERR_BAD_FORMAT);
         else if (!reassign_allowed(ctx))
-            resp_add_str(out, reassign_reply(CACHE_REASSIGN_BUSY));
+            outq_add_str(out, reassign_reply(CACHE_REASSIGN_BUSY));
         else
-            resp_add_str(out, reassign_reply(cache_slabs_reassign(ctx->cache, src, dst)));
+            outq_add_str(out, reassign_reply(cache_slabs_reassign(ctx->cache, src, dst)));
         return;
     }
-    resp_add_str(out, MC_ERR_ERROR);
+    outq_add_str(out, MC_ERR_ERROR);
 }
 
 /* Whether a crawl's class list is valid as memcached reads it: "all" or ids 1..63 separated by
@@ -467,43 +468,43 @@ static const char *metadump_reply(const struct mc_context *ctx)
 }
 
 /* lru_crawler as memcached 1.6.18 answers it; noreply is never honoured. */
-static void admin_lru_crawler(const struct mc_context *ctx, const struct mc_request *req, struct resp *out)
+static void admin_lru_crawler(const struct mc_context *ctx, const struct mc_request *req, struct outq *out)
 {
     struct mc_shared *sh = ctx->shared;
     uint32_t v;
 
     if (sh == NULL) {
-        resp_add_str(out, MC_ERR_ERROR);
+        outq_add_str(out, MC_ERR_ERROR);
     } else if (req->ntokens == 2 && MC_TOK_IS(req->tokens[1], "enable")) {
         /* memcached: starting the crawler while it runs fails. */
         bool was_on = atomic_exchange(&sh->crawler_on, true);
-        resp_add_str(out, was_on ? "ERROR failed to start lru crawler thread\r\n" : "OK\r\n");
+        outq_add_str(out, was_on ? "ERROR failed to start lru crawler thread\r\n" : "OK\r\n");
     } else if (req->ntokens == 2 && MC_TOK_IS(req->tokens[1], "disable")) {
         atomic_store(&sh->crawler_on, false);
         atomic_store(&sh->crawl_left, 0);
-        resp_add_str(out, "OK\r\n");
+        outq_add_str(out, "OK\r\n");
     } else if (req->ntokens == 3 && MC_TOK_IS(req->tokens[1], "crawl")) {
-        resp_add_str(out, crawl_start(ctx, req->tokens[2]));
+        outq_add_str(out, crawl_start(ctx, req->tokens[2]));
     } else if (req->ntokens == 3 && MC_TOK_IS(req->tokens[1], "metadump")) {
-        resp_add_str(out, metadump_reply(ctx));
+        outq_add_str(out, metadump_reply(ctx));
     } else if (req->ntokens == 3 && MC_TOK_IS(req->tokens[1], "sleep")) {
         if (!mc_parse_u32(req->tokens[2], &v))
-            resp_add_str(out, MC_ERR_BAD_FORMAT);
+            outq_add_str(out, MC_ERR_BAD_FORMAT);
         else if (v > CRAWLER_SLEEP_MAX)
-            resp_add_str(out, "CLIENT_ERROR sleep must be one second or less\r\n");
+            outq_add_str(out, "CLIENT_ERROR sleep must be one second or less\r\n");
         else {
             atomic_store_explicit(&sh->crawler_sleep, v, memory_order_relaxed);
-            resp_add_str(out, "OK\r\n");
+            outq_add_str(out, "OK\r\n");
         }
     } else if (req->ntokens == 3 && MC_TOK_IS(req->tokens[1], "tocrawl")) {
         if (!mc_parse_u32(req->tokens[2], &v))
-            resp_add_str(out, MC_ERR_BAD_FORMAT);
+            outq_add_str(out, MC_ERR_BAD_FORMAT);
         else {
             atomic_store_explicit(&sh->crawler_tocrawl, v, memory_order_relaxed);
-            resp_add_str(out, "OK\r\n");
+            outq_add_str(out, "OK\r\n");
         }
     } else {
-        resp_add_str(out, MC_ERR_ERROR);
+        outq_add_str(out, MC_ERR_ERROR);
     }
 }
 
@@ -542,7 +543,7 @@ static const char *admin_name(const struct mc_request *req, enum mc_parse_status
 
 /* See mc_admin.h. */
 bool mc_admin_refused(const struct mc_context *ctx, const struct mc_request *req, enum mc_parse_status ps,
-                      struct mc_stats *stats, struct resp *out)
+                      struct mc_stats *stats, struct outq *out)
 {
     if (ps == MC_PARSE_CLOSE || (!ctx->flush_disabled && !ctx->admin_disabled))
         return false;
@@ -558,12 +559,12 @@ bool mc_admin_refused(const struct mc_context *ctx, const struct mc_request *req
     if (name == NULL)
         return false;
     if (req->cmd == MC_CMD_SHUTDOWN) {
-        resp_add_str(out, MC_ERR_SHUTDOWN_DISABLED);
+        outq_add_str(out, MC_ERR_SHUTDOWN_DISABLED);
         return true;
     }
     bool quiet = req->noreply && (req->cmd == MC_CMD_VERBOSITY || req->cmd == MC_CMD_CACHE_MEMLIMIT);
     if (!quiet)
-        resp_printf(out, "CLIENT_ERROR %s not allowed\r\n", name);
+        outq_printf(out, "CLIENT_ERROR %s not allowed\r\n", name);
     return true;
 }
 
@@ -584,7 +585,7 @@ enum proto_wait mc_admin_snapshot_kind(const struct mc_request *req)
 }
 
 /* See mc_admin.h. */
-void mc_admin_exec(const struct mc_context *ctx, const struct mc_request *req, struct resp *out)
+void mc_admin_exec(const struct mc_context *ctx, const struct mc_request *req, struct outq *out)
 {
     switch (req->cmd) {
     case MC_CMD_CACHE_MEMLIMIT:

@@ -18,7 +18,7 @@
  */
 #include "config.h"
 
-#include "protocol/mc_parse.h"
+#include "protocol/mc/mc_parse.h"
 
 #include <limits.h>
 #include <string.h>
@@ -29,7 +29,6 @@ static inline bool mc_isspace(char c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
 }
-
 
 /*
  * The common part of strtoull/strtol on a token: white space, sign, decimal digits, then the token's

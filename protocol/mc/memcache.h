@@ -1,6 +1,6 @@
 /*
  * memcache.h: memcached's classic text protocol: parsing request lines, receiving value blocks and
- * executing commands against the storage engine, writing responses into a struct resp.
+ * executing commands against the storage engine, writing responses into a struct outq.
  *
  * The protocol layer never touches a socket. A connection (server/) owns one struct mc_session and
  * feeds it bytes; the session parses and executes every complete request in order (pipelining) and
@@ -22,13 +22,13 @@
 #include "protocol/proto.h"
 
 struct cache;
-struct resp;
+struct outq;
 struct mc_session;
 struct mc_shared;
 
 /* Limits. A request line longer than MC_LINE_MAX without a newline is refused (the connection is
  * closed), except get-style lines, which may run to MC_KEYS_LINE_MAX. */
-#define MC_LINE_MAX 2048u
+#define MC_LINE_MAX      2048u
 #define MC_KEYS_LINE_MAX (256u * 1024u)
 
 /* Per-thread protocol counters, named as memcached's `stats`. */
@@ -46,40 +46,40 @@ struct mc_stats {
 
 /* How the server answered a `stats` request. */
 enum mc_stats_result {
-    MC_STATS_END = 0,  /* lines written; the protocol appends "END\r\n" */
-    MC_STATS_DONE,     /* the whole reply was written (e.g. "RESET\r\n" for `stats reset`) */
-    MC_STATS_UNKNOWN   /* no such group: the protocol answers as memcached does */
+    MC_STATS_END = 0, /* lines written; the protocol appends "END\r\n" */
+    MC_STATS_DONE,    /* the whole reply was written (e.g. "RESET\r\n" for `stats reset`) */
+    MC_STATS_UNKNOWN  /* no such group: the protocol answers as memcached does */
 };
 
 /* The server writes every "STAT name value\r\n" line for `stats` with argc/argv the tokens after
  * the word stats (argc 0 for plain `stats`): its own figures, the per-thread struct mc_stats summed
  * with mc_stats_add(), and the cache's (cache_stats_get()). */
-typedef enum mc_stats_result (*mc_stats_fn)(void *arg, int argc, char **argv, struct resp *out);
+typedef enum mc_stats_result (*mc_stats_fn)(void *arg, int argc, char **argv, struct outq *out);
 
 /* Server actions the protocol cannot take itself. */
 typedef void (*mc_verbosity_fn)(void *arg, unsigned level);
 
 struct mc_context {
     struct cache *cache;
-    size_t item_size_max;   /* -I: values larger than this get SERVER_ERROR object too large */
-    bool enable_shutdown;   /* -A */
+    size_t item_size_max; /* -I: values larger than this get SERVER_ERROR object too large */
+    bool enable_shutdown; /* -A */
     bool use_cas;
-    const char *version;    /* "VERSION <version>" */
-    void *server;           /* passed back to the callbacks */
+    const char *version; /* "VERSION <version>" */
+    void *server;        /* passed back to the callbacks */
     mc_stats_fn stats;
     mc_verbosity_fn verbosity;
     struct mc_shared *shared; /* admin state (stats detail, lru_crawler settings); may be NULL */
     bool snapshot_enabled;    /* --snapshot-path given: `snapshot` goes to the server (PROTO_WAIT) */
     /* Reply backpressure: no request (and no further key of a multi-key get) is executed while the
-     * output queue's resp_weight() is at or above this; the feed returns PROTO_PAUSE. 0 = never. */
+     * output queue's outq_weight() is at or above this; the feed returns PROTO_PAUSE. 0 = never. */
     size_t out_pause;
     /* Values being received: bytes of items allocated for values not yet complete, for every
      * session (a counter the server owns), and the most that values of more than MC_RECV_SMALL
      * bytes may hold in all; past it such a value is refused as out of memory. NULL = no bound. */
     _Atomic uint64_t *recv_bytes;
     uint64_t recv_limit;
-    bool flush_disabled;      /* -F: flush_all answers "CLIENT_ERROR flush_all not allowed" */
-    bool admin_disabled;      /* --disable-admin-commands: server-wide commands are refused */
+    bool flush_disabled; /* -F: flush_all answers "CLIENT_ERROR flush_all not allowed" */
+    bool admin_disabled; /* --disable-admin-commands: server-wide commands are refused */
 };
 
 /* Values up to this size are always given an item (a stalled one pins little); larger ones count
@@ -104,7 +104,7 @@ void mc_session_destroy(struct mc_session **s);
  * PROTO_PAUSE or PROTO_BUSY.
  */
 enum proto_status mc_session_feed(struct mc_session *s, const char *buf, size_t len, size_t *consumed,
-                                  struct resp *out);
+                                  struct outq *out);
 
 /* After PROTO_WAIT: what the server is asked to do; returns it once, then PROTO_WAIT_NONE. */
 enum proto_wait mc_session_take_wait(struct mc_session *s);
@@ -124,7 +124,7 @@ void mc_session_no_wait(struct mc_session *s);
 bool mc_session_mid_value(const struct mc_session *s);
 
 /* Appends memcached's line for an outcome the server reached on the session's behalf. */
-void mc_session_answer(struct mc_session *s, const struct proto_outcome *o, struct resp *out);
+void mc_session_answer(struct mc_session *s, const struct proto_outcome *o, struct outq *out);
 
 /* Adds t's counters into sum. */
 void mc_stats_add(struct mc_stats *sum, const struct mc_stats *t);

@@ -10,7 +10,7 @@
  * and is decoded into the request; replies encode it again.
  *
  * The parser is a function of its input (no cache, no session); executors run against the cache and
- * append replies to a struct resp. An ms is executed in two steps: mc_meta_exec() allocates the item
+ * append replies to a struct outq. An ms is executed in two steps: mc_meta_exec() allocates the item
  * and hands it to the session, which reads the value into it as for set; mc_meta_finish_set() then
  * stores it and answers. Threads: as memcache.h (one session per thread, context read-only).
  */
@@ -21,12 +21,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "protocol/mc_parse.h"
+#include "protocol/mc/mc_parse.h"
 #include "storage/cache.h"
 
 struct mc_context;
 struct mc_stats;
-struct resp;
+struct outq;
 
 #define MC_META_TOKENS     24 /* tokens kept: memcached's tokenizer limit */
 #define MC_META_TOKENS_MAX 19 /* more tokens on a line: "options flags (are) too long" */
@@ -113,8 +113,8 @@ struct mc_meta_set {
     size_t nopaque;
     size_t swallow; /* MC_META_SWALLOW: bytes to skip, then reply `error` */
     const char *error;
-    bool no_wait;   /* set by the session: refuse a value the receiving budget cannot take now
-                     * instead of answering MC_META_BUSY (kept by mc_meta_exec) */
+    bool no_wait; /* set by the session: refuse a value the receiving budget cannot take now
+                   * instead of answering MC_META_BUSY (kept by mc_meta_exec) */
 };
 
 enum mc_meta_result {
@@ -127,11 +127,11 @@ enum mc_meta_result {
 
 /* Parses and executes one meta line, appending replies to out. */
 enum mc_meta_result mc_meta_exec(const struct mc_context *ctx, struct mc_stats *stats, const char *line,
-                                 size_t len, struct mc_meta_set *set, struct resp *out);
+                                 size_t len, struct mc_meta_set *set, struct outq *out);
 
 /* The value block of an ms has arrived (chunk_ok: it ended in "\r\n"): stores it (the caller keeps
  * its reference and releases it) and answers. */
 void mc_meta_finish_set(const struct mc_context *ctx, struct mc_stats *stats, const struct mc_meta_set *set,
-                        struct item *it, bool chunk_ok, struct resp *out);
+                        struct item *it, bool chunk_ok, struct outq *out);
 
 #endif

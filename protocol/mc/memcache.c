@@ -40,18 +40,18 @@
  */
 #include "config.h"
 
-#include "protocol/memcache.h"
+#include "protocol/mc/memcache.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "protocol/mc_admin.h"
-#include "protocol/mc_internal.h"
-#include "protocol/mc_meta.h"
-#include "protocol/mc_parse.h"
-#include "protocol/response.h"
+#include "protocol/mc/mc_admin.h"
+#include "protocol/mc/mc_internal.h"
+#include "protocol/mc/mc_meta.h"
+#include "protocol/mc/mc_parse.h"
+#include "protocol/outq.h"
 #include "storage/cache.h"
 
 enum mc_state { MC_ST_LINE = 0, MC_ST_VALUE, MC_ST_SWALLOW };
@@ -96,7 +96,6 @@ struct mc_session {
 };
 
 /* ---- counters ---- */
-
 
 #define MC_STATS_WORDS (sizeof(struct mc_stats) / sizeof(uint64_t))
 _Static_assert(sizeof(struct mc_stats) % sizeof(uint64_t) == 0, "mc_stats holds only uint64_t");
@@ -165,7 +164,7 @@ static inline size_t mc_fmt_u64(char *p, uint64_t v)
 }
 
 /* Queues "VALUE <key> <flags> <bytes>[ <cas>]\r\n", the value and its "\r\n"; takes over it. */
-static void mc_add_hit(struct resp *out, struct item *it, bool with_cas)
+static void mc_add_hit(struct outq *out, struct item *it, bool with_cas)
 {
     char hdr[6 + ITEM_KEY_MAX + 3 * 21 + 2];
     size_t n = 6;
@@ -182,8 +181,8 @@ static void mc_add_hit(struct resp *out, struct item *it, bool with_cas)
     }
     hdr[n++] = '\r';
     hdr[n++] = '\n';
-    resp_add(out, hdr, n);
-    resp_add_value(out, it);
+    outq_add(out, hdr, n);
+    outq_add_value(out, it);
 }
 
 /* ---- commands ---- */
@@ -197,15 +196,15 @@ static void mc_count_miss(struct mc_stats *st, enum cache_miss_reason why)
 }
 
 /* Whether the output queue is full (see PROTO_PAUSE). */
-static inline bool mc_out_full(const struct mc_session *s, const struct resp *out)
+static inline bool mc_out_full(const struct mc_session *s, const struct outq *out)
 {
-    return s->ctx->out_pause != 0 && resp_weight(out) >= s->ctx->out_pause;
+    return s->ctx->out_pause != 0 && outq_weight(out) >= s->ctx->out_pause;
 }
 
 /* get, gets, gat, gats: every key in order, then END. The parser already checked the key lengths.
  * Returns PROTO_PAUSE when the output queue filled up before the last key (see get_resume). */
 static enum proto_status mc_exec_get(struct mc_session *s, const struct mc_request *req, const char *line,
-                                     struct resp *out)
+                                     struct outq *out)
 {
     struct cache *c = s->ctx->cache;
     struct mc_stats *st = s->stats;
@@ -243,7 +242,7 @@ static enum proto_status mc_exec_get(struct mc_session *s, const struct mc_reque
         }
         mc_add_hit(out, it, with_cas);
     }
-    resp_add(out, "END\r\n", 5);
+    outq_add(out, "END\r\n", 5);
     return PROTO_OK;
 }
 
@@ -299,11 +298,11 @@ void mc_recv_unreserve(const struct mc_context *ctx, uint64_t nbytes)
  * reply (NULL: noreply). Beyond MC_SWALLOW_MAX the refusal is queued now and the connection closes
  * (PROTO_CLOSE) rather than waiting for bytes it would only skip. */
 static enum proto_status mc_begin_swallow(struct mc_session *s, uint64_t want, const char *reply,
-                                          struct resp *out)
+                                          struct outq *out)
 {
     if (want > MC_SWALLOW_MAX(s->ctx)) {
         if (reply != NULL)
-            resp_add_str(out, reply);
+            outq_add_str(out, reply);
         return PROTO_CLOSE;
     }
     s->state = MC_ST_SWALLOW;
@@ -313,7 +312,7 @@ static enum proto_status mc_begin_swallow(struct mc_session *s, uint64_t want, c
 }
 
 /* A storage command line: allocate the item and wait for the value, or refuse and swallow it. */
-static enum proto_status mc_exec_storage(struct mc_session *s, const struct mc_request *req, struct resp *out)
+static enum proto_status mc_exec_storage(struct mc_session *s, const struct mc_request *req, struct outq *out)
 {
     struct cache *c = s->ctx->cache;
     enum cache_status cst = CACHE_TOO_LARGE;
@@ -340,7 +339,10 @@ static enum proto_status mc_exec_storage(struct mc_session *s, const struct mc_r
         if (s->mode == CACHE_SET)
             cache_delete(c, req->key.p, req->key.len, 0);
         return mc_begin_swallow(s, req->nbytes + 2,
-                                req->noreply ? NULL : too_large ? MC_ERR_TOO_LARGE : MC_ERR_NO_MEMORY, out);
+                                req->noreply ? NULL
+                                : too_large  ? MC_ERR_TOO_LARGE
+                                             : MC_ERR_NO_MEMORY,
+                                out);
     }
     s->it = it;
     s->cas = req->cas;
@@ -353,7 +355,7 @@ static enum proto_status mc_exec_storage(struct mc_session *s, const struct mc_r
 }
 
 /* The value block is complete: link the item (or refuse a bad terminator) and answer. */
-static void mc_finish_store(struct mc_session *s, struct resp *out)
+static void mc_finish_store(struct mc_session *s, struct outq *out)
 {
     struct cache *c = s->ctx->cache;
     struct mc_stats *st = s->stats;
@@ -398,7 +400,7 @@ static void mc_finish_store(struct mc_session *s, struct resp *out)
     mc_reply(out, s->noreply, reply);
 }
 
-static void mc_exec_arith(struct mc_session *s, const struct mc_request *req, struct resp *out)
+static void mc_exec_arith(struct mc_session *s, const struct mc_request *req, struct outq *out)
 {
     bool incr = req->cmd == MC_CMD_INCR;
     uint64_t result = 0;
@@ -412,7 +414,7 @@ static void mc_exec_arith(struct mc_session *s, const struct mc_request *req, st
             size_t n = mc_fmt_u64(num, result);
             num[n++] = '\r';
             num[n++] = '\n';
-            resp_add(out, num, n);
+            outq_add(out, num, n);
         }
         break;
     }
@@ -429,7 +431,7 @@ static void mc_exec_arith(struct mc_session *s, const struct mc_request *req, st
     }
 }
 
-static void mc_exec_touch(struct mc_session *s, const struct mc_request *req, struct resp *out)
+static void mc_exec_touch(struct mc_session *s, const struct mc_request *req, struct outq *out)
 {
     struct cache *c = s->ctx->cache;
     enum cache_status cst = cache_touch(c, req->key.p, req->key.len, cache_exptime(c, req->exptime));
@@ -438,7 +440,7 @@ static void mc_exec_touch(struct mc_session *s, const struct mc_request *req, st
     mc_reply(out, req->noreply, cst == CACHE_OK ? "TOUCHED\r\n" : "NOT_FOUND\r\n");
 }
 
-static void mc_exec_delete(struct mc_session *s, const struct mc_request *req, struct resp *out)
+static void mc_exec_delete(struct mc_session *s, const struct mc_request *req, struct outq *out)
 {
     enum cache_status cst = cache_delete(s->ctx->cache, req->key.p, req->key.len, 0);
     mc_detail_record_delete(s->ctx->shared, req->key.p, req->key.len);
@@ -446,7 +448,7 @@ static void mc_exec_delete(struct mc_session *s, const struct mc_request *req, s
     mc_reply(out, req->noreply, cst == CACHE_OK ? "DELETED\r\n" : "NOT_FOUND\r\n");
 }
 
-static void mc_exec_flush(struct mc_session *s, const struct mc_request *req, struct resp *out)
+static void mc_exec_flush(struct mc_session *s, const struct mc_request *req, struct outq *out)
 {
     struct cache *c = s->ctx->cache;
     uint32_t when = req->has_delay && req->exptime > 0 ? cache_exptime(c, req->exptime) : cache_rel_time(c);
@@ -455,7 +457,7 @@ static void mc_exec_flush(struct mc_session *s, const struct mc_request *req, st
     mc_reply(out, req->noreply, "OK\r\n");
 }
 
-static void mc_exec_stats(struct mc_session *s, const struct mc_request *req, struct resp *out)
+static void mc_exec_stats(struct mc_session *s, const struct mc_request *req, struct outq *out)
 {
     char buf[MC_STATS_BUF];
     char *argv[MC_STATS_ARGS + 1];
@@ -481,36 +483,36 @@ static void mc_exec_stats(struct mc_session *s, const struct mc_request *req, st
     else if (argc == 0)
         r = MC_STATS_END;
     if (r == MC_STATS_END)
-        resp_add(out, "END\r\n", 5);
+        outq_add(out, "END\r\n", 5);
     else if (r == MC_STATS_UNKNOWN)
-        resp_add(out, MC_ERR_ERROR, sizeof(MC_ERR_ERROR) - 1);
+        outq_add(out, MC_ERR_ERROR, sizeof(MC_ERR_ERROR) - 1);
 }
 
 static enum proto_status mc_exec_shutdown(struct mc_session *s, const struct mc_request *req,
-                                          struct resp *out)
+                                          struct outq *out)
 {
     if (!s->ctx->enable_shutdown) {
-        resp_add_str(out, MC_ERR_SHUTDOWN_DISABLED);
+        outq_add_str(out, MC_ERR_SHUTDOWN_DISABLED);
         return PROTO_OK;
     }
     if (req->ntokens == 1 || req->graceful)
         return PROTO_SHUTDOWN;
-    resp_add_str(out, MC_ERR_SHUTDOWN_MODE);
+    outq_add_str(out, MC_ERR_SHUTDOWN_MODE);
     return PROTO_OK;
 }
 
 /* `snapshot [bg]`, which the parser leaves unknown: handed to the server (PROTO_WAIT) when snapshots
  * are on. Returns PROTO_OK with the reply queued otherwise. */
 static enum proto_status mc_exec_snapshot(struct mc_session *s, const struct mc_request *req,
-                                          struct resp *out)
+                                          struct outq *out)
 {
     enum proto_wait kind = mc_admin_snapshot_kind(req);
     if (kind == PROTO_WAIT_NONE) {
-        resp_add_str(out, MC_ERR_ERROR);
+        outq_add_str(out, MC_ERR_ERROR);
         return PROTO_OK;
     }
     if (!s->ctx->snapshot_enabled) {
-        resp_add_str(out, MC_ERR_SNAPSHOT_OFF);
+        outq_add_str(out, MC_ERR_SNAPSHOT_OFF);
         return PROTO_OK;
     }
     s->wait = kind;
@@ -518,7 +520,7 @@ static enum proto_status mc_exec_snapshot(struct mc_session *s, const struct mc_
 }
 
 /* A meta command line (mc_meta.h); an ms continues in the VALUE or SWALLOW state. */
-static enum proto_status mc_exec_meta(struct mc_session *s, const char *line, size_t len, struct resp *out)
+static enum proto_status mc_exec_meta(struct mc_session *s, const char *line, size_t len, struct outq *out)
 {
     struct mc_meta_set *set = &s->meta_set;
     switch (mc_meta_exec(s->ctx, s->stats, line, len, set, out)) {
@@ -542,7 +544,7 @@ static enum proto_status mc_exec_meta(struct mc_session *s, const char *line, si
 }
 
 /* Parses and executes one request line (line end removed). */
-static enum proto_status mc_exec_line(struct mc_session *s, const char *line, size_t len, struct resp *out)
+static enum proto_status mc_exec_line(struct mc_session *s, const char *line, size_t len, struct outq *out)
 {
     struct mc_request req;
     if (s->get_resume != 0) {
@@ -566,7 +568,7 @@ static enum proto_status mc_exec_line(struct mc_session *s, const char *line, si
     case MC_PARSE_ERROR:
         if (mc_admin_is_snapshot(&req))
             return mc_exec_snapshot(s, &req, out);
-        resp_add(out, MC_ERR_ERROR, sizeof(MC_ERR_ERROR) - 1);
+        outq_add(out, MC_ERR_ERROR, sizeof(MC_ERR_ERROR) - 1);
         return PROTO_OK;
     case MC_PARSE_CLIENT_ERROR:
         mc_reply(out, req.noreply, req.error);
@@ -601,9 +603,9 @@ static enum proto_status mc_exec_line(struct mc_session *s, const char *line, si
         mc_exec_flush(s, &req, out);
         break;
     case MC_CMD_VERSION:
-        resp_add(out, "VERSION ", 8);
-        resp_add_str(out, s->ctx->version ? s->ctx->version : PACKAGE_VERSION);
-        resp_add(out, "\r\n", 2);
+        outq_add(out, "VERSION ", 8);
+        outq_add_str(out, s->ctx->version ? s->ctx->version : PACKAGE_VERSION);
+        outq_add(out, "\r\n", 2);
         break;
     case MC_CMD_VERBOSITY:
         if (s->ctx->verbosity != NULL)
@@ -625,7 +627,7 @@ static enum proto_status mc_exec_line(struct mc_session *s, const char *line, si
         mc_admin_exec(s->ctx, &req, out);
         break;
     case MC_CMD_NONE:
-        resp_add(out, MC_ERR_ERROR, sizeof(MC_ERR_ERROR) - 1);
+        outq_add(out, MC_ERR_ERROR, sizeof(MC_ERR_ERROR) - 1);
         break;
     }
     return PROTO_OK;
@@ -634,7 +636,7 @@ static enum proto_status mc_exec_line(struct mc_session *s, const char *line, si
 /* ---- framing ---- */
 
 /* VALUE state: copies value bytes, then collects the terminator; returns the bytes used. */
-static size_t mc_feed_value(struct mc_session *s, const char *p, size_t n, struct resp *out)
+static size_t mc_feed_value(struct mc_session *s, const char *p, size_t n, struct outq *out)
 {
     size_t used = 0;
     if (s->got < s->want) {
@@ -650,14 +652,14 @@ static size_t mc_feed_value(struct mc_session *s, const char *p, size_t n, struc
 }
 
 /* SWALLOW state: skips refused value bytes; queues the deferred refusal at the end. */
-static size_t mc_feed_swallow(struct mc_session *s, size_t n, struct resp *out)
+static size_t mc_feed_swallow(struct mc_session *s, size_t n, struct outq *out)
 {
     size_t used = s->swallow < n ? s->swallow : n;
     s->swallow -= used;
     if (s->swallow == 0) {
         s->state = MC_ST_LINE;
         if (s->swallow_reply != NULL)
-            resp_add_str(out, s->swallow_reply);
+            outq_add_str(out, s->swallow_reply);
         s->swallow_reply = NULL;
     }
     return used;
@@ -666,7 +668,7 @@ static size_t mc_feed_swallow(struct mc_session *s, size_t n, struct resp *out)
 /* Runs the state machine over buf: value bytes, swallowed bytes and complete lines, in order, until
  * the input ends in a partial line or a request ends the connection. */
 enum proto_status mc_session_feed(struct mc_session *s, const char *buf, size_t len, size_t *consumed,
-                                  struct resp *out)
+                                  struct outq *out)
 {
     size_t pos = 0;
     enum proto_status st = PROTO_OK;
@@ -701,7 +703,7 @@ enum proto_status mc_session_feed(struct mc_session *s, const char *buf, size_t 
             n--;
         st = mc_exec_line(s, line, n, out);
         if (st == PROTO_PAUSE || st == PROTO_BUSY) {
-            pos = (size_t)(line - buf); /* the line comes back (a get goes on from get_resume) */
+            pos = (size_t)(line - buf);       /* the line comes back (a get goes on from get_resume) */
             s->scanned = (size_t)(nl - line); /* its '\n' is found at once next time */
         } else
             s->meta_set.no_wait = false;
@@ -750,20 +752,20 @@ bool mc_session_mid_value(const struct mc_session *s)
 }
 
 /* See memcache.h: the lines memcached (and cairn's `snapshot` command) answer with. */
-void mc_session_answer(struct mc_session *s, const struct proto_outcome *o, struct resp *out)
+void mc_session_answer(struct mc_session *s, const struct proto_outcome *o, struct outq *out)
 {
     char line[256];
 
     (void)s;
     switch (o->ev) {
     case PROTO_EV_SNAPSHOT_OFF:
-        resp_add_str(out, "SERVER_ERROR snapshots are off (no --snapshot-path)\r\n");
+        outq_add_str(out, "SERVER_ERROR snapshots are off (no --snapshot-path)\r\n");
         return;
     case PROTO_EV_SNAPSHOT_BUSY:
-        resp_add_str(out, "SERVER_ERROR snapshot already running\r\n");
+        outq_add_str(out, "SERVER_ERROR snapshot already running\r\n");
         return;
     case PROTO_EV_SNAPSHOT_STARTED:
-        resp_add_str(out, "OK\r\n");
+        outq_add_str(out, "OK\r\n");
         return;
     case PROTO_EV_SNAPSHOT_SAVED:
         snprintf(line, sizeof(line), "SNAPSHOT %" PRIu64 " %" PRIu64 " %" PRIu64 "\r\n", o->items, o->bytes,
@@ -773,14 +775,14 @@ void mc_session_answer(struct mc_session *s, const struct proto_outcome *o, stru
         snprintf(line, sizeof(line), "SERVER_ERROR snapshot failed: %s\r\n", o->why != NULL ? o->why : "");
         break;
     case PROTO_EV_NO_MEMORY:
-        resp_add_str(out, "SERVER_ERROR out of memory\r\n");
+        outq_add_str(out, "SERVER_ERROR out of memory\r\n");
         return;
     case PROTO_EV_READ_NO_MEMORY:
     default:
-        resp_add_str(out, "SERVER_ERROR out of memory reading request\r\n");
+        outq_add_str(out, "SERVER_ERROR out of memory reading request\r\n");
         return;
     }
-    resp_add_str(out, line);
+    outq_add_str(out, line);
 }
 
 /* The typed operations above behind proto.h's untyped table. */
@@ -795,7 +797,7 @@ static void ops_destroy(void *sess)
     mc_session_destroy(&s);
 }
 
-static enum proto_status ops_feed(void *sess, const char *buf, size_t len, size_t *used, struct resp *out)
+static enum proto_status ops_feed(void *sess, const char *buf, size_t len, size_t *used, struct outq *out)
 {
     return mc_session_feed(sess, buf, len, used, out);
 }
@@ -825,7 +827,7 @@ static bool ops_mid_value(const void *sess)
     return mc_session_mid_value(sess);
 }
 
-static void ops_answer(void *sess, const struct proto_outcome *o, struct resp *out)
+static void ops_answer(void *sess, const struct proto_outcome *o, struct outq *out)
 {
     mc_session_answer(sess, o, out);
 }

@@ -11,9 +11,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "protocol/mc_parse.h"
-#include "protocol/memcache.h"
-#include "protocol/response.h"
+#include "protocol/mc/mc_parse.h"
+#include "protocol/mc/memcache.h"
+#include "protocol/outq.h"
 
 /* Adds one to a worker's counter. */
 static inline void mc_count(uint64_t *c)
@@ -22,10 +22,10 @@ static inline void mc_count(uint64_t *c)
 }
 
 /* Queues line unless the request said noreply. */
-static inline void mc_reply(struct resp *out, bool noreply, const char *line)
+static inline void mc_reply(struct outq *out, bool noreply, const char *line)
 {
     if (!noreply)
-        resp_add_str(out, line);
+        outq_add_str(out, line);
 }
 
 /* Whether an item with this key and value length is within -I (memcached's accounting); memcache.c. */

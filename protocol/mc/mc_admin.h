@@ -9,10 +9,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "protocol/mc_parse.h"
-#include "protocol/memcache.h"
+#include "protocol/mc/mc_parse.h"
+#include "protocol/mc/memcache.h"
 
-struct resp;
+struct outq;
 
 /* `snapshot` on a server started without --snapshot-path. */
 #define MC_ERR_SNAPSHOT_OFF "SERVER_ERROR snapshots are off (no --snapshot-path)\r\n"
@@ -25,11 +25,11 @@ struct resp;
  * not enabled") and returns true; the caller then executes nothing. False: execute as usual.
  */
 bool mc_admin_refused(const struct mc_context *ctx, const struct mc_request *req, enum mc_parse_status ps,
-                      struct mc_stats *stats, struct resp *out);
+                      struct mc_stats *stats, struct outq *out);
 
 /* Executes cache_memlimit, slabs, lru_crawler, lru and watch (req->cmd tells which), appending the
  * reply (memcached 1.6.18's, see doc/protocol.md) to out. */
-void mc_admin_exec(const struct mc_context *ctx, const struct mc_request *req, struct resp *out);
+void mc_admin_exec(const struct mc_context *ctx, const struct mc_request *req, struct outq *out);
 
 /* Whether an unknown-command line is `snapshot ...` (the parser does not know the word: the server
  * answers it, see mc_admin_snapshot_kind). */
@@ -40,7 +40,7 @@ bool mc_admin_is_snapshot(const struct mc_request *req);
 enum proto_wait mc_admin_snapshot_kind(const struct mc_request *req);
 
 /* `stats detail ...` (argv[0] is "detail"): writes the whole reply. */
-void mc_admin_stats_detail(const struct mc_context *ctx, int argc, char **argv, struct resp *out);
+void mc_admin_stats_detail(const struct mc_context *ctx, int argc, char **argv, struct outq *out);
 
 /* Per-prefix counting while `stats detail on`; each is a no-op when detail is off or sh is NULL,
  * and for keys without the delimiter. */

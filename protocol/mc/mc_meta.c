@@ -21,19 +21,19 @@
  * go out. The exptime shown by `t` is the one in force at that point of the line (a `T` or a
  * creating `N` before it changes it), as memcached applies flags while writing the reply.
  *
- * Ownership: items from the cache go straight into the reply (resp_add_value) or are released here;
+ * Ownership: items from the cache go straight into the reply (outq_add_value) or are released here;
  * an ms item belongs to the session between mc_meta_exec and mc_meta_finish_set.
  */
 #include "config.h"
 
-#include "protocol/mc_meta.h"
+#include "protocol/mc/mc_meta.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "protocol/mc_internal.h"
-#include "protocol/memcache.h"
-#include "protocol/response.h"
+#include "protocol/mc/mc_internal.h"
+#include "protocol/mc/memcache.h"
+#include "protocol/outq.h"
 #include "storage/meta.h"
 
 /* A reply line being built: the longest has a base64 key (336), an opaque (32) and a few numbers. */
@@ -96,10 +96,10 @@ static void line_ttl(struct mc_line *l, uint32_t exptime, uint32_t now)
         line_flag_u64(l, 't', (uint32_t)(exptime - now));
 }
 
-static void line_send(struct mc_line *l, struct resp *out)
+static void line_send(struct mc_line *l, struct outq *out)
 {
     line_add(l, "\r\n", 2);
-    resp_add(out, l->b, l->n);
+    outq_add(out, l->b, l->n);
 }
 
 /* The O and k flags, in line order: all a miss or a failure echoes. */
@@ -479,7 +479,7 @@ static void mc_meta_hit_flags(struct mc_line *l, const struct mc_meta_request *r
 }
 
 static void mc_meta_mg(const struct mc_context *ctx, struct mc_stats *st, const struct mc_meta_request *req,
-                       struct resp *out)
+                       struct outq *out)
 {
     struct cache *c = ctx->cache;
     struct cache_meta_get_opts o = {0};
@@ -501,12 +501,12 @@ static void mc_meta_mg(const struct mc_context *ctx, struct mc_stats *st, const 
     if (req->opaque_late) {
         /* As memcached: T and N took effect, no token was handed out, the reply is the error. */
         cache_item_release(c, &it);
-        resp_add_str(out, MC_META_ERR_OPAQUE);
+        outq_add_str(out, MC_META_ERR_OPAQUE);
         return;
     }
     if (it == NULL) {
         if (info.status == CACHE_NO_MEMORY) {
-            resp_add_str(out, MC_ERR_NO_MEMORY);
+            outq_add_str(out, MC_ERR_NO_MEMORY);
             return;
         }
         if (mc_meta_has(req, 'q'))
@@ -526,13 +526,13 @@ static void mc_meta_mg(const struct mc_context *ctx, struct mc_stats *st, const 
     mc_meta_hit_flags(&l, req, it, &info, cache_rel_time(c), ttl, viv);
     line_send(&l, out);
     if (value)
-        resp_add_value(out, it);
+        outq_add_value(out, it);
     else
         cache_item_release(c, &it);
 }
 
 static void mc_meta_md(const struct mc_context *ctx, struct mc_stats *st, const struct mc_meta_request *req,
-                       struct resp *out)
+                       struct outq *out)
 {
     struct cache *c = ctx->cache;
     struct mc_line l = {.n = 0};
@@ -554,7 +554,7 @@ static void mc_meta_md(const struct mc_context *ctx, struct mc_stats *st, const 
         line_add(&l, cst == CACHE_EXISTS ? "EX" : "NF", 2);
         break;
     default:
-        resp_add_str(out, MC_META_ERR_NOMEM);
+        outq_add_str(out, MC_META_ERR_NOMEM);
         return;
     }
     line_echo(&l, req);
@@ -564,7 +564,7 @@ static void mc_meta_md(const struct mc_context *ctx, struct mc_stats *st, const 
 /* The reply of an ma that found or created its item. */
 static void mc_meta_ma_reply(const struct mc_context *ctx, const struct mc_meta_request *req,
                              const struct cache_meta_arith_result *r, uint32_t ttl, uint32_t viv,
-                             struct resp *out)
+                             struct outq *out)
 {
     struct mc_line l = {.n = 0};
     char num[24];
@@ -601,7 +601,7 @@ static void mc_meta_ma_reply(const struct mc_context *ctx, const struct mc_meta_
 }
 
 static void mc_meta_ma(const struct mc_context *ctx, struct mc_stats *st, const struct mc_meta_request *req,
-                       struct resp *out)
+                       struct outq *out)
 {
     struct cache *c = ctx->cache;
     struct cache_meta_arith_opts o = {0};
@@ -624,7 +624,7 @@ static void mc_meta_ma(const struct mc_context *ctx, struct mc_stats *st, const 
             mc_count(o.incr ? &st->incr_hits : &st->decr_hits);
         else if (cst == CACHE_NOT_FOUND)
             mc_count(o.incr ? &st->incr_misses : &st->decr_misses);
-        resp_add_str(out, MC_META_ERR_OPAQUE); /* the counter changed anyway, as in memcached */
+        outq_add_str(out, MC_META_ERR_OPAQUE); /* the counter changed anyway, as in memcached */
         return;
     }
     switch (cst) {
@@ -643,10 +643,10 @@ static void mc_meta_ma(const struct mc_context *ctx, struct mc_stats *st, const 
         line_add(&l, "EX", 2);
         break;
     case CACHE_NON_NUMERIC:
-        resp_add_str(out, MC_ERR_NON_NUMERIC);
+        outq_add_str(out, MC_ERR_NON_NUMERIC);
         return;
     default:
-        resp_add_str(out, MC_META_ERR_NOMEM);
+        outq_add_str(out, MC_META_ERR_NOMEM);
         return;
     }
     line_echo(&l, req);
@@ -656,14 +656,14 @@ static void mc_meta_ma(const struct mc_context *ctx, struct mc_stats *st, const 
 /* me: memcached's debug line. exp is printed as memcached 1.6.18 prints it: the clock minus the
  * exptime (so an item with 100 s left shows exp=-100), -1 without expiry. cls and size are cairn's
  * own slab class and item size. */
-static void mc_meta_me(const struct mc_context *ctx, const struct mc_meta_request *req, struct resp *out)
+static void mc_meta_me(const struct mc_context *ctx, const struct mc_meta_request *req, struct outq *out)
 {
     struct cache *c = ctx->cache;
     struct item *it = cache_meta_peek(c, req->key, req->nkey);
     struct mc_line l = {.n = 0};
     char tail[160];
     if (it == NULL) {
-        resp_add_str(out, "EN\r\n");
+        outq_add_str(out, "EN\r\n");
         return;
     }
     uint32_t now = cache_rel_time(c), exptime = item_exptime(it);
@@ -735,8 +735,7 @@ static enum mc_meta_result mc_meta_ms(const struct mc_context *ctx, struct mc_st
         /* As memcached: a failed ms of any mode does not leave the old value readable. */
         cache_delete(c, req->key, req->nkey, 0);
         set->swallow = (size_t)req->nbytes + 2;
-        set->error = too_large ? MC_ERR_TOO_LARGE
-                               : MC_ERR_NO_MEMORY;
+        set->error = too_large ? MC_ERR_TOO_LARGE : MC_ERR_NO_MEMORY;
         return MC_META_SWALLOW;
     }
     item_set_key_binary(it, req->binary);
@@ -746,13 +745,13 @@ static enum mc_meta_result mc_meta_ms(const struct mc_context *ctx, struct mc_st
 
 /* See mc_meta.h. */
 void mc_meta_finish_set(const struct mc_context *ctx, struct mc_stats *st, const struct mc_meta_set *set,
-                        struct item *it, bool chunk_ok, struct resp *out)
+                        struct item *it, bool chunk_ok, struct outq *out)
 {
     struct mc_line l = {.n = 0};
     uint64_t cas = 0;
     mc_count(&st->cmd_set);
     if (!chunk_ok) {
-        resp_add_str(out, MC_ERR_BAD_CHUNK);
+        outq_add_str(out, MC_ERR_BAD_CHUNK);
         return;
     }
     enum cache_status cst = cache_meta_store(ctx->cache, it, set->mode, set->cas, set->set_stale, &cas);
@@ -780,7 +779,7 @@ void mc_meta_finish_set(const struct mc_context *ctx, struct mc_stats *st, const
         line_add(&l, "NS", 2);
         break;
     default:
-        resp_add_str(out, MC_ERR_NO_MEMORY);
+        outq_add_str(out, MC_ERR_NO_MEMORY);
         return;
     }
     for (size_t i = 0; i < set->norder; i++) {
@@ -798,7 +797,7 @@ void mc_meta_finish_set(const struct mc_context *ctx, struct mc_stats *st, const
 
 /* See mc_meta.h. */
 enum mc_meta_result mc_meta_exec(const struct mc_context *ctx, struct mc_stats *stats, const char *line,
-                                 size_t len, struct mc_meta_set *set, struct resp *out)
+                                 size_t len, struct mc_meta_set *set, struct outq *out)
 {
     struct mc_meta_request req;
     switch (mc_meta_parse(line, len, &req)) {
@@ -810,10 +809,10 @@ enum mc_meta_result mc_meta_exec(const struct mc_context *ctx, struct mc_stats *
             set->error = req.error;
             return MC_META_SWALLOW;
         }
-        resp_add_str(out, req.error);
+        outq_add_str(out, req.error);
         return MC_META_DONE;
     default:
-        resp_add_str(out, MC_ERR_ERROR);
+        outq_add_str(out, MC_ERR_ERROR);
         return MC_META_DONE;
     }
     switch (req.cmd) {
@@ -832,7 +831,7 @@ enum mc_meta_result mc_meta_exec(const struct mc_context *ctx, struct mc_stats *
         mc_meta_me(ctx, &req, out);
         break;
     default:
-        resp_add_str(out, "MN\r\n");
+        outq_add_str(out, "MN\r\n");
         break;
     }
     return MC_META_DONE;
