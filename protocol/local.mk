@@ -2,6 +2,7 @@
 noinst_LIBRARIES += libcairn_protocol.a
 libcairn_protocol_a_SOURCES = \
 	protocol/proto.h \
+	protocol/resp/resp_parse.h protocol/resp/resp_parse.c \
 	protocol/response.h protocol/response.c \
 	protocol/memcache.h protocol/memcache.c \
 	protocol/mc_parse.h protocol/mc_parse.c \
