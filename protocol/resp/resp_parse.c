@@ -355,6 +355,10 @@ static inline int resp_hexval(char c)
  */
 static enum resp_parse_status resp_split_inline(struct resp_parser *p, const char *s, size_t n)
 {
+    /* never true (a NUL hides the line end), but sdssplitargs would stop there too */
+    const char *z = n > 0 ? memchr(s, '\0', n) : NULL;
+    if (z != NULL)
+        n = (size_t)(z - s);
     enum resp_parse_status st = resp_arena_reserve(p, n, n);
     if (st != RESP_PARSE_OK)
         return st;

@@ -2,13 +2,12 @@
  * resp_parse.h: the pure RESP request parser (bytes in, one command's arguments or an error out).
  *
  * What it parses, as redis-server 7.0 does (networking.c processMultibulkBuffer/processInlineBuffer,
- * sds.c sdssplitargs; every error string checked against a running 7.0.15, see doc/protocol notes in
- * the tests):
+ * sds.c sdssplitargs; the tests hold what a running 7.0.15 answers to each framing edge and error):
  * - Multibulk: "*<n>\r\n" then n times "$<len>\r\n<len bytes>\r\n". A request is multibulk when its
  *   first byte is '*'. Counts and lengths follow Redis's string2ll: optional '-', no '+', no leading
  *   zeros, no spaces, at most 20 characters. n <= 0 (e.g. "*0", "*-1") is a request with no command and
- *   is skipped. n above max_multibulk_len (Redis 7.0: INT_MAX) is an error; len < 0 or above
- *   max_bulk_len (proto-max-bulk-len, 512 MiB by default) is an error.
+ *   is skipped. n above max_multibulk_len is an error (Redis 7.0: INT_MAX; 6.x stopped at 1024*1024);
+ *   len < 0 or above max_bulk_len (proto-max-bulk-len, 512 MiB by default) is an error.
  * - Redis's leniencies are kept on purpose: a count line ends at its first '\r' and the byte after it
  *   is skipped whatever it is ("*1\rX" is accepted), and the two bytes after a bulk payload are skipped
  *   unchecked ("$3\r\nfooXY" is "foo").
@@ -70,7 +69,7 @@
 #define RESP_ERR_MBULK_LEN       "-ERR Protocol error: invalid multibulk length\r\n"
 #define RESP_ERR_BULK_LEN        "-ERR Protocol error: invalid bulk length\r\n"
 #define RESP_ERR_UNBALANCED      "-ERR Protocol error: unbalanced quotes in request\r\n"
-#define RESP_ERR_EXPECTED_DOLLAR "-ERR Protocol error: expected '$', got '%c'\r\n"
+#define RESP_ERR_EXPECTED_DOLLAR "-ERR Protocol error: expected '$', got '%c'\r\n" /* a format */
 
 /* Reasons given with RESP_PARSE_NOMEM (for a log line; Redis sends nothing when it drops a client for
  * its query buffer limit). */
