@@ -81,6 +81,42 @@
 #define ITEM_NBYTES_EXT 4u
 #define ITEM_CAS_EXT 8u
 
+/*
+ * An expiry on the cache's clock (cache.h): 0 = never; otherwise the time in milliseconds since the
+ * clock's origin (cache_process_started()), shifted left one bit, with the low bit set when the expiry
+ * is precise. A precise expiry (Redis's EX/PX/EXAT/PXAT) takes effect at its millisecond against the
+ * real time; a whole-second one (memcached's exptime, always a multiple of 1000 ms) takes effect when
+ * the cache's ticking seconds clock reaches it, exactly as memcached's does. Encoded values order as
+ * the times they stand for (a whole second sorts just before a precise expiry at the same instant).
+ */
+typedef uint64_t cache_exp_t;
+
+#define CACHE_EXP_NEVER ((cache_exp_t)0)
+
+/* A whole-second expiry at relative second rel (0 = never). */
+static inline cache_exp_t cache_exp_from_rel_seconds(uint32_t rel)
+{
+    return rel ? ((cache_exp_t)rel * 1000u) << 1 : CACHE_EXP_NEVER;
+}
+
+/* A precise expiry at relative millisecond rel_ms. */
+static inline cache_exp_t cache_exp_from_rel_ms(uint64_t rel_ms)
+{
+    return (rel_ms << 1) | 1u;
+}
+
+/* The relative millisecond of an expiry (0 for never). */
+static inline uint64_t cache_exp_rel_ms(cache_exp_t e)
+{
+    return e >> 1;
+}
+
+/* Whether an expiry takes effect at its millisecond (else at its second on the ticking clock). */
+static inline bool cache_exp_precise(cache_exp_t e)
+{
+    return (e & 1u) != 0;
+}
+
 struct item {
     _Atomic uint64_t state_cas; /* state in the low 16 bits, CAS (or ITEM_CAS_ESC) in the high 48 */
     uint32_t h_next;
