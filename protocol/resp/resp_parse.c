@@ -43,7 +43,8 @@ enum resp_state {
 enum resp_slot_kind {
     RESP_SLOT_CHUNK, /* ptr points into the caller's current chunk */
     RESP_SLOT_ARENA, /* off is an arena offset */
-    RESP_SLOT_DEST   /* ptr is a destination the caller gave */
+    RESP_SLOT_DEST,  /* ptr is a destination the caller gave */
+    RESP_SLOT_SKIP   /* the caller asked for the payload to be dropped (resp_parser_bulk_skip) */
 };
 
 struct resp_slot {
@@ -504,7 +505,9 @@ static void resp_export(struct resp_parser *p, size_t n, bool is_inline, struct 
 {
     for (size_t i = 0; i < n; i++) {
         const struct resp_slot *sl = &p->slots[i];
-        if (sl->len == 0)
+        if (sl->kind == RESP_SLOT_SKIP)
+            p->argv[i] = NULL; /* dropped: only its length is known */
+        else if (sl->len == 0)
             p->argv[i] = ""; /* never a null pointer, even for an empty argument */
         else
             p->argv[i] = sl->kind == RESP_SLOT_ARENA ? p->arena + sl->off : sl->ptr;
@@ -527,6 +530,8 @@ static enum resp_parse_status resp_take_payload(struct resp_parser *p, const cha
         sl->ptr = buf + *pos; /* whole payload in this chunk: no copy */
     } else if (sl->kind == RESP_SLOT_DEST) {
         memcpy((char *)sl->ptr + p->bulk_have, buf + *pos, n);
+    } else if (sl->kind == RESP_SLOT_SKIP) {
+        /* dropped */
     } else {
         if (sl->kind == RESP_SLOT_CHUNK) {
             /* first bytes of a payload that spans chunks: the arena must end with it */
@@ -738,7 +743,7 @@ bool resp_parser_bulk_into(struct resp_parser *p, char *dst)
     if (p->state != RESP_ST_BULK_DATA || p->bulk_have >= p->bulk_len || dst == NULL)
         return false;
     struct resp_slot *sl = &p->slots[p->nslots];
-    if (sl->kind == RESP_SLOT_DEST)
+    if (sl->kind == RESP_SLOT_DEST || sl->kind == RESP_SLOT_SKIP)
         return false;
     if (sl->kind == RESP_SLOT_ARENA) {
         /* the payload's bytes are the arena's tail */
@@ -746,6 +751,19 @@ bool resp_parser_bulk_into(struct resp_parser *p, char *dst)
         p->arena_len = sl->off;
     }
     *sl = (struct resp_slot){RESP_SLOT_DEST, dst, 0, 0};
+    return true;
+}
+
+bool resp_parser_bulk_skip(struct resp_parser *p)
+{
+    if (p->state != RESP_ST_BULK_DATA || p->bulk_have >= p->bulk_len)
+        return false;
+    struct resp_slot *sl = &p->slots[p->nslots];
+    if (sl->kind == RESP_SLOT_DEST || sl->kind == RESP_SLOT_SKIP)
+        return false;
+    if (sl->kind == RESP_SLOT_ARENA)
+        p->arena_len = sl->off; /* the payload's bytes are the arena's tail */
+    *sl = (struct resp_slot){RESP_SLOT_SKIP, NULL, 0, 0};
     return true;
 }
 

@@ -148,6 +148,12 @@ bool resp_parser_pending_bulk(struct resp_parser *p, struct resp_pending_bulk *p
  * destination was already given. */
 bool resp_parser_bulk_into(struct resp_parser *p, char *dst);
 
+/* Drops the pending bulk's payload instead of keeping it (a value too large to store): the rest of
+ * its bytes are read and discarded, and when the command completes argv[index] is NULL with
+ * argl[index] its length, so the caller can answer an error while the stream stays in step. False
+ * (nothing changed) when no bulk is pending or a destination was already given. */
+bool resp_parser_bulk_skip(struct resp_parser *p);
+
 /* The caller wrote n more payload bytes at dst + have. Returns false (and changes nothing) when no
  * destination was given or n exceeds what the payload still lacks. */
 bool resp_parser_bulk_advance(struct resp_parser *p, size_t n);

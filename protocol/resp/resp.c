@@ -1,0 +1,583 @@
+/*
+ * resp.c: the RESP session: framing through the parser, dispatch through the command table, MULTI
+ * queueing, large values received straight into their item, and the proto_ops table (see resp.h).
+ *
+ * Feeding: the parser consumes every byte it is offered (it keeps what an incomplete request needs),
+ * so the session stops only between requests: before parsing the next one it returns PROTO_PAUSE
+ * when the output queue is at its pause weight, leaving the unparsed bytes to the connection.
+ *
+ * Dispatch, as Redis 7.0's processCommand: look the name up (a container command looks its
+ * subcommand up in argv[1]); an unknown name or subcommand, or a wrong arity, is refused with Redis's
+ * text and, inside MULTI, marks the transaction failed (EXEC then answers EXECABORT); inside MULTI
+ * every other command but EXEC, DISCARD, MULTI, WATCH, QUIT and RESET is copied and answered QUEUED.
+ *
+ * Large values: when the parser waits for the payload of a bulk argument, the session looks at the
+ * command so far. A bulk larger than the item size limit can never be stored: its bytes are dropped
+ * (resp_parser_bulk_skip) and the command answers Redis's size error, the stream staying in step. A
+ * value of a SET-like command (the table's value_arg) of at least RESP_ZC_MIN bytes gets its item at
+ * once, takes its length from the receiving budget shared with memcached's protocol, and the parser
+ * writes the payload straight into the item (resp_parser_bulk_into), or the server read()s into it
+ * (value window). When the budget is spent or no memory is left, the payload is dropped and the
+ * command answers Redis's OOM error.
+ *
+ * Ownership: the session owns its parser, queued commands, watched keys and at most one item (the
+ * value being received). Every reference from a lookup goes into the output queue.
+ *
+ * Threads: a session is used by the thread that owns its connection; CLIENT LIST on another thread
+ * reads its name and last command under name_lock.
+ */
+#include "config.h"
+
+#include "protocol/resp/resp.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "protocol/resp/resp_internal.h"
+#include "protocol/resp/resp_util.h"
+#include "storage/cache.h"
+
+/* Values at least this long are received into their item; shorter ones are copied (as memcached's
+ * MC_RECV_SMALL: small values always pass the budget). */
+#define RESP_ZC_MIN ((size_t)16 * 1024)
+
+/* ---- counters ---- */
+
+#define RESP_STATS_WORDS (sizeof(struct resp_stats) / sizeof(uint64_t))
+_Static_assert(sizeof(struct resp_stats) % sizeof(uint64_t) == 0, "resp_stats holds only uint64_t");
+
+/* See resp.h. */
+void resp_stats_add(struct resp_stats *sum, const struct resp_stats *t)
+{
+    uint64_t *d = (uint64_t *)sum;
+    const uint64_t *s = (const uint64_t *)t;
+    for (size_t i = 0; i < RESP_STATS_WORDS; i++)
+        d[i] += __atomic_load_n(&s[i], __ATOMIC_RELAXED);
+}
+
+/* ---- helpers shared by the command files ---- */
+
+bool resp_arg_is(const struct resp_args *a, size_t i, const char *w)
+{
+    size_t n = strlen(w);
+    return i < a->argc && a->argv[i] != NULL && a->argl[i] == n && strncasecmp(a->argv[i], w, n) == 0;
+}
+
+void resp_error(struct resp_session *s, struct outq *out, const char *line)
+{
+    resp_count(&s->stats->errors);
+    resp_add_error(out, line);
+}
+
+bool resp_arg_ll(struct resp_session *s, const struct resp_args *a, size_t i, long long *v,
+                 struct outq *out)
+{
+    if (a->argv[i] != NULL && resp_str2ll(a->argv[i], a->argl[i], v))
+        return true;
+    resp_error(s, out, RESP_E_NOTINT);
+    return false;
+}
+
+void resp_arity_error(struct resp_session *s, const struct resp_cmd *parent, const struct resp_cmd *cmd,
+                      struct outq *out)
+{
+    char line[160];
+    if (parent != NULL)
+        snprintf(line, sizeof(line), "ERR wrong number of arguments for '%s|%s' command", parent->name,
+                 cmd->name);
+    else
+        snprintf(line, sizeof(line), "ERR wrong number of arguments for '%s' command", cmd->name);
+    resp_error(s, out, line);
+}
+
+/* Appends "'<arg>' " pieces as Redis's unknown-command reply does: arguments after the name while
+ * the text is under 128 bytes, each cut to what is left of the 128. Stops at a NUL (Redis prints
+ * with %s). */
+static size_t unknown_args(const struct resp_args *a, char *buf, size_t size)
+{
+    size_t n = 0;
+    for (size_t i = 1; i < a->argc && n < 128; i++) {
+        size_t room = 128 - n, len = a->argv[i] == NULL ? 0 : a->argl[i];
+        const char *nul = len ? memchr(a->argv[i], '\0', len) : NULL;
+        if (nul != NULL)
+            len = (size_t)(nul - a->argv[i]);
+        if (len > room)
+            len = room;
+        if (n + len + 3 >= size)
+            break;
+        buf[n++] = '\'';
+        memcpy(buf + n, a->argv[i], len);
+        n += len;
+        buf[n++] = '\'';
+        buf[n++] = ' ';
+    }
+    buf[n] = '\0';
+    return n;
+}
+
+/* Copies at most max bytes of an argument up to its first NUL into buf (for %s-style texts). */
+static void arg_text(const struct resp_args *a, size_t i, size_t max, char *buf)
+{
+    size_t len = a->argv[i] == NULL ? 0 : a->argl[i];
+    const char *nul = len ? memchr(a->argv[i], '\0', len) : NULL;
+    if (nul != NULL)
+        len = (size_t)(nul - a->argv[i]);
+    if (len > max)
+        len = max;
+    memcpy(buf, a->argv[i] == NULL ? "" : a->argv[i], len);
+    buf[len] = '\0';
+}
+
+/* Redis's "unknown command" and "unknown subcommand" replies. */
+static void unknown_command(struct resp_session *s, const struct resp_args *a, const struct resp_cmd *parent,
+                            struct outq *out)
+{
+    char line[512], args[200], name[130];
+    if (parent != NULL) {
+        char upper[32];
+        size_t k;
+        for (k = 0; parent->name[k] != '\0' && k + 1 < sizeof(upper); k++)
+            upper[k] = (char)(parent->name[k] >= 'a' && parent->name[k] <= 'z' ? parent->name[k] - 32
+                                                                                : parent->name[k]);
+        upper[k] = '\0';
+        arg_text(a, 1, 128, name);
+        snprintf(line, sizeof(line), "ERR unknown subcommand '%s'. Try %s HELP.", name, upper);
+    } else {
+        arg_text(a, 0, 128, name);
+        unknown_args(a, args, sizeof(args));
+        snprintf(line, sizeof(line), "ERR unknown command '%s', with args beginning with: %s", name, args);
+    }
+    resp_error(s, out, line);
+}
+
+static bool arity_ok(const struct resp_cmd *c, size_t argc)
+{
+    return c->arity > 0 ? argc == (size_t)c->arity : argc >= (size_t)-c->arity;
+}
+
+/* ---- MULTI queue ---- */
+
+void resp_multi_clear(struct resp_session *s)
+{
+    while (s->q_head != NULL) {
+        struct resp_queued *q = s->q_head;
+        s->q_head = q->next;
+        free(q);
+    }
+    s->q_tail = NULL;
+    s->q_count = 0;
+    s->q_bytes = 0;
+    s->in_multi = false;
+    s->multi_error = false;
+}
+
+void resp_unwatch_all(struct resp_session *s)
+{
+    for (size_t i = 0; i < s->nwatch; i++)
+        free(s->watch[i]);
+    s->nwatch = 0;
+}
+
+/* Copies a command and its arguments to the end of the MULTI queue; false on no memory. */
+static bool queue_command(struct resp_session *s, const struct resp_cmd *cmd, const struct resp_args *a)
+{
+    size_t bytes = sizeof(struct resp_queued) + a->argc * (sizeof(char *) + sizeof(size_t));
+    for (size_t i = 0; i < a->argc; i++)
+        bytes += a->argl[i];
+    if (s->q_bytes + bytes > s->ctx->query_max)
+        return false;
+    struct resp_queued *q = malloc(bytes);
+    if (q == NULL)
+        return false;
+    const char **argv = (const char **)(q + 1);
+    size_t *argl = (size_t *)(argv + a->argc);
+    char *p = (char *)(argl + a->argc);
+    for (size_t i = 0; i < a->argc; i++) {
+        argl[i] = a->argl[i];
+        if (a->argv[i] == NULL) {
+            argv[i] = NULL;
+            continue;
+        }
+        memcpy(p, a->argv[i], a->argl[i]);
+        argv[i] = p;
+        p += a->argl[i];
+    }
+    q->next = NULL;
+    q->cmd = cmd;
+    q->args = (struct resp_args){a->argc, argv, argl, a->is_inline};
+    if (s->q_tail != NULL)
+        s->q_tail->next = q;
+    else
+        s->q_head = q;
+    s->q_tail = q;
+    s->q_count++;
+    s->q_bytes += bytes;
+    return true;
+}
+
+/* ---- dispatch ---- */
+
+enum proto_status resp_call(struct resp_session *s, const struct resp_cmd *cmd, const struct resp_args *a,
+                            struct outq *out)
+{
+    resp_count(&s->stats->commands);
+    pthread_mutex_lock(&s->name_lock);
+    s->last_cmd = cmd->name;
+    pthread_mutex_unlock(&s->name_lock);
+    return cmd->fn(s, a, out);
+}
+
+/* Finds the command (and subcommand) of a request; replies and returns NULL when there is none or
+ * its arity is wrong. */
+static const struct resp_cmd *resolve(struct resp_session *s, const struct resp_args *a, struct outq *out)
+{
+    const struct resp_cmd *cmd = a->argv[0] == NULL ? NULL : resp_cmd_lookup(a->argv[0], a->argl[0]);
+    if (cmd == NULL) {
+        unknown_command(s, a, NULL, out);
+        return NULL;
+    }
+    if (cmd->subs != NULL && a->argc >= 2) {
+        const struct resp_cmd *sub =
+            a->argv[1] == NULL ? NULL : resp_cmd_lookup_in(cmd->subs, cmd->nsubs, a->argv[1], a->argl[1]);
+        if (sub == NULL) {
+            unknown_command(s, a, cmd, out);
+            return NULL;
+        }
+        if (!arity_ok(sub, a->argc)) {
+            resp_arity_error(s, cmd, sub, out);
+            return NULL;
+        }
+        return sub;
+    }
+    if (!arity_ok(cmd, a->argc)) {
+        resp_arity_error(s, NULL, cmd, out);
+        return NULL;
+    }
+    return cmd;
+}
+
+/* Runs one parsed request: refusals, MULTI queueing, or the command. */
+static enum proto_status dispatch(struct resp_session *s, const struct resp_args *a, struct outq *out)
+{
+    if (a->argc == 0)
+        return PROTO_OK;
+    const struct resp_cmd *cmd = resolve(s, a, out);
+    if (cmd == NULL) {
+        resp_count(&s->stats->rejected_calls);
+        if (s->in_multi)
+            s->multi_error = true;
+        return PROTO_OK;
+    }
+    if (s->in_multi && !(cmd->flags & RESP_CMD_NOQUEUE)) {
+        if (!queue_command(s, cmd, a)) {
+            s->multi_error = true;
+            resp_error(s, out, RESP_E_OOM);
+            return PROTO_OK;
+        }
+        resp_add_simple(out, "QUEUED");
+        return PROTO_OK;
+    }
+    return resp_call(s, cmd, a, out);
+}
+
+/* ---- large values ---- */
+
+static void value_release(struct resp_session *s)
+{
+    if (s->it != NULL)
+        cache_item_release(s->ctx->cache, &s->it);
+    if (s->it_reserved != 0 && s->ctx->recv_bytes != NULL)
+        atomic_fetch_sub_explicit(s->ctx->recv_bytes, s->it_reserved, memory_order_relaxed);
+    s->it_reserved = 0;
+    s->it_skip = false;
+}
+
+/* Takes nbytes from the receiving budget; false when it would pass the limit. */
+static bool budget_take(struct resp_session *s, size_t nbytes)
+{
+    const struct resp_context *ctx = s->ctx;
+    if (ctx->recv_bytes == NULL)
+        return true;
+    uint64_t now = atomic_fetch_add_explicit(ctx->recv_bytes, nbytes, memory_order_relaxed);
+    if (now + nbytes > ctx->recv_limit) {
+        atomic_fetch_sub_explicit(ctx->recv_bytes, nbytes, memory_order_relaxed);
+        return false;
+    }
+    s->it_reserved = nbytes;
+    return true;
+}
+
+/* Whether a pending bulk is the value argument of a SET-like command (resolved from its name). */
+static bool is_value_arg(const struct resp_pending_bulk *pb)
+{
+    if (pb->index < 2 || pb->before.argv[0] == NULL)
+        return false;
+    const struct resp_cmd *cmd = resp_cmd_lookup(pb->before.argv[0], pb->before.argl[0]);
+    return cmd != NULL && cmd->value_arg > 0 && (size_t)cmd->value_arg == pb->index &&
+           arity_ok(cmd, pb->argc) && pb->before.argv[1] != NULL;
+}
+
+/* The parser waits for a bulk's payload: drop it if it can never be stored, receive a SET-like
+ * command's large value into its item. Decided once per bulk. */
+static void pending_bulk(struct resp_session *s)
+{
+    struct resp_pending_bulk pb;
+
+    if (s->it != NULL || s->it_skip || !resp_parser_pending_bulk(s->parser, &pb))
+        return;
+    if (pb.len > s->ctx->item_size_max) {
+        s->it_skip = resp_parser_bulk_skip(s->parser);
+        return;
+    }
+    if (pb.len < RESP_ZC_MIN || !is_value_arg(&pb))
+        return;
+    enum cache_status st;
+    if (!budget_take(s, pb.len)) {
+        s->it_skip = resp_parser_bulk_skip(s->parser);
+        return;
+    }
+    s->it = cache_alloc(s->ctx->cache, pb.before.argv[1], pb.before.argl[1], 0, CACHE_EXP_NEVER, pb.len, &st);
+    if (s->it == NULL || !resp_parser_bulk_into(s->parser, item_value(s->it))) {
+        value_release(s);
+        s->it_skip = resp_parser_bulk_skip(s->parser);
+        return;
+    }
+    s->it_index = pb.index;
+}
+
+/* See resp_internal.h (resp_value_item): the item a SET-like command's value was received into. */
+struct item *resp_take_received(struct resp_session *s, const struct resp_args *a, size_t i)
+{
+    struct item *it = s->it;
+    if (it == NULL || i != s->it_index || a->argv[i] != item_value(it))
+        return NULL;
+    s->it = NULL;
+    return it;
+}
+
+/* ---- the session ---- */
+
+/* Creates a session; NULL on no memory. */
+static struct resp_session *session_create(const struct resp_context *ctx, struct resp_stats *stats)
+{
+    struct resp_session *s = calloc(1, sizeof(*s));
+    struct resp_parser_options po;
+
+    if (s == NULL)
+        return NULL;
+    resp_parser_options_default(&po);
+    po.max_multibulk_len = 1024 * 1024;
+    if (ctx->query_max != 0)
+        po.max_buffered = ctx->query_max;
+    s->parser = resp_parser_create(&po);
+    if (s->parser == NULL) {
+        free(s);
+        return NULL;
+    }
+    pthread_mutex_init(&s->name_lock, NULL);
+    s->ctx = ctx;
+    s->stats = stats;
+    s->proto = 2;
+    s->id = ctx->next_client_id != NULL
+                ? atomic_fetch_add_explicit(ctx->next_client_id, 1, memory_order_relaxed) + 1
+                : 1;
+    resp_count(&stats->connections);
+    return s;
+}
+
+static void session_destroy(struct resp_session *s)
+{
+    if (s == NULL)
+        return;
+    value_release(s);
+    resp_multi_clear(s);
+    resp_unwatch_all(s);
+    free(s->watch);
+    resp_parser_destroy(&s->parser);
+    pthread_mutex_destroy(&s->name_lock);
+    free(s);
+}
+
+static bool out_full(const struct resp_session *s, const struct outq *out)
+{
+    return s->ctx->out_pause != 0 && outq_weight(out) >= s->ctx->out_pause;
+}
+
+/* Parses and runs every complete request in buf; see the file comment. */
+static enum proto_status session_feed(struct resp_session *s, const char *buf, size_t len, size_t *used,
+                                      struct outq *out)
+{
+    size_t pos = 0;
+    enum proto_status st = PROTO_OK;
+
+    while (st == PROTO_OK && pos < len) {
+        struct resp_args a;
+        const char *err = NULL;
+        size_t n = 0;
+        if (!resp_parser_mid_request(s->parser) && out_full(s, out)) {
+            st = PROTO_PAUSE;
+            break;
+        }
+        enum resp_parse_status ps = resp_parse(s->parser, buf + pos, len - pos, &n, &a, &err);
+        pos += n;
+        if (ps == RESP_PARSE_NEED_MORE) {
+            pending_bulk(s);
+            break;
+        }
+        if (ps == RESP_PARSE_ERROR) {
+            resp_count(&s->stats->errors);
+            outq_add_str(out, err);
+            st = PROTO_CLOSE;
+            break;
+        }
+        if (ps == RESP_PARSE_NOMEM) {
+            st = PROTO_CLOSE;
+            break;
+        }
+        st = dispatch(s, &a, out);
+        value_release(s);
+    }
+    *used = pos;
+    return st;
+}
+
+static bool session_value_window(struct resp_session *s, char **dst, size_t *len)
+{
+    struct resp_pending_bulk pb;
+    if (s->it == NULL || !resp_parser_pending_bulk(s->parser, &pb) || pb.index != s->it_index)
+        return false;
+    *dst = item_value(s->it) + pb.have;
+    *len = pb.len - pb.have;
+    return true;
+}
+
+/* ---- CLIENT LIST ---- */
+
+/* See resp.h. */
+size_t resp_session_describe(void *sess, const char *addr, int fd, int64_t age_s, int64_t idle_s, char *buf,
+                             size_t size)
+{
+    struct resp_session *s = sess;
+    char name[RESP_NAME_MAX + 1], lib[RESP_NAME_MAX + 1], ver[RESP_NAME_MAX + 1];
+    const char *cmd;
+    int n;
+
+    pthread_mutex_lock(&s->name_lock);
+    memcpy(name, s->name, sizeof(name));
+    memcpy(lib, s->lib_name, sizeof(lib));
+    memcpy(ver, s->lib_ver, sizeof(ver));
+    cmd = s->last_cmd;
+    pthread_mutex_unlock(&s->name_lock);
+    n = snprintf(buf, size,
+                 "id=%" PRIu64 " addr=%s laddr=%s fd=%d name=%s age=%" PRId64 " idle=%" PRId64
+                 " flags=%s db=0 sub=0 psub=0 ssub=0 multi=%d qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 "
+                 "rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s user=default redir=-1 resp=%d"
+                 " lib-name=%s lib-ver=%s",
+                 s->id, addr, addr, fd, name, age_s, idle_s, s->in_multi ? "x" : "N",
+                 s->in_multi ? (int)s->q_count : -1, cmd != NULL ? cmd : "NULL", s->proto, lib, ver);
+    return n < 0 ? 0 : (size_t)n < size ? (size_t)n : size - 1;
+}
+
+/* ---- outcomes the server reached for the session ---- */
+
+static void session_answer(struct resp_session *s, const struct proto_outcome *o, struct outq *out)
+{
+    char line[256];
+
+    switch (o->ev) {
+    case PROTO_EV_SNAPSHOT_OFF:
+        resp_error(s, out, "ERR snapshots are not configured (start with --snapshot-path)");
+        break;
+    case PROTO_EV_SNAPSHOT_BUSY:
+        resp_error(s, out, "ERR Background save already in progress");
+        break;
+    case PROTO_EV_SNAPSHOT_STARTED:
+        resp_add_simple(out, "Background saving started");
+        break;
+    case PROTO_EV_SNAPSHOT_SAVED:
+        if (s->wait_cmd == 1)
+            resp_add_simple(out, "Background saving started");
+        else
+            resp_add_simple(out, "OK");
+        break;
+    case PROTO_EV_SNAPSHOT_FAILED:
+        snprintf(line, sizeof(line), "ERR %s", o->why != NULL ? o->why : "snapshot failed");
+        resp_error(s, out, line);
+        break;
+    case PROTO_EV_NO_MEMORY:
+        resp_error(s, out, RESP_E_OOM);
+        break;
+    case PROTO_EV_READ_NO_MEMORY:
+        break; /* Redis drops a client past its query buffer limit without a reply */
+    }
+}
+
+/* ---- struct proto_ops ---- */
+
+static void *ops_create(const void *ctx, void *stats)
+{
+    return session_create(ctx, stats);
+}
+
+static void ops_destroy(void *sess)
+{
+    session_destroy(sess);
+}
+
+static enum proto_status ops_feed(void *sess, const char *buf, size_t len, size_t *used, struct outq *out)
+{
+    return session_feed(sess, buf, len, used, out);
+}
+
+static enum proto_wait ops_take_wait(void *sess)
+{
+    struct resp_session *s = sess;
+    enum proto_wait w = s->wait;
+    s->wait = PROTO_WAIT_NONE;
+    return w;
+}
+
+static bool ops_value_window(void *sess, char **dst, size_t *len)
+{
+    return session_value_window(sess, dst, len);
+}
+
+static void ops_value_filled(void *sess, size_t n)
+{
+    struct resp_session *s = sess;
+    resp_parser_bulk_advance(s->parser, n);
+}
+
+static void ops_no_wait(void *sess)
+{
+    (void)sess; /* RESP never answers PROTO_BUSY: a value the budget cannot take is refused at once */
+}
+
+static bool ops_mid_value(const void *sess)
+{
+    const struct resp_session *s = sess;
+    return resp_parser_mid_request(s->parser);
+}
+
+static void ops_answer(void *sess, const struct proto_outcome *o, struct outq *out)
+{
+    session_answer(sess, o, out);
+}
+
+const struct proto_ops resp_proto_ops = {
+    .name = "resp",
+    .line_max = RESP_INLINE_MAX_SIZE + 2,
+    .reject = RESP_REJECT_LINE,
+    .create = ops_create,
+    .destroy = ops_destroy,
+    .feed = ops_feed,
+    .take_wait = ops_take_wait,
+    .value_window = ops_value_window,
+    .value_filled = ops_value_filled,
+    .no_wait = ops_no_wait,
+    .mid_value = ops_mid_value,
+    .answer = ops_answer,
+};

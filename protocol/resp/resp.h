@@ -1,0 +1,108 @@
+/*
+ * resp.h: Redis's protocol (RESP2, and RESP3 after HELLO 3) as a struct proto_ops: a session parses
+ * requests (resp_parse.h), executes the string and key commands a cache needs against the same
+ * storage engine memcached's protocols use, and writes Redis 7.0's replies into the connection's
+ * output queue (resp_reply.h). No sockets: the server feeds bytes and writes the queue out.
+ *
+ * One keyspace: a key set over RESP is an item with client flags 0 that memcached's get reads, and
+ * a memcached item reads back its bytes over RESP, whatever its flags.
+ *
+ * Shared state: struct resp_context is read-only after setup and shared by every session (the
+ * client id counter in it is atomic); struct resp_stats is one per worker thread, written only by
+ * that thread's sessions (relaxed atomic stores), read by others for INFO.
+ */
+#ifndef CAIRN_PROTOCOL_RESP_H
+#define CAIRN_PROTOCOL_RESP_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "protocol/proto.h"
+
+struct cache;
+struct outq;
+struct resp_session;
+
+/* Per-thread counters (INFO's stats section; summed over the workers by the server). */
+struct resp_stats {
+    uint64_t commands;       /* total_commands_processed */
+    uint64_t keyspace_hits;  /* lookups of a key that was there */
+    uint64_t keyspace_misses;
+    uint64_t expired_keys;   /* keys deleted by a past expiry given to EXPIRE/SET... */
+    uint64_t errors;         /* total_error_replies */
+    uint64_t connections;    /* RESP connections accepted (total) */
+    uint64_t rejected_calls; /* commands refused (unknown, arity, syntax) */
+};
+
+/* What the server knows that INFO, CONFIG and CLIENT report; filled on request by the server's
+ * callback (any thread). Fields that have no meaning here stay 0. */
+struct resp_server_info {
+    const char *version;       /* redis_version-like: cairn's version */
+    int64_t process_id;
+    int64_t tcp_port;          /* the RESP port, else the memcached port */
+    int64_t uptime_s;
+    int64_t unix_ms;           /* server time now */
+    uint64_t connected_clients, total_connections, rejected_connections, maxclients;
+    uint64_t used_memory;      /* bytes of items (cache stats bytes) */
+    uint64_t used_memory_rss;  /* RSS of the process, 0 if unknown */
+    uint64_t maxmemory;        /* the cache's memory limit */
+    uint64_t total_commands;   /* every protocol */
+    uint64_t keyspace_hits, keyspace_misses, evicted_keys, expired_keys;
+    uint64_t net_input_bytes, net_output_bytes;
+    uint64_t keys, expires;    /* keys (curr_items); keys with an expiry (0 if not counted) */
+    /* persistence: the snapshot */
+    bool snapshot_enabled, snapshot_in_progress, last_save_ok;
+    int64_t last_save_unix;    /* rdb_last_save_time */
+    uint64_t changes_since_save;
+    unsigned threads;
+    unsigned timeout_s;        /* idle timeout ("timeout" config) */
+};
+
+typedef void (*resp_info_fn)(void *server, struct resp_server_info *out);
+
+/* Client list support: the server walks its connections and, for each RESP one, asks the protocol to
+ * describe it (CLIENT LIST / CLIENT INFO). */
+typedef void (*resp_client_walk_fn)(void *server, void (*each)(void *arg, void *sess, const char *addr,
+                                                               int fd, int64_t age_s, int64_t idle_s),
+                                    void *arg);
+
+struct resp_context {
+    struct cache *cache;
+    size_t item_size_max;  /* -I: larger values get Redis's size error */
+    bool enable_shutdown;  /* -A: SHUTDOWN is allowed */
+    bool flush_disabled;   /* -F: FLUSHALL/FLUSHDB refused */
+    bool admin_disabled;   /* --disable-admin-commands */
+    bool snapshot_enabled; /* SAVE/BGSAVE go to the server (PROTO_WAIT) */
+    const char *version;   /* cairn's version, for HELLO and INFO */
+    size_t out_pause;      /* as mc_context.out_pause: PROTO_PAUSE at this output weight; 0 = never */
+    _Atomic uint64_t *recv_bytes; /* the receiving budget shared with memcached's protocol */
+    uint64_t recv_limit;
+    size_t query_max;      /* bytes one request may hold while it arrives (parser bound) */
+    void *server;
+    resp_info_fn info;
+    resp_client_walk_fn clients;
+    _Atomic uint64_t *next_client_id; /* CLIENT ID source, shared by every session */
+};
+
+/* Redis's answer to a connection past the connection limit (-c). */
+#define RESP_REJECT_LINE "-ERR max number of clients reached\r\n"
+
+/* RESP as a struct proto_ops (protocol/proto.h): ctx is a struct resp_context, stats a struct
+ * resp_stats. */
+extern const struct proto_ops resp_proto_ops;
+
+/* As resp_proto_ops, for a --resp-port listener: the same protocol (inline commands work on either:
+ * only the first byte of the memcached port decides). */
+
+/* Adds t's counters into sum (t may be another thread's live block). */
+void resp_stats_add(struct resp_stats *sum, const struct resp_stats *t);
+
+/* The fields of a session that CLIENT LIST shows (called by the thread walking the connections:
+ * the session's id, name and last command are read with relaxed atomics). Writes one line without
+ * a newline into buf; returns its length. */
+size_t resp_session_describe(void *sess, const char *addr, int fd, int64_t age_s, int64_t idle_s,
+                             char *buf, size_t size);
+
+#endif
