@@ -241,7 +241,7 @@ static const struct resp_cmd *resolve(struct resp_session *s, const struct resp_
     }
     if (cmd->subs != NULL && a->argc >= 2) {
         const struct resp_cmd *sub =
-            a->argv[1] == NULL ? NULL : resp_cmd_lookup_in(cmd->subs, cmd->nsubs, a->argv[1], a->argl[1]);
+            a->argv[1] == NULL ? NULL : resp_cmd_lookup_in(cmd->subs, resp_cmd_nsubs(cmd), a->argv[1], a->argl[1]);
         if (sub == NULL) {
             unknown_command(s, a, cmd, out);
             return NULL;

@@ -44,8 +44,8 @@ struct resp_cmd {
     unsigned flags;
     int first_key, last_key, key_step; /* Redis's key spec: positions (last -1 = the last argument) */
     resp_cmd_fn fn;
-    const struct resp_cmd *subs; /* container: its subcommands, sorted by name */
-    size_t nsubs;
+    const struct resp_cmd *subs; /* container: its subcommands, sorted by name (count: resp_cmd_nsubs) */
+    size_t nsubs_unused;
     int value_arg; /* > 0: this argument is a value that may be received straight into an item */
 };
 
@@ -134,6 +134,7 @@ struct item *resp_take_received(struct resp_session *s, const struct resp_args *
 const struct resp_cmd *resp_cmd_lookup(const char *name, size_t len);
 const struct resp_cmd *resp_cmd_lookup_in(const struct resp_cmd *tab, size_t n, const char *name,
                                           size_t len);
+size_t resp_cmd_nsubs(const struct resp_cmd *cmd);
 extern const struct resp_cmd resp_commands[];
 extern const size_t resp_ncommands;
 
