@@ -4,6 +4,7 @@ libcairn_protocol_a_SOURCES = \
 	protocol/proto.h \
 	protocol/outq.h protocol/outq.c \
 	protocol/resp/resp_parse.h protocol/resp/resp_parse.c \
+	protocol/resp/resp_reply.h protocol/resp/resp_reply.c \
 	protocol/resp/resp_util.h protocol/resp/resp_util.c \
 	protocol/mc/memcache.h protocol/mc/memcache.c \
 	protocol/mc/mc_parse.h protocol/mc/mc_parse.c \
