@@ -186,6 +186,35 @@ static void set_recv_wait(struct conn *c, bool on, int64_t now)
     }
 }
 
+/* The session's value window; none before the session exists. */
+static bool sess_value_window(struct conn *c, char **dst, size_t *len)
+{
+    return c->sess != NULL && c->ops->value_window(c->sess, dst, len);
+}
+
+/* On a listener that also takes RESP (star_ops), the first byte picks the protocol: '*' is RESP
+ * (every Redis client sends a multibulk first), anything else the listener's own. The session is
+ * created here, once; false when no memory is left for it. */
+static bool pick_protocol(struct conn *c)
+{
+    const struct listener *l = &c->w->srv->listeners[c->listener];
+    const struct proto_ops *ops = l->ops;
+    const void *ctx = l->ctx;
+
+    if (c->sess != NULL)
+        return true;
+    if (l->star_ops != NULL && c->rlen > 0 && c->rbuf[0] == '*') {
+        ops = l->star_ops;
+        ctx = l->star_ctx;
+    }
+    void *sess = ops->create(ctx, worker_proto_stats(c->w, ops));
+    pthread_mutex_lock(&c->w->conns_lock);
+    c->ops = ops;
+    c->sess = sess;
+    pthread_mutex_unlock(&c->w->conns_lock);
+    return sess != NULL;
+}
+
 /* A `snapshot` request (PROTO_WAIT): answered now, or c waits for the snapshot thread's reply. */
 static void start_wait(struct conn *c)
 {
@@ -203,7 +232,7 @@ static bool mid_request(const struct conn *c)
 {
     if (c->refeed)
         return false;
-    return c->rlen > 0 || c->ops->mid_value(c->sess);
+    return c->rlen > 0 || (c->sess != NULL && c->ops->mid_value(c->sess));
 }
 
 /* Runs every complete request in the buffer through the session and keeps the unconsumed tail; stops
@@ -214,6 +243,11 @@ static void feed(struct conn *c)
     enum proto_status st;
     int64_t now = server_now(c);
 
+    if (!pick_protocol(c)) {
+        c->closing = true;
+        c->rlen = 0;
+        return;
+    }
     if (outq_pending(c->out) == 0)
         c->out_progress = now;
     c->refeed = false;
@@ -254,7 +288,7 @@ static void feed(struct conn *c)
         c->req_since = now;
     char *dst;
     size_t len;
-    set_state(c, c->ops->value_window(c->sess, &dst, &len) ? CONN_NREAD : CONN_WAITING);
+    set_state(c, sess_value_window(c, &dst, &len) ? CONN_NREAD : CONN_WAITING);
 }
 
 /* Writes as much queued output as the socket takes. A queue that lost bytes to an allocation
@@ -294,7 +328,8 @@ static void refuse_read_memory(struct conn *c)
 {
     worker_count(&c->w->ws.read_buf_oom, 1);
     c->rlen = 0;
-    c->ops->answer(c->sess, &(struct proto_outcome){.ev = PROTO_EV_READ_NO_MEMORY}, c->out);
+    if (c->sess != NULL)
+        c->ops->answer(c->sess, &(struct proto_outcome){.ev = PROTO_EV_READ_NO_MEMORY}, c->out);
     c->closing = true;
 }
 
@@ -305,7 +340,7 @@ static bool read_dest(struct conn *c, char **dst, size_t *len, bool *window)
 {
     bool oom;
 
-    if (c->rlen == 0 && c->ops->value_window(c->sess, dst, len) && *len > 0) {
+    if (c->rlen == 0 && sess_value_window(c, dst, len) && *len > 0) {
         *window = true;
         return true;
     }
@@ -654,7 +689,7 @@ void conn_sweep(struct conn *c, int64_t now)
     }
     char *dst;
     size_t len;
-    if (c->ops->value_window(c->sess, &dst, &len) && now - c->last_read > CONN_RECV_STALL_S &&
+    if (sess_value_window(c, &dst, &len) && now - c->last_read > CONN_RECV_STALL_S &&
         atomic_load_explicit(&srv->recv_waiting, memory_order_relaxed) > 0) {
         worker_count(&ws->receive_stalls, 1);
         server_log(srv, 1, "<%d closing: value stalled while others wait for memory\n", c->fd);
@@ -749,16 +784,19 @@ struct conn *conn_create(struct worker *w, int fd, unsigned listener)
     c->rbuf = malloc(c->rsize);
     c->out = outq_create(srv->cache);
     c->ops = srv->listeners[listener].ops;
-    c->sess = c->ops->create(srv->listeners[listener].ctx, worker_proto_stats(w, c->ops));
+    if (srv->listeners[listener].star_ops == NULL) /* else the first byte decides (pick_protocol) */
+        c->sess = c->ops->create(srv->listeners[listener].ctx, worker_proto_stats(w, c->ops));
     c->ev = event_new(w->base, fd, EV_READ | EV_PERSIST, on_event, c);
-    if (c->rbuf == NULL || c->out == NULL || c->sess == NULL || c->ev == NULL)
+    if (c->rbuf == NULL || c->out == NULL || c->ev == NULL ||
+        (c->sess == NULL && srv->listeners[listener].star_ops == NULL))
         goto fail;
     if (!is_unix) {
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     }
     peer_address(c, is_unix);
-    atomic_store_explicit(&c->last_cmd, server_now(c), memory_order_relaxed);
+    c->created = server_now(c);
+    atomic_store_explicit(&c->last_cmd, c->created, memory_order_relaxed);
     if (event_add(c->ev, NULL) != 0)
         goto fail;
     c->ev_flags = EV_READ;

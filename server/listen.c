@@ -27,6 +27,7 @@
 
 #include <event2/event.h>
 
+#include "protocol/resp/resp.h"
 #include "server/server_internal.h"
 
 #define ACCEPT_BATCH    64
@@ -50,8 +51,9 @@ void listen_format_addr(const struct sockaddr *sa, char *out, size_t n)
     }
 }
 
-/* Appends a listener for fd. */
-static bool add_listener(struct server *srv, int fd, bool is_unix, const char *addr)
+/* Appends a listener for fd: memcached's text protocols, which hand a connection whose first byte is
+ * '*' to RESP; or, for the --resp-port (resp true), RESP from the first byte. */
+static bool add_listener(struct server *srv, int fd, bool is_unix, const char *addr, bool resp)
 {
     struct listener *l = realloc(srv->listeners, (srv->nlisteners + 1) * sizeof(*l));
     if (l == NULL)
@@ -61,8 +63,15 @@ static bool add_listener(struct server *srv, int fd, bool is_unix, const char *a
     memset(l, 0, sizeof(*l));
     l->fd = fd;
     l->is_unix = is_unix;
-    l->ops = &mc_proto_ops; /* memcached's text protocols (classic and meta) */
-    l->ctx = &srv->ctx;
+    if (resp) {
+        l->ops = &resp_proto_ops;
+        l->ctx = &srv->resp_ctx;
+    } else {
+        l->ops = &mc_proto_ops; /* memcached's text protocols (classic and meta) */
+        l->ctx = &srv->ctx;
+        l->star_ops = &resp_proto_ops; /* RESP for a first byte '*' */
+        l->star_ctx = &srv->resp_ctx;
+    }
     snprintf(l->addr, sizeof(l->addr), "%s", addr);
     return true;
 }
@@ -128,8 +137,9 @@ static bool split_host_port(const char *spec, int default_port, char *host, int 
     return true;
 }
 
-/* Binds every address one -l entry resolves to. Prints memcached-style errors. */
-static bool open_tcp_spec(struct server *srv, const char *spec)
+/* Binds every address one -l entry resolves to (on the --resp-port when resp). Prints memcached-style
+ * errors. */
+static bool open_tcp_spec(struct server *srv, const char *spec, bool resp)
 {
     const struct settings *s = srv->settings;
     char *host = malloc(strlen(spec) + 1);
@@ -141,6 +151,8 @@ static bool open_tcp_spec(struct server *srv, const char *spec)
         free(host);
         return false;
     }
+    if (resp)
+        port = s->resp_port;
     struct addrinfo hints = {.ai_flags = AI_PASSIVE, .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
     struct addrinfo *res = NULL;
     char portstr[8];
@@ -166,7 +178,7 @@ static bool open_tcp_spec(struct server *srv, const char *spec)
         char addr[CONN_ADDR_MAX];
         getsockname(fd, (struct sockaddr *)&ss, &len);
         listen_format_addr((struct sockaddr *)&ss, addr, sizeof(addr));
-        if (!add_listener(srv, fd, false, addr)) {
+        if (!add_listener(srv, fd, false, addr, resp)) {
             close(fd);
             ok = false;
         }
@@ -207,7 +219,7 @@ static bool open_unix(struct server *srv)
     }
     char addr[CONN_ADDR_MAX];
     snprintf(addr, sizeof(addr), "unix:%s", s->unix_socket);
-    if (!add_listener(srv, fd, true, addr)) {
+    if (!add_listener(srv, fd, true, addr, false)) {
         close(fd);
         return false;
     }
@@ -222,7 +234,11 @@ bool listen_open(struct server *srv)
     if (s->unix_socket != NULL)
         return open_unix(srv);
     for (size_t i = 0; i < s->nlisten; i++) {
-        if (!open_tcp_spec(srv, s->listen[i]))
+        if (!open_tcp_spec(srv, s->listen[i], false))
+            return false;
+    }
+    for (size_t i = 0; s->resp_port >= 0 && i < s->nlisten; i++) {
+        if (!open_tcp_spec(srv, s->listen[i], true))
             return false;
     }
     if (srv->nlisteners == 0) {

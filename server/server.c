@@ -174,6 +174,9 @@ static bool setup_main_loop(struct server *srv)
            event_add(srv->reclaim_timer, &reclaim) == 0;
 }
 
+/* RESP's context (below). */
+static void setup_resp(struct server *srv);
+
 /* Creates the cache from the settings; prints the reason on failure. */
 static bool setup_cache(struct server *srv)
 {
@@ -213,7 +216,30 @@ static bool setup_cache(struct server *srv)
     }
     if (s->detail_enabled)
         mc_detail_set(srv->ctx.shared, true);
+    setup_resp(srv);
     return true;
+}
+
+/* RESP's context: the same cache, limits and receiving budget as memcached's. */
+static void setup_resp(struct server *srv)
+{
+    const struct settings *s = srv->settings;
+    struct resp_context *r = &srv->resp_ctx;
+
+    r->cache = srv->cache;
+    r->item_size_max = s->item_size_max;
+    r->enable_shutdown = s->enable_shutdown;
+    r->flush_disabled = !s->flush_enabled;
+    r->admin_disabled = s->admin_disabled;
+    r->version = CAIRN_VERSION;
+    r->out_pause = CONN_OUT_PAUSE;
+    r->recv_bytes = &srv->recv_bytes;
+    r->recv_limit = s->memory_limit / 2;
+    r->query_max = 2 * s->item_size_max + ((size_t)1 << 20);
+    r->server = srv;
+    r->info = stats_resp_info;
+    r->clients = stats_resp_clients;
+    r->next_client_id = &srv->next_client_id;
 }
 
 /* With --snapshot-path: the snapshot controller, and the file's contents loaded into the cache before
@@ -241,6 +267,7 @@ static int setup_snapshot(struct server *srv)
     if (!snapshot_ctl_start(srv->snapshot))
         return EXIT_OSERR;
     srv->ctx.snapshot_enabled = true;
+    srv->resp_ctx.snapshot_enabled = true;
     return 0;
 }
 

@@ -32,6 +32,7 @@
 #include <time.h>
 
 #include "protocol/mc/memcache.h"
+#include "protocol/resp/resp.h"
 #include "server/settings.h"
 
 /* The most iovecs one writev() takes (limits.h has it on Linux; POSIX guarantees at least 16). */
@@ -112,8 +113,12 @@ struct conn {
     char *rbuf;       /* unconsumed request bytes at rbuf[0..rlen) */
     size_t rlen, rsize;
     struct outq *out;
-    const struct proto_ops *ops; /* the listener's protocol; conn.c knows no other */
-    void *sess;                  /* that protocol's session (ops->create) */
+    /* The protocol and its session (ops->create). On a listener that also takes RESP the session is
+     * created when the first bytes arrive; ops and sess are then set under the worker's conns_lock,
+     * so that CLIENT LIST on another thread reads them safely. */
+    const struct proto_ops *ops;
+    void *sess;
+    int64_t created; /* Unix time accepted */
     bool read_paused; /* output above the high-water mark: not reading until it drains */
     bool closing;     /* no more reading: flush, then close */
     bool shutdown_sent;
@@ -154,6 +159,7 @@ struct worker {
     struct conn *conns;
     unsigned nconns; /* worker thread only */
     struct mc_stats mc;
+    struct resp_stats resp;
     struct worker_stats ws;
     struct iovec *iov;         /* IOV_MAX scratch iovecs for writev */
     struct io_batch *batch; /* io_uring and its buffers; NULL: reads and writes are inline */
@@ -172,6 +178,10 @@ struct listener {
     bool is_unix;
     const struct proto_ops *ops; /* what its connections speak */
     const void *ctx;             /* that protocol's shared context (ops->create) */
+    /* When set, a connection whose first byte is '*' speaks this protocol instead (RESP on the
+     * memcached port): the session is created when the first bytes arrive. */
+    const struct proto_ops *star_ops;
+    const void *star_ctx;
 };
 
 #define SERVER_NSIGNALS 4
@@ -180,6 +190,8 @@ struct server {
     const struct settings *settings;
     struct cache *cache;
     struct mc_context ctx;
+    struct resp_context resp_ctx;
+    _Atomic uint64_t next_client_id; /* RESP's CLIENT ID */
     struct event_base *base; /* the listener's (main thread) */
     struct listener *listeners;
     size_t nlisteners;
@@ -346,6 +358,12 @@ void conn_snapshot_done(struct conn *c, const struct proto_outcome *o);
 
 /* The protocol's mc_stats_fn: answers `stats` and its groups; arg is the struct server. */
 enum mc_stats_result stats_answer(void *arg, int argc, char **argv, struct outq *out);
+
+/* RESP's INFO figures and CLIENT LIST walk (resp.h's resp_info_fn and resp_client_walk_fn). */
+void stats_resp_info(void *server, struct resp_server_info *o);
+void stats_resp_clients(void *server,
+                        void (*each)(void *arg, void *sess, const char *addr, int fd, int64_t age_s, int64_t idle_s),
+                        void *arg);
 
 /* ---- daemon.c ---- */
 

@@ -35,7 +35,8 @@ enum {
     OPT_REQUEST_TIMEOUT,
     OPT_OUTPUT_TIMEOUT,
     OPT_READ_BUF_LIMIT,
-    OPT_DISABLE_ADMIN
+    OPT_DISABLE_ADMIN,
+    OPT_RESP_PORT
 };
 #define SNAPSHOT_INTERVAL_MAX (366u * 24 * 3600)
 
@@ -80,6 +81,7 @@ static const struct option long_opts[] = {
     {"disable-dumping", no_argument, NULL, 'X'},
     {"disable-watch", no_argument, NULL, 'W'},
     {"disable-admin-commands", no_argument, NULL, OPT_DISABLE_ADMIN},
+    {"resp-port", required_argument, NULL, OPT_RESP_PORT},
     {NULL, 0, NULL, 0},
 };
 
@@ -90,6 +92,9 @@ void settings_usage(FILE *f)
           "\n"
           "-p, --port=<num>          TCP port to listen on (default: 11211)\n"
           "-U, --udp-port=<num>      UDP port to listen on (default: 0, off; only 0 is accepted)\n"
+          "--resp-port=<num>         TCP port for Redis clients (RESP, inline commands\n"
+          "                          too) on the -l addresses (default: off; the -p port\n"
+          "                          speaks RESP to clients whose first byte is '*')\n"
           "-s, --unix-socket=<file>  UNIX socket to listen on (disables network support)\n"
           "-a, --unix-mask=<mask>    access mask for UNIX socket, in octal (default: 700)\n"
           "-A, --enable-shutdown     enable ascii \"shutdown\" command\n"
@@ -157,6 +162,7 @@ void settings_init(struct settings *s)
 {
     memset(s, 0, sizeof(*s));
     s->port = 11211;
+    s->resp_port = -1;
     s->unix_mask = 0700;
     s->threads = 4;
     s->memory_limit = 64 * MIB;
@@ -633,6 +639,13 @@ static const char *apply_option(struct settings *s, int opt, const char *arg, st
         s->admin_disabled = true;
         s->flush_enabled = false;
         return NULL;
+    case OPT_RESP_PORT: {
+        unsigned long long v;
+        if (!parse_ull(arg, 65535, &v))
+            return "--resp-port takes a port number (0-65535)";
+        s->resp_port = (int)v;
+        return NULL;
+    }
     case OPT_IO_URING:
         return parse_yes_no(arg, &s->io_uring) ? NULL : "--io-uring takes yes or no";
     case 'o':

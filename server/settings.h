@@ -28,6 +28,7 @@ struct settings {
     size_t nlisten;
     char *listen_spec;       /* the -l values as given, joined by ',' (stats settings "inter") */
     int udp_port;            /* -U, only 0 is accepted */
+    int resp_port;           /* --resp-port: a port that speaks RESP from the first byte (-1 = none) */
     char *unix_socket;       /* -s, a path; when set, no TCP listener */
     unsigned unix_mask;      /* -a, octal permissions of the socket file */
     unsigned threads;        /* -t, worker threads */

@@ -565,3 +565,92 @@ enum mc_stats_result stats_answer(void *arg, int argc, char **argv, struct outq 
         return MC_STATS_UNKNOWN;
     return MC_STATS_END;
 }
+
+/* ---- RESP: INFO's figures and CLIENT LIST's walk ---- */
+
+/* Resident set size of the process in bytes, from /proc; 0 if unknown. */
+static uint64_t process_rss(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long pages = 0, rss = 0;
+    if (f == NULL)
+        return 0;
+    if (fscanf(f, "%lu %lu", &pages, &rss) != 2)
+        rss = 0;
+    fclose(f);
+    return (uint64_t)rss * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+/* See resp.h (resp_info_fn): what the server knows, for INFO and CONFIG (any thread). */
+void stats_resp_info(void *server, struct resp_server_info *o)
+{
+    struct server *srv = server;
+    const struct settings *s = srv->settings;
+    struct resettable r;
+    struct resp_stats rs;
+    struct cache_stats cs;
+    struct timespec ts;
+
+    memset(o, 0, sizeof(*o));
+    memset(&rs, 0, sizeof(rs));
+    memset(&cs, 0, sizeof(cs));
+    sum_counters(srv, &r);
+    for (unsigned i = 0; i < srv->nworkers; i++)
+        resp_stats_add(&rs, &srv->workers[i].resp);
+    cache_stats_get(srv->cache, &cs);
+    clock_gettime(CLOCK_REALTIME, &ts);
+    o->version = CAIRN_VERSION;
+    o->process_id = (int64_t)getpid();
+    o->tcp_port = s->resp_port >= 0 ? s->resp_port : s->port;
+    o->uptime_s = (int64_t)(time(NULL) - srv->started);
+    o->unix_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    o->connected_clients = atomic_load_explicit(&srv->curr_conns, memory_order_relaxed);
+    o->total_connections = r.total_conns;
+    o->rejected_connections = r.rejected_conns;
+    o->maxclients = s->maxconns;
+    o->used_memory = cs.bytes;
+    o->used_memory_rss = process_rss();
+    o->maxmemory = cs.limit_maxbytes;
+    o->total_commands = rs.commands + r.mc.cmd_get + r.mc.cmd_set + r.mc.cmd_touch + r.mc.cmd_flush;
+    o->keyspace_hits = rs.keyspace_hits + r.mc.get_hits;
+    o->keyspace_misses = rs.keyspace_misses + r.mc.get_misses;
+    o->evicted_keys = cs.evictions;
+    o->expired_keys = cs.reclaimed + rs.expired_keys;
+    o->net_input_bytes = r.mc.bytes_read;
+    o->net_output_bytes = r.mc.bytes_written;
+    o->keys = cs.curr_items;
+    o->threads = srv->nworkers;
+    o->timeout_s = s->idle_timeout;
+    if (srv->snapshot != NULL) {
+        struct snapshot_ctl_stats st;
+        snapshot_ctl_stats(srv->snapshot, &st);
+        o->snapshot_enabled = true;
+        o->snapshot_in_progress = st.in_progress;
+        o->last_save_ok = st.failures == 0 || strcmp(st.last_status, "ok") == 0;
+        o->last_save_unix = st.last_time;
+    }
+    if (o->last_save_unix == 0)
+        o->last_save_unix = (int64_t)srv->started;
+}
+
+/* See resp.h (resp_client_walk_fn): every RESP connection, under each worker's conns_lock. */
+void stats_resp_clients(void *server,
+                        void (*each)(void *arg, void *sess, const char *addr, int fd, int64_t age_s, int64_t idle_s),
+                        void *arg)
+{
+    struct server *srv = server;
+    int64_t now = atomic_load_explicit(&srv->now, memory_order_relaxed);
+
+    for (unsigned i = 0; i < srv->nworkers; i++) {
+        struct worker *w = &srv->workers[i];
+        pthread_mutex_lock(&w->conns_lock);
+        for (struct conn *c = w->conns; c != NULL; c = c->next) {
+            if (c->ops != &resp_proto_ops || c->sess == NULL)
+                continue;
+            int64_t last = atomic_load_explicit(&c->last_cmd, memory_order_relaxed);
+            each(arg, c->sess, c->addr, c->fd, now > c->created ? now - c->created : 0,
+                 now > last ? now - last : 0);
+        }
+        pthread_mutex_unlock(&w->conns_lock);
+    }
+}

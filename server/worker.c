@@ -81,10 +81,11 @@ static void drop_socket(struct server *srv, int fd)
     atomic_fetch_sub_explicit(&srv->curr_conns, 1, memory_order_relaxed);
 }
 
-/* See server_internal.h. One protocol today; each later one gets its own block here. */
+/* See server_internal.h: each protocol's counters have their own block. */
 void *worker_proto_stats(struct worker *w, const struct proto_ops *ops)
 {
-    (void)ops;
+    if (ops == &resp_proto_ops)
+        return &w->resp;
     return &w->mc;
 }
 

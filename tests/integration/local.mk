@@ -17,7 +17,8 @@ INTEGRATION_TESTS = \
 	tests/integration/test_snapshot \
 	tests/integration/test_meta \
 	tests/integration/test_uring \
-	tests/integration/test_hostile
+	tests/integration/test_hostile \
+	tests/integration/test_resp
 
 check_PROGRAMS += $(INTEGRATION_TESTS)
 TESTS += $(INTEGRATION_TESTS)
@@ -61,3 +62,6 @@ tests_integration_test_uring_LDADD = $(INTEG_LIBS)
 tests_integration_test_hostile_SOURCES = tests/integration/test_hostile.c $(INTEG_HARNESS)
 tests_integration_test_hostile_CFLAGS = $(INTEG_CFLAGS)
 tests_integration_test_hostile_LDADD = $(INTEG_LIBS)
+tests_integration_test_resp_SOURCES = tests/integration/test_resp.c $(INTEG_HARNESS)
+tests_integration_test_resp_CFLAGS = $(INTEG_CFLAGS)
+tests_integration_test_resp_LDADD = $(INTEG_LIBS) -lpthread

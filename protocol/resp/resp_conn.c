@@ -1,0 +1,388 @@
+/*
+ * resp_conn.c: connection and transaction commands, as Redis 7.0 answers them: PING ECHO QUIT RESET
+ * AUTH HELLO SELECT, and MULTI EXEC DISCARD WATCH UNWATCH.
+ *
+ * Transactions: MULTI queues copies of the commands (resp.c); EXEC locks the storage shards of every
+ * key the queued commands and the watched keys name, in ascending shard order (cache_tx_begin), so
+ * no other client's command on those keys interleaves; a queued command that reaches the whole
+ * keyspace (FLUSHALL, KEYS, SCAN, RANDOMKEY, DBSIZE) makes EXEC lock every shard. Under the locks it
+ * compares each watched key's version (its CAS unique, 0 when absent) with the one WATCH saw: any
+ * change aborts EXEC with a null array, as Redis does when a watched key was touched.
+ *
+ * No password is configured on RESP yet (access control is its own piece of work): AUTH answers as
+ * Redis does for a default user without a password.
+ *
+ * Threads: the session's.
+ */
+#include "config.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "protocol/resp/resp_db.h"
+#include "protocol/resp/resp_internal.h"
+#include "protocol/resp/resp_util.h"
+#include "storage/cache.h"
+
+/* The version HELLO and INFO report as redis_version: clients gate features on it, and cairn answers
+ * the commands it serves as Redis 7.0 does. */
+#define RESP_REDIS_VERSION "7.0.15"
+
+enum proto_status resp_cmd_ping(struct resp_session *s, const struct resp_args *a, struct outq *out)
+{
+    if (a->argc > 2)
+        resp_arity_error(s, NULL, resp_cmd_lookup("ping", 4), out);
+    else if (a->argc == 1)
+        resp_add_simple(out, "PONG");
+    else
+        resp_add_bulk(out, a->argv[1], a->argl[1]);
+    return PROTO_OK;
+}
+
+enum proto_status resp_cmd_echo(struct resp_session *s, const struct resp_args *a, struct outq *out)
+{
+    (void)s;
+    resp_add_bulk(out, a->argv[1], a->argl[1]);
+    return PROTO_OK;
+}
+
+enum proto_status resp_cmd_quit(struct resp_session *s, const struct resp_args *a, struct outq *out)
+{
+    (void)s;
+    (void)a;
+    resp_add_simple(out, "OK");
+    return PROTO_CLOSE;
+}
+
+/* Sets the client name (empty clears it); false after replying Redis's error for a bad name. */
+static bool set_name(struct resp_session *s, const char *p, size_t n, struct outq *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] < '!' || p[i] > '~') {
+            resp_error(s, out, "ERR Client names cannot contain spaces, newlines or special characters.");
+            return false;
+        }
+    }
+    if (n > RESP_NAME_MAX) {
+        resp_error(s, out, "ERR Client name is too long");
+        return false;
+    }
+    pthread_mutex_lock(&s->name_lock);
+    memcpy(s->name, p, n);
+    s->name[n] = '\0';
+    pthread_mutex_unlock(&s->name_lock);
+    return true;
+}
+
+/* See resp_internal.h. */
+bool resp_set_client_name(struct resp_session *s, const char *p, size_t n, struct outq *out)
+{
+    return set_name(s, p, n, out);
+}
+
+enum proto_status resp_cmd_reset(struct resp_session *s, const struct resp_args *a, struct outq *out)
+{
+    (void)a;
+    resp_multi_clear(s);
+    resp_unwatch_all(s);
+    s->proto = 2;
+    s->no_evict = false;
+    s->no_touch = false;
+    pthread_mutex_lock(&s->name_lock);
+    s->name[0] = '\0';
+    pthread_mutex_unlock(&s->name_lock);
+    resp_add_simple(out, "RESET");
+    return PROTO_OK;
+}
+
+/* Whether user/password authenticate: only the default user exists, without a password, so any
+ * password is accepted for it (Redis's nopass user) and any other user is refused. */
+static bool auth_ok(const struct resp_args *a, size_t ui)
+{
+    return a->argl[ui] == 7 && memcmp(a->argv[ui], "default", 7) == 0;
+}
+
+#define RESP_E_WRONGPASS "WRONGPASS invalid username-password pair or user is disabled."
+
+enum proto_status resp_cmd_auth(struct resp_session *s, const struct resp_args *a, struct outq *out)
+{
+    if (a->argc > 3)
+        resp_error(s, out, RESP_E_SYNTAX);
+    else if (a->argc == 2)
+        resp_error(s, out,
+                   "ERR AUTH <password> called without any password configured for the default user. "
+                   "Are you sure your configuration is correct?");
+    else if (!auth_ok(a, 1))
+        resp_error(s, out, RESP_E_WRONGPASS);
+    else
+        resp_add_simple(out, "OK");
+    return PROTO_OK;
+}
+
+/* HELLO's reply map. */
+static void hello_reply(struct resp_session *s, struct outq *out)
+{
+    resp_add_map(out, s->proto, 7);
+    resp_add_bulk_str(out, "server");
+    resp_add_bulk_str(out, "redis");
+    resp_add_bulk_str(out, "version");
+    resp_add_bulk_str(out, RESP_REDIS_VERSION);
+    resp_add_bulk_str(out, "proto");
+    resp_add_int(out, s->proto);
+    resp_add_bulk_str(out, "id");
+    resp_add_int(out, (long long)s->id);
+    resp_add_bulk_str(out, "mode");
+    resp_add_bulk_str(out, "standalone");
+    resp_add_bulk_str(out, "role");
+    resp_add_bulk_str(out, "master");
+    resp_add_bulk_str(out, "modules");
+    resp_add_array(out, 0);
+}
+
+enum proto_status resp_cmd_hello(struct resp_session *s, const struct resp_args *a, struct outq *out)
+{
+    long long ver = 0;
+    size_t j = 1, name = 0, user = 0;
+
+    if (a->argc >= 2) {
+        if (!resp_str2ll(a->argv[1], a->argl[1], &ver)) {
+            resp_error(s, out, "ERR Protocol version is not an integer or out of range");
+            return PROTO_OK;
+        }
+        if (ver < 2 || ver > 3) {
+            resp_error(s, out, "NOPROTO unsupported protocol version");
+            return PROTO_OK;
+        }
+        j = 2;
+    }
+    for (; j < a->argc; j++) {
+        size_t more = a->argc - 1 - j;
+        if (resp_arg_is(a, j, "auth") && more >= 2) {
+            user = j + 1;
+            j += 2;
+        } else if (resp_arg_is(a, j, "setname") && more >= 1) {
+            name = ++j;
+        } else {
+            char line[200];
+            size_t n = a->argl[j] < 128 ? a->argl[j] : 128;
+            snprintf(line, sizeof(line), "ERR Syntax error in HELLO option '%.*s'", (int)n, a->argv[j]);
+            resp_error(s, out, line);
+            return PROTO_OK;
+        }
+    }
+    if (user != 0 && !auth_ok(a, user)) {
+        resp_error(s, out, RESP_E_WRONGPASS);
+        return PROTO_OK;
+    }
+    if (name != 0 && !set_name(s, a->argv[name], a->argl[name], out))
+        return PROTO_OK;
+    if (ver != 0)
+        s->proto = (int)ver;
+    hello_reply(s, out);
+    return PROTO_OK;
+}
+
+enum proto_status resp_cmd_select(struct resp_session *s, const struct resp_args *a, struct outq *out)
+{
+    long long id;
+    if (!resp_arg_ll(s, a, 1, &id, out))
+        return PROTO_OK;
+    if (id < INT_MIN || id > INT_MAX) {
+        resp_error(s, out, RESP_E_NOTINT);
+        return PROTO_OK;
+    }
+    if (id != 0)
+        resp_error(s, out, "ERR DB index is out of range");
+    else
+        resp_add_simple(out, "OK");
+    return PROTO_OK;
+}
+
+/* ---- transactions ---- */
+
+enum proto_status resp_cmd_multi(struct resp_session *s, const struct resp_args *a, struct outq *out)
+{
+    (void)a;
+    if (s->in_multi) {
+        resp_error(s, out, "ERR MULTI calls can not be nested");
+        return PROTO_OK;
+    }
+    s->in_multi = true;
+    s->multi_error = false;
+    resp_add_simple(out, "OK");
+    return PROTO_OK;
+}
+
+enum proto_status resp_cmd_discard(struct resp_session *s, const struct resp_args *a, struct outq *out)
+{
+    (void)a;
+    if (!s->in_multi) {
+        resp_error(s, out, "ERR DISCARD without MULTI");
+        return PROTO_OK;
+    }
+    resp_multi_clear(s);
+    resp_unwatch_all(s);
+    resp_add_simple(out, "OK");
+    return PROTO_OK;
+}
+
+/* Adds a watched key, unless it is watched already; false on no memory. */
+static bool watch_add(struct resp_session *s, const char *key, size_t nkey)
+{
+    for (size_t i = 0; i < s->nwatch; i++)
+        if (s->watch[i]->nkey == nkey && memcmp(s->watch[i]->key, key, nkey) == 0)
+            return true;
+    if (s->nwatch == s->watch_cap) {
+        size_t cap = s->watch_cap ? s->watch_cap * 2 : 4;
+        struct resp_watch **w = realloc(s->watch, cap * sizeof(*w));
+        if (w == NULL)
+            return false;
+        s->watch = w;
+        s->watch_cap = cap;
+    }
+    struct resp_watch *w = malloc(sizeof(*w) + nkey);
+    if (w == NULL)
+        return false;
+    w->nkey = nkey;
+    memcpy(w->key, key, nkey);
+    w->version = cache_key_version(s->ctx->cache, key, nkey);
+    s->watch[s->nwatch++] = w;
+    return true;
+}
+
+enum proto_status resp_cmd_watch(struct resp_session *s, const struct resp_args *a, struct outq *out)
+{
+    if (s->in_multi) {
+        resp_error(s, out, "ERR WATCH inside MULTI is not allowed");
+        return PROTO_OK;
+    }
+    for (size_t i = 1; i < a->argc; i++) {
+        if (!watch_add(s, a->argv[i], a->argl[i])) {
+            resp_error(s, out, RESP_E_OOM);
+            return PROTO_OK;
+        }
+    }
+    resp_add_simple(out, "OK");
+    return PROTO_OK;
+}
+
+enum proto_status resp_cmd_unwatch(struct resp_session *s, const struct resp_args *a, struct outq *out)
+{
+    (void)a;
+    resp_unwatch_all(s);
+    resp_add_simple(out, "OK");
+    return PROTO_OK;
+}
+
+/* The key arguments of a command, by its key spec: calls fn for each. */
+static size_t key_hashes(const struct resp_cmd *cmd, const struct resp_args *a, uint64_t *h, size_t cap)
+{
+    size_t n = 0;
+    if (cmd->first_key <= 0)
+        return 0;
+    size_t last = cmd->last_key < 0 ? a->argc + (size_t)(cmd->last_key + 1) - 1 : (size_t)cmd->last_key;
+    for (size_t i = (size_t)cmd->first_key; i <= last && i < a->argc && n < cap; i += (size_t)cmd->key_step)
+        h[n++] = cache_key_hash(a->argv[i] != NULL ? a->argv[i] : "", a->argl[i]);
+    return n;
+}
+
+/* Whether a queued command reaches keys it does not name (the whole keyspace). */
+static bool whole_keyspace(const struct resp_cmd *cmd)
+{
+    return cmd->fn == resp_cmd_flushall || cmd->fn == resp_cmd_keys || cmd->fn == resp_cmd_scan ||
+           cmd->fn == resp_cmd_randomkey || cmd->fn == resp_cmd_dbsize;
+}
+
+/* Collects the key hashes EXEC locks; *all set when every shard must be locked. NULL on no memory. */
+static uint64_t *exec_hashes(struct resp_session *s, size_t *n, bool *all)
+{
+    size_t cap = s->nwatch;
+    for (struct resp_queued *q = s->q_head; q != NULL; q = q->next)
+        cap += q->args.argc;
+    uint64_t *h = malloc((cap ? cap : 1) * sizeof(*h));
+    if (h == NULL)
+        return NULL;
+    *n = 0;
+    *all = false;
+    for (size_t i = 0; i < s->nwatch; i++)
+        h[(*n)++] = cache_key_hash(s->watch[i]->key, s->watch[i]->nkey);
+    for (struct resp_queued *q = s->q_head; q != NULL; q = q->next) {
+        *all |= whole_keyspace(q->cmd);
+        *n += key_hashes(q->cmd, &q->args, h + *n, cap - *n);
+    }
+    return h;
+}
+
+/* Whether every watched key still has the version WATCH saw (under the EXEC locks). */
+static bool watched_unchanged(struct resp_session *s)
+{
+    for (size_t i = 0; i < s->nwatch; i++)
+        if (cache_key_version(s->ctx->cache, s->watch[i]->key, s->watch[i]->nkey) != s->watch[i]->version)
+            return false;
+    return true;
+}
+
+/* Whether a queued command must wait for the server (SAVE, BGSAVE, SHUTDOWN): not inside EXEC. */
+static bool needs_server(const struct resp_cmd *cmd)
+{
+    return cmd->fn == resp_cmd_save || cmd->fn == resp_cmd_bgsave || cmd->fn == resp_cmd_shutdown;
+}
+
+/* Runs the queued commands into one array reply, under the locks. */
+static enum proto_status exec_run(struct resp_session *s, struct outq *out)
+{
+    enum proto_status st = PROTO_OK;
+    resp_add_array(out, s->q_count);
+    for (struct resp_queued *q = s->q_head; q != NULL; q = q->next) {
+        if (needs_server(q->cmd)) {
+            resp_error(s, out, "ERR Command not allowed inside a transaction");
+            continue;
+        }
+        enum proto_status r = resp_call(s, q->cmd, &q->args, out);
+        if (r == PROTO_CLOSE)
+            st = r;
+    }
+    return st;
+}
+
+enum proto_status resp_cmd_exec(struct resp_session *s, const struct resp_args *a, struct outq *out)
+{
+    size_t n;
+    bool all;
+    enum proto_status st = PROTO_OK;
+
+    (void)a;
+    if (!s->in_multi) {
+        resp_error(s, out, "ERR EXEC without MULTI");
+        return PROTO_OK;
+    }
+    if (s->multi_error) {
+        resp_multi_clear(s);
+        resp_unwatch_all(s);
+        resp_error(s, out, "EXECABORT Transaction discarded because of previous errors.");
+        return PROTO_OK;
+    }
+    uint64_t *h = exec_hashes(s, &n, &all);
+    if (h == NULL) {
+        resp_multi_clear(s);
+        resp_unwatch_all(s);
+        resp_error(s, out, RESP_E_OOM);
+        return PROTO_OK;
+    }
+    s->in_multi = false;
+    if (all)
+        cache_tx_begin_all(s->ctx->cache);
+    else
+        cache_tx_begin(s->ctx->cache, h, n);
+    if (watched_unchanged(s))
+        st = exec_run(s, out);
+    else
+        resp_add_null_array(out, s->proto);
+    cache_tx_end(s->ctx->cache);
+    free(h);
+    resp_multi_clear(s);
+    resp_unwatch_all(s);
+    return st;
+}

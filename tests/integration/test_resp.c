@@ -1,0 +1,305 @@
+/*
+ * test_resp.c: Redis's protocol on the real binary over loopback: the first byte choosing RESP on the
+ * memcached port, inline commands on --resp-port, one keyspace shared with memcached's protocols,
+ * requests split at every byte and pipelined, a value larger than the item limit refused while the
+ * stream stays in step, large values received straight into their item, millisecond expiry,
+ * MULTI/EXEC atomicity against racing clients, WATCH, SCAN while the table grows, and the connection
+ * limit's Redis line. Byte-exact replies are compared with redis-server 7.0 by tests/resp/corpus.py;
+ * these tests hold what needs timing, several clients or the memcached side.
+ */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+static int resp_port;
+
+/* cairn with a RESP port; the suite is cairn's own (memcached has no RESP). */
+static void setup_resp(void)
+{
+    char opt[32];
+    if (h_target_is_memcached())
+        cr_skip_test("RESP is cairn's");
+    resp_port = h_free_port();
+    snprintf(opt, sizeof(opt), "--resp-port=%d", resp_port);
+    const char *extra[] = {opt, NULL};
+    h_server_start(&h_srv, extra);
+}
+
+/* A multibulk request from NUL-terminated words. */
+static char *mb(int n, const char *const *w)
+{
+    size_t cap = 64;
+    for (int i = 0; i < n; i++)
+        cap += strlen(w[i]) + 32;
+    char *p = malloc(cap);
+    size_t len = (size_t)snprintf(p, cap, "*%d\r\n", n);
+    for (int i = 0; i < n; i++)
+        len += (size_t)snprintf(p + len, cap - len, "$%zu\r\n%s\r\n", strlen(w[i]), w[i]);
+    return p;
+}
+
+#define MB(...) mb((int)(sizeof((const char *[]){__VA_ARGS__}) / sizeof(const char *)), (const char *[]){__VA_ARGS__})
+
+static void rcmd(int fd, char *req, const char *exp)
+{
+    h_sends(fd, req);
+    free(req);
+    h_expect(fd, exp);
+}
+
+TestSuite(resp, .init = setup_resp, .fini = h_teardown, .timeout = 60);
+
+Test(resp, first_star_byte_speaks_resp_on_memcached_port)
+{
+    int r = h_connect(h_srv.port), m = h_connect(h_srv.port);
+    rcmd(r, MB("PING"), "+PONG\r\n");
+    rcmd(r, MB("SET", "k", "v"), "+OK\r\n");
+    h_cmd(m, "get k\r\n", "VALUE k 0 1\r\nv\r\nEND\r\n");
+    h_cmd(m, "version\r\n", "VERSION ");
+}
+
+Test(resp, inline_commands_on_resp_port)
+{
+    int fd = h_connect(resp_port);
+    h_cmd(fd, "PING\r\n", "+PONG\r\n");
+    h_cmd(fd, "SET \"a b\" 'c d'\r\n", "+OK\r\n");
+    h_cmd(fd, "GET \"a b\"\n", "$3\r\nc d\r\n");
+    h_cmd(fd, "ECHO \"\\x41\\n\"\r\n", "$2\r\nA\n\r\n");
+    h_cmd(fd, "GET \"unbalanced\r\n", "-ERR Protocol error: unbalanced quotes in request\r\n");
+    cr_assert(h_is_closed(fd, 2000));
+}
+
+Test(resp, one_keyspace_across_protocols)
+{
+    int r = h_connect(resp_port), m = h_connect(h_srv.port);
+    h_cmd(m, "set mk 42 0 5\r\nhello\r\n", "STORED\r\n");
+    rcmd(r, MB("GET", "mk"), "$5\r\nhello\r\n");
+    rcmd(r, MB("APPEND", "mk", "!"), ":6\r\n");
+    h_cmd(m, "get mk\r\n", "VALUE mk 42 6\r\nhello!\r\nEND\r\n");
+    rcmd(r, MB("SET", "rk", "7"), "+OK\r\n");
+    h_cmd(m, "incr rk 1\r\n", "8\r\n");
+    rcmd(r, MB("INCR", "rk"), ":9\r\n");
+    h_cmd(m, "get rk\r\n", "VALUE rk 0 1\r\n9\r\nEND\r\n");
+    rcmd(r, MB("DEL", "mk", "rk", "none"), ":2\r\n");
+    h_cmd(m, "get mk\r\n", "END\r\n");
+}
+
+Test(resp, split_at_every_byte_and_pipelined)
+{
+    int fd = h_connect(h_srv.port);
+    const char req[] = "*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$3\r\nabc\r\n*2\r\n$3\r\nGET\r\n$1\r\nx\r\n"
+                       "*2\r\n$6\r\nSTRLEN\r\n$1\r\nx\r\n*1\r\n$4\r\nPING\r\n";
+    h_send_bytewise(fd, req, sizeof(req) - 1);
+    h_expect(fd, "+OK\r\n$3\r\nabc\r\n:3\r\n+PONG\r\n");
+}
+
+Test(resp, long_keys_beyond_memcached_limit)
+{
+    int fd = h_connect(resp_port);
+    size_t n = 65536;
+    char *key = malloc(n + 1);
+    memset(key, 'k', n);
+    key[n] = '\0';
+    rcmd(fd, MB("SET", key, "long"), "+OK\r\n");
+    rcmd(fd, MB("GET", key), "$4\r\nlong\r\n");
+    rcmd(fd, MB("STRLEN", key), ":4\r\n");
+    free(key);
+}
+
+Test(resp, value_over_item_limit_refused_in_step)
+{
+    int fd = h_connect(resp_port);
+    size_t n = 2 * 1024 * 1024; /* -I is 1 MiB */
+    char *v = malloc(n);
+    char hdr[64];
+    memset(v, 'v', n);
+    int k = snprintf(hdr, sizeof(hdr), "*3\r\n$3\r\nSET\r\n$3\r\nbig\r\n$%zu\r\n", n);
+    h_send(fd, hdr, (size_t)k);
+    h_send(fd, v, n);
+    h_sends(fd, "\r\n");
+    h_expect(fd, "-ERR string exceeds maximum allowed size (proto-max-bulk-len)\r\n");
+    rcmd(fd, MB("PING"), "+PONG\r\n");
+    rcmd(fd, MB("EXISTS", "big"), ":0\r\n");
+    free(v);
+}
+
+Test(resp, large_value_round_trip)
+{
+    int fd = h_connect(resp_port);
+    size_t n = 900 * 1024;
+    char *v = malloc(n + 1), hdr[64];
+    for (size_t i = 0; i < n; i++)
+        v[i] = (char)('a' + i % 26);
+    v[n] = '\0';
+    int k = snprintf(hdr, sizeof(hdr), "*3\r\n$3\r\nSET\r\n$2\r\nlv\r\n$%zu\r\n", n);
+    h_send(fd, hdr, (size_t)k);
+    for (size_t off = 0; off < n; off += 7777) {
+        h_send(fd, v + off, n - off < 7777 ? n - off : 7777);
+    }
+    h_sends(fd, "\r\n");
+    h_expect(fd, "+OK\r\n");
+    rcmd(fd, MB("GET", "lv"), "");
+    k = snprintf(hdr, sizeof(hdr), "$%zu\r\n", n);
+    h_expectn(fd, hdr, (size_t)k);
+    h_expectn(fd, v, n);
+    h_expect(fd, "\r\n");
+    free(v);
+}
+
+Test(resp, millisecond_expiry)
+{
+    int fd = h_connect(resp_port);
+    rcmd(fd, MB("SET", "px", "v", "PX", "150"), "+OK\r\n");
+    rcmd(fd, MB("GET", "px"), "$1\r\nv\r\n");
+    h_sleep_ms(300);
+    rcmd(fd, MB("GET", "px"), "$-1\r\n");
+    rcmd(fd, MB("SET", "px2", "v", "PX", "5000"), "+OK\r\n");
+    h_sends(fd, "*2\r\n$4\r\nPTTL\r\n$3\r\npx2\r\n");
+    char *line = h_read_line(fd);
+    long ttl = strtol(line + 1, NULL, 10);
+    cr_assert(line[0] == ':' && ttl > 4900 && ttl <= 5000, "PTTL %s", line);
+    free(line);
+}
+
+Test(resp, resp3_after_hello)
+{
+    int fd = h_connect(resp_port);
+    h_sends(fd, "*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n");
+    char *line = h_read_line(fd);
+    cr_assert_str_eq(line, "%7\r\n");
+    free(line);
+    size_t len;
+    bool closed;
+    free(h_read_idle(fd, 200, &len, &closed));
+    rcmd(fd, MB("GET", "nokey"), "_\r\n");
+    rcmd(fd, MB("HELLO", "4"), "-NOPROTO unsupported protocol version\r\n");
+}
+
+/* ---- MULTI/EXEC atomicity ---- */
+
+struct racer {
+    int port;
+    int rounds;
+};
+
+/* Moves one unit from a to b inside MULTI/EXEC, rounds times: the sum a + b stays 0 at every moment
+ * another client can see. */
+static void *transfer(void *arg)
+{
+    struct racer *r = arg;
+    int fd = h_connect(r->port);
+    for (int i = 0; i < r->rounds; i++) {
+        h_sends(fd, "*1\r\n$5\r\nMULTI\r\n*2\r\n$4\r\nDECR\r\n$1\r\na\r\n*2\r\n$4\r\nINCR\r\n$1\r\nb\r\n"
+                    "*1\r\n$4\r\nEXEC\r\n");
+        size_t len;
+        char *got = h_read_until(fd, "\r\n:", &len);
+        free(got);
+        free(h_read_line(fd));
+    }
+    return NULL;
+}
+
+Test(resp, multi_exec_is_atomic_against_racing_clients)
+{
+    int fd = h_connect(resp_port);
+    rcmd(fd, MB("MSET", "a", "0", "b", "0"), "+OK\r\n");
+    pthread_t t[3];
+    struct racer r = {resp_port, 300};
+    for (int i = 0; i < 3; i++)
+        pthread_create(&t[i], NULL, transfer, &r);
+    for (int i = 0; i < 300; i++) {
+        h_sends(fd, "*1\r\n$5\r\nMULTI\r\n*3\r\n$4\r\nMGET\r\n$1\r\na\r\n$1\r\nb\r\n*1\r\n$4\r\nEXEC\r\n");
+        h_expect(fd, "+OK\r\n+QUEUED\r\n*1\r\n*2\r\n");
+        char *x = h_read_line(fd);
+        char *xv = h_read_line(fd);
+        char *y = h_read_line(fd);
+        char *yv = h_read_line(fd);
+        cr_assert_eq(strtol(xv, NULL, 10) + strtol(yv, NULL, 10), 0, "a=%s b=%s", xv, yv);
+        free(x), free(xv), free(y), free(yv);
+    }
+    for (int i = 0; i < 3; i++)
+        pthread_join(t[i], NULL);
+    rcmd(fd, MB("GET", "b"), "$3\r\n900\r\n");
+}
+
+Test(resp, watch_aborts_exec_after_another_client_writes)
+{
+    int a = h_connect(resp_port), b = h_connect(h_srv.port);
+    rcmd(a, MB("SET", "w", "1"), "+OK\r\n");
+    rcmd(a, MB("WATCH", "w"), "+OK\r\n");
+    h_cmd(b, "set w 0 0 1\r\n2\r\n", "STORED\r\n");
+    rcmd(a, MB("MULTI"), "+OK\r\n");
+    rcmd(a, MB("SET", "w", "3"), "+QUEUED\r\n");
+    rcmd(a, MB("EXEC"), "*-1\r\n");
+    rcmd(a, MB("GET", "w"), "$1\r\n2\r\n");
+}
+
+/* ---- SCAN during growth ---- */
+
+Test(resp, scan_returns_every_key_while_the_table_grows, .timeout = 120)
+{
+    int fd = h_connect(resp_port), w = h_connect(resp_port);
+    enum { BEFORE = 5000, AFTER = 60000 };
+    char key[32];
+    for (int i = 0; i < BEFORE; i++) {
+        snprintf(key, sizeof(key), "old:%d", i);
+        rcmd(w, MB("SET", key, "v"), "+OK\r\n");
+    }
+    unsigned char *seen = calloc(BEFORE, 1);
+    char cursor[32] = "0";
+    int added = 0;
+    do {
+        rcmd(fd, MB("SCAN", cursor, "COUNT", "50"), "*2\r\n");
+        char *cl = h_read_line(fd);
+        char *cv = h_read_line(fd);
+        snprintf(cursor, sizeof(cursor), "%.*s", (int)strcspn(cv, "\r"), cv);
+        char *nl = h_read_line(fd);
+        long n = strtol(nl + 1, NULL, 10);
+        for (long i = 0; i < n; i++) {
+            free(h_read_line(fd));
+            char *k = h_read_line(fd);
+            if (strncmp(k, "old:", 4) == 0)
+                seen[strtol(k + 4, NULL, 10)] = 1;
+            free(k);
+        }
+        free(cl), free(cv), free(nl);
+        for (int j = 0; j < 200 && added < AFTER; j++, added++) {
+            snprintf(key, sizeof(key), "new:%d", added);
+            rcmd(w, MB("SET", key, "v"), "+OK\r\n");
+        }
+    } while (strcmp(cursor, "0") != 0);
+    for (int i = 0; i < BEFORE; i++)
+        cr_assert(seen[i], "old:%d never returned", i);
+    free(seen);
+}
+
+/* ---- limits ---- */
+
+static void setup_one_conn(void)
+{
+    char opt[32];
+    if (h_target_is_memcached())
+        cr_skip_test("RESP is cairn's");
+    resp_port = h_free_port();
+    snprintf(opt, sizeof(opt), "--resp-port=%d", resp_port);
+    const char *extra[] = {opt, "-c", "4", NULL};
+    h_server_start(&h_srv, extra);
+}
+
+Test(resp_limits, past_connection_limit_gets_redis_line, .init = setup_one_conn, .fini = h_teardown)
+{
+    int fds[8], n = 0;
+    for (; n < 3; n++)
+        fds[n] = h_connect(resp_port);
+    h_sleep_ms(200);
+    int extra = h_connect(resp_port);
+    char *got = h_read_line(extra);
+    cr_assert_str_eq(got, "-ERR max number of clients reached\r\n");
+    free(got);
+    for (int i = 0; i < n; i++)
+        (void)fds[i];
+}
