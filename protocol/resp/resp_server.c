@@ -41,7 +41,6 @@
 #include "storage/meta.h"
 
 #define E_SNAPSHOT_OFF "ERR snapshots are not configured (start with --snapshot-path)"
-#define E_NAME_CHARS   "ERR Client names cannot contain spaces, newlines or special characters."
 #define E_LFU                                                                                                \
     "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when "      \
     "switching between policies at runtime LRU and LFU data will take some time to adjust."
@@ -210,26 +209,21 @@ static void attr_set(struct resp_session *s, char *dst, const char *p, size_t n)
 
 static bool attr_too_long(struct resp_session *s, const char *what, size_t n, struct outq *out)
 {
-    char line[128];
+    char line[200];
     if (n <= RESP_NAME_MAX)
         return false;
-    snprintf(line, sizeof(line), "ERR %s cannot be longer than %u bytes", what, RESP_NAME_MAX);
+    snprintf(line, sizeof(line), "ERR %s is too long", what);
     resp_error(s, out, line);
     return true;
 }
 
+/* CLIENT SETNAME name: checked and stored as HELLO's SETNAME does (resp_conn.c). */
 static enum proto_status client_setname(struct resp_session *s, const struct resp_args *a, struct outq *out)
 {
-    const char *p = a->argv[2];
-    size_t n = p == NULL ? SIZE_MAX : a->argl[2];
-    if (p != NULL && !attr_ok(p, n)) {
-        resp_error(s, out, E_NAME_CHARS);
-        return PROTO_OK;
-    }
-    if (attr_too_long(s, "Client names", n, out))
-        return PROTO_OK;
-    attr_set(s, s->name, p, n);
-    resp_add_simple(out, "OK");
+    if (a->argv[2] == NULL) /* a bulk larger than the item size limit was dropped */
+        resp_error(s, out, "ERR Client name is too long");
+    else if (resp_set_client_name(s, a->argv[2], a->argl[2], out))
+        resp_add_simple(out, "OK");
     return PROTO_OK;
 }
 

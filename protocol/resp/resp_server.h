@@ -17,6 +17,10 @@
  * NULL-terminated lines, then "HELP" and "    Prints this help.", each as a simple string. */
 void resp_add_help(struct outq *out, const char *container, const char *const *lines);
 
+/* Checks a client name as Redis does (printable ASCII, no space; "" clears it) and stores it, or replies
+ * the error and returns false (resp_conn.c: HELLO's SETNAME and CLIENT SETNAME share it). */
+bool resp_set_client_name(struct resp_session *s, const char *p, size_t n, struct outq *out);
+
 /* COMMAND's subcommands (resp_command.c). */
 enum proto_status resp_cmd_command_count(struct resp_session *, const struct resp_args *, struct outq *);
 enum proto_status resp_cmd_command_docs(struct resp_session *, const struct resp_args *, struct outq *);
