@@ -820,21 +820,20 @@ static void stage_free(struct cache *c, struct snap_stage *sg)
     sg->n = sg->cap = 0;
 }
 
-/* The relative exptime of an absolute expiry (0 = never; checked against the header by
- * check_fixed); sets *expired when it is not in the future on c's clock. */
-static uint32_t rel_expiry(struct cache *c, uint64_t expiry, bool *expired)
+/* The expiry on c's clock of a whole-second absolute expiry (0 = never; checked against the header
+ * by check_fixed); sets *expired when it has passed on c's clock. */
+static cache_exp_t rel_expiry(struct cache *c, uint64_t expiry, bool *expired)
 {
     int64_t rel;
+    cache_exp_t exp;
 
     *expired = false;
     if (expiry == 0)
-        return 0;
+        return CACHE_EXP_NEVER;
     rel = (int64_t)expiry - (int64_t)cache_process_started(c);
-    if (rel <= (int64_t)cache_rel_time(c)) {
-        *expired = true;
-        return 1;
-    }
-    return rel > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)rel;
+    exp = cache_exp_from_rel_seconds(rel < 1 ? 1 : rel > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)rel);
+    *expired = cache_exp_passed(c, exp, cache_rel_time(c));
+    return exp;
 }
 
 /* Stages one checked record whose value is next in rd, or skips it (expired, left out). */
@@ -849,7 +848,7 @@ static enum snapshot_status stage_record(struct cache *c, struct snap_reader *rd
     enum snapshot_status st;
     struct item *it = NULL;
     bool expired;
-    uint32_t exp = rel_expiry(c, rec->expiry, &expired);
+    cache_exp_t exp = rel_expiry(c, rec->expiry, &expired);
 
     if (expired) {
         r->expired++;

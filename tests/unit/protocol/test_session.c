@@ -6,6 +6,7 @@
  */
 #include "protocol_test.h"
 
+#include "protocol/mc/mc_internal.h"
 #include "protocol/mc/mc_parse.h"
 
 #define S(x) x, sizeof(x) - 1
@@ -501,6 +502,35 @@ Test(session, expiry_and_delayed_flush)
     cr_expect_eq(t.stats.get_flushed, 1);
     cr_expect_eq(t.stats.cmd_flush, 1);
     pt_run_fini(&t);
+}
+
+/* memcached's exptime rules (realtime()), which the protocol layer applies before the cache sees an
+ * expiry: relative up to 30 days, absolute beyond, "already expired" as relative second 1. */
+Test(session, exptime_rules)
+{
+    struct cache *c = pt_cache_create(8u << 20);
+    time_t started = cache_process_started(c);
+    struct {
+        int64_t client;
+        uint32_t want;
+    } cases[] = {
+        {0, 0},
+        {-1, 1},
+        {-1000000, 1},
+        {1, 1001},
+        {100, 1100},
+        {2592000, 1000 + 2592000},
+        {(int64_t)started + 5000, 5000}, /* absolute, in the future */
+        {(int64_t)started, 1},           /* absolute, at the start: already expired */
+        {2592001, 1},                    /* absolute, long past */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cr_assert_eq(mc_realtime(c, cases[i].client), cases[i].want, "case %zu: %u", i,
+                     mc_realtime(c, cases[i].client));
+        cr_assert_eq(mc_exptime(c, cases[i].client), cache_exp_from_rel_seconds(cases[i].want),
+                     "case %zu: a whole-second expiry", i);
+    }
+    cache_destroy(&c);
 }
 
 Test(session, counters)

@@ -269,7 +269,8 @@ Test(slab, items_go_to_the_smallest_class_that_fits)
 {
     const char *err = NULL;
     struct cache *c = make(16 * MIB, MIB, 0, 1.25, 48, &err);
-    static const size_t sizes[] = {0, 1, 40, 47, 48, 49, 100, 1000, 50000, MIB - ITEM_HEADER_SIZE - 3};
+    static const size_t sizes[] = {
+        0, 1, 40, 47, 48, 49, 100, 1000, 8190, 8191, 50000, MIB - ITEM_HEADER_SIZE - 3 - ITEM_NBYTES_EXT};
     size_t i;
 
     cr_assert_not_null(c);
@@ -327,11 +328,12 @@ Test(slab, too_large_items_and_keys)
     struct item *it;
 
     cr_assert_not_null(c);
-    it = cache_alloc(c, "k", 1, 0, 0, 64 * 1024 - ITEM_HEADER_SIZE - 1, &st);
+    /* a value of 8191 bytes or more carries its length in 4 bytes after the key (item.h) */
+    it = cache_alloc(c, "k", 1, 0, 0, 64 * 1024 - ITEM_HEADER_SIZE - 1 - ITEM_NBYTES_EXT, &st);
     cr_assert_not_null(it, "exactly item_size_max fits");
     cr_assert_eq(st, CACHE_OK);
     cache_item_release(c, &it);
-    it = cache_alloc(c, "k", 1, 0, 0, 64 * 1024 - ITEM_HEADER_SIZE, &st);
+    it = cache_alloc(c, "k", 1, 0, 0, 64 * 1024 - ITEM_HEADER_SIZE - ITEM_NBYTES_EXT, &st);
     cr_assert_null(it);
     cr_assert_eq(st, CACHE_TOO_LARGE);
     memset(key, 'k', sizeof key);

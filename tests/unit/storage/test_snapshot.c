@@ -51,10 +51,10 @@ static void teardown_dir(void)
 TestSuite(snapshot, .init = setup_dir, .fini = teardown_dir, .timeout = 120);
 
 static void set_bin(struct cache *c, const char *key, const void *val, size_t n, uint32_t flags,
-                    uint32_t exptime)
+                    cache_exp_t exp)
 {
     enum cache_status st;
-    struct item *it = cache_alloc(c, key, strlen(key), flags, exptime, n, &st);
+    struct item *it = cache_alloc(c, key, strlen(key), flags, exp, n, &st);
 
     cr_assert_not_null(it, "alloc %s: %d", key, st);
     memcpy(item_value(it), val, n);
@@ -137,9 +137,9 @@ Test(snapshot, ttl_kept_across_moved_clock_and_expired_skipped)
     int64_t left;
 
     cache_clock_set(a, 1000);
-    set_bin(a, "ttl", "v", 1, 0, 1000 + 500);
-    set_bin(a, "short", "v", 1, 0, 1000 + 5);
-    set_bin(a, "gone", "v", 1, 0, 1000 + 1);
+    set_bin(a, "ttl", "v", 1, 0, st_at(1000 + 500));
+    set_bin(a, "short", "v", 1, 0, st_at(1000 + 5));
+    set_bin(a, "gone", "v", 1, 0, st_at(1000 + 1));
     set_bin(a, "forever", "v", 1, 0, 0);
     cache_clock_set(a, 1001);
     save_ok(a, 3);
