@@ -29,6 +29,10 @@
 
 struct cache;
 
+/* The longest key the engine stores, in bytes (keys of 255 bytes and more cost 4 bytes more per item:
+ * item.h). memcached's protocols keep their 250 (protocol/mc). */
+#define CACHE_KEY_MAX 65536u
+
 struct cache_options {
     size_t memory_limit;   /* bytes of slab memory, -m (default 64 MiB); at most 32 GiB */
     size_t item_size_max;  /* largest item incl. header and key, -I (default 1 MiB) */
@@ -113,9 +117,10 @@ bool cache_exp_passed(const struct cache *c, cache_exp_t exp, uint32_t now);
 /* ---- items ---- */
 
 /*
- * Allocates an unlinked item for key (nkey <= 250) and a value of nbytes, expiring at exp, evicting
- * if needed. The caller writes nbytes into item_value() and then calls cache_store() or just releases
- * it. Returns NULL with *st = CACHE_TOO_LARGE or CACHE_NO_MEMORY.
+ * Allocates an unlinked item for key (nkey <= CACHE_KEY_MAX, 0 allowed) and a value of nbytes,
+ * expiring at exp, evicting if needed. The caller writes nbytes into item_value() and then calls
+ * cache_store() or just releases it. Returns NULL with *st = CACHE_TOO_LARGE (key, or the whole item
+ * over the item size limit) or CACHE_NO_MEMORY.
  */
 struct item *cache_alloc(struct cache *c, const char *key, size_t nkey, uint32_t client_flags,
                          cache_exp_t exp, size_t nbytes, enum cache_status *st);

@@ -78,7 +78,6 @@
 #include <string.h>
 
 #define ITEM_HEADER_SIZE 28u
-#define ITEM_KEY_MAX 250u
 
 #define ITEM_REFCOUNT_MASK 0x01ffu
 #define ITEM_REF_SAT 0x01feu      /* the word's count stops here; more go to the side table */

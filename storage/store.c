@@ -146,7 +146,7 @@ struct item *cache_alloc_ext_held(struct cache *c, struct ht_shard *held, const 
 
     cas_ext = cas_ext || cache_cas_needs_ext(c);
     total = item_total_size_ext(nkey, nbytes, cas_ext);
-    if (nkey > ITEM_KEY_MAX || nbytes > c->slab.item_size_max || total > c->slab.item_size_max) {
+    if (nkey > CACHE_KEY_MAX || nbytes > c->slab.item_size_max || total > c->slab.item_size_max) {
         *st = CACHE_TOO_LARGE;
         return NULL;
     }
@@ -168,7 +168,7 @@ struct item *cache_alloc_held(struct cache *c, struct ht_shard *held, const char
     return cache_alloc_ext_held(c, held, key, nkey, client_flags, exp, nbytes, false, st);
 }
 
-/* See cache.h. Keys longer than ITEM_KEY_MAX are reported as CACHE_TOO_LARGE. */
+/* See cache.h. Keys longer than CACHE_KEY_MAX are reported as CACHE_TOO_LARGE. */
 struct item *cache_alloc(struct cache *c, const char *key, size_t nkey, uint32_t client_flags,
                          cache_exp_t exp, size_t nbytes, enum cache_status *st)
 {

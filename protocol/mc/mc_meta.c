@@ -71,7 +71,7 @@ static void line_flag_u64(struct mc_line *l, char f, uint64_t v)
 /* The key as replies show it: base64-encoded when binary. */
 static void line_key_text(struct mc_line *l, const char *key, size_t nkey, bool binary)
 {
-    char enc[4 * ((ITEM_KEY_MAX + 2) / 3)];
+    char enc[4 * ((MC_KEY_MAX + 2) / 3)];
     if (binary)
         line_add(l, enc, mc_meta_base64_encode(key, nkey, enc));
     else
@@ -338,7 +338,7 @@ static enum mc_parse_status mc_meta_check_flags(struct mc_meta_request *req, con
 static enum mc_parse_status mc_meta_parse_me(struct mc_meta_request *req, const struct mc_token *tok,
                                              size_t n)
 {
-    if (n < 2 || tok[1].len > ITEM_KEY_MAX)
+    if (n < 2 || tok[1].len > MC_KEY_MAX)
         return mc_meta_fail(req, MC_ERR_BAD_FORMAT);
     if (n >= 3 && tok[2].len == 1 && tok[2].p[0] == 'b') {
         req->nkey = mc_meta_base64_decode(req->key, req->nkey, req->key_buf);
@@ -376,7 +376,7 @@ enum mc_parse_status mc_meta_parse(const char *line, size_t len, struct mc_meta_
         return mc_meta_parse_me(req, tok, n);
     if (n < 2)
         return MC_PARSE_ERROR;
-    if ((req->cmd == MC_META_MS && n == 2) || tok[1].len > ITEM_KEY_MAX)
+    if ((req->cmd == MC_META_MS && n == 2) || tok[1].len > MC_KEY_MAX)
         return mc_meta_fail(req, MC_ERR_BAD_FORMAT);
     if (n > MC_META_TOKENS_MAX)
         return mc_meta_fail(req, req->cmd == MC_META_MG ? MC_META_ERR_TOO_LONG_MG : MC_META_ERR_TOO_LONG);

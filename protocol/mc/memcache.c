@@ -168,7 +168,7 @@ static inline size_t mc_fmt_u64(char *p, uint64_t v)
 /* Queues "VALUE <key> <flags> <bytes>[ <cas>]\r\n", the value and its "\r\n"; takes over it. */
 static void mc_add_hit(struct outq *out, struct item *it, bool with_cas)
 {
-    char hdr[6 + ITEM_KEY_MAX + 3 * 21 + 2];
+    char hdr[6 + MC_KEY_MAX + 3 * 21 + 2];
     size_t n = 6;
     memcpy(hdr, "VALUE ", 6);
     memcpy(hdr + n, item_key(it), item_nkey(it));

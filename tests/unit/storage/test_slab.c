@@ -323,6 +323,7 @@ Test(slab, too_large_items_and_keys)
 {
     const char *err = NULL;
     struct cache *c = make(8 * MIB, 64 * 1024, 0, 1.25, 48, &err);
+    static char big[CACHE_KEY_MAX + 1];
     char key[300];
     enum cache_status st = CACHE_OK;
     struct item *it;
@@ -336,14 +337,31 @@ Test(slab, too_large_items_and_keys)
     it = cache_alloc(c, "k", 1, 0, 0, 64 * 1024 - ITEM_HEADER_SIZE - ITEM_NBYTES_EXT, &st);
     cr_assert_null(it);
     cr_assert_eq(st, CACHE_TOO_LARGE);
+    /* keys: memcached's 250-byte rule is the protocol's (protocol/mc); the engine takes keys up to
+     * CACHE_KEY_MAX as long as the whole item is within item_size_max */
     memset(key, 'k', sizeof key);
     st = CACHE_OK;
     it = cache_alloc(c, key, 251, 0, 0, 1, &st);
-    cr_assert_null(it);
-    cr_assert_eq(st, CACHE_TOO_LARGE);
+    cr_assert_not_null(it);
+    cache_item_release(c, &it);
     it = cache_alloc(c, key, 250, 0, 0, 1, &st);
     cr_assert_not_null(it);
     cache_item_release(c, &it);
+    it = cache_alloc(c, big, 64 * 1024 - ITEM_HEADER_SIZE - ITEM_NKEY_EXT, 0, 0, 0, &st);
+    cr_assert_not_null(it, "a key filling the whole item");
+    cache_item_release(c, &it);
+    it = cache_alloc(c, big, 64 * 1024 - ITEM_HEADER_SIZE - ITEM_NKEY_EXT + 1, 0, 0, 0, &st);
+    cr_assert_null(it);
+    cr_assert_eq(st, CACHE_TOO_LARGE);
+    cache_destroy(&c);
+    c = make(8 * MIB, MIB, 0, 1.25, 48, &err);
+    cr_assert_not_null(c);
+    it = cache_alloc(c, big, CACHE_KEY_MAX, 0, 0, 1, &st);
+    cr_assert_not_null(it, "CACHE_KEY_MAX");
+    cache_item_release(c, &it);
+    it = cache_alloc(c, big, CACHE_KEY_MAX + 1, 0, 0, 1, &st);
+    cr_assert_null(it);
+    cr_assert_eq(st, CACHE_TOO_LARGE, "longer than CACHE_KEY_MAX");
     cr_assert_eq(st_set(c, "k", "v"), CACHE_OK);
     cache_destroy(&c);
     cache_destroy(&c); /* NULL is a no-op */

@@ -691,3 +691,69 @@ Test(store, values_of_2_pow_23_bytes_and_more)
     }
     cache_destroy(&big);
 }
+
+/* Stores key (nkey bytes) = value under mode. */
+static enum cache_status store_n(const char *key, size_t nkey, const char *value, enum cache_store_mode mode)
+{
+    enum cache_status st;
+    size_t n = strlen(value);
+    struct item *it = cache_alloc(c, key, nkey, 0, CACHE_EXP_NEVER, n, &st);
+
+    if (!it)
+        return st;
+    memcpy(item_value(it), value, n);
+    st = cache_store(c, it, mode, 0, NULL);
+    cache_item_release(c, &it);
+    return st;
+}
+
+/* Asserts that key (nkey bytes) holds value. */
+static void expect_n(const char *key, size_t nkey, const char *value)
+{
+    struct item *it = cache_get(c, key, nkey, NULL);
+
+    cr_assert_not_null(it, "key of %zu bytes missing", nkey);
+    cr_assert_eq(item_nkey(it), nkey);
+    cr_assert(memcmp(item_key(it), key, nkey) == 0);
+    cr_assert_eq(item_nbytes(it), strlen(value), "key of %zu bytes: %zu bytes", nkey, item_nbytes(it));
+    cr_assert(memcmp(item_value(it), value, item_nbytes(it)) == 0, "key of %zu bytes: value", nkey);
+    cache_item_release(c, &it);
+}
+
+/* Keys the engine takes beyond memcached's 250 bytes (RESP), and the empty key: set, add, append,
+ * prepend, incr, touch, delete, and keys that differ only past the first 255 bytes stay apart; the
+ * statistics count each item's 4-byte key extension. */
+Test(store, long_keys_and_the_empty_key_through_every_operation)
+{
+    static const size_t lens[] = {0, 1, 250, 254, 255, 256, 4096, 65536};
+    static char key[65536], other[65536];
+    uint64_t v = 0;
+
+    for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+        size_t n = lens[i];
+        uint64_t bytes = st_stats(c).bytes;
+
+        memset(key, 'a' + (int)i, n);
+        memcpy(other, key, n);
+        if (n > 0)
+            other[n - 1] = 'Z';
+        cr_assert_eq(store_n(key, n, "10", CACHE_SET), CACHE_OK, "key of %zu bytes", n);
+        cr_assert_eq(st_stats(c).bytes - bytes, item_total_size(n, 2));
+        cr_assert_eq(item_total_size(n, 2), ITEM_HEADER_SIZE + n + 2 + (n >= 255 ? 4 : 0));
+        cr_assert_eq(store_n(key, n, "x", CACHE_ADD), CACHE_NOT_STORED);
+        if (n > 0) {
+            cr_assert_eq(store_n(other, n, "o", CACHE_ADD), CACHE_OK, "a key differing in its last byte");
+            expect_n(other, n, "o");
+        }
+        cr_assert_eq(cache_arith(c, key, n, true, 5, &v, NULL), CACHE_OK);
+        cr_assert_eq(v, 15);
+        cr_assert_eq(store_n(key, n, "-end", CACHE_APPEND), CACHE_OK);
+        cr_assert_eq(store_n(key, n, "start-", CACHE_PREPEND), CACHE_OK);
+        expect_n(key, n, "start-15-end");
+        cr_assert_eq(cache_touch(c, key, n, cache_exp_from_rel_ms(5000000)), CACHE_OK);
+        cr_assert_eq(cache_delete(c, key, n, 0), CACHE_OK);
+        cr_assert_null(cache_get(c, key, n, NULL));
+        if (n > 0)
+            expect_n(other, n, "o");
+    }
+}
