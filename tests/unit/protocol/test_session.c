@@ -533,6 +533,34 @@ Test(session, exptime_rules)
     cache_destroy(&c);
 }
 
+/* An item with a precise expiry (stored by another protocol) over memcached's meta commands: `t`
+ * shows the first whole second at or after the expiry minus the clock (the exptime memcached would
+ * hold), `me` the same second; it dies at its millisecond. A whole-second item shows as before. */
+Test(session, precise_expiry_shown_in_whole_seconds)
+{
+    struct pt_run t;
+    pt_run_init(&t, 8u << 20);
+    enum cache_status cst;
+    struct item *it = cache_alloc(t.cache, "px", 2, 0, cache_exp_from_rel_ms(1000000 + 1500), 1, &cst);
+    cr_assert_not_null(it);
+    item_value(it)[0] = 'p';
+    cr_assert_eq(cache_store(t.cache, it, CACHE_SET, 0, NULL), CACHE_OK);
+    cache_item_release(t.cache, &it);
+    pt_feed(&t, S("set w 0 10 1\r\nw\r\nmg px t v\r\nmg w t\r\nme px\r\n"), (size_t)-1);
+    cache_clock_set_ms(t.cache, 1001499);
+    pt_feed(&t, S("mg px t\r\n"), (size_t)-1);
+    cache_clock_set_ms(t.cache, 1001500);
+    pt_feed(&t, S("mg px t\r\n"), (size_t)-1);
+    char *out = pt_drain(t.r, (size_t)-1, NULL);
+    const char *me = strstr(out, "ME px exp=-2 ");
+    cr_expect_not_null(me, "%s", out);
+    static const char head[] = "STORED\r\nVA 1 t2\r\np\r\nHD t10\r\nME px ";
+    cr_expect_eq(strncmp(out, head, sizeof head - 1), 0, "%s", out);
+    cr_expect_not_null(strstr(out, "\r\nHD t1\r\nEN\r\n"), "%s", out);
+    free(out);
+    pt_run_fini(&t);
+}
+
 Test(session, counters)
 {
     struct pt_run t;

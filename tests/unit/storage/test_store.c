@@ -629,9 +629,9 @@ Test(store, item_without_extension_refuses_a_wide_cas)
     free(it);
 }
 
-/* A 2^23 - 1 byte value and a 17 MiB one (possible with -I 32m) keep their exact length through
- * store, get, append and the statistics; one byte less needs no extension. */
-Test(store, values_of_2_pow_23_bytes_and_more)
+/* A value of ITEM_NBYTES_ESC (8191) bytes and a 17 MiB one (possible with -I 32m) keep their exact
+ * length through store, get, append and the statistics; one byte less needs no extension. */
+Test(store, values_at_the_length_escape_and_more)
 {
     static const size_t sizes[] = {ITEM_NBYTES_ESC - 1, ITEM_NBYTES_ESC, 17u << 20};
     struct cache_options o;
@@ -674,7 +674,7 @@ Test(store, values_of_2_pow_23_bytes_and_more)
     cr_assert_eq(item_total_size(2, ITEM_NBYTES_ESC), ITEM_HEADER_SIZE + 2 + 4 + ITEM_NBYTES_ESC);
     s = st_stats(big);
     cr_assert_eq(s.bytes, want_bytes, "stats bytes include the length extension");
-    /* appending one byte to the 2^24 - 2 byte value crosses into the extension */
+    /* appending one byte to the 8190-byte value crosses into the extension */
     {
         struct item *it = cache_alloc(big, "k0", 2, 0, 0, 1, &st);
 
