@@ -114,7 +114,7 @@ void cache_clock_tick(struct cache *c, time_t unix_now)
         atomic_store(&c->now, (uint32_t)rel);
 }
 
-/* Sets the relative clock to any value (tests). */
+/* Sets the relative clock to any value and freezes the millisecond clock at its start (tests). */
 void cache_clock_set(struct cache *c, uint32_t rel_now)
 {
     cache_clock_set_ms(c, (uint64_t)rel_now * 1000u);

@@ -216,7 +216,7 @@ static inline cache_exp_t item_exp(const struct item *it)
     uint32_t e = item_exptime(it);
     uint32_t ms = (item_lens(it) & ITEM_LENS_MS_MASK) >> ITEM_LENS_MS_SHIFT;
 
-    if (ms == 0)
+    if (ms == 0 || e == 0) /* e == 0 with ms bits: only a read racing a touch, without the lock */
         return cache_exp_from_rel_seconds(e);
     return cache_exp_from_rel_ms((uint64_t)(e - 1) * 1000u + ms);
 }
