@@ -325,8 +325,8 @@ static bool scan_cursor(const struct resp_args *a, size_t i, uint64_t *cursor)
 {
     char buf[64];
     char *end;
-    if (a->argl[i] == 0 || a->argl[i] >= sizeof(buf) || memchr(a->argv[i], '\0', a->argl[i]) != NULL)
-        return a->argl[i] == 0 ? false : false;
+    if (a->argl[i] >= sizeof(buf) || memchr(a->argv[i], '\0', a->argl[i]) != NULL)
+        return false;
     memcpy(buf, a->argv[i], a->argl[i]);
     buf[a->argl[i]] = '\0';
     if (buf[0] == ' ' || (buf[0] >= '\t' && buf[0] <= '\r'))
