@@ -1040,7 +1040,7 @@ enum proto_status resp_cmd_info(struct resp_session *s, const struct resp_args *
  * keyspace hit or miss (OBJECT does, MEMORY USAGE does not). */
 static struct item *peek(struct resp_session *s, const struct resp_args *a, size_t i, bool count)
 {
-    struct item *it = a->argv[i] == NULL || a->argl[i] > ITEM_KEY_MAX
+    struct item *it = a->argv[i] == NULL || a->argl[i] > CACHE_KEY_MAX
                           ? NULL
                           : cache_meta_peek(s->ctx->cache, a->argv[i], a->argl[i]);
     if (count)
