@@ -176,7 +176,7 @@ void cache_unlink_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, st
 
     assert(removed);
     (void)removed;
-    sh->count--;
+    __atomic_store_n(&sh->count, sh->count - 1, __ATOMIC_RELAXED); /* cache_count reads it unlocked */
     sh->bytes -= item_size(it);
     sh->cls[slab_class_of(&c->slab, it)].number--;
     item_state_clear(it, ITEM_LINKED);
@@ -197,7 +197,7 @@ void cache_link_with_cas_locked(struct cache *c, struct ht_shard *sh, uint64_t h
     old = item_state_add(it, (uint16_t)(ITEM_LINKED + 1));
     assert(!(old & ITEM_LINKED));
     (void)old;
-    sh->count++;
+    __atomic_store_n(&sh->count, sh->count + 1, __ATOMIC_RELAXED);
     sh->bytes += item_size(it);
     sh->total_items++;
     sh->cls[slab_class_of(&c->slab, it)].number++;
@@ -301,7 +301,7 @@ static struct item *cache_lookup(struct cache *c, const char *key, size_t nkey, 
     struct ht_shard *sh = ht_shard_of(&c->ht, hash);
     struct item *it;
 
-    pthread_mutex_lock(&sh->lock);
+    shard_lock(sh);
     it = cache_find_live_locked(c, sh, hash, key, nkey, why);
     if (it) {
         if (touch) {
@@ -312,7 +312,7 @@ static struct item *cache_lookup(struct cache *c, const char *key, size_t nkey, 
         }
         it = item_take_for_reader_locked(c, it);
     }
-    pthread_mutex_unlock(&sh->lock);
+    shard_unlock(sh);
     return it;
 }
 
@@ -336,14 +336,14 @@ enum cache_status cache_touch(struct cache *c, const char *key, size_t nkey, uin
     struct ht_shard *sh = ht_shard_of(&c->ht, hash);
     struct item *it;
 
-    pthread_mutex_lock(&sh->lock);
+    shard_lock(sh);
     it = cache_find_live_locked(c, sh, hash, key, nkey, NULL);
     if (it) {
         sh->cls[slab_class_of(&c->slab, it)].touch_hits++;
         item_set_exptime(it, exptime);
         cache_note_access_locked(c, it);
     }
-    pthread_mutex_unlock(&sh->lock);
+    shard_unlock(sh);
     return it ? CACHE_OK : CACHE_NOT_FOUND;
 }
 
@@ -355,7 +355,7 @@ enum cache_status cache_delete(struct cache *c, const char *key, size_t nkey, ui
     enum cache_status st = CACHE_NOT_FOUND;
     struct item *it;
 
-    pthread_mutex_lock(&sh->lock);
+    shard_lock(sh);
     it = cache_find_live_locked(c, sh, hash, key, nkey, NULL);
     if (it && cas != 0 && item_cas(it) != cas) {
         st = CACHE_EXISTS;
@@ -365,7 +365,7 @@ enum cache_status cache_delete(struct cache *c, const char *key, size_t nkey, ui
         cache_item_unref(c, it);
         st = CACHE_OK;
     }
-    pthread_mutex_unlock(&sh->lock);
+    shard_unlock(sh);
     return st;
 }
 

@@ -282,4 +282,46 @@ void cache_set_automove(struct cache *c, unsigned mode);
 /* The current automove mode. */
 unsigned cache_automove(const struct cache *c);
 
+/* ---- mechanisms for other protocols (Redis) ---- */
+
+/*
+ * Transactions (Redis's MULTI/EXEC): the calling thread locks the shards of a set of keys, then
+ * calls the ordinary functions of this file on those keys, which then neither lock nor unlock the
+ * shards; cache_tx_end unlocks. Other threads wait on those shards meanwhile, so everything done in
+ * between is atomic for them. Shards are locked in ascending index, which cannot deadlock with other
+ * transactions or with single-key calls. Rules (storage/tx.c):
+ * - declare every key: a key whose shard is not held fails an assertion (with NDEBUG it is locked,
+ *   which may deadlock against another transaction);
+ * - functions that visit every shard (cache_scan, cache_random_item, statistics, snapshots) need
+ *   cache_tx_begin_all; cache_reclaim and cache_create/destroy are never called inside one;
+ * - transactions do not nest; allocation (cache_alloc) inside one is fine and may evict from the
+ *   shards it holds.
+ * Cost outside transactions: one predictable branch on a thread-local per shard lock and unlock.
+ */
+
+/* The hash of a key, for cache_tx_begin. Pure. */
+uint64_t cache_key_hash(const char *key, size_t nkey);
+
+/* Locks the shards of the n key hashes (duplicates and keys sharing a shard are fine; n = 0 locks
+ * none) for this thread until cache_tx_end. n at least the shard count locks every shard. */
+void cache_tx_begin(struct cache *c, const uint64_t *hashes, size_t n);
+
+/* As cache_tx_begin with every shard (a transaction with keyless commands: SCAN, RANDOMKEY...). */
+void cache_tx_begin_all(struct cache *c);
+
+/* Unlocks what this thread's cache_tx_begin locked. */
+void cache_tx_end(struct cache *c);
+
+/* Whether this thread has a transaction open on c. */
+bool cache_tx_active(const struct cache *c);
+
+/*
+ * WATCH: an opaque version of key, 0 when it has no live item. A store, delete, rename, incr, append
+ * and every other replacement changes it (the new item has a new CAS unique), and so do cache_expire
+ * and cache_persist, which change the expiry in place; reading does not. Needs use_cas (otherwise only
+ * the expiry counts). A key created and deleted again between two calls reads 0 both times. Callable
+ * inside a transaction (the usual check at EXEC). Counts nothing, marks no access.
+ */
+uint64_t cache_key_version(struct cache *c, const char *key, size_t nkey);
+
 #endif

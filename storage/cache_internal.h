@@ -15,6 +15,7 @@
 
 #include "storage/cache.h"
 #include "storage/hashtable_internal.h"
+#include "storage/shard_lock.h"
 #include "storage/slab_internal.h"
 
 /* References past ITEM_REF_SAT, per item (storage/refs.c). */

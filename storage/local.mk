@@ -19,5 +19,7 @@ libcairn_storage_a_SOURCES = \
 	storage/hashtable.c \
 	storage/slab.c \
 	storage/snapshot.c \
-	storage/meta.c
+	storage/meta.c \
+	storage/shard_lock.h \
+	storage/tx.c
 libcairn_storage_a_CFLAGS = $(AM_CFLAGS) $(XXHASH_CFLAGS)

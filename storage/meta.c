@@ -77,7 +77,7 @@ struct item *cache_meta_get(struct cache *c, const char *key, size_t nkey,
 
     memset(info, 0, sizeof(*info));
     info->status = CACHE_OK;
-    pthread_mutex_lock(&sh->lock);
+    shard_lock(sh);
     it = cache_find_live_locked(c, sh, hash, key, nkey, &info->why);
     if (!it && o->vivify) {
         it = meta_create_locked(c, sh, hash, key, nkey, o->vivify_exptime, &info->status);
@@ -91,12 +91,12 @@ struct item *cache_meta_get(struct cache *c, const char *key, size_t nkey,
             if (!o->no_update)
                 cache_note_access_locked(c, it); /* memcached counts the creating mg as a fetch */
         }
-        pthread_mutex_unlock(&sh->lock);
+        shard_unlock(sh);
         return it;
     }
     if (!it) {
         info->status = CACHE_NOT_FOUND;
-        pthread_mutex_unlock(&sh->lock);
+        shard_unlock(sh);
         return NULL;
     }
     info->exptime_before = item_exptime(it);
@@ -114,7 +114,7 @@ struct item *cache_meta_get(struct cache *c, const char *key, size_t nkey,
         cache_note_access_locked(c, it);
     if (!cache_ref_locked(c, it))
         it = NULL; /* no memory for a side-table reference */
-    pthread_mutex_unlock(&sh->lock);
+    shard_unlock(sh);
     return it;
 }
 
@@ -125,11 +125,11 @@ struct item *cache_meta_peek(struct cache *c, const char *key, size_t nkey)
     struct ht_shard *sh = ht_shard_of(&c->ht, hash);
     struct item *it;
 
-    pthread_mutex_lock(&sh->lock);
+    shard_lock(sh);
     it = cache_find_live_locked(c, sh, hash, key, nkey, NULL);
     if (it && !cache_ref_locked(c, it)) /* no access marks: me is not a fetch */
         it = NULL;
-    pthread_mutex_unlock(&sh->lock);
+    shard_unlock(sh);
     return it;
 }
 
@@ -166,7 +166,7 @@ enum cache_status cache_meta_delete(struct cache *c, const char *key, size_t nke
     enum cache_status st = CACHE_NOT_FOUND;
     struct item *it;
 
-    pthread_mutex_lock(&sh->lock);
+    shard_lock(sh);
     it = cache_find_live_locked(c, sh, hash, key, nkey, NULL);
     if (it && has_cas && item_cas(it) != cas) {
         st = CACHE_EXISTS;
@@ -178,7 +178,7 @@ enum cache_status cache_meta_delete(struct cache *c, const char *key, size_t nke
         cache_item_unref(c, it);
         st = CACHE_OK;
     }
-    pthread_mutex_unlock(&sh->lock);
+    shard_unlock(sh);
     return st;
 }
 
@@ -216,7 +216,7 @@ static enum cache_status meta_store_locked(struct cache *c, struct item *it, enu
     enum cache_status st;
     struct item *old;
 
-    pthread_mutex_lock(&sh->lock);
+    shard_lock(sh);
     old = cache_find_live_locked(c, sh, hash, item_key(it), item_nkey(it), NULL);
     sh->cls[slab_class_of(&c->slab, it)].cmd_set++;
     if (!old)
@@ -227,7 +227,7 @@ static enum cache_status meta_store_locked(struct cache *c, struct item *it, enu
         st = CACHE_EXISTS;
     else
         st = cache_join_locked(c, sh, hash, old, it, mode == CACHE_APPEND, cas_out);
-    pthread_mutex_unlock(&sh->lock);
+    shard_unlock(sh);
     return st;
 }
 
@@ -300,7 +300,7 @@ enum cache_status cache_meta_arith(struct cache *c, const char *key, size_t nkey
     struct item *old;
 
     memset(r, 0, sizeof(*r));
-    pthread_mutex_lock(&sh->lock);
+    shard_lock(sh);
     old = cache_find_live_locked(c, sh, hash, key, nkey, NULL);
     if (!old && o->vivify) {
         st = meta_arith_create_locked(c, sh, hash, key, nkey, o, r);
@@ -314,6 +314,6 @@ enum cache_status cache_meta_arith(struct cache *c, const char *key, size_t nkey
         r->exptime_before = item_exptime(old);
         st = meta_arith_locked(c, sh, hash, old, o, r);
     }
-    pthread_mutex_unlock(&sh->lock);
+    shard_unlock(sh);
     return st;
 }

@@ -298,7 +298,7 @@ enum cache_status cache_store(struct cache *c, struct item *it, enum cache_store
     struct item *old;
 
     assert(slab_class_of(&c->slab, it) != 0 && !(item_state(it) & ITEM_LINKED));
-    pthread_mutex_lock(&sh->lock);
+    shard_lock(sh);
     old = cache_find_live_locked(c, sh, hash, item_key(it), item_nkey(it), NULL);
     st = store_decide(mode, old, cas_in);
     count_store_locked(c, sh, it, old, mode, st);
@@ -306,7 +306,7 @@ enum cache_status cache_store(struct cache *c, struct item *it, enum cache_store
         st = cache_join_locked(c, sh, hash, old, it, mode == CACHE_APPEND, cas_out);
     else if (st == CACHE_OK)
         st = store_plain_locked(c, sh, hash, old, it, cas_out);
-    pthread_mutex_unlock(&sh->lock);
+    shard_unlock(sh);
     return st;
 }
 
@@ -420,7 +420,7 @@ enum cache_status cache_arith(struct cache *c, const char *key, size_t nkey, boo
     enum cache_status st = CACHE_NOT_FOUND;
     struct item *old;
 
-    pthread_mutex_lock(&sh->lock);
+    shard_lock(sh);
     old = cache_find_live_locked(c, sh, hash, key, nkey, NULL);
     if (old) {
         unsigned id = slab_class_of(&c->slab, old);
@@ -431,6 +431,6 @@ enum cache_status cache_arith(struct cache *c, const char *key, size_t nkey, boo
         else if (st == CACHE_OK)
             sh->cls[id].decr_hits++;
     }
-    pthread_mutex_unlock(&sh->lock);
+    shard_unlock(sh);
     return st;
 }

@@ -11,7 +11,8 @@ STORAGE_UNIT_TESTS = \
 	tests/unit/storage/test_rebalance \
 	tests/unit/storage/test_admin \
 	tests/unit/storage/test_snapshot \
-	tests/unit/storage/test_meta
+	tests/unit/storage/test_meta \
+	tests/unit/storage/test_tx
 check_PROGRAMS += $(STORAGE_UNIT_TESTS)
 TESTS += $(STORAGE_UNIT_TESTS)
 EXTRA_DIST += tests/unit/storage/storage_test.h
@@ -51,3 +52,7 @@ tests_unit_storage_test_snapshot_LDADD = $(STORAGE_TEST_LDADD)
 tests_unit_storage_test_meta_SOURCES = tests/unit/storage/test_meta.c
 tests_unit_storage_test_meta_CFLAGS = $(STORAGE_TEST_CFLAGS)
 tests_unit_storage_test_meta_LDADD = $(STORAGE_TEST_LDADD)
+
+tests_unit_storage_test_tx_SOURCES = tests/unit/storage/test_tx.c
+tests_unit_storage_test_tx_CFLAGS = $(STORAGE_TEST_CFLAGS)
+tests_unit_storage_test_tx_LDADD = $(STORAGE_TEST_LDADD)
