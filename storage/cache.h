@@ -324,4 +324,51 @@ bool cache_tx_active(const struct cache *c);
  */
 uint64_t cache_key_version(struct cache *c, const char *key, size_t nkey);
 
+/*
+ * Read-modify-write of one key (Redis's APPEND, INCR, SETRANGE...; memcached's incr/decr rules are
+ * protocol/mc/mc_arith.c's): under the key's shard lock, plan is called with the live item (NULL if
+ * none) and decides; then a new item is allocated, fill writes its value, and it replaces the old one
+ * atomically (readers see the old item or the new one, never a missing key) with a new CAS unique.
+ * Both callbacks run under the shard lock: they may read old and must not call into the cache.
+ */
+struct cache_rmw_new {
+    size_t nbytes;   /* the new value's length: the plan sets it */
+    uint32_t flags;  /* client flags; preset to old's (0 without old): keep or replace */
+    cache_exp_t exp; /* expiry; preset to old's (never without old): keep or replace */
+    bool key_binary; /* memcached's base64-key mark; preset to old's (false without old) */
+    bool unchanged;  /* the plan sets it to succeed without writing anything (old stays) */
+};
+
+/* Which per-class `stats slabs` counter an rmw counts on success: incr_hits or decr_hits in old's
+ * class (only when there was an old item: a hit), or cmd_set in the class of the item it leaves. */
+enum cache_rmw_count {
+    CACHE_RMW_COUNT_NONE = 0,
+    CACHE_RMW_COUNT_INCR,
+    CACHE_RMW_COUNT_DECR,
+    CACHE_RMW_COUNT_SET
+};
+
+struct cache_rmw {
+    /* CACHE_OK to write what *nw says (or nothing, with nw->unchanged); any other status aborts the
+     * call with that status and changes nothing. */
+    enum cache_status (*plan)(void *arg, const struct item *old, struct cache_rmw_new *nw);
+    /* Writes the nbytes of the new value (old as given to plan). */
+    void (*fill)(void *arg, const struct item *old, char *value, size_t nbytes);
+    void *arg;
+    bool want_old; /* hand back the live item found, with a reference (GETSET-style; a get hit) */
+    enum cache_rmw_count count;
+};
+
+struct cache_rmw_result {
+    uint64_t cas;     /* CACHE_OK: the new item's unique (old's when unchanged, 0 when none) */
+    struct item *old; /* want_old: the live item before the call with a reference for the caller,
+                       * whatever the status (NULL if none); release it with cache_item_release */
+    bool created;     /* CACHE_OK and there was no live item: a new key */
+};
+
+/* Returns CACHE_OK, the plan's status, CACHE_TOO_LARGE (key or new item) or CACHE_NO_MEMORY. r is
+ * always filled. */
+enum cache_status cache_rmw(struct cache *c, const char *key, size_t nkey, const struct cache_rmw *op,
+                            struct cache_rmw_result *r);
+
 #endif

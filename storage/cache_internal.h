@@ -118,6 +118,12 @@ enum cache_status cache_arith_locked(struct cache *c, struct ht_shard *sh, uint6
                                      bool incr, uint64_t delta, uint32_t exptime, uint64_t *result,
                                      uint64_t *cas_out);
 
+/* cache_rmw on the live item old (NULL if none) of key, whose shard lock sh the caller holds (the
+ * ma path of meta.c supplies the plan and fill it got from the protocol). Fills r. */
+enum cache_status cache_rmw_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, const char *key,
+                                   size_t nkey, struct item *old, const struct cache_rmw *op,
+                                   struct cache_rmw_result *r);
+
 /*
  * CAS uniques that need the 8-byte extension (see item.h). The counter next_cas reaches 2^48 - 1
  * only after a snapshot with such uniques was loaded (or after centuries of stores), but then every

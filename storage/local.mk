@@ -21,5 +21,6 @@ libcairn_storage_a_SOURCES = \
 	storage/snapshot.c \
 	storage/meta.c \
 	storage/shard_lock.h \
-	storage/tx.c
+	storage/tx.c \
+	storage/rmw.c
 libcairn_storage_a_CFLAGS = $(AM_CFLAGS) $(XXHASH_CFLAGS)

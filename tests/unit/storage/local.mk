@@ -12,7 +12,8 @@ STORAGE_UNIT_TESTS = \
 	tests/unit/storage/test_admin \
 	tests/unit/storage/test_snapshot \
 	tests/unit/storage/test_meta \
-	tests/unit/storage/test_tx
+	tests/unit/storage/test_tx \
+	tests/unit/storage/test_rmw
 check_PROGRAMS += $(STORAGE_UNIT_TESTS)
 TESTS += $(STORAGE_UNIT_TESTS)
 EXTRA_DIST += tests/unit/storage/storage_test.h
@@ -56,3 +57,7 @@ tests_unit_storage_test_meta_LDADD = $(STORAGE_TEST_LDADD)
 tests_unit_storage_test_tx_SOURCES = tests/unit/storage/test_tx.c
 tests_unit_storage_test_tx_CFLAGS = $(STORAGE_TEST_CFLAGS)
 tests_unit_storage_test_tx_LDADD = $(STORAGE_TEST_LDADD)
+
+tests_unit_storage_test_rmw_SOURCES = tests/unit/storage/test_rmw.c
+tests_unit_storage_test_rmw_CFLAGS = $(STORAGE_TEST_CFLAGS)
+tests_unit_storage_test_rmw_LDADD = $(STORAGE_TEST_LDADD)
