@@ -101,7 +101,9 @@ struct item *cache_alloc(struct cache *c, const char *key, size_t nkey, uint32_t
 
 /*
  * Links a filled item under mode. For CACHE_CAS, cas_in is the client's unique. APPEND and PREPEND
- * build a new item joining the old value and this one's value, keeping the old flags and exptime.
+ * build a new item joining the old value and this one's value, keeping the old flags and exptime;
+ * on a missing key they are CACHE_NOT_STORED, as memcached answers (Redis's APPEND, which creates the
+ * key, is a cache_rmw).
  * On CACHE_OK, *cas_out (if not NULL) receives the stored item's CAS unique. Does not consume the
  * caller's reference to it.
  * Returns CACHE_OK, CACHE_NOT_STORED, CACHE_EXISTS, CACHE_NOT_FOUND (cas on a missing key),
@@ -127,17 +129,6 @@ enum cache_status cache_touch(struct cache *c, const char *key, size_t nkey, uin
 /* Unlinks key. cas = 0 deletes whatever is there; otherwise only an item with that unique
  * (CACHE_EXISTS if it differs). CACHE_OK or CACHE_NOT_FOUND. */
 enum cache_status cache_delete(struct cache *c, const char *key, size_t nkey, uint64_t cas);
-
-/*
- * incr (incr = true) or decr a decimal value by delta: incr wraps at 2^64, decr stops at 0. The
- * value is read as memcached 1.6 reads it (strtoull rules: leading whitespace, optional sign, digits,
- * then whitespace or the end). The new value replaces the item (same flags and exptime, new CAS):
- * the decimal number padded with spaces to the old length when it is not longer, else exactly the
- * number. *result gets the new number, *cas_out (if not NULL) the new unique. CACHE_OK,
- * CACHE_NOT_FOUND, CACHE_NON_NUMERIC or CACHE_NO_MEMORY.
- */
-enum cache_status cache_arith(struct cache *c, const char *key, size_t nkey, bool incr,
-                              uint64_t delta, uint64_t *result, uint64_t *cas_out);
 
 /*
  * Invalidates every item stored before relative time `when` (flush_all): when <= now flushes now,

@@ -112,12 +112,6 @@ struct item *cache_alloc_like_locked(struct cache *c, struct ht_shard *sh, struc
 enum cache_status cache_join_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, struct item *old,
                                     const struct item *it, bool append, uint64_t *cas_out);
 
-/* incr/decr of the live item old: links a new item holding the result (padded as memcached pads
- * it, never rewritten in place: readers may hold old) with old's flags and the given exptime. */
-enum cache_status cache_arith_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, struct item *old,
-                                     bool incr, uint64_t delta, uint32_t exptime, uint64_t *result,
-                                     uint64_t *cas_out);
-
 /* cache_rmw on the live item old (NULL if none) of key, whose shard lock sh the caller holds (the
  * ma path of meta.c supplies the plan and fill it got from the protocol). Fills r. */
 enum cache_status cache_rmw_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, const char *key,

@@ -3,12 +3,11 @@
  *
  * The Criterion unit tests cannot run under ThreadSanitizer (Criterion's shared arena cannot be
  * mapped where TSan allows it), so this plain program does what their threaded cases do, mixed:
- * worker threads set, get (reading the value while holding the reference), append, incr, touch and
- * delete over a small key space in a cache small enough that items are evicted and pages move
- * between classes, while one more thread runs the background work (reclaim, page reassignment,
- * statistics, flush_all, snapshot saves). A get reads the whole value while it holds the
- * reference. The verdict is the race detector's (and ASan's in the sanitizer build); the program
- * itself fails only when a snapshot save fails.
+ * worker threads set, get (reading the value while holding the reference), append, incr (cache_rmw), touch
+ * and delete over a small key space in a cache small enough that items are evicted and pages move between
+ * classes, while one more thread runs the background work (reclaim, page reassignment, statistics, flush_all,
+ * snapshot saves). A get reads the whole value while it holds the reference. The verdict is the race
+ * detector's (and ASan's in the sanitizer build); the program itself fails only when a snapshot save fails.
  *
  *   stress_storage [seconds]     (default 3)
  */
@@ -47,6 +46,32 @@ static void fill(char *v, size_t n)
     memset(v, '0' + (int)(n % 10), n);
 }
 
+/* An incr through cache_rmw: the value's leading digits plus one (a missing key is created as 1). */
+struct counter {
+    char digits[24];
+    size_t n;
+};
+
+static enum cache_status counter_plan(void *arg, const struct item *old, struct cache_rmw_new *nw)
+{
+    struct counter *k = arg;
+    unsigned long long v = 0;
+    size_t i;
+    for (i = 0; old && i < item_nbytes(old) && i < 18 && item_value_const(old)[i] >= '0' &&
+                item_value_const(old)[i] <= '9';
+         i++)
+        v = v * 10 + (unsigned long long)(item_value_const(old)[i] - '0');
+    k->n = (size_t)snprintf(k->digits, sizeof(k->digits), "%llu", v + 1);
+    nw->nbytes = k->n;
+    return CACHE_OK;
+}
+
+static void counter_fill(void *arg, const struct item *old, char *value, size_t nbytes)
+{
+    (void)old;
+    memcpy(value, ((struct counter *)arg)->digits, nbytes);
+}
+
 static void *worker(void *arg)
 {
     uint32_t seed = (uint32_t)(uintptr_t)arg * 2654435761u + 1;
@@ -78,8 +103,11 @@ static void *worker(void *arg)
             break;
         }
         case 5: {
-            uint64_t res;
-            cache_arith(cache, key, nkey, r & 1, r % 100, &res, NULL);
+            struct counter k;
+            struct cache_rmw op = {.plan = counter_plan, .fill = counter_fill, .arg = &k};
+            struct cache_rmw_result res;
+            op.count = (r & 1) ? CACHE_RMW_COUNT_INCR : CACHE_RMW_COUNT_DECR;
+            cache_rmw(cache, key, nkey, &op, &res);
             break;
         }
         case 6: {
