@@ -362,4 +362,73 @@ struct cache_rmw_result {
 enum cache_status cache_rmw(struct cache *c, const char *key, size_t nkey, const struct cache_rmw *op,
                             struct cache_rmw_result *r);
 
+/* Redis's SET options on top of cache_store's modes. */
+struct cache_store_opts {
+    enum cache_store_mode mode; /* CACHE_SET; CACHE_ADD for NX, CACHE_REPLACE for XX; any other */
+    uint64_t cas_in;            /* for CACHE_CAS */
+    bool keep_ttl;              /* KEEPTTL: it takes the live old item's expiry (keeps its own, which
+                                 * the caller makes "never", when there is none) */
+    bool want_old;              /* GET / GETSET: hand back the live old item */
+};
+
+struct cache_store_result {
+    uint64_t cas;     /* CACHE_OK: the stored item's unique */
+    struct item *old; /* want_old: the live item before the call with a reference for the caller,
+                       * whatever the status (SET NX GET on an existing key: NOT_STORED and the old
+                       * value); NULL if none. A get hit in its class, marked accessed. */
+};
+
+/*
+ * cache_store with options (SET EX/PX/KEEPTTL/NX/XX/GET, GETSET): one decision under the key's
+ * shard lock. Same statuses and counters as cache_store; r is always filled. it's expiry may be
+ * changed (keep_ttl). Does not consume the caller's reference to it.
+ */
+enum cache_status cache_store_ex(struct cache *c, struct item *it, const struct cache_store_opts *o,
+                                 struct cache_store_result *r);
+
+/* cache_delete handing back the item it unlinked (GETDEL): on CACHE_OK *old (if old is not NULL) gets
+ * it with a reference for the caller (a get hit and a delete hit in its class), else NULL. */
+enum cache_status cache_delete_ex(struct cache *c, const char *key, size_t nkey, uint64_t cas,
+                                  struct item **old);
+
+/* Redis 7.0's EXPIRE conditions. "No expiry" counts as infinite: GT never applies to a key without
+ * one, LT always does. */
+enum cache_expire_cond {
+    CACHE_EXPIRE_NONE = 0, /* no condition */
+    CACHE_EXPIRE_NX,       /* only if the key has no expiry */
+    CACHE_EXPIRE_XX,       /* only if it has one */
+    CACHE_EXPIRE_GT,       /* only if exp is later than the current expiry */
+    CACHE_EXPIRE_LT        /* only if exp is earlier than the current expiry */
+};
+
+/*
+ * Sets a live key's expiry to exp (CACHE_EXP_NEVER removes it) if cond allows, in place under the
+ * shard lock (same CAS unique; cache_key_version changes). CACHE_OK (set; touch_hits, accessed),
+ * CACHE_NOT_STORED (condition not met) or CACHE_NOT_FOUND (no live key). An exp already past makes
+ * the key dead at once; a caller that must delete such a key explicitly (Redis does, and replies 1)
+ * uses cache_expire_past.
+ */
+enum cache_status cache_expire(struct cache *c, const char *key, size_t nkey, cache_exp_t exp,
+                               enum cache_expire_cond cond);
+
+/* As cache_expire for an exp the caller has judged already past (Redis: when <= now): when cond
+ * allows, the key is deleted (delete_hits) instead; same statuses. */
+enum cache_status cache_expire_past(struct cache *c, const char *key, size_t nkey, cache_exp_t exp,
+                                    enum cache_expire_cond cond);
+
+/* PERSIST: removes a live key's expiry. CACHE_OK, CACHE_NOT_STORED (it has none), CACHE_NOT_FOUND. */
+enum cache_status cache_persist(struct cache *c, const char *key, size_t nkey);
+
+/*
+ * RENAME / RENAMENX: atomically dst gets src's value, flags and expiry (as a new item with a new CAS
+ * unique, in *cas_out if not NULL) and src disappears; a live dst is replaced, or with nx the call is
+ * CACHE_NOT_STORED and nothing changes. A missing src is CACHE_NOT_FOUND (also when src == dst);
+ * src == dst is CACHE_OK, with nx CACHE_NOT_STORED (Redis 7.0 answers RENAMENX 0). CACHE_TOO_LARGE
+ * (dst longer than 250 bytes, or the item past the size limit with the longer key) and
+ * CACHE_NO_MEMORY change nothing. Counts cmd_set in the new item's class. Locks both keys' shards in
+ * ascending order (one when shared); inside a transaction both must be held.
+ */
+enum cache_status cache_rename(struct cache *c, const char *src, size_t nsrc, const char *dst, size_t ndst,
+                               bool nx, uint64_t *cas_out);
+
 #endif

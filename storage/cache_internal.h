@@ -112,6 +112,12 @@ struct item *cache_alloc_like_locked(struct cache *c, struct ht_shard *sh, struc
 enum cache_status cache_join_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, struct item *old,
                                     const struct item *it, bool append, uint64_t *cas_out);
 
+/* cache_store's decision and link for the live item old (NULL if none) under mode, with its
+ * per-class counters. Caller holds sh->lock. */
+enum cache_status cache_store_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, struct item *old,
+                                     struct item *it, enum cache_store_mode mode, uint64_t cas_in,
+                                     uint64_t *cas_out);
+
 /* cache_rmw on the live item old (NULL if none) of key, whose shard lock sh the caller holds (the
  * ma path of meta.c supplies the plan and fill it got from the protocol). Fills r. */
 enum cache_status cache_rmw_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, const char *key,

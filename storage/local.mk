@@ -22,5 +22,6 @@ libcairn_storage_a_SOURCES = \
 	storage/meta.c \
 	storage/shard_lock.h \
 	storage/tx.c \
-	storage/rmw.c
+	storage/rmw.c \
+	storage/keyops.c
 libcairn_storage_a_CFLAGS = $(AM_CFLAGS) $(XXHASH_CFLAGS)

@@ -35,10 +35,11 @@ static cache_exp_t rmw_exp_of(const struct item *it)
     return cache_exp_from_rel_seconds(item_exptime(it));
 }
 
-/* An expiry as relative seconds, rounded down; a time before second 1 is second 1 (already past). */
+/* An expiry as relative seconds: a precise one rounded up to its second (so that it is never dead
+ * before its millisecond), a time before second 1 is second 1 (already past). */
 static uint32_t rmw_exp_rel(cache_exp_t e)
 {
-    uint64_t s = cache_exp_rel_ms(e) / 1000;
+    uint64_t s = (cache_exp_rel_ms(e) + 999) / 1000;
 
     if (e == CACHE_EXP_NEVER)
         return 0;
@@ -84,13 +85,15 @@ static void rmw_count_locked(struct cache *c, struct ht_shard *sh, enum cache_rm
         sh->cls[slab_class_of(&c->slab, now)].cmd_set++;
 }
 
-/* want_old: old with a reference for the caller (a read hit), whatever happens next. */
+/* want_old: old with a reference for the caller (a read hit: counted, access marked), whatever
+ * happens next. */
 static void rmw_hand_old_locked(struct cache *c, struct ht_shard *sh, struct item *old,
                                 struct cache_rmw_result *r)
 {
     if (!old || !cache_ref_locked(c, old))
         return;
     sh->cls[slab_class_of(&c->slab, old)].get_hits++;
+    cache_note_access_locked(c, old);
     r->old = old;
 }
 

@@ -281,6 +281,21 @@ static enum cache_status store_plain_locked(struct cache *c, struct ht_shard *sh
     return CACHE_OK;
 }
 
+/* See cache_internal.h. */
+enum cache_status cache_store_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, struct item *old,
+                                     struct item *it, enum cache_store_mode mode, uint64_t cas_in,
+                                     uint64_t *cas_out)
+{
+    enum cache_status st = store_decide(mode, old, cas_in);
+
+    count_store_locked(c, sh, it, old, mode, st);
+    if (st == CACHE_OK && (mode == CACHE_APPEND || mode == CACHE_PREPEND))
+        st = cache_join_locked(c, sh, hash, old, it, mode == CACHE_APPEND, cas_out);
+    else if (st == CACHE_OK)
+        st = store_plain_locked(c, sh, hash, old, it, cas_out);
+    return st;
+}
+
 /* See cache.h. it must come from cache_alloc and not be linked yet. */
 enum cache_status cache_store(struct cache *c, struct item *it, enum cache_store_mode mode,
                               uint64_t cas_in, uint64_t *cas_out)
@@ -293,12 +308,7 @@ enum cache_status cache_store(struct cache *c, struct item *it, enum cache_store
     assert(slab_class_of(&c->slab, it) != 0 && !(item_state(it) & ITEM_LINKED));
     shard_lock(sh);
     old = cache_find_live_locked(c, sh, hash, item_key(it), item_nkey(it), NULL);
-    st = store_decide(mode, old, cas_in);
-    count_store_locked(c, sh, it, old, mode, st);
-    if (st == CACHE_OK && (mode == CACHE_APPEND || mode == CACHE_PREPEND))
-        st = cache_join_locked(c, sh, hash, old, it, mode == CACHE_APPEND, cas_out);
-    else if (st == CACHE_OK)
-        st = store_plain_locked(c, sh, hash, old, it, cas_out);
+    st = cache_store_locked(c, sh, hash, old, it, mode, cas_in, cas_out);
     shard_unlock(sh);
     return st;
 }
