@@ -431,4 +431,26 @@ enum cache_status cache_persist(struct cache *c, const char *key, size_t nkey);
 enum cache_status cache_rename(struct cache *c, const char *src, size_t nsrc, const char *dst, size_t ndst,
                                bool nx, uint64_t *cas_out);
 
+/*
+ * SCAN: visits the live items of a few buckets (about 16 items, at most 512 bucket steps, one shard
+ * lock at a time) from cursor (0 to start) and returns the cursor to continue from, 0 when the scan
+ * is complete. Redis's dictScan guarantee: every key present for the whole scan is visited at least
+ * once, even while shards grow; a key may be visited twice; keys added or removed meanwhile may or
+ * may not be. fn is called under the shard lock: it may copy the key (and value), must not keep the
+ * pointer or call into the cache. Dead items are skipped. Cursor layout (storage/scan.c): shard index
+ * in the high 32 bits, a reverse-binary bucket cursor in the low 32; any value is accepted (a shard
+ * past the last ends the scan).
+ */
+uint64_t cache_scan(struct cache *c, uint64_t cursor, void (*fn)(void *arg, const struct item *it),
+                    void *arg);
+
+/* RANDOMKEY: a random live item with a reference for the caller, or NULL when the cache is empty.
+ * Near uniform (a count-weighted shard, then one of up to 16 items sampled from a random bucket on,
+ * as Redis's dictGetFairRandomKey). Counts nothing, marks no access. */
+struct item *cache_random_item(struct cache *c);
+
+/* DBSIZE: the number of linked items, lock-free (a sum of per-shard counts). Expired items not yet
+ * reclaimed count, as in Redis. */
+uint64_t cache_count(struct cache *c);
+
 #endif

@@ -23,5 +23,6 @@ libcairn_storage_a_SOURCES = \
 	storage/shard_lock.h \
 	storage/tx.c \
 	storage/rmw.c \
-	storage/keyops.c
+	storage/keyops.c \
+	storage/scan.c
 libcairn_storage_a_CFLAGS = $(AM_CFLAGS) $(XXHASH_CFLAGS)

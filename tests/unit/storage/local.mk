@@ -14,7 +14,8 @@ STORAGE_UNIT_TESTS = \
 	tests/unit/storage/test_meta \
 	tests/unit/storage/test_tx \
 	tests/unit/storage/test_rmw \
-	tests/unit/storage/test_keyops
+	tests/unit/storage/test_keyops \
+	tests/unit/storage/test_scan
 check_PROGRAMS += $(STORAGE_UNIT_TESTS)
 TESTS += $(STORAGE_UNIT_TESTS)
 EXTRA_DIST += tests/unit/storage/storage_test.h
@@ -66,3 +67,7 @@ tests_unit_storage_test_rmw_LDADD = $(STORAGE_TEST_LDADD)
 tests_unit_storage_test_keyops_SOURCES = tests/unit/storage/test_keyops.c
 tests_unit_storage_test_keyops_CFLAGS = $(STORAGE_TEST_CFLAGS)
 tests_unit_storage_test_keyops_LDADD = $(STORAGE_TEST_LDADD)
+
+tests_unit_storage_test_scan_SOURCES = tests/unit/storage/test_scan.c
+tests_unit_storage_test_scan_CFLAGS = $(STORAGE_TEST_CFLAGS)
+tests_unit_storage_test_scan_LDADD = $(STORAGE_TEST_LDADD)
