@@ -19,6 +19,10 @@
 
 #define KEY(s) s, strlen(s)
 
+/* One timeout for the whole suite (per-test timeouts of different lengths leak in Criterion's
+ * runner under LeakSanitizer). */
+TestSuite(tx, .timeout = 120);
+
 static uint64_t h(const char *key)
 {
     return cache_key_hash(key, strlen(key));
@@ -30,7 +34,7 @@ static unsigned shard_of(const char *key, unsigned bits)
     return bits ? (unsigned)(h(key) >> (64 - bits)) : 0;
 }
 
-Test(tx, calls_inside_do_not_lock_again, .timeout = 10)
+Test(tx, calls_inside_do_not_lock_again)
 {
     struct cache *c = st_cache(0, 0, 6, 0);
     uint64_t hs[2] = {h("a"), h("b")};
@@ -67,7 +71,7 @@ static void *get_a(void *p)
     return NULL;
 }
 
-Test(tx, other_threads_wait_for_held_shards, .timeout = 10)
+Test(tx, other_threads_wait_for_held_shards)
 {
     struct waiter w = {.c = st_cache(0, 0, 6, 0)};
     uint64_t ha = h("a");
@@ -84,7 +88,7 @@ Test(tx, other_threads_wait_for_held_shards, .timeout = 10)
     cache_destroy(&w.c);
 }
 
-Test(tx, duplicates_shared_shards_and_every_shard, .timeout = 10)
+Test(tx, duplicates_shared_shards_and_every_shard)
 {
     struct cache *c = st_cache(0, 0, 2, 0);
     char keys[40][8];
@@ -114,7 +118,7 @@ Test(tx, duplicates_shared_shards_and_every_shard, .timeout = 10)
 }
 
 /* A long list of keys (past the record's inline room) in a cache with many shards. */
-Test(tx, long_key_lists, .timeout = 10)
+Test(tx, long_key_lists)
 {
     struct cache *c = st_cache(0, 0, 10, 4);
     enum { N = 300 };
@@ -136,7 +140,7 @@ Test(tx, long_key_lists, .timeout = 10)
 }
 
 /* A key whose shard was not declared is the caller's bug: an assertion. */
-Test(tx, an_undeclared_shard_asserts, .signal = SIGABRT, .timeout = 10)
+Test(tx, an_undeclared_shard_asserts, .signal = SIGABRT)
 {
     struct cache *c = st_cache(0, 0, 6, 0);
     uint64_t ha = h("a");
@@ -153,7 +157,7 @@ Test(tx, an_undeclared_shard_asserts, .signal = SIGABRT, .timeout = 10)
 }
 
 /* A full cache: a transaction holding every shard still stores, evicting from its own shards. */
-Test(tx, allocation_evicts_from_held_shards, .timeout = 20)
+Test(tx, allocation_evicts_from_held_shards)
 {
     struct cache *c = st_cache(2u << 20, 0, 2, 0);
     char key[32], val[1000];
@@ -325,7 +329,7 @@ static void *plain(void *p)
     return NULL;
 }
 
-Test(tx, overlapping_transfers_keep_the_total, .timeout = 120)
+Test(tx, overlapping_transfers_keep_the_total)
 {
     pthread_t th[6];
     unsigned i;
