@@ -35,6 +35,17 @@
 #define ALLOC_RETRIES 64    /* failed rebalances retried before CACHE_NO_MEMORY */
 #define ALLOC_YIELDS 8      /* of which the first ones only yield (see alloc_backoff) */
 
+/* The steps of a store under the shard lock, shared by cache_store and cache_store_locked and
+ * inlined into both, so that cache_store (the hot path) makes no call it did not make before. */
+#define STORE_INLINE static inline __attribute__((always_inline))
+STORE_INLINE enum cache_status store_decide(enum cache_store_mode mode, const struct item *old,
+                                            uint64_t cas_in);
+STORE_INLINE void count_store_locked(struct cache *c, struct ht_shard *sh, const struct item *it,
+                                     const struct item *old, enum cache_store_mode mode,
+                                     enum cache_status st);
+STORE_INLINE enum cache_status store_plain_locked(struct cache *c, struct ht_shard *sh, uint64_t hash,
+                                                  struct item *old, struct item *it, uint64_t *cas_out);
+
 /* A chunk for a class with no free chunk and no page left to take (balance.c, steps 5-8):
  * compaction, an age-balancing page move when due, the class's own clock, then a page from any
  * class. Page moves that vacate a page are skipped while the caller holds a shard lock, except when
@@ -281,21 +292,6 @@ static enum cache_status store_plain_locked(struct cache *c, struct ht_shard *sh
     return CACHE_OK;
 }
 
-/* See cache_internal.h. */
-enum cache_status cache_store_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, struct item *old,
-                                     struct item *it, enum cache_store_mode mode, uint64_t cas_in,
-                                     uint64_t *cas_out)
-{
-    enum cache_status st = store_decide(mode, old, cas_in);
-
-    count_store_locked(c, sh, it, old, mode, st);
-    if (st == CACHE_OK && (mode == CACHE_APPEND || mode == CACHE_PREPEND))
-        st = cache_join_locked(c, sh, hash, old, it, mode == CACHE_APPEND, cas_out);
-    else if (st == CACHE_OK)
-        st = store_plain_locked(c, sh, hash, old, it, cas_out);
-    return st;
-}
-
 /* See cache.h. it must come from cache_alloc and not be linked yet. */
 enum cache_status cache_store(struct cache *c, struct item *it, enum cache_store_mode mode,
                               uint64_t cas_in, uint64_t *cas_out)
@@ -308,7 +304,28 @@ enum cache_status cache_store(struct cache *c, struct item *it, enum cache_store
     assert(slab_class_of(&c->slab, it) != 0 && !(item_state(it) & ITEM_LINKED));
     shard_lock(sh);
     old = cache_find_live_locked(c, sh, hash, item_key(it), item_nkey(it), NULL);
-    st = cache_store_locked(c, sh, hash, old, it, mode, cas_in, cas_out);
+    st = store_decide(mode, old, cas_in);
+    count_store_locked(c, sh, it, old, mode, st);
+    if (st == CACHE_OK && (mode == CACHE_APPEND || mode == CACHE_PREPEND))
+        st = cache_join_locked(c, sh, hash, old, it, mode == CACHE_APPEND, cas_out);
+    else if (st == CACHE_OK)
+        st = store_plain_locked(c, sh, hash, old, it, cas_out);
     shard_unlock(sh);
+    return st;
+}
+
+/* See cache_internal.h. The same steps as cache_store's under its lock (kept apart so that
+ * cache_store, the hot path, stays one function). */
+enum cache_status cache_store_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, struct item *old,
+                                     struct item *it, enum cache_store_mode mode, uint64_t cas_in,
+                                     uint64_t *cas_out)
+{
+    enum cache_status st = store_decide(mode, old, cas_in);
+
+    count_store_locked(c, sh, it, old, mode, st);
+    if (st == CACHE_OK && (mode == CACHE_APPEND || mode == CACHE_PREPEND))
+        st = cache_join_locked(c, sh, hash, old, it, mode == CACHE_APPEND, cas_out);
+    else if (st == CACHE_OK)
+        st = store_plain_locked(c, sh, hash, old, it, cas_out);
     return st;
 }
