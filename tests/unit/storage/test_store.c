@@ -1,6 +1,6 @@
 /*
- * test_store.c: store modes, CAS, append/prepend, incr/decr, reference counts (including the heap
- * copy at saturation), delete, and the item statistics.
+ * test_store.c: store modes, CAS, append/prepend, reference counts (including the heap copy at
+ * saturation), delete, and the item statistics. (incr/decr: tests/unit/protocol/test_arith.c.)
  */
 #include "storage/item_internal.h"
 #include "tests/unit/storage/storage_test.h"
@@ -166,158 +166,6 @@ Test(store, append_past_item_size_max_fails_and_changes_nothing)
     cache_item_release(c, &it);
     st_expect(c, "k", v);
     free(v);
-}
-
-/*
- * incr/decr, byte for byte as memcached 1.6.18 answers (each row measured on the reference: set,
- * incr/decr, get). Values are (bytes, length) pairs so NUL bytes can be written. A result not longer
- * than the old value is padded with spaces to the old length.
- */
-#define B(s) s, sizeof(s) - 1
-#define SP19 "                   "
-
-struct arith_case {
-    const char *start;
-    size_t start_len;
-    bool incr;
-    uint64_t delta;
-    enum cache_status want;
-    uint64_t result;
-    const char *after; /* NULL: unchanged */
-    size_t after_len;
-};
-
-static const struct arith_case arith_cases[] = {
-    {B("10"), false, 1, CACHE_OK, 9, B("9 ")},
-    {B("10"), true, 100, CACHE_OK, 110, B("110")},
-    {B("99"), true, 1, CACHE_OK, 100, B("100")},
-    {B("10"), true, 5, CACHE_OK, 15, B("15")},
-    {B("0"), true, 0, CACHE_OK, 0, B("0")},
-    {B("100"), false, 1, CACHE_OK, 99, B("99 ")},
-    {B("5"), false, 10, CACHE_OK, 0, B("0")},
-    {B("00012"), true, 1, CACHE_OK, 13, B("13   ")},
-    {B("12 "), true, 1, CACHE_OK, 13, B("13 ")},
-    {B(" 12"), true, 1, CACHE_OK, 13, B("13 ")},
-    {B("\n12"), true, 1, CACHE_OK, 13, B("13 ")},
-    {B("12\t"), true, 1, CACHE_OK, 13, B("13 ")},
-    {B("12\r"), true, 1, CACHE_OK, 13, B("13 ")},
-    {B("1\v"), true, 1, CACHE_OK, 2, B("2 ")},
-    {B("1\f"), false, 1, CACHE_OK, 0, B("0 ")},
-    {B("1 2"), true, 1, CACHE_OK, 2, B("2  ")},
-    {B("12 abc"), true, 1, CACHE_OK, 13, B("13    ")},
-    {B("12\0x"), true, 1, CACHE_OK, 13, B("13  ")},
-    {B("7\0"), false, 9, CACHE_OK, 0, B("0 ")},
-    {B("+5"), true, 1, CACHE_OK, 6, B("6 ")},
-    {B("-0"), true, 1, CACHE_OK, 1, B("1 ")},
-    {B("18446744073709551615"), true, 1, CACHE_OK, 0, B("0" SP19)},
-    {B("18446744073709551615"), true, 10, CACHE_OK, 9, B("9" SP19)},
-    {B("18446744073709551615"), true, 0, CACHE_OK, UINT64_MAX, B("18446744073709551615")},
-    {B("18446744073709551614"), true, 1, CACHE_OK, UINT64_MAX, B("18446744073709551615")},
-    {B("000000000000000000001"), true, 1, CACHE_OK, 2, B("2 " SP19)},
-    {B("-18446744073709551615"), true, 1, CACHE_OK, 2, B("2 " SP19)},
-    {B("-9223372036854775809"), true, 1, CACHE_OK, 9223372036854775808u,
-     B("9223372036854775808 ")},
-    {B("-9223372036854775808"), true, 1, CACHE_NON_NUMERIC, 0, NULL, 0},
-    {B("-9223372036854775807"), true, 1, CACHE_NON_NUMERIC, 0, NULL, 0},
-    {B("-12"), true, 1, CACHE_NON_NUMERIC, 0, NULL, 0},
-    {B("-1"), false, 1, CACHE_NON_NUMERIC, 0, NULL, 0},
-    {B("99999999999999999999"), false, 0, CACHE_NON_NUMERIC, 0, NULL, 0},
-    {B("18446744073709551616"), true, 1, CACHE_NON_NUMERIC, 0, NULL, 0},
-    {B("123456789012345678901"), true, 1, CACHE_NON_NUMERIC, 0, NULL, 0},
-    {B("1a"), true, 1, CACHE_NON_NUMERIC, 0, NULL, 0},
-    {B("abc"), false, 0, CACHE_NON_NUMERIC, 0, NULL, 0},
-    {B("0x10"), true, 1, CACHE_NON_NUMERIC, 0, NULL, 0},
-    {B("+-1"), true, 1, CACHE_NON_NUMERIC, 0, NULL, 0},
-    {B("-"), true, 1, CACHE_NON_NUMERIC, 0, NULL, 0},
-    {B("+"), true, 1, CACHE_NON_NUMERIC, 0, NULL, 0},
-    {B("\0" "12"), true, 1, CACHE_NON_NUMERIC, 0, NULL, 0},
-    {B("   "), true, 1, CACHE_NON_NUMERIC, 0, NULL, 0},
-    {B(""), true, 1, CACHE_NON_NUMERIC, 0, NULL, 0},
-};
-
-/* Stores key = (bytes, n) with flags 9; returns the CAS unique. */
-static uint64_t set_bytes(const char *key, const char *v, size_t n)
-{
-    enum cache_status st;
-    struct item *it = cache_alloc(c, key, strlen(key), 9, 0, n, &st);
-    uint64_t cas = 0;
-
-    cr_assert_not_null(it);
-    memcpy(item_value(it), v, n);
-    cr_assert_eq(cache_store(c, it, CACHE_SET, 0, &cas), CACHE_OK);
-    cache_item_release(c, &it);
-    return cas;
-}
-
-/* Asserts that key holds exactly (bytes, n). */
-static void expect_bytes(const char *key, const char *v, size_t n, size_t row)
-{
-    struct item *it = cache_get(c, key, strlen(key), NULL);
-
-    cr_assert_not_null(it, "row %zu: %s missing", row, key);
-    cr_assert_eq(item_nbytes(it), n, "row %zu: %zu bytes, want %zu", row, item_nbytes(it), n);
-    cr_assert(memcmp(item_value(it), v, n) == 0, "row %zu: value '%.*s'", row, (int)n,
-              item_value(it));
-    cr_assert_eq(item_client_flags(it), 9, "row %zu: flags kept", row);
-    cache_item_release(c, &it);
-}
-
-Test(store, arith_table)
-{
-    size_t i;
-
-    for (i = 0; i < sizeof arith_cases / sizeof arith_cases[0]; i++) {
-        const struct arith_case *k = &arith_cases[i];
-        uint64_t cas1 = set_bytes("n", k->start, k->start_len), cas2 = 0, result = 777;
-
-        cr_assert_eq(cache_arith(c, "n", 1, k->incr, k->delta, &result, &cas2), k->want,
-                     "row %zu", i);
-        if (k->want != CACHE_OK) {
-            expect_bytes("n", k->start, k->start_len, i);
-            cr_assert_eq(result, 777, "row %zu: result written on failure", i);
-            cr_assert_eq(cas_of("n"), cas1, "row %zu: failed arith changed the item", i);
-            continue;
-        }
-        expect_bytes("n", k->after, k->after_len, i);
-        cr_assert_eq(result, k->result, "row %zu: %llu", i, (unsigned long long)result);
-        cr_assert_gt(cas2, cas1, "row %zu: new CAS unique", i);
-        cr_assert_eq(cas_of("n"), cas2);
-    }
-    cr_assert_eq(cache_arith(c, "missing", 7, true, 1, NULL, NULL), CACHE_NOT_FOUND);
-}
-
-/* The padded value is a new item: a reader holding the old one keeps its bytes. */
-Test(store, arith_never_rewrites_an_item_a_reader_holds)
-{
-    struct item *old;
-    uint64_t v = 0;
-
-    set_bytes("n", "1000", 4);
-    old = cache_get(c, "n", 1, NULL);
-    cr_assert_not_null(old);
-    cr_assert_eq(cache_arith(c, "n", 1, false, 1, &v, NULL), CACHE_OK);
-    cr_assert_eq(v, 999);
-    cr_assert(memcmp(item_value(old), "1000", 4) == 0, "the reader's bytes changed");
-    expect_bytes("n", "999 ", 4, 0);
-    cr_assert_eq(cache_arith(c, "n", 1, true, 1, &v, NULL), CACHE_OK, "padding parses back");
-    cr_assert_eq(v, 1000);
-    expect_bytes("n", "1000", 4, 1);
-    cache_item_release(c, &old);
-}
-
-/* Repeated decr of a padded value keeps its length; incr past it grows to the exact digits. */
-Test(store, arith_padding_keeps_the_length_until_the_number_outgrows_it)
-{
-    uint64_t v = 0;
-    int i;
-
-    set_bytes("n", "100", 3);
-    for (i = 0; i < 95; i++)
-        cr_assert_eq(cache_arith(c, "n", 1, false, 1, &v, NULL), CACHE_OK);
-    cr_assert_eq(v, 5);
-    expect_bytes("n", "5  ", 3, 0);
-    cr_assert_eq(cache_arith(c, "n", 1, true, 995, &v, NULL), CACHE_OK);
-    expect_bytes("n", "1000", 4, 1);
 }
 
 Test(store, delete_with_and_without_cas)
@@ -745,7 +593,7 @@ Test(store, long_keys_and_the_empty_key_through_every_operation)
             cr_assert_eq(store_n(other, n, "o", CACHE_ADD), CACHE_OK, "a key differing in its last byte");
             expect_n(other, n, "o");
         }
-        cr_assert_eq(cache_arith(c, key, n, true, 5, &v, NULL), CACHE_OK);
+        cr_assert_eq(st_incr_n(c, key, n, true, 5, &v), CACHE_OK);
         cr_assert_eq(v, 15);
         cr_assert_eq(store_n(key, n, "-end", CACHE_APPEND), CACHE_OK);
         cr_assert_eq(store_n(key, n, "start-", CACHE_PREPEND), CACHE_OK);
