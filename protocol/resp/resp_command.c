@@ -117,6 +117,8 @@ static const struct resp_doc resp_docs[] = {
     {"dbsize", "Return the number of keys in the selected database", "1.0.0", "server", "O(1)",
      "readonly fast", "@keyspace @read @fast", "request_policy:all_shards response_policy:agg_sum", NULL,
      NULL},
+    {"debug", "A container for debugging commands", "1.0.0", "server", "Depends on subcommand.",
+     "admin noscript loading stale", "@admin @slow @dangerous", NULL, NULL, NULL},
     {"decr", "Decrement the integer value of a key by one", "1.0.0", "string", "O(1)", "write denyoom fast",
      "@write @string @fast", NULL, RW_ACCESS, "key:key"},
     {"decrby", "Decrement the integer value of a key by the given number", "1.0.0", "string", "O(1)",

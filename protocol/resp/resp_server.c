@@ -1,7 +1,7 @@
 /*
  * resp_server.c: the server and administration commands of Redis 7.0 that have a meaning for a cache:
- * CLIENT, CONFIG, INFO, OBJECT, MEMORY, SAVE, BGSAVE, LASTSAVE, SHUTDOWN and TIME, and the subcommand
- * tables of every container command (COMMAND's functions are in resp_command.c).
+ * CLIENT, CONFIG, INFO, OBJECT, MEMORY, SAVE, BGSAVE, LASTSAVE, SHUTDOWN, TIME and DEBUG (refused), and
+ * the subcommand tables of every container command (COMMAND's functions are in resp_command.c).
  *
  * What cairn is, as Redis's replies say it: one database (databases 1, keyspace db0), eviction always
  * on (maxmemory-policy allkeys-lru, the only value CONFIG SET accepts), no append-only file, no
@@ -1264,6 +1264,18 @@ enum proto_status resp_cmd_shutdown(struct resp_session *s, const struct resp_ar
         return PROTO_OK;
     }
     return PROTO_SHUTDOWN;
+}
+
+/* DEBUG: refused as Redis 7.0 refuses it with enable-debug-command at its default (no). */
+enum proto_status resp_cmd_debug(struct resp_session *s, const struct resp_args *a, struct outq *out)
+{
+    (void)a;
+    resp_error(
+        s, out,
+        "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run "
+        "it from a local connection, otherwise you need to set this option in the configuration file, and "
+        "then restart the server.");
+    return PROTO_OK;
 }
 
 /* ---- the subcommand tables (sorted by name; see resp_cmd_lookup_in) ---- */

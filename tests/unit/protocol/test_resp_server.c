@@ -837,6 +837,22 @@ Test(resp_server, shutdown)
     rt_free(t);
 }
 
+Test(resp_server, debug_refused)
+{
+    struct rt *t = rt_new();
+    const char *argv[] = {"DEBUG", "SLEEP", "0"};
+    const size_t argl[] = {5, 5, 1};
+    struct resp_args a = {3, argv, argl, false};
+    cr_expect_eq(resp_cmd_debug(S(t), &a, t->out), PROTO_OK);
+    char *got = drain(t->out);
+    cr_expect_str_eq(
+        got, "-ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you "
+             "can run it from a local connection, otherwise you need to set this option in the "
+             "configuration file, and then restart the server.\r\n");
+    free(got);
+    rt_free(t);
+}
+
 /* ---- COMMAND ---- */
 
 Test(resp_server, command_info_docs_exact)
