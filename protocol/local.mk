@@ -7,6 +7,8 @@ libcairn_protocol_a_SOURCES = \
 	protocol/resp/resp.h protocol/resp/resp.c protocol/resp/resp_internal.h \
 	protocol/resp/resp_commands.c protocol/resp/resp_db.h protocol/resp/resp_db.c \
 	protocol/resp/resp_strings.c protocol/resp/resp_conn.c protocol/resp/resp_keys.c \
+	protocol/resp/resp_reply.h protocol/resp/resp_reply.c \
+	protocol/resp/resp_util.h protocol/resp/resp_util.c \
 	protocol/mc/memcache.h protocol/mc/memcache.c \
 	protocol/mc/mc_parse.h protocol/mc/mc_parse.c \
 	protocol/mc/mc_admin.h protocol/mc/mc_admin.c \

@@ -5,6 +5,8 @@ PROTOCOL_TEST_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) $(XXHASH_CFLAGS)
 PROTOCOL_UNIT_TESTS = \
 	tests/unit/protocol/test_parse \
 	tests/unit/protocol/test_resp_parse \
+	tests/unit/protocol/test_resp_reply \
+	tests/unit/protocol/test_resp_util \
 	tests/unit/protocol/test_outq \
 	tests/unit/protocol/test_session \
 	tests/unit/protocol/test_admin \
@@ -36,3 +38,11 @@ tests_unit_protocol_test_meta_parse_LDADD = $(PROTOCOL_TEST_LDADD)
 tests_unit_protocol_test_resp_parse_SOURCES = tests/unit/protocol/test_resp_parse.c
 tests_unit_protocol_test_resp_parse_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
 tests_unit_protocol_test_resp_parse_LDADD = $(PROTOCOL_TEST_LDADD)
+
+tests_unit_protocol_test_resp_reply_SOURCES = tests/unit/protocol/test_resp_reply.c
+tests_unit_protocol_test_resp_reply_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
+tests_unit_protocol_test_resp_reply_LDADD = $(PROTOCOL_TEST_LDADD)
+
+tests_unit_protocol_test_resp_util_SOURCES = tests/unit/protocol/test_resp_util.c
+tests_unit_protocol_test_resp_util_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
+tests_unit_protocol_test_resp_util_LDADD = $(PROTOCOL_TEST_LDADD)
