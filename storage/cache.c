@@ -10,14 +10,20 @@
  * ITEM_REF_SAT readers, references are counted in a side table (refs.c): a reader is never refused
  * because an item is popular.
  *
- * Death: an item is expired when exptime != 0 && exptime <= now. It is flushed when a flush horizon
- * h is set and reached (now >= h) and atime <= h, or (with CAS) when its CAS unique is below the
- * unique that was next to be issued at an immediate flush_all. Dead items are unlinked lazily when a
- * lookup finds them, by cache_reclaim() and by the eviction clock.
+ * Death: an item is expired when its expiry has passed (cache_exp_passed, the one rule): a
+ * whole-second expiry when exptime <= now on the ticking seconds clock, exactly as memcached; a
+ * precise one when the millisecond clock has reached it. It is flushed when a flush horizon h is set
+ * and reached (now >= h) and atime <= h, or (with CAS) when its CAS unique is below the unique that
+ * was next to be issued at an immediate flush_all. Dead items are unlinked lazily when a lookup finds
+ * them, by cache_reclaim() and by the eviction clock.
  *
  * Clock: process_started = time(NULL) - 2 at create, so relative times start at 2 and an "already
  * expired" exptime of 1 is in the past from the start (as in memcached). Clock times before 1 are
- * not meaningful for tests.
+ * not meaningful for tests. The millisecond clock is read (clock_gettime, CLOCK_REALTIME: a vDSO
+ * call) only for a precise expiry between now and CLOCK_MS_MARGIN seconds ahead of the ticking
+ * clock; the ticking clock lags the real time by up to a tick (and the timer's delay), so a precise
+ * expiry further ahead cannot have passed, and one at or before now has. Tests freeze it with
+ * cache_clock_set_ms().
  *
  * Threads: see cache.h. Lock order: shard -> class -> page; no function here holds two shard locks.
  */
@@ -29,7 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CACHE_REL_MAX_DELTA 2592000 /* 30 days: larger client exptimes are absolute Unix times */
+#define CLOCK_MS_MARGIN 2u /* seconds ahead of the ticking clock a precise expiry may have passed */
 
 /* Fills o with memcached's defaults (-m 64 -I 1m -f 1.25 -n 48) and ours (64 shards, 4096 buckets). */
 void cache_options_default(struct cache_options *o)
@@ -69,6 +75,7 @@ struct cache *cache_create(const struct cache_options *o, const char **err)
     cache_refs_init(&c->refs);
     c->process_started = time(NULL) - 2;
     atomic_store(&c->now, 2);
+    atomic_store(&c->frozen_ms, -1);
     atomic_store(&c->next_cas, 1);
     atomic_store(&c->automove, 1);
     return c;
@@ -94,21 +101,34 @@ void cache_destroy(struct cache **c)
 
 /* ---- clock ---- */
 
-/* Moves the relative clock forward to unix_now (never backwards). */
+/* Moves the relative clock forward to unix_now (never backwards); the millisecond clock follows the
+ * real time again. */
 void cache_clock_tick(struct cache *c, time_t unix_now)
 {
     int64_t rel = (int64_t)unix_now - (int64_t)c->process_started;
 
+    atomic_store(&c->frozen_ms, -1);
     if (rel > (int64_t)UINT32_MAX)
         rel = UINT32_MAX;
     if (rel > (int64_t)atomic_load(&c->now))
         atomic_store(&c->now, (uint32_t)rel);
 }
 
-/* Sets the relative clock to any value (tests). */
+/* Sets the relative clock to any value and freezes the millisecond clock at its start (tests). */
 void cache_clock_set(struct cache *c, uint32_t rel_now)
 {
-    atomic_store(&c->now, rel_now);
+    cache_clock_set_ms(c, (uint64_t)rel_now * 1000u);
+}
+
+/* See cache.h. */
+void cache_clock_set_ms(struct cache *c, uint64_t rel_ms)
+{
+    uint64_t sec = rel_ms / 1000u;
+
+    if (rel_ms > (uint64_t)INT64_MAX)
+        rel_ms = INT64_MAX;
+    atomic_store(&c->frozen_ms, (int64_t)rel_ms);
+    atomic_store(&c->now, sec > UINT32_MAX ? UINT32_MAX : (uint32_t)sec);
 }
 
 /* The relative clock now. */
@@ -123,25 +143,59 @@ time_t cache_process_started(const struct cache *c)
     return c->process_started;
 }
 
-static uint32_t clamp_rel(int64_t v)
+/* The millisecond clock: milliseconds since the origin, frozen (tests) or the real time (0 when the
+ * system clock was stepped back before the origin). */
+static uint64_t clock_rel_ms(const struct cache *c)
 {
-    if (v > (int64_t)UINT32_MAX)
-        return UINT32_MAX;
-    return v < 1 ? 1 : (uint32_t)v;
+    int64_t frozen = atomic_load_explicit(&((struct cache *)c)->frozen_ms, memory_order_relaxed);
+    struct timespec ts;
+    int64_t ms;
+
+    if (frozen >= 0)
+        return (uint64_t)frozen;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - (int64_t)c->process_started * 1000;
+    return ms > 0 ? (uint64_t)ms : 0;
 }
 
-/* memcached's realtime(): see cache.h. "Already expired" is relative time 1. */
-uint32_t cache_exptime(const struct cache *c, int64_t client_exptime)
+/* See cache.h. */
+int64_t cache_now_unix_ms(const struct cache *c)
 {
-    if (client_exptime == 0)
-        return 0;
-    if (client_exptime < 0)
-        return 1;
-    if (client_exptime <= CACHE_REL_MAX_DELTA)
-        return clamp_rel((int64_t)cache_rel_time(c) + client_exptime);
-    if (client_exptime <= (int64_t)c->process_started)
-        return 1;
-    return clamp_rel(client_exptime - (int64_t)c->process_started);
+    return (int64_t)c->process_started * 1000 + (int64_t)clock_rel_ms(c);
+}
+
+/* See cache.h. */
+cache_exp_t cache_exp_from_unix_ms(const struct cache *c, int64_t unix_ms)
+{
+    int64_t origin = (int64_t)c->process_started * 1000;
+    uint64_t rel;
+
+    if (unix_ms <= origin)
+        return cache_exp_from_rel_ms(0);
+    rel = (uint64_t)unix_ms - (uint64_t)origin;
+    return cache_exp_from_rel_ms(rel > ITEM_EXP_MS_MAX ? ITEM_EXP_MS_MAX : rel);
+}
+
+/* See cache.h. */
+int64_t cache_exp_to_unix_ms(const struct cache *c, cache_exp_t exp)
+{
+    if (exp == CACHE_EXP_NEVER)
+        return -1;
+    return (int64_t)c->process_started * 1000 + (int64_t)cache_exp_rel_ms(exp);
+}
+
+/* See cache.h and the file comment. */
+bool cache_exp_passed(const struct cache *c, cache_exp_t exp, uint32_t now)
+{
+    uint64_t ms = cache_exp_rel_ms(exp);
+
+    if (exp == CACHE_EXP_NEVER)
+        return false;
+    if (ms <= (uint64_t)now * 1000u)
+        return true;
+    if (!cache_exp_precise(exp) || ms > ((uint64_t)now + CLOCK_MS_MARGIN) * 1000u)
+        return false;
+    return clock_rel_ms(c) >= ms;
 }
 
 /* ---- death, linking, references ---- */
@@ -153,7 +207,6 @@ enum cache_miss_reason cache_item_dead_locked(const struct cache *c, const struc
     struct cache *mc = (struct cache *)c;
     uint64_t horizon = atomic_load(&mc->flush_horizon);
     uint64_t fcas = atomic_load(&mc->flush_cas);
-    uint32_t exptime;
 
     if (horizon && now >= horizon - 1 && item_atime(it) <= horizon - 1)
         return CACHE_MISS_FLUSHED;
@@ -163,8 +216,7 @@ enum cache_miss_reason cache_item_dead_locked(const struct cache *c, const struc
         if (cas && cas < fcas)
             return CACHE_MISS_FLUSHED;
     }
-    exptime = item_exptime(it);
-    if (exptime != 0 && exptime <= now)
+    if (cache_exp_passed(c, item_exp(it), now))
         return CACHE_MISS_EXPIRED;
     return CACHE_MISS_NONE;
 }
@@ -294,8 +346,8 @@ static struct item *item_take_for_reader_locked(struct cache *c, struct item *it
     return cache_ref_locked(c, it) ? it : NULL;
 }
 
-static struct item *cache_lookup(struct cache *c, const char *key, size_t nkey, bool touch,
-                                 uint32_t exptime, enum cache_miss_reason *why)
+static struct item *cache_lookup(struct cache *c, const char *key, size_t nkey, bool touch, cache_exp_t exp,
+                                 enum cache_miss_reason *why)
 {
     uint64_t hash = ht_hash(key, nkey);
     struct ht_shard *sh = ht_shard_of(&c->ht, hash);
@@ -305,7 +357,7 @@ static struct item *cache_lookup(struct cache *c, const char *key, size_t nkey, 
     it = cache_find_live_locked(c, sh, hash, key, nkey, why);
     if (it) {
         if (touch) {
-            item_set_exptime(it, exptime);
+            item_set_exp(it, exp);
             sh->cls[slab_class_of(&c->slab, it)].touch_hits++;
         } else {
             sh->cls[slab_class_of(&c->slab, it)].get_hits++;
@@ -319,18 +371,18 @@ static struct item *cache_lookup(struct cache *c, const char *key, size_t nkey, 
 /* See cache.h. Takes the key's shard lock once. */
 struct item *cache_get(struct cache *c, const char *key, size_t nkey, enum cache_miss_reason *why)
 {
-    return cache_lookup(c, key, nkey, false, 0, why);
+    return cache_lookup(c, key, nkey, false, CACHE_EXP_NEVER, why);
 }
 
 /* See cache.h. Takes the key's shard lock once. */
-struct item *cache_get_touch(struct cache *c, const char *key, size_t nkey, uint32_t exptime,
+struct item *cache_get_touch(struct cache *c, const char *key, size_t nkey, cache_exp_t exp,
                              enum cache_miss_reason *why)
 {
-    return cache_lookup(c, key, nkey, true, exptime, why);
+    return cache_lookup(c, key, nkey, true, exp, why);
 }
 
 /* See cache.h. A touch counts as an access (ACTIVE, FETCHED, atime). */
-enum cache_status cache_touch(struct cache *c, const char *key, size_t nkey, uint32_t exptime)
+enum cache_status cache_touch(struct cache *c, const char *key, size_t nkey, cache_exp_t exp)
 {
     uint64_t hash = ht_hash(key, nkey);
     struct ht_shard *sh = ht_shard_of(&c->ht, hash);
@@ -340,7 +392,7 @@ enum cache_status cache_touch(struct cache *c, const char *key, size_t nkey, uin
     it = cache_find_live_locked(c, sh, hash, key, nkey, NULL);
     if (it) {
         sh->cls[slab_class_of(&c->slab, it)].touch_hits++;
-        item_set_exptime(it, exptime);
+        item_set_exp(it, exp);
         cache_note_access_locked(c, it);
     }
     pthread_mutex_unlock(&sh->lock);

@@ -11,8 +11,11 @@
  *
  * Time: the cache keeps a relative clock in seconds (0 = process start, minus a small margin, as
  * memcached does) that the server advances with cache_clock_tick() about once a second; tests set it
- * directly. Expiry times inside the cache are on that clock; cache_exptime() converts a client's
- * value with memcached's rules.
+ * directly. Expiries (cache_exp_t, item.h) are on that clock's origin at millisecond resolution: a
+ * whole-second expiry dies when the ticking seconds clock reaches it (memcached's rule); a precise one
+ * dies when the real time in milliseconds reaches it (Redis's PX). The storage engine knows no
+ * protocol's rules: memcached's exptime conversion (30 days relative, else absolute) lives in
+ * protocol/mc (mc_exptime).
  */
 #ifndef CAIRN_STORAGE_CACHE_H
 #define CAIRN_STORAGE_CACHE_H
@@ -25,6 +28,10 @@
 #include "storage/item.h"
 
 struct cache;
+
+/* The longest key the engine stores, in bytes (keys of 255 bytes and more cost 4 bytes more per item:
+ * item.h). memcached's protocols keep their 250 (protocol/mc). */
+#define CACHE_KEY_MAX 65536u
 
 struct cache_options {
     size_t memory_limit;   /* bytes of slab memory, -m (default 64 MiB); at most 32 GiB */
@@ -73,8 +80,16 @@ void cache_destroy(struct cache **c);
 /* Advances the relative clock to match the Unix time now (called by the server about once a second). */
 void cache_clock_tick(struct cache *c, time_t unix_now);
 
-/* Sets the relative clock directly (tests). */
+/* Sets the relative clock directly (tests): as cache_clock_set_ms(c, rel_now * 1000). */
 void cache_clock_set(struct cache *c, uint32_t rel_now);
+
+/*
+ * Freezes the millisecond clock (the one precise expiries die by) at rel_ms since the origin and sets
+ * the seconds clock to rel_ms / 1000 (tests). Both stay there until the next cache_clock_set*() or
+ * cache_clock_tick(), which goes back to the real time. Without a freeze the millisecond clock is
+ * CLOCK_REALTIME minus cache_process_started().
+ */
+void cache_clock_set_ms(struct cache *c, uint64_t rel_ms);
 
 /* The relative clock now, in seconds. */
 uint32_t cache_rel_time(const struct cache *c);
@@ -82,22 +97,33 @@ uint32_t cache_rel_time(const struct cache *c);
 /* The Unix time of relative time 0. */
 time_t cache_process_started(const struct cache *c);
 
-/*
- * Converts a client's exptime with memcached's rules: 0 = never (returns 0); negative = already
- * expired; up to 30 days = seconds from now; larger = absolute Unix time. Returns a relative time;
- * an expired value maps to a time already past (never 0).
- */
-uint32_t cache_exptime(const struct cache *c, int64_t client_exptime);
+/* The Unix time in milliseconds now, on the clock precise expiries die by (frozen by
+ * cache_clock_set_ms, else the real time). */
+int64_t cache_now_unix_ms(const struct cache *c);
+
+/* A precise expiry at Unix time unix_ms (Redis's PXAT). A time at or before the clock's origin is
+ * already past: the result is an expiry that has passed, never CACHE_EXP_NEVER. Times beyond what an
+ * item holds (ITEM_EXP_MS_MAX after the origin, 136 years) are clamped to it. */
+cache_exp_t cache_exp_from_unix_ms(const struct cache *c, int64_t unix_ms);
+
+/* The Unix time in milliseconds of an expiry, or -1 for CACHE_EXP_NEVER. */
+int64_t cache_exp_to_unix_ms(const struct cache *c, cache_exp_t exp);
+
+/* Whether an expiry has passed: the one rule every lookup, the eviction clock, reclaim, snapshots
+ * and rebalancing use. now is the seconds clock (cache_rel_time()) the caller read; a precise expiry
+ * within a few seconds of it is compared with the millisecond clock. CACHE_EXP_NEVER never passes. */
+bool cache_exp_passed(const struct cache *c, cache_exp_t exp, uint32_t now);
 
 /* ---- items ---- */
 
 /*
- * Allocates an unlinked item for key (nkey <= 250) and a value of nbytes, evicting if needed. The
- * caller writes nbytes into item_value() and then calls cache_store() or just releases it. Returns
- * NULL with *st = CACHE_TOO_LARGE or CACHE_NO_MEMORY.
+ * Allocates an unlinked item for key (nkey <= CACHE_KEY_MAX, 0 allowed) and a value of nbytes,
+ * expiring at exp, evicting if needed. The caller writes nbytes into item_value() and then calls
+ * cache_store() or just releases it. Returns NULL with *st = CACHE_TOO_LARGE (key, or the whole item
+ * over the item size limit) or CACHE_NO_MEMORY.
  */
 struct item *cache_alloc(struct cache *c, const char *key, size_t nkey, uint32_t client_flags,
-                         uint32_t exptime, size_t nbytes, enum cache_status *st);
+                         cache_exp_t exp, size_t nbytes, enum cache_status *st);
 
 /*
  * Links a filled item under mode. For CACHE_CAS, cas_in is the client's unique. APPEND and PREPEND
@@ -117,12 +143,12 @@ enum cache_status cache_store(struct cache *c, struct item *it, enum cache_store
  */
 struct item *cache_get(struct cache *c, const char *key, size_t nkey, enum cache_miss_reason *why);
 
-/* As cache_get, and also sets the item's exptime (gat, gats). */
-struct item *cache_get_touch(struct cache *c, const char *key, size_t nkey, uint32_t exptime,
+/* As cache_get, and also sets the item's expiry (gat, gats). */
+struct item *cache_get_touch(struct cache *c, const char *key, size_t nkey, cache_exp_t exp,
                              enum cache_miss_reason *why);
 
-/* Sets a live item's exptime. CACHE_OK or CACHE_NOT_FOUND. */
-enum cache_status cache_touch(struct cache *c, const char *key, size_t nkey, uint32_t exptime);
+/* Sets a live item's expiry. CACHE_OK or CACHE_NOT_FOUND. */
+enum cache_status cache_touch(struct cache *c, const char *key, size_t nkey, cache_exp_t exp);
 
 /* Unlinks key. cas = 0 deletes whatever is there; otherwise only an item with that unique
  * (CACHE_EXISTS if it differs). CACHE_OK or CACHE_NOT_FOUND. */

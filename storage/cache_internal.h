@@ -34,6 +34,7 @@ struct cache {
     struct slab slab;
     struct ht ht;
     _Atomic uint32_t now;            /* relative clock, seconds */
+    _Atomic int64_t frozen_ms;       /* millisecond clock frozen here (tests); -1 = real time */
     time_t process_started;          /* Unix time of relative time 0 */
     _Atomic uint64_t next_cas;       /* next CAS unique to hand out */
     _Atomic uint64_t flush_horizon;  /* 1 + relative time of the last flush_all horizon; 0 = none */
@@ -47,7 +48,7 @@ struct cache {
 };
 
 /* Why a linked item is dead at time now (expired or flushed), or CACHE_MISS_NONE if it is live.
- * Reads exptime, so the caller holds the item's shard lock. */
+ * Reads the expiry, so the caller holds the item's shard lock. Expiry: cache_exp_passed(). */
 enum cache_miss_reason cache_item_dead_locked(const struct cache *c, const struct item *it,
                                               uint32_t now);
 
@@ -101,20 +102,20 @@ void cache_refs_deinit(struct ref_overflow *o);
 void cache_replace_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, struct item *old,
                           struct item *nw);
 
-/* Allocates an item with old's key and flags, the given exptime, for a value of nbytes; old is
+/* Allocates an item with old's key and flags, the given expiry, for a value of nbytes; old is
  * pinned against eviction meanwhile. */
-struct item *cache_alloc_like_locked(struct cache *c, struct ht_shard *sh, struct item *old, uint32_t exptime,
+struct item *cache_alloc_like_locked(struct cache *c, struct ht_shard *sh, struct item *old, cache_exp_t exp,
                                      size_t nbytes, enum cache_status *st);
 
 /* APPEND (append) / PREPEND: links a new item joining old's value and it's, with old's flags and
- * exptime; *cas_out (may be NULL) gets its unique. */
+ * expiry; *cas_out (may be NULL) gets its unique. */
 enum cache_status cache_join_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, struct item *old,
                                     const struct item *it, bool append, uint64_t *cas_out);
 
 /* incr/decr of the live item old: links a new item holding the result (padded as memcached pads
- * it, never rewritten in place: readers may hold old) with old's flags and the given exptime. */
+ * it, never rewritten in place: readers may hold old) with old's flags and the given expiry. */
 enum cache_status cache_arith_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, struct item *old,
-                                     bool incr, uint64_t delta, uint32_t exptime, uint64_t *result,
+                                     bool incr, uint64_t delta, cache_exp_t exp, uint64_t *result,
                                      uint64_t *cas_out);
 
 /*
@@ -225,15 +226,14 @@ bool balance_check_locked(struct cache *c, struct slab_class *to);
 enum rebalance_result cache_rebalance_locked(struct cache *c, struct slab_class *to, struct ht_shard *held);
 
 /* Allocation as cache_alloc, for a caller that may hold shard `held`'s lock (NULL if none). */
-struct item *cache_alloc_held(struct cache *c, struct ht_shard *held, const char *key,
-                              size_t nkey, uint32_t client_flags, uint32_t exptime,
-                              size_t nbytes, enum cache_status *st);
+struct item *cache_alloc_held(struct cache *c, struct ht_shard *held, const char *key, size_t nkey,
+                              uint32_t client_flags, cache_exp_t exp, size_t nbytes, enum cache_status *st);
 
 /* As cache_alloc_held; cas_ext = true reserves the 64-bit CAS extension whatever the counter says
  * (for an explicit unique that does not fit 48 bits, see cache_link_with_cas_locked). */
-struct item *cache_alloc_ext_held(struct cache *c, struct ht_shard *held, const char *key,
-                                  size_t nkey, uint32_t client_flags, uint32_t exptime,
-                                  size_t nbytes, bool cas_ext, enum cache_status *st);
+struct item *cache_alloc_ext_held(struct cache *c, struct ht_shard *held, const char *key, size_t nkey,
+                                  uint32_t client_flags, cache_exp_t exp, size_t nbytes, bool cas_ext,
+                                  enum cache_status *st);
 
 /* Links a filled, unlinked item: new CAS (if enabled), atime = now, ITEM_LINKED and the table's
  * reference, counters. The key must not be linked already. Caller holds sh->lock. */

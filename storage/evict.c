@@ -75,7 +75,7 @@ static void count_victim(struct slab_class *cls, const struct item *it, uint16_t
         return;
     }
     cls->evicted++;
-    if (item_exptime(it) != 0)
+    if (item_exp(it) != CACHE_EXP_NEVER)
         cls->evicted_nonzero++;
     atime = item_atime(it);
     cls->evicted_time = now >= atime ? now - atime : 0;

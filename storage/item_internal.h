@@ -19,25 +19,34 @@
 
 #define ITEM_STATE_MASK 0xffffull
 
-/* Fills the header of a fresh chunk: key, lengths (with the length extension when nbytes needs
- * it), the CAS escape and a zero 64-bit CAS when cas_ext, refcount 1 and no flags. The chunk must
- * hold item_total_size_ext(nkey, nbytes, cas_ext) bytes. The value is left for the caller. */
+/* Fills the header of a fresh chunk: key (after the key length extension when nkey needs it),
+ * lengths (with the value length extension when nbytes needs it), expiry, the CAS escape and a zero
+ * 64-bit CAS when cas_ext, refcount 1 and no flags. The chunk must hold
+ * item_total_size_ext(nkey, nbytes, cas_ext) bytes. The value is left for the caller. */
 static inline void item_init(struct item *it, const char *key, size_t nkey, size_t nbytes, bool cas_ext,
-                             uint32_t client_flags, uint32_t exptime, uint32_t atime)
+                             uint32_t client_flags, cache_exp_t exp, uint32_t atime)
 {
     uint32_t n = item_nbytes_needs_ext(nbytes) ? ITEM_NBYTES_ESC : (uint32_t)nbytes;
+    uint32_t k = item_nkey_needs_ext(nkey) ? ITEM_NKEY_ESC : (uint32_t)nkey;
+    uint32_t lens = k << ITEM_LENS_NKEY_SHIFT | n;
     uint64_t word = 1;
+    char *p = it->data + item_key_offset(lens);
 
     it->h_next = 0;
-    item_set_exptime(it, exptime);
+    __atomic_store_n(&it->lens, lens, __ATOMIC_RELAXED);
+    item_set_exp(it, exp);
     item_set_atime(it, atime);
     it->client_flags = client_flags;
-    it->lens = (uint32_t)nkey << 24 | n;
-    memcpy(it->data, key, nkey);
+    if (k == ITEM_NKEY_ESC) {
+        uint32_t real = (uint32_t)nkey;
+
+        memcpy(it->data, &real, sizeof real);
+    }
+    memcpy(p, key, nkey);
     if (n == ITEM_NBYTES_ESC) {
         uint32_t real = (uint32_t)nbytes;
 
-        memcpy(it->data + nkey, &real, sizeof real);
+        memcpy(p + nkey, &real, sizeof real);
     }
     if (cas_ext) {
         uint64_t zero = 0;

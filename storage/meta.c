@@ -6,7 +6,7 @@
  * Every operation works under the key's shard lock only, as store.c does: it finds the live item
  * (dead ones are unlinked on the way), decides, and replaces or marks in one step, so the token
  * decisions (ITEM_WON, ITEM_STALE) are made once per item by exactly one request. Linked items are
- * never rewritten in place except for the state word's flag bits and the exptime/atime fields, which
+ * never rewritten in place except for the state word's flag bits and the expiry/atime fields, which
  * the item.h accessors write atomically: invalidation and incr/decr link a new copy instead, so a
  * reader holding the old item keeps a consistent value and CAS unique.
  *
@@ -37,9 +37,9 @@
 /* N on a miss: links an empty item (flags 0) whose token the caller wins. Returns it with the
  * caller's reference, or NULL (*st set). */
 static struct item *meta_create_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, const char *key,
-                                       size_t nkey, uint32_t exptime, enum cache_status *st)
+                                       size_t nkey, cache_exp_t exp, enum cache_status *st)
 {
-    struct item *it = cache_alloc_held(c, sh, key, nkey, 0, exptime, 0, st);
+    struct item *it = cache_alloc_held(c, sh, key, nkey, 0, exp, 0, st);
 
     if (!it)
         return NULL;
@@ -49,17 +49,17 @@ static struct item *meta_create_locked(struct cache *c, struct ht_shard *sh, uin
 }
 
 /* The token flags of a hit: Z if someone holds the token, X if stale, W if this request wins
- * (stale without a holder, or R with the exptime below the recache time). */
+ * (stale without a holder, or R with the expiry earlier than the recache time). */
 static void meta_decide_tokens(struct item *it, const struct cache_meta_get_opts *o,
                                struct cache_meta_info *info)
 {
     uint16_t state = item_state(it);
     bool held = (state & ITEM_WON) != 0;
-    uint32_t exp = o->set_ttl && o->recache_after_ttl ? o->ttl : info->exptime_before;
+    cache_exp_t exp = o->set_ttl && o->recache_after_ttl ? o->ttl : info->exptime_before;
 
     info->already_won = held;
     info->stale = (state & ITEM_STALE) != 0;
-    if (!held && o->recache && exp != 0 && exp < o->recache_time)
+    if (!held && o->recache && exp != CACHE_EXP_NEVER && exp < o->recache_time)
         info->won = true;
     if (!held && info->stale)
         info->won = true;
@@ -99,13 +99,13 @@ struct item *cache_meta_get(struct cache *c, const char *key, size_t nkey,
         pthread_mutex_unlock(&sh->lock);
         return NULL;
     }
-    info->exptime_before = item_exptime(it);
+    info->exptime_before = item_exp(it);
     info->atime_before = item_atime(it);
     info->fetched_before = (item_state(it) & ITEM_FETCHED) != 0;
     if (!o->no_tokens)
         meta_decide_tokens(it, o, info);
     if (o->set_ttl) {
-        item_set_exptime(it, o->ttl);
+        item_set_exp(it, o->ttl);
         sh->cls[slab_class_of(&c->slab, it)].touch_hits++;
     } else {
         sh->cls[slab_class_of(&c->slab, it)].get_hits++;
@@ -136,12 +136,12 @@ struct item *cache_meta_peek(struct cache *c, const char *key, size_t nkey)
 /* ---- md ---- */
 
 /* Replaces old by a copy marked stale: same value and flags, token cleared, new CAS unique, atime
- * kept; exptime set when set_ttl. */
+ * kept; expiry set when set_ttl. */
 static enum cache_status meta_mark_stale_locked(struct cache *c, struct ht_shard *sh, uint64_t hash,
-                                                struct item *old, bool set_ttl, uint32_t exptime)
+                                                struct item *old, bool set_ttl, cache_exp_t ttl)
 {
     enum cache_status st;
-    uint32_t exp = set_ttl ? exptime : item_exptime(old);
+    cache_exp_t exp = set_ttl ? ttl : item_exp(old);
     uint32_t atime = item_atime(old);
     uint16_t fetched = (uint16_t)(item_state(old) & ITEM_FETCHED);
     struct item *nw = cache_alloc_like_locked(c, sh, old, exp, item_nbytes(old), &st);
@@ -159,7 +159,7 @@ static enum cache_status meta_mark_stale_locked(struct cache *c, struct ht_shard
 
 /* See meta.h. A real delete counts delete_hits in the item's class. */
 enum cache_status cache_meta_delete(struct cache *c, const char *key, size_t nkey, bool has_cas, uint64_t cas,
-                                    bool stale, bool set_ttl, uint32_t exptime)
+                                    bool stale, bool set_ttl, cache_exp_t exp)
 {
     uint64_t hash = ht_hash(key, nkey);
     struct ht_shard *sh = ht_shard_of(&c->ht, hash);
@@ -171,7 +171,7 @@ enum cache_status cache_meta_delete(struct cache *c, const char *key, size_t nke
     if (it && has_cas && item_cas(it) != cas) {
         st = CACHE_EXISTS;
     } else if (it && stale) {
-        st = meta_mark_stale_locked(c, sh, hash, it, set_ttl, exptime);
+        st = meta_mark_stale_locked(c, sh, hash, it, set_ttl, exp);
     } else if (it) {
         sh->cls[slab_class_of(&c->slab, it)].delete_hits++;
         cache_unlink_locked(c, sh, hash, it);
@@ -185,7 +185,7 @@ enum cache_status cache_meta_delete(struct cache *c, const char *key, size_t nke
 /* ---- ms ---- */
 
 /* CAS mode: a matching nonzero unique replaces; with set_stale an older one replaces too, as a
- * stale item that keeps old's exptime and token; anything else (0 included) is CACHE_EXISTS. */
+ * stale item that keeps old's expiry and token; anything else (0 included) is CACHE_EXISTS. */
 static enum cache_status meta_cas_stale_locked(struct cache *c, struct ht_shard *sh, uint64_t hash,
                                                struct item *old, struct item *it, uint64_t cas_in,
                                                bool set_stale, uint64_t *cas_out)
@@ -197,7 +197,7 @@ static enum cache_status meta_cas_stale_locked(struct cache *c, struct ht_shard 
         return CACHE_EXISTS;
     }
     if (cas_in < cur) {
-        item_set_exptime(it, item_exptime(old));
+        item_set_exp(it, item_exp(old));
         item_state_set(it, (uint16_t)(ITEM_STALE | (item_state(old) & ITEM_WON)));
     }
     sh->cls[slab_class_of(&c->slab, old)].cas_hits++;
@@ -274,14 +274,14 @@ static enum cache_status meta_arith_create_locked(struct cache *c, struct ht_sha
 }
 
 /* incr/decr of a live item, as cache_arith() does it (memcached's parsing and padding), with the new
- * or the old exptime; the per-class incr_hits/decr_hits count in old's class. */
+ * or the old expiry; the per-class incr_hits/decr_hits count in old's class. */
 static enum cache_status meta_arith_locked(struct cache *c, struct ht_shard *sh, uint64_t hash,
                                            struct item *old, const struct cache_meta_arith_opts *o,
                                            struct cache_meta_arith_result *r)
 {
     unsigned id = slab_class_of(&c->slab, old);
-    uint32_t exptime = o->set_ttl ? o->ttl : item_exptime(old);
-    enum cache_status st = cache_arith_locked(c, sh, hash, old, o->incr, o->delta, exptime, &r->value, &r->cas);
+    cache_exp_t exp = o->set_ttl ? o->ttl : item_exp(old);
+    enum cache_status st = cache_arith_locked(c, sh, hash, old, o->incr, o->delta, exp, &r->value, &r->cas);
 
     if (st == CACHE_OK && o->incr)
         sh->cls[id].incr_hits++;
@@ -311,7 +311,7 @@ enum cache_status cache_meta_arith(struct cache *c, const char *key, size_t nkey
     } else if (o->has_cas && item_cas(old) != o->cas) {
         st = CACHE_EXISTS;
     } else {
-        r->exptime_before = item_exptime(old);
+        r->exptime_before = item_exp(old);
         st = meta_arith_locked(c, sh, hash, old, o, r);
     }
     pthread_mutex_unlock(&sh->lock);

@@ -21,22 +21,22 @@
 
 #include "storage/cache.h"
 
-/* What an mg asks of the lookup. Exptimes are relative (cache_exptime()). */
+/* What an mg asks of the lookup. Expiries are on the cache's clock (item.h's cache_exp_t). */
 struct cache_meta_get_opts {
     bool no_update; /* u: do not mark the access (atime, FETCHED, ACTIVE) */
-    bool set_ttl;   /* T: give a hit this exptime */
-    uint32_t ttl;
-    bool vivify;             /* N: on a miss create an empty item (flags 0) and win its token */
-    uint32_t vivify_exptime; /* exptime of such an item */
-    bool recache;            /* R: win when the exptime is set and below recache_time */
-    uint32_t recache_time;
+    bool set_ttl;   /* T: give a hit this expiry */
+    cache_exp_t ttl;
+    bool vivify;                /* N: on a miss create an empty item (flags 0) and win its token */
+    cache_exp_t vivify_exptime; /* expiry of such an item */
+    bool recache;               /* R: win when the expiry is set and earlier than recache_time */
+    cache_exp_t recache_time;
     bool recache_after_ttl; /* R came after T on the line: compare with the new exptime */
     bool no_tokens;         /* decide and set no token bits (the request ends in an error) */
 };
 
 /* What the lookup found, as the hit's flags need it. */
 struct cache_meta_info {
-    uint32_t exptime_before;    /* exptime before this request (0 for a created item) */
+    cache_exp_t exptime_before; /* expiry before this request (never for a created item) */
     uint32_t atime_before;      /* last access before this request */
     bool fetched_before;        /* read before this request */
     bool created;               /* N created the item */
@@ -64,7 +64,7 @@ struct item *cache_meta_peek(struct cache *c, const char *key, size_t nkey);
  * when set_ttl). Returns CACHE_OK, CACHE_NOT_FOUND, CACHE_EXISTS or CACHE_NO_MEMORY (stale copy).
  */
 enum cache_status cache_meta_delete(struct cache *c, const char *key, size_t nkey, bool has_cas, uint64_t cas,
-                                    bool stale, bool set_ttl, uint32_t exptime);
+                                    bool stale, bool set_ttl, cache_exp_t exp);
 
 /*
  * ms: links the filled item it (which the caller keeps its reference to) as memcached's meta set
@@ -76,7 +76,7 @@ enum cache_status cache_meta_delete(struct cache *c, const char *key, size_t nke
 enum cache_status cache_meta_store(struct cache *c, struct item *it, enum cache_store_mode mode,
                                    uint64_t cas_in, bool set_stale, uint64_t *cas_out);
 
-/* What an ma asks. Exptimes are relative. */
+/* What an ma asks. Expiries are on the cache's clock. */
 struct cache_meta_arith_opts {
     bool incr; /* else decr (stops at 0) */
     uint64_t delta;
@@ -84,15 +84,15 @@ struct cache_meta_arith_opts {
     uint64_t cas;
     bool vivify; /* N: on a miss create the item holding `initial` (flags 0) */
     uint64_t initial;
-    uint32_t vivify_exptime;
-    bool set_ttl; /* T: the result gets this exptime */
-    uint32_t ttl;
+    cache_exp_t vivify_exptime;
+    bool set_ttl; /* T: the result gets this expiry */
+    cache_exp_t ttl;
 };
 
 struct cache_meta_arith_result {
     uint64_t value;          /* the new number (or `initial` when created) */
     uint64_t cas;            /* the new item's unique */
-    uint32_t exptime_before; /* exptime before this request (0 for a created item) */
+    cache_exp_t exptime_before; /* expiry before this request (never for a created item) */
     bool created;
 };
 

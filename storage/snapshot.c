@@ -46,10 +46,14 @@
 
 #define SNAP_HEADER_V1     24u /* version 1: no item size limit */
 #define SNAP_HEADER_SIZE   28u
-#define SNAP_RECORD_FIXED  26u
+#define SNAP_RECORD_V2     26u /* versions 1 and 2: u8 key length, expiry in Unix seconds */
+#define SNAP_RECORD_V3     30u /* version 3: expiry kind, expiry in Unix ms, u32 key length */
 #define SNAP_FOOTER_SIZE   24u
 #define SNAP_TAG_TEXT      0x01u /* a record whose key is a text key */
 #define SNAP_TAG_BINARY    0x02u /* a record whose key is binary (meta b; version 2 on) */
+#define SNAP_TAG_RAW       0x03u /* any key bytes, no base64 mark (RESP; version 3 on) */
+#define SNAP_EXP_WHOLE     0x00u /* version 3 expiry kind: whole second (memcached's) */
+#define SNAP_EXP_PRECISE   0x01u /* version 3 expiry kind: precise, at its millisecond */
 #define SNAP_TAG_FOOTER    0xffu
 #define SNAP_FOOTER_MARKER "SNAPEND"
 #define SNAP_READ_BUF      (1u << 20)
@@ -142,7 +146,8 @@ const char *snapshot_strerror(enum snapshot_status st)
     case SNAPSHOT_ERR_HEADER:
         return "the snapshot is corrupt (header flags, creation time or item size limit out of range)";
     case SNAPSHOT_ERR_KEY_LENGTH:
-        return "the snapshot is corrupt (a key of 0 or more than 250 bytes)";
+        return "the snapshot is corrupt (a key of 0 or more than 250 bytes, or longer than 64 KiB or its "
+               "item size limit)";
     case SNAPSHOT_ERR_KEY_BYTES:
         return "the snapshot is corrupt (a text key with a control character, space or DEL)";
     case SNAPSHOT_ERR_VALUE_LENGTH:
@@ -229,6 +234,18 @@ static enum snapshot_status fail_errno(struct snapshot_result *r, enum snapshot_
 
 /* ---- save ---- */
 
+/* Whether key is a key the text protocols can name: no control byte, space or DEL. */
+static bool text_key_ok(const char *key, size_t nkey)
+{
+    for (size_t i = 0; i < nkey; i++) {
+        unsigned char ch = (unsigned char)key[i];
+
+        if (ch <= 0x20 || ch == 0x7f)
+            return false;
+    }
+    return true;
+}
+
 struct snap_buf {
     unsigned char *p;
     size_t len;
@@ -253,24 +270,35 @@ static bool buf_reserve(struct snap_buf *b, size_t n)
     return true;
 }
 
-/* Encodes one record for it; the absolute expiry is computed by the caller. */
-static bool buf_put_record(struct snap_buf *b, const struct item *it, uint64_t expiry)
+/* The tag for the item's key: binary (meta b), a text key, or raw bytes the text protocols cannot name
+ * (a RESP key with a space or a control byte). */
+static unsigned char record_tag(const struct item *it)
+{
+    if (item_key_binary(it))
+        return SNAP_TAG_BINARY;
+    return text_key_ok(item_key(it), item_nkey(it)) ? SNAP_TAG_TEXT : SNAP_TAG_RAW;
+}
+
+/* Encodes one version 3 record for it, expiring at exp (the item's, read under its shard lock). */
+static bool buf_put_record(struct cache *c, struct snap_buf *b, const struct item *it, cache_exp_t exp)
 {
     size_t nkey = item_nkey(it), nbytes = item_nbytes(it);
+    int64_t ms = cache_exp_to_unix_ms(c, exp);
     unsigned char *p;
 
-    if (!buf_reserve(b, SNAP_RECORD_FIXED + nkey + nbytes))
+    if (!buf_reserve(b, SNAP_RECORD_V3 + nkey + nbytes))
         return false;
     p = b->p + b->len;
-    p[0] = item_key_binary(it) ? SNAP_TAG_BINARY : SNAP_TAG_TEXT;
-    p[1] = (unsigned char)nkey;
+    p[0] = record_tag(it);
+    p[1] = cache_exp_precise(exp) ? SNAP_EXP_PRECISE : SNAP_EXP_WHOLE;
     put_u32(p + 2, item_client_flags(it));
-    put_u64(p + 6, expiry);
+    put_u64(p + 6, ms < 0 ? 0 : (uint64_t)ms);
     put_u64(p + 14, item_cas(it));
     put_u32(p + 22, (uint32_t)nbytes);
-    memcpy(p + SNAP_RECORD_FIXED, item_key(it), nkey);
-    memcpy(p + SNAP_RECORD_FIXED + nkey, item_value_const(it), nbytes);
-    b->len += SNAP_RECORD_FIXED + nkey + nbytes;
+    put_u32(p + 26, (uint32_t)nkey);
+    memcpy(p + SNAP_RECORD_V3, item_key(it), nkey);
+    memcpy(p + SNAP_RECORD_V3 + nkey, item_value_const(it), nbytes);
+    b->len += SNAP_RECORD_V3 + nkey + nbytes;
     return true;
 }
 
@@ -283,19 +311,16 @@ struct snap_copy {
 static bool copy_chain_locked(struct cache *c, uint32_t head, uint32_t now, struct snap_buf *b,
                               struct snap_copy *n)
 {
-    int64_t base = (int64_t)cache_process_started(c);
-
     while (head) {
         const struct item *it = slab_item(&c->slab, head);
         enum cache_miss_reason why = cache_item_dead_locked(c, it, now);
-        uint32_t exp = item_exptime(it);
 
         head = it->h_next;
         if (why == CACHE_MISS_EXPIRED)
             n->expired++;
         if (why != CACHE_MISS_NONE)
             continue;
-        if (!buf_put_record(b, it, exp ? (uint64_t)(base + exp) : 0))
+        if (!buf_put_record(c, b, it, item_exp(it)))
             return false;
         n->items++;
     }
@@ -489,6 +514,7 @@ struct snap_reader {
     uint32_t version;   /* from the header */
     uint64_t created;   /* from the header: Unix time of the save */
     uint64_t value_max; /* the file's item size limit: no value is longer */
+    char *key;          /* CACHE_KEY_MAX bytes: the key of the record being read */
 };
 
 /* Refills the buffer, keeping its unread bytes. SNAPSHOT_OK, ERR_TRUNCATED at the end of the file
@@ -578,8 +604,9 @@ static enum snapshot_status snap_open(struct snap_reader *rd, const char *path,
     if (fl < 0 || fcntl(rd->fd, F_SETFL, fl & ~O_NONBLOCK) != 0)
         return fail_errno(r, SNAPSHOT_ERR_READ);
     rd->buf = malloc(SNAP_READ_BUF);
+    rd->key = malloc(CACHE_KEY_MAX);
     rd->h = XXH3_createState();
-    if (!rd->buf || !rd->h)
+    if (!rd->buf || !rd->key || !rd->h)
         return SNAPSHOT_ERR_NOMEM;
     XXH3_64bits_reset(rd->h);
     return SNAPSHOT_OK;
@@ -590,10 +617,11 @@ static void snap_close(struct snap_reader *rd)
     if (rd->fd >= 0)
         close(rd->fd);
     free(rd->buf);
+    free(rd->key);
     XXH3_freeState(rd->h);
 }
 
-/* Reads and checks the header (24 bytes in version 1, 28 from version 2). A file too short to hold
+/* Reads and checks the header (24 bytes in version 1, 28 from version 2 on). A file too short to hold
  * a header is a bad magic unless it starts with the magic (then it is truncated). */
 static enum snapshot_status read_header(struct snap_reader *rd)
 {
@@ -607,7 +635,7 @@ static enum snapshot_status read_header(struct snap_reader *rd)
     if (memcmp(hdr, SNAPSHOT_MAGIC, 8) != 0)
         return SNAPSHOT_ERR_MAGIC;
     rd->version = get_u32(hdr + 8);
-    if (rd->version != 1 && rd->version != SNAPSHOT_VERSION)
+    if (rd->version < 1 || rd->version > SNAPSHOT_VERSION)
         return SNAPSHOT_ERR_VERSION;
     rd->created = get_u64(hdr + 16);
     if (get_u32(hdr + 12) != 0 || rd->created >= SNAP_CREATED_MAX)
@@ -626,46 +654,67 @@ static enum snapshot_status read_header(struct snap_reader *rd)
 
 /* A decoded record's fixed part and key. */
 struct snap_rec {
-    bool binary;
-    uint8_t nkey;
+    uint8_t tag;
+    bool precise; /* version 3: the expiry is precise (expiry in Unix ms); else whole seconds */
+    uint32_t nkey;
     uint32_t flags;
-    uint64_t expiry;
+    uint64_t expiry; /* Unix seconds (versions 1, 2) or milliseconds (version 3); 0 = never */
     uint64_t cas;
     uint32_t nbytes;
-    char key[ITEM_KEY_MAX];
+    char *key; /* the reader's key buffer */
 };
 
-/* Whether key is a key the text protocols can name: no control byte, space or DEL. */
-static bool text_key_ok(const char *key, size_t nkey)
+/* Whether tag starts a record in a file of this version. */
+static bool tag_known(uint8_t tag, uint32_t version)
 {
-    for (size_t i = 0; i < nkey; i++) {
-        unsigned char ch = (unsigned char)key[i];
+    return tag == SNAP_TAG_TEXT || (tag == SNAP_TAG_BINARY && version >= 2) ||
+           (tag == SNAP_TAG_RAW && version >= 3);
+}
 
-        if (ch <= 0x20 || ch == 0x7f)
-            return false;
-    }
-    return true;
+/* Decodes a record's fixed part f (SNAP_RECORD_V2 or SNAP_RECORD_V3 bytes, by the file's version). */
+static void decode_fixed(const struct snap_reader *rd, const unsigned char *f, struct snap_rec *rec)
+{
+    rec->tag = f[0];
+    rec->flags = get_u32(f + 2);
+    rec->expiry = get_u64(f + 6);
+    rec->cas = get_u64(f + 14);
+    rec->nbytes = get_u32(f + 22);
+    rec->precise = rd->version >= 3 && f[1] == SNAP_EXP_PRECISE;
+    rec->nkey = rd->version >= 3 ? get_u32(f + 26) : f[1];
+}
+
+/* Checks a record's expiry: whole seconds at most SNAPSHOT_EXPIRY_SPAN past the file's creation
+ * (versions 1 and 2 count in seconds, 3 in milliseconds); in version 3 a known kind, a whole-second
+ * expiry a multiple of 1000 and "never" only as a whole-second one. */
+static bool expiry_ok(const struct snap_reader *rd, const unsigned char *f, const struct snap_rec *rec)
+{
+    uint64_t unit = rd->version >= 3 ? 1000u : 1u;
+
+    if (rd->version >= 3 && f[1] != SNAP_EXP_WHOLE && f[1] != SNAP_EXP_PRECISE)
+        return false;
+    if (rd->version >= 3 && !rec->precise && rec->expiry % 1000u != 0)
+        return false;
+    if (rec->expiry == 0)
+        return !rec->precise;
+    return rec->expiry <= (rd->created + SNAPSHOT_EXPIRY_SPAN) * unit;
 }
 
 /* Decodes and checks a record's fixed part f into rec (snapshot.h lists the rules). */
 static enum snapshot_status check_fixed(const struct snap_reader *rd, const unsigned char *f,
                                         struct snap_rec *rec)
 {
-    if (f[0] != SNAP_TAG_TEXT && !(f[0] == SNAP_TAG_BINARY && rd->version >= 2))
+    if (!tag_known(f[0], rd->version))
         return SNAPSHOT_ERR_RECORD;
-    rec->binary = f[0] == SNAP_TAG_BINARY;
-    rec->nkey = f[1];
-    rec->flags = get_u32(f + 2);
-    rec->expiry = get_u64(f + 6);
-    rec->cas = get_u64(f + 14);
-    rec->nbytes = get_u32(f + 22);
-    if (rec->nkey == 0 || rec->nkey > ITEM_KEY_MAX)
+    decode_fixed(rd, f, rec);
+    if (rd->version < 3 && (rec->nkey == 0 || rec->nkey > SNAPSHOT_KEY_MAX_V2))
+        return SNAPSHOT_ERR_KEY_LENGTH;
+    if (rec->nkey > CACHE_KEY_MAX || rec->nkey > rd->value_max)
         return SNAPSHOT_ERR_KEY_LENGTH;
     if (rec->nbytes > rd->value_max)
         return SNAPSHOT_ERR_VALUE_LENGTH;
     if (rec->cas >= SNAPSHOT_CAS_LIMIT)
         return SNAPSHOT_ERR_CAS;
-    if (rec->expiry != 0 && rec->expiry > rd->created + SNAPSHOT_EXPIRY_SPAN)
+    if (!expiry_ok(rd, f, rec))
         return SNAPSHOT_ERR_EXPIRY;
     return SNAPSHOT_OK;
 }
@@ -697,7 +746,7 @@ static enum snapshot_status read_footer(struct snap_reader *rd, uint64_t count)
 static enum snapshot_status read_next(struct snap_reader *rd, struct snap_rec *rec,
                                       uint64_t count, bool *end)
 {
-    unsigned char f[SNAP_RECORD_FIXED];
+    unsigned char f[SNAP_RECORD_V3];
     enum snapshot_status st = snap_peek(rd, 1);
 
     if (st != SNAPSHOT_OK)
@@ -705,15 +754,16 @@ static enum snapshot_status read_next(struct snap_reader *rd, struct snap_rec *r
     *end = rd->buf[rd->pos] == SNAP_TAG_FOOTER;
     if (*end)
         return read_footer(rd, count);
-    st = snap_take(rd, f, sizeof f, true);
+    st = snap_take(rd, f, rd->version >= 3 ? SNAP_RECORD_V3 : SNAP_RECORD_V2, true);
     if (st == SNAPSHOT_OK)
         st = check_fixed(rd, f, rec);
+    rec->key = rd->key;
     if (st == SNAPSHOT_OK)
         st = snap_take(rd, rec->key, rec->nkey, true);
-    if (st != SNAPSHOT_OK || rec->binary || text_key_ok(rec->key, rec->nkey))
+    if (st != SNAPSHOT_OK || rec->tag != SNAP_TAG_TEXT || text_key_ok(rec->key, rec->nkey))
         return st;
     if (rd->version == 1) {
-        rec->binary = true;
+        rec->tag = SNAP_TAG_BINARY;
         return SNAPSHOT_OK;
     }
     return SNAPSHOT_ERR_KEY_BYTES;
@@ -820,21 +870,29 @@ static void stage_free(struct cache *c, struct snap_stage *sg)
     sg->n = sg->cap = 0;
 }
 
-/* The relative exptime of an absolute expiry (0 = never; checked against the header by
- * check_fixed); sets *expired when it is not in the future on c's clock. */
-static uint32_t rel_expiry(struct cache *c, uint64_t expiry, bool *expired)
+/* The expiry on c's clock of a record's absolute expiry (checked by check_fixed): whole seconds
+ * stay whole (in Unix seconds before version 3, whole milliseconds from it), a precise one keeps its
+ * millisecond. Sets *expired when it has passed on c's clock. */
+static cache_exp_t rel_expiry(struct cache *c, const struct snap_reader *rd, const struct snap_rec *rec,
+                              bool *expired)
 {
     int64_t rel;
+    cache_exp_t exp;
 
     *expired = false;
-    if (expiry == 0)
-        return 0;
-    rel = (int64_t)expiry - (int64_t)cache_process_started(c);
-    if (rel <= (int64_t)cache_rel_time(c)) {
-        *expired = true;
-        return 1;
+    if (rec->expiry == 0)
+        return CACHE_EXP_NEVER;
+    if (rec->precise) {
+        exp = cache_exp_from_unix_ms(c, (int64_t)rec->expiry);
+    } else {
+        rel = (int64_t)(rd->version >= 3 ? rec->expiry / 1000u : rec->expiry) -
+              (int64_t)cache_process_started(c);
+        exp = cache_exp_from_rel_seconds(rel < 1                     ? 1
+                                         : rel > (int64_t)UINT32_MAX ? UINT32_MAX
+                                                                     : (uint32_t)rel);
     }
-    return rel > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)rel;
+    *expired = cache_exp_passed(c, exp, cache_rel_time(c));
+    return exp;
 }
 
 /* Stages one checked record whose value is next in rd, or skips it (expired, left out). */
@@ -849,7 +907,7 @@ static enum snapshot_status stage_record(struct cache *c, struct snap_reader *rd
     enum snapshot_status st;
     struct item *it = NULL;
     bool expired;
-    uint32_t exp = rel_expiry(c, rec->expiry, &expired);
+    cache_exp_t exp = rel_expiry(c, rd, rec, &expired);
 
     if (expired) {
         r->expired++;
@@ -862,7 +920,7 @@ static enum snapshot_status stage_record(struct cache *c, struct snap_reader *rd
         r->left_out++;
         return snap_take(rd, NULL, rec->nbytes, true);
     }
-    item_set_key_binary(it, rec->binary);
+    item_set_key_binary(it, rec->tag == SNAP_TAG_BINARY);
     st = snap_take(rd, item_value(it), rec->nbytes, true);
     if (st == SNAPSHOT_OK && !stage_push(sg, it, rec->cas))
         st = SNAPSHOT_ERR_NOMEM;

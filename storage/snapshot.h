@@ -12,44 +12,54 @@
  * touched. A symbolic link at path is refused (save and load): the snapshot is always a regular file
  * in the directory named, never somewhere a link points to.
  *
- * File format, version 2. All integers are little-endian, fixed width, written byte by byte:
+ * File format, version 3. All integers are little-endian, fixed width, written byte by byte:
  *
  *   header (28 bytes)
  *   +-------------------------+----------+----------+---------------------+------------------+
  *   | magic "CAIRNSNP" (8)    | version  | flags    | created, Unix s     | item size limit  |
- *   |                         | u32 = 2  | u32 = 0  | (u64)               | of the saver, u32|
+ *   |                         | u32 = 3  | u32 = 0  | (u64)               | of the saver, u32|
  *   +-------------------------+----------+----------+---------------------+------------------+
- *   record (26 bytes + key + value), repeated
- *   +-----+------+-------------+------------------+--------------+--------+-----+-------+
- *   | tag | nkey | client flags| expiry (u64)     | CAS (u64)    | nbytes | key | value |
- *   |     | u8   | u32         | Unix s, 0 = never|              | u32    |     |       |
- *   +-----+------+-------------+------------------+--------------+--------+-----+-------+
+ *   record (30 bytes + key + value), repeated
+ *   +-----+------+-------------+-------------------+----------+--------+------+-----+-------+
+ *   | tag | kind | client flags| expiry (u64)      | CAS (u64)| nbytes | nkey | key | value |
+ *   |     | u8   | u32         | Unix ms, 0 = never|          | u32    | u32  |     |       |
+ *   +-----+------+-------------+-------------------+----------+--------+------+-----+-------+
  *   footer (24 bytes), the last bytes of the file
  *   +-----+--------------------+------------------+-----------------------------------+
  *   | tag | marker "SNAPEND"   | record count u64 | XXH3-64 of every byte before the  |
  *   | 0xFF| (7)                |                  | footer (header and records)       |
  *   +-----+--------------------+------------------+-----------------------------------+
  *
- * A record's tag says how its key is kept: 0x01 a text key, 0x02 a binary key (stored by a meta
- * command with `b`: ITEM_LENS_KEY_BINARY). A record's expiry is absolute so that the time left
- * survives a restart; CAS is the item's unique, restored on load (the cache's counter then moves
- * past the largest one). Version 1 (written before binary keys were tagged) has a 24-byte header
- * without the item size limit and only tag 0x01; it still loads (see snapshot_load).
+ * A record's tag says how its key is kept: 0x01 a text key (no control byte, space or DEL), 0x02 a
+ * binary key (stored by a meta command with `b`: ITEM_LENS_KEY_BINARY), 0x03 any other key (bytes the
+ * text protocols cannot name, from RESP; no base64 mark). Its kind says how its expiry takes effect:
+ * 0x00 at the whole second (memcached's; the expiry is then a multiple of 1000), 0x01 at its
+ * millisecond (precise: Redis's PX). The expiry is absolute so that the time left survives a restart
+ * to the millisecond; CAS is the item's unique, restored on load (the cache's counter then moves past
+ * the largest one).
+ *
+ * Older versions still load. Version 2 (before long keys and precise expiries) has 26-byte records:
+ * tag (0x01 or 0x02), nkey u8, client flags u32, expiry u64 in Unix seconds (whole seconds), CAS
+ * u64, nbytes u32, at the same offsets as version 3 except that byte 1 is nkey and there is no u32
+ * nkey. Version 1 (written before binary keys were tagged) has a 24-byte header without the item size
+ * limit and only tag 0x01; it still loads (see snapshot_load).
  *
  * What a loader accepts (anything else refuses the whole file with the status named):
- *   header   magic, version 1 or 2 (ERR_MAGIC, ERR_VERSION); flags 0, created below 2^40, item size
+ *   header   magic, version 1, 2 or 3 (ERR_MAGIC, ERR_VERSION); flags 0, created below 2^40, item size
  *            limit 1 KiB..1 GiB (ERR_HEADER)
- *   tag      0x01, 0x02 (version 2), 0xFF for the footer (ERR_RECORD)
- *   nkey     1..250 (ERR_KEY_LENGTH)
- *   key      a text key has no byte <= 0x20 and no 0x7f, as the text protocols require; a binary key
- *            may hold any byte (ERR_KEY_BYTES)
+ *   tag      0x01, 0x02 (version 2 on), 0x03 (version 3), 0xFF for the footer (ERR_RECORD)
+ *   nkey     versions 1 and 2: 1..250; version 3: 0..CACHE_KEY_MAX and at most the header's item size
+ *            limit (ERR_KEY_LENGTH)
+ *   key      a text key (tag 0x01) has no byte <= 0x20 and no 0x7f, as the text protocols require; a
+ *            binary or raw key may hold any byte (ERR_KEY_BYTES)
  *   nbytes   at most the header's item size limit (1 GiB in version 1) (ERR_VALUE_LENGTH); a value
  *            within it but over this cache's limit is left out, not refused (the limit changed)
  *   flags    any 32-bit value
  *   CAS      below SNAPSHOT_CAS_LIMIT = 2^63, so that the counter, moved past it, stays far from
  *            wrapping (ERR_CAS); 0 (a cache without CAS) is kept as 0
  *   expiry   0, or at most created + SNAPSHOT_EXPIRY_SPAN (2^33 s; an item's relative expiry is a
- *            32-bit count of seconds since its cache started) (ERR_EXPIRY)
+ *            32-bit count of seconds since its cache started); in version 3 (milliseconds) kind 0 or
+ *            1, a whole-second expiry a multiple of 1000, 0 only with kind 0 (ERR_EXPIRY)
  *   footer   marker and record count (ERR_FOOTER), checksum (ERR_CHECKSUM), nothing after it
  *            (ERR_TRAILING)
  *
@@ -65,7 +75,8 @@
 #include "storage/cache.h"
 
 #define SNAPSHOT_MAGIC "CAIRNSNP"
-#define SNAPSHOT_VERSION       2u
+#define SNAPSHOT_VERSION       3u
+#define SNAPSHOT_KEY_MAX_V2    250u         /* the longest key of a version 1 or 2 file */
 #define SNAPSHOT_CAS_LIMIT     (1ull << 63) /* a loaded CAS unique is below this */
 #define SNAPSHOT_EXPIRY_SPAN   (1ull << 33) /* a loaded expiry is at most created + this */
 #define SNAPSHOT_ITEM_SIZE_MAX (1ull << 30) /* the largest item size limit (-I) a file may declare */
@@ -89,7 +100,7 @@ enum snapshot_status {
     SNAPSHOT_ERR_NOT_FILE,     /* the snapshot path is not a regular file (a directory, a FIFO, ...) */
     SNAPSHOT_ERR_TEMP_EXISTS,  /* save: the temporary file's name is taken (nothing overwritten) */
     SNAPSHOT_ERR_HEADER,       /* header flags, creation time or item size limit out of range */
-    SNAPSHOT_ERR_KEY_LENGTH,   /* a key of 0 or more than 250 bytes */
+    SNAPSHOT_ERR_KEY_LENGTH,   /* a key of 0 or more than 250 bytes (v1, v2), too long (v3) */
     SNAPSHOT_ERR_KEY_BYTES,    /* a text key with a control byte, space or DEL */
     SNAPSHOT_ERR_VALUE_LENGTH, /* a value longer than the file's item size limit */
     SNAPSHOT_ERR_CAS,          /* a CAS unique at or above SNAPSHOT_CAS_LIMIT */
@@ -134,11 +145,12 @@ enum snapshot_status snapshot_verify(const char *path, struct snapshot_result *r
  * Each record is checked, then staged: copied into an item allocated but not linked, so that no
  * client can see it. Only when the footer's count and checksum match are the staged items linked
  * (as CACHE_SET, replacing an item with the same key) with their client flags, remaining time to
- * live and CAS unique; a refused file links nothing and gives every staged item's memory back, so
- * the cache is as it was. Records already expired on c's clock are skipped. A record that finds no
- * memory without evicting, or that is over c's item size limit, is left out (counted) and loading
- * goes on with the next one. A version 1 file has no key tags: a key that is a valid text key loads
- * as one, any other (it can only come from a binary key) loads as a binary key.
+ * live (to the millisecond for a precise expiry) and CAS unique; a refused file links nothing and
+ * gives every staged item's memory back, so the cache is as it was. Records already expired on c's
+ * clock are skipped. A record that finds no memory without evicting, or that is over c's item size
+ * limit, is left out (counted) and loading goes on with the next one. A version 1 file has no key
+ * tags: a key that is a valid text key loads as one, any other (it can only come from a binary key)
+ * loads as a binary key. Version 1 and 2 expiries are whole seconds.
  * Returns SNAPSHOT_OK, SNAPSHOT_PARTIAL when records were left out, or the file's error.
  */
 enum snapshot_status snapshot_load(struct cache *c, const char *path, struct snapshot_result *r);

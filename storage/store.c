@@ -136,9 +136,9 @@ static struct item *alloc_chunk(struct cache *c, struct slab_class *cls, struct 
 }
 
 /* See cache_internal.h. */
-struct item *cache_alloc_ext_held(struct cache *c, struct ht_shard *held, const char *key,
-                                  size_t nkey, uint32_t client_flags, uint32_t exptime,
-                                  size_t nbytes, bool cas_ext, enum cache_status *st)
+struct item *cache_alloc_ext_held(struct cache *c, struct ht_shard *held, const char *key, size_t nkey,
+                                  uint32_t client_flags, cache_exp_t exp, size_t nbytes, bool cas_ext,
+                                  enum cache_status *st)
 {
     size_t total;
     struct slab_class *cls;
@@ -146,7 +146,7 @@ struct item *cache_alloc_ext_held(struct cache *c, struct ht_shard *held, const 
 
     cas_ext = cas_ext || cache_cas_needs_ext(c);
     total = item_total_size_ext(nkey, nbytes, cas_ext);
-    if (nkey > ITEM_KEY_MAX || nbytes > c->slab.item_size_max || total > c->slab.item_size_max) {
+    if (nkey > CACHE_KEY_MAX || nbytes > c->slab.item_size_max || total > c->slab.item_size_max) {
         *st = CACHE_TOO_LARGE;
         return NULL;
     }
@@ -156,26 +156,25 @@ struct item *cache_alloc_ext_held(struct cache *c, struct ht_shard *held, const 
         *st = CACHE_NO_MEMORY;
         return NULL;
     }
-    item_init(it, key, nkey, nbytes, cas_ext, client_flags, exptime, cache_rel_time(c));
+    item_init(it, key, nkey, nbytes, cas_ext, client_flags, exp, cache_rel_time(c));
     *st = CACHE_OK;
     return it;
 }
 
 /* See cache_internal.h. */
-struct item *cache_alloc_held(struct cache *c, struct ht_shard *held, const char *key,
-                              size_t nkey, uint32_t client_flags, uint32_t exptime,
-                              size_t nbytes, enum cache_status *st)
+struct item *cache_alloc_held(struct cache *c, struct ht_shard *held, const char *key, size_t nkey,
+                              uint32_t client_flags, cache_exp_t exp, size_t nbytes, enum cache_status *st)
 {
-    return cache_alloc_ext_held(c, held, key, nkey, client_flags, exptime, nbytes, false, st);
+    return cache_alloc_ext_held(c, held, key, nkey, client_flags, exp, nbytes, false, st);
 }
 
-/* See cache.h. Keys longer than ITEM_KEY_MAX are reported as CACHE_TOO_LARGE. */
+/* See cache.h. Keys longer than CACHE_KEY_MAX are reported as CACHE_TOO_LARGE. */
 struct item *cache_alloc(struct cache *c, const char *key, size_t nkey, uint32_t client_flags,
-                         uint32_t exptime, size_t nbytes, enum cache_status *st)
+                         cache_exp_t exp, size_t nbytes, enum cache_status *st)
 {
     enum cache_status dummy;
 
-    return cache_alloc_held(c, NULL, key, nkey, client_flags, exptime, nbytes, st ? st : &dummy);
+    return cache_alloc_held(c, NULL, key, nkey, client_flags, exp, nbytes, st ? st : &dummy);
 }
 
 /* See cache_internal.h. */
@@ -191,12 +190,12 @@ void cache_replace_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, s
 }
 
 /* See cache_internal.h. */
-struct item *cache_alloc_like_locked(struct cache *c, struct ht_shard *sh, struct item *old, uint32_t exptime,
+struct item *cache_alloc_like_locked(struct cache *c, struct ht_shard *sh, struct item *old, cache_exp_t exp,
                                      size_t nbytes, enum cache_status *st)
 {
     bool pinned = item_try_ref(old); /* pinned against eviction; saturated = pinned already */
-    struct item *nw = cache_alloc_held(c, sh, item_key(old), item_nkey(old),
-                                       item_client_flags(old), exptime, nbytes, st);
+    struct item *nw =
+        cache_alloc_held(c, sh, item_key(old), item_nkey(old), item_client_flags(old), exp, nbytes, st);
 
     if (pinned)
         cache_item_unref(c, old);
@@ -208,7 +207,8 @@ enum cache_status cache_join_locked(struct cache *c, struct ht_shard *sh, uint64
                                     const struct item *it, bool append, uint64_t *cas_out)
 {
     enum cache_status st;
-    struct item *nw = cache_alloc_like_locked(c, sh, old, item_exptime(old), item_nbytes(old) + item_nbytes(it), &st);
+    struct item *nw =
+        cache_alloc_like_locked(c, sh, old, item_exp(old), item_nbytes(old) + item_nbytes(it), &st);
     const struct item *first = append ? old : it;
     const struct item *second = append ? it : old;
 
@@ -271,8 +271,8 @@ static enum cache_status store_plain_locked(struct cache *c, struct ht_shard *sh
     if (cache_cas_needs_ext(c) && !item_has_cas_ext(it)) {
         bool pinned = old && item_try_ref(old);
 
-        nw = cache_alloc_ext_held(c, sh, item_key(it), item_nkey(it), item_client_flags(it),
-                                  item_exptime(it), item_nbytes(it), true, &st);
+        nw = cache_alloc_ext_held(c, sh, item_key(it), item_nkey(it), item_client_flags(it), item_exp(it),
+                                  item_nbytes(it), true, &st);
         if (pinned)
             cache_item_unref(c, old);
         if (!nw)
@@ -379,7 +379,7 @@ static size_t arith_format(uint64_t v, size_t old_len, char *buf, size_t *ndigit
 
 /* See cache_internal.h. */
 enum cache_status cache_arith_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, struct item *old,
-                                     bool incr, uint64_t delta, uint32_t exptime, uint64_t *result,
+                                     bool incr, uint64_t delta, cache_exp_t exp, uint64_t *result,
                                      uint64_t *cas_out)
 {
     char buf[ARITH_DIGITS_MAX + 1];
@@ -395,7 +395,7 @@ enum cache_status cache_arith_locked(struct cache *c, struct ht_shard *sh, uint6
     else
         v = v < delta ? 0 : v - delta;
     len = arith_format(v, item_nbytes(old), buf, &ndigits);
-    nw = cache_alloc_like_locked(c, sh, old, exptime, len, &st);
+    nw = cache_alloc_like_locked(c, sh, old, exp, len, &st);
     if (!nw)
         return st;
     memcpy(item_value(nw), buf, ndigits);
@@ -425,7 +425,7 @@ enum cache_status cache_arith(struct cache *c, const char *key, size_t nkey, boo
     if (old) {
         unsigned id = slab_class_of(&c->slab, old);
 
-        st = cache_arith_locked(c, sh, hash, old, incr, delta, item_exptime(old), result, cas_out);
+        st = cache_arith_locked(c, sh, hash, old, incr, delta, item_exp(old), result, cas_out);
         if (st == CACHE_OK && incr)
             sh->cls[id].incr_hits++;
         else if (st == CACHE_OK)

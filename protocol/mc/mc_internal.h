@@ -14,6 +14,7 @@
 #include "protocol/mc/mc_parse.h"
 #include "protocol/mc/memcache.h"
 #include "protocol/outq.h"
+#include "storage/cache.h"
 
 /* Adds one to a worker's counter. */
 static inline void mc_count(uint64_t *c)
@@ -27,6 +28,16 @@ static inline void mc_reply(struct outq *out, bool noreply, const char *line)
     if (!noreply)
         outq_add_str(out, line);
 }
+
+/*
+ * memcached's realtime(): a client's exptime as a relative time on the cache's seconds clock. 0 =
+ * never (returns 0); negative = already expired; up to 30 days = seconds from now; larger = absolute
+ * Unix time. An expired value maps to relative time 1, a time already past (never 0). memcache.c.
+ */
+uint32_t mc_realtime(const struct cache *c, int64_t client_exptime);
+
+/* A client's exptime (memcached's rules, mc_realtime) as a whole-second expiry for the cache. */
+cache_exp_t mc_exptime(const struct cache *c, int64_t client_exptime);
 
 /* Whether an item with this key and value length is within -I (memcached's accounting); memcache.c. */
 bool mc_item_fits(const struct mc_context *ctx, size_t nkey, uint64_t nbytes);

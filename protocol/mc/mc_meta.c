@@ -71,7 +71,7 @@ static void line_flag_u64(struct mc_line *l, char f, uint64_t v)
 /* The key as replies show it: base64-encoded when binary. */
 static void line_key_text(struct mc_line *l, const char *key, size_t nkey, bool binary)
 {
-    char enc[4 * ((ITEM_KEY_MAX + 2) / 3)];
+    char enc[4 * ((MC_KEY_MAX + 2) / 3)];
     if (binary)
         line_add(l, enc, mc_meta_base64_encode(key, nkey, enc));
     else
@@ -87,13 +87,15 @@ static void line_key(struct mc_line *l, const char *key, size_t nkey, bool binar
         line_add(l, " b", 2);
 }
 
-/* " t<seconds left>", or " t-1" for no expiry; wraps as memcached's unsigned arithmetic. */
-static void line_ttl(struct mc_line *l, uint32_t exptime, uint32_t now)
+/* " t<seconds left>", or " t-1" for no expiry; wraps as memcached's unsigned arithmetic. A precise
+ * expiry (set over RESP) shows as the first whole second at or after it, the exptime memcached would
+ * hold for it: its seconds left, rounded up, on the ticking clock. */
+static void line_ttl(struct mc_line *l, cache_exp_t exp, uint32_t now)
 {
-    if (exptime == 0)
+    if (exp == CACHE_EXP_NEVER)
         line_add(l, " t-1", 4);
     else
-        line_flag_u64(l, 't', (uint32_t)(exptime - now));
+        line_flag_u64(l, 't', (uint32_t)((uint32_t)cache_exp_rel_seconds(exp) - now));
 }
 
 static void line_send(struct mc_line *l, struct outq *out)
@@ -336,7 +338,7 @@ static enum mc_parse_status mc_meta_check_flags(struct mc_meta_request *req, con
 static enum mc_parse_status mc_meta_parse_me(struct mc_meta_request *req, const struct mc_token *tok,
                                              size_t n)
 {
-    if (n < 2 || tok[1].len > ITEM_KEY_MAX)
+    if (n < 2 || tok[1].len > MC_KEY_MAX)
         return mc_meta_fail(req, MC_ERR_BAD_FORMAT);
     if (n >= 3 && tok[2].len == 1 && tok[2].p[0] == 'b') {
         req->nkey = mc_meta_base64_decode(req->key, req->nkey, req->key_buf);
@@ -374,7 +376,7 @@ enum mc_parse_status mc_meta_parse(const char *line, size_t len, struct mc_meta_
         return mc_meta_parse_me(req, tok, n);
     if (n < 2)
         return MC_PARSE_ERROR;
-    if ((req->cmd == MC_META_MS && n == 2) || tok[1].len > ITEM_KEY_MAX)
+    if ((req->cmd == MC_META_MS && n == 2) || tok[1].len > MC_KEY_MAX)
         return mc_meta_fail(req, MC_ERR_BAD_FORMAT);
     if (n > MC_META_TOKENS_MAX)
         return mc_meta_fail(req, req->cmd == MC_META_MG ? MC_META_ERR_TOO_LONG_MG : MC_META_ERR_TOO_LONG);
@@ -389,10 +391,11 @@ enum mc_parse_status mc_meta_parse(const char *line, size_t len, struct mc_meta_
 
 /* ---- execution ---- */
 
-/* The exptime an item created by this request ends up with: 0, then T and N in line order. */
-static uint32_t mc_meta_created_exptime(const struct mc_meta_request *req, uint32_t ttl, uint32_t viv)
+/* The expiry an item created by this request ends up with: never, then T and N in line order. */
+static cache_exp_t mc_meta_created_exptime(const struct mc_meta_request *req, cache_exp_t ttl,
+                                           cache_exp_t viv)
 {
-    uint32_t exptime = 0;
+    cache_exp_t exptime = CACHE_EXP_NEVER;
     for (size_t i = 0; i < req->norder; i++) {
         if (req->order[i] == 'T')
             exptime = ttl;
@@ -430,9 +433,10 @@ static void mc_meta_count_get(struct mc_stats *st, const struct item *it, bool t
 /* The return flags of an mg hit, in line order, then Z X W. A key is shown in base64 when the item
  * is marked (stored by an ms with b), whatever the request says, as memcached does. */
 static void mc_meta_hit_flags(struct mc_line *l, const struct mc_meta_request *req, const struct item *it,
-                              const struct cache_meta_info *info, uint32_t now, uint32_t ttl, uint32_t viv)
+                              const struct cache_meta_info *info, uint32_t now, cache_exp_t ttl,
+                              cache_exp_t viv)
 {
-    uint32_t exptime = info->exptime_before;
+    cache_exp_t exptime = info->exptime_before;
     for (size_t i = 0; i < req->norder; i++) {
         switch (req->order[i]) {
         case 'T':
@@ -485,15 +489,15 @@ static void mc_meta_mg(const struct mc_context *ctx, struct mc_stats *st, const 
     struct cache_meta_get_opts o = {0};
     struct cache_meta_info info;
     struct mc_line l = {.n = 0};
-    uint32_t ttl = mc_meta_has(req, 'T') ? cache_exptime(c, req->ttl) : 0;
-    uint32_t viv = mc_meta_has(req, 'N') ? cache_exptime(c, req->vivify_ttl) : 0;
+    cache_exp_t ttl = mc_meta_has(req, 'T') ? mc_exptime(c, req->ttl) : CACHE_EXP_NEVER;
+    cache_exp_t viv = mc_meta_has(req, 'N') ? mc_exptime(c, req->vivify_ttl) : CACHE_EXP_NEVER;
     o.no_update = mc_meta_has(req, 'u');
     o.set_ttl = mc_meta_has(req, 'T');
     o.ttl = ttl;
     o.vivify = mc_meta_has(req, 'N');
     o.vivify_exptime = mc_meta_created_exptime(req, ttl, viv);
     o.recache = mc_meta_has(req, 'R');
-    o.recache_time = o.recache ? cache_exptime(c, req->recache_ttl) : 0;
+    o.recache_time = o.recache ? mc_exptime(c, req->recache_ttl) : CACHE_EXP_NEVER;
     o.recache_after_ttl = mc_meta_pos(req, 'T') < mc_meta_pos(req, 'R');
     o.no_tokens = req->opaque_late;
     struct item *it = cache_meta_get(c, req->key, req->nkey, &o, &info);
@@ -537,7 +541,7 @@ static void mc_meta_md(const struct mc_context *ctx, struct mc_stats *st, const 
     struct cache *c = ctx->cache;
     struct mc_line l = {.n = 0};
     bool stale = mc_meta_has(req, 'I');
-    uint32_t ttl = mc_meta_has(req, 'T') ? cache_exptime(c, req->ttl) : 0;
+    cache_exp_t ttl = mc_meta_has(req, 'T') ? mc_exptime(c, req->ttl) : CACHE_EXP_NEVER;
     enum cache_status cst = cache_meta_delete(c, req->key, req->nkey, mc_meta_has(req, 'C'), req->cas, stale,
                                               mc_meta_has(req, 'T'), ttl);
     switch (cst) {
@@ -563,13 +567,14 @@ static void mc_meta_md(const struct mc_context *ctx, struct mc_stats *st, const 
 
 /* The reply of an ma that found or created its item. */
 static void mc_meta_ma_reply(const struct mc_context *ctx, const struct mc_meta_request *req,
-                             const struct cache_meta_arith_result *r, uint32_t ttl, uint32_t viv,
+                             const struct cache_meta_arith_result *r, cache_exp_t ttl, cache_exp_t viv,
                              struct outq *out)
 {
     struct mc_line l = {.n = 0};
     char num[24];
     int nn = snprintf(num, sizeof(num), "%llu", (unsigned long long)r->value);
-    uint32_t exptime = r->exptime_before, now = cache_rel_time(ctx->cache);
+    cache_exp_t exptime = r->exptime_before;
+    uint32_t now = cache_rel_time(ctx->cache);
     bool value = mc_meta_has(req, 'v');
     if (value) {
         char hdr[16];
@@ -607,8 +612,8 @@ static void mc_meta_ma(const struct mc_context *ctx, struct mc_stats *st, const 
     struct cache_meta_arith_opts o = {0};
     struct cache_meta_arith_result r;
     struct mc_line l = {.n = 0};
-    uint32_t ttl = mc_meta_has(req, 'T') ? cache_exptime(c, req->ttl) : 0;
-    uint32_t viv = mc_meta_has(req, 'N') ? cache_exptime(c, req->vivify_ttl) : 0;
+    cache_exp_t ttl = mc_meta_has(req, 'T') ? mc_exptime(c, req->ttl) : CACHE_EXP_NEVER;
+    cache_exp_t viv = mc_meta_has(req, 'N') ? mc_exptime(c, req->vivify_ttl) : CACHE_EXP_NEVER;
     o.incr = req->mode != 'D' && req->mode != '-';
     o.delta = req->delta;
     o.has_cas = mc_meta_has(req, 'C') && req->cas != 0; /* ma ignores C0 (md does not) */
@@ -654,8 +659,9 @@ static void mc_meta_ma(const struct mc_context *ctx, struct mc_stats *st, const 
 }
 
 /* me: memcached's debug line. exp is printed as memcached 1.6.18 prints it: the clock minus the
- * exptime (so an item with 100 s left shows exp=-100), -1 without expiry. cls and size are cairn's
- * own slab class and item size. */
+ * exptime (so an item with 100 s left shows exp=-100), -1 without expiry; a precise expiry counts as
+ * the first whole second at or after it (item_exptime). cls and size are cairn's own slab class and
+ * item size. */
 static void mc_meta_me(const struct mc_context *ctx, const struct mc_meta_request *req, struct outq *out)
 {
     struct cache *c = ctx->cache;
@@ -702,7 +708,7 @@ static enum mc_meta_result mc_meta_ms(const struct mc_context *ctx, struct mc_st
     struct cache *c = ctx->cache;
     enum cache_status cst = CACHE_TOO_LARGE;
     struct item *it = NULL;
-    uint32_t exptime = mc_meta_has(req, 'T') ? cache_exptime(c, req->ttl) : 0;
+    cache_exp_t exptime = mc_meta_has(req, 'T') ? mc_exptime(c, req->ttl) : CACHE_EXP_NEVER;
     bool fits = mc_item_fits(ctx, req->nkey, req->nbytes);
     bool reserved = fits && mc_recv_reserve(ctx, req->nbytes);
     if (fits && !reserved && !set->no_wait)

@@ -72,7 +72,7 @@ struct mc_meta_request {
     uint64_t delta;         /* D (ma; default 1) */
     uint64_t initial;       /* J (ma; default 0) */
     char mode;              /* M's byte, 0 without M */
-    char key_buf[ITEM_KEY_MAX];
+    char key_buf[MC_KEY_MAX];
 };
 
 /* Whether flag byte f was on the line. */

@@ -138,7 +138,7 @@ static enum mc_parse_status mc_parse_keys(struct mc_request *req, const char *fr
     req->keys = from;
     req->keys_end = end;
     while (mc_parse_next_token(&pos, end, &k)) {
-        if (k.len > ITEM_KEY_MAX)
+        if (k.len > MC_KEY_MAX)
             return mc_client_error(req, MC_ERR_BAD_FORMAT);
     }
     return MC_PARSE_OK;
@@ -163,7 +163,7 @@ static enum mc_parse_status mc_parse_storage(struct mc_request *req, size_t n)
         return MC_PARSE_ERROR;
     mc_set_noreply(req, req->tokens[n - 1]);
     req->key = req->tokens[1];
-    if (req->key.len > ITEM_KEY_MAX)
+    if (req->key.len > MC_KEY_MAX)
         return mc_client_error(req, MC_ERR_BAD_FORMAT);
     int32_t vlen;
     if (!mc_parse_u32(req->tokens[2], &req->flags) || !mc_parse_i32(req->tokens[3], &req->exptime) ||
@@ -183,7 +183,7 @@ static enum mc_parse_status mc_parse_arith(struct mc_request *req, size_t n)
         return MC_PARSE_ERROR;
     mc_set_noreply(req, req->tokens[n - 1]);
     req->key = req->tokens[1];
-    if (req->key.len > ITEM_KEY_MAX)
+    if (req->key.len > MC_KEY_MAX)
         return mc_client_error(req, MC_ERR_BAD_FORMAT);
     if (!mc_parse_u64(req->tokens[2], &req->delta))
         return mc_client_error(req, MC_ERR_DELTA);
@@ -196,7 +196,7 @@ static enum mc_parse_status mc_parse_touch(struct mc_request *req, size_t n)
         return MC_PARSE_ERROR;
     mc_set_noreply(req, req->tokens[n - 1]);
     req->key = req->tokens[1];
-    if (req->key.len > ITEM_KEY_MAX)
+    if (req->key.len > MC_KEY_MAX)
         return mc_client_error(req, MC_ERR_BAD_FORMAT);
     if (!mc_parse_i32(req->tokens[2], &req->exptime))
         return mc_client_error(req, MC_ERR_EXPTIME);
@@ -216,7 +216,7 @@ static enum mc_parse_status mc_parse_delete(struct mc_request *req, size_t n)
         if (!valid)
             return mc_client_error(req, MC_ERR_DELETE_USAGE);
     }
-    if (req->key.len > ITEM_KEY_MAX)
+    if (req->key.len > MC_KEY_MAX)
         return mc_client_error(req, MC_ERR_BAD_FORMAT);
     return MC_PARSE_OK;
 }

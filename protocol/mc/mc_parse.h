@@ -21,6 +21,10 @@
 /* Tokens kept in the request; more than any non-get command accepts. */
 #define MC_PARSE_TOKENS 8
 
+/* memcached's longest key, in bytes (KEY_MAX_LENGTH); the storage engine takes longer ones (RESP),
+ * the text and meta protocols refuse them with memcached's errors. */
+#define MC_KEY_MAX 250u
+
 enum mc_cmd {
     MC_CMD_NONE = 0,
     MC_CMD_GET,

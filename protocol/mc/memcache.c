@@ -59,6 +59,8 @@ enum mc_state { MC_ST_LINE = 0, MC_ST_VALUE, MC_ST_SWALLOW };
 /* A refused value longer than this is not swallowed: the connection closes after the refusal. */
 #define MC_SWALLOW_MAX(ctx) (2 * (uint64_t)(ctx)->item_size_max + 2)
 
+#define MC_REL_MAX_DELTA 2592000 /* 30 days: larger client exptimes are absolute Unix times */
+
 /* Room for the stats arguments, NUL-terminated, handed to the server's callback. */
 #define MC_STATS_ARGS (MC_PARSE_TOKENS - 1)
 #define MC_STATS_BUF  512u
@@ -166,7 +168,7 @@ static inline size_t mc_fmt_u64(char *p, uint64_t v)
 /* Queues "VALUE <key> <flags> <bytes>[ <cas>]\r\n", the value and its "\r\n"; takes over it. */
 static void mc_add_hit(struct outq *out, struct item *it, bool with_cas)
 {
-    char hdr[6 + ITEM_KEY_MAX + 3 * 21 + 2];
+    char hdr[6 + MC_KEY_MAX + 3 * 21 + 2];
     size_t n = 6;
     memcpy(hdr, "VALUE ", 6);
     memcpy(hdr + n, item_key(it), item_nkey(it));
@@ -210,7 +212,7 @@ static enum proto_status mc_exec_get(struct mc_session *s, const struct mc_reque
     struct mc_stats *st = s->stats;
     bool touch = req->cmd == MC_CMD_GAT || req->cmd == MC_CMD_GATS;
     bool with_cas = req->cmd == MC_CMD_GETS || req->cmd == MC_CMD_GATS;
-    uint32_t exptime = touch ? cache_exptime(c, req->exptime) : 0;
+    cache_exp_t exp = touch ? mc_exptime(c, req->exptime) : CACHE_EXP_NEVER;
     const char *pos = s->get_resume != 0 ? line + s->get_resume : req->keys;
     const char *before = pos;
     struct mc_token k;
@@ -225,8 +227,7 @@ static enum proto_status mc_exec_get(struct mc_session *s, const struct mc_reque
         }
         before = pos;
         enum cache_miss_reason why = CACHE_MISS_NONE;
-        struct item *it =
-            touch ? cache_get_touch(c, k.p, k.len, exptime, &why) : cache_get(c, k.p, k.len, &why);
+        struct item *it = touch ? cache_get_touch(c, k.p, k.len, exp, &why) : cache_get(c, k.p, k.len, &why);
         if (!touch)
             mc_detail_record_get(s->ctx->shared, k.p, k.len, it != NULL);
         if (touch) {
@@ -262,6 +263,34 @@ static enum cache_store_mode mc_store_mode(enum mc_cmd cmd)
     default:
         return CACHE_SET;
     }
+}
+
+static uint32_t mc_clamp_rel(int64_t v)
+{
+    if (v > (int64_t)UINT32_MAX)
+        return UINT32_MAX;
+    return v < 1 ? 1 : (uint32_t)v;
+}
+
+/* See mc_internal.h. "Already expired" is relative time 1. */
+uint32_t mc_realtime(const struct cache *c, int64_t client_exptime)
+{
+    int64_t started = (int64_t)cache_process_started(c);
+    if (client_exptime == 0)
+        return 0;
+    if (client_exptime < 0)
+        return 1;
+    if (client_exptime <= MC_REL_MAX_DELTA)
+        return mc_clamp_rel((int64_t)cache_rel_time(c) + client_exptime);
+    if (client_exptime <= started)
+        return 1;
+    return mc_clamp_rel(client_exptime - started);
+}
+
+/* See mc_internal.h. */
+cache_exp_t mc_exptime(const struct cache *c, int64_t client_exptime)
+{
+    return cache_exp_from_rel_seconds(mc_realtime(c, client_exptime));
 }
 
 /*
@@ -326,7 +355,7 @@ static enum proto_status mc_exec_storage(struct mc_session *s, const struct mc_r
     if (fits) {
         cst = CACHE_NO_MEMORY;
         if (reserved) {
-            it = cache_alloc(c, req->key.p, req->key.len, req->flags, cache_exptime(c, req->exptime),
+            it = cache_alloc(c, req->key.p, req->key.len, req->flags, mc_exptime(c, req->exptime),
                              req->nbytes, &cst);
             if (it == NULL)
                 mc_recv_unreserve(s->ctx, req->nbytes);
@@ -434,7 +463,7 @@ static void mc_exec_arith(struct mc_session *s, const struct mc_request *req, st
 static void mc_exec_touch(struct mc_session *s, const struct mc_request *req, struct outq *out)
 {
     struct cache *c = s->ctx->cache;
-    enum cache_status cst = cache_touch(c, req->key.p, req->key.len, cache_exptime(c, req->exptime));
+    enum cache_status cst = cache_touch(c, req->key.p, req->key.len, mc_exptime(c, req->exptime));
     mc_count(&s->stats->cmd_touch);
     mc_count(cst == CACHE_OK ? &s->stats->touch_hits : &s->stats->touch_misses);
     mc_reply(out, req->noreply, cst == CACHE_OK ? "TOUCHED\r\n" : "NOT_FOUND\r\n");
@@ -451,7 +480,7 @@ static void mc_exec_delete(struct mc_session *s, const struct mc_request *req, s
 static void mc_exec_flush(struct mc_session *s, const struct mc_request *req, struct outq *out)
 {
     struct cache *c = s->ctx->cache;
-    uint32_t when = req->has_delay && req->exptime > 0 ? cache_exptime(c, req->exptime) : cache_rel_time(c);
+    uint32_t when = req->has_delay && req->exptime > 0 ? mc_realtime(c, req->exptime) : cache_rel_time(c);
     cache_flush(c, when);
     mc_count(&s->stats->cmd_flush);
     mc_reply(out, req->noreply, "OK\r\n");

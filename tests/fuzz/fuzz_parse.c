@@ -8,7 +8,7 @@
  *
  * - every pointer the request carries (tokens, key, get keys) lies inside the line, or for a decoded
  *   meta key inside the request's key_buf;
- * - a key accepted for execution is 1..ITEM_KEY_MAX bytes;
+ * - a key accepted for execution is 1..MC_KEY_MAX bytes;
  * - an error status comes with a reply line that ends in "\r\n" and has no other line end;
  * - a refused ms that must swallow its value has read the value length;
  * - base64: what encode writes, decode gives back unchanged.
@@ -104,7 +104,7 @@ static void check_classic(const char *line, size_t len)
     case MC_CMD_DECR:
     case MC_CMD_DELETE:
     case MC_CMD_TOUCH:
-        FUZZ_CHECK(req.key.len >= 1 && req.key.len <= ITEM_KEY_MAX);
+        FUZZ_CHECK(req.key.len >= 1 && req.key.len <= MC_KEY_MAX);
         FUZZ_CHECK(inside(req.key.p, req.key.len, line, len));
         FUZZ_CHECK(memchr(req.key.p, ' ', req.key.len) == NULL);
         break;
@@ -133,7 +133,7 @@ static void check_meta(const char *line, size_t len)
     for (size_t i = 0; i < req.norder; i++)
         FUZZ_CHECK(mc_meta_has(&req, req.order[i]));
     if (req.cmd != MC_META_MN) {
-        FUZZ_CHECK(req.nkey >= 1 && req.nkey <= ITEM_KEY_MAX);
+        FUZZ_CHECK(req.nkey >= 1 && req.nkey <= MC_KEY_MAX);
         FUZZ_CHECK(inside(req.key, req.nkey, line, len) || inside(req.key, req.nkey, req.key_buf, sizeof(req.key_buf)));
     }
     if (mc_meta_has(&req, 'O') && !req.opaque_late) {
@@ -142,12 +142,12 @@ static void check_meta(const char *line, size_t len)
     }
 }
 
-/* decode(encode(x)) == x for any bytes x (keys up to ITEM_KEY_MAX). */
+/* decode(encode(x)) == x for any bytes x (keys up to MC_KEY_MAX). */
 static void check_base64(const uint8_t *data, size_t size)
 {
-    char enc[4 * ((ITEM_KEY_MAX + 2) / 3)];
+    char enc[4 * ((MC_KEY_MAX + 2) / 3)];
     char dec[sizeof(enc)];
-    size_t n = size < ITEM_KEY_MAX ? size : ITEM_KEY_MAX;
+    size_t n = size < MC_KEY_MAX ? size : MC_KEY_MAX;
     if (n == 0)
         return;
     size_t e = mc_meta_base64_encode((const char *)data, n, enc);

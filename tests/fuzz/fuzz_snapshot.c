@@ -4,13 +4,17 @@
  * cache afterwards.
  *
  * A checksum guards every snapshot, so random bytes would almost never get past it. The first input
- * byte therefore picks how the file is made from the rest (format in storage/snapshot.h):
+ * byte therefore picks how the file is made from the rest (format in storage/snapshot.h), by its
+ * value modulo 4 (inputs written when there were three modes keep their meaning):
  *   mode 0  the rest is the whole file, as it is;
  *   mode 1  the rest is header and records; the target appends a footer with the right record count
  *           and checksum;
- *   mode 2  the rest is records only; the target writes a good version 2 header in front (item size
- *           limit 1 MiB) and the footer.
- * Modes 1 and 2 put the record parser and the load path in front of the fuzzer.
+ *   mode 2  the rest is version 2 records only (26-byte fixed part, u8 key length, expiries in Unix
+ *           seconds); the target writes a good version 2 header in front (item size limit 1 MiB) and
+ *           the footer;
+ *   mode 3  the same with version 3 records (30-byte fixed part: expiry kind, expiries in Unix
+ *           milliseconds, u32 key length) and a version 3 header.
+ * Modes 1 to 3 put the record parser and the load path in front of the fuzzer.
  *
  * What must hold, whatever the file:
  * - a file that fails verification loads nothing; a load that succeeds had a file that verifies;
@@ -48,8 +52,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
     } while (0)
 
 #define HEADER_V1_LEN 24u /* version 1: no item size limit */
-#define HEADER_LEN 28u    /* version 2 */
-#define RECORD_LEN 26u
+#define HEADER_LEN    28u /* versions 2 and 3 */
+#define RECORD_V2_LEN 26u /* versions 1 and 2 */
+#define RECORD_V3_LEN 30u
 #define FOOTER_LEN 24u
 #define MAX_RECORDS 4096u
 
@@ -84,30 +89,33 @@ static void put_u64(uint8_t *p, uint64_t v)
         p[i] = (uint8_t)(v >> (8 * i));
 }
 
-/* The header's length for the version the file names (a file that is not version 1 is read as
- * version 2: anything else fails verification before the records matter). */
-static size_t header_len(const uint8_t *f, size_t len)
+/* The version the file names, read as 1, 2 or 3 (anything else fails verification before the
+ * records matter: it is read as version 2). */
+static uint32_t file_version(const uint8_t *f, size_t len)
 {
-    return len >= 12 && get_u32(f + 8) == 1 ? HEADER_V1_LEN : HEADER_LEN;
+    uint32_t v = len >= 12 ? get_u32(f + 8) : 2;
+    return v == 1 || v == 3 ? v : 2;
 }
 
-/* Whether tag starts a record in a file of this header length: 0x01 (text key) always, 0x02
- * (binary key) from version 2 on. */
-static bool record_tag(uint8_t tag, size_t hlen)
+/* Whether tag starts a record in a file of this version: 0x01 (text key) always, 0x02 (binary key)
+ * from version 2 on, 0x03 (raw key) from version 3 on. */
+static bool record_tag(uint8_t tag, uint32_t version)
 {
-    return tag == 0x01 || (tag == 0x02 && hlen == HEADER_LEN);
+    return tag == 0x01 || (tag == 0x02 && version >= 2) || (tag == 0x03 && version >= 3);
 }
 
 /* Walks the records after the header as the format describes them; returns how many there are and
  * sets *end to the offset where the walk stopped (the footer's tag in a good file). */
 static size_t walk_records(const uint8_t *f, size_t len, struct rec *out, size_t max, size_t *end)
 {
-    size_t hlen = header_len(f, len);
+    uint32_t version = file_version(f, len);
+    size_t hlen = version == 1 ? HEADER_V1_LEN : HEADER_LEN;
+    size_t rlen = version >= 3 ? RECORD_V3_LEN : RECORD_V2_LEN;
     size_t pos = hlen, n = 0;
-    while (pos + RECORD_LEN <= len && record_tag(f[pos], hlen)) {
-        size_t nkey = f[pos + 1];
+    while (pos + rlen <= len && record_tag(f[pos], version)) {
+        size_t nkey = version >= 3 ? get_u32(f + pos + 26) : f[pos + 1];
         size_t nbytes = get_u32(f + pos + 22);
-        if (nkey == 0 || nbytes > len - pos - RECORD_LEN || nkey > len - pos - RECORD_LEN - nbytes)
+        if ((version < 3 && nkey == 0) || nbytes > len - pos - rlen || nkey > len - pos - rlen - nbytes)
             break;
         if (n < max) {
             out[n].nkey = nkey;
@@ -115,11 +123,11 @@ static size_t walk_records(const uint8_t *f, size_t len, struct rec *out, size_t
             out[n].expiry = get_u64(f + pos + 6);
             out[n].cas = get_u64(f + pos + 14);
             out[n].nbytes = nbytes;
-            out[n].key = f + pos + RECORD_LEN;
-            out[n].value = f + pos + RECORD_LEN + nkey;
+            out[n].key = f + pos + rlen;
+            out[n].value = f + pos + rlen + nkey;
         }
         n++;
-        pos += RECORD_LEN + nkey + nbytes;
+        pos += rlen + nkey + nbytes;
     }
     *end = pos;
     return n;
@@ -128,15 +136,15 @@ static size_t walk_records(const uint8_t *f, size_t len, struct rec *out, size_t
 /* Builds the file for the input's mode; returns a malloc'd buffer. */
 static uint8_t *make_file(const uint8_t *data, size_t size, size_t *len)
 {
-    unsigned mode = size > 0 ? data[0] % 3u : 0;
+    unsigned mode = size > 0 ? data[0] % 4u : 0;
     const uint8_t *rest = size > 0 ? data + 1 : data;
     size_t nrest = size > 0 ? size - 1 : 0;
     uint8_t *f = malloc(HEADER_LEN + nrest + FOOTER_LEN);
     FUZZ_CHECK(f != NULL);
     size_t n = 0;
-    if (mode == 2) {
+    if (mode >= 2) {
         memcpy(f, SNAPSHOT_MAGIC, 8);
-        put_u32(f + 8, SNAPSHOT_VERSION);
+        put_u32(f + 8, mode == 2 ? 2 : 3);
         put_u32(f + 12, 0);
         put_u64(f + 16, 1700000000u);
         put_u32(f + 24, 1u << 20); /* the saver's item size limit */
@@ -144,7 +152,7 @@ static uint8_t *make_file(const uint8_t *data, size_t size, size_t *len)
     }
     memcpy(f + n, rest, nrest);
     n += nrest;
-    if (mode != 0 && n >= header_len(f, n)) {
+    if (mode != 0 && n >= (file_version(f, n) == 1 ? HEADER_V1_LEN : HEADER_LEN)) {
         size_t end;
         struct rec dummy;
         uint64_t count = walk_records(f, n, &dummy, 0, &end);

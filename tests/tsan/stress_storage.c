@@ -59,7 +59,9 @@ static void *worker(void *arg)
         case 0:
         case 1: {
             size_t n = (r >> 16) % 3000;
-            struct item *it = cache_alloc(cache, key, nkey, 0, (r & 1) ? 0 : cache_rel_time(cache) + 2, n, &st);
+            cache_exp_t exp =
+                (r & 1) ? CACHE_EXP_NEVER : cache_exp_from_rel_seconds(cache_rel_time(cache) + 2);
+            struct item *it = cache_alloc(cache, key, nkey, 0, exp, n, &st);
             if (it == NULL)
                 break;
             fill(item_value(it), n);
@@ -95,7 +97,9 @@ static void *worker(void *arg)
             if (r & 1)
                 cache_delete(cache, key, nkey, 0);
             else
-                cache_touch(cache, key, nkey, cache_rel_time(cache) + 5);
+                cache_touch(cache, key, nkey,
+                            (r & 2) ? cache_exp_from_rel_seconds(cache_rel_time(cache) + 5)
+                                    : cache_exp_from_unix_ms(cache, cache_now_unix_ms(cache) + r % 3000));
             break;
         }
     }

@@ -6,6 +6,7 @@
  */
 #include "protocol_test.h"
 
+#include "protocol/mc/mc_internal.h"
 #include "protocol/mc/mc_parse.h"
 
 #define S(x) x, sizeof(x) - 1
@@ -500,6 +501,63 @@ Test(session, expiry_and_delayed_flush)
     cr_expect_eq(t.stats.get_expired, 1);
     cr_expect_eq(t.stats.get_flushed, 1);
     cr_expect_eq(t.stats.cmd_flush, 1);
+    pt_run_fini(&t);
+}
+
+/* memcached's exptime rules (realtime()), which the protocol layer applies before the cache sees an
+ * expiry: relative up to 30 days, absolute beyond, "already expired" as relative second 1. */
+Test(session, exptime_rules)
+{
+    struct cache *c = pt_cache_create(8u << 20);
+    time_t started = cache_process_started(c);
+    struct {
+        int64_t client;
+        uint32_t want;
+    } cases[] = {
+        {0, 0},
+        {-1, 1},
+        {-1000000, 1},
+        {1, 1001},
+        {100, 1100},
+        {2592000, 1000 + 2592000},
+        {(int64_t)started + 5000, 5000}, /* absolute, in the future */
+        {(int64_t)started, 1},           /* absolute, at the start: already expired */
+        {2592001, 1},                    /* absolute, long past */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cr_assert_eq(mc_realtime(c, cases[i].client), cases[i].want, "case %zu: %u", i,
+                     mc_realtime(c, cases[i].client));
+        cr_assert_eq(mc_exptime(c, cases[i].client), cache_exp_from_rel_seconds(cases[i].want),
+                     "case %zu: a whole-second expiry", i);
+    }
+    cache_destroy(&c);
+}
+
+/* An item with a precise expiry (stored by another protocol) over memcached's meta commands: `t`
+ * shows the first whole second at or after the expiry minus the clock (the exptime memcached would
+ * hold), `me` the same second; it dies at its millisecond. A whole-second item shows as before. */
+Test(session, precise_expiry_shown_in_whole_seconds)
+{
+    struct pt_run t;
+    pt_run_init(&t, 8u << 20);
+    enum cache_status cst;
+    struct item *it = cache_alloc(t.cache, "px", 2, 0, cache_exp_from_rel_ms(1000000 + 1500), 1, &cst);
+    cr_assert_not_null(it);
+    item_value(it)[0] = 'p';
+    cr_assert_eq(cache_store(t.cache, it, CACHE_SET, 0, NULL), CACHE_OK);
+    cache_item_release(t.cache, &it);
+    pt_feed(&t, S("set w 0 10 1\r\nw\r\nmg px t v\r\nmg w t\r\nme px\r\n"), (size_t)-1);
+    cache_clock_set_ms(t.cache, 1001499);
+    pt_feed(&t, S("mg px t\r\n"), (size_t)-1);
+    cache_clock_set_ms(t.cache, 1001500);
+    pt_feed(&t, S("mg px t\r\n"), (size_t)-1);
+    char *out = pt_drain(t.r, (size_t)-1, NULL);
+    const char *me = strstr(out, "ME px exp=-2 ");
+    cr_expect_not_null(me, "%s", out);
+    static const char head[] = "STORED\r\nVA 1 t2\r\np\r\nHD t10\r\nME px ";
+    cr_expect_eq(strncmp(out, head, sizeof head - 1), 0, "%s", out);
+    cr_expect_not_null(strstr(out, "\r\nHD t1\r\nEN\r\n"), "%s", out);
+    free(out);
     pt_run_fini(&t);
 }
 

@@ -32,15 +32,26 @@ static inline struct cache *st_cache(size_t limit, size_t page_size, unsigned sh
     return c;
 }
 
+/* A whole-second expiry (memcached's kind) at relative second rel; 0 = never. */
+static inline cache_exp_t st_at(uint32_t rel)
+{
+    return cache_exp_from_rel_seconds(rel);
+}
+
+/* A whole-second expiry secs seconds after the cache's clock now (memcached's relative exptime). */
+static inline cache_exp_t st_in(struct cache *c, uint32_t secs)
+{
+    return st_at(cache_rel_time(c) + secs);
+}
+
 /* Stores key = value (strings) under mode; returns the status, CAS in *cas_out if not NULL. */
-static inline enum cache_status st_store(struct cache *c, const char *key, const char *value,
-                                         uint32_t flags, uint32_t exptime,
-                                         enum cache_store_mode mode, uint64_t cas_in,
+static inline enum cache_status st_store(struct cache *c, const char *key, const char *value, uint32_t flags,
+                                         cache_exp_t exp, enum cache_store_mode mode, uint64_t cas_in,
                                          uint64_t *cas_out)
 {
     enum cache_status st;
     size_t n = strlen(value);
-    struct item *it = cache_alloc(c, key, strlen(key), flags, exptime, n, &st);
+    struct item *it = cache_alloc(c, key, strlen(key), flags, exp, n, &st);
 
     if (!it)
         return st;

@@ -29,13 +29,13 @@ static void value_of(int i)
     value[VLEN] = '\0';
 }
 
-static enum cache_status set_i(int i, uint32_t exptime)
+static enum cache_status set_i(int i, cache_exp_t exp)
 {
     char key[16];
 
     key_of(key, sizeof key, i);
     value_of(i);
-    return st_store(c, key, value, 0, exptime, CACHE_SET, 0, NULL);
+    return st_store(c, key, value, 0, exp, CACHE_SET, 0, NULL);
 }
 
 static struct item *get_i(int i)
@@ -165,7 +165,7 @@ Test(evict, eviction_figures_time_and_nonzero)
     n = perpage();
     cache_clock_set(c, 100);
     for (i = 0; i < n; i++)
-        cr_assert_eq(set_i((int)i, i == 0 ? 100000 : 0), CACHE_OK);
+        cr_assert_eq(set_i((int)i, i == 0 ? st_at(100000) : CACHE_EXP_NEVER), CACHE_OK);
     cache_clock_set(c, 130);
     cr_assert_eq(set_i(-1, 0), CACHE_OK);
     it = get_i(-1);
@@ -283,7 +283,7 @@ Test(evict, expired_unfetched_counted_by_the_clock)
     n = perpage();
     cache_clock_set(c, 100);
     for (i = 0; i < n; i++)
-        cr_assert_eq(set_i((int)i, 110), CACHE_OK);
+        cr_assert_eq(set_i((int)i, st_at(110)), CACHE_OK);
     cr_assert(present(0));
     cache_clock_set(c, 110);
     for (i = 0; i < 10; i++)

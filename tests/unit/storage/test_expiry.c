@@ -1,6 +1,6 @@
 /*
- * test_expiry.c: the relative clock, memcached's exptime rules, lazy expiry, touch and get-and-touch,
- * background reclaim, and flush_all now and later.
+ * test_expiry.c: the relative clock, lazy expiry, touch and get-and-touch, background reclaim, and
+ * flush_all now and later. (memcached's exptime rules are the protocol's: tests/unit/protocol.)
  */
 #include "tests/unit/storage/storage_test.h"
 
@@ -40,33 +40,9 @@ Test(expiry, clock_starts_after_zero_and_ticks_forward)
     cache_destroy(&fresh);
 }
 
-Test(expiry, exptime_rules)
-{
-    time_t started = cache_process_started(c);
-    struct {
-        int64_t client;
-        uint32_t want;
-    } cases[] = {
-        {0, 0},
-        {-1, 1},
-        {-1000000, 1},
-        {1, 1001},
-        {100, 1100},
-        {2592000, 1000 + 2592000},
-        {(int64_t)started + 5000, 5000},   /* absolute, in the future */
-        {(int64_t)started, 1},             /* absolute, at the start: already expired */
-        {2592001, 1},                      /* absolute, long past */
-    };
-    size_t i;
-
-    for (i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        cr_assert_eq(cache_exptime(c, cases[i].client), cases[i].want, "case %zu: %u", i,
-                     cache_exptime(c, cases[i].client));
-}
-
 Test(expiry, negative_exptime_store_is_immediately_dead)
 {
-    cr_assert_eq(st_store(c, "k", "v", 0, cache_exptime(c, -1), CACHE_SET, 0, NULL), CACHE_OK);
+    cr_assert_eq(st_store(c, "k", "v", 0, st_at(1), CACHE_SET, 0, NULL), CACHE_OK);
     st_expect_miss(c, "k", CACHE_MISS_EXPIRED);
     st_expect_miss(c, "k", CACHE_MISS_NONE);
 }
@@ -75,7 +51,7 @@ Test(expiry, lazy_expiry_on_get)
 {
     struct cache_stats s;
 
-    cr_assert_eq(st_store(c, "k", "v", 0, cache_exptime(c, 10), CACHE_SET, 0, NULL), CACHE_OK);
+    cr_assert_eq(st_store(c, "k", "v", 0, st_in(c, 10), CACHE_SET, 0, NULL), CACHE_OK);
     cr_assert_eq(st_set(c, "forever", "v"), CACHE_OK);
     cache_clock_set(c, 1009);
     st_expect(c, "k", "v");
@@ -90,7 +66,7 @@ Test(expiry, lazy_expiry_on_get)
 
 Test(expiry, expired_items_count_as_absent_for_stores)
 {
-    uint32_t exp = cache_exptime(c, 5);
+    cache_exp_t exp = st_in(c, 5);
 
     cr_assert_eq(st_store(c, "k", "v", 0, exp, CACHE_SET, 0, NULL), CACHE_OK);
     cache_clock_set(c, 1005);
@@ -106,12 +82,12 @@ Test(expiry, touch_and_get_touch)
     struct item *it;
     enum cache_miss_reason why;
 
-    cr_assert_eq(st_store(c, "k", "v", 0, cache_exptime(c, 10), CACHE_SET, 0, NULL), CACHE_OK);
-    cr_assert_eq(cache_touch(c, "k", 1, cache_exptime(c, 100)), CACHE_OK);
-    cr_assert_eq(cache_touch(c, "nope", 4, 5), CACHE_NOT_FOUND);
+    cr_assert_eq(st_store(c, "k", "v", 0, st_in(c, 10), CACHE_SET, 0, NULL), CACHE_OK);
+    cr_assert_eq(cache_touch(c, "k", 1, st_in(c, 100)), CACHE_OK);
+    cr_assert_eq(cache_touch(c, "nope", 4, st_at(5)), CACHE_NOT_FOUND);
     cache_clock_set(c, 1050);
     st_expect(c, "k", "v");
-    it = cache_get_touch(c, "k", 1, cache_exptime(c, 5), &why);
+    it = cache_get_touch(c, "k", 1, st_in(c, 5), &why);
     cr_assert_not_null(it);
     cr_assert_eq(why, CACHE_MISS_NONE);
     cr_assert_eq(item_exptime(it), 1055);
@@ -122,7 +98,7 @@ Test(expiry, touch_and_get_touch)
     cr_assert_eq(why, CACHE_MISS_EXPIRED);
     cr_assert_eq(cache_touch(c, "k", 1, 0), CACHE_NOT_FOUND);
     cr_assert_eq(st_set(c, "k", "v"), CACHE_OK);
-    cr_assert_eq(cache_touch(c, "k", 1, cache_exptime(c, -1)), CACHE_OK);
+    cr_assert_eq(cache_touch(c, "k", 1, st_at(1)), CACHE_OK);
     st_expect_miss(c, "k", CACHE_MISS_EXPIRED);
 }
 
@@ -131,13 +107,13 @@ Test(expiry, exptime_and_atime_accessors)
 {
     struct item *it;
 
-    cr_assert_eq(st_store(c, "k", "v", 0, cache_exptime(c, 10), CACHE_SET, 0, NULL), CACHE_OK);
+    cr_assert_eq(st_store(c, "k", "v", 0, st_in(c, 10), CACHE_SET, 0, NULL), CACHE_OK);
     it = cache_get(c, "k", 1, NULL);
     cr_assert_not_null(it);
     cr_assert_eq(item_exptime(it), 1010);
     cr_assert_eq(item_atime(it), 1000);
     cache_clock_set(c, 1003);
-    cr_assert_eq(cache_touch(c, "k", 1, cache_exptime(c, 0)), CACHE_OK);
+    cr_assert_eq(cache_touch(c, "k", 1, CACHE_EXP_NEVER), CACHE_OK);
     cr_assert_eq(item_exptime(it), 0, "a held reference sees the touch");
     cr_assert_eq(item_atime(it), 1003, "a touch is an access");
     cache_item_release(c, &it);
@@ -156,7 +132,7 @@ static void *toucher(void *p)
     int i;
 
     for (i = 0; i < a->rounds; i++)
-        if (cache_touch(c, "k", 1, (i & 1) ? 5000u : 7000u) != CACHE_OK)
+        if (cache_touch(c, "k", 1, st_at((i & 1) ? 5000u : 7000u)) != CACHE_OK)
             a->bad++;
     return NULL;
 }
@@ -169,7 +145,7 @@ Test(expiry, unlocked_exptime_reads_race_only_with_whole_values)
     pthread_t th;
     int i, seen5 = 0, seen7 = 0;
 
-    cr_assert_eq(st_store(c, "k", "v", 0, 7000u, CACHE_SET, 0, NULL), CACHE_OK);
+    cr_assert_eq(st_store(c, "k", "v", 0, st_at(7000u), CACHE_SET, 0, NULL), CACHE_OK);
     a.held = cache_get(c, "k", 1, NULL);
     cr_assert_not_null(a.held);
     cr_assert_eq(pthread_create(&th, NULL, toucher, &a), 0);
@@ -198,8 +174,7 @@ Test(expiry, reclaim_unlinks_expired_items_resumably)
 
     for (i = 0; i < 300; i++) {
         snprintf(key, sizeof key, "k%zu", i);
-        cr_assert_eq(st_store(c, key, "v", 0, i % 3 == 0 ? 0 : cache_exptime(c, 10), CACHE_SET,
-                              0, NULL), CACHE_OK);
+        cr_assert_eq(st_store(c, key, "v", 0, i % 3 == 0 ? 0 : st_in(c, 10), CACHE_SET, 0, NULL), CACHE_OK);
     }
     for (i = 0; i < 300; i += 3) {
         snprintf(key, sizeof key, "k%zu", i + 1);
@@ -229,8 +204,7 @@ Test(expiry, reclaim_of_a_referenced_item_keeps_its_bytes)
 {
     struct item *it;
 
-    cr_assert_eq(st_store(c, "k", "payload", 0, cache_exptime(c, 1), CACHE_SET, 0, NULL),
-                 CACHE_OK);
+    cr_assert_eq(st_store(c, "k", "payload", 0, st_in(c, 1), CACHE_SET, 0, NULL), CACHE_OK);
     it = cache_get(c, "k", 1, NULL);
     cr_assert_not_null(it);
     cache_clock_set(c, 1001);
@@ -333,8 +307,8 @@ Test(expiry, reclaim_on_a_sparse_table_is_bounded_and_resumes)
     size_t calls = 0, got = 0;
 
     cache_clock_set(big, 1000);
-    cr_assert_eq(st_store(big, "lonely", "v", 0, 1001, CACHE_SET, 0, NULL), CACHE_OK);
-    cr_assert_eq(st_store(big, "other", "v", 0, 1001, CACHE_SET, 0, NULL), CACHE_OK);
+    cr_assert_eq(st_store(big, "lonely", "v", 0, st_at(1001), CACHE_SET, 0, NULL), CACHE_OK);
+    cr_assert_eq(st_store(big, "other", "v", 0, st_at(1001), CACHE_SET, 0, NULL), CACHE_OK);
     cache_clock_set(big, 1001);
     while (got < 2 && calls < 10000) {
         got += cache_reclaim(big, 10);
@@ -345,4 +319,199 @@ Test(expiry, reclaim_on_a_sparse_table_is_bounded_and_resumes)
     cr_assert_leq(calls, (64u * 4096u) / 160u + 2u, "the cursor resumes where it stopped");
     cr_assert_eq(st_stats(big).curr_items, 0);
     cache_destroy(&big);
+}
+
+/* ---- precise expiries (cache_exp_t with the precise bit: Redis's PX, EXAT, PXAT) ---- */
+
+/* Stores key with a precise expiry at relative millisecond ms. */
+static void set_precise(const char *key, uint64_t ms)
+{
+    cr_assert_eq(st_store(c, key, "v", 0, cache_exp_from_rel_ms(ms), CACHE_SET, 0, NULL), CACHE_OK);
+}
+
+/* Whether key is there, without marking an access that matters here. */
+static bool alive(const char *key)
+{
+    struct item *it = cache_get(c, key, strlen(key), NULL);
+    bool found = it != NULL;
+
+    cache_item_release(c, &it);
+    return found;
+}
+
+/* With the millisecond clock frozen: alive at M - 1, dead at M, whatever M's place in its second. */
+Test(expiry, precise_expiry_dies_at_its_millisecond)
+{
+    static const uint64_t ms[] = {1000100, 1000999, 1001000, 1001001, 1002500};
+
+    for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++) {
+        struct item *it;
+
+        cache_clock_set(c, 1000);
+        set_precise("p", ms[i]);
+        it = cache_get(c, "p", 1, NULL);
+        cr_assert_not_null(it);
+        cr_assert_eq(item_exp(it), cache_exp_from_rel_ms(ms[i]), "case %zu: kept exactly", i);
+        cr_assert_eq(item_exptime(it), (ms[i] + 999) / 1000, "case %zu: memcached's second", i);
+        cache_item_release(c, &it);
+        cache_clock_set_ms(c, ms[i] - 1);
+        cr_assert(alive("p"), "case %zu: alive 1 ms before", i);
+        cache_clock_set_ms(c, ms[i]);
+        st_expect_miss(c, "p", CACHE_MISS_EXPIRED);
+    }
+}
+
+/* memcached's whole-second items die by the seconds clock exactly as before: an item with exptime
+ * 1001 is alive through 1000.999 and dead at 1001.000, and its expiry has no precise bit. */
+Test(expiry, whole_second_items_unchanged)
+{
+    struct item *it;
+
+    cr_assert_eq(st_store(c, "w", "v", 0, st_in(c, 1), CACHE_SET, 0, NULL), CACHE_OK);
+    it = cache_get(c, "w", 1, NULL);
+    cr_assert_not_null(it);
+    cr_assert_eq(item_exp(it), st_at(1001));
+    cr_assert_not(cache_exp_precise(item_exp(it)));
+    cr_assert_eq(item_exptime(it), 1001);
+    cache_item_release(c, &it);
+    cache_clock_set_ms(c, 1000999);
+    cr_assert(alive("w"));
+    cache_clock_set_ms(c, 1001000);
+    st_expect_miss(c, "w", CACHE_MISS_EXPIRED);
+    /* the seconds clock decides, not the millisecond one: a tick to 1001 kills it too */
+    cache_clock_set(c, 1000);
+    cr_assert_eq(st_store(c, "w", "v", 0, st_in(c, 1), CACHE_SET, 0, NULL), CACHE_OK);
+    cache_clock_set(c, 1001);
+    st_expect_miss(c, "w", CACHE_MISS_EXPIRED);
+}
+
+/* touch and gat switch an item between a precise and a whole-second expiry, both ways. */
+Test(expiry, touch_switches_between_precise_and_whole)
+{
+    struct item *it;
+
+    set_precise("k", 1000500);
+    cr_assert_eq(cache_touch(c, "k", 1, st_at(1003)), CACHE_OK);
+    cache_clock_set_ms(c, 1002999);
+    cr_assert(alive("k"), "now whole-second: alive until second 1003");
+    it = cache_get_touch(c, "k", 1, cache_exp_from_rel_ms(1003100), NULL);
+    cr_assert_not_null(it);
+    cr_assert_eq(item_exp(it), cache_exp_from_rel_ms(1003100));
+    cache_item_release(c, &it);
+    cache_clock_set_ms(c, 1003099);
+    cr_assert(alive("k"), "precise again: past the old second");
+    cache_clock_set_ms(c, 1003100);
+    st_expect_miss(c, "k", CACHE_MISS_EXPIRED);
+    set_precise("k", 1004000);
+    cr_assert_eq(cache_touch(c, "k", 1, CACHE_EXP_NEVER), CACHE_OK);
+    cache_clock_set(c, 100000);
+    cr_assert(alive("k"), "touched to never");
+}
+
+/* The Unix-millisecond conversions use the clock death uses; a time at or before the origin is an
+ * expiry already passed, never "never". */
+Test(expiry, unix_ms_conversions)
+{
+    int64_t origin = (int64_t)cache_process_started(c) * 1000;
+    cache_exp_t e;
+
+    cache_clock_set_ms(c, 1000250);
+    cr_assert_eq(cache_now_unix_ms(c), origin + 1000250);
+    e = cache_exp_from_unix_ms(c, origin + 1000400);
+    cr_assert(cache_exp_precise(e));
+    cr_assert_eq(cache_exp_rel_ms(e), 1000400);
+    cr_assert_eq(cache_exp_to_unix_ms(c, e), origin + 1000400);
+    cr_assert_eq(cache_exp_to_unix_ms(c, CACHE_EXP_NEVER), -1);
+    cr_assert_eq(cache_exp_to_unix_ms(c, st_at(1005)), origin + 1005000);
+    cr_assert_not(cache_exp_passed(c, e, cache_rel_time(c)));
+    for (int64_t t = origin; t >= origin - 5000; t -= 2500) {
+        e = cache_exp_from_unix_ms(c, t);
+        cr_assert_neq(e, CACHE_EXP_NEVER);
+        cr_assert(cache_exp_passed(c, e, cache_rel_time(c)));
+        cr_assert_eq(st_store(c, "old", "v", 0, e, CACHE_SET, 0, NULL), CACHE_OK);
+        st_expect_miss(c, "old", CACHE_MISS_EXPIRED);
+    }
+    e = cache_exp_from_unix_ms(c, INT64_MAX);
+    cr_assert_eq(cache_exp_rel_ms(e), ITEM_EXP_MS_MAX, "clamped to what an item holds");
+}
+
+/* On the real clock (a tick unfreezes it): an item set to live 300 ms is there at once and gone
+ * 400 ms later although no tick moved the seconds clock, i.e. not at the next second. */
+Test(expiry, precise_expiry_on_the_real_clock)
+{
+    struct timespec ts = {0, 400 * 1000000L};
+    struct cache *r = st_cache(0, 0, 0, 0);
+    uint32_t sec;
+
+    cache_clock_tick(r, time(NULL));
+    sec = cache_rel_time(r);
+    cr_assert_eq(
+        st_store(r, "px", "v", 0, cache_exp_from_unix_ms(r, cache_now_unix_ms(r) + 300), CACHE_SET, 0, NULL),
+        CACHE_OK);
+    st_expect(r, "px", "v");
+    nanosleep(&ts, NULL);
+    cr_assert_eq(cache_rel_time(r), sec, "the seconds clock did not move");
+    st_expect_miss(r, "px", CACHE_MISS_EXPIRED);
+    cache_destroy(&r);
+}
+
+/* Dead precise items are found by the eviction clock's and reclaim's rule too (one function). */
+Test(expiry, reclaim_takes_precise_items_at_their_millisecond)
+{
+    char key[16];
+
+    for (int i = 0; i < 20; i++) {
+        snprintf(key, sizeof key, "p%d", i);
+        set_precise(key, 1000000 + 100 * (uint64_t)i + 50);
+    }
+    cache_clock_set_ms(c, 1001000);
+    cr_assert_eq(cache_reclaim(c, 100000), 10);
+    cr_assert_eq(st_stats(c).curr_items, 10);
+    cache_clock_set_ms(c, 1002000);
+    cr_assert_eq(cache_reclaim(c, 100000), 10);
+}
+
+struct switcher_arg {
+    int rounds;
+    int bad;
+    struct item *held;
+};
+
+/* Touches "k" back and forth between a precise and a whole-second expiry. */
+static void *switcher(void *p)
+{
+    struct switcher_arg *a = p;
+
+    for (int i = 0; i < a->rounds; i++)
+        if (cache_touch(c, "k", 1, (i & 1) ? st_at(5000u) : cache_exp_from_rel_ms(7000777u)) != CACHE_OK)
+            a->bad++;
+    return NULL;
+}
+
+/* The lengths share their word with the expiry's ms field: a reader without the lock always sees
+ * the right key and value lengths while another thread rewrites the ms bits. */
+Test(expiry, unlocked_length_reads_while_ms_bits_change)
+{
+    struct switcher_arg a = {.rounds = 20000};
+    char val[9000];
+    pthread_t th;
+
+    memset(val, 'x', sizeof val - 1);
+    val[sizeof val - 1] = '\0';
+    cr_assert_eq(st_store(c, "k", val, 0, st_at(5000u), CACHE_SET, 0, NULL), CACHE_OK);
+    a.held = cache_get(c, "k", 1, NULL);
+    cr_assert_not_null(a.held);
+    cr_assert_eq(pthread_create(&th, NULL, switcher, &a), 0);
+    for (int i = 0; i < 200000; i++) {
+        uint32_t e = item_exptime(a.held);
+
+        if (item_nkey(a.held) != 1 || item_nbytes(a.held) != sizeof val - 1 || item_key(a.held)[0] != 'k')
+            a.bad++;
+        if (e != 5000u && e != 7001u)
+            a.bad++;
+    }
+    pthread_join(th, NULL);
+    cr_assert_eq(a.bad, 0);
+    cr_assert_eq(item_exp(a.held), st_at(5000u), "the last touch wins");
+    cache_item_release(c, &a.held);
 }

@@ -42,12 +42,12 @@ Test(meta, get_reports_state_before_the_access)
 {
     struct cache *c = meta_cache();
     struct cache_meta_info info;
-    st_store(c, "a", "hi", 5, 1100, CACHE_SET, 0, NULL);
+    st_store(c, "a", "hi", 5, st_at(1100), CACHE_SET, 0, NULL);
     cache_clock_set(c, 1010);
     struct item *it = mget(c, "a", NULL, &info);
     cr_assert_not_null(it);
     cr_assert_eq(info.status, CACHE_OK);
-    cr_assert_eq(info.exptime_before, 1100);
+    cr_assert_eq(info.exptime_before, st_at(1100));
     cr_assert_eq(info.atime_before, 1000);
     cr_assert(!info.fetched_before && !info.won && !info.already_won && !info.stale && !info.created);
     cache_item_release(c, &it);
@@ -80,11 +80,11 @@ Test(meta, no_update_leaves_the_item_unfetched)
 Test(meta, touch_sets_exptime)
 {
     struct cache *c = meta_cache();
-    struct cache_meta_get_opts o = {.set_ttl = true, .ttl = 1300};
+    struct cache_meta_get_opts o = {.set_ttl = true, .ttl = st_at(1300)};
     struct cache_meta_info info;
     st_set(c, "a", "1");
     struct item *it = mget(c, "a", &o, &info);
-    cr_assert_eq(info.exptime_before, 0);
+    cr_assert_eq(info.exptime_before, CACHE_EXP_NEVER);
     cr_assert_eq(item_exptime(it), 1300);
     cache_item_release(c, &it);
     cache_clock_set(c, 1300);
@@ -96,7 +96,7 @@ Test(meta, touch_sets_exptime)
 Test(meta, vivify_creates_once_and_wins_once)
 {
     struct cache *c = meta_cache();
-    struct cache_meta_get_opts o = {.vivify = true, .vivify_exptime = 1030};
+    struct cache_meta_get_opts o = {.vivify = true, .vivify_exptime = st_at(1030)};
     struct cache_meta_info info;
     struct item *it = mget(c, "a", &o, &info);
     cr_assert_not_null(it);
@@ -118,10 +118,10 @@ Test(meta, vivify_creates_once_and_wins_once)
 Test(meta, recache_wins_below_the_threshold)
 {
     struct cache *c = meta_cache();
-    struct cache_meta_get_opts o = {.recache = true, .recache_time = 1200};
+    struct cache_meta_get_opts o = {.recache = true, .recache_time = st_at(1200)};
     struct cache_meta_info info;
-    st_store(c, "short", "1", 0, 1100, CACHE_SET, 0, NULL);
-    st_store(c, "long", "1", 0, 1500, CACHE_SET, 0, NULL);
+    st_store(c, "short", "1", 0, st_at(1100), CACHE_SET, 0, NULL);
+    st_store(c, "long", "1", 0, st_at(1500), CACHE_SET, 0, NULL);
     st_set(c, "never", "1");
     struct item *it = mget(c, "long", &o, &info);
     cr_assert(!info.won, "exptime above the recache time");
@@ -136,8 +136,11 @@ Test(meta, recache_wins_below_the_threshold)
     cr_assert(!info.won && info.already_won);
     cache_item_release(c, &it);
     /* R after T compares with the new exptime. */
-    struct cache_meta_get_opts ot = {
-        .recache = true, .recache_time = 1200, .set_ttl = true, .ttl = 1100, .recache_after_ttl = true};
+    struct cache_meta_get_opts ot = {.recache = true,
+                                     .recache_time = st_at(1200),
+                                     .set_ttl = true,
+                                     .ttl = st_at(1100),
+                                     .recache_after_ttl = true};
     it = mget(c, "long", &ot, &info);
     cr_assert(info.won);
     cache_item_release(c, &it);
@@ -150,7 +153,7 @@ Test(meta, invalidate_marks_stale_and_hands_one_token)
     struct cache_meta_info info;
     uint64_t cas;
     st_store(c, "a", "hi", 7, 0, CACHE_SET, 0, &cas);
-    cr_assert_eq(cache_meta_delete(c, KEY("a"), false, 0, true, true, 1030), CACHE_OK);
+    cr_assert_eq(cache_meta_delete(c, KEY("a"), false, 0, true, true, st_at(1030)), CACHE_OK);
     cr_assert_gt(cas_of(c, "a"), cas, "invalidation gives a new CAS unique");
     struct item *it = mget(c, "a", NULL, &info);
     cr_assert_not_null(it, "a stale item is still served");
@@ -201,13 +204,13 @@ Test(meta, store_stale_cas)
     struct cache_meta_info info;
     uint64_t cas, out = 99;
     st_set(c, "a", "first"); /* so that an older CAS unique than the current one exists */
-    st_store(c, "a", "old", 0, 1500, CACHE_SET, 0, &cas);
+    st_store(c, "a", "old", 0, st_at(1500), CACHE_SET, 0, &cas);
     cr_assert_eq(meta_store(c, "a", "x", CACHE_CAS, cas + 1, true, &out), CACHE_EXISTS, "newer CAS");
     cr_assert_eq(out, 0, "no CAS unique on failure");
     cr_assert_eq(meta_store(c, "a", "x", CACHE_CAS, 0, true, NULL), CACHE_EXISTS, "no CAS");
     cr_assert_eq(meta_store(c, "a", "x", CACHE_CAS, cas - 1, false, NULL), CACHE_EXISTS, "older, no I");
     /* Take the token first: a stale store keeps it. */
-    struct cache_meta_get_opts o = {.recache = true, .recache_time = 2000};
+    struct cache_meta_get_opts o = {.recache = true, .recache_time = st_at(2000)};
     struct item *it = mget(c, "a", &o, &info);
     cr_assert(info.won);
     cache_item_release(c, &it);
@@ -250,7 +253,7 @@ Test(meta, arith)
     cr_assert_eq(cache_meta_arith(c, KEY("n"), &o, &r), CACHE_NOT_FOUND);
     o.vivify = true;
     o.initial = 10;
-    o.vivify_exptime = 1050;
+    o.vivify_exptime = st_at(1050);
     cr_assert_eq(cache_meta_arith(c, KEY("n"), &o, &r), CACHE_OK);
     cr_assert(r.created);
     cr_assert_eq(r.value, 10, "creation stores the initial value, no delta");
@@ -260,7 +263,7 @@ Test(meta, arith)
     cr_assert_eq(cache_meta_arith(c, KEY("n"), &o, &r), CACHE_OK);
     cr_assert(!r.created);
     cr_assert_eq(r.value, 9);
-    cr_assert_eq(r.exptime_before, 1050);
+    cr_assert_eq(r.exptime_before, st_at(1050));
     st_expect(c, "n", "9 ");
     cas = cas_of(c, "n");
     cr_assert_eq(r.cas, cas);
@@ -269,7 +272,7 @@ Test(meta, arith)
     cr_assert_eq(cache_meta_arith(c, KEY("n"), &o, &r), CACHE_EXISTS);
     o.cas = cas;
     o.set_ttl = true;
-    o.ttl = 1234;
+    o.ttl = st_at(1234);
     o.incr = true;
     o.delta = 100;
     cr_assert_eq(cache_meta_arith(c, KEY("n"), &o, &r), CACHE_OK);
@@ -349,7 +352,7 @@ static int race_round(struct cache *c, const char *key, const struct cache_meta_
 Test(meta, race_vivify_exactly_one_winner, .timeout = 60)
 {
     struct cache *c = meta_cache();
-    struct cache_meta_get_opts o = {.vivify = true, .vivify_exptime = 0};
+    struct cache_meta_get_opts o = {.vivify = true, .vivify_exptime = CACHE_EXP_NEVER};
     for (int round = 0; round < RACE_ROUNDS; round++) {
         char key[16];
         snprintf(key, sizeof(key), "k%d", round);

@@ -453,7 +453,7 @@ static void *mt_worker(void *p)
             }
             break;
         case 3:
-            cache_touch(c, key, strlen(key), 1000000u + (r & 0xff));
+            cache_touch(c, key, strlen(key), st_at(1000000u + (r & 0xff)));
             break;
         default:
             cache_delete(c, key, strlen(key), 0);

@@ -269,7 +269,8 @@ Test(slab, items_go_to_the_smallest_class_that_fits)
 {
     const char *err = NULL;
     struct cache *c = make(16 * MIB, MIB, 0, 1.25, 48, &err);
-    static const size_t sizes[] = {0, 1, 40, 47, 48, 49, 100, 1000, 50000, MIB - ITEM_HEADER_SIZE - 3};
+    static const size_t sizes[] = {
+        0, 1, 40, 47, 48, 49, 100, 1000, 8190, 8191, 50000, MIB - ITEM_HEADER_SIZE - 3 - ITEM_NBYTES_EXT};
     size_t i;
 
     cr_assert_not_null(c);
@@ -322,26 +323,45 @@ Test(slab, too_large_items_and_keys)
 {
     const char *err = NULL;
     struct cache *c = make(8 * MIB, 64 * 1024, 0, 1.25, 48, &err);
+    static char big[CACHE_KEY_MAX + 1];
     char key[300];
     enum cache_status st = CACHE_OK;
     struct item *it;
 
     cr_assert_not_null(c);
-    it = cache_alloc(c, "k", 1, 0, 0, 64 * 1024 - ITEM_HEADER_SIZE - 1, &st);
+    /* a value of 8191 bytes or more carries its length in 4 bytes after the key (item.h) */
+    it = cache_alloc(c, "k", 1, 0, 0, 64 * 1024 - ITEM_HEADER_SIZE - 1 - ITEM_NBYTES_EXT, &st);
     cr_assert_not_null(it, "exactly item_size_max fits");
     cr_assert_eq(st, CACHE_OK);
     cache_item_release(c, &it);
-    it = cache_alloc(c, "k", 1, 0, 0, 64 * 1024 - ITEM_HEADER_SIZE, &st);
+    it = cache_alloc(c, "k", 1, 0, 0, 64 * 1024 - ITEM_HEADER_SIZE - ITEM_NBYTES_EXT, &st);
     cr_assert_null(it);
     cr_assert_eq(st, CACHE_TOO_LARGE);
+    /* keys: memcached's 250-byte rule is the protocol's (protocol/mc); the engine takes keys up to
+     * CACHE_KEY_MAX as long as the whole item is within item_size_max */
     memset(key, 'k', sizeof key);
     st = CACHE_OK;
     it = cache_alloc(c, key, 251, 0, 0, 1, &st);
-    cr_assert_null(it);
-    cr_assert_eq(st, CACHE_TOO_LARGE);
+    cr_assert_not_null(it);
+    cache_item_release(c, &it);
     it = cache_alloc(c, key, 250, 0, 0, 1, &st);
     cr_assert_not_null(it);
     cache_item_release(c, &it);
+    it = cache_alloc(c, big, 64 * 1024 - ITEM_HEADER_SIZE - ITEM_NKEY_EXT, 0, 0, 0, &st);
+    cr_assert_not_null(it, "a key filling the whole item");
+    cache_item_release(c, &it);
+    it = cache_alloc(c, big, 64 * 1024 - ITEM_HEADER_SIZE - ITEM_NKEY_EXT + 1, 0, 0, 0, &st);
+    cr_assert_null(it);
+    cr_assert_eq(st, CACHE_TOO_LARGE);
+    cache_destroy(&c);
+    c = make(8 * MIB, MIB, 0, 1.25, 48, &err);
+    cr_assert_not_null(c);
+    it = cache_alloc(c, big, CACHE_KEY_MAX, 0, 0, 1, &st);
+    cr_assert_not_null(it, "CACHE_KEY_MAX");
+    cache_item_release(c, &it);
+    it = cache_alloc(c, big, CACHE_KEY_MAX + 1, 0, 0, 1, &st);
+    cr_assert_null(it);
+    cr_assert_eq(st, CACHE_TOO_LARGE, "longer than CACHE_KEY_MAX");
     cr_assert_eq(st_set(c, "k", "v"), CACHE_OK);
     cache_destroy(&c);
     cache_destroy(&c); /* NULL is a no-op */

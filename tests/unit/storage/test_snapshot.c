@@ -51,10 +51,10 @@ static void teardown_dir(void)
 TestSuite(snapshot, .init = setup_dir, .fini = teardown_dir, .timeout = 120);
 
 static void set_bin(struct cache *c, const char *key, const void *val, size_t n, uint32_t flags,
-                    uint32_t exptime)
+                    cache_exp_t exp)
 {
     enum cache_status st;
-    struct item *it = cache_alloc(c, key, strlen(key), flags, exptime, n, &st);
+    struct item *it = cache_alloc(c, key, strlen(key), flags, exp, n, &st);
 
     cr_assert_not_null(it, "alloc %s: %d", key, st);
     memcpy(item_value(it), val, n);
@@ -137,9 +137,9 @@ Test(snapshot, ttl_kept_across_moved_clock_and_expired_skipped)
     int64_t left;
 
     cache_clock_set(a, 1000);
-    set_bin(a, "ttl", "v", 1, 0, 1000 + 500);
-    set_bin(a, "short", "v", 1, 0, 1000 + 5);
-    set_bin(a, "gone", "v", 1, 0, 1000 + 1);
+    set_bin(a, "ttl", "v", 1, 0, st_at(1000 + 500));
+    set_bin(a, "short", "v", 1, 0, st_at(1000 + 5));
+    set_bin(a, "gone", "v", 1, 0, st_at(1000 + 1));
     set_bin(a, "forever", "v", 1, 0, 0);
     cache_clock_set(a, 1001);
     save_ok(a, 3);
@@ -169,6 +169,88 @@ Test(snapshot, ttl_kept_across_moved_clock_and_expired_skipped)
     st_expect_miss(b, "short", CACHE_MISS_NONE);
     cache_destroy(&a);
     cache_destroy(&b);
+}
+
+/* Version 3: a precise expiry keeps its Unix millisecond across caches started at different times,
+ * a whole-second one stays whole; keys of 255, 256 and 65536 bytes, an empty key and a raw key (bytes
+ * the text protocols cannot name, no base64 mark) come back byte for byte. */
+Test(snapshot, precise_expiries_and_long_keys_round_trip)
+{
+    struct cache *a = st_cache(0, 0, 2, 0), *b = st_cache(0, 0, 3, 0);
+    static char keys[3][65536];
+    static const size_t nkeys[3] = {255, 256, 65536};
+    const char raw[] = "a b\r\n\0z";
+    int64_t precise_ms, whole_ms;
+    struct snapshot_result r;
+    enum cache_status cst;
+    struct item *it;
+
+    cache_clock_set_ms(a, 1000000);
+    set_bin(a, "px", "p", 1, 0, cache_exp_from_rel_ms(1000000 + 1234));
+    set_bin(a, "ex", "w", 1, 0, st_at(1000 + 60));
+    for (int i = 0; i < 3; i++) {
+        memset(keys[i], 'a' + i, nkeys[i]);
+        it = cache_alloc(a, keys[i], nkeys[i], (uint32_t)i, CACHE_EXP_NEVER, 3, &cst);
+        cr_assert_not_null(it, "key of %zu bytes: %d", nkeys[i], cst);
+        memcpy(item_value(it), "abc", 3);
+        cr_assert_eq(cache_store(a, it, CACHE_SET, 0, NULL), CACHE_OK);
+        cache_item_release(a, &it);
+    }
+    it = cache_alloc(a, "", 0, 0, CACHE_EXP_NEVER, 5, &cst);
+    cr_assert_not_null(it);
+    memcpy(item_value(it), "empty", 5);
+    cr_assert_eq(cache_store(a, it, CACHE_SET, 0, NULL), CACHE_OK);
+    cache_item_release(a, &it);
+    it = cache_alloc(a, raw, sizeof raw - 1, 0, CACHE_EXP_NEVER, 1, &cst);
+    cr_assert_not_null(it);
+    memcpy(item_value(it), "r", 1);
+    cr_assert_eq(cache_store(a, it, CACHE_SET, 0, NULL), CACHE_OK);
+    cache_item_release(a, &it);
+    precise_ms = cache_exp_to_unix_ms(a, cache_exp_from_rel_ms(1000000 + 1234));
+    whole_ms = cache_exp_to_unix_ms(a, st_at(1000 + 60));
+    save_ok(a, 7);
+
+    cr_assert_eq(snapshot_load(b, path, &r), SNAPSHOT_OK, "%s", snapshot_strerror(r.status));
+    cr_assert_eq(r.items, 7);
+    it = cache_get(b, "px", 2, NULL);
+    cr_assert_not_null(it);
+    cr_assert(cache_exp_precise(item_exp(it)));
+    cr_assert_eq(cache_exp_to_unix_ms(b, item_exp(it)), precise_ms, "the millisecond is kept");
+    cache_item_release(b, &it);
+    it = cache_get(b, "ex", 2, NULL);
+    cr_assert_not_null(it);
+    cr_assert_not(cache_exp_precise(item_exp(it)));
+    cr_assert_eq(cache_exp_to_unix_ms(b, item_exp(it)), whole_ms, "the second is kept");
+    cache_item_release(b, &it);
+    for (int i = 0; i < 3; i++) {
+        it = cache_get(b, keys[i], nkeys[i], NULL);
+        cr_assert_not_null(it, "key of %zu bytes", nkeys[i]);
+        cr_assert_eq(item_nkey(it), nkeys[i]);
+        cr_assert(memcmp(item_key(it), keys[i], nkeys[i]) == 0);
+        cr_assert_eq(item_client_flags(it), (uint32_t)i);
+        cr_assert(memcmp(item_value(it), "abc", 3) == 0);
+        cache_item_release(b, &it);
+    }
+    it = cache_get(b, "", 0, NULL);
+    cr_assert_not_null(it, "the empty key");
+    cr_assert(memcmp(item_value(it), "empty", 5) == 0);
+    cache_item_release(b, &it);
+    it = cache_get(b, raw, sizeof raw - 1, NULL);
+    cr_assert_not_null(it, "the raw key");
+    cr_assert_not(item_key_binary(it), "a raw key gets no base64 mark");
+    cache_item_release(b, &it);
+    cache_destroy(&b);
+
+    /* a cache whose clock is 1 ms short of the precise expiry loads it; one at it skips it */
+    for (int late = 0; late < 2; late++) {
+        b = st_cache(0, 0, 0, 0);
+        cache_clock_set_ms(b, (uint64_t)(precise_ms - (int64_t)cache_process_started(b) * 1000 - 1 + late));
+        cr_assert_eq(snapshot_load(b, path, &r), SNAPSHOT_OK);
+        cr_assert_eq(r.expired, (uint64_t)late, "late %d", late);
+        cr_assert_eq(r.items, 7 - (uint64_t)late);
+        cache_destroy(&b);
+    }
+    cache_destroy(&a);
 }
 
 /* ---- CAS uniques above 48 bits (the item header's CAS extension) ---- */
@@ -442,10 +524,10 @@ Test(snapshot, wrong_magic_and_version_and_trailing_bytes)
     write_file(bad, b, len);
     expect_bad(bad, SNAPSHOT_ERR_MAGIC);
     b[0] = 'C';
-    b[8] = 3;
+    b[8] = SNAPSHOT_VERSION + 1;
     write_file(bad, b, len);
     expect_bad(bad, SNAPSHOT_ERR_VERSION);
-    b[8] = 2;
+    b[8] = SNAPSHOT_VERSION;
     memcpy(longer, b, len);
     longer[len] = 0;
     write_file(bad, longer, len + 1);
@@ -583,7 +665,7 @@ Test(snapshot, timing_save_and_load)
 /* ---- crafted files: the loader's checks, table-driven ---- */
 
 struct craft {
-    unsigned char p[1 << 16];
+    unsigned char p[1 << 18];
     size_t len;
 };
 
@@ -612,17 +694,21 @@ static void craft_u64(struct craft *f, uint64_t v)
     craft_put(f, b, 8);
 }
 
-/* One record; nbytes is the length the record declares (the value written is val, nval bytes). */
-static void craft_record(struct craft *f, uint8_t tag, const char *key, size_t nkey, uint64_t expiry,
-                         uint64_t cas, uint32_t nbytes, const char *val, size_t nval)
+/* One record of a file of this version (kind: version 3's expiry kind); nbytes is the length the
+ * record declares (the value written is val, nval bytes). */
+static void craft_record(struct craft *f, uint32_t version, uint8_t tag, uint8_t kind, const char *key,
+                         size_t nkey, uint64_t expiry, uint64_t cas, uint32_t nbytes, const char *val,
+                         size_t nval)
 {
-    unsigned char fixed[2] = {tag, (unsigned char)nkey};
+    unsigned char fixed[2] = {tag, version >= 3 ? kind : (unsigned char)nkey};
 
     craft_put(f, fixed, 2);
     craft_u32(f, 0x01020304);
     craft_u64(f, expiry);
     craft_u64(f, cas);
     craft_u32(f, nbytes);
+    if (version >= 3)
+        craft_u32(f, (uint32_t)nkey);
     craft_put(f, key, nkey);
     craft_put(f, val, nval);
 }
@@ -636,11 +722,13 @@ struct crafted {
     uint64_t created;     /* 0: now */
     uint32_t size_max;    /* 0: 1 MiB (version 2 only) */
     uint8_t tag;          /* 0: text */
+    uint8_t kind;         /* version 3's expiry kind: 0 whole second, 1 precise */
     const char *key;      /* NULL: "case" */
     size_t nkey;          /* 0: strlen(key) */
     bool empty_key;       /* nkey 0 */
-    uint64_t expiry;
-    uint64_t ahead;       /* else: expiry = created + ahead (0: never) */
+    uint64_t expiry;      /* Unix s (versions 1, 2) or ms (3) */
+    uint64_t ahead;       /* else: expiry = created + ahead in the version's unit (0: never) ... */
+    uint64_t extra;       /* ... plus this */
     uint64_t cas;         /* 0: 1000 */
     uint32_t nbytes;      /* 0: the value's length (5) */
     uint64_t count_delta; /* added to the footer's record count */
@@ -657,6 +745,8 @@ static void craft_file(const struct crafted *k, struct craft *f)
     uint64_t created = k->created ? k->created : (uint64_t)time(NULL);
     const char *key = k->key ? k->key : "case";
     size_t nkey = k->empty_key ? 0 : k->nkey ? k->nkey : strlen(key);
+    uint64_t unit = version >= 3 ? 1000 : 1;
+    uint64_t expiry = k->expiry ? k->expiry : k->ahead ? (created + k->ahead) * unit + k->extra : 0;
     uint64_t h;
 
     f->len = 0;
@@ -666,11 +756,10 @@ static void craft_file(const struct crafted *k, struct craft *f)
     craft_u64(f, created);
     if (version >= 2)
         craft_u32(f, k->size_max ? k->size_max : 1u << 20);
-    craft_record(f, 1, "good1", 5, 0, 900, 3, "one", 3);
-    craft_record(f, k->tag ? k->tag : 1, key, nkey,
-                 k->expiry ? k->expiry : k->ahead ? created + k->ahead : 0, k->cas ? k->cas : 1000,
+    craft_record(f, version, 1, 0, "good1", 5, 0, 900, 3, "one", 3);
+    craft_record(f, version, k->tag ? k->tag : 1, k->kind, key, nkey, expiry, k->cas ? k->cas : 1000,
                  k->nbytes ? k->nbytes : 5, "value", 5);
-    craft_record(f, 1, "keep", 4, 0, 1100, 3, "new", 3);
+    craft_record(f, version, 1, 0, "keep", 4, 0, 1100, 3, "new", 3);
     h = XXH3_64bits(f->p, f->len);
     craft_put(f, "\xff" "SNAPEND", 8);
     craft_u64(f, 3 + k->count_delta);
@@ -707,6 +796,8 @@ static const char key251[252] = "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk
                                 "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk"
                                 "kkkkkkkkkkkkkkkkkkkkkkk";
 
+static char key64k[65537]; /* 'k' bytes, filled by crafted_files */
+
 static const struct crafted cases[] = {
     {.name = "good", .want = SNAPSHOT_OK},
     {.name = "bad checksum", .flip = true, .want = SNAPSHOT_ERR_CHECKSUM},
@@ -722,11 +813,18 @@ static const struct crafted cases[] = {
     {.name = "empty key", .empty_key = true, .want = SNAPSHOT_ERR_KEY_LENGTH},
     {.name = "key of 250 bytes", .key = key251, .nkey = 250, .want = SNAPSHOT_OK},
     {.name = "key with UTF-8 bytes", .key = "caf\xc3\xa9", .want = SNAPSHOT_OK},
-    {.name = "binary key allowed", .tag = 2, .key = "a\r\n b\0", .nkey = 6, .want = SNAPSHOT_OK,
+    {.name = "binary key allowed",
+     .tag = 2,
+     .key = "a\r\n b\0",
+     .nkey = 6,
+     .want = SNAPSHOT_OK,
      .want_binary = true},
     {.name = "binary tag in version 1", .version = 1, .tag = 2, .want = SNAPSHOT_ERR_RECORD},
     {.name = "version 1 text key", .version = 1, .want = SNAPSHOT_OK},
-    {.name = "version 1 untagged binary key", .version = 1, .key = "a b\r\n", .want = SNAPSHOT_OK,
+    {.name = "version 1 untagged binary key",
+     .version = 1,
+     .key = "a b\r\n",
+     .want = SNAPSHOT_OK,
      .want_binary = true},
     {.name = "unknown tag", .tag = 3, .want = SNAPSHOT_ERR_RECORD},
     {.name = "CAS 2^64-1", .cas = UINT64_MAX, .want = SNAPSHOT_ERR_CAS},
@@ -734,7 +832,9 @@ static const struct crafted cases[] = {
     {.name = "CAS 2^63-1", .cas = (1ull << 63) - 1, .want = SNAPSHOT_OK},
     {.name = "value too long", .nbytes = (1u << 20) + 1, .want = SNAPSHOT_ERR_VALUE_LENGTH},
     {.name = "value of 4 GiB", .nbytes = UINT32_MAX, .want = SNAPSHOT_ERR_VALUE_LENGTH},
-    {.name = "value over a declared small limit", .size_max = 1024, .nbytes = 1025,
+    {.name = "value over a declared small limit",
+     .size_max = 1024,
+     .nbytes = 1025,
      .want = SNAPSHOT_ERR_VALUE_LENGTH},
     {.name = "expiry 2^64-1", .expiry = UINT64_MAX, .want = SNAPSHOT_ERR_EXPIRY},
     {.name = "expiry 1000 years ahead", .ahead = 1000ull * 366 * 86400, .want = SNAPSHOT_ERR_EXPIRY},
@@ -746,9 +846,67 @@ static const struct crafted cases[] = {
     {.name = "header flags", .hdr_flags = 1, .want = SNAPSHOT_ERR_HEADER},
     {.name = "header created absurd", .created = 1ull << 40, .want = SNAPSHOT_ERR_HEADER},
     {.name = "header item size limit 0", .size_max = 1, .want = SNAPSHOT_ERR_HEADER},
-    {.name = "header item size limit over 1 GiB", .size_max = (1u << 30) + 1,
-     .want = SNAPSHOT_ERR_HEADER},
-    {.name = "unsupported version", .version = 3, .want = SNAPSHOT_ERR_VERSION},
+    {.name = "header item size limit over 1 GiB", .size_max = (1u << 30) + 1, .want = SNAPSHOT_ERR_HEADER},
+    {.name = "unsupported version", .version = 4, .want = SNAPSHOT_ERR_VERSION},
+    /* version 3: long and empty keys, raw keys, expiries in milliseconds of two kinds */
+    {.name = "v3 good", .version = 3, .want = SNAPSHOT_OK},
+    {.name = "v3 key of 251 bytes", .version = 3, .key = key251, .want = SNAPSHOT_OK},
+    {.name = "v3 empty key", .version = 3, .empty_key = true, .want = SNAPSHOT_OK},
+    {.name = "v3 key of 64 KiB", .version = 3, .key = key64k, .nkey = 65536, .want = SNAPSHOT_OK},
+    {.name = "v3 key over 64 KiB",
+     .version = 3,
+     .key = key64k,
+     .nkey = 65537,
+     .want = SNAPSHOT_ERR_KEY_LENGTH},
+    {.name = "v3 key at the declared item size limit",
+     .version = 3,
+     .size_max = 1024,
+     .key = key64k,
+     .nkey = 1024,
+     .want = SNAPSHOT_OK},
+    {.name = "v3 key over the declared item size limit",
+     .version = 3,
+     .size_max = 1024,
+     .key = key64k,
+     .nkey = 1025,
+     .want = SNAPSHOT_ERR_KEY_LENGTH},
+    {.name = "v3 raw key", .version = 3, .tag = 3, .key = "a b\r\n", .want = SNAPSHOT_OK},
+    {.name = "v3 raw empty key", .version = 3, .tag = 3, .empty_key = true, .want = SNAPSHOT_OK},
+    {.name = "v3 unknown tag", .version = 3, .tag = 4, .want = SNAPSHOT_ERR_RECORD},
+    {.name = "v3 text key with space", .version = 3, .key = "a b", .want = SNAPSHOT_ERR_KEY_BYTES},
+    {.name = "v3 binary key",
+     .version = 3,
+     .tag = 2,
+     .key = "a\r\n b\0",
+     .nkey = 6,
+     .want = SNAPSHOT_OK,
+     .want_binary = true},
+    {.name = "v3 unknown expiry kind", .version = 3, .kind = 2, .want = SNAPSHOT_ERR_EXPIRY},
+    {.name = "v3 whole second not a multiple of 1000 ms",
+     .version = 3,
+     .expiry = 4102444800123ull,
+     .want = SNAPSHOT_ERR_EXPIRY},
+    {.name = "v3 whole second in 2100", .version = 3, .expiry = 4102444800000ull, .want = SNAPSHOT_OK},
+    {.name = "v3 precise in 2100", .version = 3, .kind = 1, .expiry = 4102444800123ull, .want = SNAPSHOT_OK},
+    {.name = "v3 precise without expiry", .version = 3, .kind = 1, .want = SNAPSHOT_ERR_EXPIRY},
+    {.name = "v3 precise at the bound", .version = 3, .kind = 1, .ahead = 1ull << 33, .want = SNAPSHOT_OK},
+    {.name = "v3 precise just past the bound",
+     .version = 3,
+     .kind = 1,
+     .ahead = 1ull << 33,
+     .extra = 1,
+     .want = SNAPSHOT_ERR_EXPIRY},
+    {.name = "v3 whole second just past the bound",
+     .version = 3,
+     .ahead = (1ull << 33) + 1,
+     .want = SNAPSHOT_ERR_EXPIRY},
+    {.name = "v3 expiry 2^64-1", .version = 3, .kind = 1, .expiry = UINT64_MAX, .want = SNAPSHOT_ERR_EXPIRY},
+    {.name = "v3 truncated in a record",
+     .version = 3,
+     .cut = 24 + 7 + 30 + 3,
+     .want = SNAPSHOT_ERR_TRUNCATED},
+    {.name = "v3 value too long", .version = 3, .nbytes = (1u << 20) + 1, .want = SNAPSHOT_ERR_VALUE_LENGTH},
+    {.name = "v3 CAS 2^63", .version = 3, .cas = 1ull << 63, .want = SNAPSHOT_ERR_CAS},
 };
 
 /* Loads case k into a cache that holds "keep" = "old" and checks the outcome. */
@@ -756,7 +914,7 @@ static void run_crafted(const struct crafted *k)
 {
     struct cache *c = st_cache(0, 0, 2, 0);
     const char *key = k->key ? k->key : "case";
-    size_t nkey = k->nkey ? k->nkey : strlen(key);
+    size_t nkey = k->empty_key ? 0 : k->nkey ? k->nkey : strlen(key);
     static struct craft f;
     struct snapshot_result r;
     struct cache_view before, after;
@@ -784,6 +942,7 @@ static void run_crafted(const struct crafted *k)
         cr_assert_not_null(it, "%s: the case's key is not reachable", k->name);
         cr_assert_eq(item_key_binary(it), k->want_binary, "%s: binary mark", k->name);
         cr_assert(memcmp(item_value(it), "value", 5) == 0);
+        cr_assert_eq(cache_exp_precise(item_exp(it)), k->kind == 1, "%s: expiry kind", k->name);
         cache_item_release(c, &it);
         cache_destroy(&c);
         return;
@@ -804,8 +963,50 @@ static void run_crafted(const struct crafted *k)
 
 Test(snapshot, crafted_files)
 {
+    memset(key64k, 'k', sizeof key64k);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         run_crafted(&cases[i]);
+}
+
+/* A version 2 file (written by earlier builds: whole-second expiries in Unix seconds, u8 key
+ * lengths) still loads, its expiries whole seconds. */
+Test(snapshot, version_2_file_loads_with_whole_second_expiries)
+{
+    struct cache *c = st_cache(0, 0, 0, 0);
+    uint64_t created = (uint64_t)time(NULL);
+    static struct craft f;
+    struct snapshot_result r;
+    struct item *it;
+    uint64_t h;
+
+    craft_put(&f, SNAPSHOT_MAGIC, 8);
+    craft_u32(&f, 2);
+    craft_u32(&f, 0);
+    craft_u64(&f, created);
+    craft_u32(&f, 1u << 20);
+    craft_record(&f, 2, 1, 0, "ttl", 3, created + 500, 7, 2, "v2", 2);
+    craft_record(&f, 2, 2, 0, "b\r\n", 3, 0, 8, 1, "b", 1);
+    h = XXH3_64bits(f.p, f.len);
+    craft_put(&f,
+              "\xff"
+              "SNAPEND",
+              8);
+    craft_u64(&f, 2);
+    craft_u64(&f, h);
+    write_file(path, f.p, f.len);
+    cr_assert_eq(snapshot_load(c, path, &r), SNAPSHOT_OK, "%s", snapshot_strerror(r.status));
+    cr_assert_eq(r.items, 2);
+    it = cache_get(c, "ttl", 3, NULL);
+    cr_assert_not_null(it);
+    cr_assert_not(cache_exp_precise(item_exp(it)));
+    cr_assert_eq(cache_exp_to_unix_ms(c, item_exp(it)), (int64_t)(created + 500) * 1000);
+    cr_assert_eq(item_cas(it), 7);
+    cache_item_release(c, &it);
+    it = cache_get(c, "b\r\n", 3, NULL);
+    cr_assert_not_null(it);
+    cr_assert(item_key_binary(it));
+    cache_item_release(c, &it);
+    cache_destroy(&c);
 }
 
 /* The loaded CAS bound: a file at 2^63 - 1 loads, and the counter then stays there instead of

@@ -136,7 +136,7 @@ Test(store, append_prepend_keep_flags_and_exptime)
     uint64_t cas1 = 0, cas2 = 0;
     struct item *it;
 
-    cr_assert_eq(st_store(c, "k", "middle", 42, exp, CACHE_SET, 0, &cas1), CACHE_OK);
+    cr_assert_eq(st_store(c, "k", "middle", 42, st_at(exp), CACHE_SET, 0, &cas1), CACHE_OK);
     cr_assert_eq(st_store(c, "k", "-end", 7, 0, CACHE_APPEND, 0, &cas2), CACHE_OK);
     cr_assert_gt(cas2, cas1);
     cr_assert_eq(st_store(c, "k", "start-", 8, 0, CACHE_PREPEND, 0, NULL), CACHE_OK);
@@ -481,60 +481,90 @@ Test(store, a_popular_large_item_is_never_missing)
     cache_destroy(&small);
 }
 
-/* ---- the 28-byte header's escapes (item.h): lengths of 2^24 - 1 and more, 64-bit CAS ---- */
+/* ---- the 28-byte header's escapes (item.h): keys of 255 bytes and more, values of 8191 bytes and
+ * more, 64-bit CAS; the expiry's ms field beside the lengths ---- */
 
 struct layout_case {
     size_t nkey;
     size_t nbytes;
     bool cas_ext;
     uint64_t cas;
+    bool precise; /* a precise expiry (ms field 1..1000), else a whole-second one */
 };
 
 static const struct layout_case layout_cases[] = {
-    {1, 0, false, 0},
-    {15, 100, false, 1},
-    {250, 5, false, ITEM_CAS_ESC - 1},                  /* largest CAS of the 48-bit field */
-    {3, ITEM_NBYTES_ESC - 1, false, 7},                 /* largest length of the 23-bit field */
-    {3, ITEM_NBYTES_ESC, false, 7},                     /* the sentinel itself: extension */
-    {3, 17u << 20, true, UINT64_MAX},
-    {9, 10, true, ITEM_CAS_ESC},                        /* first CAS that needs the extension */
-    {9, 10, true, 3},                                   /* extension reserved, small CAS */
+    {0, 0, false, 0, false}, /* an empty key (RESP) */
+    {1, 0, false, 0, true},
+    {15, 100, false, 1, false},
+    {250, 5, false, ITEM_CAS_ESC - 1, true}, /* largest CAS of the 48-bit field */
+    {254, 10, false, 2, false},              /* largest inline key length */
+    {255, 10, false, 2, true},               /* the key sentinel itself: extension */
+    {256, 10, true, 3, false},
+    {65536, 100000, true, UINT64_MAX, true},  /* long key, long value, wide CAS */
+    {3, ITEM_NBYTES_ESC - 1, false, 7, true}, /* largest length of the 13-bit field */
+    {3, ITEM_NBYTES_ESC, false, 7, false},    /* the sentinel itself: extension */
+    {3, ITEM_NBYTES_ESC + 1, false, 7, true},
+    {300, ITEM_NBYTES_ESC, true, 5, true}, /* every extension at once */
+    {3, 17u << 20, true, UINT64_MAX, false},
+    {9, 10, true, ITEM_CAS_ESC, false}, /* first CAS that needs the extension */
+    {9, 10, true, 3, true},             /* extension reserved, small CAS */
 };
 
-/* item_init and the accessors on a private buffer: every field reads back, nothing overlaps. */
+/* Checks every field of it against case t (i: the case's index). */
+static void layout_check(const struct item *it, const struct layout_case *t, size_t i, const char *key,
+                         cache_exp_t exp, size_t total)
+{
+    cr_assert_eq(item_has_cas_ext(it), t->cas_ext, "case %zu", i);
+    cr_assert_eq(item_nkey(it), t->nkey, "case %zu: nkey", i);
+    cr_assert_eq(item_nbytes(it), t->nbytes, "case %zu: nbytes", i);
+    cr_assert_eq(item_cas(it), t->cas, "case %zu: cas", i);
+    cr_assert_eq(item_size(it), total, "case %zu: item_size", i);
+    cr_assert_eq(item_client_flags(it), 0xfeedf00d);
+    cr_assert_eq(item_exp(it), exp, "case %zu: expiry", i);
+    cr_assert_eq(item_atime(it), 66);
+    cr_assert(memcmp(item_key(it), key, t->nkey) == 0, "case %zu: key", i);
+    cr_assert_leq((size_t)(item_value_const(it) + t->nbytes - (const char *)it) + (t->cas_ext ? 8 : 0), total,
+                  "case %zu: value inside the item", i);
+    for (size_t k = 0; k < t->nbytes; k += 4093)
+        cr_assert_eq(item_value_const(it)[k], 'v', "case %zu: value byte %zu", i, k);
+}
+
+/* item_init and the accessors on a private buffer: every field reads back, nothing overlaps; the
+ * key mark and a change of the expiry (precise, whole, never) leave the lengths and bytes alone. */
 Test(store, item_layout_escapes_read_back_exactly)
 {
-    size_t i, k;
-
-    for (i = 0; i < sizeof layout_cases / sizeof layout_cases[0]; i++) {
+    for (size_t i = 0; i < sizeof layout_cases / sizeof layout_cases[0]; i++) {
         const struct layout_case *t = &layout_cases[i];
         size_t total = item_total_size_ext(t->nkey, t->nbytes, t->cas_ext);
         struct item *it = malloc(total < sizeof *it ? sizeof *it : total);
-        char key[ITEM_KEY_MAX];
+        char *key = malloc(t->nkey + 1);
+        cache_exp_t exp = t->precise ? cache_exp_from_rel_ms(77123) : st_at(77);
 
-        cr_assert_not_null(it);
-        cr_assert_eq(total, ITEM_HEADER_SIZE + t->nkey + t->nbytes +
-                                (t->nbytes >= ITEM_NBYTES_ESC ? 4 : 0) + (t->cas_ext ? 8 : 0),
+        cr_assert(it && key);
+        cr_assert_eq(total,
+                     ITEM_HEADER_SIZE + (t->nkey >= 255 ? 4 : 0) + t->nkey + t->nbytes +
+                         (t->nbytes >= 8191 ? 4 : 0) + (t->cas_ext ? 8 : 0),
                      "case %zu: size", i);
-        memset(key, 'a' + (int)i, t->nkey);
-        item_init(it, key, t->nkey, t->nbytes, t->cas_ext, 0xfeedf00d, 77, 66);
+        for (size_t k = 0; k < t->nkey; k++)
+            key[k] = (char)('a' + (i + k) % 26);
+        item_init(it, key, t->nkey, t->nbytes, t->cas_ext, 0xfeedf00d, exp, 66);
         memset(item_value(it), 'v', t->nbytes);
         cr_assert_eq(item_cas(it), 0, "case %zu: CAS 0 before it is set", i);
         cr_assert(item_set_cas_private(it, t->cas), "case %zu: CAS fits", i);
-        cr_assert_eq(item_has_cas_ext(it), t->cas_ext, "case %zu", i);
-        cr_assert_eq(item_nkey(it), t->nkey, "case %zu: nkey", i);
-        cr_assert_eq(item_nbytes(it), t->nbytes, "case %zu: nbytes", i);
-        cr_assert_eq(item_cas(it), t->cas, "case %zu: cas", i);
-        cr_assert_eq(item_size(it), total, "case %zu: item_size", i);
-        cr_assert_eq(item_client_flags(it), 0xfeedf00d);
-        cr_assert_eq(item_exptime(it), 77);
-        cr_assert_eq(item_atime(it), 66);
         cr_assert_eq(item_state(it), 1, "case %zu: refcount 1, no flags", i);
-        cr_assert(memcmp(item_key(it), key, t->nkey) == 0, "case %zu: key", i);
-        cr_assert_leq((size_t)(item_value(it) + t->nbytes - (char *)it) + (t->cas_ext ? 8 : 0),
-                      total, "case %zu: value inside the item", i);
-        for (k = 0; k < t->nbytes; k += 4093)
-            cr_assert_eq(item_value(it)[k], 'v', "case %zu: value byte %zu", i, k);
+        cr_assert_eq(item_exptime(it), t->precise ? 78u : 77u, "case %zu: the second field", i);
+        layout_check(it, t, i, key, exp, total);
+        item_set_key_binary(it, true);
+        cr_assert(item_key_binary(it));
+        item_set_exp(it, cache_exp_from_rel_ms(5000)); /* ms field 1000 */
+        layout_check(it, t, i, key, cache_exp_from_rel_ms(5000), total);
+        item_set_exp(it, st_at(9));
+        layout_check(it, t, i, key, st_at(9), total);
+        item_set_exp(it, CACHE_EXP_NEVER);
+        layout_check(it, t, i, key, CACHE_EXP_NEVER, total);
+        cr_assert(item_key_binary(it), "case %zu: the mark survives expiry changes", i);
+        item_set_key_binary(it, false);
+        cr_assert_not(item_key_binary(it));
         /* state changes leave the CAS alone */
         item_state_set(it, ITEM_LINKED | ITEM_ACTIVE);
         item_state_add(it, 1);
@@ -542,8 +572,46 @@ Test(store, item_layout_escapes_read_back_exactly)
         item_state_unref(it);
         cr_assert_eq(item_state(it), ITEM_LINKED | 1, "case %zu: state", i);
         cr_assert_eq(item_cas(it), t->cas, "case %zu: cas after state changes", i);
+        free(key);
         free(it);
     }
+}
+
+/* The expiry's encoding in the header (item.h): exptime is the first whole second at or after a
+ * precise expiry and the ms field its offset past the second before, 1..1000; every millisecond of
+ * a few seconds round-trips, the ends of the range are clamped, a whole second stays whole. */
+Test(store, item_expiry_encoding_round_trips)
+{
+    struct item *it = malloc(sizeof *it + 8);
+
+    cr_assert_not_null(it);
+    item_init(it, "k", 1, 2, false, 0, CACHE_EXP_NEVER, 0);
+    cr_assert_eq(item_exp(it), CACHE_EXP_NEVER);
+    cr_assert_eq(item_exptime(it), 0);
+    for (uint64_t ms = 1; ms < 4000; ms++) {
+        item_set_exp(it, cache_exp_from_rel_ms(ms));
+        cr_assert_eq(item_exp(it), cache_exp_from_rel_ms(ms), "ms %llu", (unsigned long long)ms);
+        cr_assert_eq(item_exptime(it), (ms + 999) / 1000, "ms %llu", (unsigned long long)ms);
+        cr_assert_eq(item_nkey(it), 1);
+        cr_assert_eq(item_nbytes(it), 2);
+    }
+    item_set_exp(it, cache_exp_from_rel_ms(0));
+    cr_assert_eq(item_exp(it), cache_exp_from_rel_ms(1), "precise at the origin is kept as 1 ms");
+    cr_assert_neq(item_exptime(it), 0, "never 'never'");
+    item_set_exp(it, cache_exp_from_rel_ms(ITEM_EXP_MS_MAX));
+    cr_assert_eq(item_exp(it), cache_exp_from_rel_ms(ITEM_EXP_MS_MAX));
+    cr_assert_eq(item_exptime(it), UINT32_MAX);
+    item_set_exp(it, cache_exp_from_rel_ms(ITEM_EXP_MS_MAX + 5));
+    cr_assert_eq(item_exp(it), cache_exp_from_rel_ms(ITEM_EXP_MS_MAX), "clamped");
+    item_set_exp(it, st_at(UINT32_MAX));
+    cr_assert_eq(item_exp(it), st_at(UINT32_MAX));
+    cr_assert_eq(item_exptime(it), UINT32_MAX);
+    item_set_exp(it, st_at(1));
+    cr_assert_eq(item_exp(it), st_at(1));
+    cr_assert_not(cache_exp_precise(item_exp(it)));
+    cr_assert_lt(st_at(5), cache_exp_from_rel_ms(5000), "a whole second sorts before the same ms");
+    cr_assert_lt(cache_exp_from_rel_ms(4999), st_at(5));
+    free(it);
 }
 
 /* Without the extension, a CAS of 2^48 - 1 or more is refused and the item is unchanged. */
@@ -561,9 +629,9 @@ Test(store, item_without_extension_refuses_a_wide_cas)
     free(it);
 }
 
-/* A 2^23 - 1 byte value and a 17 MiB one (possible with -I 32m) keep their exact length through
- * store, get, append and the statistics; one byte less needs no extension. */
-Test(store, values_of_2_pow_23_bytes_and_more)
+/* A value of ITEM_NBYTES_ESC (8191) bytes and a 17 MiB one (possible with -I 32m) keep their exact
+ * length through store, get, append and the statistics; one byte less needs no extension. */
+Test(store, values_at_the_length_escape_and_more)
 {
     static const size_t sizes[] = {ITEM_NBYTES_ESC - 1, ITEM_NBYTES_ESC, 17u << 20};
     struct cache_options o;
@@ -606,7 +674,7 @@ Test(store, values_of_2_pow_23_bytes_and_more)
     cr_assert_eq(item_total_size(2, ITEM_NBYTES_ESC), ITEM_HEADER_SIZE + 2 + 4 + ITEM_NBYTES_ESC);
     s = st_stats(big);
     cr_assert_eq(s.bytes, want_bytes, "stats bytes include the length extension");
-    /* appending one byte to the 2^24 - 2 byte value crosses into the extension */
+    /* appending one byte to the 8190-byte value crosses into the extension */
     {
         struct item *it = cache_alloc(big, "k0", 2, 0, 0, 1, &st);
 
@@ -622,4 +690,70 @@ Test(store, values_of_2_pow_23_bytes_and_more)
         cache_item_release(big, &it);
     }
     cache_destroy(&big);
+}
+
+/* Stores key (nkey bytes) = value under mode. */
+static enum cache_status store_n(const char *key, size_t nkey, const char *value, enum cache_store_mode mode)
+{
+    enum cache_status st;
+    size_t n = strlen(value);
+    struct item *it = cache_alloc(c, key, nkey, 0, CACHE_EXP_NEVER, n, &st);
+
+    if (!it)
+        return st;
+    memcpy(item_value(it), value, n);
+    st = cache_store(c, it, mode, 0, NULL);
+    cache_item_release(c, &it);
+    return st;
+}
+
+/* Asserts that key (nkey bytes) holds value. */
+static void expect_n(const char *key, size_t nkey, const char *value)
+{
+    struct item *it = cache_get(c, key, nkey, NULL);
+
+    cr_assert_not_null(it, "key of %zu bytes missing", nkey);
+    cr_assert_eq(item_nkey(it), nkey);
+    cr_assert(memcmp(item_key(it), key, nkey) == 0);
+    cr_assert_eq(item_nbytes(it), strlen(value), "key of %zu bytes: %zu bytes", nkey, item_nbytes(it));
+    cr_assert(memcmp(item_value(it), value, item_nbytes(it)) == 0, "key of %zu bytes: value", nkey);
+    cache_item_release(c, &it);
+}
+
+/* Keys the engine takes beyond memcached's 250 bytes (RESP), and the empty key: set, add, append,
+ * prepend, incr, touch, delete, and keys that differ only past the first 255 bytes stay apart; the
+ * statistics count each item's 4-byte key extension. */
+Test(store, long_keys_and_the_empty_key_through_every_operation)
+{
+    static const size_t lens[] = {0, 1, 250, 254, 255, 256, 4096, 65536};
+    static char key[65536], other[65536];
+    uint64_t v = 0;
+
+    for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+        size_t n = lens[i];
+        uint64_t bytes = st_stats(c).bytes;
+
+        memset(key, 'a' + (int)i, n);
+        memcpy(other, key, n);
+        if (n > 0)
+            other[n - 1] = 'Z';
+        cr_assert_eq(store_n(key, n, "10", CACHE_SET), CACHE_OK, "key of %zu bytes", n);
+        cr_assert_eq(st_stats(c).bytes - bytes, item_total_size(n, 2));
+        cr_assert_eq(item_total_size(n, 2), ITEM_HEADER_SIZE + n + 2 + (n >= 255 ? 4 : 0));
+        cr_assert_eq(store_n(key, n, "x", CACHE_ADD), CACHE_NOT_STORED);
+        if (n > 0) {
+            cr_assert_eq(store_n(other, n, "o", CACHE_ADD), CACHE_OK, "a key differing in its last byte");
+            expect_n(other, n, "o");
+        }
+        cr_assert_eq(cache_arith(c, key, n, true, 5, &v, NULL), CACHE_OK);
+        cr_assert_eq(v, 15);
+        cr_assert_eq(store_n(key, n, "-end", CACHE_APPEND), CACHE_OK);
+        cr_assert_eq(store_n(key, n, "start-", CACHE_PREPEND), CACHE_OK);
+        expect_n(key, n, "start-15-end");
+        cr_assert_eq(cache_touch(c, key, n, cache_exp_from_rel_ms(5000000)), CACHE_OK);
+        cr_assert_eq(cache_delete(c, key, n, 0), CACHE_OK);
+        cr_assert_null(cache_get(c, key, n, NULL));
+        if (n > 0)
+            expect_n(other, n, "o");
+    }
 }
