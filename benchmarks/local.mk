@@ -35,3 +35,9 @@ benchmarks_bench_test_proto_meta_SOURCES = \
 	benchmarks/bench/proto_redis.c
 benchmarks_bench_test_proto_meta_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
 benchmarks_bench_test_proto_meta_LDADD = $(CRITERION_LIBS)
+
+# Nanoseconds per storage call (get, set) without a server; built on demand (make benchmarks/storage_micro).
+EXTRA_PROGRAMS += benchmarks/storage_micro
+benchmarks_storage_micro_SOURCES = benchmarks/storage_micro.c
+benchmarks_storage_micro_LDADD = libcairn_storage.a $(XXHASH_LIBS) $(JEMALLOC_LIBS)
+CLEANFILES += benchmarks/storage_micro

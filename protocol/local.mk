@@ -13,5 +13,6 @@ libcairn_protocol_a_SOURCES = \
 	protocol/mc/mc_parse.h protocol/mc/mc_parse.c \
 	protocol/mc/mc_admin.h protocol/mc/mc_admin.c \
 	protocol/mc/mc_meta.h protocol/mc/mc_meta.c \
+	protocol/mc/mc_arith.h protocol/mc/mc_arith.c \
 	protocol/mc/mc_internal.h
 libcairn_protocol_a_CFLAGS = $(AM_CFLAGS)

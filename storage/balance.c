@@ -274,11 +274,11 @@ static bool vacate_chunk_locked(struct cache *c, struct slab_class *d, struct it
     }
     hash = ht_hash(item_key(it), item_nkey(it));
     sh = ht_shard_of(&c->ht, hash);
-    if (sh != held && pthread_mutex_trylock(&sh->lock) != 0)
+    if (sh != held && !shard_trylock(sh))
         return false;
     ok = vacate_item_locked(c, d, sh, hash, it, page, mode);
     if (sh != held)
-        pthread_mutex_unlock(&sh->lock);
+        shard_unlock(sh);
     return ok;
 }
 

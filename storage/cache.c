@@ -228,7 +228,7 @@ void cache_unlink_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, st
 
     assert(removed);
     (void)removed;
-    sh->count--;
+    __atomic_store_n(&sh->count, sh->count - 1, __ATOMIC_RELAXED); /* cache_count reads it unlocked */
     sh->bytes -= item_size(it);
     sh->cls[slab_class_of(&c->slab, it)].number--;
     item_state_clear(it, ITEM_LINKED);
@@ -249,7 +249,7 @@ void cache_link_with_cas_locked(struct cache *c, struct ht_shard *sh, uint64_t h
     old = item_state_add(it, (uint16_t)(ITEM_LINKED + 1));
     assert(!(old & ITEM_LINKED));
     (void)old;
-    sh->count++;
+    __atomic_store_n(&sh->count, sh->count + 1, __ATOMIC_RELAXED);
     sh->bytes += item_size(it);
     sh->total_items++;
     sh->cls[slab_class_of(&c->slab, it)].number++;
@@ -353,7 +353,7 @@ static struct item *cache_lookup(struct cache *c, const char *key, size_t nkey, 
     struct ht_shard *sh = ht_shard_of(&c->ht, hash);
     struct item *it;
 
-    pthread_mutex_lock(&sh->lock);
+    shard_lock(sh);
     it = cache_find_live_locked(c, sh, hash, key, nkey, why);
     if (it) {
         if (touch) {
@@ -364,7 +364,7 @@ static struct item *cache_lookup(struct cache *c, const char *key, size_t nkey, 
         }
         it = item_take_for_reader_locked(c, it);
     }
-    pthread_mutex_unlock(&sh->lock);
+    shard_unlock(sh);
     return it;
 }
 
@@ -388,14 +388,14 @@ enum cache_status cache_touch(struct cache *c, const char *key, size_t nkey, cac
     struct ht_shard *sh = ht_shard_of(&c->ht, hash);
     struct item *it;
 
-    pthread_mutex_lock(&sh->lock);
+    shard_lock(sh);
     it = cache_find_live_locked(c, sh, hash, key, nkey, NULL);
     if (it) {
         sh->cls[slab_class_of(&c->slab, it)].touch_hits++;
         item_set_exp(it, exp);
         cache_note_access_locked(c, it);
     }
-    pthread_mutex_unlock(&sh->lock);
+    shard_unlock(sh);
     return it ? CACHE_OK : CACHE_NOT_FOUND;
 }
 
@@ -407,7 +407,7 @@ enum cache_status cache_delete(struct cache *c, const char *key, size_t nkey, ui
     enum cache_status st = CACHE_NOT_FOUND;
     struct item *it;
 
-    pthread_mutex_lock(&sh->lock);
+    shard_lock(sh);
     it = cache_find_live_locked(c, sh, hash, key, nkey, NULL);
     if (it && cas != 0 && item_cas(it) != cas) {
         st = CACHE_EXISTS;
@@ -417,7 +417,7 @@ enum cache_status cache_delete(struct cache *c, const char *key, size_t nkey, ui
         cache_item_unref(c, it);
         st = CACHE_OK;
     }
-    pthread_mutex_unlock(&sh->lock);
+    shard_unlock(sh);
     return st;
 }
 

@@ -127,7 +127,9 @@ struct item *cache_alloc(struct cache *c, const char *key, size_t nkey, uint32_t
 
 /*
  * Links a filled item under mode. For CACHE_CAS, cas_in is the client's unique. APPEND and PREPEND
- * build a new item joining the old value and this one's value, keeping the old flags and exptime.
+ * build a new item joining the old value and this one's value, keeping the old flags and exptime;
+ * on a missing key they are CACHE_NOT_STORED, as memcached answers (Redis's APPEND, which creates the
+ * key, is a cache_rmw).
  * On CACHE_OK, *cas_out (if not NULL) receives the stored item's CAS unique. Does not consume the
  * caller's reference to it.
  * Returns CACHE_OK, CACHE_NOT_STORED, CACHE_EXISTS, CACHE_NOT_FOUND (cas on a missing key),
@@ -153,17 +155,6 @@ enum cache_status cache_touch(struct cache *c, const char *key, size_t nkey, cac
 /* Unlinks key. cas = 0 deletes whatever is there; otherwise only an item with that unique
  * (CACHE_EXISTS if it differs). CACHE_OK or CACHE_NOT_FOUND. */
 enum cache_status cache_delete(struct cache *c, const char *key, size_t nkey, uint64_t cas);
-
-/*
- * incr (incr = true) or decr a decimal value by delta: incr wraps at 2^64, decr stops at 0. The
- * value is read as memcached 1.6 reads it (strtoull rules: leading whitespace, optional sign, digits,
- * then whitespace or the end). The new value replaces the item (same flags and exptime, new CAS):
- * the decimal number padded with spaces to the old length when it is not longer, else exactly the
- * number. *result gets the new number, *cas_out (if not NULL) the new unique. CACHE_OK,
- * CACHE_NOT_FOUND, CACHE_NON_NUMERIC or CACHE_NO_MEMORY.
- */
-enum cache_status cache_arith(struct cache *c, const char *key, size_t nkey, bool incr,
-                              uint64_t delta, uint64_t *result, uint64_t *cas_out);
 
 /*
  * Invalidates every item stored before relative time `when` (flush_all): when <= now flushes now,
@@ -307,5 +298,187 @@ void cache_set_automove(struct cache *c, unsigned mode);
 
 /* The current automove mode. */
 unsigned cache_automove(const struct cache *c);
+
+/* ---- mechanisms for other protocols (Redis) ---- */
+
+/*
+ * Transactions (Redis's MULTI/EXEC): the calling thread locks the shards of a set of keys, then
+ * calls the ordinary functions of this file on those keys, which then neither lock nor unlock the
+ * shards; cache_tx_end unlocks. Other threads wait on those shards meanwhile, so everything done in
+ * between is atomic for them. Shards are locked in ascending index, which cannot deadlock with other
+ * transactions or with single-key calls. Rules (storage/tx.c):
+ * - declare every key: a key whose shard is not held fails an assertion (with NDEBUG it is locked,
+ *   which may deadlock against another transaction);
+ * - functions that visit every shard (cache_scan, cache_random_item, statistics, snapshots) need
+ *   cache_tx_begin_all; cache_reclaim and cache_create/destroy are never called inside one;
+ * - transactions do not nest; allocation (cache_alloc) inside one is fine and may evict from the
+ *   shards it holds.
+ * Cost outside transactions: one predictable branch on a thread-local per shard lock and unlock.
+ */
+
+/* The hash of a key, for cache_tx_begin. Pure. */
+uint64_t cache_key_hash(const char *key, size_t nkey);
+
+/* Locks the shards of the n key hashes (duplicates and keys sharing a shard are fine; n = 0 locks
+ * none) for this thread until cache_tx_end. n at least the shard count locks every shard. */
+void cache_tx_begin(struct cache *c, const uint64_t *hashes, size_t n);
+
+/* As cache_tx_begin with every shard (a transaction with keyless commands: SCAN, RANDOMKEY...). */
+void cache_tx_begin_all(struct cache *c);
+
+/* Unlocks what this thread's cache_tx_begin locked. */
+void cache_tx_end(struct cache *c);
+
+/* Whether this thread has a transaction open on c. */
+bool cache_tx_active(const struct cache *c);
+
+/*
+ * WATCH: an opaque version of key, 0 when it has no live item. A store, delete, rename, incr, append
+ * and every other replacement changes it (the new item has a new CAS unique), and so do cache_expire
+ * and cache_persist, which change the expiry in place; reading does not. Needs use_cas (otherwise only
+ * the expiry counts). A key created and deleted again between two calls reads 0 both times. Callable
+ * inside a transaction (the usual check at EXEC). Counts nothing, marks no access.
+ */
+uint64_t cache_key_version(struct cache *c, const char *key, size_t nkey);
+
+/*
+ * Read-modify-write of one key (Redis's APPEND, INCR, SETRANGE...; memcached's incr/decr rules are
+ * protocol/mc/mc_arith.c's): under the key's shard lock, plan is called with the live item (NULL if
+ * none) and decides; then a new item is allocated, fill writes its value, and it replaces the old one
+ * atomically (readers see the old item or the new one, never a missing key) with a new CAS unique.
+ * Both callbacks run under the shard lock: they may read old and must not call into the cache.
+ */
+struct cache_rmw_new {
+    size_t nbytes;   /* the new value's length: the plan sets it */
+    uint32_t flags;  /* client flags; preset to old's (0 without old): keep or replace */
+    cache_exp_t exp; /* expiry; preset to old's (never without old): keep or replace */
+    bool key_binary; /* memcached's base64-key mark; preset to old's (false without old) */
+    bool unchanged;  /* the plan sets it to succeed without writing anything (old stays) */
+};
+
+/* Which per-class `stats slabs` counter an rmw counts on success: incr_hits or decr_hits in old's
+ * class (only when there was an old item: a hit), or cmd_set in the class of the item it leaves. */
+enum cache_rmw_count {
+    CACHE_RMW_COUNT_NONE = 0,
+    CACHE_RMW_COUNT_INCR,
+    CACHE_RMW_COUNT_DECR,
+    CACHE_RMW_COUNT_SET
+};
+
+struct cache_rmw {
+    /* CACHE_OK to write what *nw says (or nothing, with nw->unchanged); any other status aborts the
+     * call with that status and changes nothing. */
+    enum cache_status (*plan)(void *arg, const struct item *old, struct cache_rmw_new *nw);
+    /* Writes the nbytes of the new value (old as given to plan). */
+    void (*fill)(void *arg, const struct item *old, char *value, size_t nbytes);
+    void *arg;
+    bool want_old; /* hand back the live item found, with a reference (GETSET-style; a get hit) */
+    enum cache_rmw_count count;
+};
+
+struct cache_rmw_result {
+    uint64_t cas;     /* CACHE_OK: the new item's unique (old's when unchanged, 0 when none) */
+    struct item *old; /* want_old: the live item before the call with a reference for the caller,
+                       * whatever the status (NULL if none); release it with cache_item_release */
+    bool created;     /* CACHE_OK and there was no live item: a new key */
+};
+
+/* Returns CACHE_OK, the plan's status, CACHE_TOO_LARGE (key or new item) or CACHE_NO_MEMORY. r is
+ * always filled. */
+enum cache_status cache_rmw(struct cache *c, const char *key, size_t nkey, const struct cache_rmw *op,
+                            struct cache_rmw_result *r);
+
+/* Redis's SET options on top of cache_store's modes. */
+struct cache_store_opts {
+    enum cache_store_mode mode; /* CACHE_SET; CACHE_ADD for NX, CACHE_REPLACE for XX; any other */
+    uint64_t cas_in;            /* for CACHE_CAS */
+    bool keep_ttl;              /* KEEPTTL: it takes the live old item's expiry (keeps its own, which
+                                 * the caller makes "never", when there is none) */
+    bool want_old;              /* GET / GETSET: hand back the live old item */
+};
+
+struct cache_store_result {
+    uint64_t cas;     /* CACHE_OK: the stored item's unique */
+    struct item *old; /* want_old: the live item before the call with a reference for the caller,
+                       * whatever the status (SET NX GET on an existing key: NOT_STORED and the old
+                       * value); NULL if none. A get hit in its class, marked accessed. */
+};
+
+/*
+ * cache_store with options (SET EX/PX/KEEPTTL/NX/XX/GET, GETSET): one decision under the key's
+ * shard lock. Same statuses and counters as cache_store; r is always filled. it's expiry may be
+ * changed (keep_ttl). Does not consume the caller's reference to it.
+ */
+enum cache_status cache_store_ex(struct cache *c, struct item *it, const struct cache_store_opts *o,
+                                 struct cache_store_result *r);
+
+/* cache_delete handing back the item it unlinked (GETDEL): on CACHE_OK *old (if old is not NULL) gets
+ * it with a reference for the caller (a get hit and a delete hit in its class), else NULL. */
+enum cache_status cache_delete_ex(struct cache *c, const char *key, size_t nkey, uint64_t cas,
+                                  struct item **old);
+
+/* Redis 7.0's EXPIRE conditions. "No expiry" counts as infinite: GT never applies to a key without
+ * one, LT always does. */
+/* EXPIRE's conditions, bits that combine as Redis combines them (XX with GT or LT; the protocol
+ * refuses NX with any other and GT with LT). */
+enum cache_expire_cond {
+    CACHE_EXPIRE_NONE = 0, /* no condition */
+    CACHE_EXPIRE_NX = 1,   /* only if the key has no expiry */
+    CACHE_EXPIRE_XX = 2,   /* only if it has one */
+    CACHE_EXPIRE_GT = 4,   /* only if exp is later than the current expiry (none counts as infinite) */
+    CACHE_EXPIRE_LT = 8    /* only if exp is earlier than the current expiry (none counts as infinite) */
+};
+
+/*
+ * Sets a live key's expiry to exp (CACHE_EXP_NEVER removes it) if cond allows, in place under the
+ * shard lock (same CAS unique; cache_key_version changes). CACHE_OK (set; touch_hits, accessed),
+ * CACHE_NOT_STORED (condition not met) or CACHE_NOT_FOUND (no live key). An exp already past makes
+ * the key dead at once; a caller that must delete such a key explicitly (Redis does, and replies 1)
+ * uses cache_expire_past.
+ */
+enum cache_status cache_expire(struct cache *c, const char *key, size_t nkey, cache_exp_t exp,
+                               unsigned cond);
+
+/* As cache_expire for an exp the caller has judged already past (Redis: when <= now): when cond
+ * allows, the key is deleted (delete_hits) instead; same statuses. */
+enum cache_status cache_expire_past(struct cache *c, const char *key, size_t nkey, cache_exp_t exp,
+                                    unsigned cond);
+
+/* PERSIST: removes a live key's expiry. CACHE_OK, CACHE_NOT_STORED (it has none), CACHE_NOT_FOUND. */
+enum cache_status cache_persist(struct cache *c, const char *key, size_t nkey);
+
+/*
+ * RENAME / RENAMENX: atomically dst gets src's value, flags and expiry (as a new item with a new CAS
+ * unique, in *cas_out if not NULL) and src disappears; a live dst is replaced, or with nx the call is
+ * CACHE_NOT_STORED and nothing changes. A missing src is CACHE_NOT_FOUND (also when src == dst);
+ * src == dst is CACHE_OK, with nx CACHE_NOT_STORED (Redis 7.0 answers RENAMENX 0). CACHE_TOO_LARGE
+ * (dst longer than 250 bytes, or the item past the size limit with the longer key) and
+ * CACHE_NO_MEMORY change nothing. Counts cmd_set in the new item's class. Locks both keys' shards in
+ * ascending order (one when shared); inside a transaction both must be held.
+ */
+enum cache_status cache_rename(struct cache *c, const char *src, size_t nsrc, const char *dst, size_t ndst,
+                               bool nx, uint64_t *cas_out);
+
+/*
+ * SCAN: visits the live items of a few buckets (about 16 items, at most 512 bucket steps, one shard
+ * lock at a time) from cursor (0 to start) and returns the cursor to continue from, 0 when the scan
+ * is complete. Redis's dictScan guarantee: every key present for the whole scan is visited at least
+ * once, even while shards grow; a key may be visited twice; keys added or removed meanwhile may or
+ * may not be. fn is called under the shard lock: it may copy the key (and value), must not keep the
+ * pointer or call into the cache. Dead items are skipped. Cursor layout (storage/scan.c): shard index
+ * in the high 32 bits, a reverse-binary bucket cursor in the low 32; any value is accepted (a shard
+ * past the last ends the scan).
+ */
+uint64_t cache_scan(struct cache *c, uint64_t cursor, void (*fn)(void *arg, const struct item *it),
+                    void *arg);
+
+/* RANDOMKEY: a random live item with a reference for the caller, or NULL when the cache is empty.
+ * Near uniform (a count-weighted shard, then one of up to 16 items sampled from a random bucket on,
+ * as Redis's dictGetFairRandomKey). Counts nothing, marks no access. */
+struct item *cache_random_item(struct cache *c);
+
+/* DBSIZE: the number of linked items, lock-free (a sum of per-shard counts). Expired items not yet
+ * reclaimed count, as in Redis. */
+uint64_t cache_count(struct cache *c);
 
 #endif

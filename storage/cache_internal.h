@@ -15,6 +15,7 @@
 
 #include "storage/cache.h"
 #include "storage/hashtable_internal.h"
+#include "storage/shard_lock.h"
 #include "storage/slab_internal.h"
 
 /* References past ITEM_REF_SAT, per item (storage/refs.c). */
@@ -112,11 +113,17 @@ struct item *cache_alloc_like_locked(struct cache *c, struct ht_shard *sh, struc
 enum cache_status cache_join_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, struct item *old,
                                     const struct item *it, bool append, uint64_t *cas_out);
 
-/* incr/decr of the live item old: links a new item holding the result (padded as memcached pads
- * it, never rewritten in place: readers may hold old) with old's flags and the given expiry. */
-enum cache_status cache_arith_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, struct item *old,
-                                     bool incr, uint64_t delta, cache_exp_t exp, uint64_t *result,
+/* cache_store's decision and link for the live item old (NULL if none) under mode, with its
+ * per-class counters. Caller holds sh->lock. */
+enum cache_status cache_store_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, struct item *old,
+                                     struct item *it, enum cache_store_mode mode, uint64_t cas_in,
                                      uint64_t *cas_out);
+
+/* cache_rmw on the live item old (NULL if none) of key, whose shard lock sh the caller holds (the
+ * ma path of meta.c supplies the plan and fill it got from the protocol). Fills r. */
+enum cache_status cache_rmw_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, const char *key,
+                                   size_t nkey, struct item *old, const struct cache_rmw *op,
+                                   struct cache_rmw_result *r);
 
 /*
  * CAS uniques that need the 8-byte extension (see item.h). The counter next_cas reaches 2^48 - 1

@@ -124,11 +124,11 @@ bool cache_try_victim_locked(struct cache *c, struct slab_class *cls, struct ite
         return false;
     hash = ht_hash(item_key(it), item_nkey(it));
     sh = ht_shard_of(&c->ht, hash);
-    if (sh != held && pthread_mutex_trylock(&sh->lock) != 0)
+    if (sh != held && !shard_trylock(sh))
         return false;
     ok = cache_reap_locked(c, cls, sh, hash, it, second_turn, force);
     if (sh != held)
-        pthread_mutex_unlock(&sh->lock);
+        shard_unlock(sh);
     return ok;
 }
 

@@ -45,10 +45,11 @@ struct ht_shard {
     uint32_t *old;              /* table being emptied while growing, NULL otherwise */
     unsigned old_power;
     size_t migrate_pos;         /* old buckets below this index have moved */
-    uint64_t count;             /* linked items (curr_items) */
+    uint64_t count;             /* linked items (curr_items); relaxed atomic stores, see cache_count */
     uint64_t bytes;             /* item_size() of linked items */
     uint64_t total_items;
     struct ht_class_count *cls; /* indexed by slab class id */
+    void *tx_owner;             /* the transaction holding the lock, else NULL (shard_lock.h) */
 };
 
 struct ht {

@@ -19,5 +19,10 @@ libcairn_storage_a_SOURCES = \
 	storage/hashtable.c \
 	storage/slab.c \
 	storage/snapshot.c \
-	storage/meta.c
+	storage/meta.c \
+	storage/shard_lock.h \
+	storage/tx.c \
+	storage/rmw.c \
+	storage/keyops.c \
+	storage/scan.c
 libcairn_storage_a_CFLAGS = $(AM_CFLAGS) $(XXHASH_CFLAGS)

@@ -14,8 +14,10 @@
  * to the allocator). Allocating while holding the shard lock pins the old item with one extra
  * reference, so the eviction clock cannot take it (see store.c).
  *
- * incr/decr, append/prepend, replacing and allocating use store.c's helpers (cache_internal.h), under
- * the shard lock this file already holds for the CAS check and the new TTL.
+ * append/prepend, replacing and allocating use store.c's helpers (cache_internal.h), under the shard
+ * lock this file already holds for the CAS check and the new TTL. incr/decr go through rmw.c's
+ * cache_rmw_locked with the plan and fill the protocol passes in the options (memcached's number
+ * rules are protocol/mc/mc_arith.c's); this file adds ma's expiry rules around them.
  *
  * Threads: any; lock order shard -> class (allocation) as everywhere in storage/.
  */
@@ -23,12 +25,9 @@
 
 #include "storage/meta.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #include "storage/cache_internal.h"
-
-#define META_DIGITS_MAX 20 /* 18446744073709551615 */
 
 /* ---- helpers (caller holds the shard lock) ---- */
 
@@ -77,7 +76,7 @@ struct item *cache_meta_get(struct cache *c, const char *key, size_t nkey,
 
     memset(info, 0, sizeof(*info));
     info->status = CACHE_OK;
-    pthread_mutex_lock(&sh->lock);
+    shard_lock(sh);
     it = cache_find_live_locked(c, sh, hash, key, nkey, &info->why);
     if (!it && o->vivify) {
         it = meta_create_locked(c, sh, hash, key, nkey, o->vivify_exptime, &info->status);
@@ -91,12 +90,12 @@ struct item *cache_meta_get(struct cache *c, const char *key, size_t nkey,
             if (!o->no_update)
                 cache_note_access_locked(c, it); /* memcached counts the creating mg as a fetch */
         }
-        pthread_mutex_unlock(&sh->lock);
+        shard_unlock(sh);
         return it;
     }
     if (!it) {
         info->status = CACHE_NOT_FOUND;
-        pthread_mutex_unlock(&sh->lock);
+        shard_unlock(sh);
         return NULL;
     }
     info->exptime_before = item_exp(it);
@@ -114,7 +113,7 @@ struct item *cache_meta_get(struct cache *c, const char *key, size_t nkey,
         cache_note_access_locked(c, it);
     if (!cache_ref_locked(c, it))
         it = NULL; /* no memory for a side-table reference */
-    pthread_mutex_unlock(&sh->lock);
+    shard_unlock(sh);
     return it;
 }
 
@@ -125,11 +124,11 @@ struct item *cache_meta_peek(struct cache *c, const char *key, size_t nkey)
     struct ht_shard *sh = ht_shard_of(&c->ht, hash);
     struct item *it;
 
-    pthread_mutex_lock(&sh->lock);
+    shard_lock(sh);
     it = cache_find_live_locked(c, sh, hash, key, nkey, NULL);
     if (it && !cache_ref_locked(c, it)) /* no access marks: me is not a fetch */
         it = NULL;
-    pthread_mutex_unlock(&sh->lock);
+    shard_unlock(sh);
     return it;
 }
 
@@ -166,7 +165,7 @@ enum cache_status cache_meta_delete(struct cache *c, const char *key, size_t nke
     enum cache_status st = CACHE_NOT_FOUND;
     struct item *it;
 
-    pthread_mutex_lock(&sh->lock);
+    shard_lock(sh);
     it = cache_find_live_locked(c, sh, hash, key, nkey, NULL);
     if (it && has_cas && item_cas(it) != cas) {
         st = CACHE_EXISTS;
@@ -178,7 +177,7 @@ enum cache_status cache_meta_delete(struct cache *c, const char *key, size_t nke
         cache_item_unref(c, it);
         st = CACHE_OK;
     }
-    pthread_mutex_unlock(&sh->lock);
+    shard_unlock(sh);
     return st;
 }
 
@@ -216,7 +215,7 @@ static enum cache_status meta_store_locked(struct cache *c, struct item *it, enu
     enum cache_status st;
     struct item *old;
 
-    pthread_mutex_lock(&sh->lock);
+    shard_lock(sh);
     old = cache_find_live_locked(c, sh, hash, item_key(it), item_nkey(it), NULL);
     sh->cls[slab_class_of(&c->slab, it)].cmd_set++;
     if (!old)
@@ -227,7 +226,7 @@ static enum cache_status meta_store_locked(struct cache *c, struct item *it, enu
         st = CACHE_EXISTS;
     else
         st = cache_join_locked(c, sh, hash, old, it, mode == CACHE_APPEND, cas_out);
-    pthread_mutex_unlock(&sh->lock);
+    shard_unlock(sh);
     return st;
 }
 
@@ -251,42 +250,47 @@ enum cache_status cache_meta_store(struct cache *c, struct item *it, enum cache_
 
 /* ---- ma ---- */
 
-/* ma on a miss with N: links an item holding the decimal `initial`. */
-static enum cache_status meta_arith_create_locked(struct cache *c, struct ht_shard *sh, uint64_t hash,
-                                                  const char *key, size_t nkey,
-                                                  const struct cache_meta_arith_opts *o,
-                                                  struct cache_meta_arith_result *r)
+/* The expiries come as cache_exp_t already. */
+static cache_exp_t meta_exp(cache_exp_t e)
 {
-    char buf[META_DIGITS_MAX + 1];
-    int len = snprintf(buf, sizeof(buf), "%llu", (unsigned long long)o->initial);
-    enum cache_status st;
-    struct item *it = cache_alloc_held(c, sh, key, nkey, 0, o->vivify_exptime, (size_t)len, &st);
-
-    if (!it)
-        return st;
-    memcpy(item_value(it), buf, (size_t)len);
-    cache_link_locked(c, sh, hash, it);
-    r->value = o->initial;
-    r->cas = item_cas(it);
-    r->created = true;
-    cache_item_unref(c, it);
-    return CACHE_OK;
+    return e;
 }
 
-/* incr/decr of a live item, as cache_arith() does it (memcached's parsing and padding), with the new
- * or the old expiry; the per-class incr_hits/decr_hits count in old's class. */
+/* ma's plan: the protocol's (the number and its length), then ma's expiry: vivify_exptime for a
+ * created item, the T exptime when set, else old's (rmw's default). */
+static enum cache_status meta_arith_plan(void *arg, const struct item *old, struct cache_rmw_new *nw)
+{
+    const struct cache_meta_arith_opts *o = arg;
+    enum cache_status st = o->rmw->plan(o->rmw->arg, old, nw);
+
+    if (!old)
+        nw->exp = meta_exp(o->vivify_exptime);
+    else if (o->set_ttl)
+        nw->exp = meta_exp(o->ttl);
+    return st;
+}
+
+static void meta_arith_fill(void *arg, const struct item *old, char *value, size_t nbytes)
+{
+    const struct cache_meta_arith_opts *o = arg;
+
+    o->rmw->fill(o->rmw->arg, old, value, nbytes);
+}
+
+/* incr/decr of the live item old, or creation (old NULL), through the protocol's plan and fill;
+ * the per-class incr_hits/decr_hits count in old's class (cache_rmw's counter). */
 static enum cache_status meta_arith_locked(struct cache *c, struct ht_shard *sh, uint64_t hash,
-                                           struct item *old, const struct cache_meta_arith_opts *o,
+                                           const char *key, size_t nkey, struct item *old,
+                                           const struct cache_meta_arith_opts *o,
                                            struct cache_meta_arith_result *r)
 {
-    unsigned id = slab_class_of(&c->slab, old);
-    cache_exp_t exp = o->set_ttl ? o->ttl : item_exp(old);
-    enum cache_status st = cache_arith_locked(c, sh, hash, old, o->incr, o->delta, exp, &r->value, &r->cas);
+    struct cache_rmw op = {
+        .plan = meta_arith_plan, .fill = meta_arith_fill, .arg = (void *)o, .count = o->rmw->count};
+    struct cache_rmw_result rr;
+    enum cache_status st = cache_rmw_locked(c, sh, hash, key, nkey, old, &op, &rr);
 
-    if (st == CACHE_OK && o->incr)
-        sh->cls[id].incr_hits++;
-    else if (st == CACHE_OK)
-        sh->cls[id].decr_hits++;
+    r->cas = rr.cas;
+    r->created = rr.created;
     return st;
 }
 
@@ -300,10 +304,10 @@ enum cache_status cache_meta_arith(struct cache *c, const char *key, size_t nkey
     struct item *old;
 
     memset(r, 0, sizeof(*r));
-    pthread_mutex_lock(&sh->lock);
+    shard_lock(sh);
     old = cache_find_live_locked(c, sh, hash, key, nkey, NULL);
     if (!old && o->vivify) {
-        st = meta_arith_create_locked(c, sh, hash, key, nkey, o, r);
+        st = meta_arith_locked(c, sh, hash, key, nkey, NULL, o, r);
     } else if (!old) {
         st = CACHE_NOT_FOUND;
     } else if (item_nbytes(old) == 0) {
@@ -312,8 +316,8 @@ enum cache_status cache_meta_arith(struct cache *c, const char *key, size_t nkey
         st = CACHE_EXISTS;
     } else {
         r->exptime_before = item_exp(old);
-        st = meta_arith_locked(c, sh, hash, old, o, r);
+        st = meta_arith_locked(c, sh, hash, key, nkey, old, o, r);
     }
-    pthread_mutex_unlock(&sh->lock);
+    shard_unlock(sh);
     return st;
 }

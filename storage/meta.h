@@ -78,28 +78,30 @@ enum cache_status cache_meta_store(struct cache *c, struct item *it, enum cache_
 
 /* What an ma asks. Expiries are on the cache's clock. */
 struct cache_meta_arith_opts {
-    bool incr; /* else decr (stops at 0) */
-    uint64_t delta;
+    /* memcached's number rules (protocol/mc/mc_arith.c): the plan computes the new value of the live
+     * item, or of a created one (old NULL, only with vivify), and counts incr_hits or decr_hits */
+    const struct cache_rmw *rmw;
     bool has_cas; /* C: only if the item's unique is cas (checked after refusing an empty value) */
     uint64_t cas;
-    bool vivify; /* N: on a miss create the item holding `initial` (flags 0) */
-    uint64_t initial;
+    bool vivify; /* N: on a miss create the item (flags 0) holding what rmw's plan says */
     cache_exp_t vivify_exptime;
     bool set_ttl; /* T: the result gets this expiry */
     cache_exp_t ttl;
 };
 
 struct cache_meta_arith_result {
-    uint64_t value;          /* the new number (or `initial` when created) */
     uint64_t cas;            /* the new item's unique */
     cache_exp_t exptime_before; /* expiry before this request (never for a created item) */
     bool created;
 };
 
 /*
- * ma: incr/decr as cache_arith() (same parsing and padding), with the CAS check, the new TTL and
- * creation done under the key's shard lock. Returns CACHE_OK, CACHE_NOT_FOUND, CACHE_EXISTS,
- * CACHE_NON_NUMERIC or CACHE_NO_MEMORY; r is filled on CACHE_OK.
+ * ma: incr/decr through o->rmw (cache_rmw's plan and fill; the new number is the plan's business),
+ * with the CAS check, the new TTL and creation done under the key's shard lock: a missing key is
+ * CACHE_NOT_FOUND without vivify, an empty value CACHE_NON_NUMERIC before the CAS is compared; the
+ * new item gets the T exptime if set_ttl, else old's, and a created one vivify_exptime and flags 0.
+ * Returns CACHE_OK, CACHE_NOT_FOUND, CACHE_EXISTS, the plan's status (CACHE_NON_NUMERIC) or
+ * CACHE_NO_MEMORY; r is filled on CACHE_OK.
  */
 enum cache_status cache_meta_arith(struct cache *c, const char *key, size_t nkey,
                                    const struct cache_meta_arith_opts *o, struct cache_meta_arith_result *r);

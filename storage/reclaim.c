@@ -51,7 +51,7 @@ static bool reclaim_batch(struct cache *c, size_t max_items, size_t *visited, si
     unsigned b;
     bool done;
 
-    pthread_mutex_lock(&sh->lock);
+    shard_lock(sh);
     for (b = 0; b < RECLAIM_BATCH && *visited < max_items; b++) {
         if (c->reclaim_pos >= ht_scan_size_locked(sh))
             break;
@@ -60,7 +60,7 @@ static bool reclaim_batch(struct cache *c, size_t max_items, size_t *visited, si
         (*buckets)++;
     }
     done = c->reclaim_pos >= ht_scan_size_locked(sh);
-    pthread_mutex_unlock(&sh->lock);
+    shard_unlock(sh);
     return done;
 }
 

@@ -336,10 +336,10 @@ static bool copy_shard(struct cache *c, struct ht_shard *sh, struct snap_buf *b,
     size_t i;
 
     b->len = 0;
-    pthread_mutex_lock(&sh->lock);
+    shard_lock(sh);
     for (i = 0; ok && i < ht_scan_size_locked(sh); i++)
         ok = copy_chain_locked(c, *ht_scan_slot_locked(sh, i), now, b, n);
-    pthread_mutex_unlock(&sh->lock);
+    shard_unlock(sh);
     return ok;
 }
 
@@ -837,7 +837,7 @@ static void store_with_cas(struct cache *c, struct item *it, uint64_t cas)
 
     if (!c->opt.use_cas)
         cas = 0;
-    pthread_mutex_lock(&sh->lock);
+    shard_lock(sh);
     old = cache_find_live_locked(c, sh, hash, item_key(it), item_nkey(it), NULL);
     if (old) {
         cache_unlink_locked(c, sh, hash, old);
@@ -846,7 +846,7 @@ static void store_with_cas(struct cache *c, struct item *it, uint64_t cas)
     cache_link_with_cas_locked(c, sh, hash, it, cas);
     if (c->opt.use_cas)
         cas_advance(c, cas);
-    pthread_mutex_unlock(&sh->lock);
+    shard_unlock(sh);
 }
 
 /* The file was accepted: links every staged item in file order (a later record with the same key

@@ -34,7 +34,7 @@ static void stats_add_shards(struct cache *c, struct cache_stats *s)
     for (i = 0; i < ht_nshards(&c->ht); i++) {
         struct ht_shard *sh = &c->ht.shards[i];
 
-        pthread_mutex_lock(&sh->lock);
+        shard_lock(sh);
         s->curr_items += sh->count;
         s->bytes += sh->bytes;
         s->total_items += sh->total_items;
@@ -48,7 +48,7 @@ static void stats_add_shards(struct cache *c, struct cache_stats *s)
             s->hash_bytes += ((uint64_t)1 << sh->old_power) * sizeof(uint32_t);
             s->hash_is_expanding = 1;
         }
-        pthread_mutex_unlock(&sh->lock);
+        shard_unlock(sh);
     }
     s->hash_power_level = floor_log2(buckets);
 }
@@ -123,7 +123,7 @@ static void stats_add_class_ops(struct cache *c, unsigned id, struct cache_class
         struct ht_shard *sh = &c->ht.shards[i];
         const struct ht_class_count *k = &sh->cls[id];
 
-        pthread_mutex_lock(&sh->lock);
+        shard_lock(sh);
         s->number += k->number;
         s->reclaimed += k->reclaimed;
         s->expired_unfetched += k->expired_unfetched;
@@ -135,7 +135,7 @@ static void stats_add_class_ops(struct cache *c, unsigned id, struct cache_class
         s->cas_hits += k->cas_hits;
         s->cas_badval += k->cas_badval;
         s->touch_hits += k->touch_hits;
-        pthread_mutex_unlock(&sh->lock);
+        shard_unlock(sh);
     }
 }
 
@@ -179,7 +179,7 @@ void cache_stats_reset(struct cache *c)
     for (i = 0; i < ht_nshards(&c->ht); i++) {
         struct ht_shard *sh = &c->ht.shards[i];
 
-        pthread_mutex_lock(&sh->lock);
+        shard_lock(sh);
         sh->total_items = 0;
         for (k = 1; k <= c->slab.nclasses; k++) {
             uint64_t number = sh->cls[k].number;
@@ -187,7 +187,7 @@ void cache_stats_reset(struct cache *c)
             memset(&sh->cls[k], 0, sizeof sh->cls[k]);
             sh->cls[k].number = number;
         }
-        pthread_mutex_unlock(&sh->lock);
+        shard_unlock(sh);
     }
     for (k = 1; k <= c->slab.nclasses; k++) {
         struct slab_class *cls = &c->slab.classes[k];

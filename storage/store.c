@@ -1,22 +1,17 @@
 /*
- * store.c: the write side of the storage API: allocating items, linking them under the six store
- * modes, and incr/decr.
+ * store.c: the write side of the storage API: allocating items and linking them under the six store
+ * modes. (Read-modify-write, incr/decr among it, is rmw.c's; memcached's number rules are the
+ * protocol's, protocol/mc/mc_arith.c.)
  *
  * A store works under the key's shard lock only: it looks the old item up (a dead one counts as
  * absent and is unlinked on the way), decides by mode, and then replaces old with new in one step
  * (unlink old, drop the table's reference, link new), so no reader ever sees the key missing in
  * between. A failed store changes nothing.
  *
- * APPEND, PREPEND and incr/decr build a new item while holding the shard lock. Allocating may run the
+ * APPEND and PREPEND build a new item while holding the shard lock. Allocating may run the
  * eviction clock, which must not pick the old item we are about to copy: it is pinned with one extra
  * reference for the duration (the clock only takes items with refcount 1). The clock is told which
  * shard lock we hold so it can still evict from that shard instead of try-locking it.
- *
- * incr/decr follow memcached 1.6.18 byte for byte: the operand is parsed as strtoull() would parse
- * the value followed by "\r\n" (see arith_parse), and a result that is not longer than the old value
- * is padded with spaces to the old length ("10" decr 1 is "9 "), because memcached rewrites such a
- * value in place. We never rewrite a linked item in place (readers may be writing it out): the padded
- * value goes into a new item that replaces the old one, with a new CAS unique.
  *
  * Allocation when a class has no free chunk: the steps of balance.c (borrowing, a new page,
  * compaction, age balancing, the class's own CLOCK, a page from any class). Rebalancing uses only
@@ -34,13 +29,22 @@
 
 #include <assert.h>
 #include <sched.h>
-#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-#define ARITH_DIGITS_MAX 20 /* 18446744073709551615 */
 #define ALLOC_RETRIES 64    /* failed rebalances retried before CACHE_NO_MEMORY */
 #define ALLOC_YIELDS 8      /* of which the first ones only yield (see alloc_backoff) */
+
+/* The steps of a store under the shard lock, shared by cache_store and cache_store_locked and
+ * inlined into both, so that cache_store (the hot path) makes no call it did not make before. */
+#define STORE_INLINE static inline __attribute__((always_inline))
+STORE_INLINE enum cache_status store_decide(enum cache_store_mode mode, const struct item *old,
+                                            uint64_t cas_in);
+STORE_INLINE void count_store_locked(struct cache *c, struct ht_shard *sh, const struct item *it,
+                                     const struct item *old, enum cache_store_mode mode,
+                                     enum cache_status st);
+STORE_INLINE enum cache_status store_plain_locked(struct cache *c, struct ht_shard *sh, uint64_t hash,
+                                                  struct item *old, struct item *it, uint64_t *cas_out);
 
 /* A chunk for a class with no free chunk and no page left to take (balance.c, steps 5-8):
  * compaction, an age-balancing page move when due, the class's own clock, then a page from any
@@ -298,7 +302,7 @@ enum cache_status cache_store(struct cache *c, struct item *it, enum cache_store
     struct item *old;
 
     assert(slab_class_of(&c->slab, it) != 0 && !(item_state(it) & ITEM_LINKED));
-    pthread_mutex_lock(&sh->lock);
+    shard_lock(sh);
     old = cache_find_live_locked(c, sh, hash, item_key(it), item_nkey(it), NULL);
     st = store_decide(mode, old, cas_in);
     count_store_locked(c, sh, it, old, mode, st);
@@ -306,131 +310,22 @@ enum cache_status cache_store(struct cache *c, struct item *it, enum cache_store
         st = cache_join_locked(c, sh, hash, old, it, mode == CACHE_APPEND, cas_out);
     else if (st == CACHE_OK)
         st = store_plain_locked(c, sh, hash, old, it, cas_out);
-    pthread_mutex_unlock(&sh->lock);
+    shard_unlock(sh);
     return st;
 }
 
-/* The bytes C's isspace() accepts in the "C" locale. */
-static bool arith_space(char ch)
-{
-    return ch == ' ' || (ch >= '\t' && ch <= '\r');
-}
-
-/* Accumulates decimal digits from s[*i] on into *v. Returns false on overflow past 2^64 - 1 (as
- * strtoull's ERANGE); counts the digits read in *ndigits. */
-static bool arith_digits(const char *s, size_t n, size_t *i, uint64_t *v, size_t *ndigits)
-{
-    uint64_t x = 0;
-
-    for (*ndigits = 0; *i < n && s[*i] >= '0' && s[*i] <= '9'; (*i)++, (*ndigits)++) {
-        unsigned d = (unsigned)(s[*i] - '0');
-
-        if (x > (UINT64_MAX - d) / 10)
-            return false;
-        x = x * 10 + d;
-    }
-    *v = x;
-    return true;
-}
-
-/*
- * Parses an incr/decr operand the way memcached 1.6 does: strtoull() of the value as if followed by
- * "\r\n". Leading whitespace is skipped, one optional sign, then decimal digits; no digits or a
- * value past 2^64 - 1 fails; the digits must be followed by whitespace, a NUL byte or the end of the
- * value; a '-' sign negates modulo 2^64 and fails if the result, read as a signed 64-bit number, is
- * negative (so "-0" is 0 and "-18446744073709551615" is 1, but "-1" fails). A value of only
- * whitespace fails (memcached would read past its own "\r\n" into unrelated memory).
- */
-static bool arith_parse(const char *s, size_t n, uint64_t *v)
-{
-    size_t i = 0, ndigits;
-    bool minus = false;
-    uint64_t x;
-
-    while (i < n && arith_space(s[i]))
-        i++;
-    if (i < n && (s[i] == '+' || s[i] == '-'))
-        minus = s[i++] == '-';
-    if (!arith_digits(s, n, &i, &x, &ndigits) || ndigits == 0)
-        return false;
-    if (i < n && !arith_space(s[i]) && s[i] != '\0')
-        return false;
-    if (minus)
-        x = (uint64_t)0 - x;
-    if (minus && x > (uint64_t)INT64_MAX)
-        return false;
-    *v = x;
-    return true;
-}
-
-/*
- * The new value of an incr/decr as memcached writes it: the decimal number, padded with spaces to
- * the old value's length when it is not longer (memcached rewrites such values in place), else
- * exactly the number. Writes the digits into buf (ARITH_DIGITS_MAX + 1 bytes) and their count into
- * *ndigits; returns the new value's length.
- */
-static size_t arith_format(uint64_t v, size_t old_len, char *buf, size_t *ndigits)
-{
-    int len = snprintf(buf, ARITH_DIGITS_MAX + 1, "%llu", (unsigned long long)v);
-
-    *ndigits = (size_t)len;
-    return (size_t)len <= old_len ? old_len : (size_t)len;
-}
-
-/* See cache_internal.h. */
-enum cache_status cache_arith_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, struct item *old,
-                                     bool incr, uint64_t delta, cache_exp_t exp, uint64_t *result,
+/* See cache_internal.h. The same steps as cache_store's under its lock (kept apart so that
+ * cache_store, the hot path, stays one function). */
+enum cache_status cache_store_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, struct item *old,
+                                     struct item *it, enum cache_store_mode mode, uint64_t cas_in,
                                      uint64_t *cas_out)
 {
-    char buf[ARITH_DIGITS_MAX + 1];
-    enum cache_status st;
-    struct item *nw;
-    size_t len, ndigits;
-    uint64_t v;
+    enum cache_status st = store_decide(mode, old, cas_in);
 
-    if (!arith_parse(item_value_const(old), item_nbytes(old), &v))
-        return CACHE_NON_NUMERIC;
-    if (incr)
-        v += delta;
-    else
-        v = v < delta ? 0 : v - delta;
-    len = arith_format(v, item_nbytes(old), buf, &ndigits);
-    nw = cache_alloc_like_locked(c, sh, old, exp, len, &st);
-    if (!nw)
-        return st;
-    memcpy(item_value(nw), buf, ndigits);
-    memset(item_value(nw) + ndigits, ' ', len - ndigits);
-    /* memcached rewrites a result that fits in place, which keeps the base64-key mark */
-    item_set_key_binary(nw, len == item_nbytes(old) && item_key_binary(old));
-    cache_replace_locked(c, sh, hash, old, nw);
-    if (result)
-        *result = v;
-    if (cas_out)
-        *cas_out = item_cas(nw);
-    cache_item_unref(c, nw);
-    return CACHE_OK;
-}
-
-/* See cache.h. The value is parsed by arith_parse(); the result is padded as memcached pads it. */
-enum cache_status cache_arith(struct cache *c, const char *key, size_t nkey, bool incr,
-                              uint64_t delta, uint64_t *result, uint64_t *cas_out)
-{
-    uint64_t hash = ht_hash(key, nkey);
-    struct ht_shard *sh = ht_shard_of(&c->ht, hash);
-    enum cache_status st = CACHE_NOT_FOUND;
-    struct item *old;
-
-    pthread_mutex_lock(&sh->lock);
-    old = cache_find_live_locked(c, sh, hash, key, nkey, NULL);
-    if (old) {
-        unsigned id = slab_class_of(&c->slab, old);
-
-        st = cache_arith_locked(c, sh, hash, old, incr, delta, item_exp(old), result, cas_out);
-        if (st == CACHE_OK && incr)
-            sh->cls[id].incr_hits++;
-        else if (st == CACHE_OK)
-            sh->cls[id].decr_hits++;
-    }
-    pthread_mutex_unlock(&sh->lock);
+    count_store_locked(c, sh, it, old, mode, st);
+    if (st == CACHE_OK && (mode == CACHE_APPEND || mode == CACHE_PREPEND))
+        st = cache_join_locked(c, sh, hash, old, it, mode == CACHE_APPEND, cas_out);
+    else if (st == CACHE_OK)
+        st = store_plain_locked(c, sh, hash, old, it, cas_out);
     return st;
 }

@@ -5,3 +5,4 @@ include tests/integration/local.mk
 include tests/clients/local.mk
 include tests/soak/local.mk
 include tests/fuzz/local.mk
+include tests/resp/local.mk

@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "protocol/mc/mc_arith.h"
 #include "protocol/mc/mc_internal.h"
 #include "protocol/mc/memcache.h"
 #include "protocol/outq.h"
@@ -567,12 +568,12 @@ static void mc_meta_md(const struct mc_context *ctx, struct mc_stats *st, const 
 
 /* The reply of an ma that found or created its item. */
 static void mc_meta_ma_reply(const struct mc_context *ctx, const struct mc_meta_request *req,
-                             const struct cache_meta_arith_result *r, cache_exp_t ttl, cache_exp_t viv,
-                             struct outq *out)
+                             const struct cache_meta_arith_result *r, uint64_t number, cache_exp_t ttl,
+                             cache_exp_t viv, struct outq *out)
 {
     struct mc_line l = {.n = 0};
     char num[24];
-    int nn = snprintf(num, sizeof(num), "%llu", (unsigned long long)r->value);
+    int nn = snprintf(num, sizeof(num), "%llu", (unsigned long long)number);
     cache_exp_t exptime = r->exptime_before;
     uint32_t now = cache_rel_time(ctx->cache);
     bool value = mc_meta_has(req, 'v');
@@ -614,34 +615,37 @@ static void mc_meta_ma(const struct mc_context *ctx, struct mc_stats *st, const 
     struct mc_line l = {.n = 0};
     cache_exp_t ttl = mc_meta_has(req, 'T') ? mc_exptime(c, req->ttl) : CACHE_EXP_NEVER;
     cache_exp_t viv = mc_meta_has(req, 'N') ? mc_exptime(c, req->vivify_ttl) : CACHE_EXP_NEVER;
-    o.incr = req->mode != 'D' && req->mode != '-';
-    o.delta = req->delta;
+    struct mc_arith a = {.incr = req->mode != 'D' && req->mode != '-', .delta = req->delta};
+    struct cache_rmw op;
+    a.vivify = mc_meta_has(req, 'N');
+    a.initial = req->initial;
+    mc_arith_op(&a, &op);
+    o.rmw = &op;
     o.has_cas = mc_meta_has(req, 'C') && req->cas != 0; /* ma ignores C0 (md does not) */
     o.cas = req->cas;
     o.vivify = mc_meta_has(req, 'N');
-    o.initial = req->initial;
     o.vivify_exptime = mc_meta_created_exptime(req, ttl, viv);
     o.set_ttl = mc_meta_has(req, 'T');
     o.ttl = ttl;
     enum cache_status cst = cache_meta_arith(c, req->key, req->nkey, &o, &r);
     if (req->opaque_late && (cst == CACHE_OK || cst == CACHE_NOT_FOUND || cst == CACHE_EXISTS)) {
         if (cst == CACHE_OK && !r.created)
-            mc_count(o.incr ? &st->incr_hits : &st->decr_hits);
+            mc_count(a.incr ? &st->incr_hits : &st->decr_hits);
         else if (cst == CACHE_NOT_FOUND)
-            mc_count(o.incr ? &st->incr_misses : &st->decr_misses);
+            mc_count(a.incr ? &st->incr_misses : &st->decr_misses);
         outq_add_str(out, MC_META_ERR_OPAQUE); /* the counter changed anyway, as in memcached */
         return;
     }
     switch (cst) {
     case CACHE_OK:
         if (!r.created)
-            mc_count(o.incr ? &st->incr_hits : &st->decr_hits);
+            mc_count(a.incr ? &st->incr_hits : &st->decr_hits);
         if (!r.created && mc_meta_has(req, 'q'))
             return;
-        mc_meta_ma_reply(ctx, req, &r, ttl, viv, out);
+        mc_meta_ma_reply(ctx, req, &r, a.value, ttl, viv, out);
         return;
     case CACHE_NOT_FOUND:
-        mc_count(o.incr ? &st->incr_misses : &st->decr_misses);
+        mc_count(a.incr ? &st->incr_misses : &st->decr_misses);
         line_add(&l, "NF", 2);
         break;
     case CACHE_EXISTS:

@@ -48,6 +48,7 @@
 #include <string.h>
 
 #include "protocol/mc/mc_admin.h"
+#include "protocol/mc/mc_arith.h"
 #include "protocol/mc/mc_internal.h"
 #include "protocol/mc/mc_meta.h"
 #include "protocol/mc/mc_parse.h"
@@ -432,9 +433,12 @@ static void mc_finish_store(struct mc_session *s, struct outq *out)
 static void mc_exec_arith(struct mc_session *s, const struct mc_request *req, struct outq *out)
 {
     bool incr = req->cmd == MC_CMD_INCR;
-    uint64_t result = 0;
-    enum cache_status cst =
-        cache_arith(s->ctx->cache, req->key.p, req->key.len, incr, req->delta, &result, NULL);
+    struct mc_arith a = {.incr = incr, .delta = req->delta};
+    struct cache_rmw op;
+    struct cache_rmw_result r;
+    mc_arith_op(&a, &op);
+    enum cache_status cst = cache_rmw(s->ctx->cache, req->key.p, req->key.len, &op, &r);
+    uint64_t result = a.value;
     switch (cst) {
     case CACHE_OK: {
         mc_count(incr ? &s->stats->incr_hits : &s->stats->decr_hits);

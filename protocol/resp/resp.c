@@ -253,6 +253,16 @@ static const struct resp_cmd *resolve(struct resp_session *s, const struct resp_
         return sub;
     }
     if (!arity_ok(cmd, a->argc)) {
+        if (cmd->fn == resp_cmd_exec) { /* Redis's execCommandAbort: the transaction ends */
+            char line[160];
+            snprintf(line, sizeof(line),
+                     "EXECABORT Transaction discarded because of: wrong number of arguments for '%s' command",
+                     cmd->name);
+            resp_multi_clear(s);
+            resp_unwatch_all(s);
+            resp_error(s, out, line);
+            return NULL;
+        }
         resp_arity_error(s, NULL, cmd, out);
         return NULL;
     }

@@ -190,7 +190,7 @@ enum proto_status resp_cmd_select(struct resp_session *s, const struct resp_args
     if (!resp_arg_ll(s, a, 1, &id, out))
         return PROTO_OK;
     if (id < INT_MIN || id > INT_MAX) {
-        resp_error(s, out, RESP_E_NOTINT);
+        resp_error(s, out, "ERR value is out of range, value must between -2147483648 and 2147483647");
         return PROTO_OK;
     }
     if (id != 0)

@@ -18,6 +18,7 @@
 #include "protocol/resp/resp_db.h"
 #include "protocol/resp/resp_internal.h"
 #include "storage/cache.h"
+#include "storage/meta.h"
 
 /* See resp_db.h. */
 int64_t resp_now_ms(const struct resp_session *s)
@@ -43,7 +44,16 @@ struct item *resp_lookup(struct resp_session *s, const char *key, size_t nkey, b
 /* See resp_db.h. */
 bool resp_exists(struct resp_session *s, const char *key, size_t nkey)
 {
-    return cache_key_version(s->ctx->cache, key, nkey) != 0 || cache_peek_exists(s->ctx->cache, key, nkey);
+    struct item *it = cache_meta_peek(s->ctx->cache, key, nkey);
+    bool found = it != NULL;
+    cache_item_release(s->ctx->cache, &it);
+    return found;
+}
+
+/* See resp_db.h. */
+struct item *resp_peek(struct resp_session *s, const char *key, size_t nkey)
+{
+    return cache_meta_peek(s->ctx->cache, key, nkey);
 }
 
 /* Replies the error for a failed allocation or store. */
@@ -83,13 +93,52 @@ enum cache_status resp_store(struct resp_session *s, struct item *it, enum resp_
                              bool keep_ttl, struct item **old)
 {
     struct cache_store_opts o = {
-        .keep_exp = keep_ttl,
-        .old = old,
+        .mode = mode == RESP_SET_NX ? CACHE_ADD : mode == RESP_SET_XX ? CACHE_REPLACE : CACHE_SET,
+        .keep_ttl = keep_ttl,
+        .want_old = old != NULL,
     };
-    cache_item_set_exp_private(it, exp);
-    return cache_store_ex(s->ctx->cache, it,
-                          mode == RESP_SET_NX   ? CACHE_ADD
-                          : mode == RESP_SET_XX ? CACHE_REPLACE
-                                                : CACHE_SET,
-                          &o);
+    struct cache_store_result r = {0, NULL};
+    item_set_exp(it, keep_ttl ? CACHE_EXP_NEVER : exp); /* private until linked */
+    enum cache_status st = cache_store_ex(s->ctx->cache, it, &o, &r);
+    if (old != NULL)
+        *old = r.old;
+    return st;
+}
+
+/* cache_rmw's callbacks over the session's simpler plan: a non-zero stop code aborts the call. */
+struct rmw_glue {
+    resp_plan_fn plan;
+    resp_fill_fn fill;
+    void *arg;
+    int stopped;
+};
+
+static enum cache_status glue_plan(void *arg, const struct item *old, struct cache_rmw_new *nw)
+{
+    struct rmw_glue *g = arg;
+    size_t n = 0;
+    g->stopped = g->plan(g->arg, old, &n);
+    if (g->stopped != 0)
+        return CACHE_NOT_STORED;
+    nw->nbytes = n;
+    return CACHE_OK;
+}
+
+static void glue_fill(void *arg, const struct item *old, char *value, size_t nbytes)
+{
+    struct rmw_glue *g = arg;
+    (void)nbytes;
+    g->fill(g->arg, old, value);
+}
+
+/* See resp_db.h. */
+enum cache_status resp_rmw(struct resp_session *s, const char *key, size_t nkey, resp_plan_fn plan,
+                           resp_fill_fn fill, void *arg, int *stopped)
+{
+    struct rmw_glue g = {plan, fill, arg, 0};
+    struct cache_rmw op = {.plan = glue_plan, .fill = glue_fill, .arg = &g};
+    struct cache_rmw_result r;
+    enum cache_status st = cache_rmw(s->ctx->cache, key, nkey, &op, &r);
+    *stopped = g.stopped;
+    return st;
 }

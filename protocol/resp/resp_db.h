@@ -26,6 +26,9 @@ cache_exp_t resp_exp_at(const struct resp_session *s, int64_t unix_ms);
  * hits and misses (Redis's lookupKeyRead), else a write's lookup that does not. */
 struct item *resp_lookup(struct resp_session *s, const char *key, size_t nkey, bool count);
 
+/* A live key's item without counting or marking an access (TTL, TYPE...); NULL if none. */
+struct item *resp_peek(struct resp_session *s, const char *key, size_t nkey);
+
 /* Whether a live key exists (no counting, no access mark). */
 bool resp_exists(struct resp_session *s, const char *key, size_t nkey);
 

@@ -215,6 +215,10 @@ enum proto_status resp_cmd_save(struct resp_session *, const struct resp_args *,
 enum proto_status resp_cmd_bgsave(struct resp_session *, const struct resp_args *, struct outq *);
 enum proto_status resp_cmd_shutdown(struct resp_session *, const struct resp_args *, struct outq *);
 
+/* Sets the client name (CLIENT SETNAME, HELLO SETNAME; empty clears it); false after replying
+ * Redis's error for a name with spaces or special characters (resp_conn.c). */
+bool resp_set_client_name(struct resp_session *s, const char *p, size_t n, struct outq *out);
+
 /* Ends MULTI state: frees the queued commands (DISCARD, EXEC, RESET, destroy). */
 void resp_multi_clear(struct resp_session *s);
 

@@ -66,7 +66,7 @@ enum proto_status resp_cmd_type(struct resp_session *s, const struct resp_args *
 /* RENAME and RENAMENX. */
 static void rename_generic(struct resp_session *s, const struct resp_args *a, bool nx, struct outq *out)
 {
-    enum cache_status st = cache_rename(s->ctx->cache, a->argv[1], a->argl[1], a->argv[2], a->argl[2], nx);
+    enum cache_status st = cache_rename(s->ctx->cache, a->argv[1], a->argl[1], a->argv[2], a->argl[2], nx, NULL);
     if (st == CACHE_NOT_FOUND)
         resp_error(s, out, RESP_E_NOKEY);
     else if (st == CACHE_NOT_STORED)
@@ -154,7 +154,9 @@ static void expire_generic(struct resp_session *s, const struct resp_args *a, bo
         return;
     }
     when += base;
-    enum cache_status st = cache_expire(s->ctx->cache, a->argv[1], a->argl[1], resp_exp_at(s, when), cond);
+    enum cache_status st = when <= resp_now_ms(s)
+                               ? cache_expire_past(s->ctx->cache, a->argv[1], a->argl[1], resp_exp_at(s, when), cond)
+                               : cache_expire(s->ctx->cache, a->argv[1], a->argl[1], resp_exp_at(s, when), cond);
     resp_add_int(out, st == CACHE_OK);
 }
 
@@ -185,12 +187,12 @@ enum proto_status resp_cmd_pexpireat(struct resp_session *s, const struct resp_a
 /* ttlGenericCommand: -2 no key, -1 no expiry, else the time left (or the expiry itself when abs). */
 static void ttl_generic(struct resp_session *s, const struct resp_args *a, bool ms, bool abs, struct outq *out)
 {
-    struct item *it = resp_lookup(s, a->argv[1], a->argl[1], false);
+    struct item *it = resp_peek(s, a->argv[1], a->argl[1]);
     if (it == NULL) {
         resp_add_int(out, -2);
         return;
     }
-    cache_exp_t e = cache_item_exp(it);
+    cache_exp_t e = item_exp(it);
     cache_item_release(s->ctx->cache, &it);
     if (e == CACHE_EXP_NEVER) {
         resp_add_int(out, -1);
@@ -325,8 +327,8 @@ static bool scan_cursor(const struct resp_args *a, size_t i, uint64_t *cursor)
 {
     char buf[64];
     char *end;
-    if (a->argl[i] == 0 || a->argl[i] >= sizeof(buf) || memchr(a->argv[i], '\0', a->argl[i]) != NULL)
-        return a->argl[i] == 0 ? false : false;
+    if (a->argl[i] >= sizeof(buf) || memchr(a->argv[i], '\0', a->argl[i]) != NULL)
+        return false;
     memcpy(buf, a->argv[i], a->argl[i]);
     buf[a->argl[i]] = '\0';
     if (buf[0] == ' ' || (buf[0] >= '\t' && buf[0] <= '\r'))

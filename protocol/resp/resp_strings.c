@@ -344,7 +344,8 @@ enum proto_status resp_cmd_msetnx(struct resp_session *s, const struct resp_args
 
 enum proto_status resp_cmd_getdel(struct resp_session *s, const struct resp_args *a, struct outq *out)
 {
-    struct item *it = cache_delete_get(s->ctx->cache, a->argv[1], a->argl[1]);
+    struct item *it = NULL;
+    cache_delete_ex(s->ctx->cache, a->argv[1], a->argl[1], 0, &it);
     resp_count(it != NULL ? &s->stats->keyspace_hits : &s->stats->keyspace_misses);
     if (it != NULL)
         resp_add_item(out, it);
@@ -366,9 +367,9 @@ enum proto_status resp_cmd_getex(struct resp_session *s, const struct resp_args 
     }
     resp_add_item(out, it);
     if ((o.flags & (OPT_EXAT | OPT_PXAT)) && ms <= resp_now_ms(s))
-        cache_delete(s->ctx->cache, a->argv[1], a->argl[1], 0);
+        cache_expire_past(s->ctx->cache, a->argv[1], a->argl[1], resp_exp_at(s, ms), CACHE_EXPIRE_NONE);
     else if (o.flags & OPT_EXPIRY)
-        cache_expire(s->ctx->cache, a->argv[1], a->argl[1], resp_exp_at(s, ms), CACHE_EXPIRE_ALWAYS);
+        cache_expire(s->ctx->cache, a->argv[1], a->argl[1], resp_exp_at(s, ms), CACHE_EXPIRE_NONE);
     else if (o.flags & OPT_PERSIST)
         cache_persist(s->ctx->cache, a->argv[1], a->argl[1]);
     return PROTO_OK;

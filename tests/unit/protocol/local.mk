@@ -10,7 +10,8 @@ PROTOCOL_UNIT_TESTS = \
 	tests/unit/protocol/test_outq \
 	tests/unit/protocol/test_session \
 	tests/unit/protocol/test_admin \
-	tests/unit/protocol/test_meta_parse
+	tests/unit/protocol/test_meta_parse \
+	tests/unit/protocol/test_arith
 check_PROGRAMS += $(PROTOCOL_UNIT_TESTS)
 TESTS += $(PROTOCOL_UNIT_TESTS)
 EXTRA_DIST += tests/unit/protocol/protocol_test.h
@@ -46,3 +47,7 @@ tests_unit_protocol_test_resp_reply_LDADD = $(PROTOCOL_TEST_LDADD)
 tests_unit_protocol_test_resp_util_SOURCES = tests/unit/protocol/test_resp_util.c
 tests_unit_protocol_test_resp_util_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
 tests_unit_protocol_test_resp_util_LDADD = $(PROTOCOL_TEST_LDADD)
+
+tests_unit_protocol_test_arith_SOURCES = tests/unit/protocol/test_arith.c
+tests_unit_protocol_test_arith_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
+tests_unit_protocol_test_arith_LDADD = $(PROTOCOL_TEST_LDADD)

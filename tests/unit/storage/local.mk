@@ -11,7 +11,11 @@ STORAGE_UNIT_TESTS = \
 	tests/unit/storage/test_rebalance \
 	tests/unit/storage/test_admin \
 	tests/unit/storage/test_snapshot \
-	tests/unit/storage/test_meta
+	tests/unit/storage/test_meta \
+	tests/unit/storage/test_tx \
+	tests/unit/storage/test_rmw \
+	tests/unit/storage/test_keyops \
+	tests/unit/storage/test_scan
 check_PROGRAMS += $(STORAGE_UNIT_TESTS)
 TESTS += $(STORAGE_UNIT_TESTS)
 EXTRA_DIST += tests/unit/storage/storage_test.h
@@ -51,3 +55,19 @@ tests_unit_storage_test_snapshot_LDADD = $(STORAGE_TEST_LDADD)
 tests_unit_storage_test_meta_SOURCES = tests/unit/storage/test_meta.c
 tests_unit_storage_test_meta_CFLAGS = $(STORAGE_TEST_CFLAGS)
 tests_unit_storage_test_meta_LDADD = $(STORAGE_TEST_LDADD)
+
+tests_unit_storage_test_tx_SOURCES = tests/unit/storage/test_tx.c
+tests_unit_storage_test_tx_CFLAGS = $(STORAGE_TEST_CFLAGS)
+tests_unit_storage_test_tx_LDADD = $(STORAGE_TEST_LDADD)
+
+tests_unit_storage_test_rmw_SOURCES = tests/unit/storage/test_rmw.c
+tests_unit_storage_test_rmw_CFLAGS = $(STORAGE_TEST_CFLAGS)
+tests_unit_storage_test_rmw_LDADD = $(STORAGE_TEST_LDADD)
+
+tests_unit_storage_test_keyops_SOURCES = tests/unit/storage/test_keyops.c
+tests_unit_storage_test_keyops_CFLAGS = $(STORAGE_TEST_CFLAGS)
+tests_unit_storage_test_keyops_LDADD = $(STORAGE_TEST_LDADD)
+
+tests_unit_storage_test_scan_SOURCES = tests/unit/storage/test_scan.c
+tests_unit_storage_test_scan_CFLAGS = $(STORAGE_TEST_CFLAGS)
+tests_unit_storage_test_scan_LDADD = $(STORAGE_TEST_LDADD)

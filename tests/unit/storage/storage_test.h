@@ -97,4 +97,61 @@ static inline struct cache_stats st_stats(struct cache *c)
     return s;
 }
 
+/* ---- a plain decimal counter through cache_rmw (the protocols' own rules are theirs) ---- */
+
+struct st_counter {
+    bool incr;
+    uint64_t delta;
+    uint64_t value;
+    char digits[24];
+    size_t n;
+};
+
+/* Only digits; anything else (or nothing) is CACHE_NON_NUMERIC; a missing key CACHE_NOT_FOUND. */
+static inline enum cache_status st_counter_plan(void *arg, const struct item *old, struct cache_rmw_new *nw)
+{
+    struct st_counter *k = (struct st_counter *)arg;
+    uint64_t v = 0;
+    size_t i;
+
+    if (!old)
+        return CACHE_NOT_FOUND;
+    if (item_nbytes(old) == 0 || item_nbytes(old) > 19)
+        return CACHE_NON_NUMERIC;
+    for (i = 0; i < item_nbytes(old); i++) {
+        char ch = item_value_const(old)[i];
+
+        if (ch < '0' || ch > '9')
+            return CACHE_NON_NUMERIC;
+        v = v * 10 + (uint64_t)(ch - '0');
+    }
+    k->value = k->incr ? v + k->delta : (v < k->delta ? 0 : v - k->delta);
+    k->n = (size_t)snprintf(k->digits, sizeof k->digits, "%llu", (unsigned long long)k->value);
+    nw->nbytes = k->n;
+    return CACHE_OK;
+}
+
+static inline void st_counter_fill(void *arg, const struct item *old, char *value, size_t nbytes)
+{
+    (void)old;
+    memcpy(value, ((struct st_counter *)arg)->digits, nbytes);
+}
+
+/* incr or decr key by delta (counting incr_hits / decr_hits); *value gets the result on CACHE_OK. */
+static inline enum cache_status st_incr(struct cache *c, const char *key, bool incr, uint64_t delta,
+                                        uint64_t *value)
+{
+    struct st_counter k = {.incr = incr, .delta = delta};
+    struct cache_rmw op = {.plan = st_counter_plan,
+                           .fill = st_counter_fill,
+                           .arg = &k,
+                           .count = incr ? CACHE_RMW_COUNT_INCR : CACHE_RMW_COUNT_DECR};
+    struct cache_rmw_result r;
+    enum cache_status st = cache_rmw(c, key, strlen(key), &op, &r);
+
+    if (st == CACHE_OK && value)
+        *value = k.value;
+    return st;
+}
+
 #endif

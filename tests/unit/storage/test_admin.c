@@ -119,8 +119,8 @@ Test(admin, per_class_counters_add_up)
     it = cache_get_touch(c, "big", 3, 0, NULL);
     cache_item_release(c, &it);
     cache_touch(c, "small", 5, 0);
-    cache_arith(c, "small", 5, true, 1, &result, NULL);
-    cache_arith(c, "small", 5, false, 1, &result, NULL);
+    st_incr(c, "small", true, 1, &result);
+    st_incr(c, "small", false, 1, &result);
     cache_delete(c, "big", 3, 0);
     memset(&sum, 0, sizeof sum);
     for (unsigned id = 1; id <= cache_class_count(c); id++) {

@@ -327,9 +327,9 @@ Test(evict, append_and_incr_work_in_a_full_single_shard_cache)
         char key[16];
 
         key_of(key, sizeof key, (int)i + 2);
-        cr_assert_eq(cache_arith(c, key, 9, true, 1, NULL, NULL), CACHE_NON_NUMERIC);
+        cr_assert_eq(st_incr(c, key, true, 1, NULL), CACHE_NON_NUMERIC);
     }
-    cr_assert_eq(cache_arith(c, "num", 3, true, 1, &v, NULL), CACHE_OK);
+    cr_assert_eq(st_incr(c, "num", true, 1, &v), CACHE_OK);
     cr_assert_eq(v, 42);
 }
 

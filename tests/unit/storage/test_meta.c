@@ -1,8 +1,8 @@
 /*
  * test_meta.c: the storage operations of the meta commands (storage/meta.c): mg's lookup with touch,
  * recache tokens and stale items, md's invalidation, ms's stale-CAS store and CAS-checked append,
- * ma with CAS, TTL and creation, me's peek; and races: many threads asking for one token, exactly
- * one wins.
+ * me's peek; and races: many threads asking for one token, exactly one wins. (ma with CAS, TTL and
+ * creation needs memcached's number rules: tests/unit/protocol/test_arith.c.)
  */
 #include "config.h"
 
@@ -241,53 +241,6 @@ Test(meta, append_with_cas)
     cr_assert_eq(meta_store(c, "a", "!", CACHE_APPEND, 0, false, NULL), CACHE_OK, "no CAS: plain append");
     st_expect(c, "a", "<mid>!");
     cr_assert_eq(meta_store(c, "b", "x", CACHE_APPEND, 5, false, NULL), CACHE_NOT_STORED);
-    cache_destroy(&c);
-}
-
-Test(meta, arith)
-{
-    struct cache *c = meta_cache();
-    struct cache_meta_arith_opts o = {.incr = true, .delta = 1};
-    struct cache_meta_arith_result r;
-    uint64_t cas;
-    cr_assert_eq(cache_meta_arith(c, KEY("n"), &o, &r), CACHE_NOT_FOUND);
-    o.vivify = true;
-    o.initial = 10;
-    o.vivify_exptime = st_at(1050);
-    cr_assert_eq(cache_meta_arith(c, KEY("n"), &o, &r), CACHE_OK);
-    cr_assert(r.created);
-    cr_assert_eq(r.value, 10, "creation stores the initial value, no delta");
-    st_expect(c, "n", "10");
-    o.incr = false;
-    o.delta = 1;
-    cr_assert_eq(cache_meta_arith(c, KEY("n"), &o, &r), CACHE_OK);
-    cr_assert(!r.created);
-    cr_assert_eq(r.value, 9);
-    cr_assert_eq(r.exptime_before, st_at(1050));
-    st_expect(c, "n", "9 ");
-    cas = cas_of(c, "n");
-    cr_assert_eq(r.cas, cas);
-    o.has_cas = true;
-    o.cas = cas + 1;
-    cr_assert_eq(cache_meta_arith(c, KEY("n"), &o, &r), CACHE_EXISTS);
-    o.cas = cas;
-    o.set_ttl = true;
-    o.ttl = st_at(1234);
-    o.incr = true;
-    o.delta = 100;
-    cr_assert_eq(cache_meta_arith(c, KEY("n"), &o, &r), CACHE_OK);
-    cr_assert_eq(r.value, 109);
-    struct item *it = cache_meta_peek(c, KEY("n"));
-    cr_assert_eq(item_exptime(it), 1234);
-    cache_item_release(c, &it);
-    st_set(c, "s", "abc");
-    struct cache_meta_arith_opts plain = {.incr = true, .delta = 1};
-    cr_assert_eq(cache_meta_arith(c, KEY("s"), &plain, &r), CACHE_NON_NUMERIC);
-    st_set(c, "m", "-1");
-    cr_assert_eq(cache_meta_arith(c, KEY("m"), &plain, &r), CACHE_NON_NUMERIC);
-    st_set(c, "z", " 7");
-    cr_assert_eq(cache_meta_arith(c, KEY("z"), &plain, &r), CACHE_OK);
-    cr_assert_eq(r.value, 8);
     cache_destroy(&c);
 }
 

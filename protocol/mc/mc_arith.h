@@ -1,0 +1,48 @@
+/*
+ * mc_arith.h: memcached 1.6.18's incr/decr rules, as a read-modify-write for storage's cache_rmw
+ * (the storage engine replaces the item atomically; this file says what the new value is). Used by
+ * the classic incr/decr (memcache.c) and by the meta ma (mc_meta.c, through cache_meta_arith, which
+ * adds ma's CAS check and expiry rules).
+ *
+ * The rules, byte for byte as memcached answers:
+ * - the stored value is parsed as strtoull() parses it followed by "\r\n": leading whitespace, one
+ *   optional sign, decimal digits, then whitespace, a NUL byte or the end; no digits, or a number
+ *   past 2^64 - 1, is not numeric; a '-' negates modulo 2^64 and is refused when the result read as
+ *   a signed 64-bit number is negative ("-0" is 0, "-18446744073709551615" is 1, "-1" fails); an
+ *   empty value or only whitespace is not numeric;
+ * - incr wraps at 2^64, decr stops at 0;
+ * - the result is the decimal number, padded with spaces to the old value's length when it is not
+ *   longer ("10" decr 1 is "9 "), because memcached rewrites such a value in place; such a value
+ *   keeps the base64-key mark of a meta `b` key, a longer one does not (memcached relinks it);
+ * - flags and expiry stay (cache_rmw's defaults); a missing key is CACHE_NOT_FOUND unless vivify is
+ *   set (ma's N), which creates it holding `initial` exactly, flags 0.
+ *
+ * Threads: a struct mc_arith belongs to one call; the callbacks run under the key's shard lock.
+ */
+#ifndef CAIRN_PROTOCOL_MC_ARITH_H
+#define CAIRN_PROTOCOL_MC_ARITH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "storage/cache.h"
+
+#define MC_ARITH_DIGITS_MAX 20 /* 18446744073709551615 */
+
+struct mc_arith {
+    bool incr; /* else decr */
+    uint64_t delta;
+    bool vivify; /* a missing key is created holding initial (ma N) */
+    uint64_t initial;
+    /* set by the plan: */
+    uint64_t value; /* the new number (initial when created) */
+    char digits[MC_ARITH_DIGITS_MAX + 1];
+    size_t ndigits;
+};
+
+/* Fills op with the plan and fill of a (arg = a) and the incr_hits/decr_hits counter, for cache_rmw
+ * or cache_meta_arith. After CACHE_OK, a->value is the number the reply shows. */
+void mc_arith_op(struct mc_arith *a, struct cache_rmw *op);
+
+#endif

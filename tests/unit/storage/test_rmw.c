@@ -1,0 +1,425 @@
+/*
+ * test_rmw.c: read-modify-write (storage/rmw.c) with small plans written here: Redis-style APPEND
+ * that creates on a miss, flags and expiry kept by default or replaced, a plan's abort status, a
+ * success without a write, the old item handed back, the per-class counters, too large a result,
+ * allocation that must evict while the shard is held (never the old item), and races: concurrent
+ * increments lose nothing and a reader never finds the key missing.
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/unit/storage/storage_test.h"
+
+#define KEY(s) s, strlen(s)
+
+/* One timeout for the whole suite (per-test timeouts of different lengths leak in Criterion's
+ * runner under LeakSanitizer). */
+TestSuite(rmw, .timeout = 120);
+
+/* ---- plans ---- */
+
+/* APPEND: old's value then the suffix; a missing key is created holding the suffix. */
+static enum cache_status append_plan(void *arg, const struct item *old, struct cache_rmw_new *nw)
+{
+    nw->nbytes = (old ? item_nbytes(old) : 0) + strlen(arg);
+    return CACHE_OK;
+}
+
+static void append_fill(void *arg, const struct item *old, char *value, size_t nbytes)
+{
+    size_t n = old ? item_nbytes(old) : 0;
+
+    if (old)
+        memcpy(value, item_value_const(old), n);
+    memcpy(value + n, arg, nbytes - n);
+}
+
+static enum cache_status do_append(struct cache *c, const char *key, const char *suffix,
+                                   struct cache_rmw_result *r)
+{
+    struct cache_rmw op = {.plan = append_plan, .fill = append_fill, .arg = (void *)suffix};
+
+    return cache_rmw(c, KEY(key), &op, r);
+}
+
+/* A decimal counter: +1, created at 1; NOT_FOUND never (Redis INCR). */
+struct counter {
+    long value;
+    char digits[24];
+    size_t n;
+};
+
+static enum cache_status counter_plan(void *arg, const struct item *old, struct cache_rmw_new *nw)
+{
+    struct counter *k = arg;
+    char buf[24] = "0";
+
+    if (old) {
+        if (item_nbytes(old) >= sizeof buf)
+            return CACHE_NON_NUMERIC;
+        memcpy(buf, item_value_const(old), item_nbytes(old));
+        buf[item_nbytes(old)] = '\0';
+    }
+    k->value = atol(buf) + 1;
+    k->n = (size_t)snprintf(k->digits, sizeof k->digits, "%ld", k->value);
+    nw->nbytes = k->n;
+    return CACHE_OK;
+}
+
+static void counter_fill(void *arg, const struct item *old, char *value, size_t nbytes)
+{
+    struct counter *k = arg;
+
+    (void)old;
+    memcpy(value, k->digits, nbytes);
+}
+
+static enum cache_status do_incr(struct cache *c, const char *key, long *value)
+{
+    struct counter k;
+    struct cache_rmw op = {
+        .plan = counter_plan, .fill = counter_fill, .arg = &k, .count = CACHE_RMW_COUNT_INCR};
+    struct cache_rmw_result r;
+    enum cache_status st = cache_rmw(c, KEY(key), &op, &r);
+
+    if (value)
+        *value = k.value;
+    return st;
+}
+
+/* Aborts with the status in arg. */
+static enum cache_status abort_plan(void *arg, const struct item *old, struct cache_rmw_new *nw)
+{
+    (void)old;
+    (void)nw;
+    return *(enum cache_status *)arg;
+}
+
+static void never_fill(void *arg, const struct item *old, char *value, size_t nbytes)
+{
+    (void)arg;
+    (void)old;
+    (void)value;
+    (void)nbytes;
+    cr_assert_fail("fill called");
+}
+
+/* Succeeds without writing. */
+static enum cache_status unchanged_plan(void *arg, const struct item *old, struct cache_rmw_new *nw)
+{
+    (void)arg;
+    (void)old;
+    nw->unchanged = true;
+    return CACHE_OK;
+}
+
+/* Replaces flags and expiry with those in arg (two cache_exp_t-compatible values). */
+struct meta_change {
+    uint32_t flags;
+    cache_exp_t exp;
+};
+
+static enum cache_status retag_plan(void *arg, const struct item *old, struct cache_rmw_new *nw)
+{
+    const struct meta_change *m = arg;
+
+    nw->nbytes = item_nbytes(old);
+    nw->flags = m->flags;
+    nw->exp = m->exp;
+    return CACHE_OK;
+}
+
+static void copy_fill(void *arg, const struct item *old, char *value, size_t nbytes)
+{
+    (void)arg;
+    memcpy(value, item_value_const(old), nbytes);
+}
+
+static struct item *peek(struct cache *c, const char *key)
+{
+    struct item *it = cache_get(c, KEY(key), NULL);
+
+    cr_assert_not_null(it, "%s missing", key);
+    return it;
+}
+
+/* ---- tests ---- */
+
+Test(rmw, creates_on_a_miss_and_replaces_with_a_new_cas)
+{
+    struct cache *c = st_cache(0, 0, 2, 0);
+    struct cache_rmw_result r;
+    uint64_t cas1;
+
+    cr_assert_eq(do_append(c, "k", "ab", &r), CACHE_OK);
+    cr_assert(r.created);
+    cr_assert_neq(r.cas, 0);
+    cr_assert_null(r.old);
+    st_expect(c, "k", "ab");
+    cas1 = r.cas;
+    cr_assert_eq(do_append(c, "k", "cd", &r), CACHE_OK);
+    cr_assert(!r.created);
+    cr_assert_gt(r.cas, cas1);
+    st_expect(c, "k", "abcd");
+    cr_assert_eq(st_stats(c).curr_items, 1);
+    cache_destroy(&c);
+}
+
+Test(rmw, keeps_flags_and_expiry_unless_the_plan_replaces_them)
+{
+    struct cache *c = st_cache(0, 0, 2, 0);
+    struct cache_rmw_result r;
+    struct meta_change m = {.flags = 77, .exp = cache_exp_from_rel_seconds(9000)};
+    struct cache_rmw op = {.plan = retag_plan, .fill = copy_fill, .arg = &m};
+    struct item *it;
+
+    cache_clock_set(c, 1000);
+    st_store(c, "k", "v", 5, 2000, CACHE_SET, 0, NULL);
+    cr_assert_eq(do_append(c, "k", "w", &r), CACHE_OK);
+    it = peek(c, "k");
+    cr_assert_eq(item_client_flags(it), 5);
+    cr_assert_eq(item_exptime(it), 2000);
+    cache_item_release(c, &it);
+    cr_assert_eq(cache_rmw(c, KEY("k"), &op, &r), CACHE_OK);
+    it = peek(c, "k");
+    cr_assert_eq(item_client_flags(it), 77);
+    cr_assert_eq(item_exptime(it), 9000);
+    cr_assert_eq(item_nbytes(it), 2);
+    cache_item_release(c, &it);
+    m.exp = CACHE_EXP_NEVER;
+    cr_assert_eq(cache_rmw(c, KEY("k"), &op, &r), CACHE_OK);
+    it = peek(c, "k");
+    cr_assert_eq(item_exptime(it), 0);
+    cache_item_release(c, &it);
+    /* an expiry already past (before the clock's first second) kills the item */
+    m.exp = cache_exp_from_rel_ms(10);
+    cr_assert_eq(cache_rmw(c, KEY("k"), &op, &r), CACHE_OK);
+    st_expect_miss(c, "k", CACHE_MISS_EXPIRED);
+    cache_destroy(&c);
+}
+
+Test(rmw, an_abort_changes_nothing)
+{
+    struct cache *c = st_cache(0, 0, 2, 0);
+    enum cache_status why = CACHE_NON_NUMERIC;
+    struct cache_rmw op = {.plan = abort_plan, .fill = never_fill, .arg = &why, .want_old = true};
+    struct cache_rmw_result r;
+    uint64_t cas = 0;
+
+    st_store(c, "k", "v", 0, 0, CACHE_SET, 0, &cas);
+    cr_assert_eq(cache_rmw(c, KEY("k"), &op, &r), CACHE_NON_NUMERIC);
+    cr_assert_not_null(r.old, "the old item is handed back whatever the status");
+    cr_assert_eq(item_cas(r.old), cas);
+    cache_item_release(c, &r.old);
+    why = CACHE_NOT_FOUND;
+    cr_assert_eq(cache_rmw(c, KEY("missing"), &op, &r), CACHE_NOT_FOUND);
+    cr_assert_null(r.old);
+    st_expect(c, "k", "v");
+    cr_assert_eq(st_stats(c).curr_items, 1);
+    cache_destroy(&c);
+}
+
+Test(rmw, unchanged_succeeds_without_a_write)
+{
+    struct cache *c = st_cache(0, 0, 2, 0);
+    struct cache_rmw op = {.plan = unchanged_plan, .fill = never_fill, .count = CACHE_RMW_COUNT_SET};
+    struct cache_rmw_result r;
+    uint64_t cas = 0;
+
+    st_store(c, "k", "v", 0, 0, CACHE_SET, 0, &cas);
+    cr_assert_eq(cache_rmw(c, KEY("k"), &op, &r), CACHE_OK);
+    cr_assert_eq(r.cas, cas);
+    cr_assert(!r.created);
+    cr_assert_eq(cache_rmw(c, KEY("none"), &op, &r), CACHE_OK);
+    cr_assert_eq(r.cas, 0);
+    cr_assert(!r.created);
+    cr_assert_eq(st_stats(c).curr_items, 1, "nothing created");
+    cache_destroy(&c);
+}
+
+/* GETSET-style: the old item comes back with its bytes, also after it was replaced. */
+Test(rmw, hands_back_the_old_item)
+{
+    struct cache *c = st_cache(0, 0, 2, 0);
+    struct cache_rmw op = {.plan = append_plan, .fill = append_fill, .arg = "2", .want_old = true};
+    struct cache_rmw_result r;
+
+    cr_assert_eq(cache_rmw(c, KEY("k"), &op, &r), CACHE_OK);
+    cr_assert_null(r.old);
+    cr_assert_eq(cache_rmw(c, KEY("k"), &op, &r), CACHE_OK);
+    cr_assert_not_null(r.old);
+    cr_assert_eq(item_nbytes(r.old), 1);
+    cr_assert(memcmp(item_value_const(r.old), "2", 1) == 0);
+    cache_item_release(c, &r.old);
+    st_expect(c, "k", "22");
+    cache_destroy(&c);
+}
+
+static void class_sums(struct cache *c, struct cache_class_stats *sum)
+{
+    struct cache_class_stats cs;
+
+    memset(sum, 0, sizeof *sum);
+    for (unsigned id = 1; id <= cache_class_count(c); id++) {
+        cache_class_stats_get(c, id, &cs);
+        sum->get_hits += cs.get_hits;
+        sum->cmd_set += cs.cmd_set;
+        sum->incr_hits += cs.incr_hits;
+        sum->decr_hits += cs.decr_hits;
+    }
+}
+
+Test(rmw, per_class_counters)
+{
+    struct cache *c = st_cache(0, 0, 2, 0);
+    struct cache_rmw set_op = {
+        .plan = append_plan, .fill = append_fill, .arg = "x", .count = CACHE_RMW_COUNT_SET, .want_old = true};
+    struct cache_rmw_result r;
+    struct cache_class_stats sum;
+    long v;
+
+    cr_assert_eq(do_incr(c, "n", &v), CACHE_OK); /* created: not a hit */
+    cr_assert_eq(do_incr(c, "n", &v), CACHE_OK);
+    cr_assert_eq(v, 2);
+    cr_assert_eq(cache_rmw(c, KEY("s"), &set_op, &r), CACHE_OK);
+    cr_assert_eq(cache_rmw(c, KEY("s"), &set_op, &r), CACHE_OK);
+    cache_item_release(c, &r.old);
+    class_sums(c, &sum);
+    cr_assert_eq(sum.incr_hits, 1);
+    cr_assert_eq(sum.decr_hits, 0);
+    cr_assert_eq(sum.cmd_set, 2);
+    cr_assert_eq(sum.get_hits, 1, "the handed-back old item is a read");
+    cache_destroy(&c);
+}
+
+static enum cache_status huge_plan(void *arg, const struct item *old, struct cache_rmw_new *nw)
+{
+    (void)arg;
+    (void)old;
+    nw->nbytes = 2u << 20;
+    return CACHE_OK;
+}
+
+Test(rmw, too_large)
+{
+    struct cache *c = st_cache(0, 0, 2, 0);
+    struct cache_rmw op = {.plan = huge_plan, .fill = never_fill};
+    struct cache_rmw_result r;
+    char key[300];
+
+    st_set(c, "k", "v");
+    cr_assert_eq(cache_rmw(c, KEY("k"), &op, &r), CACHE_TOO_LARGE);
+    st_expect(c, "k", "v");
+    memset(key, 'k', sizeof key - 1);
+    key[sizeof key - 1] = '\0';
+    cr_assert_eq(do_append(c, key, "v", &r), CACHE_TOO_LARGE, "a key over 250 bytes");
+    cache_destroy(&c);
+}
+
+/* A class with no free chunk: the new item evicts under the held shard lock, never the old item. */
+Test(rmw, allocation_under_the_lock_never_evicts_the_old_item)
+{
+    struct cache_options o;
+    const char *err;
+    struct cache *c;
+    struct cache_rmw_result r;
+    char key[16], val[200];
+    unsigned i;
+
+    cache_options_default(&o);
+    o.memory_limit = 1u << 20;
+    o.shard_bits = 0;
+    c = cache_create(&o, &err);
+    cr_assert_not_null(c);
+    memset(val, 'v', sizeof val - 1);
+    val[sizeof val - 1] = '\0';
+    st_set(c, "old0000", val);
+    for (i = 0; st_stats(c).evictions == 0; i++) {
+        snprintf(key, sizeof key, "f%06u", i);
+        cr_assert_eq(st_set(c, key, val), CACHE_OK);
+        if (i % 64 == 0) {
+            struct item *it = cache_get(c, KEY("old0000"), NULL); /* keep it ACTIVE */
+
+            cr_assert_not_null(it);
+            cache_item_release(c, &it);
+        }
+    }
+    uint64_t before = st_stats(c).evictions;
+    cr_assert_eq(do_append(c, "old0000", "!", &r), CACHE_OK);
+    cr_assert_gt(st_stats(c).evictions, before, "the new item needed a chunk of the full class");
+    struct item *it = peek(c, "old0000");
+    cr_assert_eq(item_nbytes(it), sizeof val);
+    cache_item_release(c, &it);
+    cache_destroy(&c);
+}
+
+/* ---- races ---- */
+
+#define INCR_THREADS 3
+#define INCRS        5000
+#define COUNTERS     4
+
+static struct cache *rc;
+static atomic_int misses, race_errors;
+static atomic_bool stop_reader;
+
+static void *incr_worker(void *p)
+{
+    char key[16];
+    unsigned i;
+
+    (void)p;
+    for (i = 0; i < INCRS; i++) {
+        snprintf(key, sizeof key, "ctr%u", i % COUNTERS);
+        if (do_incr(rc, key, NULL) != CACHE_OK)
+            atomic_fetch_add(&race_errors, 1);
+    }
+    return NULL;
+}
+
+static void *missing_reader(void *p)
+{
+    (void)p;
+    while (!atomic_load(&stop_reader)) {
+        struct item *it = cache_get(rc, KEY("ctr0"), NULL);
+
+        if (!it)
+            atomic_fetch_add(&misses, 1);
+        cache_item_release(rc, &it);
+    }
+    return NULL;
+}
+
+Test(rmw, concurrent_increments_lose_nothing_and_the_key_never_goes_missing)
+{
+    pthread_t th[INCR_THREADS], reader;
+    char key[16];
+    unsigned i;
+
+    rc = st_cache(0, 0, 1, 2);
+    for (i = 0; i < COUNTERS; i++) {
+        snprintf(key, sizeof key, "ctr%u", i);
+        st_set(rc, key, "0");
+    }
+    cr_assert_eq(pthread_create(&reader, NULL, missing_reader, NULL), 0);
+    for (i = 0; i < INCR_THREADS; i++)
+        cr_assert_eq(pthread_create(&th[i], NULL, incr_worker, NULL), 0);
+    for (i = 0; i < INCR_THREADS; i++)
+        pthread_join(th[i], NULL);
+    atomic_store(&stop_reader, true);
+    pthread_join(reader, NULL);
+    cr_assert_eq(atomic_load(&race_errors), 0);
+    cr_assert_eq(atomic_load(&misses), 0, "a reader found the key missing %d times", atomic_load(&misses));
+    for (i = 0; i < COUNTERS; i++) {
+        char want[16];
+
+        snprintf(key, sizeof key, "ctr%u", i);
+        snprintf(want, sizeof want, "%u", INCR_THREADS * INCRS / COUNTERS);
+        st_expect(rc, key, want);
+    }
+    cache_destroy(&rc);
+}
