@@ -452,7 +452,7 @@ enum cache_status cache_persist(struct cache *c, const char *key, size_t nkey);
  * unique, in *cas_out if not NULL) and src disappears; a live dst is replaced, or with nx the call is
  * CACHE_NOT_STORED and nothing changes. A missing src is CACHE_NOT_FOUND (also when src == dst);
  * src == dst is CACHE_OK, with nx CACHE_NOT_STORED (Redis 7.0 answers RENAMENX 0). CACHE_TOO_LARGE
- * (dst longer than 250 bytes, or the item past the size limit with the longer key) and
+ * (dst longer than CACHE_KEY_MAX, or the item past the size limit with the longer key) and
  * CACHE_NO_MEMORY change nothing. Counts cmd_set in the new item's class. Locks both keys' shards in
  * ascending order (one when shared); inside a transaction both must be held.
  */

@@ -15,8 +15,7 @@
  * caller's (shard_lock.h: it evicts from them without locking, never waits for them), and the source
  * and the replaced destination are pinned with a reference so it cannot choose them.
  *
- * Expiry: the API speaks cache_exp_t; items still store relative seconds, converted by the two
- * helpers at the top of this file only.
+ * Expiry: the API speaks cache_exp_t, which items store (item_exp, item_set_exp).
  *
  * Threads: any; lock order: shards ascending, then class, then page, as everywhere in storage/.
  */
@@ -26,8 +25,6 @@
 
 #include <assert.h>
 #include <string.h>
-
-/* ---- the item's expiry field (relative seconds today): this file's only conversions ---- */
 
 /* ---- shared ---- */
 

@@ -17,8 +17,7 @@
  * without locking it again. Page moves that would vacate a page are skipped while a shard is held
  * (store.c). Shards held by this thread's transaction are handled by shard_lock.h the same way.
  *
- * Expiry: plans speak cache_exp_t; items still store relative seconds, converted by the two helpers
- * at the top of this file only.
+ * Expiry: plans speak cache_exp_t, which items store (item_exp, item_set_exp).
  *
  * Threads: any; lock order shard -> class (allocation) as everywhere in storage/.
  */

@@ -379,7 +379,6 @@ static struct resp_session *session_create(const struct resp_context *ctx, struc
     if (s == NULL)
         return NULL;
     resp_parser_options_default(&po);
-    po.max_multibulk_len = 1024 * 1024;
     if (ctx->query_max != 0)
         po.max_buffered = ctx->query_max;
     s->parser = resp_parser_create(&po);

@@ -77,6 +77,7 @@ const struct resp_cmd resp_commands[] = {
     CMD("setrange", 4, W, 1, 1, 1, resp_cmd_setrange),
     CMD("shutdown", -1, A, 0, 0, 0, resp_cmd_shutdown),
     CMD("strlen", 2, 0, 1, 1, 1, resp_cmd_strlen),
+    CMD("substr", 4, 0, 1, 1, 1, resp_cmd_getrange),
     CMD("time", 1, 0, 0, 0, 0, resp_cmd_time),
     CMD("touch", -2, 0, 1, -1, 1, resp_cmd_touch),
     CMD("ttl", 2, 0, 1, 1, 1, resp_cmd_ttl),

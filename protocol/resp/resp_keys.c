@@ -428,6 +428,10 @@ enum proto_status resp_cmd_flushall(struct resp_session *s, const struct resp_ar
         return PROTO_OK;
     }
     cache_flush(s->ctx->cache, cache_rel_time(s->ctx->cache));
+    /* Redis empties the keyspace at once (DBSIZE is 0 after it): one reclaim pass unlinks what the
+     * flush made dead. Not inside EXEC, whose shard locks the reclaim pass must not wait behind. */
+    if (!cache_tx_active(s->ctx->cache))
+        cache_reclaim(s->ctx->cache, SIZE_MAX);
     resp_add_simple(out, "OK");
     return PROTO_OK;
 }

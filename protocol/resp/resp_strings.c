@@ -358,11 +358,16 @@ enum proto_status resp_cmd_getex(struct resp_session *s, const struct resp_args 
 {
     struct set_opts o;
     int64_t ms;
-    if (!parse_opts(s, a, 2, OPT_FOR_GET, &o, out) || !opts_expiry(s, a, &o, "getex", &ms, out))
+    if (!parse_opts(s, a, 2, OPT_FOR_GET, &o, out))
         return PROTO_OK;
+    /* Redis looks the key up before it checks the expiry's value */
     struct item *it = resp_lookup(s, a->argv[1], a->argl[1], true);
     if (it == NULL) {
         resp_add_null(out, s->proto);
+        return PROTO_OK;
+    }
+    if (!opts_expiry(s, a, &o, "getex", &ms, out)) {
+        cache_item_release(s->ctx->cache, &it);
         return PROTO_OK;
     }
     resp_add_item(out, it);
@@ -554,9 +559,9 @@ static void splice_fill(void *arg, const struct item *old, char *dst)
     memcpy(dst + at, op->p, op->n);
 }
 
-static void splice(struct resp_session *s, const struct resp_args *a, long long offset, struct outq *out)
+static void splice(struct resp_session *s, const struct resp_args *a, size_t vi, long long offset, struct outq *out)
 {
-    struct splice_op op = {a->argv[2], a->argl[2], offset, s->ctx->item_size_max, 0};
+    struct splice_op op = {a->argv[vi], a->argl[vi], offset, s->ctx->item_size_max, 0};
     int stopped = 0;
     if (op.p == NULL) {
         resp_error(s, out, RESP_E_TOOBIG);
@@ -571,7 +576,7 @@ static void splice(struct resp_session *s, const struct resp_args *a, long long 
 
 enum proto_status resp_cmd_append(struct resp_session *s, const struct resp_args *a, struct outq *out)
 {
-    splice(s, a, -1, out);
+    splice(s, a, 2, -1, out);
     return PROTO_OK;
 }
 
@@ -584,6 +589,6 @@ enum proto_status resp_cmd_setrange(struct resp_session *s, const struct resp_ar
         resp_error(s, out, "ERR offset is out of range");
         return PROTO_OK;
     }
-    splice(s, a, offset, out);
+    splice(s, a, 3, offset, out);
     return PROTO_OK;
 }

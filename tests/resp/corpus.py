@@ -44,13 +44,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 #   --maxmemory 64mb                          -m 64          (CONFIG GET maxmemory: 67108864)
 #   --maxmemory-policy allkeys-lru            (its only policy; CONFIG GET: allkeys-lru)
 #   --save '' --appendonly no                 (no persistence of its own; CONFIG GET save: "")
-#   --databases 16 --timeout 0                (16 databases for SELECT; no idle timeout)
+#   --databases 1 --timeout 0                 (one database: SELECT 0 only; no idle timeout)
 # ---------------------------------------------------------------------------------------------
 
 REDIS_SETTINGS = [
     '--maxmemory', '64mb',
     '--maxmemory-policy', 'allkeys-lru',
-    '--databases', '16',
+    '--databases', '1',
     '--timeout', '0',
 ]
 

@@ -137,6 +137,23 @@ static inline void st_counter_fill(void *arg, const struct item *old, char *valu
     memcpy(value, ((struct st_counter *)arg)->digits, nbytes);
 }
 
+/* As st_incr for a key of nkey bytes (any bytes). */
+static inline enum cache_status st_incr_n(struct cache *c, const char *key, size_t nkey, bool incr,
+                                          uint64_t delta, uint64_t *value)
+{
+    struct st_counter k = {.incr = incr, .delta = delta};
+    struct cache_rmw op = {.plan = st_counter_plan,
+                           .fill = st_counter_fill,
+                           .arg = &k,
+                           .count = incr ? CACHE_RMW_COUNT_INCR : CACHE_RMW_COUNT_DECR};
+    struct cache_rmw_result r;
+    enum cache_status st = cache_rmw(c, key, nkey, &op, &r);
+
+    if (st == CACHE_OK && value)
+        *value = k.value;
+    return st;
+}
+
 /* incr or decr key by delta (counting incr_hits / decr_hits); *value gets the result on CACHE_OK. */
 static inline enum cache_status st_incr(struct cache *c, const char *key, bool incr, uint64_t delta,
                                         uint64_t *value)

@@ -32,27 +32,34 @@ static struct cache *kc(void)
 /* An expiry at relative second s (0 = never). */
 static cache_exp_t at(uint32_t s)
 {
-    return cache_exp_from_rel_seconds(s);
+    return st_at(s);
 }
 
-/* An unlinked item key = value, expiry exptime (relative seconds). */
-static struct item *mk(struct cache *c, const char *key, const char *value, uint32_t flags, uint32_t exptime)
+/* A precise expiry at relative millisecond ms. */
+static cache_exp_t at_ms(uint64_t ms)
+{
+    return cache_exp_from_rel_ms(ms);
+}
+
+/* An unlinked item key = value, expiry exp. */
+static struct item *mk(struct cache *c, const char *key, const char *value, uint32_t flags, cache_exp_t exp)
 {
     enum cache_status st;
-    struct item *it = cache_alloc(c, KEY(key), flags, exptime, strlen(value), &st);
+    struct item *it = cache_alloc(c, KEY(key), flags, exp, strlen(value), &st);
 
     cr_assert_not_null(it);
     memcpy(item_value(it), value, strlen(value));
     return it;
 }
 
-static uint32_t exptime_of(struct cache *c, const char *key)
+/* The live key's expiry, both fields (whole second and ms). */
+static cache_exp_t exp_of(struct cache *c, const char *key)
 {
     struct item *it = cache_get(c, KEY(key), NULL);
-    uint32_t e;
+    cache_exp_t e;
 
     cr_assert_not_null(it, "%s missing", key);
-    e = item_exptime(it);
+    e = item_exp(it);
     cache_item_release(c, &it);
     return e;
 }
@@ -135,18 +142,24 @@ Test(keyops, store_ex_keepttl)
     it = mk(c, "k", "a", 0, 0);
     cr_assert_eq(cache_store_ex(c, it, &o, &r), CACHE_OK);
     cache_item_release(c, &it);
-    cr_assert_eq(exptime_of(c, "k"), 0, "no old item: its own (none)");
+    cr_assert_eq(exp_of(c, "k"), CACHE_EXP_NEVER, "no old item: its own (none)");
     cr_assert_eq(cache_expire(c, KEY("k"), at(5000), CACHE_EXPIRE_NONE), CACHE_OK);
+    it = mk(c, "k", "b", 3, at(7000));
+    cr_assert_eq(cache_store_ex(c, it, &o, &r), CACHE_OK);
+    cache_item_release(c, &it);
+    cr_assert_eq(exp_of(c, "k"), at(5000), "KEEPTTL keeps the old expiry");
+    /* a precise one too, to the millisecond */
+    cr_assert_eq(cache_expire(c, KEY("k"), at_ms(5000u * 1000u + 250), CACHE_EXPIRE_NONE), CACHE_OK);
     it = mk(c, "k", "b", 3, 0);
     cr_assert_eq(cache_store_ex(c, it, &o, &r), CACHE_OK);
     cache_item_release(c, &it);
-    cr_assert_eq(exptime_of(c, "k"), 5000, "KEEPTTL keeps the old expiry");
+    cr_assert_eq(exp_of(c, "k"), at_ms(5000u * 1000u + 250), "KEEPTTL keeps the old precise expiry");
     st_expect(c, "k", "b");
     o.keep_ttl = false;
     it = mk(c, "k", "c", 0, 0);
     cr_assert_eq(cache_store_ex(c, it, &o, &r), CACHE_OK);
     cache_item_release(c, &it);
-    cr_assert_eq(exptime_of(c, "k"), 0, "a plain SET clears it");
+    cr_assert_eq(exp_of(c, "k"), CACHE_EXP_NEVER, "a plain SET clears it");
     cache_destroy(&c);
 }
 
@@ -201,49 +214,85 @@ Test(keyops, delete_ex_hands_back_the_item)
 
 /* ---- EXPIRE ---- */
 
+/* A row's expiry, as two fields: NEVER; SEC(s), a whole second (memcached's kind) at relative second
+ * s; or MSEC(m), a precise expiry at relative millisecond m. GT and LT compare milliseconds. */
+#define NEVER   0, false
+#define SEC(s)  (s), false
+#define MSEC(m) (m), true
+
+static cache_exp_t row_exp(uint64_t t, bool precise)
+{
+    if (t == 0)
+        return CACHE_EXP_NEVER;
+    return precise ? at_ms(t) : at((uint32_t)t);
+}
+
 struct expire_case {
-    uint32_t cur; /* current exptime, 0 = none */
-    enum cache_expire_cond cond;
-    uint32_t exp; /* new, relative seconds */
+    uint64_t cur; /* the key's expiry before (seconds, or milliseconds when cur_precise) */
+    bool cur_precise;
+    unsigned cond; /* enum cache_expire_cond bits */
+    uint64_t exp;  /* the new one */
+    bool exp_precise;
     enum cache_status want;
 };
 
 /* Redis 7.0's expireGenericCommand: NX needs no expiry, XX one, GT a later time than a set one
- * (never for a key without), LT an earlier one (always for a key without). */
+ * (never for a key without), LT an earlier one (always for a key without); XX combines with GT or LT.
+ * Times are compared to the millisecond, a whole second as its first millisecond. */
 static const struct expire_case expire_cases[] = {
-    {0, CACHE_EXPIRE_NONE, 2000, CACHE_OK},
-    {3000, CACHE_EXPIRE_NONE, 2000, CACHE_OK},
-    {0, CACHE_EXPIRE_NX, 2000, CACHE_OK},
-    {3000, CACHE_EXPIRE_NX, 2000, CACHE_NOT_STORED},
-    {0, CACHE_EXPIRE_XX, 2000, CACHE_NOT_STORED},
-    {3000, CACHE_EXPIRE_XX, 2000, CACHE_OK},
-    {0, CACHE_EXPIRE_GT, 2000, CACHE_NOT_STORED},
-    {3000, CACHE_EXPIRE_GT, 2000, CACHE_NOT_STORED},
-    {3000, CACHE_EXPIRE_GT, 3000, CACHE_NOT_STORED},
-    {3000, CACHE_EXPIRE_GT, 4000, CACHE_OK},
-    {0, CACHE_EXPIRE_LT, 2000, CACHE_OK},
-    {3000, CACHE_EXPIRE_LT, 2000, CACHE_OK},
-    {3000, CACHE_EXPIRE_LT, 3000, CACHE_NOT_STORED},
-    {3000, CACHE_EXPIRE_LT, 4000, CACHE_NOT_STORED},
+    {NEVER, CACHE_EXPIRE_NONE, SEC(2000), CACHE_OK},
+    {SEC(3000), CACHE_EXPIRE_NONE, SEC(2000), CACHE_OK},
+    {NEVER, CACHE_EXPIRE_NX, SEC(2000), CACHE_OK},
+    {SEC(3000), CACHE_EXPIRE_NX, SEC(2000), CACHE_NOT_STORED},
+    {NEVER, CACHE_EXPIRE_XX, SEC(2000), CACHE_NOT_STORED},
+    {SEC(3000), CACHE_EXPIRE_XX, SEC(2000), CACHE_OK},
+    {NEVER, CACHE_EXPIRE_GT, SEC(2000), CACHE_NOT_STORED},
+    {SEC(3000), CACHE_EXPIRE_GT, SEC(2000), CACHE_NOT_STORED},
+    {SEC(3000), CACHE_EXPIRE_GT, SEC(3000), CACHE_NOT_STORED},
+    {SEC(3000), CACHE_EXPIRE_GT, SEC(4000), CACHE_OK},
+    {NEVER, CACHE_EXPIRE_LT, SEC(2000), CACHE_OK},
+    {SEC(3000), CACHE_EXPIRE_LT, SEC(2000), CACHE_OK},
+    {SEC(3000), CACHE_EXPIRE_LT, SEC(3000), CACHE_NOT_STORED},
+    {SEC(3000), CACHE_EXPIRE_LT, SEC(4000), CACHE_NOT_STORED},
+    /* milliseconds: inside one second, and a whole second against a precise time at its instant */
+    {MSEC(3000500), CACHE_EXPIRE_GT, MSEC(3000501), CACHE_OK},
+    {MSEC(3000500), CACHE_EXPIRE_GT, MSEC(3000500), CACHE_NOT_STORED},
+    {MSEC(3000500), CACHE_EXPIRE_LT, MSEC(3000499), CACHE_OK},
+    {MSEC(3000500), CACHE_EXPIRE_LT, MSEC(3000501), CACHE_NOT_STORED},
+    {SEC(3000), CACHE_EXPIRE_GT, MSEC(3000001), CACHE_OK},
+    {SEC(3000), CACHE_EXPIRE_GT, MSEC(3000000), CACHE_NOT_STORED},
+    {SEC(3000), CACHE_EXPIRE_LT, MSEC(3000000), CACHE_NOT_STORED},
+    {SEC(3000), CACHE_EXPIRE_LT, MSEC(2999999), CACHE_OK},
+    {MSEC(2999999), CACHE_EXPIRE_GT, SEC(3000), CACHE_OK},
+    {MSEC(3000001), CACHE_EXPIRE_LT, SEC(3000), CACHE_OK},
+    /* combined bits */
+    {NEVER, CACHE_EXPIRE_XX | CACHE_EXPIRE_GT, SEC(4000), CACHE_NOT_STORED},
+    {SEC(3000), CACHE_EXPIRE_XX | CACHE_EXPIRE_GT, SEC(4000), CACHE_OK},
+    {SEC(3000), CACHE_EXPIRE_XX | CACHE_EXPIRE_GT, SEC(2000), CACHE_NOT_STORED},
+    {NEVER, CACHE_EXPIRE_XX | CACHE_EXPIRE_LT, SEC(2000), CACHE_NOT_STORED},
+    {SEC(3000), CACHE_EXPIRE_XX | CACHE_EXPIRE_LT, SEC(2000), CACHE_OK},
+    {SEC(3000), CACHE_EXPIRE_XX | CACHE_EXPIRE_LT, SEC(4000), CACHE_NOT_STORED},
 };
 
 Test(keyops, expire_conditions_table)
 {
     for (size_t i = 0; i < sizeof expire_cases / sizeof expire_cases[0]; i++) {
         const struct expire_case *k = &expire_cases[i];
+        cache_exp_t cur = row_exp(k->cur, k->cur_precise), exp = row_exp(k->exp, k->exp_precise);
         struct cache *c = kc();
         uint64_t cas = 0;
 
-        cr_assert_eq(cache_expire(c, KEY("k"), at(k->exp), k->cond), CACHE_NOT_FOUND, "row %zu", i);
-        st_store(c, "k", "v", 0, k->cur, CACHE_SET, 0, &cas);
-        cr_assert_eq(cache_expire(c, KEY("k"), at(k->exp), k->cond), k->want, "row %zu", i);
-        cr_assert_eq(exptime_of(c, "k"), k->want == CACHE_OK ? k->exp : k->cur, "row %zu", i);
+        cr_assert_eq(cache_expire(c, KEY("k"), exp, k->cond), CACHE_NOT_FOUND, "row %zu", i);
+        cr_assert_eq(st_store(c, "k", "v", 0, cur, CACHE_SET, 0, &cas), CACHE_OK, "row %zu", i);
+        cr_assert_eq(exp_of(c, "k"), cur, "row %zu: stored as given", i);
+        cr_assert_eq(cache_expire(c, KEY("k"), exp, k->cond), k->want, "row %zu", i);
+        cr_assert_eq(exp_of(c, "k"), k->want == CACHE_OK ? exp : cur, "row %zu", i);
         struct item *it = cache_get(c, KEY("k"), NULL);
         cr_assert_eq(item_cas(it), cas, "row %zu: the expiry changes in place", i);
         cache_item_release(c, &it);
         /* the same decision when the new time is past: delete instead */
-        st_store(c, "p", "v", 0, k->cur, CACHE_SET, 0, NULL);
-        cr_assert_eq(cache_expire_past(c, KEY("p"), at(k->exp), k->cond), k->want, "row %zu (past)", i);
+        cr_assert_eq(st_store(c, "p", "v", 0, cur, CACHE_SET, 0, NULL), CACHE_OK, "row %zu", i);
+        cr_assert_eq(cache_expire_past(c, KEY("p"), exp, k->cond), k->want, "row %zu (past)", i);
         cr_assert_eq(cache_key_version(c, KEY("p")) == 0, k->want == CACHE_OK, "row %zu (past)", i);
         cache_destroy(&c);
     }
@@ -297,9 +346,9 @@ Test(keyops, persist)
     st_set(c, "k", "v");
     cr_assert_eq(cache_persist(c, KEY("k")), CACHE_NOT_STORED);
     cr_assert_eq(cache_expire(c, KEY("k"), at(NOW + 100), CACHE_EXPIRE_NONE), CACHE_OK);
-    cr_assert_eq(exptime_of(c, "k"), NOW + 100);
+    cr_assert_eq(exp_of(c, "k"), at(NOW + 100));
     cr_assert_eq(cache_persist(c, KEY("k")), CACHE_OK);
-    cr_assert_eq(exptime_of(c, "k"), 0);
+    cr_assert_eq(exp_of(c, "k"), CACHE_EXP_NEVER);
     cache_clock_set(c, NOW + 200);
     st_expect(c, "k", "v");
     cache_destroy(&c);
@@ -328,17 +377,18 @@ static void key_pairs(char *a, char *b, char *s1, char *s2)
 
 static void check_rename(struct cache *c, const char *src, const char *dst)
 {
+    const cache_exp_t exp = at_ms((uint64_t)(NOW + 50) * 1000u + 123); /* both fields copied */
     uint64_t cas_src = 0, cas = 0;
     struct item *it;
 
-    st_store(c, src, "value", 42, NOW + 50, CACHE_SET, 0, &cas_src);
+    st_store(c, src, "value", 42, exp, CACHE_SET, 0, &cas_src);
     cr_assert_eq(cache_rename(c, KEY(src), KEY(dst), false, &cas), CACHE_OK);
     cr_assert_gt(cas, cas_src, "a new unique");
     st_expect_miss(c, src, CACHE_MISS_NONE);
     it = cache_get(c, KEY(dst), NULL);
     expect_value(it, "value");
     cr_assert_eq(item_client_flags(it), 42);
-    cr_assert_eq(item_exptime(it), NOW + 50);
+    cr_assert_eq(item_exp(it), exp);
     cr_assert_eq(item_cas(it), cas);
     cache_item_release(c, &it);
     /* over an existing dst; NX refuses */
@@ -382,11 +432,20 @@ Test(keyops, rename_same_key_and_missing)
     cr_assert_eq(got, cas, "nothing changed");
     cr_assert_eq(cache_rename(c, KEY("k"), KEY("k"), true, NULL), CACHE_NOT_STORED);
     st_expect(c, "k", "v");
-    char big[300];
-    memset(big, 'x', sizeof big - 1);
-    big[sizeof big - 1] = '\0';
-    cr_assert_eq(cache_rename(c, KEY("k"), KEY(big), false, NULL), CACHE_TOO_LARGE);
+    /* storage takes keys up to CACHE_KEY_MAX bytes (memcached's 250 is protocol/mc's limit) */
+    char *big = malloc(CACHE_KEY_MAX + 1);
+    cr_assert_not_null(big);
+    memset(big, 'x', CACHE_KEY_MAX + 1);
+    cr_assert_eq(cache_rename(c, KEY("k"), big, 300, false, NULL), CACHE_OK, "a 300-byte key");
+    st_expect_miss(c, "k", CACHE_MISS_NONE);
+    cr_assert_eq(cache_rename(c, big, 300, big, CACHE_KEY_MAX, false, NULL), CACHE_OK, "the longest key");
+    cr_assert_eq(cache_rename(c, big, CACHE_KEY_MAX, KEY("k"), false, NULL), CACHE_OK);
     st_expect(c, "k", "v");
+    cr_assert_eq(cache_rename(c, KEY("k"), big, CACHE_KEY_MAX + 1, false, NULL), CACHE_TOO_LARGE);
+    st_expect(c, "k", "v");
+    cr_assert_eq(cache_key_version(c, big, CACHE_KEY_MAX + 1), 0, "nothing under the long key");
+    cr_assert_eq(st_stats(c).curr_items, 1);
+    free(big);
     cache_destroy(&c);
 }
 

@@ -178,22 +178,32 @@ Test(rmw, keeps_flags_and_expiry_unless_the_plan_replaces_them)
     struct item *it;
 
     cache_clock_set(c, 1000);
-    st_store(c, "k", "v", 5, 2000, CACHE_SET, 0, NULL);
+    st_store(c, "k", "v", 5, st_at(2000), CACHE_SET, 0, NULL);
     cr_assert_eq(do_append(c, "k", "w", &r), CACHE_OK);
+    cr_assert(!r.created);
     it = peek(c, "k");
     cr_assert_eq(item_client_flags(it), 5);
-    cr_assert_eq(item_exptime(it), 2000);
+    cr_assert_eq(item_exp(it), st_at(2000));
     cache_item_release(c, &it);
     cr_assert_eq(cache_rmw(c, KEY("k"), &op, &r), CACHE_OK);
     it = peek(c, "k");
     cr_assert_eq(item_client_flags(it), 77);
-    cr_assert_eq(item_exptime(it), 9000);
+    cr_assert_eq(item_exp(it), st_at(9000));
     cr_assert_eq(item_nbytes(it), 2);
+    cache_item_release(c, &it);
+    /* a precise expiry is kept to the millisecond by a plan that leaves it */
+    m.exp = cache_exp_from_rel_ms(9000u * 1000u + 7);
+    cr_assert_eq(cache_rmw(c, KEY("k"), &op, &r), CACHE_OK);
+    cr_assert_eq(do_append(c, "k", "x", &r), CACHE_OK);
+    it = peek(c, "k");
+    cr_assert_eq(item_exp(it), cache_exp_from_rel_ms(9000u * 1000u + 7));
+    cr_assert_eq(item_client_flags(it), 77);
+    cr_assert_eq(item_nbytes(it), 3);
     cache_item_release(c, &it);
     m.exp = CACHE_EXP_NEVER;
     cr_assert_eq(cache_rmw(c, KEY("k"), &op, &r), CACHE_OK);
     it = peek(c, "k");
-    cr_assert_eq(item_exptime(it), 0);
+    cr_assert_eq(item_exp(it), CACHE_EXP_NEVER);
     cache_item_release(c, &it);
     /* an expiry already past (before the clock's first second) kills the item */
     m.exp = cache_exp_from_rel_ms(10);
@@ -308,15 +318,24 @@ Test(rmw, too_large)
 {
     struct cache *c = st_cache(0, 0, 2, 0);
     struct cache_rmw op = {.plan = huge_plan, .fill = never_fill};
+    struct cache_rmw append = {.plan = append_plan, .fill = append_fill, .arg = "v"};
     struct cache_rmw_result r;
-    char key[300];
+    char *key = malloc(CACHE_KEY_MAX + 1);
 
+    cr_assert_not_null(key);
     st_set(c, "k", "v");
     cr_assert_eq(cache_rmw(c, KEY("k"), &op, &r), CACHE_TOO_LARGE);
     st_expect(c, "k", "v");
-    memset(key, 'k', sizeof key - 1);
-    key[sizeof key - 1] = '\0';
-    cr_assert_eq(do_append(c, key, "v", &r), CACHE_TOO_LARGE, "a key over 250 bytes");
+    /* storage takes keys up to CACHE_KEY_MAX bytes (memcached's 250 is protocol/mc's limit) */
+    memset(key, 'k', CACHE_KEY_MAX + 1);
+    cr_assert_eq(cache_rmw(c, key, 300, &append, &r), CACHE_OK, "a key over 250 bytes");
+    cr_assert(r.created);
+    cr_assert_eq(cache_rmw(c, key, CACHE_KEY_MAX, &append, &r), CACHE_OK, "the longest key");
+    cr_assert_eq(cache_rmw(c, key, CACHE_KEY_MAX + 1, &append, &r), CACHE_TOO_LARGE,
+                 "a key over CACHE_KEY_MAX");
+    cr_assert_eq(cache_rmw(c, key, 300, &op, &r), CACHE_TOO_LARGE, "too large a value under a long key");
+    cr_assert_eq(st_stats(c).curr_items, 3, "nothing created by the refused calls");
+    free(key);
     cache_destroy(&c);
 }
 

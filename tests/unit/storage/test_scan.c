@@ -126,7 +126,12 @@ Test(scan, skips_dead_items_and_odd_cursors_end)
 
     cache_clock_set(c, 100);
     set_n(c, "k", 0, 50);
-    st_store(c, "k50", "v", 0, 120, CACHE_SET, 0, NULL);
+    cr_assert_eq(st_store(c, "k50", "v", 0, st_at(120), CACHE_SET, 0, NULL), CACHE_OK);
+    scan_all(c, s, NULL);
+    cr_assert_eq(s->visits, 51, "alive until second 120");
+    cr_assert_eq(s->count[50], 1);
+    s->visits = 0;
+    memset(s->count, 0, MAXK * sizeof *s->count);
     cache_clock_set(c, 130);
     scan_all(c, s, NULL);
     cr_assert_eq(s->visits, 50);
@@ -268,7 +273,10 @@ Test(scan, random_item_empty_and_single)
         cache_item_release(c, &it);
     }
     cache_clock_set(c, 100);
-    st_store(c, "only", "v", 0, 110, CACHE_SET, 0, NULL);
+    cr_assert_eq(st_store(c, "only", "v", 0, st_at(110), CACHE_SET, 0, NULL), CACHE_OK);
+    it = cache_random_item(c);
+    cr_assert_not_null(it, "alive until second 110");
+    cache_item_release(c, &it);
     cache_clock_set(c, 120);
     cr_assert_null(cache_random_item(c), "a dead item is never returned");
     cache_destroy(&c);

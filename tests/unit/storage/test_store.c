@@ -593,7 +593,7 @@ Test(store, long_keys_and_the_empty_key_through_every_operation)
             cr_assert_eq(store_n(other, n, "o", CACHE_ADD), CACHE_OK, "a key differing in its last byte");
             expect_n(other, n, "o");
         }
-        cr_assert_eq(cache_arith(c, key, n, true, 5, &v, NULL), CACHE_OK);
+        cr_assert_eq(st_incr_n(c, key, n, true, 5, &v), CACHE_OK);
         cr_assert_eq(v, 15);
         cr_assert_eq(store_n(key, n, "-end", CACHE_APPEND), CACHE_OK);
         cr_assert_eq(store_n(key, n, "start-", CACHE_PREPEND), CACHE_OK);
