@@ -364,7 +364,7 @@ enum mc_stats_result stats_answer(void *arg, int argc, char **argv, struct outq 
 void stats_resp_info(void *server, struct resp_server_info *o);
 void stats_resp_reset(void *server);
 void stats_resp_clients(void *server,
-                        void (*each)(void *arg, void *sess, const char *addr, int fd, int64_t age_s, int64_t idle_s),
+                        void (*each)(void *arg, void *sess, const char *addr, const char *laddr, int fd, int64_t age_s, int64_t idle_s),
                         void *arg);
 
 /* ---- daemon.c ---- */

@@ -608,7 +608,6 @@ void stats_resp_info(void *server, struct resp_server_info *o)
     o->total_connections = r.total_conns;
     o->rejected_connections = r.rejected_conns;
     o->maxclients = s->maxconns;
-    o->used_memory = cs.bytes;
     o->used_memory_rss = process_rss();
     o->maxmemory = cs.limit_maxbytes;
     o->total_commands = rs.commands + r.mc.cmd_get + r.mc.cmd_set + r.mc.cmd_touch + r.mc.cmd_flush;
@@ -619,6 +618,8 @@ void stats_resp_info(void *server, struct resp_server_info *o)
     o->net_input_bytes = r.mc.bytes_read;
     o->net_output_bytes = r.mc.bytes_written;
     o->keys = cs.curr_items;
+    o->expires = cs.expires;
+    o->used_memory = cs.total_malloced + cs.hash_bytes; /* slab pages handed out and the hash table */
     o->error_replies = rs.errors;
     o->snapshot_interval_s = s->snapshot_path != NULL ? s->snapshot_interval : 0;
     o->bind = srv->resp_bind;
@@ -638,7 +639,7 @@ void stats_resp_info(void *server, struct resp_server_info *o)
 
 /* See resp.h (resp_client_walk_fn): every RESP connection, under each worker's conns_lock. */
 void stats_resp_clients(void *server,
-                        void (*each)(void *arg, void *sess, const char *addr, int fd, int64_t age_s, int64_t idle_s),
+                        void (*each)(void *arg, void *sess, const char *addr, const char *laddr, int fd, int64_t age_s, int64_t idle_s),
                         void *arg)
 {
     struct server *srv = server;
@@ -651,8 +652,8 @@ void stats_resp_clients(void *server,
             if (c->ops != &resp_proto_ops || c->sess == NULL)
                 continue;
             int64_t last = atomic_load_explicit(&c->last_cmd, memory_order_relaxed);
-            each(arg, c->sess, c->addr, c->fd, now > c->created ? now - c->created : 0,
-                 now > last ? now - last : 0);
+            each(arg, c->sess, c->addr, srv->listeners[c->listener].addr, c->fd,
+                 now > c->created ? now - c->created : 0, now > last ? now - last : 0);
         }
         pthread_mutex_unlock(&w->conns_lock);
     }

@@ -229,9 +229,21 @@ void cache_unlink_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, st
     assert(removed);
     (void)removed;
     __atomic_store_n(&sh->count, sh->count - 1, __ATOMIC_RELAXED); /* cache_count reads it unlocked */
+    if (item_exp(it) != CACHE_EXP_NEVER)
+        sh->expires--;
     sh->bytes -= item_size(it);
     sh->cls[slab_class_of(&c->slab, it)].number--;
     item_state_clear(it, ITEM_LINKED);
+}
+
+/* See cache_internal.h. */
+void cache_set_exp_locked(struct ht_shard *sh, struct item *it, cache_exp_t exp)
+{
+    bool had = item_exp(it) != CACHE_EXP_NEVER, has = exp != CACHE_EXP_NEVER;
+
+    if (had != has)
+        sh->expires += has ? 1 : (uint64_t)-1;
+    item_set_exp(it, exp);
 }
 
 /* See cache_internal.h. */
@@ -250,6 +262,8 @@ void cache_link_with_cas_locked(struct cache *c, struct ht_shard *sh, uint64_t h
     assert(!(old & ITEM_LINKED));
     (void)old;
     __atomic_store_n(&sh->count, sh->count + 1, __ATOMIC_RELAXED);
+    if (item_exp(it) != CACHE_EXP_NEVER)
+        sh->expires++;
     sh->bytes += item_size(it);
     sh->total_items++;
     sh->cls[slab_class_of(&c->slab, it)].number++;
@@ -357,7 +371,7 @@ static struct item *cache_lookup(struct cache *c, const char *key, size_t nkey, 
     it = cache_find_live_locked(c, sh, hash, key, nkey, why);
     if (it) {
         if (touch) {
-            item_set_exp(it, exp);
+            cache_set_exp_locked(sh, it, exp);
             sh->cls[slab_class_of(&c->slab, it)].touch_hits++;
         } else {
             sh->cls[slab_class_of(&c->slab, it)].get_hits++;
@@ -392,7 +406,7 @@ enum cache_status cache_touch(struct cache *c, const char *key, size_t nkey, cac
     it = cache_find_live_locked(c, sh, hash, key, nkey, NULL);
     if (it) {
         sh->cls[slab_class_of(&c->slab, it)].touch_hits++;
-        item_set_exp(it, exp);
+        cache_set_exp_locked(sh, it, exp);
         cache_note_access_locked(c, it);
     }
     shard_unlock(sh);

@@ -189,6 +189,7 @@ size_t cache_reclaim(struct cache *c, size_t max_items);
 
 struct cache_stats {
     uint64_t curr_items;
+    uint64_t expires;           /* linked items with an expiry (Redis's INFO keyspace expires=) */
     uint64_t total_items;
     uint64_t bytes;             /* sum of item sizes (header + key + value) of linked items */
     uint64_t limit_maxbytes;

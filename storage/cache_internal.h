@@ -113,6 +113,10 @@ struct item *cache_alloc_like_locked(struct cache *c, struct ht_shard *sh, struc
 enum cache_status cache_join_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, struct item *old,
                                     const struct item *it, bool append, uint64_t *cas_out);
 
+/* Sets a linked item's expiry, keeping the shard's count of items with one (sh->expires). Caller
+ * holds sh->lock. Every change of a linked item's expiry goes through here. */
+void cache_set_exp_locked(struct ht_shard *sh, struct item *it, cache_exp_t exp);
+
 /* cache_store's decision and link for the live item old (NULL if none) under mode, with its
  * per-class counters. Caller holds sh->lock. */
 enum cache_status cache_store_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, struct item *old,

@@ -46,6 +46,7 @@ struct ht_shard {
     unsigned old_power;
     size_t migrate_pos;         /* old buckets below this index have moved */
     uint64_t count;             /* linked items (curr_items); relaxed atomic stores, see cache_count */
+    uint64_t expires;           /* linked items with an expiry (Redis's INFO keyspace expires=) */
     uint64_t bytes;             /* item_size() of linked items */
     uint64_t total_items;
     struct ht_class_count *cls; /* indexed by slab class id */

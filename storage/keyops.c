@@ -115,7 +115,7 @@ static bool expire_allowed(cache_exp_t cur, cache_exp_t exp, unsigned cond)
 static void set_expiry_locked(struct cache *c, struct ht_shard *sh, struct item *it, cache_exp_t exp)
 {
     sh->cls[slab_class_of(&c->slab, it)].touch_hits++;
-    item_set_exp(it, exp);
+    cache_set_exp_locked(sh, it, exp);
     cache_note_access_locked(c, it);
 }
 

@@ -104,7 +104,7 @@ struct item *cache_meta_get(struct cache *c, const char *key, size_t nkey,
     if (!o->no_tokens)
         meta_decide_tokens(it, o, info);
     if (o->set_ttl) {
-        item_set_exp(it, o->ttl);
+        cache_set_exp_locked(sh, it, o->ttl);
         sh->cls[slab_class_of(&c->slab, it)].touch_hits++;
     } else {
         sh->cls[slab_class_of(&c->slab, it)].get_hits++;

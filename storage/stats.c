@@ -36,6 +36,7 @@ static void stats_add_shards(struct cache *c, struct cache_stats *s)
 
         shard_lock(sh);
         s->curr_items += sh->count;
+        s->expires += sh->expires;
         s->bytes += sh->bytes;
         s->total_items += sh->total_items;
         for (k = 1; k <= c->slab.nclasses; k++) {

@@ -225,7 +225,12 @@ enum proto_status resp_call(struct resp_session *s, const struct resp_cmd *cmd, 
 {
     resp_count(&s->stats->commands);
     pthread_mutex_lock(&s->name_lock);
-    s->last_cmd = cmd->name;
+    if (s->cur_parent != NULL) { /* CLIENT LIST shows a subcommand as Redis's fullname */
+        snprintf(s->last_cmd_buf, sizeof(s->last_cmd_buf), "%s|%s", s->cur_parent->name, cmd->name);
+        s->last_cmd = s->last_cmd_buf;
+    } else {
+        s->last_cmd = cmd->name;
+    }
     pthread_mutex_unlock(&s->name_lock);
     return cmd->fn(s, a, out);
 }
@@ -235,6 +240,7 @@ enum proto_status resp_call(struct resp_session *s, const struct resp_cmd *cmd, 
 static const struct resp_cmd *resolve(struct resp_session *s, const struct resp_args *a, struct outq *out)
 {
     const struct resp_cmd *cmd = a->argv[0] == NULL ? NULL : resp_cmd_lookup(a->argv[0], a->argl[0]);
+    s->cur_parent = NULL;
     if (cmd == NULL) {
         unknown_command(s, a, NULL, out);
         return NULL;
@@ -250,6 +256,7 @@ static const struct resp_cmd *resolve(struct resp_session *s, const struct resp_
             resp_arity_error(s, cmd, sub, out);
             return NULL;
         }
+        s->cur_parent = cmd;
         return sub;
     }
     if (!arity_ok(cmd, a->argc)) {
@@ -465,8 +472,15 @@ static bool session_value_window(struct resp_session *s, char **dst, size_t *len
 
 /* ---- CLIENT LIST ---- */
 
+/* An address as Redis shows it: the server's "tcp:" / "tcp6:" / "unix:" prefix left out. */
+static const char *bare_addr(const char *a)
+{
+    const char *colon = strchr(a, ':');
+    return colon != NULL && (strncmp(a, "tcp", 3) == 0 || strncmp(a, "unix", 4) == 0) ? colon + 1 : a;
+}
+
 /* See resp.h. */
-size_t resp_session_describe(void *sess, const char *addr, int fd, int64_t age_s, int64_t idle_s, char *buf,
+size_t resp_session_describe(void *sess, const char *addr, const char *laddr, int fd, int64_t age_s, int64_t idle_s, char *buf,
                              size_t size)
 {
     struct resp_session *s = sess;
@@ -474,6 +488,8 @@ size_t resp_session_describe(void *sess, const char *addr, int fd, int64_t age_s
     const char *cmd;
     int n;
 
+    addr = bare_addr(addr);
+    laddr = bare_addr(laddr);
     pthread_mutex_lock(&s->name_lock);
     memcpy(name, s->name, sizeof(name));
     memcpy(lib, s->lib_name, sizeof(lib));
@@ -485,7 +501,7 @@ size_t resp_session_describe(void *sess, const char *addr, int fd, int64_t age_s
                  " flags=%s db=0 sub=0 psub=0 ssub=0 multi=%d qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 "
                  "rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s user=default redir=-1 resp=%d"
                  " lib-name=%s lib-ver=%s",
-                 s->id, addr, addr, fd, name, age_s, idle_s, s->in_multi ? "x" : "N",
+                 s->id, addr, laddr, fd, name, age_s, idle_s, s->in_multi ? "x" : "N",
                  s->in_multi ? (int)s->q_count : -1, cmd != NULL ? cmd : "NULL", s->proto, lib, ver);
     return n < 0 ? 0 : (size_t)n < size ? (size_t)n : size - 1;
 }

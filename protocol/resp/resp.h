@@ -75,8 +75,9 @@ typedef void (*resp_reset_stats_fn)(void *server);
 
 /* Client list support: the server walks its connections and, for each RESP one, asks the protocol to
  * describe it (CLIENT LIST / CLIENT INFO). */
-typedef void (*resp_client_walk_fn)(void *server, void (*each)(void *arg, void *sess, const char *addr,
-                                                               int fd, int64_t age_s, int64_t idle_s),
+typedef void (*resp_client_walk_fn)(void *server,
+                                    void (*each)(void *arg, void *sess, const char *addr, const char *laddr,
+                                                 int fd, int64_t age_s, int64_t idle_s),
                                     void *arg);
 
 struct resp_context {
@@ -115,7 +116,7 @@ void resp_stats_add(struct resp_stats *sum, const struct resp_stats *t);
 /* The fields of a session that CLIENT LIST shows (called by the thread walking the connections:
  * the session's id, name and last command are read with relaxed atomics). Writes one line without
  * a newline into buf; returns its length. */
-size_t resp_session_describe(void *sess, const char *addr, int fd, int64_t age_s, int64_t idle_s,
+size_t resp_session_describe(void *sess, const char *addr, const char *laddr, int fd, int64_t age_s, int64_t idle_s,
                              char *buf, size_t size);
 
 #endif

@@ -91,6 +91,8 @@ struct resp_session {
     char name[RESP_NAME_MAX + 1];
     char lib_name[RESP_NAME_MAX + 1], lib_ver[RESP_NAME_MAX + 1];
     const char *last_cmd;
+    char last_cmd_buf[48];             /* "client|list": a subcommand's fullname */
+    const struct resp_cmd *cur_parent; /* the container of the command being run, if any */
     bool no_evict, no_touch;
 };
 

@@ -304,7 +304,7 @@ struct client_walk {
     bool found;
 };
 
-static void describe_one(void *arg, void *sess, const char *addr, int fd, int64_t age_s, int64_t idle_s)
+static void describe_one(void *arg, void *sess, const char *addr, const char *laddr, int fd, int64_t age_s, int64_t idle_s)
 {
     struct client_walk *w = arg;
     const struct resp_session *rs = sess;
@@ -312,7 +312,7 @@ static void describe_one(void *arg, void *sess, const char *addr, int fd, int64_
 
     if ((w->only != NULL && rs != w->only) || (w->id != 0 && rs->id != w->id))
         return;
-    size_t n = resp_session_describe(sess, addr, fd, age_s, idle_s, line, sizeof(line));
+    size_t n = resp_session_describe(sess, addr, laddr, fd, age_s, idle_s, line, sizeof(line));
     tb_add(w->text, line, n);
     tb_add(w->text, "\n", 1);
     w->found = true;
@@ -331,7 +331,7 @@ static enum proto_status client_info(struct resp_session *s, const struct resp_a
     (void)a;
     walk_clients(s, &w);
     if (!w.found)
-        describe_one(&w, s, "", -1, 0, 0); /* no server walk: the session alone */
+        describe_one(&w, s, "", "", -1, 0, 0); /* no server walk: the session alone */
     tb_reply(s, &text, out);
     return PROTO_OK;
 }
