@@ -14,6 +14,7 @@
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "protocol/resp/resp_db.h"
@@ -294,16 +295,52 @@ enum proto_status resp_cmd_psetex(struct resp_session *s, const struct resp_args
 
 /* ---- MSET ---- */
 
-/* Stores every key/value pair; false (after replying) on a failure. */
-static bool mset_all(struct resp_session *s, const struct resp_args *a, struct outq *out)
+/* MSET and MSETNX are atomic, as in Redis: every item is built first (allocation may evict), then
+ * the shards of all the keys are locked together (cache_tx_begin; inside EXEC they are held already)
+ * while MSETNX checks and every pair is linked. */
+struct mset {
+    struct item **items;
+    uint64_t *hashes;
+    size_t n;
+};
+
+static void mset_free(struct resp_session *s, struct mset *m)
 {
+    for (size_t i = 0; i < m->n; i++)
+        cache_item_release(s->ctx->cache, &m->items[i]);
+    free(m->items);
+    free(m->hashes);
+}
+
+/* Builds every pair's item; false after replying on a failure (nothing stored). */
+static bool mset_build(struct resp_session *s, const struct resp_args *a, struct mset *m, struct outq *out)
+{
+    size_t pairs = (a->argc - 1) / 2;
+    m->n = 0;
+    m->items = calloc(pairs, sizeof(*m->items));
+    m->hashes = calloc(pairs, sizeof(*m->hashes));
+    if (m->items == NULL || m->hashes == NULL) {
+        resp_error(s, out, RESP_E_OOM);
+        return false;
+    }
     for (size_t i = 1; i + 1 < a->argc; i += 2) {
         enum cache_status st;
         struct item *it = resp_value_item(s, a, i, i + 1, &st);
-        if (it != NULL) {
-            st = resp_store(s, it, RESP_SET_ANY, CACHE_EXP_NEVER, false, NULL);
-            cache_item_release(s->ctx->cache, &it);
+        if (it == NULL) {
+            resp_status_error(s, st, out);
+            return false;
         }
+        m->hashes[m->n] = cache_key_hash(a->argv[i], a->argl[i]);
+        m->items[m->n++] = it;
+    }
+    return true;
+}
+
+/* Links every built item (under the keys' shard locks); false after replying on a failure. */
+static bool mset_link(struct resp_session *s, struct mset *m, struct outq *out)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        enum cache_status st = resp_store(s, m->items[i], RESP_SET_ANY, CACHE_EXP_NEVER, false, NULL);
         if (st != CACHE_OK) {
             resp_status_error(s, st, out);
             return false;
@@ -312,31 +349,47 @@ static bool mset_all(struct resp_session *s, const struct resp_args *a, struct o
     return true;
 }
 
+/* Whether any key of the pairs exists (MSETNX). */
+static bool mset_any_exists(struct resp_session *s, const struct resp_args *a)
+{
+    for (size_t i = 1; i < a->argc; i += 2)
+        if (resp_exists(s, a->argv[i], a->argl[i]))
+            return true;
+    return false;
+}
+
+/* MSET (nx false) and MSETNX: replies. */
+static void mset_generic(struct resp_session *s, const struct resp_args *a, bool nx, struct outq *out)
+{
+    struct mset m = {NULL, NULL, 0};
+    bool own_tx = !cache_tx_active(s->ctx->cache);
+
+    if (a->argc % 2 == 0) {
+        resp_arity_error(s, NULL, resp_cmd_lookup(nx ? "msetnx" : "mset", nx ? 6 : 4), out);
+        return;
+    }
+    if (mset_build(s, a, &m, out)) {
+        if (own_tx)
+            cache_tx_begin(s->ctx->cache, m.hashes, m.n);
+        if (nx && mset_any_exists(s, a))
+            resp_add_int(out, 0);
+        else if (mset_link(s, &m, out))
+            nx ? resp_add_int(out, 1) : resp_add_simple(out, "OK");
+        if (own_tx)
+            cache_tx_end(s->ctx->cache);
+    }
+    mset_free(s, &m);
+}
+
 enum proto_status resp_cmd_mset(struct resp_session *s, const struct resp_args *a, struct outq *out)
 {
-    if (a->argc % 2 == 0) {
-        resp_arity_error(s, NULL, resp_cmd_lookup("mset", 4), out);
-        return PROTO_OK;
-    }
-    if (mset_all(s, a, out))
-        resp_add_simple(out, "OK");
+    mset_generic(s, a, false, out);
     return PROTO_OK;
 }
 
 enum proto_status resp_cmd_msetnx(struct resp_session *s, const struct resp_args *a, struct outq *out)
 {
-    if (a->argc % 2 == 0) {
-        resp_arity_error(s, NULL, resp_cmd_lookup("msetnx", 6), out);
-        return PROTO_OK;
-    }
-    for (size_t i = 1; i < a->argc; i += 2) {
-        if (resp_exists(s, a->argv[i], a->argl[i])) {
-            resp_add_int(out, 0);
-            return PROTO_OK;
-        }
-    }
-    if (mset_all(s, a, out))
-        resp_add_int(out, 1);
+    mset_generic(s, a, true, out);
     return PROTO_OK;
 }
 

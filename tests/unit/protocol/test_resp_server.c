@@ -47,15 +47,15 @@ static void fake_info(void *server, struct resp_server_info *out)
 }
 
 static void fake_walk(void *server,
-                      void (*each)(void *arg, void *sess, const char *addr, int fd, int64_t age_s,
-                                   int64_t idle_s),
+                      void (*each)(void *arg, void *sess, const char *addr, const char *laddr, int fd,
+                                   int64_t age_s, int64_t idle_s),
                       void *arg)
 {
     struct rt *t = server;
     for (int i = 0; i < t->nsess; i++) {
         char addr[32];
         snprintf(addr, sizeof(addr), "127.0.0.1:%d", 50000 + i);
-        each(arg, t->sess[i], addr, 7 + i, 3, 1);
+        each(arg, t->sess[i], addr, "127.0.0.1:6379", 7 + i, 3, 1);
     }
 }
 
@@ -347,7 +347,7 @@ static char *line_of(struct rt *t, int i)
     char addr[32], *line = malloc(1100);
     cr_assert_not_null(line);
     snprintf(addr, sizeof(addr), "127.0.0.1:%d", 50000 + i);
-    size_t n = resp_session_describe(t->sess[i], addr, 7 + i, 3, 1, line, 1024);
+    size_t n = resp_session_describe(t->sess[i], addr, "127.0.0.1:6379", 7 + i, 3, 1, line, 1024);
     memcpy(line + n, "\n", 2);
     return line;
 }
