@@ -185,6 +185,12 @@ unsigned cache_item_class(const struct cache *c, const struct item *it);
  */
 size_t cache_reclaim(struct cache *c, size_t max_items);
 
+/* One whole pass that unlinks every expired and flushed item (Redis's FLUSHALL empties the keyspace at
+ * once). Unlike cache_reclaim it may be called inside a transaction (cache_tx_begin_all): it never
+ * waits for the background reclaim. Each shard lock is held for one batch of buckets at a time.
+ * Returns the number unlinked. */
+size_t cache_purge_dead(struct cache *c);
+
 /* ---- statistics (memcached's names) ---- */
 
 struct cache_stats {

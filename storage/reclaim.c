@@ -86,3 +86,28 @@ size_t cache_reclaim(struct cache *c, size_t max_items)
     pthread_mutex_unlock(&c->reclaim_lock);
     return reclaimed;
 }
+
+/* See cache.h. A whole pass with its own position: no reclaim_lock (so a transaction holding shard
+ * locks may call it: the locks it holds are skipped by shard_lock, the others taken one batch at a
+ * time, never while waiting for reclaim_lock, which cache_reclaim takes before shard locks). */
+size_t cache_purge_dead(struct cache *c)
+{
+    size_t reclaimed = 0, visited = 0;
+
+    for (unsigned i = 0; i < ht_nshards(&c->ht); i++) {
+        struct ht_shard *sh = &c->ht.shards[i];
+        size_t pos = 0;
+        bool done = false;
+
+        while (!done) {
+            uint32_t now = cache_rel_time(c);
+
+            shard_lock(sh);
+            for (unsigned b = 0; b < RECLAIM_BATCH && pos < ht_scan_size_locked(sh); b++)
+                reclaimed += reclaim_chain_locked(c, sh, *ht_scan_slot_locked(sh, pos++), now, &visited);
+            done = pos >= ht_scan_size_locked(sh);
+            shard_unlock(sh);
+        }
+    }
+    return reclaimed;
+}

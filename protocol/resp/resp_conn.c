@@ -163,12 +163,14 @@ enum proto_status resp_cmd_hello(struct resp_session *s, const struct resp_args 
             user = j + 1;
             j += 2;
         } else if (resp_arg_is(a, j, "setname") && more >= 1) {
-            name = ++j;
+            name = ++j; /* Redis 7.0 sets it here, before it looks at the next option */
+            if (!set_name(s, a->argv[name], a->argl[name], out))
+                return PROTO_OK;
         } else {
-            char line[200];
-            size_t n = a->argl[j] < 128 ? a->argl[j] : 128;
-            snprintf(line, sizeof(line), "ERR Syntax error in HELLO option '%.*s'", (int)n, a->argv[j]);
-            resp_error(s, out, line);
+            const char *nul = memchr(a->argv[j], '\0', a->argl[j]);
+            resp_count(&s->stats->errors);
+            resp_add_errorf(out, "ERR Syntax error in HELLO option '%.*s'",
+                            (int)(nul ? (size_t)(nul - a->argv[j]) : a->argl[j]), a->argv[j]);
             return PROTO_OK;
         }
     }
@@ -176,8 +178,6 @@ enum proto_status resp_cmd_hello(struct resp_session *s, const struct resp_args 
         resp_error(s, out, RESP_E_WRONGPASS);
         return PROTO_OK;
     }
-    if (name != 0 && !set_name(s, a->argv[name], a->argl[name], out))
-        return PROTO_OK;
     if (ver != 0)
         s->proto = (int)ver;
     hello_reply(s, out);

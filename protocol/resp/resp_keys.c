@@ -108,12 +108,10 @@ static bool expire_flags(struct resp_session *s, const struct resp_args *a, unsi
         else if (resp_arg_is(a, j, "lt"))
             lt = true;
         else {
-            char line[200];
-            size_t n = a->argl[j] < 128 ? a->argl[j] : 128;
-            const char *nul = memchr(a->argv[j], '\0', n);
-            snprintf(line, sizeof(line), "ERR Unsupported option %.*s", (int)(nul ? (size_t)(nul - a->argv[j]) : n),
-                     a->argv[j]);
-            resp_error(s, out, line);
+            const char *nul = memchr(a->argv[j], '\0', a->argl[j]);
+            resp_count(&s->stats->errors);
+            resp_add_errorf(out, "ERR Unsupported option %.*s",
+                            (int)(nul ? (size_t)(nul - a->argv[j]) : a->argl[j]), a->argv[j]);
             return false;
         }
     }
@@ -428,10 +426,9 @@ enum proto_status resp_cmd_flushall(struct resp_session *s, const struct resp_ar
         return PROTO_OK;
     }
     cache_flush(s->ctx->cache, cache_rel_time(s->ctx->cache));
-    /* Redis empties the keyspace at once (DBSIZE is 0 after it): one reclaim pass unlinks what the
-     * flush made dead. Not inside EXEC, whose shard locks the reclaim pass must not wait behind. */
-    if (!cache_tx_active(s->ctx->cache))
-        cache_reclaim(s->ctx->cache, SIZE_MAX);
+    /* Redis empties the keyspace at once (DBSIZE is 0 after it): one pass unlinks what the flush
+     * made dead (inside EXEC too, where every shard is held). */
+    cache_purge_dead(s->ctx->cache);
     resp_add_simple(out, "OK");
     return PROTO_OK;
 }
