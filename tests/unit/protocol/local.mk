@@ -15,7 +15,7 @@ PROTOCOL_UNIT_TESTS = \
 	tests/unit/protocol/test_arith
 check_PROGRAMS += $(PROTOCOL_UNIT_TESTS)
 TESTS += $(PROTOCOL_UNIT_TESTS)
-EXTRA_DIST += tests/unit/protocol/protocol_test.h
+EXTRA_DIST += tests/unit/protocol/protocol_test.h tests/unit/protocol/resp_test.h
 
 tests_unit_protocol_test_parse_SOURCES = tests/unit/protocol/test_parse.c
 tests_unit_protocol_test_parse_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
