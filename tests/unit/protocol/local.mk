@@ -8,6 +8,7 @@ PROTOCOL_UNIT_TESTS = \
 	tests/unit/protocol/test_resp_reply \
 	tests/unit/protocol/test_resp_util \
 	tests/unit/protocol/test_resp_server \
+	tests/unit/protocol/test_resp_commands \
 	tests/unit/protocol/test_outq \
 	tests/unit/protocol/test_session \
 	tests/unit/protocol/test_admin \
@@ -15,7 +16,7 @@ PROTOCOL_UNIT_TESTS = \
 	tests/unit/protocol/test_arith
 check_PROGRAMS += $(PROTOCOL_UNIT_TESTS)
 TESTS += $(PROTOCOL_UNIT_TESTS)
-EXTRA_DIST += tests/unit/protocol/protocol_test.h
+EXTRA_DIST += tests/unit/protocol/protocol_test.h tests/unit/protocol/resp_test.h
 
 tests_unit_protocol_test_parse_SOURCES = tests/unit/protocol/test_parse.c
 tests_unit_protocol_test_parse_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
@@ -52,6 +53,10 @@ tests_unit_protocol_test_resp_util_LDADD = $(PROTOCOL_TEST_LDADD)
 tests_unit_protocol_test_resp_server_SOURCES = tests/unit/protocol/test_resp_server.c
 tests_unit_protocol_test_resp_server_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
 tests_unit_protocol_test_resp_server_LDADD = $(PROTOCOL_TEST_LDADD)
+
+tests_unit_protocol_test_resp_commands_SOURCES = tests/unit/protocol/test_resp_commands.c
+tests_unit_protocol_test_resp_commands_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
+tests_unit_protocol_test_resp_commands_LDADD = $(PROTOCOL_TEST_LDADD)
 
 tests_unit_protocol_test_arith_SOURCES = tests/unit/protocol/test_arith.c
 tests_unit_protocol_test_arith_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
