@@ -14,8 +14,8 @@
  * the same requests on two connections, a sleep standing for each clock move; there a PTTL reads a
  * few milliseconds less than the frozen clock's exact value here, and HELLO's id is Redis's client
  * id (here 1 and 2). Rows where cairn answers differently on purpose (tests/resp/known_differences.txt)
- * say so in a comment and hold cairn's answer. Tables marked "BUG:" hold Redis's answer where cairn
- * gives another one, and fail until it is fixed.
+ * say so in a comment and hold cairn's answer. Tables marked "Regression:" hold Redis's answer where
+ * cairn once gave another one.
  */
 #include "resp_test.h"
 
@@ -901,8 +901,8 @@ static const struct row errors_echo_arguments[] = {
 TABLE(errors_echo_arguments)
 
 /*
- * BUG: an option longer than 128 bytes is cut to 128 in these errors; Redis 7.0.15 echoes it whole
- * (addReplyErrorFormat has no limit; only the unknown-command reply cuts at 128).
+ * Regression: an option longer than 128 bytes was cut to 128 in these errors; Redis 7.0.15 echoes it
+ * whole (addReplyErrorFormat has no limit; only the unknown-command reply cuts at 128).
  */
 static const struct row errors_echo_long_option[] = {
     R("+OK\r\n", "SET", "k", "v"),
@@ -1239,9 +1239,9 @@ static const struct row hello[] = {
 TABLE(hello)
 
 /*
- * BUG: Redis 7.0.15 applies HELLO's options as it reads them: SETNAME takes effect even when a later
- * option is a syntax error (7.2 checks every option first). cairn checks first, and keeps the old
- * name ("cli").
+ * Regression: Redis 7.0.15 applies HELLO's options as it reads them: SETNAME takes effect even when
+ * a later option is a syntax error (7.2 checks every option first). cairn checked first and kept the
+ * old name ("cli").
  */
 static const struct row hello_setname_then_bad_option[] = {
     R("*14\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n$6\r\n7.0.15\r\n$5\r\nproto\r\n:2\r\n$"
@@ -1331,9 +1331,9 @@ static const struct row multi_exec[] = {
 TABLE(multi_exec)
 
 /*
- * BUG: after a FLUSHALL inside EXEC, DBSIZE (in the transaction and after it) still counts the keys
- * the flush removed, until each is looked up (Redis: 0 at once). FLUSHALL does not reclaim inside
- * EXEC, and DBSIZE counts linked items, dead ones included.
+ * Regression: after a FLUSHALL inside EXEC, DBSIZE (in the transaction and after it) counted the
+ * keys the flush removed until each was looked up (Redis: 0 at once); FLUSHALL now unlinks them
+ * inside EXEC too (cache_purge_dead).
  */
 static const struct row exec_flushall_dbsize[] = {
     R("+OK\r\n", "MSET", "a", "1", "b", "2"),
