@@ -627,3 +627,51 @@ const char *__lsan_default_suppressions(void)
 {
     return "leak:libcriterion.so\n";
 }
+
+/* See harness.h. */
+size_t h_send_some(int fd, const void *buf, size_t len)
+{
+    size_t off = 0;
+    int fl = fcntl(fd, F_GETFL);
+
+    fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+    while (off < len) {
+        ssize_t n = send(fd, (const char *)buf + off, len - off, MSG_NOSIGNAL);
+        if (n > 0) {
+            off += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        break;
+    }
+    fcntl(fd, F_SETFL, fl);
+    return off;
+}
+
+/* See harness.h. */
+int h_connect_small_window(int port)
+{
+    int fd = h_connect(port);
+    int sz = 4096;
+
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+    return fd;
+}
+
+/* See harness.h. */
+uint64_t h_server_rss_kb(const struct h_server *srv)
+{
+    char path[64], line[256];
+    unsigned long kb = 0;
+
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)srv->pid);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f);
+    while (fgets(line, sizeof(line), f) != NULL) {
+        if (sscanf(line, "VmRSS: %lu", &kb) == 1)
+            break;
+    }
+    fclose(f);
+    return kb;
+}

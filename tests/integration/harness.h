@@ -144,6 +144,15 @@ char *h_get(int fd, const char *key, uint32_t *flags);
 /* Fetch with `gets`: returns the value and its CAS unique in *cas. */
 char *h_gets(int fd, const char *key, uint64_t *cas);
 
+/* Sends what the socket takes without blocking; returns the bytes sent. */
+size_t h_send_some(int fd, const void *buf, size_t len);
+
+/* A connection with a small receive buffer, as a client that reads slowly or never. */
+int h_connect_small_window(int port);
+
+/* The server's resident set size in KiB (VmRSS). */
+uint64_t h_server_rss_kb(const struct h_server *srv);
+
 /* Milliseconds of a monotonic clock. */
 int64_t h_now_ms(void);
 

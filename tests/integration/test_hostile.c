@@ -49,37 +49,6 @@ static void setup_default(void)
     start_with(NULL);
 }
 
-/* Sends what the socket takes without blocking; returns the bytes sent. */
-static size_t send_some(int fd, const char *buf, size_t len)
-{
-    size_t off = 0;
-    int fl = fcntl(fd, F_GETFL);
-
-    fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-    while (off < len) {
-        ssize_t n = send(fd, buf + off, len - off, MSG_NOSIGNAL);
-        if (n > 0) {
-            off += (size_t)n;
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        break;
-    }
-    fcntl(fd, F_SETFL, fl);
-    return off;
-}
-
-/* A connection with a small receive buffer, as a client that reads slowly or never. */
-static int small_window_connect(int port)
-{
-    int fd = h_connect(port);
-    int sz = 4096;
-
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
-    return fd;
-}
-
 /* "get key key ... key\r\n" with n keys. */
 static char *multiget_line(const char *key, size_t n, size_t *len)
 {
@@ -101,22 +70,6 @@ static char *multiget_line(const char *key, size_t n, size_t *len)
     return line;
 }
 
-static uint64_t server_rss_kb(void)
-{
-    char path[64], line[256];
-    uint64_t kb = 0;
-
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)h_srv.pid);
-    FILE *f = fopen(path, "r");
-    cr_assert_not_null(f);
-    while (fgets(line, sizeof(line), f) != NULL) {
-        if (sscanf(line, "VmRSS: %lu", &kb) == 1)
-            break;
-    }
-    fclose(f);
-    return kb;
-}
-
 static uint64_t clients_stat(int fd, const char *name)
 {
     char *raw = h_stats_raw(fd, "clients");
@@ -135,9 +88,9 @@ Test(hostile, nonreading_clients_make_no_false_miss, .init = setup_default, .fin
 
     h_cmd(c, "set a 0 0 1\r\nx\r\n", "STORED\r\n");
     for (int i = 0; i < 12; i++) {
-        bad[i] = small_window_connect(h_srv.port);
+        bad[i] = h_connect_small_window(h_srv.port);
         for (int k = 0; k < 4; k++)
-            send_some(bad[i], line, len);
+            h_send_some(bad[i], line, len);
     }
     h_sleep_ms(500);
     int fresh = h_connect(h_srv.port);
@@ -211,14 +164,14 @@ Test(hostile, nonreading_clients_memory_is_bounded, .init = setup_default, .fini
     char *line = multiget_line("a", BIG_LINE_KEYS, &len);
 
     h_cmd(c, "set a 0 0 1\r\nx\r\n", "STORED\r\n");
-    uint64_t before = server_rss_kb();
+    uint64_t before = h_server_rss_kb(&h_srv);
     for (int i = 0; i < CLIENTS; i++) {
-        bad[i] = small_window_connect(h_srv.port);
-        send_some(bad[i], line, len);
-        send_some(bad[i], line, len);
+        bad[i] = h_connect_small_window(h_srv.port);
+        h_send_some(bad[i], line, len);
+        h_send_some(bad[i], line, len);
     }
     h_sleep_ms(1000);
-    uint64_t after = server_rss_kb();
+    uint64_t after = h_server_rss_kb(&h_srv);
     /* Per connection: 1 MB of paused replies (outq_weight counts the bookkeeping too), the read
      * buffer and its line; 2 MB each is a generous ceiling (it was 3.5 MB before the bound). */
     cr_expect_lt(after - before, (uint64_t)CLIENTS * 2 * 1024, "RSS grew by %lu KB", (unsigned long)(after - before));
@@ -351,13 +304,13 @@ static void setup_output_timeout(void)
 Test(hostile, unread_replies_time_out, .init = setup_output_timeout, .fini = h_teardown, .timeout = 60)
 {
     int c = h_connect(h_srv.port);
-    int bad = small_window_connect(h_srv.port);
+    int bad = h_connect_small_window(h_srv.port);
     size_t len;
     char *line = multiget_line("a", BIG_LINE_KEYS, &len);
 
     h_cmd(c, "set a 0 0 1\r\nx\r\n", "STORED\r\n");
     for (int i = 0; i < 4; i++)
-        send_some(bad, line, len); /* 10 MB of replies: more than the kernel buffers hold */
+        h_send_some(bad, line, len); /* 10 MB of replies: more than the kernel buffers hold */
     h_sleep_ms(4500);
     cr_expect_eq(clients_stat(c, "output_timeouts"), 1, "the client that never reads was closed");
     h_cmd(c, "get a\r\n", "VALUE a 0 1\r\nx\r\nEND\r\n");
@@ -382,7 +335,7 @@ Test(hostile, read_buffer_limit_refuses, .init = setup_read_buf_limit, .fini = h
 
     for (int i = 0; i < CLIENTS; i++) {
         fds[i] = h_connect(h_srv.port);
-        send_some(fds[i], line, len - 2); /* no line end: the buffer must hold all of it */
+        h_send_some(fds[i], line, len - 2); /* no line end: the buffer must hold all of it */
     }
     h_sleep_ms(500);
     for (int i = 0; i < CLIENTS; i++) {

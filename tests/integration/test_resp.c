@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -277,6 +278,41 @@ Test(resp, scan_returns_every_key_while_the_table_grows, .timeout = 120)
 }
 
 /* ---- limits ---- */
+
+/* Replies that copy bytes (GETRANGE of a 100 KB value) amplify a small request: 10 clients pipeline
+ * 100 such requests each (10 MB of replies per client, 100 MB in all) and never read. Each one's reply
+ * queue stops at its pause weight (about 1 MB), so the server grows by a few MB, and another client is
+ * still served at once. */
+Test(resp, nonreading_clients_memory_is_bounded, .timeout = 120)
+{
+    enum { CLIENTS = 10, REQS = 100, VALUE = 100 * 1024 };
+    char *value = malloc(VALUE + 1), *req, *stream;
+    int bad[CLIENTS], fd = h_connect(resp_port);
+    size_t one, len = 0;
+
+    memset(value, 'v', VALUE);
+    value[VALUE] = '\0';
+    rcmd(fd, MB("SET", "big", value), "+OK\r\n");
+    req = MB("GETRANGE", "big", "0", "-1");
+    one = strlen(req);
+    stream = malloc(one * REQS);
+    for (int i = 0; i < REQS; i++, len += one)
+        memcpy(stream + len, req, one);
+    uint64_t before = h_server_rss_kb(&h_srv);
+    for (int i = 0; i < CLIENTS; i++) {
+        bad[i] = h_connect_small_window(resp_port);
+        h_send_some(bad[i], stream, len);
+    }
+    h_sleep_ms(1000);
+    uint64_t after = h_server_rss_kb(&h_srv);
+    cr_expect_lt(after - before, (uint64_t)CLIENTS * 3 * 1024, "RSS grew by %lu KB", (unsigned long)(after - before));
+    rcmd(fd, MB("PING"), "+PONG\r\n");
+    for (int i = 0; i < CLIENTS; i++)
+        close(bad[i]);
+    free(req);
+    free(stream);
+    free(value);
+}
 
 static void setup_one_conn(void)
 {
