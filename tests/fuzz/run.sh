@@ -15,7 +15,7 @@ set -euo pipefail
 secs=${1:-60}
 shift || true
 targets=("$@")
-[ "${#targets[@]}" -gt 0 ] || targets=(fuzz_parse fuzz_snapshot fuzz_session fuzz_resp)
+[ "${#targets[@]}" -gt 0 ] || targets=(fuzz_parse fuzz_snapshot fuzz_session fuzz_resp fuzz_resp_session)
 jobs=${FUZZ_JOBS:-1}
 max_len=${FUZZ_MAX_LEN:-4096}
 
@@ -34,7 +34,7 @@ for t in "${targets[@]}"; do
     rm -f "$work"/fuzz-*.log
 
     # The committed findings: every one must run clean.
-    regress=$(find "$src/regressions/$t" -type f ! -name '.*' ! -name '*.md' 2>/dev/null | sort)
+    regress=$(find "$src/regressions/$t" -type f ! -name '.*' ! -name '*.md' 2>/dev/null | sort || true)
     nreg=0
     if [ -n "$regress" ]; then
         nreg=$(echo "$regress" | wc -l)
