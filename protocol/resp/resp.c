@@ -12,8 +12,9 @@
  * every other command but EXEC, DISCARD, MULTI, WATCH, QUIT and RESET is copied and answered QUEUED.
  *
  * Large values: when the parser waits for the payload of a bulk argument, the session looks at the
- * command so far. A bulk larger than the item size limit can never be stored: its bytes are dropped
- * (resp_parser_bulk_skip) and the command answers Redis's size error, the stream staying in step. A
+ * command so far. A SET-like command's value larger than the item size limit can never be stored: its
+ * bytes are dropped (resp_parser_bulk_skip) and the command answers Redis's size error, the stream
+ * staying in step (other arguments are kept within the request's bound, query_max). A
  * value of a SET-like command (the table's value_arg) of at least RESP_ZC_MIN bytes gets its item at
  * once, takes its length from the receiving budget shared with memcached's protocol, and the parser
  * writes the payload straight into the item (resp_parser_bulk_into), or the server read()s into it
@@ -346,7 +347,10 @@ static void pending_bulk(struct resp_session *s)
     if (s->it != NULL || s->it_skip || !resp_parser_pending_bulk(s->parser, &pb))
         return;
     if (pb.len > s->ctx->item_size_max) {
-        s->it_skip = resp_parser_bulk_skip(s->parser);
+        /* a value that can never be stored is dropped (its command answers the size error); any
+         * other argument is kept like every argument, within the request's bound (query_max) */
+        if (is_value_arg(&pb))
+            s->it_skip = resp_parser_bulk_skip(s->parser);
         return;
     }
     if (pb.len < RESP_ZC_MIN || !is_value_arg(&pb))

@@ -128,6 +128,30 @@ Test(resp, value_over_item_limit_refused_in_step)
     free(v);
 }
 
+Test(resp, key_over_item_limit_sent_in_pieces)
+{
+    int fd = h_connect(resp_port);
+    size_t n = 1024 * 1024 + 1; /* over -I: kept as an argument, a key no item can have */
+    char *k = malloc(n), hdr[64];
+    memset(k, 'k', n);
+    int len = snprintf(hdr, sizeof(hdr), "*2\r\n$3\r\nGET\r\n$%zu\r\n", n);
+    h_send(fd, hdr, (size_t)len);
+    h_sleep_ms(50);
+    h_send(fd, k, n);
+    h_sends(fd, "\r\n");
+    h_expect(fd, "$-1\r\n");
+    len = snprintf(hdr, sizeof(hdr), "*2\r\n$4\r\nECHO\r\n$%zu\r\n", (size_t)70000);
+    h_send(fd, hdr, (size_t)len);
+    h_sleep_ms(50);
+    h_send(fd, k, 70000);
+    h_sends(fd, "\r\n");
+    h_expect(fd, "$70000\r\n");
+    h_expectn(fd, k, 70000);
+    h_expect(fd, "\r\n");
+    rcmd(fd, MB("PING"), "+PONG\r\n");
+    free(k);
+}
+
 Test(resp, large_value_round_trip)
 {
     int fd = h_connect(resp_port);
