@@ -329,7 +329,8 @@ Test(resp, nonreading_clients_memory_is_bounded, .timeout = 120)
     }
     h_sleep_ms(1000);
     uint64_t after = h_server_rss_kb(&h_srv);
-    cr_expect_lt(after - before, (uint64_t)CLIENTS * 3 * 1024, "RSS grew by %lu KB", (unsigned long)(after - before));
+    /* about 1 MB each plus allocator slack (more under AddressSanitizer); unbounded: 121 MB */
+    cr_expect_lt(after - before, (uint64_t)CLIENTS * 5 * 1024, "RSS grew by %lu KB", (unsigned long)(after - before));
     rcmd(fd, MB("PING"), "+PONG\r\n");
     for (int i = 0; i < CLIENTS; i++)
         close(bad[i]);
