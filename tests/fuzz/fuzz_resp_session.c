@@ -564,13 +564,13 @@ static void fake_info(void *server, struct resp_server_info *out)
 }
 
 static void fake_walk(void *server,
-                      void (*each)(void *arg, void *sess, const char *addr, int fd, int64_t age_s,
-                                   int64_t idle_s),
+                      void (*each)(void *arg, void *sess, const char *addr, const char *laddr, int fd,
+                                   int64_t age_s, int64_t idle_s),
                       void *arg)
 {
     struct run *t = server;
     if (t->s != NULL)
-        each(arg, t->s, "127.0.0.1:50000", 7, 3, 1);
+        each(arg, t->s, "127.0.0.1:50000", "127.0.0.1:6379", 7, 3, 1);
 }
 
 static bool fake_set_timeout(void *server, unsigned seconds)
