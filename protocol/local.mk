@@ -7,6 +7,7 @@ libcairn_protocol_a_SOURCES = \
 	protocol/resp/resp.h protocol/resp/resp.c protocol/resp/resp_internal.h \
 	protocol/resp/resp_commands.c protocol/resp/resp_db.h protocol/resp/resp_db.c \
 	protocol/resp/resp_strings.c protocol/resp/resp_conn.c protocol/resp/resp_keys.c \
+	protocol/resp/resp_server.h protocol/resp/resp_server.c protocol/resp/resp_command.c \
 	protocol/resp/resp_reply.h protocol/resp/resp_reply.c \
 	protocol/resp/resp_util.h protocol/resp/resp_util.c \
 	protocol/mc/memcache.h protocol/mc/memcache.c \

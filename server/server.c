@@ -220,6 +220,24 @@ static bool setup_cache(struct server *srv)
     return true;
 }
 
+/* The -l addresses separated by spaces, as Redis's CONFIG GET bind shows them; NULL on no memory. */
+static char *join_listen(const struct settings *s)
+{
+    size_t n = 1;
+    for (size_t i = 0; i < s->nlisten; i++)
+        n += strlen(s->listen[i]) + 1;
+    char *p = malloc(n);
+    if (p == NULL)
+        return NULL;
+    p[0] = '\0';
+    for (size_t i = 0; i < s->nlisten; i++) {
+        if (i > 0)
+            strcat(p, " ");
+        strcat(p, s->listen[i]);
+    }
+    return p;
+}
+
 /* RESP's context: the same cache, limits and receiving budget as memcached's. */
 static void setup_resp(struct server *srv)
 {
@@ -239,6 +257,8 @@ static void setup_resp(struct server *srv)
     r->server = srv;
     r->info = stats_resp_info;
     r->clients = stats_resp_clients;
+    r->reset_stats = stats_resp_reset;
+    srv->resp_bind = join_listen(s);
     r->next_client_id = &srv->next_client_id;
 }
 
@@ -298,6 +318,7 @@ static bool teardown(struct server *srv)
         close(srv->shutdown_fd);
     cache_destroy(&srv->cache);
     mc_shared_destroy(&srv->ctx.shared);
+    free(srv->resp_bind);
     free(srv->listeners);
     pthread_mutex_destroy(&srv->stats_lock);
     return saved;

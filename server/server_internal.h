@@ -192,6 +192,7 @@ struct server {
     struct mc_context ctx;
     struct resp_context resp_ctx;
     _Atomic uint64_t next_client_id; /* RESP's CLIENT ID */
+    char *resp_bind;                  /* the -l addresses, space separated (CONFIG GET bind) */
     struct event_base *base; /* the listener's (main thread) */
     struct listener *listeners;
     size_t nlisteners;
@@ -361,6 +362,7 @@ enum mc_stats_result stats_answer(void *arg, int argc, char **argv, struct outq 
 
 /* RESP's INFO figures and CLIENT LIST walk (resp.h's resp_info_fn and resp_client_walk_fn). */
 void stats_resp_info(void *server, struct resp_server_info *o);
+void stats_resp_reset(void *server);
 void stats_resp_clients(void *server,
                         void (*each)(void *arg, void *sess, const char *addr, int fd, int64_t age_s, int64_t idle_s),
                         void *arg);

@@ -619,6 +619,9 @@ void stats_resp_info(void *server, struct resp_server_info *o)
     o->net_input_bytes = r.mc.bytes_read;
     o->net_output_bytes = r.mc.bytes_written;
     o->keys = cs.curr_items;
+    o->error_replies = rs.errors;
+    o->snapshot_interval_s = s->snapshot_path != NULL ? s->snapshot_interval : 0;
+    o->bind = srv->resp_bind;
     o->threads = srv->nworkers;
     o->timeout_s = s->idle_timeout;
     if (srv->snapshot != NULL) {
@@ -653,4 +656,11 @@ void stats_resp_clients(void *server,
         }
         pthread_mutex_unlock(&w->conns_lock);
     }
+}
+
+/* See resp.h (resp_reset_stats_fn): CONFIG RESETSTAT is `stats reset`. */
+void stats_resp_reset(void *server)
+{
+    struct server *srv = server;
+    reset_counters(srv);
 }

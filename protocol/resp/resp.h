@@ -39,7 +39,7 @@ struct resp_stats {
 /* What the server knows that INFO, CONFIG and CLIENT report; filled on request by the server's
  * callback (any thread). Fields that have no meaning here stay 0. */
 struct resp_server_info {
-    const char *version;       /* redis_version-like: cairn's version */
+    const char *version; /* cairn's version (INFO's cairn_version; redis_version says 7.0.15) */
     int64_t process_id;
     int64_t tcp_port;          /* the RESP port, else the memcached port */
     int64_t uptime_s;
@@ -50,17 +50,28 @@ struct resp_server_info {
     uint64_t maxmemory;        /* the cache's memory limit */
     uint64_t total_commands;   /* every protocol */
     uint64_t keyspace_hits, keyspace_misses, evicted_keys, expired_keys;
+    uint64_t error_replies; /* total_error_replies: resp_stats.errors summed */
     uint64_t net_input_bytes, net_output_bytes;
     uint64_t keys, expires;    /* keys (curr_items); keys with an expiry (0 if not counted) */
     /* persistence: the snapshot */
     bool snapshot_enabled, snapshot_in_progress, last_save_ok;
-    int64_t last_save_unix;    /* rdb_last_save_time */
+    int64_t last_save_unix; /* rdb_last_save_time; 0: the start time is reported */
     uint64_t changes_since_save;
+    unsigned snapshot_interval_s; /* --snapshot-interval (CONFIG GET save: "<s> 0"); 0 = none */
     unsigned threads;
     unsigned timeout_s;        /* idle timeout ("timeout" config) */
+    const char *bind;          /* the listening addresses, space separated (CONFIG GET bind); NULL:
+                                * bind is not reported */
 };
 
 typedef void (*resp_info_fn)(void *server, struct resp_server_info *out);
+
+/* CONFIG SET timeout: the server applies a new idle timeout (seconds, 0 = none); false if it cannot. */
+typedef bool (*resp_set_timeout_fn)(void *server, unsigned seconds);
+
+/* CONFIG RESETSTAT: the server zeroes the counters INFO reports (every worker's resp_stats, its own);
+ * the cache's counters are reset by the protocol (cache_stats_reset). */
+typedef void (*resp_reset_stats_fn)(void *server);
 
 /* Client list support: the server walks its connections and, for each RESP one, asks the protocol to
  * describe it (CLIENT LIST / CLIENT INFO). */
@@ -83,6 +94,8 @@ struct resp_context {
     void *server;
     resp_info_fn info;
     resp_client_walk_fn clients;
+    resp_set_timeout_fn set_timeout;  /* NULL: CONFIG SET timeout is refused (immutable) */
+    resp_reset_stats_fn reset_stats;  /* NULL: CONFIG RESETSTAT resets the cache's counters only */
     _Atomic uint64_t *next_client_id; /* CLIENT ID source, shared by every session */
 };
 

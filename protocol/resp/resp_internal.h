@@ -214,6 +214,7 @@ enum proto_status resp_cmd_lastsave(struct resp_session *, const struct resp_arg
 enum proto_status resp_cmd_save(struct resp_session *, const struct resp_args *, struct outq *);
 enum proto_status resp_cmd_bgsave(struct resp_session *, const struct resp_args *, struct outq *);
 enum proto_status resp_cmd_shutdown(struct resp_session *, const struct resp_args *, struct outq *);
+enum proto_status resp_cmd_debug(struct resp_session *, const struct resp_args *, struct outq *);
 
 /* Sets the client name (CLIENT SETNAME, HELLO SETNAME; empty clears it); false after replying
  * Redis's error for a name with spaces or special characters (resp_conn.c). */

@@ -1,8 +1,9 @@
 # tests/resp: the side-by-side RESP corpus: every case's bytes go to cairn and to redis-server
-# (Debian 12's 7.0.15), and the replies are compared byte for byte (tests/resp/README.md). Not part
-# of `make check` yet: cairn's RESP is being built. `make resp-corpus` compares cairn with
-# redis-server; `make resp-corpus-redis` compares two redis-servers (checks the corpus itself).
-EXTRA_DIST += tests/resp/corpus.py tests/resp/README.md tests/resp/known_differences.txt \
+# (Debian 12's 7.0.15), and the replies are compared byte for byte (tests/resp/README.md). make check
+# runs it (test_corpus.sh, skipped without redis-server); `make resp-corpus` runs it alone and `make
+# resp-corpus-redis` compares two redis-servers (checks the corpus itself).
+TESTS += tests/resp/test_corpus.sh
+EXTRA_DIST += tests/resp/test_corpus.sh tests/resp/corpus.py tests/resp/README.md tests/resp/known_differences.txt \
 	tests/resp/cases
 
 RESP_CORPUS_FLAGS =

@@ -7,6 +7,7 @@ PROTOCOL_UNIT_TESTS = \
 	tests/unit/protocol/test_resp_parse \
 	tests/unit/protocol/test_resp_reply \
 	tests/unit/protocol/test_resp_util \
+	tests/unit/protocol/test_resp_server \
 	tests/unit/protocol/test_outq \
 	tests/unit/protocol/test_session \
 	tests/unit/protocol/test_admin \
@@ -47,6 +48,10 @@ tests_unit_protocol_test_resp_reply_LDADD = $(PROTOCOL_TEST_LDADD)
 tests_unit_protocol_test_resp_util_SOURCES = tests/unit/protocol/test_resp_util.c
 tests_unit_protocol_test_resp_util_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
 tests_unit_protocol_test_resp_util_LDADD = $(PROTOCOL_TEST_LDADD)
+
+tests_unit_protocol_test_resp_server_SOURCES = tests/unit/protocol/test_resp_server.c
+tests_unit_protocol_test_resp_server_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
+tests_unit_protocol_test_resp_server_LDADD = $(PROTOCOL_TEST_LDADD)
 
 tests_unit_protocol_test_arith_SOURCES = tests/unit/protocol/test_arith.c
 tests_unit_protocol_test_arith_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
