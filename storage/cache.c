@@ -305,6 +305,12 @@ unsigned cache_item_class(const struct cache *c, const struct item *it)
     return slab_class_of(&c->slab, it);
 }
 
+/* See cache.h. Class sizes never change after cache_create: no lock. */
+size_t cache_item_chunk_size(const struct cache *c, const struct item *it)
+{
+    return c->slab.classes[slab_class_of(&c->slab, it)].size;
+}
+
 /* Gives back the caller's reference and clears *it. NULL or *it NULL is a no-op. */
 void cache_item_release(struct cache *c, struct item **it)
 {

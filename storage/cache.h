@@ -174,6 +174,10 @@ bool cache_item_acquire(struct cache *c, struct item *it);
  * the word's count at the same time; storage/refs.c). */
 uint64_t cache_ref_overflows(const struct cache *c);
 
+/* The size of the chunk an item the caller holds occupies (its slab class's chunk size; Redis's
+ * MEMORY USAGE). Lock-free, touches no shard. */
+size_t cache_item_chunk_size(const struct cache *c, const struct item *it);
+
 /* The slab class id (1..cache_class_count()) of an item the caller holds. Lock-free. */
 unsigned cache_item_class(const struct cache *c, const struct item *it);
 

@@ -288,11 +288,13 @@ static size_t key_hashes(const struct resp_cmd *cmd, const struct resp_args *a, 
     return n;
 }
 
-/* Whether a queued command reaches keys it does not name (the whole keyspace). */
+/* Whether EXEC must lock every shard for a queued command: one without a key spec may reach any
+ * shard (FLUSHALL, KEYS, SCAN, RANDOMKEY, INFO's statistics, and subcommands such as OBJECT ENCODING
+ * whose key the table does not place), and a shard the transaction does not hold must not be touched
+ * inside it. Only a command's key spec lets EXEC lock less. */
 static bool whole_keyspace(const struct resp_cmd *cmd)
 {
-    return cmd->fn == resp_cmd_flushall || cmd->fn == resp_cmd_keys || cmd->fn == resp_cmd_scan ||
-           cmd->fn == resp_cmd_randomkey || cmd->fn == resp_cmd_dbsize;
+    return cmd->first_key <= 0;
 }
 
 /* Collects the key hashes EXEC locks; *all set when every shard must be locked. NULL on no memory. */

@@ -1152,9 +1152,7 @@ static enum proto_status memory_usage(struct resp_session *s, const struct resp_
         resp_add_null(out, s->proto);
         return PROTO_OK;
     }
-    struct cache_class_stats cs;
-    cache_class_stats_get(s->ctx->cache, cache_item_class(s->ctx->cache, it), &cs);
-    resp_add_int(out, (long long)cs.chunk_size);
+    resp_add_int(out, (long long)cache_item_chunk_size(s->ctx->cache, it));
     cache_item_release(s->ctx->cache, &it);
     return PROTO_OK;
 }

@@ -250,6 +250,22 @@ Test(resp, multi_exec_is_atomic_against_racing_clients)
     rcmd(fd, MB("GET", "b"), "$3\r\n900\r\n");
 }
 
+Test(resp, exec_runs_commands_without_a_key_spec)
+{
+    int fd = h_connect(resp_port);
+    rcmd(fd, MB("SET", "k", "v"), "+OK\r\n");
+    rcmd(fd, MB("MULTI"), "+OK\r\n");
+    rcmd(fd, MB("SET", "other", "x"), "+QUEUED\r\n"); /* a keyed command: the transaction holds a shard */
+    rcmd(fd, MB("OBJECT", "ENCODING", "k"), "+QUEUED\r\n");
+    rcmd(fd, MB("TYPE", "k"), "+QUEUED\r\n");
+    rcmd(fd, MB("EXEC"), "*3\r\n+OK\r\n$6\r\nembstr\r\n+string\r\n");
+    rcmd(fd, MB("MULTI"), "+OK\r\n");
+    rcmd(fd, MB("MEMORY", "USAGE", "k"), "+QUEUED\r\n");
+    rcmd(fd, MB("EXEC"), "*1\r\n:");
+    free(h_read_line(fd));
+    rcmd(fd, MB("PING"), "+PONG\r\n");
+}
+
 Test(resp, watch_aborts_exec_after_another_client_writes)
 {
     int a = h_connect(resp_port), b = h_connect(h_srv.port);
