@@ -225,14 +225,9 @@ enum proto_status resp_call(struct resp_session *s, const struct resp_cmd *cmd, 
                             struct outq *out)
 {
     resp_count(&s->stats->commands);
-    pthread_mutex_lock(&s->name_lock);
-    if (s->cur_parent != NULL) { /* CLIENT LIST shows a subcommand as Redis's fullname */
-        snprintf(s->last_cmd_buf, sizeof(s->last_cmd_buf), "%s|%s", s->cur_parent->name, cmd->name);
-        s->last_cmd = s->last_cmd_buf;
-    } else {
-        s->last_cmd = cmd->name;
-    }
-    pthread_mutex_unlock(&s->name_lock);
+    /* two relaxed stores, no lock (CLIENT LIST on another thread composes the fullname) */
+    __atomic_store_n(&s->last_parent, s->cur_parent, __ATOMIC_RELAXED);
+    __atomic_store_n(&s->last_cmd, cmd, __ATOMIC_RELAXED);
     return cmd->fn(s, a, out);
 }
 
@@ -488,8 +483,9 @@ size_t resp_session_describe(void *sess, const char *addr, const char *laddr, in
                              size_t size)
 {
     struct resp_session *s = sess;
-    char name[RESP_NAME_MAX + 1], lib[RESP_NAME_MAX + 1], ver[RESP_NAME_MAX + 1];
-    const char *cmd;
+    char name[RESP_NAME_MAX + 1], lib[RESP_NAME_MAX + 1], ver[RESP_NAME_MAX + 1], cmd[64];
+    const struct resp_cmd *last = __atomic_load_n(&s->last_cmd, __ATOMIC_RELAXED);
+    const struct resp_cmd *parent = __atomic_load_n(&s->last_parent, __ATOMIC_RELAXED);
     int n;
 
     addr = bare_addr(addr);
@@ -498,15 +494,20 @@ size_t resp_session_describe(void *sess, const char *addr, const char *laddr, in
     memcpy(name, s->name, sizeof(name));
     memcpy(lib, s->lib_name, sizeof(lib));
     memcpy(ver, s->lib_ver, sizeof(ver));
-    cmd = s->last_cmd;
     pthread_mutex_unlock(&s->name_lock);
+    if (last == NULL)
+        snprintf(cmd, sizeof(cmd), "NULL");
+    else if (parent != NULL)
+        snprintf(cmd, sizeof(cmd), "%s|%s", parent->name, last->name);
+    else
+        snprintf(cmd, sizeof(cmd), "%s", last->name);
     n = snprintf(buf, size,
                  "id=%" PRIu64 " addr=%s laddr=%s fd=%d name=%s age=%" PRId64 " idle=%" PRId64
                  " flags=%s db=0 sub=0 psub=0 ssub=0 multi=%d qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 "
                  "rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s user=default redir=-1 resp=%d"
                  " lib-name=%s lib-ver=%s",
                  s->id, addr, laddr, fd, name, age_s, idle_s, s->in_multi ? "x" : "N",
-                 s->in_multi ? (int)s->q_count : -1, cmd != NULL ? cmd : "NULL", s->proto, lib, ver);
+                 s->in_multi ? (int)s->q_count : -1, cmd, s->proto, lib, ver);
     return n < 0 ? 0 : (size_t)n < size ? (size_t)n : size - 1;
 }
 

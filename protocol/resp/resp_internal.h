@@ -87,12 +87,13 @@ struct resp_session {
     struct resp_watch **watch;
     size_t nwatch, watch_cap;
     /* CLIENT */
-    pthread_mutex_t name_lock; /* name and last command are read by CLIENT LIST on another thread */
+    pthread_mutex_t name_lock; /* the names are read by CLIENT LIST on another thread */
     char name[RESP_NAME_MAX + 1];
     char lib_name[RESP_NAME_MAX + 1], lib_ver[RESP_NAME_MAX + 1];
-    const char *last_cmd;
-    char last_cmd_buf[48];             /* "client|list": a subcommand's fullname */
-    const struct resp_cmd *cur_parent; /* the container of the command being run, if any */
+    /* The last command run and its container (CLIENT LIST's cmd=, "client|list"): written with
+     * relaxed atomic stores by the session's thread, read so by CLIENT LIST on another. */
+    const struct resp_cmd *last_cmd, *last_parent;
+    const struct resp_cmd *cur_parent; /* the container of the command being resolved, if any */
     bool no_evict, no_touch;
 };
 
