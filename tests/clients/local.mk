@@ -20,6 +20,8 @@ tests_clients_test_hiredis_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) $(HIREDIS_C
 tests_clients_test_hiredis_LDADD = $(CRITERION_LIBS) $(HIREDIS_LIBS)
 endif
 
-TESTS += tests/clients/test_pymemcache.sh tests/clients/test_redis_py.sh tests/clients/test_redis_cli.sh
+TESTS += tests/clients/test_pymemcache.sh tests/clients/test_redis_py.sh tests/clients/test_redis_cli.sh \
+	tests/clients/test_node_redis.sh
 EXTRA_DIST += tests/clients/test_pymemcache.sh tests/clients/test_pymemcache.py \
-	tests/clients/test_redis_py.sh tests/clients/test_redis_py.py tests/clients/test_redis_cli.sh
+	tests/clients/test_redis_py.sh tests/clients/test_redis_py.py tests/clients/test_redis_cli.sh \
+	tests/clients/test_node_redis.sh tests/clients/test_node_redis.mjs
