@@ -194,12 +194,8 @@ char **settings_expand_config(struct settings *s, int argc, char **argv, int *ar
 
     for (int i = 0; ok && i < argc; i++) {
         const char *path = NULL;
-        if (i > 0 && strcmp(argv[i], "--config") == 0) {
-            if (i + 1 >= argc) {
-                fprintf(err, "--config needs a file name\n");
-                ok = false;
-                break;
-            }
+        if (i > 0 && strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+            /* a --config with no file name stays, for getopt's "requires an argument" */
             path = argv[++i];
         } else if (i > 0 && strncmp(argv[i], "--config=", 9) == 0) {
             path = argv[i] + 9;

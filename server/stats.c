@@ -339,7 +339,7 @@ static void settings_machinery(struct server *srv, struct outq *out)
     stat_u64(out, "idle_timeout", srv->settings->idle_timeout);
     stat_u64(out, "watcher_logbuf_size", 0);
     stat_u64(out, "worker_logbuf_size", 0);
-    stat_u64(out, "read_buf_mem_limit", srv->settings->read_buf_limit / (1024 * 1024));
+    stat_u64(out, "read_buf_mem_limit", srv->settings->read_buf_limit); /* bytes, as memcached shows it */
     stat_str(out, "track_sizes", "no");
     stat_str(out, "inline_ascii_response", "no");
 }
