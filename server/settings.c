@@ -866,7 +866,7 @@ static enum settings_status parse_argv(struct settings *s, int argc, char **argv
     struct parse_error e = {0};
     int opt;
 
-    optind = 1;
+    optind = 0; /* glibc: 0 also forgets a short-option cluster a previous parse left half read */
     opterr = 1;
     while ((opt = getopt_long(argc, argv, short_opts, long_opts, NULL)) != -1) {
         if (opt == '?' || opt == ':') {
