@@ -485,6 +485,12 @@ void cache_set_automove(struct cache *c, unsigned mode)
 }
 
 /* See cache.h. */
+bool cache_no_evict(const struct cache *c)
+{
+    return c->opt.no_evict;
+}
+
+/* See cache.h. */
 bool cache_large_pages(const struct cache *c)
 {
     return c->slab.huge;

@@ -314,6 +314,9 @@ void cache_set_automove(struct cache *c, unsigned mode);
 /* The current automove mode. */
 unsigned cache_automove(const struct cache *c);
 
+/* Whether the cache was created with no_evict (memcached -M; Redis's maxmemory-policy noeviction). */
+bool cache_no_evict(const struct cache *c);
+
 /* Whether the arena got the kernel's huge-page advice (options.large_pages asked for it and
  * madvise(MADV_HUGEPAGE) accepted it). */
 bool cache_large_pages(const struct cache *c);

@@ -288,6 +288,8 @@ struct refused {
 static const struct refused refusals[] = {
     /* memcached's checks of -o values, its messages and exit status */
     {{"-o", "bogus"}, "Illegal suboption \"bogus\"\n", 1, false},
+    /* not a memcached suboption in 1.6.18 (nor later): refused as memcached refuses it */
+    {{"-o", "shutdown_timer=5"}, "Illegal suboption \"shutdown_timer=5\"\n", 1, false},
     {{"-o", "idle_timeout=5,bogus=1"}, "Illegal suboption \"bogus=1\"\n", 1, false},
     {{"-o", "hashpower"}, "Missing numeric argument for hashpower\n", 1, false},
     {{"-o", "hashpower=5"}, "Initial hashtable multiplier of 5 is too low\n", 1, false},
@@ -651,6 +653,9 @@ Test(cmdline, disable_evictions_resp_answers_oom)
     val[1000] = '\0';
     snprintf(req, sizeof(req), "*3\r\n$3\r\nSET\r\n$5\r\nrkey1\r\n$1000\r\n%s\r\n", val);
     h_cmd(r, req, "-OOM command not allowed when used memory > 'maxmemory'.\r\n");
+    /* Redis's name for it */
+    h_cmd(r, "*3\r\n$6\r\nCONFIG\r\n$3\r\nGET\r\n$16\r\nmaxmemory-policy\r\n",
+          "*2\r\n$16\r\nmaxmemory-policy\r\n$10\r\nnoeviction\r\n");
 }
 
 /* ---- -e and SIGUSR1 ---- */
