@@ -196,6 +196,7 @@ static const char *sub_no_modern(struct settings *s, const char *name, const cha
     s->slab_automove = 0;
     s->lru_crawler = false;
     s->lru_maintainer = false;
+    settings_note_no_effect(s, "no_modern's segmented LRU, jenkins hash and unchunked items");
     return NULL;
 }
 
@@ -392,8 +393,8 @@ static const struct subopt subopts[] = {
     {"slab_chunk_max", sub_slab_chunk_max, true},
     {"track_sizes", sub_nothing, true},
     {"no_inline_ascii_resp", sub_nothing, true},
-    {"modern", sub_nothing, false}, /* changes nothing in memcached 1.6.18 either */
-    {"no_modern", sub_no_modern, true},
+    {"modern", sub_nothing, false},      /* changes nothing in memcached 1.6.18 either */
+    {"no_modern", sub_no_modern, false}, /* in part: sub_no_modern names the rest */
     {"no_chunked_items", sub_nothing, true},
     {"no_slab_reassign", sub_nothing, true},
     {"no_slab_automove", sub_no_slab_automove, false},
