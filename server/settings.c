@@ -822,6 +822,12 @@ static bool apply_memory_file(struct settings *s, struct parse_error *e)
 static const char *check_combined(struct settings *s, struct parse_error *e)
 {
     e->exit_1 = false;
+    if (s->napi_ids > s->threads) {
+        snprintf(e->buf, sizeof(e->buf),
+                 "Number of napi_ids(%u) cannot be greater than number of threads(%u)", s->napi_ids,
+                 s->threads);
+        return e->msg = e->buf;
+    }
     if (s->item_size_max < ITEM_SIZE_MIN)
         return e->msg = "Item max size cannot be less than 1024 bytes.";
     if (s->item_size_max > s->memory_limit / 2)
@@ -834,14 +840,8 @@ static const char *check_combined(struct settings *s, struct parse_error *e)
     }
     if (s->unix_socket != NULL && s->unix_socket[0] == '\0')
         return e->msg = "Unix socket path must not be empty";
-    if (s->napi_ids > s->threads) {
-        snprintf(e->buf, sizeof(e->buf),
-                 "Number of napi_ids(%u) cannot be greater than number of threads(%u)", s->napi_ids,
-                 s->threads);
-        return e->msg = e->buf;
-    }
-    if (settings_check_extended(s, e->buf) != NULL)
-        return e->msg = settings_check_extended(s, e->buf);
+    if ((e->msg = settings_check_extended(s, e->buf)) != NULL)
+        return e->msg;
     if (!apply_memory_file(s, e))
         return e->msg;
     if (s->snapshot_path == NULL && s->snapshot_interval > 0)
