@@ -210,6 +210,7 @@ static bool setup_cache(struct server *srv)
     srv->ctx.flush_disabled = !s->flush_enabled;
     srv->ctx.admin_disabled = s->admin_disabled;
     srv->ctx.watch_disabled = s->watch_disabled;
+    srv->ctx.reassign_disabled = !s->slab_reassign;
     srv->ctx.use_cas = s->use_cas;
     srv->ctx.version = CAIRN_PROTOCOL_VERSION;
     srv->ctx.server = srv;

@@ -185,6 +185,7 @@ void settings_usage(FILE *f)
           "                          - slab_automove=0|1|2: page balancing (default: 1)\n"
           "                          - lru_crawler, no_lru_crawler, lru_crawler_sleep,\n"
           "                            lru_crawler_tocrawl: as `lru_crawler` commands\n"
+          "                          - no_slab_reassign: `slabs reassign` refused\n"
           "                          - maxconns_fast, slab_reassign, modern: cairn's way\n"
           "                          memcached's other suboptions are checked as memcached\n"
           "                          checks them and have no effect (-v names them);\n"
@@ -232,6 +233,7 @@ void settings_init(struct settings *s)
     s->request_timeout = 30;
     s->output_timeout = 60;
     s->read_buf_limit = 64 * MIB;
+    s->slab_reassign = true;
     s->slab_automove = 1;
     s->lru_crawler = true;
     s->crawler_sleep = 100;

@@ -4,8 +4,9 @@
  * Every name memcached 1.6.18 (as Debian builds it: with extstore, TLS and sock_cookie_id, without
  * the proxy) accepts is accepted or refused here, and each value is checked as memcached checks it,
  * with its message and its exit status (1, set by the caller). A row says what the suboption does:
- * - it takes effect (idle_timeout, read_buf_mem_limit, hashpower, no_hashexpand, slab_automove,
- *   lru_crawler and its sleep and tocrawl, maxconns_fast, which is how cairn always works);
+ * - it takes effect (idle_timeout, read_buf_mem_limit, hashpower, no_hashexpand, slab_reassign,
+ *   slab_automove, lru_crawler and its sleep and tocrawl, maxconns_fast, which is how cairn always
+ *   works);
  * - it tunes a part of memcached that cairn does differently (the segmented LRU, the hash function,
  *   chunked items, the log buffers...): checked, then only named in the -v start-up report;
  * - it belongs to a feature cairn does not have (extstore's ext_*, TLS's ssl_*, the proxy): start-up
@@ -146,6 +147,14 @@ static const char *sub_slab_automove(struct settings *s, const char *name, const
     return NULL;
 }
 
+static const char *sub_slab_reassign(struct settings *s, const char *name, const char *val, char *msg,
+                                     FILE *err)
+{
+    (void)val, (void)msg, (void)err;
+    s->slab_reassign = strcmp(name, "slab_reassign") == 0;
+    return NULL;
+}
+
 static const char *sub_no_slab_automove(struct settings *s, const char *name, const char *val, char *msg,
                                         FILE *err)
 {
@@ -188,11 +197,13 @@ static const char *sub_crawler_tocrawl(struct settings *s, const char *name, con
     return NULL;
 }
 
-/* no_modern: memcached 1.4's defaults. cairn carries out the parts it has (no automove, no crawler)
+/* no_modern: memcached 1.4's defaults. cairn carries out the parts it has (no reassign, no automove,
+ * no crawler)
  * and reports the rest (segmented LRU, jenkins hash, unchunked items) as having no effect. */
 static const char *sub_no_modern(struct settings *s, const char *name, const char *val, char *msg, FILE *err)
 {
     (void)name, (void)val, (void)msg, (void)err;
+    s->slab_reassign = false;
     s->slab_automove = 0;
     s->lru_crawler = false;
     s->lru_maintainer = false;
@@ -371,7 +382,7 @@ static const struct subopt subopts[] = {
     {"maxconns_fast", sub_nothing, false}, /* cairn always closes a connection over -c at once */
     {"hashpower", sub_hashpower, false},
     {"no_hashexpand", sub_no_hashexpand, false},
-    {"slab_reassign", sub_nothing, false}, /* cairn always can: `slabs reassign` */
+    {"slab_reassign", sub_slab_reassign, false},
     {"slab_automove", sub_slab_automove, false},
     {"slab_automove_ratio", sub_automove_ratio, true},
     {"slab_automove_window", sub_automove_window, true},
@@ -396,7 +407,7 @@ static const struct subopt subopts[] = {
     {"modern", sub_nothing, false},      /* changes nothing in memcached 1.6.18 either */
     {"no_modern", sub_no_modern, false}, /* in part: sub_no_modern names the rest */
     {"no_chunked_items", sub_nothing, true},
-    {"no_slab_reassign", sub_nothing, true},
+    {"no_slab_reassign", sub_slab_reassign, false},
     {"no_slab_automove", sub_no_slab_automove, false},
     {"no_maxconns_fast", sub_nothing, true},
     {"inline_ascii_resp", sub_nothing, true},

@@ -314,7 +314,7 @@ static void settings_machinery(struct server *srv, struct outq *out)
 {
     const struct mc_shared *sh = srv->ctx.shared;
 
-    stat_str(out, "slab_reassign", "yes");
+    stat_str(out, "slab_reassign", srv->settings->slab_reassign ? "yes" : "no");
     stat_u64(out, "slab_automove", cache_automove(srv->cache));
     /* placeholders: memcached's automover tuning, which cairn's policy does not use */
     stat_str(out, "slab_automove_ratio", "0.80");

@@ -408,7 +408,9 @@ static void admin_slabs(const struct mc_context *ctx, const struct mc_request *r
     }
     if (n == 4 && MC_TOK_IS(req->tokens[1], "reassign")) {
         int32_t src, dst;
-        if (!mc_parse_i32(req->tokens[2], &src) || !mc_parse_i32(req->tokens[3], &dst))
+        if (ctx->reassign_disabled)
+            outq_add_str(out, "CLIENT_ERROR slab reassignment disabled\r\n"); /* before the numbers */
+        else if (!mc_parse_i32(req->tokens[2], &src) || !mc_parse_i32(req->tokens[3], &dst))
             outq_add_str(out, MC_ERR_BAD_FORMAT);
         else if (!reassign_allowed(ctx))
             outq_add_str(out, reassign_reply(CACHE_REASSIGN_BUSY));

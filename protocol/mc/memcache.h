@@ -81,6 +81,7 @@ struct mc_context {
     bool flush_disabled; /* -F: flush_all answers "CLIENT_ERROR flush_all not allowed" */
     bool admin_disabled; /* --disable-admin-commands: server-wide commands are refused */
     bool watch_disabled; /* -W: watch answers "CLIENT_ERROR watch commands not allowed" */
+    bool reassign_disabled; /* -o no_slab_reassign: "CLIENT_ERROR slab reassignment disabled" */
 };
 
 /* Values up to this size are always given an item (a stalled one pins little); larger ones count

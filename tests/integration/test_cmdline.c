@@ -539,6 +539,18 @@ Test(cmdline, stats_settings_show_options_in_force, .fini = cleanup_dir)
     h_cmd(fd, "watch\r\n", "CLIENT_ERROR watch commands not allowed\r\n");
 }
 
+Test(cmdline, no_slab_reassign_refuses_slabs_reassign)
+{
+    const char *const extra[] = {"-o", "no_slab_reassign", NULL};
+    h_server_start(&h_srv, extra);
+    int fd = h_connect(h_srv.port);
+    char *st = h_stats_raw(fd, "settings");
+    expect_setting(st, "slab_reassign", "no");
+    free(st);
+    h_cmd(fd, "slabs reassign 1 2\r\n", "CLIENT_ERROR slab reassignment disabled\r\n");
+    h_cmd(fd, "slabs reassign x y\r\n", "CLIENT_ERROR slab reassignment disabled\r\n");
+}
+
 Test(cmdline, napi_ids_in_stats_settings)
 {
     if (h_target_is_memcached())
