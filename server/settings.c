@@ -186,7 +186,8 @@ void settings_usage(FILE *f)
           "                          - lru_crawler, no_lru_crawler, lru_crawler_sleep,\n"
           "                            lru_crawler_tocrawl: as `lru_crawler` commands\n"
           "                          - no_slab_reassign: `slabs reassign` refused\n"
-          "                          - maxconns_fast, slab_reassign, modern: cairn's way\n"
+          "                          - no_maxconns_fast: at -c, wait instead of refusing\n"
+          "                          - maxconns_fast, slab_reassign, modern: the default\n"
           "                          memcached's other suboptions are checked as memcached\n"
           "                          checks them and have no effect (-v names them);\n"
           "                          ext_*, ssl_* and proxy_* are refused\n"
@@ -234,6 +235,7 @@ void settings_init(struct settings *s)
     s->output_timeout = 60;
     s->read_buf_limit = 64 * MIB;
     s->slab_reassign = true;
+    s->maxconns_fast = true;
     s->slab_automove = 1;
     s->lru_crawler = true;
     s->crawler_sleep = 100;

@@ -79,6 +79,8 @@ struct settings {
     unsigned hashpower_init;  /* hashpower: log2 of the initial bucket count; 0 = cairn's default */
     bool no_hash_expand;      /* no_hashexpand: the hash table keeps its first size */
     bool slab_reassign;       /* cleared by no_slab_reassign and no_modern: `slabs reassign` refused */
+    bool maxconns_fast;       /* at -c: refuse at once (default); cleared by no_maxconns_fast and
+                               * no_modern: stop accepting, new clients wait in the backlog */
     unsigned slab_automove;   /* slab_automove=0|1|2 (default 1) */
     bool lru_crawler;         /* lru_crawler / no_lru_crawler: `lru_crawler crawl` allowed */
     unsigned crawler_sleep;   /* lru_crawler_sleep (stats settings; cairn's reclaim does not sleep) */

@@ -5,8 +5,7 @@
  * the proxy) accepts is accepted or refused here, and each value is checked as memcached checks it,
  * with its message and its exit status (1, set by the caller). A row says what the suboption does:
  * - it takes effect (idle_timeout, read_buf_mem_limit, hashpower, no_hashexpand, slab_reassign,
- *   slab_automove, lru_crawler and its sleep and tocrawl, maxconns_fast, which is how cairn always
- *   works);
+ *   slab_automove, lru_crawler and its sleep and tocrawl, maxconns_fast);
  * - it tunes a part of memcached that cairn does differently (the segmented LRU, the hash function,
  *   chunked items, the log buffers...): checked, then only named in the -v start-up report;
  * - it belongs to a feature cairn does not have (extstore's ext_*, TLS's ssl_*, the proxy): start-up
@@ -147,6 +146,14 @@ static const char *sub_slab_automove(struct settings *s, const char *name, const
     return NULL;
 }
 
+static const char *sub_maxconns_fast(struct settings *s, const char *name, const char *val, char *msg,
+                                     FILE *err)
+{
+    (void)val, (void)msg, (void)err;
+    s->maxconns_fast = strcmp(name, "maxconns_fast") == 0;
+    return NULL;
+}
+
 static const char *sub_slab_reassign(struct settings *s, const char *name, const char *val, char *msg,
                                      FILE *err)
 {
@@ -198,12 +205,13 @@ static const char *sub_crawler_tocrawl(struct settings *s, const char *name, con
 }
 
 /* no_modern: memcached 1.4's defaults. cairn carries out the parts it has (no reassign, no automove,
- * no crawler)
+ * no crawler, no maxconns_fast)
  * and reports the rest (segmented LRU, jenkins hash, unchunked items) as having no effect. */
 static const char *sub_no_modern(struct settings *s, const char *name, const char *val, char *msg, FILE *err)
 {
     (void)name, (void)val, (void)msg, (void)err;
     s->slab_reassign = false;
+    s->maxconns_fast = false;
     s->slab_automove = 0;
     s->lru_crawler = false;
     s->lru_maintainer = false;
@@ -379,7 +387,7 @@ static const char *sub_free_ratio(struct settings *s, const char *name, const ch
  * this table is searched (refused_feature).
  */
 static const struct subopt subopts[] = {
-    {"maxconns_fast", sub_nothing, false}, /* cairn always closes a connection over -c at once */
+    {"maxconns_fast", sub_maxconns_fast, false},
     {"hashpower", sub_hashpower, false},
     {"no_hashexpand", sub_no_hashexpand, false},
     {"slab_reassign", sub_slab_reassign, false},
@@ -409,7 +417,7 @@ static const struct subopt subopts[] = {
     {"no_chunked_items", sub_nothing, true},
     {"no_slab_reassign", sub_slab_reassign, false},
     {"no_slab_automove", sub_no_slab_automove, false},
-    {"no_maxconns_fast", sub_nothing, true},
+    {"no_maxconns_fast", sub_maxconns_fast, false},
     {"inline_ascii_resp", sub_nothing, true},
     {"no_lru_crawler", sub_lru_crawler, false},
     {"no_lru_maintainer", sub_lru_maintainer, true},

@@ -305,7 +305,7 @@ static void settings_server(struct server *srv, const struct cache_stats *cs, st
     stat_str(out, "auth_enabled_sasl", "no");
     stat_str(out, "auth_enabled_ascii", "no");
     stat_u64(out, "item_size_max", s->item_size_max);
-    stat_str(out, "maxconns_fast", "yes");
+    stat_str(out, "maxconns_fast", s->maxconns_fast ? "yes" : "no");
     stat_u64(out, "hashpower_init", s->hashpower_init);
 }
 

@@ -539,6 +539,34 @@ Test(cmdline, stats_settings_show_options_in_force, .fini = cleanup_dir)
     h_cmd(fd, "watch\r\n", "CLIENT_ERROR watch commands not allowed\r\n");
 }
 
+Test(cmdline, no_maxconns_fast_makes_clients_wait)
+{
+    /* memcached's no_maxconns_fast leans on the open-file limit; cairn stops accepting at -c */
+    if (h_target_is_memcached())
+        cr_skip_test("cairn's accept pause at -c");
+    const char *const extra[] = {"-c", "4", "-o", "no_maxconns_fast", NULL};
+    h_server_start(&h_srv, extra);
+    int fds[4];
+    for (int i = 0; i < 4; i++) {
+        fds[i] = h_connect(h_srv.port);
+        h_sends(fds[i], "version\r\n");
+        char *line = h_read_line(fds[i]);
+        cr_assert(strncmp(line, "VERSION ", 8) == 0, "connection %d: %s", i, line);
+        free(line);
+    }
+    int late = h_connect(h_srv.port); /* completes in the kernel's backlog */
+    h_sends(late, "version\r\n");
+    cr_assert(h_is_quiet(late, 300), "a fifth connection under -c 4 was served or refused at once");
+    char *st = h_stats_raw(fds[0], "settings");
+    expect_setting(st, "maxconns_fast", "no");
+    free(st);
+    cr_assert_gt(h_stat(fds[0], "listen_disabled_num"), 0);
+    close(fds[1]);
+    char *line = h_read_line(late);
+    cr_assert(strncmp(line, "VERSION ", 8) == 0, "the waiting client got %s", line);
+    free(line);
+}
+
 Test(cmdline, no_slab_reassign_refuses_slabs_reassign)
 {
     const char *const extra[] = {"-o", "no_slab_reassign", NULL};
