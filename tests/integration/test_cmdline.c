@@ -21,6 +21,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -183,11 +184,36 @@ static const struct accepted options[] = {
     {{"-B", "ascii"}},
 };
 
+/* -r where the core file limit cannot leave 0 (a hard limit of 0 that this process may not raise,
+ * tried in a child): core files stay off, and memcached refuses to start. */
+static bool core_files_impossible(const char *arg)
+{
+    struct rlimit rl;
+    if ((strcmp(arg, "-r") != 0 && strcmp(arg, "--enable-coredumps") != 0) ||
+        getrlimit(RLIMIT_CORE, &rl) != 0 || rl.rlim_max != 0)
+        return false;
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct rlimit inf = {RLIM_INFINITY, RLIM_INFINITY};
+        _exit(setrlimit(RLIMIT_CORE, &inf) == 0 ? 0 : 1);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    return !(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+static void expect_refused_core(const char *arg);
+
 Test(cmdline, every_option_starts)
 {
-    for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++)
-        if (!options[i].cairn_only || !h_target_is_memcached())
+    for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++) {
+        if (options[i].cairn_only && h_target_is_memcached())
+            continue;
+        if (core_files_impossible(options[i].args[0]))
+            expect_refused_core(options[i].args[0]);
+        else
             expect_starts(options[i].args);
+    }
 }
 
 Test(cmdline, memory_file_option_starts, .fini = cleanup_dir)
@@ -390,6 +416,12 @@ static void expect_refused(const struct refused *row)
     cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == row->status, "%s %s: status 0x%x, expected exit %d",
               row->args[0], row->args[1] ? row->args[1] : "", (unsigned)st, row->status);
     free(log);
+}
+
+static void expect_refused_core(const char *arg)
+{
+    const struct refused row = {{arg}, "failed to ensure corefile creation\n", 71, false};
+    expect_refused(&row);
 }
 
 Test(cmdline, refused_values_and_features)
