@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -58,8 +59,65 @@ bool daemon_check_user(const struct settings *s)
     return true;
 }
 
-/* Detaches from the terminal (fork, setsid, chdir /, stdio to /dev/null). False on failure. */
-bool daemon_detach(void)
+/* See server_internal.h. */
+int daemon_open_log(const struct settings *s)
+{
+    if (s->log_file == NULL)
+        return -1;
+    int fd = open(s->log_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        fprintf(stderr, "Could not open the log file %s: %s\n", s->log_file, strerror(errno));
+        return -2;
+    }
+    return fd;
+}
+
+/* See server_internal.h. */
+bool daemon_redirect_log(int log_fd)
+{
+    if (log_fd < 0)
+        return true;
+    fflush(stdout);
+    fflush(stderr);
+    bool ok = dup2(log_fd, STDOUT_FILENO) >= 0 && dup2(log_fd, STDERR_FILENO) >= 0;
+    close(log_fd);
+    return ok;
+}
+
+/* See server_internal.h. */
+void daemon_lock_memory(void)
+{
+    /* MCL_ONFAULT locks pages as they are first touched: without it the arena's whole reservation
+     * (32 GiB, MAP_NORESERVE) would be faulted in at once. A kernel without it refuses the call. */
+#ifdef MCL_ONFAULT
+    if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) != 0)
+        fprintf(stderr, "warning: -k invalid, mlockall() failed: %s\n", strerror(errno));
+#else
+    fprintf(stderr, "warning: -k invalid, mlockall() not supported on this platform.  proceeding without.\n");
+#endif
+}
+
+/* See server_internal.h. memcached's way: unlimited, else the hard limit; fail only at 0. */
+bool daemon_raise_core(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_CORE, &rl) == 0) {
+        struct rlimit want = {RLIM_INFINITY, RLIM_INFINITY};
+        if (setrlimit(RLIMIT_CORE, &want) != 0) {
+            want.rlim_cur = want.rlim_max = rl.rlim_max;
+            (void)setrlimit(RLIMIT_CORE, &want);
+        }
+    }
+    if (getrlimit(RLIMIT_CORE, &rl) != 0 || rl.rlim_cur == 0) {
+        fprintf(stderr, "failed to ensure corefile creation\n");
+        return false;
+    }
+    return true;
+}
+
+/* See server_internal.h. */
+bool daemon_detach(int log_fd)
 {
     pid_t pid = fork();
     if (pid < 0) {
@@ -82,13 +140,15 @@ bool daemon_detach(void)
         return false;
     }
     for (int i = 0; i <= 2; i++) {
-        if (dup2(fd, i) < 0) {
+        if (dup2(i > 0 && log_fd >= 0 ? log_fd : fd, i) < 0) {
             close(fd);
             return false;
         }
     }
     if (fd > 2)
         close(fd);
+    if (log_fd > 2)
+        close(log_fd);
     return true;
 }
 

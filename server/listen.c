@@ -6,7 +6,8 @@
  * one Unix socket instead, created under the -a mask. The accept callback takes up to ACCEPT_BATCH
  * sockets per event, refuses those over the -c limit as memcached does ("ERROR Too many open
  * connections"), and hands the rest round-robin to the workers. When the process runs out of file
- * descriptors, accepting pauses briefly (listen_disabled_num).
+ * descriptors, accepting pauses briefly (listen_disabled_num); with -o no_maxconns_fast it pauses at
+ * the -c limit too, instead of refusing, so that new clients wait in the backlog.
  *
  * Threads: main thread only. The connection counters are atomics that workers decrement.
  */
@@ -32,6 +33,7 @@
 
 #define ACCEPT_BATCH    64
 #define ACCEPT_PAUSE_MS 100
+#define MAXCONNS_PAUSE_MS 10
 
 /* Formats a socket address as `stats conns` shows it ("tcp:1.2.3.4:5", "tcp6:[::1]:5"). */
 void listen_format_addr(const struct sockaddr *sa, char *out, size_t n)
@@ -327,13 +329,29 @@ static bool accept_one(struct server *srv, unsigned idx)
     return true;
 }
 
+/* -o no_maxconns_fast at the -c limit: instead of accepting and refusing, stop polling the listeners
+ * for MAXCONNS_PAUSE_MS (memcached checks every 10 ms too), so that new clients wait in the backlog
+ * until a connection closes. Returns whether accepting was paused. */
+static bool pause_at_limit(struct server *srv)
+{
+    struct timeval tv = {0, MAXCONNS_PAUSE_MS * 1000};
+
+    if (srv->settings->maxconns_fast ||
+        atomic_load_explicit(&srv->curr_conns, memory_order_relaxed) < srv->settings->maxconns)
+        return false;
+    set_accepting(srv, false);
+    atomic_fetch_add_explicit(&srv->listen_disabled_num, 1, memory_order_relaxed);
+    evtimer_add(srv->accept_timer, &tv);
+    return true;
+}
+
 /* A listen socket is readable: accept a bounded batch. */
 static void on_accept(evutil_socket_t fd, short what, void *arg)
 {
     struct listener *l = arg;
     (void)fd;
     (void)what;
-    for (int i = 0; i < ACCEPT_BATCH && !l->srv->stopping; i++) {
+    for (int i = 0; i < ACCEPT_BATCH && !l->srv->stopping && !pause_at_limit(l->srv); i++) {
         if (!accept_one(l->srv, l->idx))
             break;
     }

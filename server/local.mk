@@ -4,6 +4,9 @@ cairn_SOURCES = \
 	server/main.c \
 	server/settings.c \
 	server/settings.h \
+	server/settings_internal.h \
+	server/settings_extended.c \
+	server/settings_file.c \
 	server/server.c \
 	server/server_internal.h \
 	server/daemon.c \

@@ -45,8 +45,11 @@ int main(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
     signal(SIGXFSZ, SIG_IGN);
-    /* memcached's order: the open-file limit, then the root check. */
-    rc = !daemon_raise_nofile(&s) ? EXIT_OSERR : !daemon_check_user(&s) ? EXIT_USAGE : 0;
+    /* memcached's order: the core file limit (-r), the open-file limit, then the root check. */
+    rc = s.max_core && !daemon_raise_core() ? EXIT_OSERR
+         : !daemon_raise_nofile(&s)         ? EXIT_OSERR
+         : !daemon_check_user(&s)           ? EXIT_USAGE
+                                            : 0;
     if (rc != 0) {
         settings_deinit(&s);
         return rc;

@@ -13,8 +13,9 @@
  * Signals (the README's table): SIGTERM and SIGINT stop the server (final snapshot when
  * --snapshot-on-shutdown is yes); SIGUSR1 is memcached 1.6's graceful stop: it prints "Gracefully
  * stopping" and, when --snapshot-path is set, always saves the snapshot first; SIGHUP never stops
- * the server: cairn logs to stderr only, so there is no log file to reopen and no configuration
- * file to reread, and the signal is logged (-v) and otherwise ignored.
+ * the server: cairn logs to stderr (or the --config file's logfile, opened once for appending) and
+ * reads its config file once, so there is nothing to reopen or reread; the signal is logged (-v)
+ * and otherwise ignored.
  *
  * All four are blocked (sigprocmask) before anything else happens, so every thread started later
  * inherits the block and a signal that arrives early (say, the moment the pid file appears) stays
@@ -101,7 +102,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     (void)what;
     switch (sig) {
     case SIGHUP:
-        /* Nothing to reopen or reread: stderr is the only log and there is no configuration file. */
+        /* Nothing to reopen or reread: the log file (logfile in --config) is opened once, for
+         * appending, and the config file is read once at start. */
         server_log(srv, 1, "SIGHUP: no log file to reopen, nothing to reload\n");
         break;
     case SIGUSR1:
@@ -190,17 +192,25 @@ static bool setup_cache(struct server *srv)
     o.growth_factor = s->growth_factor;
     o.chunk_min = s->chunk_min;
     o.use_cas = s->use_cas;
+    o.no_evict = s->no_evict;
+    o.no_hash_expand = s->no_hash_expand;
+    o.large_pages = s->large_pages;
+    if (s->hashpower_init != 0) /* memcached's hashpower counts every bucket; cairn's, one shard's */
+        o.hash_power = s->hashpower_init > o.shard_bits ? s->hashpower_init - o.shard_bits : 1;
     srv->cache = cache_create(&o, &err);
     if (srv->cache == NULL) {
         fprintf(stderr, "failed to create the cache: %s\n", err != NULL ? err : "unknown error");
         return false;
     }
     cache_clock_tick(srv->cache, time(NULL));
+    cache_set_automove(srv->cache, s->slab_automove);
     srv->ctx.cache = srv->cache;
     srv->ctx.item_size_max = s->item_size_max;
     srv->ctx.enable_shutdown = s->enable_shutdown;
     srv->ctx.flush_disabled = !s->flush_enabled;
     srv->ctx.admin_disabled = s->admin_disabled;
+    srv->ctx.watch_disabled = s->watch_disabled;
+    srv->ctx.reassign_disabled = !s->slab_reassign;
     srv->ctx.use_cas = s->use_cas;
     srv->ctx.version = CAIRN_PROTOCOL_VERSION;
     srv->ctx.server = srv;
@@ -216,6 +226,7 @@ static bool setup_cache(struct server *srv)
     }
     if (s->detail_enabled)
         mc_detail_set(srv->ctx.shared, true);
+    mc_crawler_setup(srv->ctx.shared, s->lru_crawler, s->crawler_sleep, s->crawler_tocrawl);
     setup_resp(srv);
     return true;
 }
@@ -272,6 +283,7 @@ static int setup_snapshot(struct server *srv)
         .interval_s = s->snapshot_interval,
         .on_shutdown = s->snapshot_on_shutdown,
         .set_aside = s->snapshot_set_aside,
+        .consume = s->memory_file != NULL,
     };
 
     if (s->snapshot_path == NULL)
@@ -324,7 +336,8 @@ static bool teardown(struct server *srv)
     return saved;
 }
 
-/* Prints the -v start-up line. */
+/* Prints the -v start-up lines: the server, its listeners, what -M, -L and -e do, and the options
+ * that were accepted for memcached's sake and change nothing here. */
 static void log_start(struct server *srv)
 {
     const struct settings *s = srv->settings;
@@ -332,6 +345,17 @@ static void log_start(struct server *srv)
                CAIRN_VERSION, CAIRN_PROTOCOL_VERSION, s->threads, s->memory_limit >> 20, s->maxconns);
     for (size_t i = 0; i < srv->nlisteners; i++)
         server_log(srv, 1, "listening on %s\n", srv->listeners[i].addr);
+    if (s->no_evict)
+        server_log(srv, 1, "-M: a full cache answers out of memory instead of evicting\n");
+    if (s->large_pages)
+        server_log(srv, 1, "-L: %s\n",
+                   cache_large_pages(srv->cache)
+                       ? "item memory asks for transparent huge pages"
+                       : "the kernel gives no transparent huge pages; ordinary pages");
+    if (s->memory_file != NULL)
+        server_log(srv, 1, "-e: the cache is saved to %s on SIGUSR1\n", s->snapshot_path);
+    for (size_t i = 0; i < s->nno_effect; i++)
+        server_log(srv, 1, "%s: accepted for memcached's sake; no effect in cairn\n", s->no_effect[i]);
 }
 
 /* Sets up everything after the listen sockets; returns an exit status, 0 when all is ready. */
@@ -339,13 +363,18 @@ static int start(struct server *srv)
 {
     const struct settings *s = srv->settings;
 
-    if (s->daemonize && !daemon_detach())
+    int log_fd = daemon_open_log(s);
+    if (log_fd == -2)
+        return EXIT_OSERR;
+    if (s->daemonize ? !daemon_detach(log_fd) : !daemon_redirect_log(log_fd))
         return EXIT_OSERR;
     if (!daemon_write_pid(s))
         return EXIT_OSERR;
     srv->pid_written = s->pid_file != NULL;
     if (!setup_cache(srv))
         return EXIT_OSERR;
+    if (s->lock_memory)
+        daemon_lock_memory();
     if (!daemon_drop_privileges(s))
         return EXIT_OSERR;
     int rc = setup_snapshot(srv);

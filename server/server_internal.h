@@ -375,8 +375,23 @@ bool daemon_raise_nofile(const struct settings *s);
 /* Refuses to run as root without -u (memcached's message). */
 bool daemon_check_user(const struct settings *s);
 
-/* Detaches from the terminal (fork, setsid, chdir /, stdio to /dev/null). False on failure. */
-bool daemon_detach(void);
+/* Detaches from the terminal (fork, setsid, chdir /, stdin to /dev/null, stdout and stderr to log_fd
+ * or /dev/null when it is -1; log_fd is closed). False on failure. */
+bool daemon_detach(int log_fd);
+
+/* Opens the --config file's logfile for appending: the descriptor, -1 when there is none, -2 when it
+ * cannot be opened (reason printed). */
+int daemon_open_log(const struct settings *s);
+
+/* Without -d: points stdout and stderr at log_fd and closes it; nothing when log_fd is -1. */
+bool daemon_redirect_log(int log_fd);
+
+/* -k: locks the process's memory (mlockall); prints memcached's warning when refused, never fails. */
+void daemon_lock_memory(void);
+
+/* -r: raises the core file size limit as far as allowed; false (memcached's message) when core
+ * files stay off. */
+bool daemon_raise_core(void);
 
 /* Writes the pid file if one is configured. */
 bool daemon_write_pid(const struct settings *s);

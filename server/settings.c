@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include "server/settings.h"
+#include "server/settings_internal.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -36,11 +37,15 @@ enum {
     OPT_OUTPUT_TIMEOUT,
     OPT_READ_BUF_LIMIT,
     OPT_DISABLE_ADMIN,
-    OPT_RESP_PORT
+    OPT_RESP_PORT,
+    OPT_CONFIG
 };
 #define SNAPSHOT_INTERVAL_MAX (366u * 24 * 3600)
 
-static const char short_opts[] = "p:l:t:m:c:I:f:n:vU:s:a:dP:u:AhVCb:R:D:B:FXWo:";
+/* memcached 1.6.18's other short options: -r -M -k -L -i -S -Y -e -Z -N (apply_process_option). */
+#define MEMCACHED_MORE_OPTS "rMkLiSY:e:ZN:"
+
+static const char short_opts[] = "p:l:t:m:c:I:f:n:vU:s:a:dP:u:AhVCb:R:D:B:FXWo:" MEMCACHED_MORE_OPTS;
 
 static const struct option long_opts[] = {
     {"port", required_argument, NULL, 'p'},
@@ -51,7 +56,7 @@ static const struct option long_opts[] = {
     {"max-item-size", required_argument, NULL, 'I'},
     {"slab-growth-factor", required_argument, NULL, 'f'},
     {"slab-min-size", required_argument, NULL, 'n'},
-    {"verbose", no_argument, NULL, 'v'},
+    {"verbose", optional_argument, NULL, 'v'}, /* memcached: --verbose[=anything] counts once */
     {"udp-port", required_argument, NULL, 'U'},
     {"unix-socket", required_argument, NULL, 's'},
     {"unix-mask", required_argument, NULL, 'a'},
@@ -82,6 +87,19 @@ static const struct option long_opts[] = {
     {"disable-watch", no_argument, NULL, 'W'},
     {"disable-admin-commands", no_argument, NULL, OPT_DISABLE_ADMIN},
     {"resp-port", required_argument, NULL, OPT_RESP_PORT},
+    {"config", required_argument, NULL, OPT_CONFIG},
+    /* memcached 1.6.18's other long options */
+    {"enable-coredumps", no_argument, NULL, 'r'},
+    {"disable-evictions", no_argument, NULL, 'M'},
+    {"lock-memory", no_argument, NULL, 'k'},
+    {"enable-largepages", no_argument, NULL, 'L'},
+    {"license", no_argument, NULL, 'i'},
+    {"enable-sasl", no_argument, NULL, 'S'},
+    {"auth-file", required_argument, NULL, 'Y'},
+    {"memory-file", required_argument, NULL, 'e'},
+    {"enable-ssl", no_argument, NULL, 'Z'},
+    {"napi-ids", required_argument, NULL, 'N'},
+    {"napi_ids", required_argument, NULL, 'N'}, /* as memcached -h spells it */
     {NULL, 0, NULL, 0},
 };
 
@@ -102,18 +120,24 @@ void settings_usage(FILE *f)
           "                          repeat or separate with commas for several; IPv6\n"
           "                          literals as ::1 or [::1], optionally <addr>:<port>\n"
           "-d, --daemon              run as a daemon\n"
+          "-r, --enable-coredumps    maximize core file limit\n"
           "-u, --user=<user>         assume identity of <username> (only when run as root)\n"
           "-m, --memory-limit=<num>  item memory in megabytes (default: 64)\n"
+          "-M, --disable-evictions   return error on memory exhausted instead of evicting\n"
           "-c, --conn-limit=<num>    max simultaneous connections (default: 1024)\n"
+          "-k, --lock-memory         lock down all paged memory (mlockall)\n"
           "-v, --verbose             verbose (print errors/warnings while in event loop)\n"
           "-vv                       very verbose (also print client connections)\n"
           "-h, --help                print this help and exit\n"
+          "-i, --license             print the licenses of what cairn links, and exit\n"
           "-V, --version             print version and exit\n"
           "-P, --pidfile=<file>      save PID in <file>\n"
           "-D, --prefix-delimiter=<char> key prefix delimiter for per-prefix stats;\n"
           "                          giving it turns `stats detail` on (default: ':', off)\n"
           "-f, --slab-growth-factor=<num> chunk size growth factor (default: 1.25)\n"
           "-n, --slab-min-size=<bytes> min space used for key+value+flags (default: 48)\n"
+          "-L, --enable-largepages   ask for transparent huge pages for item memory\n"
+          "                          (where the kernel has them; never stops start-up)\n"
           "-t, --threads=<num>       number of threads to use (default: 4)\n"
           "-R, --max-reqs-per-event  maximum number of reads per event, limits the\n"
           "                          time spent on one connection to prevent\n"
@@ -124,7 +148,15 @@ void settings_usage(FILE *f)
           "                          the text protocols only, so binary is refused)\n"
           "-F, --disable-flush-all   disable flush_all command\n"
           "-X, --disable-dumping     accepted for memcached's sake: cairn never dumps items\n"
-          "-W, --disable-watch       accepted for memcached's sake: cairn has no watchers\n"
+          "-W, --disable-watch       `watch` answers \"not allowed\" (cairn has no watchers)\n"
+          "-S, --enable-sasl         refused: cairn has no SASL authentication\n"
+          "-Y, --auth-file=<file>    refused: cairn has no ASCII authentication\n"
+          "-Z, --enable-ssl          refused: cairn has no TLS\n"
+          "-e, --memory-file=<file>  restartable cache: the cache is saved to <file> on\n"
+          "                          SIGUSR1 and loaded from it (then removed) at start\n"
+          "-N, --napi-ids=<num>      accepted for memcached's sake (no effect)\n"
+          "--config=<file>           read options from <file>, one per line as in\n"
+          "                          memcached.conf (`-m 64`, `# comment`, `logfile <file>`)\n"
           "--disable-admin-commands  refuse the commands that change the whole server\n"
           "                          (flush_all, cache_memlimit, slabs, lru_crawler, lru,\n"
           "                          watch, verbosity, stats detail, stats reset, snapshot,\n"
@@ -148,12 +180,34 @@ void settings_usage(FILE *f)
           "                            seconds (default: 0, never)\n"
           "                          - read_buf_mem_limit: megabytes that grown read\n"
           "                            buffers may take in all (default: 64, 0 = no limit)\n"
+          "                          - hashpower: log2 of the initial hash table size\n"
+          "                          - no_hashexpand: the hash table never grows\n"
+          "                          - slab_automove=0|1|2: page balancing (default: 1)\n"
+          "                          - lru_crawler, no_lru_crawler, lru_crawler_sleep,\n"
+          "                            lru_crawler_tocrawl: as `lru_crawler` commands\n"
+          "                          - no_slab_reassign: `slabs reassign` refused\n"
+          "                          - no_maxconns_fast: at -c, wait instead of refusing\n"
+          "                          - maxconns_fast, slab_reassign, modern: the default\n"
+          "                          memcached's other suboptions are checked as memcached\n"
+          "                          checks them and have no effect (-v names them);\n"
+          "                          ext_*, ssl_* and proxy_* are refused\n"
           "--idle-timeout=<sec>      as -o idle_timeout\n"
           "--request-timeout=<sec>   close a connection whose request line or value\n"
           "                          stays unfinished this long (default: 30, 0 = never)\n"
           "--output-timeout=<sec>    close a connection whose replies wait unread this\n"
           "                          long (default: 60, 0 = never)\n"
           "--read-buf-limit=<mb>     as -o read_buf_mem_limit\n",
+          f);
+}
+
+/* -i: what memcached's --license answers, for cairn: its version and the licenses of what it links. */
+static void settings_license(FILE *f)
+{
+    fputs(CAIRN_VERSION
+          "\n"
+          "cairn links libevent (3-clause BSD license) and xxHash (2-clause BSD license); their\n"
+          "license texts come with their Debian packages (/usr/share/doc/libevent-2.1-7,\n"
+          "/usr/share/doc/libxxhash0).\n",
           f);
 }
 
@@ -180,6 +234,14 @@ void settings_init(struct settings *s)
     s->request_timeout = 30;
     s->output_timeout = 60;
     s->read_buf_limit = 64 * MIB;
+    s->slab_reassign = true;
+    s->maxconns_fast = true;
+    s->slab_automove = 1;
+    s->lru_crawler = true;
+    s->crawler_sleep = 100;
+    s->hot_lru_pct = 20;
+    s->warm_lru_pct = 40;
+    s->lru_maintainer = true;
 }
 
 /* Frees the strings s owns; s can be initialised again. */
@@ -193,6 +255,9 @@ void settings_deinit(struct settings *s)
     free(s->pid_file);
     free(s->user);
     free(s->snapshot_path);
+    free(s->memory_file);
+    free(s->log_file);
+    free(s->slab_sizes);
     memset(s, 0, sizeof(*s));
 }
 
@@ -219,6 +284,12 @@ static bool parse_ull(const char *arg, unsigned long long max, unsigned long lon
         return false;
     *out = v;
     return true;
+}
+
+/* See settings_internal.h. */
+bool settings_parse_ull(const char *arg, unsigned long long max, unsigned long long *out)
+{
+    return parse_ull(arg, max, out);
 }
 
 /* Parses a size with an optional k/m/g suffix (powers of 1024), as -I takes it; errno is ERANGE when
@@ -265,6 +336,11 @@ static bool parse_size(const char *arg, unsigned long long *out)
 /* Appends one -l value: remembers it for "inter" and splits it at commas into the address list. */
 static bool add_listen(struct settings *s, const char *arg)
 {
+    /* memcached skips a value it already has (so a --config file and the command line may both
+     * name 127.0.0.1) */
+    for (size_t i = 0; i < s->nlisten; i++)
+        if (strcmp(s->listen[i], arg) == 0)
+            return true;
     size_t old = s->listen_spec ? strlen(s->listen_spec) : 0;
     char *spec = realloc(s->listen_spec, old + strlen(arg) + 2);
     if (spec == NULL)
@@ -315,7 +391,7 @@ static bool set_string(char **dst, const char *arg)
 struct parse_error {
     const char *msg;  /* NULL = accepted */
     bool exit_1;      /* memcached's immediate `return 1`; otherwise EX_USAGE */
-    char buf[160];    /* for messages that quote the value */
+    char buf[SETTINGS_MSG_MAX]; /* for messages that quote the value */
 };
 
 static const char *fail1(struct parse_error *e, const char *msg)
@@ -487,43 +563,6 @@ static const char *apply_seconds(const char *arg, unsigned *out, const char *wha
     return NULL;
 }
 
-/* Applies one NAME=VALUE of -o; the names cairn does not know are refused as memcached refuses them. */
-static const char *apply_suboption(struct settings *s, char *sub)
-{
-    static char msg[300];
-    unsigned long long v;
-    char *val = strchr(sub, '=');
-
-    if (val != NULL)
-        *val++ = '\0';
-    if (strcmp(sub, "idle_timeout") == 0 && val != NULL)
-        return apply_seconds(val, &s->idle_timeout, "idle_timeout must be a number of seconds");
-    if (strcmp(sub, "read_buf_mem_limit") == 0 && val != NULL) {
-        if (!parse_ull(val, UINT32_MAX, &v))
-            return "read_buf_mem_limit must be a number of megabytes";
-        s->read_buf_limit = (uint64_t)v * MIB;
-        return NULL;
-    }
-    if (val != NULL)
-        val[-1] = '=';
-    snprintf(msg, sizeof(msg), "Illegal suboption \"%s\"", sub);
-    return msg;
-}
-
-/* Applies -o: a comma-separated list of suboptions. */
-static const char *apply_extended(struct settings *s, const char *arg)
-{
-    char *copy = strdup(arg);
-    const char *why = copy == NULL ? "out of memory" : NULL;
-    char *save = NULL;
-
-    for (char *sub = copy ? strtok_r(copy, ",", &save) : NULL; sub != NULL && why == NULL;
-         sub = strtok_r(NULL, ",", &save))
-        why = apply_suboption(s, sub);
-    free(copy);
-    return why;
-}
-
 /* Applies -f: memcached's text and exit 1 for <= 1 and junk. cairn's slab classes take factors up
  * to 100 (above it every factor gives the same two classes); memcached takes any, even 1e308. */
 static const char *apply_factor(struct settings *s, const char *arg, struct parse_error *e)
@@ -593,9 +632,61 @@ static const char *apply_snapshot(struct settings *s, int opt, const char *arg)
     }
 }
 
+/*
+ * memcached 1.6.18's options beyond the ones cairn always had: the ones cairn carries out (-r, -M, -k,
+ * -L, -W, -e), one accepted with no effect (-N) and the features cairn does not have (-S, -Y, -Z),
+ * which stop start-up with EX_USAGE as memcached does when it is built without them.
+ */
+static const char *apply_process_option(struct settings *s, int opt, const char *arg, struct parse_error *e)
+{
+    e->exit_1 = false;
+    switch (opt) {
+    case 'r':
+        s->max_core = true;
+        return NULL;
+    case 'M':
+        s->no_evict = true;
+        return NULL;
+    case 'k':
+        s->lock_memory = true;
+        return NULL;
+    case 'L':
+        s->large_pages = true;
+        return NULL;
+    case 'W':
+        s->watch_disabled = true;
+        return NULL;
+    case 'e':
+        if (arg[0] == '\0')
+            return "Memory file path must not be empty";
+        return set_string(&s->memory_file, arg) ? NULL : "out of memory";
+    case 'N':
+        /* memcached's atoi() and text; cairn also refuses what is not a whole number */
+        if (!atoi_zero(arg) && arg[0] != '-') {
+            unsigned long long v;
+            if (parse_ull(arg, INT_MAX, &v) && v > 0) {
+                s->napi_ids = (unsigned)v;
+                settings_note_no_effect(s, "-N (NAPI ids)");
+                return NULL;
+            }
+        }
+        return fail1(e, "Maximum number of NAPI IDs must be greater than 0");
+    case 'S':
+        return "-S: cairn does not support SASL authentication";
+    case 'Y':
+        return "-Y: cairn does not support ASCII authentication (an auth file)";
+    case 'Z':
+        return "-Z: cairn does not support TLS";
+    default:
+        return "internal error: unknown option";
+    }
+}
+
 /* Applies one option; returns an error message (also in e->msg) or NULL. */
 static const char *apply_option(struct settings *s, int opt, const char *arg, struct parse_error *e, FILE *err)
 {
+    if (opt == OPT_SNAPSHOT_ON_SHUTDOWN)
+        s->snapshot_on_shutdown_given = true;
     if (opt >= OPT_SNAPSHOT_PATH && opt <= OPT_SNAPSHOT_BAD_FILE)
         return fail64(e, apply_snapshot(s, opt, arg));
     e->exit_1 = false;
@@ -631,10 +722,22 @@ static const char *apply_option(struct settings *s, int opt, const char *arg, st
         s->flush_enabled = false;
         return NULL;
     case 'X':
-    case 'W':
-        /* Nothing to switch off: cairn has no item dumps (metadump is refused as with -X) and no
-         * log watchers (watch answers ERROR). */
+        /* Nothing to switch off: cairn has no item dumps (metadump is refused as with -X). */
         return NULL;
+    case 'r':
+    case 'M':
+    case 'k':
+    case 'L':
+    case 'W':
+    case 'e':
+    case 'N':
+    case 'S':
+    case 'Y':
+    case 'Z':
+        return apply_process_option(s, opt, arg, e);
+    case OPT_CONFIG:
+        /* settings_expand_config() takes every --config; only an abbreviation gets here */
+        return "--config must be spelled in full";
     case OPT_DISABLE_ADMIN:
         s->admin_disabled = true;
         s->flush_enabled = false;
@@ -649,7 +752,7 @@ static const char *apply_option(struct settings *s, int opt, const char *arg, st
     case OPT_IO_URING:
         return parse_yes_no(arg, &s->io_uring) ? NULL : "--io-uring takes yes or no";
     case 'o':
-        return fail1(e, apply_extended(s, arg)); /* memcached: "Illegal suboption", exit 1 */
+        return fail1(e, settings_apply_extended(s, arg, e->buf, err)); /* memcached: exit 1 */
     case OPT_IDLE_TIMEOUT:
         return apply_seconds(arg, &s->idle_timeout, "--idle-timeout takes a number of seconds");
     case OPT_REQUEST_TIMEOUT:
@@ -693,11 +796,42 @@ static bool make_absolute(char **path)
     return true;
 }
 
+/*
+ * -e FILE, memcached's restartable cache, is a snapshot at FILE: loaded at start (then removed, so
+ * that only the next graceful stop brings the cache back), saved on SIGUSR1 (which always saves) and
+ * not on SIGTERM unless --snapshot-on-shutdown=yes says so; a bad file is set aside and the cache
+ * starts empty, as memcached starts clean when its memory file does not check out. False (e->msg
+ * set) when --snapshot-path names another file or there is no memory.
+ */
+static bool apply_memory_file(struct settings *s, struct parse_error *e)
+{
+    if (s->memory_file == NULL)
+        return true;
+    if (s->snapshot_path != NULL && strcmp(s->snapshot_path, s->memory_file) != 0) {
+        e->msg = "-e and --snapshot-path name different files: give one of them";
+        return false;
+    }
+    if (s->snapshot_path == NULL && !set_string(&s->snapshot_path, s->memory_file)) {
+        e->msg = "out of memory";
+        return false;
+    }
+    if (!s->snapshot_on_shutdown_given)
+        s->snapshot_on_shutdown = false;
+    s->snapshot_set_aside = true;
+    return true;
+}
+
 /* Checks the options that depend on each other, the size limits and the port in memcached's order
  * (all EX_USAGE there); returns an error message (also in e->msg) or NULL. */
 static const char *check_combined(struct settings *s, struct parse_error *e)
 {
     e->exit_1 = false;
+    if (s->napi_ids > s->threads) {
+        snprintf(e->buf, sizeof(e->buf),
+                 "Number of napi_ids(%u) cannot be greater than number of threads(%u)", s->napi_ids,
+                 s->threads);
+        return e->msg = e->buf;
+    }
     if (s->item_size_max < ITEM_SIZE_MIN)
         return e->msg = "Item max size cannot be less than 1024 bytes.";
     if (s->item_size_max > s->memory_limit / 2)
@@ -710,6 +844,10 @@ static const char *check_combined(struct settings *s, struct parse_error *e)
     }
     if (s->unix_socket != NULL && s->unix_socket[0] == '\0')
         return e->msg = "Unix socket path must not be empty";
+    if ((e->msg = settings_check_extended(s, e->buf)) != NULL)
+        return e->msg;
+    if (!apply_memory_file(s, e))
+        return e->msg;
     if (s->snapshot_path == NULL && s->snapshot_interval > 0)
         return e->msg = "--snapshot-interval needs --snapshot-path";
     if (s->nlisten == 0 && !add_listen(s, "127.0.0.1"))
@@ -728,16 +866,13 @@ static enum settings_status invalid(FILE *err, const struct parse_error *e)
     return e->exit_1 ? SETTINGS_BAD_VALUE : SETTINGS_INVALID;
 }
 
-/*
- * Parses argv into s and checks the values together. Help and version go to out; errors to err. The
- * caller calls settings_deinit() whatever the result.
- */
-enum settings_status settings_parse(struct settings *s, int argc, char **argv, FILE *out, FILE *err)
+/* Parses argv (the --config files already spliced in) into s and checks the values together. */
+static enum settings_status parse_argv(struct settings *s, int argc, char **argv, FILE *out, FILE *err)
 {
     struct parse_error e = {0};
     int opt;
 
-    optind = 1;
+    optind = 0; /* glibc: 0 also forgets a short-option cluster a previous parse left half read */
     opterr = 1;
     while ((opt = getopt_long(argc, argv, short_opts, long_opts, NULL)) != -1) {
         if (opt == '?' || opt == ':') {
@@ -751,6 +886,10 @@ enum settings_status settings_parse(struct settings *s, int argc, char **argv, F
         }
         if (opt == 'V') {
             fprintf(out, "%s\n", CAIRN_VERSION);
+            return SETTINGS_EXIT;
+        }
+        if (opt == 'i') {
+            settings_license(out);
             return SETTINGS_EXIT;
         }
         const char *why = apply_option(s, opt, optarg, &e, err);
@@ -768,4 +907,21 @@ enum settings_status settings_parse(struct settings *s, int argc, char **argv, F
     if (check_combined(s, &e) != NULL)
         return invalid(err, &e);
     return SETTINGS_OK;
+}
+
+/*
+ * Parses argv into s and checks the values together: every --config FILE is replaced by the file's
+ * options first (settings_file.c). Help and version go to out; errors to err. The caller calls
+ * settings_deinit() whatever the result.
+ */
+enum settings_status settings_parse(struct settings *s, int argc, char **argv, FILE *out, FILE *err)
+{
+    int full_argc = 0;
+    char **full = settings_expand_config(s, argc, argv, &full_argc, err);
+
+    if (full == NULL)
+        return SETTINGS_INVALID;
+    enum settings_status st = parse_argv(s, full_argc, full, out, err);
+    free(full);
+    return st;
 }

@@ -22,6 +22,9 @@
 #define CAIRN_VERSION          "cairn " PACKAGE_VERSION
 #define CAIRN_PROTOCOL_VERSION "1.6.18-cairn-" PACKAGE_VERSION
 
+/* At most this many distinct no-effect options are remembered for the start-up report. */
+#define SETTINGS_NO_EFFECT_MAX 48
+
 struct settings {
     int port;      /* -p, TCP port (0 = any free port) */
     char **listen; /* -l addresses, split at commas; default 127.0.0.1 */
@@ -61,6 +64,39 @@ struct settings {
     unsigned output_timeout;  /* --output-timeout: close a connection whose replies go unread */
     uint64_t read_buf_limit;  /* -o read_buf_mem_limit (MB) / --read-buf-limit: grown read buffers
                                * in all, bytes; 0 = no limit */
+    /* memcached 1.6.18's process options (settings.c) */
+    bool no_evict;       /* -M: a full cache refuses stores instead of evicting */
+    bool lock_memory;    /* -k: mlockall() at start (a warning if refused) */
+    bool max_core;       /* -r: raise the core file size limit as far as allowed */
+    bool large_pages;    /* -L: transparent huge pages on the slab arena where the kernel has them */
+    bool watch_disabled; /* -W: `watch` answers memcached's "not allowed" */
+    char *memory_file;   /* -e: warm restart: a snapshot at this path, saved on SIGUSR1 only and
+                          * removed once loaded (check_combined maps it onto snapshot_path) */
+    bool snapshot_on_shutdown_given; /* --snapshot-on-shutdown was given (-e leaves it alone then) */
+    unsigned napi_ids;               /* -N: accepted (no effect: no NAPI thread selection) */
+    char *log_file;                  /* `logfile FILE` in a --config file: stdout and stderr appended there */
+    /* -o suboptions that take effect (settings_extended.c) */
+    unsigned hashpower_init;  /* hashpower: log2 of the initial bucket count; 0 = cairn's default */
+    bool no_hash_expand;      /* no_hashexpand: the hash table keeps its first size */
+    bool slab_reassign;       /* cleared by no_slab_reassign and no_modern: `slabs reassign` refused */
+    bool maxconns_fast;       /* at -c: refuse at once (default); cleared by no_maxconns_fast and
+                               * no_modern: stop accepting, new clients wait in the backlog */
+    unsigned slab_automove;   /* slab_automove=0|1|2 (default 1) */
+    bool lru_crawler;         /* lru_crawler / no_lru_crawler: `lru_crawler crawl` allowed */
+    unsigned crawler_sleep;   /* lru_crawler_sleep (stats settings; cairn's reclaim does not sleep) */
+    unsigned crawler_tocrawl; /* lru_crawler_tocrawl: items one `lru_crawler crawl` visits; 0 = all */
+    /* -o tuning knobs of memcached's internals that cairn does differently: kept only for the
+     * checks memcached makes across options (settings_check_extended) */
+    unsigned slab_chunk_max; /* slab_chunk_max, bytes; 0 = not given */
+    char *slab_sizes;        /* slab_sizes as given; NULL = not given */
+    unsigned hot_lru_pct;    /* default 20 */
+    unsigned warm_lru_pct;   /* default 40 */
+    bool lru_maintainer;     /* cleared by no_lru_maintainer and no_modern */
+    bool temp_lru;           /* temporary_ttl given */
+    /* Suboptions and options accepted for memcached's sake that change nothing here: their names,
+     * reported once at start with -v. Static strings. */
+    const char *no_effect[SETTINGS_NO_EFFECT_MAX];
+    size_t nno_effect;
 };
 
 /* memcached 1.6.18 refuses a bad option in one of two ways, and cairn follows it: a value checked as

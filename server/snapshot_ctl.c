@@ -232,6 +232,9 @@ int snapshot_ctl_load(struct snapshot_ctl *ctl)
             fprintf(stderr,
                     "snapshot: %" PRIu64 " items of %s left out: they did not fit in the memory limit (-m)\n",
                     r.left_out, ctl->o.path);
+        if (ctl->o.consume && unlink(ctl->o.path) != 0)
+            fprintf(stderr, "snapshot: cannot remove %s after loading it: %s\n", ctl->o.path,
+                    strerror(errno));
         return 0;
     }
     describe(&r, why, sizeof(why));

@@ -38,6 +38,8 @@ struct snapshot_ctl_options {
     unsigned interval_s; /* periodic saves; 0 = none */
     bool on_shutdown;    /* one last save when the server stops */
     bool set_aside;      /* a bad file at start is renamed to path.bad-<time> instead of failing */
+    bool consume;        /* the file is removed once loaded (memcached -e: only a graceful stop,
+                          * SIGUSR1, saves again, so a crash never brings back an old cache) */
 };
 
 /* What `stats` shows; the strings are static. */

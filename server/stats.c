@@ -288,7 +288,7 @@ static void settings_server(struct server *srv, const struct cache_stats *cs, st
     stat_str(out, "inter", s->unix_socket == NULL && s->listen_spec != NULL ? s->listen_spec : "NULL");
     stat_u64(out, "verbosity", atomic_load_explicit(&srv->verbose, memory_order_relaxed));
     stat_u64(out, "oldest", 0);
-    stat_str(out, "evictions", "on");
+    stat_str(out, "evictions", s->no_evict ? "off" : "on");
     stat_str(out, "domain_socket", s->unix_socket != NULL ? s->unix_socket : "NULL");
     outq_printf(out, "STAT umask %o\r\n", s->unix_mask);
     stat_str(out, "shutdown_command", s->enable_shutdown ? "yes" : "no");
@@ -305,8 +305,8 @@ static void settings_server(struct server *srv, const struct cache_stats *cs, st
     stat_str(out, "auth_enabled_sasl", "no");
     stat_str(out, "auth_enabled_ascii", "no");
     stat_u64(out, "item_size_max", s->item_size_max);
-    stat_str(out, "maxconns_fast", "yes");
-    stat_u64(out, "hashpower_init", 0);
+    stat_str(out, "maxconns_fast", s->maxconns_fast ? "yes" : "no");
+    stat_u64(out, "hashpower_init", s->hashpower_init);
 }
 
 /* stats settings, part 2: slab_reassign ... inline_ascii_response. */
@@ -314,7 +314,7 @@ static void settings_machinery(struct server *srv, struct outq *out)
 {
     const struct mc_shared *sh = srv->ctx.shared;
 
-    stat_str(out, "slab_reassign", "yes");
+    stat_str(out, "slab_reassign", srv->settings->slab_reassign ? "yes" : "no");
     stat_u64(out, "slab_automove", cache_automove(srv->cache));
     /* placeholders: memcached's automover tuning, which cairn's policy does not use */
     stat_str(out, "slab_automove_ratio", "0.80");
@@ -339,27 +339,36 @@ static void settings_machinery(struct server *srv, struct outq *out)
     stat_u64(out, "idle_timeout", srv->settings->idle_timeout);
     stat_u64(out, "watcher_logbuf_size", 0);
     stat_u64(out, "worker_logbuf_size", 0);
-    stat_u64(out, "read_buf_mem_limit", srv->settings->read_buf_limit / (1024 * 1024));
+    stat_u64(out, "read_buf_mem_limit", srv->settings->read_buf_limit); /* bytes, as memcached shows it */
     stat_str(out, "track_sizes", "no");
     stat_str(out, "inline_ascii_response", "no");
 }
 
 /* stats settings, part 3: ext_* ... memory_file. memcached 1.6.18 as packaged prints the extstore and
- * TLS settings even when neither is in use; these are all placeholders with its values for "off". */
-static void settings_absent(struct outq *out)
+ * TLS settings even when neither is in use; these are placeholders with its values for "off", then
+ * -N and -e as given. */
+static void settings_absent(struct server *srv, struct outq *out)
 {
-    static const char *const lines[] = {
-        "ext_item_size 512",     "ext_item_age 4294967295", "ext_low_ttl 0",
-        "ext_recache_rate 2000", "ext_wbuf_size 4194304",   "ext_compact_under 0",
-        "ext_drop_under 0",      "ext_max_sleep 1000000",   "ext_max_frag 0.80",
-        "slab_automove_freeratio 0.010", "ext_drop_unread no", "ssl_enabled no",
-        "ssl_chain_cert (null)", "ssl_key (null)",          "ssl_verify_mode 0",
-        "ssl_keyformat 1",       "ssl_ciphers NULL",        "ssl_ca_cert NULL",
-        "ssl_wbuf_size 16384",   "ssl_session_cache no",    "ssl_kernel_tls no",
-        "ssl_min_version tlsv1.2", "num_napi_ids (null)",   "memory_file (null)"};
+    const struct settings *s = srv->settings;
+    static const char *const lines[] = {"ext_item_size 512",     "ext_item_age 4294967295",
+                                        "ext_low_ttl 0",         "ext_recache_rate 2000",
+                                        "ext_wbuf_size 4194304", "ext_compact_under 0",
+                                        "ext_drop_under 0",      "ext_max_sleep 1000000",
+                                        "ext_max_frag 0.80",     "slab_automove_freeratio 0.010",
+                                        "ext_drop_unread no",    "ssl_enabled no",
+                                        "ssl_chain_cert (null)", "ssl_key (null)",
+                                        "ssl_verify_mode 0",     "ssl_keyformat 1",
+                                        "ssl_ciphers NULL",      "ssl_ca_cert NULL",
+                                        "ssl_wbuf_size 16384",   "ssl_session_cache no",
+                                        "ssl_kernel_tls no",     "ssl_min_version tlsv1.2"};
 
     for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
         outq_printf(out, "STAT %s\r\n", lines[i]);
+    if (s->napi_ids != 0)
+        stat_u64(out, "num_napi_ids", s->napi_ids);
+    else
+        stat_str(out, "num_napi_ids", "(null)");
+    stat_str(out, "memory_file", s->memory_file != NULL ? s->memory_file : "(null)");
 }
 
 /* `stats settings`: memcached's settings names, in its order. */
@@ -371,7 +380,7 @@ static void stats_settings(struct server *srv, struct outq *out)
     cache_stats_get(srv->cache, &cs);
     settings_server(srv, &cs, out);
     settings_machinery(srv, out);
-    settings_absent(out);
+    settings_absent(srv, out);
 }
 
 /* One "STAT items:<id>:<name> <v>" line. */

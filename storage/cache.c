@@ -71,6 +71,7 @@ struct cache *cache_create(const struct cache_options *o, const char **err)
         *err = "bad hash table size (shard_bits <= 16, 1 <= hash_power <= 30) or out of memory";
         goto fail;
     }
+    c->ht.fixed = o->no_hash_expand;
     pthread_mutex_init(&c->reclaim_lock, NULL);
     cache_refs_init(&c->refs);
     c->process_started = time(NULL) - 2;
@@ -481,6 +482,18 @@ enum cache_status cache_set_memory_limit(struct cache *c, size_t bytes)
 void cache_set_automove(struct cache *c, unsigned mode)
 {
     atomic_store_explicit(&c->automove, mode > 2 ? 2 : mode, memory_order_relaxed);
+}
+
+/* See cache.h. */
+bool cache_no_evict(const struct cache *c)
+{
+    return c->opt.no_evict;
+}
+
+/* See cache.h. */
+bool cache_large_pages(const struct cache *c)
+{
+    return c->slab.huge;
 }
 
 /* See cache.h. */

@@ -42,6 +42,10 @@ struct cache_options {
     unsigned shard_bits;   /* log2 of the number of hash table shards (default 6) */
     unsigned hash_power;   /* log2 of each shard's initial bucket count (default 12) */
     bool use_cas;          /* assign CAS uniques (default true) */
+    bool no_evict;         /* memcached -M: a full class reclaims only dead items and otherwise
+                            * refuses the allocation (CACHE_NO_MEMORY); no live item is evicted */
+    bool no_hash_expand;   /* memcached -o no_hashexpand: the shards keep their first size */
+    bool large_pages;      /* memcached -L: ask for transparent huge pages on the arena */
 };
 
 /* Fills o with memcached's defaults. */
@@ -309,6 +313,13 @@ void cache_set_automove(struct cache *c, unsigned mode);
 
 /* The current automove mode. */
 unsigned cache_automove(const struct cache *c);
+
+/* Whether the cache was created with no_evict (memcached -M; Redis's maxmemory-policy noeviction). */
+bool cache_no_evict(const struct cache *c);
+
+/* Whether the arena got the kernel's huge-page advice (options.large_pages asked for it and
+ * madvise(MADV_HUGEPAGE) accepted it). */
+bool cache_large_pages(const struct cache *c);
 
 /* ---- mechanisms for other protocols (Redis) ---- */
 

@@ -97,6 +97,8 @@ bool cache_reap_locked(struct cache *c, struct slab_class *cls, struct ht_shard 
     if (!(st & ITEM_LINKED) || !item_state_unshared(st))
         return false;
     why = cache_item_dead_locked(c, it, now);
+    if (why == CACHE_MISS_NONE && c->opt.no_evict)
+        return false; /* -M: only dead items give their chunks back */
     if (why == CACHE_MISS_NONE && (st & ITEM_ACTIVE) && !force) {
         item_state_clear(it, ITEM_ACTIVE);
         return false;

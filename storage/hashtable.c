@@ -162,7 +162,8 @@ void ht_insert_locked(struct ht *t, struct ht_shard *sh, uint64_t hash, struct i
 
     it->h_next = *slot;
     *slot = slab_handle(t->slab, it);
-    ht_maybe_grow_locked(sh);
+    if (!t->fixed)
+        ht_maybe_grow_locked(sh);
 }
 
 /* The slot (bucket head or h_next) that holds it's handle, or NULL if it is not in its chain. */

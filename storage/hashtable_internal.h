@@ -56,6 +56,7 @@ struct ht_shard {
 struct ht {
     struct ht_shard *shards;
     unsigned shard_bits;
+    bool fixed; /* no shard grows (memcached's no_hashexpand) */
     const struct slab *slab;
 };
 

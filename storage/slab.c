@@ -132,6 +132,20 @@ static void slab_make_classes(struct slab *s, size_t chunk_min, double factor)
     slab_set_borrow_ranges(s);
 }
 
+/* Asks the kernel to back the arena with transparent huge pages (memcached's -L). Pages still come
+ * in as they are first written; a kernel without THP (or with it set to "never") refuses, and the
+ * arena then keeps ordinary pages: -L never stops the server. */
+static bool slab_advise_huge(void *base, size_t len)
+{
+#ifdef MADV_HUGEPAGE
+    return madvise(base, len, MADV_HUGEPAGE) == 0;
+#else
+    (void)base;
+    (void)len;
+    return false;
+#endif
+}
+
 /*
  * Reserves the arena (MAP_NORESERVE) and builds the classes. Returns 0, or -1 with *err set to a
  * static message; on failure the slab holds nothing that needs freeing beyond slab_deinit().
@@ -179,6 +193,7 @@ int slab_init(struct slab *s, const struct cache_options *o, const char **err)
     }
     s->base = base;
     s->arena_size = arena * page_size;
+    s->huge = o->large_pages && slab_advise_huge(base, s->arena_size);
     s->arena_pages = (uint32_t)arena;
     s->page_size = page_size;
     s->page_shift = (page_size & (page_size - 1)) == 0 ? (unsigned)__builtin_ctzll(page_size) : 0;

@@ -103,6 +103,7 @@ struct slab_class {
 struct slab {
     char *base;
     size_t arena_size;
+    bool huge; /* the arena has the kernel's MADV_HUGEPAGE advice (options.large_pages) */
     size_t page_size;
     size_t item_size_max;
     uint32_t arena_pages;     /* pages the mapping can hold (fixed) */

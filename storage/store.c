@@ -59,6 +59,13 @@ static struct item *alloc_full_locked(struct cache *c, struct slab_class *cls,
 
     if (!held && balance_compact_locked(c, cls))
         return slab_take_locked(&c->slab, cls, total);
+    if (c->opt.no_evict) {
+        /* -M: the clock takes dead items only; moving a page would evict live ones. */
+        it = cls->npages > 0 ? cache_evict_locked(c, cls, held) : NULL;
+        if (it)
+            cls->mem_requested += total;
+        return it;
+    }
     if (cls->npages > 0) {
         if (!held && balance_check_locked(c, cls))
             return slab_take_locked(&c->slab, cls, total);

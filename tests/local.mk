@@ -1,6 +1,7 @@
 # tests: each suite keeps its own fragment.
 include tests/unit/storage/local.mk
 include tests/unit/protocol/local.mk
+include tests/unit/server/local.mk
 include tests/integration/local.mk
 include tests/clients/local.mk
 include tests/soak/local.mk

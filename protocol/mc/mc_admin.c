@@ -95,6 +95,14 @@ struct mc_shared *mc_shared_create(char delimiter)
     return sh;
 }
 
+/* See memcache.h. */
+void mc_crawler_setup(struct mc_shared *sh, bool on, unsigned sleep, unsigned tocrawl)
+{
+    atomic_store(&sh->crawler_on, on);
+    atomic_store(&sh->crawler_sleep, sleep);
+    atomic_store(&sh->crawler_tocrawl, tocrawl);
+}
+
 /* Frees every entry. Caller holds sh->lock (or is the only user). */
 static void detail_clear_locked(struct mc_shared *sh)
 {
@@ -400,7 +408,9 @@ static void admin_slabs(const struct mc_context *ctx, const struct mc_request *r
     }
     if (n == 4 && MC_TOK_IS(req->tokens[1], "reassign")) {
         int32_t src, dst;
-        if (!mc_parse_i32(req->tokens[2], &src) || !mc_parse_i32(req->tokens[3], &dst))
+        if (ctx->reassign_disabled)
+            outq_add_str(out, "CLIENT_ERROR slab reassignment disabled\r\n"); /* before the numbers */
+        else if (!mc_parse_i32(req->tokens[2], &src) || !mc_parse_i32(req->tokens[3], &dst))
             outq_add_str(out, MC_ERR_BAD_FORMAT);
         else if (!reassign_allowed(ctx))
             outq_add_str(out, reassign_reply(CACHE_REASSIGN_BUSY));
@@ -597,8 +607,13 @@ void mc_admin_exec(const struct mc_context *ctx, const struct mc_request *req, s
     case MC_CMD_LRU_CRAWLER:
         admin_lru_crawler(ctx, req, out);
         break;
+    case MC_CMD_WATCH:
+        /* memcached -W refuses watch before anything else; without -W, no log watchers: ERROR */
+        mc_reply(out, req->noreply,
+                 ctx->watch_disabled ? "CLIENT_ERROR watch commands not allowed\r\n" : MC_ERR_ERROR);
+        break;
     default:
-        /* lru (no LRU maintainer) and watch (no log watchers): memcached's answer without them. */
+        /* lru (no LRU maintainer): memcached's answer without it. */
         mc_reply(out, req->noreply, MC_ERR_ERROR);
         break;
     }

@@ -80,6 +80,8 @@ struct mc_context {
     uint64_t recv_limit;
     bool flush_disabled; /* -F: flush_all answers "CLIENT_ERROR flush_all not allowed" */
     bool admin_disabled; /* --disable-admin-commands: server-wide commands are refused */
+    bool watch_disabled; /* -W: watch answers "CLIENT_ERROR watch commands not allowed" */
+    bool reassign_disabled; /* -o no_slab_reassign: "CLIENT_ERROR slab reassignment disabled" */
 };
 
 /* Values up to this size are always given an item (a stalled one pins little); larger ones count
@@ -158,6 +160,10 @@ void mc_detail_reset(struct mc_shared *sh);
 /* `lru_crawler sleep` and `lru_crawler tocrawl` as last set (stats settings; defaults 100 and 0). */
 unsigned mc_crawler_sleep(const struct mc_shared *sh);
 unsigned mc_crawler_tocrawl(const struct mc_shared *sh);
+
+/* The crawler settings at start (memcached's -o lru_crawler/no_lru_crawler, lru_crawler_sleep,
+ * lru_crawler_tocrawl); the commands change them later. Main thread, before any session. */
+void mc_crawler_setup(struct mc_shared *sh, bool on, unsigned sleep, unsigned tocrawl);
 
 /* Whether `lru_crawler enable` is in force (the default, as in memcached). */
 bool mc_crawler_enabled(const struct mc_shared *sh);

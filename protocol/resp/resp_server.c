@@ -3,9 +3,10 @@
  * CLIENT, CONFIG, INFO, OBJECT, MEMORY, SAVE, BGSAVE, LASTSAVE, SHUTDOWN, TIME and DEBUG (refused), and
  * the subcommand tables of every container command (COMMAND's functions are in resp_command.c).
  *
- * What cairn is, as Redis's replies say it: one database (databases 1, keyspace db0), eviction always
- * on (maxmemory-policy allkeys-lru, the only value CONFIG SET accepts), no append-only file, no
- * replication (role:master, no replicas), snapshots only where the server has a path for them
+ * What cairn is, as Redis's replies say it: one database (databases 1, keyspace db0), eviction
+ * on (maxmemory-policy allkeys-lru; noeviction under memcached's -M: the only value CONFIG SET accepts),
+ * no append-only file, no replication (role:master, no replicas), snapshots only where the server has a path
+ * for them
  * (--snapshot-path). Values are strings; OBJECT ENCODING names the encoding Redis would have chosen
  * for the same bytes. Fields and parameters with no meaning here are left out rather than invented.
  *
@@ -447,6 +448,12 @@ enum cfg_id {
     CFG_COUNT
 };
 
+/* Redis's name for the eviction in force: none with memcached's -M. */
+static const char *maxmemory_policy(const struct resp_session *s)
+{
+    return cache_no_evict(s->ctx->cache) ? "noeviction" : "allkeys-lru";
+}
+
 /* The parameters CONFIG GET knows, in the order a pattern lists them. */
 static const char *const cfg_names[CFG_COUNT] = {
     "appendonly",       "bind", "databases",          "maxclients", "maxmemory",
@@ -488,7 +495,7 @@ static bool cfg_value(const struct resp_session *s, const struct resp_server_inf
         return true;
     }
     case CFG_MAXMEMORY_POLICY:
-        snprintf(buf, size, "allkeys-lru");
+        snprintf(buf, size, "%s", maxmemory_policy(s));
         return true;
     case CFG_PORT:
         snprintf(buf, size, "%" PRId64, i->tcp_port);
@@ -715,10 +722,14 @@ static const char *cfg_parse(const struct resp_session *s, const struct resp_ser
             return why;
         }
         return NULL;
-    case CFG_MAXMEMORY_POLICY:
-        return n == 11 && strncasecmp(p, "allkeys-lru", 11) == 0
-                   ? NULL
-                   : "argument(s) must be one of the following: allkeys-lru";
+    case CFG_MAXMEMORY_POLICY: {
+        /* only the policy in force (allkeys-lru, or noeviction under -M) */
+        const char *policy = maxmemory_policy(s);
+        if (n == strlen(policy) && strncasecmp(p, policy, n) == 0)
+            return NULL;
+        snprintf(why, nwhy, "argument(s) must be one of the following: %s", policy);
+        return why;
+    }
     case CFG_TIMEOUT:
         if (!resp_str2ll(p, n, &ll))
             return "argument couldn't be parsed into an integer";
@@ -908,7 +919,7 @@ static void info_clients(struct tbuf *b, const struct resp_server_info *i)
               i->connected_clients, i->maxclients);
 }
 
-static void info_memory(struct tbuf *b, const struct resp_server_info *i)
+static void info_memory(struct tbuf *b, const struct resp_session *s, const struct resp_server_info *i)
 {
     char h[32];
     bytes_human(h, sizeof(h), i->used_memory);
@@ -918,8 +929,8 @@ static void info_memory(struct tbuf *b, const struct resp_server_info *i)
         tb_printf(b, "used_memory_rss:%" PRIu64 "\r\nused_memory_rss_human:%s\r\n", i->used_memory_rss, h);
     }
     bytes_human(h, sizeof(h), i->maxmemory);
-    tb_printf(b, "maxmemory:%" PRIu64 "\r\nmaxmemory_human:%s\r\nmaxmemory_policy:allkeys-lru\r\n",
-              i->maxmemory, h);
+    tb_printf(b, "maxmemory:%" PRIu64 "\r\nmaxmemory_human:%s\r\nmaxmemory_policy:%s\r\n", i->maxmemory, h,
+              maxmemory_policy(s));
 }
 
 /* When the last snapshot was saved, or the start time when none was (as Redis's lastsave). */
@@ -992,7 +1003,7 @@ static void info_section(struct tbuf *b, const struct resp_session *s, const str
         info_clients(b, i);
         break;
     case SEC_MEMORY:
-        info_memory(b, i);
+        info_memory(b, s, i);
         break;
     case SEC_PERSISTENCE:
         info_persistence(b, s, i);

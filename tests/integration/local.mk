@@ -18,7 +18,8 @@ INTEGRATION_TESTS = \
 	tests/integration/test_meta \
 	tests/integration/test_uring \
 	tests/integration/test_hostile \
-	tests/integration/test_resp
+	tests/integration/test_resp \
+	tests/integration/test_cmdline
 
 check_PROGRAMS += $(INTEGRATION_TESTS)
 TESTS += $(INTEGRATION_TESTS)
@@ -44,6 +45,9 @@ tests_integration_test_eviction_LDADD = $(INTEG_LIBS)
 tests_integration_test_limits_SOURCES = tests/integration/test_limits.c $(INTEG_HARNESS)
 tests_integration_test_limits_CFLAGS = $(INTEG_CFLAGS)
 tests_integration_test_limits_LDADD = $(INTEG_LIBS)
+tests_integration_test_cmdline_SOURCES = tests/integration/test_cmdline.c $(INTEG_HARNESS)
+tests_integration_test_cmdline_CFLAGS = $(INTEG_CFLAGS)
+tests_integration_test_cmdline_LDADD = $(INTEG_LIBS)
 tests_integration_test_daemon_SOURCES = tests/integration/test_daemon.c $(INTEG_HARNESS)
 tests_integration_test_daemon_CFLAGS = $(INTEG_CFLAGS)
 tests_integration_test_daemon_LDADD = $(INTEG_LIBS)

@@ -392,3 +392,64 @@ Test(evict, concurrent_sets_gets_deletes_under_pressure)
     }
     cr_assert_gt(st_stats(c).evictions, 0);
 }
+
+/* A cache of limit bytes with no_evict (memcached -M). */
+static void no_evict_cache(size_t limit)
+{
+    struct cache_options o;
+    const char *err = NULL;
+
+    cache_options_default(&o);
+    o.memory_limit = limit;
+    o.page_size = MIB;
+    o.shard_bits = 1;
+    o.hash_power = 4;
+    o.no_evict = true;
+    c = cache_create(&o, &err);
+    cr_assert_not_null(c, "cache_create: %s", err ? err : "?");
+}
+
+Test(evict, no_evict_refuses_instead_of_evicting)
+{
+    struct cache_stats s;
+    int i, stored = -1;
+
+    no_evict_cache(2 * MIB);
+    for (i = 0; i < 20000; i++) {
+        enum cache_status st = set_i(i, 0);
+        if (st != CACHE_OK) {
+            cr_assert_eq(st, CACHE_NO_MEMORY, "set %d", i);
+            stored = i;
+            break;
+        }
+    }
+    cr_assert_gt(stored, 0, "2 MiB took 20000 items without a refusal");
+    s = st_stats(c);
+    cr_assert_eq(s.evictions, 0);
+    cr_assert_eq(s.curr_items, (uint64_t)stored);
+    for (i = 0; i < stored; i++)
+        cr_assert(present(i), "key %d was evicted", i);
+    /* an overwrite of a live key cannot take its own chunk either: refused, the old value stays */
+    cr_assert_eq(set_i(0, 0), CACHE_NO_MEMORY);
+    cr_assert(present(0));
+}
+
+Test(evict, no_evict_still_reclaims_dead_items)
+{
+    unsigned n, i;
+    struct cache_stats s;
+
+    no_evict_cache(MIB);
+    n = perpage();
+    cache_clock_set(c, 100);
+    for (i = 0; i < n; i++)
+        cr_assert_eq(set_i((int)i, i < n / 2 ? st_at(110) : 0), CACHE_OK);
+    cr_assert_eq(set_i((int)n, 0), CACHE_NO_MEMORY, "full, nothing dead yet");
+    cache_clock_set(c, 110);
+    for (i = 0; i < n / 2; i++)
+        cr_assert_eq(set_i((int)(n + i), 0), CACHE_OK, "the expired half makes room (%u)", i);
+    s = st_stats(c);
+    cr_assert_eq(s.evictions, 0);
+    cr_assert_eq(s.reclaimed, n / 2);
+    cr_assert_eq(set_i((int)(2 * n), 0), CACHE_NO_MEMORY);
+}
