@@ -192,9 +192,10 @@ static bool sess_value_window(struct conn *c, char **dst, size_t *len)
     return c->sess != NULL && c->ops->value_window(c->sess, dst, len);
 }
 
-/* On a listener that also takes RESP (star_ops), the first byte picks the protocol: '*' is RESP
- * (every Redis client sends a multibulk first), anything else the listener's own. The session is
- * created here, once; false when no memory is left for it. */
+/* On a listener that also takes RESP (star_ops) or the binary protocol (bin_ops), the first byte
+ * picks the protocol: '*' is RESP (every Redis client sends a multibulk first), 0x80 the binary
+ * protocol's request magic, anything else the listener's own. The session is created here, once;
+ * false when no memory is left for it. */
 static bool pick_protocol(struct conn *c)
 {
     const struct listener *l = &c->w->srv->listeners[c->listener];
@@ -206,6 +207,9 @@ static bool pick_protocol(struct conn *c)
     if (l->star_ops != NULL && c->rlen > 0 && c->rbuf[0] == '*') {
         ops = l->star_ops;
         ctx = l->star_ctx;
+    } else if (l->bin_ops != NULL && c->rlen > 0 && (unsigned char)c->rbuf[0] == 0x80) {
+        ops = l->bin_ops;
+        ctx = l->bin_ctx;
     }
     void *sess = ops->create(ctx, worker_proto_stats(c->w, ops));
     pthread_mutex_lock(&c->w->conns_lock);
