@@ -357,12 +357,13 @@ static void bin_exec_arith(struct mcbin_session *s, const struct mcbin_request *
     }
 }
 
-/* FLUSH: at once, or at the extras' exptime; -F answers "Auth failure." (uncounted, as memcached). */
+/* FLUSH: at once, or at the extras' exptime; -F answers "Auth failure." (uncounted, as memcached), and
+ * so does --disable-admin-commands (cairn's: the text protocol refuses flush_all there too). */
 static void bin_exec_flush(struct mcbin_session *s, const struct mcbin_request *req, struct outq *out)
 {
     struct cache *c = s->ctx->cache;
 
-    if (s->ctx->flush_disabled) {
+    if (s->ctx->flush_disabled || s->ctx->admin_disabled) {
         bin_status(req, MCBIN_ST_AUTH_ERROR, 0, out);
         return;
     }
@@ -478,7 +479,7 @@ static bool bin_key_is(const struct mcbin_request *req, const char *word, bool p
  * STAT: memcached 1.6.18's choice of group by the key: none (general), "reset..." (then only the
  * terminator), "settings...", "detail dump|on|off..." (dump: one "detailed" packet holding the text
  * dump), and exactly "items", "slabs" or "sizes"; anything else "Not found". Each group ends with the
- * empty packet.
+ * empty packet. Under --disable-admin-commands, reset and detail are "Auth failure." (cairn's).
  */
 static void bin_exec_stat(struct mcbin_session *s, const struct mcbin_request *req, struct outq *out)
 {
@@ -486,6 +487,10 @@ static void bin_exec_stat(struct mcbin_session *s, const struct mcbin_request *r
     bool dump = false, known = true, emit = true;
     size_t n = 0;
 
+    if (s->ctx->admin_disabled && (bin_key_is(req, "reset", true) || bin_key_is(req, "detail", true))) {
+        bin_status(req, MCBIN_ST_AUTH_ERROR, 0, out); /* as the text protocol refuses them */
+        return;
+    }
     if (req->h.keylen == 0) {
         group = NULL;
     } else if (bin_key_is(req, "reset", true)) {

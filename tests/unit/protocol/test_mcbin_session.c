@@ -648,3 +648,41 @@ Test(mcbin_session, shared_with_the_text_protocol)
     mc_session_destroy(&text);
     run_fini(&t);
 }
+
+/* -F refuses FLUSH with "Auth failure." (memcached); --disable-admin-commands also refuses the STAT
+ * groups that change the server (cairn's, as its text protocol). */
+Test(mcbin_session, flush_and_admin_refused)
+{
+    static struct buf b;
+    size_t n;
+    struct run t;
+    struct pkt p[8];
+
+    run_init(&t);
+    t.ctx.flush_disabled = true;
+    b.n = 0;
+    set_rq(&b, MCBIN_OP_SET, "a", "1", 0, 0, 1, 0);
+    rq(&b, MCBIN_OP_FLUSHQ, NULL, NULL, 0, NULL, 0, 2, 0);
+    rq(&b, MCBIN_OP_GET, "a", NULL, 0, NULL, 0, 3, 0);
+    feed(&t, b.p, b.n, b.n);
+    char *out = pt_drain(t.out, (size_t)-1, &n);
+    cr_assert_eq(packets(out, n, p, 8), 3);
+    expect_pkt(&p[1], MCBIN_OP_FLUSHQ, MCBIN_ST_AUTH_ERROR, 2, "Auth failure.");
+    expect_pkt(&p[2], MCBIN_OP_GET, 0, 3, "1");
+    cr_expect_eq(t.stats.cmd_flush, 0);
+    free(out);
+    t.ctx.flush_disabled = false;
+    t.ctx.admin_disabled = true;
+    b.n = 0;
+    rq(&b, MCBIN_OP_FLUSH, NULL, NULL, 0, NULL, 0, 4, 0);
+    rq(&b, MCBIN_OP_STAT, "reset", NULL, 0, NULL, 0, 5, 0);
+    rq(&b, MCBIN_OP_STAT, "detail on", NULL, 0, NULL, 0, 6, 0);
+    feed(&t, b.p, b.n, b.n);
+    out = pt_drain(t.out, (size_t)-1, &n);
+    cr_assert_eq(packets(out, n, p, 8), 3);
+    expect_pkt(&p[0], MCBIN_OP_FLUSH, MCBIN_ST_AUTH_ERROR, 4, "Auth failure.");
+    expect_pkt(&p[1], MCBIN_OP_STAT, MCBIN_ST_AUTH_ERROR, 5, "Auth failure.");
+    expect_pkt(&p[2], MCBIN_OP_STAT, MCBIN_ST_AUTH_ERROR, 6, "Auth failure.");
+    free(out);
+    run_fini(&t);
+}
