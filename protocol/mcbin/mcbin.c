@@ -224,6 +224,8 @@ static enum proto_status bin_exec_store(struct mcbin_session *s, const struct mc
     }
     s->pending = *req;
     s->pending.key = NULL;
+    if (!s->ctx->use_cas)
+        s->pending.h.cas = 0; /* -C: memcached's items have no CAS to compare, the request's is dropped */
     s->it = it;
     s->got = 0;
     s->want = req->vlen;

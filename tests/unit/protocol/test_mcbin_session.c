@@ -686,3 +686,43 @@ Test(mcbin_session, flush_and_admin_refused)
     free(out);
     run_fini(&t);
 }
+
+/* -C: a storage request's CAS is dropped (memcached's items have none to compare), while DELETE and
+ * INCREMENT with a CAS find no match. */
+Test(mcbin_session, cas_disabled)
+{
+    static struct buf b;
+    size_t n;
+    struct run t;
+    struct pkt p[8];
+
+    run_init(&t);
+    cache_destroy(&t.cache);
+    struct cache_options o;
+    cache_options_default(&o);
+    o.memory_limit = 8u << 20;
+    o.use_cas = false;
+    const char *err = NULL;
+    t.cache = cache_create(&o, &err);
+    cr_assert_not_null(t.cache);
+    outq_destroy(&t.out);
+    t.out = outq_create(t.cache);
+    t.ctx.cache = t.cache;
+    t.ctx.use_cas = false;
+    b.n = 0;
+    set_rq(&b, MCBIN_OP_SET, "k", "v", 0, 0, 1, 0);
+    set_rq(&b, MCBIN_OP_SET, "k", "w", 0, 0, 2, 5);
+    rq(&b, MCBIN_OP_APPEND, "k", NULL, 0, "x", 1, 3, 7);
+    rq(&b, MCBIN_OP_GET, "k", NULL, 0, NULL, 0, 4, 0);
+    rq(&b, MCBIN_OP_DELETE, "k", NULL, 0, NULL, 0, 5, 3);
+    feed(&t, b.p, b.n, b.n);
+    char *out = pt_drain(t.out, (size_t)-1, &n);
+    cr_assert_eq(packets(out, n, p, 8), 5);
+    expect_pkt(&p[1], MCBIN_OP_SET, 0, 2, "");
+    expect_pkt(&p[2], MCBIN_OP_APPEND, 0, 3, "");
+    expect_pkt(&p[3], MCBIN_OP_GET, 0, 4, "wx");
+    cr_expect_eq(p[3].cas, 0);
+    expect_pkt(&p[4], MCBIN_OP_DELETE, MCBIN_ST_KEY_EEXISTS, 5, "Data exists for key.");
+    free(out);
+    run_fini(&t);
+}
