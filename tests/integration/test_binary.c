@@ -504,6 +504,53 @@ Test(binary, quiet_pipeline_ended_by_noop)
     close(fd);
 }
 
+/* Every quiet opcode: its success says nothing, its error is answered with the quiet opcode. */
+Test(binary, every_quiet_opcode)
+{
+    int fd = h_connect(h_srv.port);
+    struct req r = {0};
+    struct rsp b;
+
+    rq_set(&r, 0x11, "q", "1", 1, 0, 0, 1, 0);           /* SETQ */
+    rq_set(&r, 0x12, "q2", "2", 1, 0, 0, 2, 0);          /* ADDQ */
+    rq_set(&r, 0x12, "q", "2", 1, 0, 0, 3, 0);           /* ADDQ: exists */
+    rq_set(&r, 0x13, "q2", "3", 1, 0, 0, 4, 0);          /* REPLACEQ */
+    rq_set(&r, 0x13, "nx", "3", 1, 0, 0, 5, 0);          /* REPLACEQ: not found */
+    rq_raw(&r, 0x19, "q", 1, NULL, 0, "a", 1, 6, 0, -1); /* APPENDQ */
+    rq_raw(&r, 0x19, "nx", 2, NULL, 0, "a", 1, 7, 0, -1);
+    rq_raw(&r, 0x1a, "q", 1, NULL, 0, "p", 1, 8, 0, -1); /* PREPENDQ */
+    rq_raw(&r, 0x1a, "nx", 2, NULL, 0, "p", 1, 9, 0, -1);
+    rq_arith(&r, 0x15, "c", 1, 5, 0, 10, 0);            /* INCREMENTQ: created */
+    rq_arith(&r, 0x16, "c", 1, 0, 0, 11, 0);            /* DECREMENTQ */
+    rq_arith(&r, 0x15, "q", 1, 0, 0, 12, 0);            /* INCREMENTQ: not a number */
+    rq_arith(&r, 0x16, "nx", 1, 0, 0xffffffffu, 13, 0); /* DECREMENTQ: not found */
+    rq_exp(&r, 0x1e, "q", 0, 14);                       /* GATQ hit: answered */
+    rq_exp(&r, 0x1e, "nx", 0, 15);                      /* GATQ miss: silent */
+    rq_exp(&r, 0x24, "q", 0, 16);                       /* GATKQ hit: answered with the key */
+    rq_exp(&r, 0x24, "nx", 0, 17);
+    rq(&r, 0x14, "q2", 18); /* DELETEQ */
+    rq(&r, 0x14, "q2", 19); /* DELETEQ: not found */
+    rq(&r, 0x0c, "c", 20);
+    rq(&r, 0x0a, NULL, 21);
+    send_req(fd, &r);
+    expect_rsp(fd, 0x12, EEXISTS, 3, "Data exists for key.");
+    expect_rsp(fd, 0x13, ENOENT, 5, "Not found");
+    expect_rsp(fd, 0x19, NOT_STORED, 7, "Not stored.");
+    expect_rsp(fd, 0x1a, NOT_STORED, 9, "Not stored.");
+    expect_rsp(fd, 0x15, BADVAL, 12, "Non-numeric server-side value for incr or decr");
+    expect_rsp(fd, 0x16, ENOENT, 13, "Not found");
+    expect_rsp(fd, 0x1e, OK, 14, "p1a");
+    expect_rsp_keep(fd, 0x24, OK, 16, "p1a", &b);
+    cr_expect_str_eq(b.key, "q");
+    rsp_free(&b);
+    expect_rsp(fd, 0x14, ENOENT, 19, "Not found");
+    expect_rsp(fd, 0x0c, OK, 20, "4");
+    expect_rsp(fd, 0x0a, OK, 21, "");
+    cr_expect(h_is_quiet(fd, 100));
+    free(r.p);
+    close(fd);
+}
+
 /* The same stream answered the same whether it comes in one write or one byte per write. */
 Test(binary, split_at_every_byte)
 {
