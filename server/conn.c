@@ -788,11 +788,12 @@ struct conn *conn_create(struct worker *w, int fd, unsigned listener)
     c->rbuf = malloc(c->rsize);
     c->out = outq_create(srv->cache);
     c->ops = srv->listeners[listener].ops;
-    if (srv->listeners[listener].star_ops == NULL) /* else the first byte decides (pick_protocol) */
+    /* with a choice of protocols the first byte decides (pick_protocol) */
+    bool chosen_later = srv->listeners[listener].star_ops != NULL || srv->listeners[listener].bin_ops != NULL;
+    if (!chosen_later)
         c->sess = c->ops->create(srv->listeners[listener].ctx, worker_proto_stats(w, c->ops));
     c->ev = event_new(w->base, fd, EV_READ | EV_PERSIST, on_event, c);
-    if (c->rbuf == NULL || c->out == NULL || c->ev == NULL ||
-        (c->sess == NULL && srv->listeners[listener].star_ops == NULL))
+    if (c->rbuf == NULL || c->out == NULL || c->ev == NULL || (c->sess == NULL && !chosen_later))
         goto fail;
     if (!is_unix) {
         int one = 1;
