@@ -634,6 +634,9 @@ static size_t bin_feed_value(struct mcbin_session *s, const char *p, size_t n, s
     return take;
 }
 
+/* Runs the state machine over buf[0..len): value bytes, skipped bytes and whole requests, in order,
+ * until the input ends (in an unfinished head, which is left for the next feed) or a request stops
+ * the session (PROTO_CLOSE, PROTO_PAUSE, PROTO_BUSY); *consumed gets the bytes used. */
 static enum proto_status mcbin_session_feed(struct mcbin_session *s, const char *buf, size_t len,
                                             size_t *consumed, struct outq *out)
 {
