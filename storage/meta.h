@@ -98,8 +98,10 @@ struct cache_meta_arith_result {
 /*
  * ma: incr/decr through o->rmw (cache_rmw's plan and fill; the new number is the plan's business),
  * with the CAS check, the new TTL and creation done under the key's shard lock: a missing key is
- * CACHE_NOT_FOUND without vivify, an empty value CACHE_NON_NUMERIC before the CAS is compared; the
- * new item gets the T exptime if set_ttl, else old's, and a created one vivify_exptime and flags 0.
+ * CACHE_NOT_FOUND without vivify, an empty value CACHE_NON_NUMERIC before the CAS is compared. A
+ * number rewritten in place (cache_rmw_new.in_place) keeps old's state and gets the T exptime if
+ * set_ttl; one relinked in a new item keeps old's expiry whatever T says (memcached sets T on the
+ * old item then); a created one gets vivify_exptime and flags 0.
  * Returns CACHE_OK, CACHE_NOT_FOUND, CACHE_EXISTS, the plan's status (CACHE_NON_NUMERIC) or
  * CACHE_NO_MEMORY; r is filled on CACHE_OK.
  */

@@ -11,11 +11,14 @@
  *   a signed 64-bit number is negative ("-0" is 0, "-18446744073709551615" is 1, "-1" fails); an
  *   empty value or only whitespace is not numeric;
  * - incr wraps at 2^64, decr stops at 0;
- * - the result is the decimal number, padded with spaces to the old value's length when it is not
- *   longer ("10" decr 1 is "9 "), because memcached rewrites such a value in place; such a value
- *   keeps the base64-key mark of a meta `b` key, a longer one does not (memcached relinks it);
- * - flags and expiry stay (cache_rmw's defaults); a missing key is CACHE_NOT_FOUND unless vivify is
- *   set (ma's N), which creates it holding `initial` exactly, flags 0.
+ * - a result not longer than the old value is written over it in place, padded with spaces to the
+ *   old length ("10" decr 1 is "9 "), when nobody else holds the item (memcached's refcount == 2):
+ *   the item keeps its state (fetched, stale mark and recache token, the base64-key mark of a meta
+ *   `b` key, flags, expiry) and gets a new CAS unique and access time; otherwise (a longer result,
+ *   or a reader still writing the item out) a new item holds exactly the digits, with old's flags
+ *   and expiry and none of that state (memcached relinks it);
+ * - a missing key is CACHE_NOT_FOUND unless vivify is set (ma's N), which creates it holding
+ *   `initial` exactly, flags 0.
  *
  * Threads: a struct mc_arith belongs to one call; the callbacks run under the key's shard lock.
  */

@@ -483,8 +483,27 @@ static void mc_meta_hit_flags(struct mc_line *l, const struct mc_meta_request *r
         line_add(l, " W", 2);
 }
 
+/* See mc_meta.h. */
+void mc_meta_held_release(struct cache *c, struct mc_meta_held *h)
+{
+    for (size_t i = 0; i < h->n; i++)
+        cache_item_release(c, &h->it[i]);
+    h->n = 0;
+}
+
+/* An mg hit: one more reference on it, kept until memcached would have written its reply out. A
+ * full list is memcached's 20th request: it writes its queue out then. No memory for the reference
+ * only loses the imitation, never the reply. */
+static void mc_meta_hold(struct cache *c, struct mc_meta_held *h, struct item *it)
+{
+    if (h->n == MC_META_HELD_MAX)
+        mc_meta_held_release(c, h);
+    if (cache_item_acquire(c, it))
+        h->it[h->n++] = it;
+}
+
 static void mc_meta_mg(const struct mc_context *ctx, struct mc_stats *st, const struct mc_meta_request *req,
-                       struct outq *out)
+                       struct mc_meta_held *held, struct outq *out)
 {
     struct cache *c = ctx->cache;
     struct cache_meta_get_opts o = {0};
@@ -530,6 +549,7 @@ static void mc_meta_mg(const struct mc_context *ctx, struct mc_stats *st, const 
     }
     mc_meta_hit_flags(&l, req, it, &info, cache_rel_time(c), ttl, viv);
     line_send(&l, out);
+    mc_meta_hold(c, held, it);
     if (value)
         outq_add_value(out, it);
     else
@@ -807,7 +827,8 @@ void mc_meta_finish_set(const struct mc_context *ctx, struct mc_stats *st, const
 
 /* See mc_meta.h. */
 enum mc_meta_result mc_meta_exec(const struct mc_context *ctx, struct mc_stats *stats, const char *line,
-                                 size_t len, struct mc_meta_set *set, struct outq *out)
+                                 size_t len, struct mc_meta_set *set, struct mc_meta_held *held,
+                                 struct outq *out)
 {
     struct mc_meta_request req;
     switch (mc_meta_parse(line, len, &req)) {
@@ -827,7 +848,7 @@ enum mc_meta_result mc_meta_exec(const struct mc_context *ctx, struct mc_stats *
     }
     switch (req.cmd) {
     case MC_META_MG:
-        mc_meta_mg(ctx, stats, &req, out);
+        mc_meta_mg(ctx, stats, &req, held, out);
         break;
     case MC_META_MS:
         return mc_meta_ms(ctx, stats, &req, set);
@@ -835,6 +856,8 @@ enum mc_meta_result mc_meta_exec(const struct mc_context *ctx, struct mc_stats *
         mc_meta_md(ctx, stats, &req, out);
         break;
     case MC_META_MA:
+        if (outq_holds_items(out))
+            return MC_META_FLUSH;
         mc_meta_ma(ctx, stats, &req, out);
         break;
     case MC_META_ME:
@@ -842,6 +865,7 @@ enum mc_meta_result mc_meta_exec(const struct mc_context *ctx, struct mc_stats *
         break;
     default:
         outq_add_str(out, "MN\r\n");
+        mc_meta_held_release(ctx->cache, held); /* mn writes memcached's queue out */
         break;
     }
     return MC_META_DONE;

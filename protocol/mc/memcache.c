@@ -96,6 +96,8 @@ struct mc_session {
     /* VALUE of an ms: the meta reply to build once the value is in (mc_meta.h) */
     bool meta;
     struct mc_meta_set meta_set;
+    /* mg hits memcached would still hold in its reply queue (mc_meta.h) */
+    struct mc_meta_held held;
 };
 
 /* ---- counters ---- */
@@ -148,6 +150,7 @@ void mc_session_destroy(struct mc_session **sp)
         mc_recv_unreserve(s->ctx, s->want);
         cache_item_release(s->ctx->cache, &s->it);
     }
+    mc_meta_held_release(s->ctx->cache, &s->held);
     free(s);
     *sp = NULL;
 }
@@ -556,9 +559,11 @@ static enum proto_status mc_exec_snapshot(struct mc_session *s, const struct mc_
 static enum proto_status mc_exec_meta(struct mc_session *s, const char *line, size_t len, struct outq *out)
 {
     struct mc_meta_set *set = &s->meta_set;
-    switch (mc_meta_exec(s->ctx, s->stats, line, len, set, out)) {
+    switch (mc_meta_exec(s->ctx, s->stats, line, len, set, &s->held, out)) {
     case MC_META_BUSY:
         return PROTO_BUSY;
+    case MC_META_FLUSH:
+        return PROTO_PAUSE;
     case MC_META_VALUE:
         s->it = set->it;
         set->it = NULL;
@@ -576,6 +581,17 @@ static enum proto_status mc_exec_meta(struct mc_session *s, const char *line, si
     return PROTO_OK;
 }
 
+/* A get-family command, after which memcached writes its reply queue out (mc_meta.h's held). */
+static enum proto_status mc_exec_get_flush(struct mc_session *s, const struct mc_request *req,
+                                           const char *line, struct outq *out)
+{
+    enum proto_status st = mc_exec_get(s, req, line, out);
+
+    if (st != PROTO_PAUSE)
+        mc_meta_held_release(s->ctx->cache, &s->held);
+    return st;
+}
+
 /* Parses and executes one request line (line end removed). */
 static enum proto_status mc_exec_line(struct mc_session *s, const char *line, size_t len, struct outq *out)
 {
@@ -586,7 +602,7 @@ static enum proto_status mc_exec_line(struct mc_session *s, const char *line, si
         req.exptime = s->get_held.exptime;
         req.keys = line + s->get_resume;
         req.keys_end = line + s->get_held.keys_end;
-        return mc_exec_get(s, &req, line, out);
+        return mc_exec_get_flush(s, &req, line, out);
     }
     if (len > 1 && (line[0] == 'm' || line[0] == ' ')) {
         if (mc_meta_is_meta(line, len))
@@ -614,7 +630,7 @@ static enum proto_status mc_exec_line(struct mc_session *s, const char *line, si
     case MC_CMD_GETS:
     case MC_CMD_GAT:
     case MC_CMD_GATS:
-        return mc_exec_get(s, &req, line, out);
+        return mc_exec_get_flush(s, &req, line, out);
     case MC_CMD_SET:
     case MC_CMD_ADD:
     case MC_CMD_REPLACE:
@@ -624,6 +640,8 @@ static enum proto_status mc_exec_line(struct mc_session *s, const char *line, si
         return mc_exec_storage(s, &req, out);
     case MC_CMD_INCR:
     case MC_CMD_DECR:
+        if (outq_holds_items(out))
+            return PROTO_PAUSE; /* write the values out first (mc_meta_exec's MC_META_FLUSH) */
         mc_exec_arith(s, &req, out);
         break;
     case MC_CMD_DELETE:
@@ -741,6 +759,9 @@ enum proto_status mc_session_feed(struct mc_session *s, const char *buf, size_t 
         } else
             s->meta_set.no_wait = false;
     }
+    /* Out of complete requests: memcached writes its reply queue out here. */
+    if (st == PROTO_OK || st == PROTO_CLOSE || st == PROTO_SHUTDOWN)
+        mc_meta_held_release(s->ctx->cache, &s->held);
     *consumed = pos;
     return st;
 }

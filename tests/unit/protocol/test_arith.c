@@ -177,10 +177,11 @@ Test(arith, table)
     cr_assert_eq(arith(c, "missing", true, 1, NULL, NULL), CACHE_NOT_FOUND);
 }
 
-/* The padded value is a new item: a reader holding the old one keeps its bytes. */
+/* A reader holds the item: the number goes into a new item of exactly its digits (memcached
+ * relinks when the refcount says someone else holds the item) and the reader keeps its bytes. */
 Test(arith, never_rewrites_an_item_a_reader_holds)
 {
-    struct item *old;
+    struct item *old, *now;
     uint64_t v = 0;
 
     set_bytes("n", "1000", 4);
@@ -189,11 +190,18 @@ Test(arith, never_rewrites_an_item_a_reader_holds)
     cr_assert_eq(arith(c, "n", false, 1, &v, NULL), CACHE_OK);
     cr_assert_eq(v, 999);
     cr_assert(memcmp(item_value(old), "1000", 4) == 0, "the reader's bytes changed");
-    expect_bytes("n", "999 ", 4, 0);
-    cr_assert_eq(arith(c, "n", true, 1, &v, NULL), CACHE_OK, "padding parses back");
-    cr_assert_eq(v, 1000);
-    expect_bytes("n", "1000", 4, 1);
+    cr_assert_eq(item_nbytes(old), 4);
+    expect_bytes("n", "999", 3, 0);
     cache_item_release(c, &old);
+    now = cache_get(c, "n", 1, NULL);
+    cr_assert_neq(now, old, "a new item");
+    cache_item_release(c, &now);
+    cr_assert_eq(arith(c, "n", false, 990, &v, NULL), CACHE_OK, "nobody holds it now: in place");
+    cr_assert_eq(v, 9);
+    expect_bytes("n", "9  ", 3, 1);
+    cr_assert_eq(arith(c, "n", true, 1, &v, NULL), CACHE_OK, "padding parses back");
+    cr_assert_eq(v, 10);
+    expect_bytes("n", "10 ", 3, 2);
 }
 
 /* Repeated decr of a padded value keeps its length; incr past it grows to the exact digits. */
@@ -286,7 +294,15 @@ Test(arith, meta_arith)
     cr_assert_eq(ma("n", &a, &o, &r), CACHE_OK);
     cr_assert_eq(a.value, 109);
     it = cache_meta_peek(c, KEY("n"));
-    cr_assert_eq(item_exp(it), st_at(1234));
+    cr_assert_eq(item_exp(it), st_at(1050), "\"109\" is relinked: memcached sets T on the old item");
+    cache_item_release(c, &it);
+    o.has_cas = false;
+    a.incr = false;
+    a.delta = 9;
+    cr_assert_eq(ma("n", &a, &o, &r), CACHE_OK);
+    cr_assert_eq(a.value, 100);
+    it = cache_meta_peek(c, KEY("n"));
+    cr_assert_eq(item_exp(it), st_at(1234), "\"100\" is written in place: T applies");
     cache_item_release(c, &it);
     st_set(c, "s", "abc");
     struct cache_meta_arith_opts plain = {0};

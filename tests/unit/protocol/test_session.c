@@ -195,12 +195,12 @@ Test(session, split_at_every_offset)
         pt_run_init(&t, 8u << 20);
         char *acc = malloc(n);
         size_t used = 0;
-        cr_assert_eq(mc_session_feed(t.s, stream, k, &used, t.r), PROTO_OK);
+        cr_assert_eq(pt_session_feed(t.s, stream, k, &used, t.r), PROTO_OK);
         size_t rest = k - used;
         memcpy(acc, stream + used, rest);
         memcpy(acc + rest, stream + k, n - k);
         size_t used2 = 0;
-        cr_assert_eq(mc_session_feed(t.s, acc, rest + n - k, &used2, t.r), PROTO_OK);
+        cr_assert_eq(pt_session_feed(t.s, acc, rest + n - k, &used2, t.r), PROTO_OK);
         cr_assert_eq(used2, rest + n - k, "split at %zu leaves bytes", k);
         char *out = pt_drain(t.r, (size_t)-1, NULL);
         cr_assert_str_eq(out, whole, "split at %zu", k);
