@@ -314,7 +314,7 @@ enum cache_status cache_meta_arith(struct cache *c, const char *key, size_t nkey
         st = meta_arith_locked(c, sh, hash, key, nkey, NULL, o, r);
     } else if (!old) {
         st = CACHE_NOT_FOUND;
-    } else if (item_nbytes(old) == 0) {
+    } else if (item_nbytes(old) == 0 || (o->refuse && o->refuse(o->rmw->arg, old))) {
         st = CACHE_NON_NUMERIC; /* memcached refuses an empty value before comparing the CAS */
     } else if (o->has_cas && item_cas(old) != o->cas) {
         st = CACHE_EXISTS;

@@ -73,6 +73,16 @@ static size_t arith_format(struct mc_arith *a, uint64_t v)
     return a->ndigits;
 }
 
+/* See mc_arith.h. */
+bool mc_arith_refuse(void *arg, const struct item *old)
+{
+    const struct mc_arith *a = arg;
+    uint64_t total = 48u + item_nkey(old) + 1u + (item_client_flags(old) != 0 ? 4u : 0u) +
+                     (uint64_t)item_nbytes(old) + 2u + (a->use_cas ? 8u : 0u);
+
+    return item_nbytes(old) == 0 || total > MC_ARITH_CHUNK_MAX;
+}
+
 /* cache_rmw's plan: the new number, or why there is none. Its digits alone make a new item; storage
  * writes them over the old value instead (in_place) when they fit and nobody holds the item, as
  * memcached does, and the fill pads them to the old length there. */
@@ -87,7 +97,7 @@ static enum cache_status arith_plan(void *arg, const struct item *old, struct ca
         nw->nbytes = arith_format(a, a->initial);
         return CACHE_OK;
     }
-    if (!arith_parse(item_value_const(old), item_nbytes(old), &v))
+    if (mc_arith_refuse(a, old) || !arith_parse(item_value_const(old), item_nbytes(old), &v))
         return CACHE_NON_NUMERIC;
     if (a->incr)
         v += a->delta;

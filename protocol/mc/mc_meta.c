@@ -635,12 +635,14 @@ static void mc_meta_ma(const struct mc_context *ctx, struct mc_stats *st, const 
     struct mc_line l = {.n = 0};
     cache_exp_t ttl = mc_meta_has(req, 'T') ? mc_exptime(c, req->ttl) : CACHE_EXP_NEVER;
     cache_exp_t viv = mc_meta_has(req, 'N') ? mc_exptime(c, req->vivify_ttl) : CACHE_EXP_NEVER;
-    struct mc_arith a = {.incr = req->mode != 'D' && req->mode != '-', .delta = req->delta};
+    struct mc_arith a = {
+        .incr = req->mode != 'D' && req->mode != '-', .delta = req->delta, .use_cas = ctx->use_cas};
     struct cache_rmw op;
     a.vivify = mc_meta_has(req, 'N');
     a.initial = req->initial;
     mc_arith_op(&a, &op);
     o.rmw = &op;
+    o.refuse = mc_arith_refuse;
     o.has_cas = mc_meta_has(req, 'C') && req->cas != 0; /* ma ignores C0 (md does not) */
     o.cas = req->cas;
     o.vivify = mc_meta_has(req, 'N');

@@ -436,7 +436,7 @@ static void mc_finish_store(struct mc_session *s, struct outq *out)
 static void mc_exec_arith(struct mc_session *s, const struct mc_request *req, struct outq *out)
 {
     bool incr = req->cmd == MC_CMD_INCR;
-    struct mc_arith a = {.incr = incr, .delta = req->delta};
+    struct mc_arith a = {.incr = incr, .delta = req->delta, .use_cas = s->ctx->use_cas};
     struct cache_rmw op;
     struct cache_rmw_result r;
     mc_arith_op(&a, &op);

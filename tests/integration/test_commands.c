@@ -672,6 +672,32 @@ Test(cmd, incr_in_place_pads_and_keeps_flags)
     close(fd);
 }
 
+/* Stores key = "100" padded with spaces to n bytes, flags 7. */
+static void set_padded_number(int fd, const char *key, size_t n)
+{
+    char *req = malloc(n + 64);
+    int h = snprintf(req, 64, "set %s 7 0 %zu\r\n", key, n);
+    memset(req + h, ' ', n);
+    memcpy(req + h, "100", 3);
+    memcpy(req + h + n, "\r\n", 2);
+    h_send(fd, req, (size_t)h + n + 2);
+    h_expect(fd, "STORED\r\n");
+    free(req);
+}
+
+/* memcached stores an item over 512 KiB in chunks and refuses to increment it, whatever it holds
+ * (ma before comparing its CAS). For key "k" and flags 7 that is a value over 524224 bytes. */
+Test(cmd, incr_refuses_a_value_memcached_stores_in_chunks)
+{
+    int fd = h_connect(h_srv.port);
+    set_padded_number(fd, "k", 524224);
+    h_cmd(fd, "decr k 1\r\n", "99\r\n");
+    set_padded_number(fd, "k", 524225);
+    h_cmd(fd, "decr k 1\r\n", "CLIENT_ERROR cannot increment or decrement non-numeric value\r\n");
+    h_cmd(fd, "ma k C1\r\n", "CLIENT_ERROR cannot increment or decrement non-numeric value\r\n");
+    close(fd);
+}
+
 Test(cmd, cas_and_touch_counters)
 {
     int fd = h_connect(h_srv.port);

@@ -320,6 +320,58 @@ Test(arith, meta_arith)
     cr_assert_eq(inc.value, 8);
 }
 
+/* Stores key = "100" padded with spaces to n bytes, with the given flags. */
+static void set_padded(const char *key, uint32_t flags, size_t n)
+{
+    enum cache_status st;
+    struct item *it = cache_alloc(c, key, strlen(key), flags, 0, n, &st);
+
+    cr_assert_not_null(it);
+    memset(item_value(it), ' ', n);
+    memcpy(item_value(it), "100", 3);
+    cr_assert_eq(cache_store(c, it, CACHE_SET, 0, NULL), CACHE_OK);
+    cache_item_release(c, &it);
+}
+
+/* memcached stores an item over 512 KiB (its size: 48 + key + NUL + 4 bytes of nonzero flags +
+ * value + "\r\n" + 8 bytes of CAS) in chunks and calls its value non-numeric, whatever it holds;
+ * ma refuses it before comparing the CAS. Boundaries measured on memcached 1.6.18. */
+Test(arith, values_memcached_stores_in_chunks_are_not_numeric)
+{
+    static const struct {
+        const char *key;
+        uint32_t flags;
+        size_t n;
+        bool use_cas;
+        enum cache_status want;
+    } rows[] = {
+        {"k", 7, 524224, true, CACHE_OK},           {"k", 7, 524225, true, CACHE_NON_NUMERIC},
+        {"k", 0, 524228, true, CACHE_OK},           {"k", 0, 524229, true, CACHE_NON_NUMERIC},
+        {"kk", 0, 524228, true, CACHE_NON_NUMERIC}, {"k", 7, 524225, false, CACHE_OK},
+        {"k", 7, 524232, false, CACHE_OK},          {"k", 7, 524233, false, CACHE_NON_NUMERIC},
+    };
+    cache_destroy(&c);
+    c = st_cache(8u << 20, 0, 2, 4);
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        struct mc_arith a = {.incr = false, .delta = 1, .use_cas = rows[i].use_cas};
+        struct cache_rmw op;
+        struct cache_rmw_result r;
+
+        set_padded(rows[i].key, rows[i].flags, rows[i].n);
+        mc_arith_op(&a, &op);
+        cr_assert_eq(cache_rmw(c, rows[i].key, strlen(rows[i].key), &op, &r), rows[i].want, "row %zu", i);
+        cr_assert_eq(cache_delete(c, rows[i].key, strlen(rows[i].key), 0), CACHE_OK);
+    }
+    /* ma: refused before the CAS is compared, even with a wrong C */
+    struct mc_arith a = {.incr = true, .delta = 1, .use_cas = true};
+    struct cache_meta_arith_opts o = {.refuse = mc_arith_refuse, .has_cas = true, .cas = 1};
+    struct cache_meta_arith_result r;
+    set_padded("k", 7, 524225);
+    cr_assert_eq(ma("k", &a, &o, &r), CACHE_NON_NUMERIC);
+    set_padded("k", 7, 524224);
+    cr_assert_eq(ma("k", &a, &o, &r), CACHE_EXISTS);
+}
+
 Test(arith, per_class_counters)
 {
     struct cache_class_stats cs;
