@@ -144,7 +144,7 @@ enum mc_meta_result {
     MC_META_BUSY,     /* ms: the receiving budget is spent (mc_recv_reserve); nothing was done,
                        * run the line again later */
     MC_META_FLUSH     /* ma: out still holds values; nothing was done, run the line again once
-                       * out has been written (see mc_meta_exec) */
+                       * out has been written (PROTO_FLUSH, see mc_meta_exec) */
 };
 
 /* Parses and executes one meta line, appending replies to out. An mg hit leaves one reference in

@@ -26,14 +26,21 @@
  * same line is fed again, so a line of 100,000 keys is executed as its replies drain instead of
  * queueing them all at once; the counters and the hits stay exactly as one pass would make them.
  *
+ * Arithmetic in place (mc_arith.h): incr, decr and ma rewrite a number in its item only when nobody
+ * else holds it, as memcached does. memcached writes its replies out after every get and keeps the
+ * references of mg hits until a get, an mn or the end of its input; so an incr waits (PROTO_FLUSH,
+ * the line unconsumed) while the queue still holds a value, and the session keeps a reference for
+ * each mg hit (held, mc_meta.h) until those points: the same pipeline then leaves the same bytes.
+ *
  * Values being received (mc_context.recv_limit): a value larger than MC_RECV_SMALL takes its length
  * from a budget shared by every session while its item waits for the bytes, so stalled uploads cannot
  * tie up the whole cache. When the budget is spent the storage line is not executed (PROTO_BUSY): the
  * server offers it again a moment later, and after mc_session_no_wait() it is refused as out of
  * memory.
  *
- * Ownership: the session owns at most one item reference (the pending value); every reference from
- * a lookup goes straight into the response queue. Counters go to the thread's struct mc_stats with
+ * Ownership: the session owns at most one item reference for the pending value and at most
+ * MC_META_HELD_MAX for mg hits (held); every other reference from a lookup goes straight into the
+ * response queue. Counters go to the thread's struct mc_stats with
  * relaxed atomic loads and stores (one writer, readers elsewhere), never a read-modify-write.
  *
  * Threads: a session is used by the thread that owns its connection; the context is read-only.
@@ -563,7 +570,7 @@ static enum proto_status mc_exec_meta(struct mc_session *s, const char *line, si
     case MC_META_BUSY:
         return PROTO_BUSY;
     case MC_META_FLUSH:
-        return PROTO_PAUSE;
+        return PROTO_FLUSH;
     case MC_META_VALUE:
         s->it = set->it;
         set->it = NULL;
@@ -641,7 +648,7 @@ static enum proto_status mc_exec_line(struct mc_session *s, const char *line, si
     case MC_CMD_INCR:
     case MC_CMD_DECR:
         if (outq_holds_items(out))
-            return PROTO_PAUSE; /* write the values out first (mc_meta_exec's MC_META_FLUSH) */
+            return PROTO_FLUSH; /* write the values out first (mc_meta_exec's MC_META_FLUSH) */
         mc_exec_arith(s, &req, out);
         break;
     case MC_CMD_DELETE:
@@ -753,7 +760,7 @@ enum proto_status mc_session_feed(struct mc_session *s, const char *buf, size_t 
         if (n > 1 && line[n - 1] == '\r')
             n--;
         st = mc_exec_line(s, line, n, out);
-        if (st == PROTO_PAUSE || st == PROTO_BUSY) {
+        if (st == PROTO_PAUSE || st == PROTO_BUSY || st == PROTO_FLUSH) {
             pos = (size_t)(line - buf);       /* the line comes back (a get goes on from get_resume) */
             s->scanned = (size_t)(nl - line); /* its '\n' is found at once next time */
         } else

@@ -60,7 +60,7 @@ static inline char *pt_drain(struct outq *r, size_t step, size_t *n)
     return out;
 }
 
-/* Writes the queue out the way a server does before feeding again after a PROTO_PAUSE (an incr or
+/* Writes the queue out the way a server does before feeding again after a PROTO_FLUSH (an incr or
  * ma waits until no queued value holds an item): the bytes stay queued in the same order, as text
  * that holds no item, so the caller's final pt_drain still sees the whole output. */
 static inline void pt_write_out(struct outq *r)
@@ -71,7 +71,7 @@ static inline void pt_write_out(struct outq *r)
     free(out);
 }
 
-/* mc_session_feed, fed again after each PROTO_PAUSE that writing the queue out lifts. */
+/* mc_session_feed, fed again after each PROTO_FLUSH. */
 static inline enum proto_status pt_session_feed(struct mc_session *s, const char *buf, size_t len,
                                                 size_t *used, struct outq *r)
 {
@@ -82,7 +82,7 @@ static inline enum proto_status pt_session_feed(struct mc_session *s, const char
         size_t u = 0;
         st = mc_session_feed(s, buf + total, len - total, &u, r);
         total += u;
-        if (st != PROTO_PAUSE || !outq_holds_items(r))
+        if (st != PROTO_FLUSH)
             break;
         pt_write_out(r);
     }
