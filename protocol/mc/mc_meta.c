@@ -556,8 +556,29 @@ static void mc_meta_mg(const struct mc_context *ctx, struct mc_stats *st, const 
         cache_item_release(c, &it);
 }
 
+/* md I replaced the item by a stale copy where memcached marks it in place: a reference held for an
+ * earlier mg of this key moves to the copy (or goes, if the key is gone meanwhile), so that an ma
+ * later in the same input still finds the item held. */
+static void mc_meta_held_follow(struct cache *c, struct mc_meta_held *h, const char *key, size_t nkey)
+{
+    size_t i = 0;
+    while (i < h->n) {
+        struct item *it = h->it[i];
+        if ((item_state(it) & ITEM_LINKED) || item_nkey(it) != nkey || memcmp(item_key(it), key, nkey) != 0) {
+            i++;
+            continue;
+        }
+        cache_item_release(c, &h->it[i]);
+        h->it[i] = cache_meta_peek(c, key, nkey);
+        if (h->it[i] == NULL)
+            h->it[i] = h->it[--h->n];
+        else
+            i++;
+    }
+}
+
 static void mc_meta_md(const struct mc_context *ctx, struct mc_stats *st, const struct mc_meta_request *req,
-                       struct outq *out)
+                       struct mc_meta_held *held, struct outq *out)
 {
     struct cache *c = ctx->cache;
     struct mc_line l = {.n = 0};
@@ -569,6 +590,8 @@ static void mc_meta_md(const struct mc_context *ctx, struct mc_stats *st, const 
     case CACHE_OK:
         if (!stale)
             mc_count(&st->delete_hits);
+        else
+            mc_meta_held_follow(c, held, req->key, req->nkey);
         if (mc_meta_has(req, 'q'))
             return;
         line_add(&l, "HD", 2);
@@ -855,7 +878,7 @@ enum mc_meta_result mc_meta_exec(const struct mc_context *ctx, struct mc_stats *
     case MC_META_MS:
         return mc_meta_ms(ctx, stats, &req, set);
     case MC_META_MD:
-        mc_meta_md(ctx, stats, &req, out);
+        mc_meta_md(ctx, stats, &req, held, out);
         break;
     case MC_META_MA:
         if (outq_holds_items(out))

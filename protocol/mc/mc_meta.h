@@ -124,7 +124,8 @@ struct mc_meta_set {
  * of an item it still holds sees another holder and puts the number in a new item instead of
  * rewriting it in place (mc_arith.h): no padding, and the item's fetched, stale and token state is
  * gone. cairn queues replies differently (an mg without v queues no value at all), so the session
- * keeps one reference per such mg hit here, dropped at memcached's flush points. Bounded: memcached
+ * keeps one reference per such mg hit here, dropped at memcached's flush points. An md I of such a
+ * key moves the reference to cairn's stale copy (memcached marks the same item). Bounded: memcached
  * also writes its queue out after 20 requests of one connection (its default -R).
  */
 #define MC_META_HELD_MAX 20

@@ -378,6 +378,9 @@ Test(meta, arithmetic_after_mg_in_one_pipeline)
           "HD\r\nHD\r\nMN\r\nHD\r\nVA 3 h1\r\n99 \r\n");
     h_cmd(fd, "ms e 3\r\n100\r\nmg e\r\nget zz\r\nma e MD\r\nmg e h v\r\n",
           "HD\r\nHD\r\nEND\r\nHD\r\nVA 3 h1\r\n99 \r\n");
+    /* md I marks the very item memcached holds for the mg: still held */
+    h_cmd(fd, "ms f 3\r\n100\r\nmg f\r\nmd f I\r\nma f MD\r\nmg f v\r\n",
+          "HD\r\nHD\r\nHD\r\nHD\r\nVA 2\r\n99\r\n");
     h_cmd(fd, "set i 0 0 3\r\n100\r\nget i\r\ndecr i 1\r\nget i\r\n",
           "STORED\r\nVALUE i 0 3\r\n100\r\nEND\r\n99\r\nVALUE i 0 3\r\n99 \r\nEND\r\n");
     close(fd);
