@@ -9,9 +9,9 @@
  * below 0), so the CAS bits above are never disturbed. item_state_reset() is the one write of the
  * whole word: for a chunk that holds no item (free list, reuse by the clock).
  *
- * Threads: item_init() needs the only reference to an unlinked item, item_set_cas_private() that
- * or the shard lock of a linked item only the table references; the state operations are safe from any thread
- * under the locking rules of the caller (cache.c).
+ * Threads: item_init() needs the only reference to an unlinked item, item_set_cas_private() that or
+ * the shard lock of a linked item only the table references; the state operations are safe from
+ * any thread under the locking rules of the caller (cache.c).
  */
 #ifndef CAIRN_STORAGE_ITEM_INTERNAL_H
 #define CAIRN_STORAGE_ITEM_INTERNAL_H

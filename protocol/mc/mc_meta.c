@@ -556,25 +556,37 @@ static void mc_meta_mg(const struct mc_context *ctx, struct mc_stats *st, const 
         cache_item_release(c, &it);
 }
 
-/* md I replaced the item by a stale copy where memcached marks it in place: a reference held for an
- * earlier mg of this key moves to the copy (or goes, if the key is gone meanwhile), so that an ma
- * later in the same input still finds the item held. */
-static void mc_meta_held_follow(struct cache *c, struct mc_meta_held *h, const char *key, size_t nkey)
+/* The held item that is key's live item now (NULL if none): the one an md I is about to replace. */
+static struct item *mc_meta_held_linked(const struct mc_meta_held *h, const char *key, size_t nkey)
 {
+    for (size_t i = 0; i < h->n; i++) {
+        struct item *it = h->it[i];
+        if ((item_state(it) & ITEM_LINKED) && item_nkey(it) == nkey && memcmp(item_key(it), key, nkey) == 0)
+            return it;
+    }
+    return NULL;
+}
+
+/* md I replaced `was` by a stale copy where memcached marks the same item in place: the references
+ * held on was (for earlier mg hits) move to key's live item, the copy (or go, if the key is gone
+ * meanwhile), so that an ma later in the same input still finds the item held. */
+static void mc_meta_held_follow(struct cache *c, struct mc_meta_held *h, const struct item *was,
+                                const char *key, size_t nkey)
+{
+    struct item *now = cache_meta_peek(c, key, nkey);
     size_t i = 0;
     while (i < h->n) {
-        struct item *it = h->it[i];
-        if ((item_state(it) & ITEM_LINKED) || item_nkey(it) != nkey || memcmp(item_key(it), key, nkey) != 0) {
+        if (h->it[i] != was) {
             i++;
             continue;
         }
         cache_item_release(c, &h->it[i]);
-        h->it[i] = cache_meta_peek(c, key, nkey);
-        if (h->it[i] == NULL)
-            h->it[i] = h->it[--h->n];
+        if (now != NULL && cache_item_acquire(c, now))
+            h->it[i++] = now;
         else
-            i++;
+            h->it[i] = h->it[--h->n];
     }
+    cache_item_release(c, &now);
 }
 
 static void mc_meta_md(const struct mc_context *ctx, struct mc_stats *st, const struct mc_meta_request *req,
@@ -584,14 +596,15 @@ static void mc_meta_md(const struct mc_context *ctx, struct mc_stats *st, const 
     struct mc_line l = {.n = 0};
     bool stale = mc_meta_has(req, 'I');
     cache_exp_t ttl = mc_meta_has(req, 'T') ? mc_exptime(c, req->ttl) : CACHE_EXP_NEVER;
+    struct item *was = stale ? mc_meta_held_linked(held, req->key, req->nkey) : NULL;
     enum cache_status cst = cache_meta_delete(c, req->key, req->nkey, mc_meta_has(req, 'C'), req->cas, stale,
                                               mc_meta_has(req, 'T'), ttl);
     switch (cst) {
     case CACHE_OK:
         if (!stale)
             mc_count(&st->delete_hits);
-        else
-            mc_meta_held_follow(c, held, req->key, req->nkey);
+        else if (was != NULL && !(item_state(was) & ITEM_LINKED))
+            mc_meta_held_follow(c, held, was, req->key, req->nkey);
         if (mc_meta_has(req, 'q'))
             return;
         line_add(&l, "HD", 2);

@@ -393,9 +393,9 @@ static const struct entry meta_corpus[] = {
     E("ms h 3\r\n100\r\nmg h k\r\nmg zz\r\nma h MD\r\nmg h v\r\n"),
     E("ms j 3\r\n100\r\nmg j\r\nms x 1\r\n1\r\nmd x\r\nma j MD\r\nmg j h v\r\n"),
     E("ms l 3\r\n100\r\nmg l N30\r\nma l MD\r\nmg l h v\r\n"),
-    E("ms k 3\r\n100\r\nmg k\r\nmd k I\r\nma k\r\nmg k v\r\nms j 3\r\n100\r\nmg j\r\nmd j I T30\r\nma j "
-      "MD\r\n"
-      "mg j v\r\n"),
+    E("ms k 3\r\n100\r\nmg k\r\nmd k I\r\nma k\r\nmg k v\r\n"),
+    E("ms j 3\r\n100\r\nmg j\r\nmd j I T30\r\nma j MD\r\nmg j v\r\n"),
+    E("ms k 3\r\n100\r\nmg k\r\nset k 0 0 3\r\n200\r\nmd k I\r\nma k\r\nmg k v\r\n"),
     E("ma m N0 J100\r\nma m MD\r\nmg m v\r\nmg o N30\r\nma o N5\r\nmg o v\r\n"),
     E("ms k 3 F5 T0\r\n100\r\nmn\r\nma k MD\r\nmn\r\nmg k h f t s v\r\n"),
     E("ms k 3 F5\r\n100\r\nmg k v\r\nmn\r\nma k MD\r\nmn\r\nmg k h f s v\r\n"),
