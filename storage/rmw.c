@@ -86,11 +86,17 @@ static void rmw_hand_old_locked(struct cache *c, struct ht_shard *sh, struct ite
     r->old = old;
 }
 
-/* Whether the plan's value can be written into old itself (see the file comment). */
+/* Whether the plan's value can be written into old itself (see the file comment). The state is read
+ * with acquire: a reader's last read of the value happens before the release of its reference (an
+ * atomic read-modify-write), so it happens before our write once we see that reference gone. */
 static bool rmw_fits_in_place(const struct item *old, const struct cache_rmw_new *nw)
 {
-    return nw->in_place && old && nw->nbytes <= item_nbytes(old) && nw->flags == item_client_flags(old) &&
-           item_state_unshared(item_state(old));
+    uint16_t st;
+
+    if (!nw->in_place || !old || nw->nbytes > item_nbytes(old) || nw->flags != item_client_flags(old))
+        return false;
+    st = (uint16_t)atomic_load_explicit(&old->state_cas, memory_order_acquire);
+    return item_state_unshared(st);
 }
 
 /* Rewrites old in place: a new CAS unique first (false if it cannot take one: nothing changed), then
