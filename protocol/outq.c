@@ -253,6 +253,12 @@ size_t outq_pending(const struct outq *r)
 }
 
 /* See outq.h. */
+bool outq_holds_items(const struct outq *r)
+{
+    return r->last_value != OUTQ_NONE;
+}
+
+/* See outq.h. */
 size_t outq_weight(const struct outq *r)
 {
     return r->pending + (r->n_ents - r->head) * sizeof(struct outq_entry);

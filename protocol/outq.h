@@ -43,6 +43,10 @@ void outq_add_value_raw(struct outq *r, struct item *it);
 /* Bytes queued and not yet written. */
 size_t outq_pending(const struct outq *r);
 
+/* Whether an unwritten value still holds an item reference (the newest unwritten VALUE entry is
+ * tracked, so this is one compare). */
+bool outq_holds_items(const struct outq *r);
+
 /* What the unsent part of the queue costs: pending bytes (values by reference included) plus the
  * bookkeeping of every unsent entry. The protocol stops executing requests while it is at or above
  * the connection's limit (mc_context.out_pause). */

@@ -31,9 +31,12 @@ enum proto_status {
                      * that answer is appended to the queue (ops->answer), then feed the rest */
     PROTO_PAUSE,    /* the output queue reached its pause weight: send some of it, then feed the
                      * same bytes again (a multi-key request resumes where it stopped) */
-    PROTO_BUSY      /* a storage request's value cannot be given memory now (the receiving budget
+    PROTO_BUSY,     /* a storage request's value cannot be given memory now (the receiving budget
                      * is spent): nothing was done; feed the same bytes again later, or call
                      * ops->no_wait first to have it refused */
+    PROTO_FLUSH     /* a request must wait until no queued value holds an item (outq_holds_items:
+                     * memcached's incr after a get, whose reply memcached has written out by
+                     * then): nothing was done; write the queue, then feed the same bytes again */
 };
 
 /* What a PROTO_WAIT feed asks the server to do. */

@@ -274,6 +274,9 @@ static void feed(struct conn *c)
         c->refeed = true;
         c->read_paused = true;
         worker_count(&c->w->ws.reply_pauses, 1);
+    } else if (st == PROTO_FLUSH) {
+        c->refeed = true;
+        c->flush_wait = true;
     } else if (st == PROTO_BUSY) {
         c->refeed = true;
         set_recv_wait(c, true, now);
@@ -453,7 +456,9 @@ static size_t resume(struct conn *c)
 {
     if (c->read_paused && outq_weight(c->out) <= CONN_OUT_RESUME)
         c->read_paused = false;
-    if (c->dead || !c->refeed || c->read_paused || c->snap_wait != NULL || c->recv_wait)
+    if (c->flush_wait && !outq_holds_items(c->out))
+        c->flush_wait = false;
+    if (c->dead || !c->refeed || c->read_paused || c->flush_wait || c->snap_wait != NULL || c->recv_wait)
         return 0;
     size_t before = outq_weight(c->out);
     feed(c);

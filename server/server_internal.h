@@ -132,6 +132,7 @@ struct conn {
     struct conn *q_prev, *q_next;
     bool batch_window; /* the batched read goes into the value window, not rbuf */
     bool refeed;       /* the session stopped at a full output queue (PROTO_PAUSE): feed rbuf again */
+    bool flush_wait;   /* ... or until no queued value holds an item (PROTO_FLUSH) */
     bool dead;         /* killed: off every list and event, freed after the loop turn (conn_reap) */
     struct conn *dead_next;
     int64_t req_since;    /* Unix time the unfinished request began (see conn_sweep); 0 = none */

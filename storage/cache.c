@@ -289,6 +289,21 @@ void cache_link_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, stru
     cache_link_with_cas_locked(c, sh, hash, it, c->opt.use_cas ? cas_draw(c) : 0);
 }
 
+/* See cache_internal.h. The headroom check comes first so that no unique is drawn in vain. */
+bool cache_recas_locked(struct cache *c, struct item *it)
+{
+    bool set;
+
+    assert(item_state_unshared(item_state(it)) && (item_state(it) & ITEM_LINKED));
+    if (!c->opt.use_cas)
+        return item_set_cas_private(it, 0);
+    if (!item_has_cas_ext(it) && cache_cas_needs_ext(c))
+        return false;
+    set = item_set_cas_private(it, cas_draw(c));
+    assert(set); /* the headroom covers the uniques drawn since the check (cache_internal.h) */
+    return set;
+}
+
 /* See cache_internal.h. */
 void cache_item_unref(struct cache *c, struct item *it)
 {

@@ -369,13 +369,23 @@ uint64_t cache_key_version(struct cache *c, const char *key, size_t nkey);
  * none) and decides; then a new item is allocated, fill writes its value, and it replaces the old one
  * atomically (readers see the old item or the new one, never a missing key) with a new CAS unique.
  * Both callbacks run under the shard lock: they may read old and must not call into the cache.
+ *
+ * Rewriting in place (memcached's incr/decr, which keep the item and its per-item state): a plan that
+ * sets in_place lets the call write into old itself instead, when the new value is not longer than
+ * old's, nobody but the table holds old (no reader is writing it out), the flags stay and old's CAS
+ * field can take a new unique. fill then gets old's value and old's length (what lies past the new
+ * value's nbytes is the fill's to pad) and must not read old's value. old keeps its key mark, ACTIVE,
+ * FETCHED and token bits; it gets a new CAS unique, the access time now and nw->exp. Otherwise (or
+ * without in_place) a new item of nbytes is linked as above, which carries none of those bits but
+ * ACTIVE.
  */
 struct cache_rmw_new {
     size_t nbytes;   /* the new value's length: the plan sets it */
     uint32_t flags;  /* client flags; preset to old's (0 without old): keep or replace */
     cache_exp_t exp; /* expiry; preset to old's (never without old): keep or replace */
-    bool key_binary; /* memcached's base64-key mark; preset to old's (false without old) */
+    bool key_binary; /* memcached's base64-key mark of a new item; preset to old's (false without old) */
     bool unchanged;  /* the plan sets it to succeed without writing anything (old stays) */
+    bool in_place;   /* the plan allows rewriting old in place (above) */
 };
 
 /* Which per-class `stats slabs` counter an rmw counts on success: incr_hits or decr_hits in old's
@@ -403,6 +413,7 @@ struct cache_rmw_result {
     struct item *old; /* want_old: the live item before the call with a reference for the caller,
                        * whatever the status (NULL if none); release it with cache_item_release */
     bool created;     /* CACHE_OK and there was no live item: a new key */
+    bool in_place;    /* CACHE_OK and old was rewritten in place (cache_rmw_new.in_place) */
 };
 
 /* Returns CACHE_OK, the plan's status, CACHE_TOO_LARGE (key or new item) or CACHE_NO_MEMORY. r is

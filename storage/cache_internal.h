@@ -250,6 +250,12 @@ struct item *cache_alloc_ext_held(struct cache *c, struct ht_shard *held, const 
  * reference, counters. The key must not be linked already. Caller holds sh->lock. */
 void cache_link_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, struct item *it);
 
+/* Gives a linked item that only the table references a new CAS unique in place (0 with CAS
+ * disabled). False, changing nothing, when the unique would not fit its CAS field (the counter is
+ * near 2^48 and the item has no extension): the caller then links a new item instead. Caller holds
+ * sh->lock. */
+bool cache_recas_locked(struct cache *c, struct item *it);
+
 /* As cache_link_locked, with the given CAS unique instead of a new one (a loaded snapshot's). An
  * unique that does not fit 48 bits needs an item allocated with the CAS extension. Caller holds
  * sh->lock. */

@@ -19,8 +19,9 @@
  *   frees the chunk. Refcount and flag changes are atomic add/and/or on the whole word, which never
  *   carry into the CAS bits (the count stops at ITEM_REF_SAT; references past it are counted in the
  *   cache's side table and flagged by ITEM_REF_OVERFLOW, see storage/refs.c). The high 48 bits
- *   are the CAS unique; they are written only while the item is private (before it is linked), so
- *   they are immutable while it is linked.
+ *   are the CAS unique; they are written while the item is private (before it is linked), and
+ *   once more only by an in-place incr/decr (storage/rmw.c), under the shard lock while the table's
+ *   reference is the only one: so no reader holding the item ever sees its CAS change.
  * - h_next: next item in the same hash bucket (or on the class free list), as an arena handle
  *   (0 = none). Handles are 32-bit offsets into the slab arena in 8-byte units, which is why the
  *   arena is at most 32 GiB.
@@ -52,7 +53,8 @@
  * real CAS 0 until it is linked.
  *
  * The header fields are immutable while the item is linked, except atime, the expiry (exptime and
- * the ms bits of lens: touch, gat) and the ACTIVE/FETCHED bits. Those are written under the item's
+ * the ms bits of lens: touch, gat), the ACTIVE/FETCHED bits, and the CAS and the value bytes of an
+ * in-place incr/decr (only while no reader holds the item, above). Those are written under the item's
  * shard lock but read by threads that do not hold it (the protocol layer answering a meta request,
  * statistics, the eviction clock), so every access goes through the relaxed atomic accessors below:
  * item_exp(), item_set_exp(), item_exptime(), item_atime(), item_set_atime(), and every read of lens
@@ -332,7 +334,8 @@ static inline const char *item_key(const struct item *it)
     return it->data + item_key_offset(item_lens(it));
 }
 
-/* The value (item_nbytes() bytes, no trailing "\r\n"); writable only while the item is private. */
+/* The value (item_nbytes() bytes, no trailing "\r\n"); writable only while the item is private, or
+ * by an in-place rewrite under the shard lock while the table's reference is the only one (rmw.c). */
 static inline char *item_value(struct item *it)
 {
     return it->data + item_value_offset(it);
@@ -344,7 +347,8 @@ static inline const char *item_value_const(const struct item *it)
     return it->data + item_value_offset(it);
 }
 
-/* The CAS unique (0 while unlinked or without CAS). Immutable while the item is linked. */
+/* The CAS unique (0 while unlinked or without CAS). Immutable while anyone but the table holds the
+ * item (see the header comment). */
 static inline uint64_t item_cas(const struct item *it)
 {
     uint64_t cas = atomic_load_explicit(&it->state_cas, memory_order_relaxed) >> ITEM_STATE_BITS;

@@ -9,8 +9,9 @@
  * below 0), so the CAS bits above are never disturbed. item_state_reset() is the one write of the
  * whole word: for a chunk that holds no item (free list, reuse by the clock).
  *
- * Threads: item_init() and item_set_cas_private() need the only reference to an unlinked item; the
- * state operations are safe from any thread under the locking rules of the caller (cache.c).
+ * Threads: item_init() needs the only reference to an unlinked item, item_set_cas_private() that or
+ * the shard lock of a linked item only the table references; the state operations are safe from
+ * any thread under the locking rules of the caller (cache.c).
  */
 #ifndef CAIRN_STORAGE_ITEM_INTERNAL_H
 #define CAIRN_STORAGE_ITEM_INTERNAL_H
@@ -57,8 +58,10 @@ static inline void item_init(struct item *it, const char *key, size_t nkey, size
     atomic_store(&it->state_cas, word);
 }
 
-/* Sets the CAS unique of an unlinked item the caller alone holds. Returns false (and changes
- * nothing) when cas needs the 64-bit extension and the item was allocated without it. */
+/* Sets the CAS unique of an unlinked item the caller alone holds, or of a linked item that only
+ * the table references, under its shard lock (an in-place rewrite, storage/rmw.c: nobody can take a
+ * reference meanwhile, and the state bits are kept by the compare-and-swap). Returns false (and
+ * changes nothing) when cas needs the 64-bit extension and the item was allocated without it. */
 static inline bool item_set_cas_private(struct item *it, uint64_t cas)
 {
     uint64_t w;

@@ -7,8 +7,9 @@
  * (dead ones are unlinked on the way), decides, and replaces or marks in one step, so the token
  * decisions (ITEM_WON, ITEM_STALE) are made once per item by exactly one request. Linked items are
  * never rewritten in place except for the state word's flag bits and the expiry/atime fields, which
- * the item.h accessors write atomically: invalidation and incr/decr link a new copy instead, so a
- * reader holding the old item keeps a consistent value and CAS unique.
+ * the item.h accessors write atomically, and ma's number when nobody but the table holds the item
+ * (rmw.c): invalidation links a new copy, so a reader holding the old item keeps a consistent value
+ * and CAS unique.
  *
  * Item fields are read and written only through the item.h accessors (the header layout is private
  * to the allocator). Allocating while holding the shard lock pins the old item with one extra
@@ -257,7 +258,7 @@ static cache_exp_t meta_exp(cache_exp_t e)
 }
 
 /* ma's plan: the protocol's (the number and its length), then ma's expiry: vivify_exptime for a
- * created item, the T exptime when set, else old's (rmw's default). */
+ * created item, else old's (rmw's default; T is applied afterwards, see meta_arith_locked). */
 static enum cache_status meta_arith_plan(void *arg, const struct item *old, struct cache_rmw_new *nw)
 {
     const struct cache_meta_arith_opts *o = arg;
@@ -265,8 +266,6 @@ static enum cache_status meta_arith_plan(void *arg, const struct item *old, stru
 
     if (!old)
         nw->exp = meta_exp(o->vivify_exptime);
-    else if (o->set_ttl)
-        nw->exp = meta_exp(o->ttl);
     return st;
 }
 
@@ -278,7 +277,10 @@ static void meta_arith_fill(void *arg, const struct item *old, char *value, size
 }
 
 /* incr/decr of the live item old, or creation (old NULL), through the protocol's plan and fill;
- * the per-class incr_hits/decr_hits count in old's class (cache_rmw's counter). */
+ * the per-class incr_hits/decr_hits count in old's class (cache_rmw's counter). T sets the expiry
+ * of old only when it was rewritten in place: memcached applies T to the item its do_add_delta
+ * handed back, which is the old one, unlinked, when the number was relinked in a new item (the
+ * reply's t still shows the T value, mc_meta.c). */
 static enum cache_status meta_arith_locked(struct cache *c, struct ht_shard *sh, uint64_t hash,
                                            const char *key, size_t nkey, struct item *old,
                                            const struct cache_meta_arith_opts *o,
@@ -289,6 +291,8 @@ static enum cache_status meta_arith_locked(struct cache *c, struct ht_shard *sh,
     struct cache_rmw_result rr;
     enum cache_status st = cache_rmw_locked(c, sh, hash, key, nkey, old, &op, &rr);
 
+    if (st == CACHE_OK && rr.in_place && o->set_ttl)
+        cache_set_exp_locked(sh, old, meta_exp(o->ttl));
     r->cas = rr.cas;
     r->created = rr.created;
     return st;
@@ -310,7 +314,7 @@ enum cache_status cache_meta_arith(struct cache *c, const char *key, size_t nkey
         st = meta_arith_locked(c, sh, hash, key, nkey, NULL, o, r);
     } else if (!old) {
         st = CACHE_NOT_FOUND;
-    } else if (item_nbytes(old) == 0) {
+    } else if (item_nbytes(old) == 0 || (o->refuse && o->refuse(o->rmw->arg, old))) {
         st = CACHE_NON_NUMERIC; /* memcached refuses an empty value before comparing the CAS */
     } else if (o->has_cas && item_cas(old) != o->cas) {
         st = CACHE_EXISTS;

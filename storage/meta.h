@@ -81,6 +81,9 @@ struct cache_meta_arith_opts {
     /* memcached's number rules (protocol/mc/mc_arith.c): the plan computes the new value of the live
      * item, or of a created one (old NULL, only with vivify), and counts incr_hits or decr_hits */
     const struct cache_rmw *rmw;
+    /* refuses old as CACHE_NON_NUMERIC before the CAS is compared (an empty value always is); called
+     * with rmw->arg; NULL refuses nothing more */
+    bool (*refuse)(void *arg, const struct item *old);
     bool has_cas; /* C: only if the item's unique is cas (checked after refusing an empty value) */
     uint64_t cas;
     bool vivify; /* N: on a miss create the item (flags 0) holding what rmw's plan says */
@@ -98,8 +101,11 @@ struct cache_meta_arith_result {
 /*
  * ma: incr/decr through o->rmw (cache_rmw's plan and fill; the new number is the plan's business),
  * with the CAS check, the new TTL and creation done under the key's shard lock: a missing key is
- * CACHE_NOT_FOUND without vivify, an empty value CACHE_NON_NUMERIC before the CAS is compared; the
- * new item gets the T exptime if set_ttl, else old's, and a created one vivify_exptime and flags 0.
+ * CACHE_NOT_FOUND without vivify, an empty value (or one o->refuse refuses) CACHE_NON_NUMERIC
+ * before the CAS is compared. A
+ * number rewritten in place (cache_rmw_new.in_place) keeps old's state and gets the T exptime if
+ * set_ttl; one relinked in a new item keeps old's expiry whatever T says (memcached sets T on the
+ * old item then); a created one gets vivify_exptime and flags 0.
  * Returns CACHE_OK, CACHE_NOT_FOUND, CACHE_EXISTS, the plan's status (CACHE_NON_NUMERIC) or
  * CACHE_NO_MEMORY; r is filled on CACHE_OK.
  */

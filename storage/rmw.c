@@ -8,8 +8,16 @@
  * absent), ask the caller's plan what the new item is (or to abort with a status), allocate it while
  * still holding the lock, let the caller's fill write its value, and replace the old item in one step
  * (cache_replace_locked), so a reader sees either the old item or the new one, never a missing key.
- * A linked item is never rewritten in place: readers may be writing it out. The new item gets a new
- * CAS unique and inherits the old one's ACTIVE bit.
+ * The new item gets a new CAS unique and inherits the old one's ACTIVE bit.
+ *
+ * In place (memcached's incr/decr, whose plan sets in_place): when the new value fits in the old one
+ * and the table's reference is the only one, the value is written into the linked item itself, as
+ * memcached's do_add_delta does when the item's refcount says nobody else holds it. No reader can be
+ * writing the bytes out then (every reader takes its reference under the shard lock we hold, and the
+ * eviction clock and page moves only try-lock it), so nobody sees them change; the item keeps its
+ * per-item state (FETCHED, the stale mark and token, the key mark) and gets a new CAS unique and an
+ * access time of now, as memcached's rewrite does. When a reader holds it, a new item is linked as
+ * for any other plan, without that state: memcached relinks then too.
  *
  * Allocating under the shard lock: the old item is pinned with one extra reference meanwhile, so the
  * eviction clock (which only takes items nobody else references) cannot choose it, and the clock is
@@ -78,6 +86,33 @@ static void rmw_hand_old_locked(struct cache *c, struct ht_shard *sh, struct ite
     r->old = old;
 }
 
+/* Whether the plan's value can be written into old itself (see the file comment). The state is read
+ * with acquire: a reader's last read of the value happens before the release of its reference (an
+ * atomic read-modify-write), so it happens before our write once we see that reference gone. */
+static bool rmw_fits_in_place(const struct item *old, const struct cache_rmw_new *nw)
+{
+    uint16_t st;
+
+    if (!nw->in_place || !old || nw->nbytes > item_nbytes(old) || nw->flags != item_client_flags(old))
+        return false;
+    st = (uint16_t)atomic_load_explicit(&old->state_cas, memory_order_acquire);
+    return item_state_unshared(st);
+}
+
+/* Rewrites old in place: a new CAS unique first (false if it cannot take one: nothing changed), then
+ * the value over old's whole length, the access time and the plan's expiry. */
+static bool rmw_rewrite_locked(struct cache *c, struct ht_shard *sh, struct item *old,
+                               const struct cache_rmw *op, const struct cache_rmw_new *nw)
+{
+    if (!cache_recas_locked(c, old))
+        return false;
+    op->fill(op->arg, old, item_value(old), item_nbytes(old));
+    item_set_atime(old, cache_rel_time(c));
+    if (nw->exp != item_exp(old))
+        cache_set_exp_locked(sh, old, nw->exp);
+    return true;
+}
+
 /* See cache_internal.h. */
 enum cache_status cache_rmw_locked(struct cache *c, struct ht_shard *sh, uint64_t hash, const char *key,
                                    size_t nkey, struct item *old, const struct cache_rmw *op,
@@ -97,6 +132,12 @@ enum cache_status cache_rmw_locked(struct cache *c, struct ht_shard *sh, uint64_
     if (nw.unchanged) {
         r->cas = old ? item_cas(old) : 0;
         rmw_count_locked(c, sh, op->count, old, old);
+        return CACHE_OK;
+    }
+    if (rmw_fits_in_place(old, &nw) && rmw_rewrite_locked(c, sh, old, op, &nw)) {
+        rmw_count_locked(c, sh, op->count, old, old);
+        r->cas = item_cas(old);
+        r->in_place = true;
         return CACHE_OK;
     }
     it = rmw_alloc_locked(c, sh, old, key, nkey, &nw, &st);

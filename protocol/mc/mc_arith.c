@@ -63,18 +63,29 @@ static bool arith_parse(const char *s, size_t n, uint64_t *v)
     return true;
 }
 
-/* Writes v's digits into a and returns the new value's length: the digits, or old_len when that is
- * not shorter (the rest is padding). */
-static size_t arith_format(struct mc_arith *a, uint64_t v, size_t old_len)
+/* Writes v's digits into a and returns their count. */
+static size_t arith_format(struct mc_arith *a, uint64_t v)
 {
     int len = snprintf(a->digits, sizeof a->digits, "%llu", (unsigned long long)v);
 
     a->value = v;
     a->ndigits = (size_t)len;
-    return (size_t)len <= old_len ? old_len : (size_t)len;
+    return a->ndigits;
 }
 
-/* cache_rmw's plan: the new number and its padded length, or why there is none. */
+/* See mc_arith.h. */
+bool mc_arith_refuse(void *arg, const struct item *old)
+{
+    const struct mc_arith *a = arg;
+    uint64_t total = 48u + item_nkey(old) + 1u + (item_client_flags(old) != 0 ? 4u : 0u) +
+                     (uint64_t)item_nbytes(old) + 2u + (a->use_cas ? 8u : 0u);
+
+    return item_nbytes(old) == 0 || total > MC_ARITH_CHUNK_MAX;
+}
+
+/* cache_rmw's plan: the new number, or why there is none. Its digits alone make a new item; storage
+ * writes them over the old value instead (in_place) when they fit and nobody holds the item, as
+ * memcached does, and the fill pads them to the old length there. */
 static enum cache_status arith_plan(void *arg, const struct item *old, struct cache_rmw_new *nw)
 {
     struct mc_arith *a = arg;
@@ -83,22 +94,23 @@ static enum cache_status arith_plan(void *arg, const struct item *old, struct ca
     if (!old && !a->vivify)
         return CACHE_NOT_FOUND;
     if (!old) {
-        nw->nbytes = arith_format(a, a->initial, 0);
+        nw->nbytes = arith_format(a, a->initial);
         return CACHE_OK;
     }
-    if (!arith_parse(item_value_const(old), item_nbytes(old), &v))
+    if (mc_arith_refuse(a, old) || !arith_parse(item_value_const(old), item_nbytes(old), &v))
         return CACHE_NON_NUMERIC;
     if (a->incr)
         v += a->delta;
     else
         v = v < a->delta ? 0 : v - a->delta;
-    nw->nbytes = arith_format(a, v, item_nbytes(old));
-    /* memcached rewrites a result that fits in place, which keeps the base64-key mark */
-    nw->key_binary = nw->nbytes == item_nbytes(old) && item_key_binary(old);
+    nw->nbytes = arith_format(a, v);
+    nw->in_place = true;
+    /* a rewrite in place keeps the base64-key mark; memcached's relinked item has none */
+    nw->key_binary = false;
     return CACHE_OK;
 }
 
-/* cache_rmw's fill: the digits, then spaces up to the planned length. */
+/* cache_rmw's fill: the digits, then spaces up to nbytes (an in-place rewrite's old length). */
 static void arith_fill(void *arg, const struct item *old, char *value, size_t nbytes)
 {
     const struct mc_arith *a = arg;

@@ -483,8 +483,27 @@ static void mc_meta_hit_flags(struct mc_line *l, const struct mc_meta_request *r
         line_add(l, " W", 2);
 }
 
+/* See mc_meta.h. */
+void mc_meta_held_release(struct cache *c, struct mc_meta_held *h)
+{
+    for (size_t i = 0; i < h->n; i++)
+        cache_item_release(c, &h->it[i]);
+    h->n = 0;
+}
+
+/* An mg hit: one more reference on it, kept until memcached would have written its reply out. A
+ * full list is memcached's 20th request: it writes its queue out then. No memory for the reference
+ * only loses the imitation, never the reply. */
+static void mc_meta_hold(struct cache *c, struct mc_meta_held *h, struct item *it)
+{
+    if (h->n == MC_META_HELD_MAX)
+        mc_meta_held_release(c, h);
+    if (cache_item_acquire(c, it))
+        h->it[h->n++] = it;
+}
+
 static void mc_meta_mg(const struct mc_context *ctx, struct mc_stats *st, const struct mc_meta_request *req,
-                       struct outq *out)
+                       struct mc_meta_held *held, struct outq *out)
 {
     struct cache *c = ctx->cache;
     struct cache_meta_get_opts o = {0};
@@ -530,25 +549,62 @@ static void mc_meta_mg(const struct mc_context *ctx, struct mc_stats *st, const 
     }
     mc_meta_hit_flags(&l, req, it, &info, cache_rel_time(c), ttl, viv);
     line_send(&l, out);
+    mc_meta_hold(c, held, it);
     if (value)
         outq_add_value(out, it);
     else
         cache_item_release(c, &it);
 }
 
+/* The held item that is key's live item now (NULL if none): the one an md I is about to replace. */
+static struct item *mc_meta_held_linked(const struct mc_meta_held *h, const char *key, size_t nkey)
+{
+    for (size_t i = 0; i < h->n; i++) {
+        struct item *it = h->it[i];
+        if ((item_state(it) & ITEM_LINKED) && item_nkey(it) == nkey && memcmp(item_key(it), key, nkey) == 0)
+            return it;
+    }
+    return NULL;
+}
+
+/* md I replaced `was` by a stale copy where memcached marks the same item in place: the references
+ * held on was (for earlier mg hits) move to key's live item, the copy (or go, if the key is gone
+ * meanwhile), so that an ma later in the same input still finds the item held. */
+static void mc_meta_held_follow(struct cache *c, struct mc_meta_held *h, const struct item *was,
+                                const char *key, size_t nkey)
+{
+    struct item *now = cache_meta_peek(c, key, nkey);
+    size_t i = 0;
+    while (i < h->n) {
+        if (h->it[i] != was) {
+            i++;
+            continue;
+        }
+        cache_item_release(c, &h->it[i]);
+        if (now != NULL && cache_item_acquire(c, now))
+            h->it[i++] = now;
+        else
+            h->it[i] = h->it[--h->n];
+    }
+    cache_item_release(c, &now);
+}
+
 static void mc_meta_md(const struct mc_context *ctx, struct mc_stats *st, const struct mc_meta_request *req,
-                       struct outq *out)
+                       struct mc_meta_held *held, struct outq *out)
 {
     struct cache *c = ctx->cache;
     struct mc_line l = {.n = 0};
     bool stale = mc_meta_has(req, 'I');
     cache_exp_t ttl = mc_meta_has(req, 'T') ? mc_exptime(c, req->ttl) : CACHE_EXP_NEVER;
+    struct item *was = stale ? mc_meta_held_linked(held, req->key, req->nkey) : NULL;
     enum cache_status cst = cache_meta_delete(c, req->key, req->nkey, mc_meta_has(req, 'C'), req->cas, stale,
                                               mc_meta_has(req, 'T'), ttl);
     switch (cst) {
     case CACHE_OK:
         if (!stale)
             mc_count(&st->delete_hits);
+        else if (was != NULL && !(item_state(was) & ITEM_LINKED))
+            mc_meta_held_follow(c, held, was, req->key, req->nkey);
         if (mc_meta_has(req, 'q'))
             return;
         line_add(&l, "HD", 2);
@@ -615,12 +671,14 @@ static void mc_meta_ma(const struct mc_context *ctx, struct mc_stats *st, const 
     struct mc_line l = {.n = 0};
     cache_exp_t ttl = mc_meta_has(req, 'T') ? mc_exptime(c, req->ttl) : CACHE_EXP_NEVER;
     cache_exp_t viv = mc_meta_has(req, 'N') ? mc_exptime(c, req->vivify_ttl) : CACHE_EXP_NEVER;
-    struct mc_arith a = {.incr = req->mode != 'D' && req->mode != '-', .delta = req->delta};
+    struct mc_arith a = {
+        .incr = req->mode != 'D' && req->mode != '-', .delta = req->delta, .use_cas = ctx->use_cas};
     struct cache_rmw op;
     a.vivify = mc_meta_has(req, 'N');
     a.initial = req->initial;
     mc_arith_op(&a, &op);
     o.rmw = &op;
+    o.refuse = mc_arith_refuse;
     o.has_cas = mc_meta_has(req, 'C') && req->cas != 0; /* ma ignores C0 (md does not) */
     o.cas = req->cas;
     o.vivify = mc_meta_has(req, 'N');
@@ -807,7 +865,8 @@ void mc_meta_finish_set(const struct mc_context *ctx, struct mc_stats *st, const
 
 /* See mc_meta.h. */
 enum mc_meta_result mc_meta_exec(const struct mc_context *ctx, struct mc_stats *stats, const char *line,
-                                 size_t len, struct mc_meta_set *set, struct outq *out)
+                                 size_t len, struct mc_meta_set *set, struct mc_meta_held *held,
+                                 struct outq *out)
 {
     struct mc_meta_request req;
     switch (mc_meta_parse(line, len, &req)) {
@@ -827,14 +886,16 @@ enum mc_meta_result mc_meta_exec(const struct mc_context *ctx, struct mc_stats *
     }
     switch (req.cmd) {
     case MC_META_MG:
-        mc_meta_mg(ctx, stats, &req, out);
+        mc_meta_mg(ctx, stats, &req, held, out);
         break;
     case MC_META_MS:
         return mc_meta_ms(ctx, stats, &req, set);
     case MC_META_MD:
-        mc_meta_md(ctx, stats, &req, out);
+        mc_meta_md(ctx, stats, &req, held, out);
         break;
     case MC_META_MA:
+        if (outq_holds_items(out))
+            return MC_META_FLUSH;
         mc_meta_ma(ctx, stats, &req, out);
         break;
     case MC_META_ME:
@@ -842,6 +903,7 @@ enum mc_meta_result mc_meta_exec(const struct mc_context *ctx, struct mc_stats *
         break;
     default:
         outq_add_str(out, "MN\r\n");
+        mc_meta_held_release(ctx->cache, held); /* mn writes memcached's queue out */
         break;
     }
     return MC_META_DONE;

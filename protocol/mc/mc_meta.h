@@ -117,17 +117,45 @@ struct mc_meta_set {
                    * instead of answering MC_META_BUSY (kept by mc_meta_exec) */
 };
 
+/*
+ * The items memcached 1.6.18 would still hold for this connection when an incr, decr or ma runs.
+ * memcached keeps the reference of every mg hit in its reply queue until it writes the queue out,
+ * which it does after each get, gets, gat, gats and mn and once it has run out of input; an incr
+ * of an item it still holds sees another holder and puts the number in a new item instead of
+ * rewriting it in place (mc_arith.h): no padding, and the item's fetched, stale and token state is
+ * gone. cairn queues replies differently (an mg without v queues no value at all), so the session
+ * keeps one reference per such mg hit here, dropped at memcached's flush points. An md I of such a
+ * key moves the reference to cairn's stale copy (memcached marks the same item). Bounded: memcached
+ * also writes its queue out after 20 requests of one connection (its default -R).
+ */
+#define MC_META_HELD_MAX 20
+
+struct mc_meta_held {
+    struct item *it[MC_META_HELD_MAX];
+    size_t n;
+};
+
+/* Drops every reference in h (memcached wrote its reply queue out). */
+void mc_meta_held_release(struct cache *c, struct mc_meta_held *h);
+
 enum mc_meta_result {
     MC_META_DONE = 0, /* answered */
     MC_META_VALUE,    /* ms: read set->nbytes + 2 bytes into set->it, then mc_meta_finish_set() */
     MC_META_SWALLOW,  /* ms refused: skip set->swallow bytes, then send set->error */
-    MC_META_BUSY      /* ms: the receiving budget is spent (mc_recv_reserve); nothing was done,
+    MC_META_BUSY,     /* ms: the receiving budget is spent (mc_recv_reserve); nothing was done,
                        * run the line again later */
+    MC_META_FLUSH     /* ma: out still holds values; nothing was done, run the line again once
+                       * out has been written (PROTO_FLUSH, see mc_meta_exec) */
 };
 
-/* Parses and executes one meta line, appending replies to out. */
+/* Parses and executes one meta line, appending replies to out. An mg hit leaves one reference in
+ * held (released at memcached's flush points: an mn here, the others by the session). An ma waits
+ * (MC_META_FLUSH) while out holds values, as memcached's queue would have been written out by then
+ * (a get's) or counts in held (an mg's), so that the references cairn's queue holds do not decide
+ * whether the number is rewritten in place. */
 enum mc_meta_result mc_meta_exec(const struct mc_context *ctx, struct mc_stats *stats, const char *line,
-                                 size_t len, struct mc_meta_set *set, struct outq *out);
+                                 size_t len, struct mc_meta_set *set, struct mc_meta_held *held,
+                                 struct outq *out);
 
 /* The value block of an ms has arrived (chunk_ok: it ended in "\r\n"): stores it (the caller keeps
  * its reference and releases it) and answers. */

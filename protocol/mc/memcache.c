@@ -26,14 +26,21 @@
  * same line is fed again, so a line of 100,000 keys is executed as its replies drain instead of
  * queueing them all at once; the counters and the hits stay exactly as one pass would make them.
  *
+ * Arithmetic in place (mc_arith.h): incr, decr and ma rewrite a number in its item only when nobody
+ * else holds it, as memcached does. memcached writes its replies out after every get and keeps the
+ * references of mg hits until a get, an mn or the end of its input; so an incr waits (PROTO_FLUSH,
+ * the line unconsumed) while the queue still holds a value, and the session keeps a reference for
+ * each mg hit (held, mc_meta.h) until those points: the same pipeline then leaves the same bytes.
+ *
  * Values being received (mc_context.recv_limit): a value larger than MC_RECV_SMALL takes its length
  * from a budget shared by every session while its item waits for the bytes, so stalled uploads cannot
  * tie up the whole cache. When the budget is spent the storage line is not executed (PROTO_BUSY): the
  * server offers it again a moment later, and after mc_session_no_wait() it is refused as out of
  * memory.
  *
- * Ownership: the session owns at most one item reference (the pending value); every reference from
- * a lookup goes straight into the response queue. Counters go to the thread's struct mc_stats with
+ * Ownership: the session owns at most one item reference for the pending value and at most
+ * MC_META_HELD_MAX for mg hits (held); every other reference from a lookup goes straight into the
+ * response queue. Counters go to the thread's struct mc_stats with
  * relaxed atomic loads and stores (one writer, readers elsewhere), never a read-modify-write.
  *
  * Threads: a session is used by the thread that owns its connection; the context is read-only.
@@ -96,6 +103,8 @@ struct mc_session {
     /* VALUE of an ms: the meta reply to build once the value is in (mc_meta.h) */
     bool meta;
     struct mc_meta_set meta_set;
+    /* mg hits memcached would still hold in its reply queue (mc_meta.h) */
+    struct mc_meta_held held;
 };
 
 /* ---- counters ---- */
@@ -148,6 +157,7 @@ void mc_session_destroy(struct mc_session **sp)
         mc_recv_unreserve(s->ctx, s->want);
         cache_item_release(s->ctx->cache, &s->it);
     }
+    mc_meta_held_release(s->ctx->cache, &s->held);
     free(s);
     *sp = NULL;
 }
@@ -425,7 +435,7 @@ static void mc_finish_store(struct mc_session *s, struct outq *out)
 static void mc_exec_arith(struct mc_session *s, const struct mc_request *req, struct outq *out)
 {
     bool incr = req->cmd == MC_CMD_INCR;
-    struct mc_arith a = {.incr = incr, .delta = req->delta};
+    struct mc_arith a = {.incr = incr, .delta = req->delta, .use_cas = s->ctx->use_cas};
     struct cache_rmw op;
     struct cache_rmw_result r;
     mc_arith_op(&a, &op);
@@ -548,9 +558,11 @@ static enum proto_status mc_exec_snapshot(struct mc_session *s, const struct mc_
 static enum proto_status mc_exec_meta(struct mc_session *s, const char *line, size_t len, struct outq *out)
 {
     struct mc_meta_set *set = &s->meta_set;
-    switch (mc_meta_exec(s->ctx, s->stats, line, len, set, out)) {
+    switch (mc_meta_exec(s->ctx, s->stats, line, len, set, &s->held, out)) {
     case MC_META_BUSY:
         return PROTO_BUSY;
+    case MC_META_FLUSH:
+        return PROTO_FLUSH;
     case MC_META_VALUE:
         s->it = set->it;
         set->it = NULL;
@@ -568,6 +580,17 @@ static enum proto_status mc_exec_meta(struct mc_session *s, const char *line, si
     return PROTO_OK;
 }
 
+/* A get-family command, after which memcached writes its reply queue out (mc_meta.h's held). */
+static enum proto_status mc_exec_get_flush(struct mc_session *s, const struct mc_request *req,
+                                           const char *line, struct outq *out)
+{
+    enum proto_status st = mc_exec_get(s, req, line, out);
+
+    if (st != PROTO_PAUSE)
+        mc_meta_held_release(s->ctx->cache, &s->held);
+    return st;
+}
+
 /* Parses and executes one request line (line end removed). */
 static enum proto_status mc_exec_line(struct mc_session *s, const char *line, size_t len, struct outq *out)
 {
@@ -578,7 +601,7 @@ static enum proto_status mc_exec_line(struct mc_session *s, const char *line, si
         req.exptime = s->get_held.exptime;
         req.keys = line + s->get_resume;
         req.keys_end = line + s->get_held.keys_end;
-        return mc_exec_get(s, &req, line, out);
+        return mc_exec_get_flush(s, &req, line, out);
     }
     if (len > 1 && (line[0] == 'm' || line[0] == ' ')) {
         if (mc_meta_is_meta(line, len))
@@ -606,7 +629,7 @@ static enum proto_status mc_exec_line(struct mc_session *s, const char *line, si
     case MC_CMD_GETS:
     case MC_CMD_GAT:
     case MC_CMD_GATS:
-        return mc_exec_get(s, &req, line, out);
+        return mc_exec_get_flush(s, &req, line, out);
     case MC_CMD_SET:
     case MC_CMD_ADD:
     case MC_CMD_REPLACE:
@@ -616,6 +639,8 @@ static enum proto_status mc_exec_line(struct mc_session *s, const char *line, si
         return mc_exec_storage(s, &req, out);
     case MC_CMD_INCR:
     case MC_CMD_DECR:
+        if (outq_holds_items(out))
+            return PROTO_FLUSH; /* write the values out first (mc_meta_exec's MC_META_FLUSH) */
         mc_exec_arith(s, &req, out);
         break;
     case MC_CMD_DELETE:
@@ -727,12 +752,15 @@ enum proto_status mc_session_feed(struct mc_session *s, const char *buf, size_t 
         if (n > 1 && line[n - 1] == '\r')
             n--;
         st = mc_exec_line(s, line, n, out);
-        if (st == PROTO_PAUSE || st == PROTO_BUSY) {
+        if (st == PROTO_PAUSE || st == PROTO_BUSY || st == PROTO_FLUSH) {
             pos = (size_t)(line - buf);       /* the line comes back (a get goes on from get_resume) */
             s->scanned = (size_t)(nl - line); /* its '\n' is found at once next time */
         } else
             s->meta_set.no_wait = false;
     }
+    /* Out of complete requests: memcached writes its reply queue out here. */
+    if (st == PROTO_OK || st == PROTO_CLOSE || st == PROTO_SHUTDOWN)
+        mc_meta_held_release(s->ctx->cache, &s->held);
     *consumed = pos;
     return st;
 }

@@ -649,6 +649,55 @@ Test(cmd, cas_unique_changes_on_incr_not_on_touch)
     cr_assert_eq(c3, c4, "gat changed the CAS unique");
 }
 
+/* incr and decr write a result that fits over the old value, padded with spaces to its length,
+ * keeping the flags and giving a new CAS unique; a longer one is exactly its digits. A pipelined
+ * get's reply is written before the incr runs, so it shows the old value. (An item is read at most
+ * once before each incr: memcached's second read of an item may queue it for its LRU thread, which
+ * holds a reference for up to a second.) */
+Test(cmd, incr_in_place_pads_and_keeps_flags)
+{
+    int fd = h_connect(h_srv.port);
+    uint64_t c1, c2;
+    h_cmd(fd, "set k 9 0 5\r\n  5  \r\n", "STORED\r\n");
+    free(h_gets(fd, "k", &c1));
+    h_cmd(fd, "incr k 1\r\ndecr k 7\r\n", "6\r\n0\r\n");
+    char *v = h_gets(fd, "k", &c2);
+    cr_assert_str_eq(v, "0    ");
+    free(v);
+    cr_assert_neq(c1, c2, "a new CAS unique");
+    h_cmd(fd, "incr k 123456\r\ndecr k 123450\r\nget k\r\n",
+          "123456\r\n6\r\nVALUE k 9 6\r\n6     \r\nEND\r\n");
+    h_cmd(fd, "set m 3 0 3\r\n100\r\nget m\r\ndecr m 1\r\nget m\r\n",
+          "STORED\r\nVALUE m 3 3\r\n100\r\nEND\r\n99\r\nVALUE m 3 3\r\n99 \r\nEND\r\n");
+    close(fd);
+}
+
+/* Stores key = "100" padded with spaces to n bytes, flags 7. */
+static void set_padded_number(int fd, const char *key, size_t n)
+{
+    char *req = malloc(n + 64);
+    int h = snprintf(req, 64, "set %s 7 0 %zu\r\n", key, n);
+    memset(req + h, ' ', n);
+    memcpy(req + h, "100", 3);
+    memcpy(req + h + n, "\r\n", 2);
+    h_send(fd, req, (size_t)h + n + 2);
+    h_expect(fd, "STORED\r\n");
+    free(req);
+}
+
+/* memcached stores an item over 512 KiB in chunks and refuses to increment it, whatever it holds
+ * (ma before comparing its CAS). For key "k" and flags 7 that is a value over 524224 bytes. */
+Test(cmd, incr_refuses_a_value_memcached_stores_in_chunks)
+{
+    int fd = h_connect(h_srv.port);
+    set_padded_number(fd, "k", 524224);
+    h_cmd(fd, "decr k 1\r\n", "99\r\n");
+    set_padded_number(fd, "k", 524225);
+    h_cmd(fd, "decr k 1\r\n", "CLIENT_ERROR cannot increment or decrement non-numeric value\r\n");
+    h_cmd(fd, "ma k C1\r\n", "CLIENT_ERROR cannot increment or decrement non-numeric value\r\n");
+    close(fd);
+}
+
 Test(cmd, cas_and_touch_counters)
 {
     int fd = h_connect(h_srv.port);

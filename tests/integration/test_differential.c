@@ -130,6 +130,11 @@ static const struct entry corpus[] = {
     E("set n 0 0 5\r\n12abc\r\nincr n 1\r\n"),
     E("set n 0 0 21\r\n123456789012345678901\r\nincr n 1\r\n"),
     E("set n 0 0 2\r\n99\r\nincr n 1\r\nget n\r\ndecr n 99\r\nget n\r\n"),
+    /* incr and decr rewrite a number that fits in place, padded with spaces (a get's reply was
+     * written out before the next request runs); a longer one is a new item of its digits. */
+    E("set k 9 0 5\r\n  5  \r\nincr k 1\r\nget k\r\ndecr k 7\r\ngets k\r\n"),
+    E("set i 0 0 3\r\n100\r\nget i\r\ndecr i 1\r\nincr i 1\r\nincr i 900\r\nget i\r\n"),
+    E("set i 0 0 3\r\n100\r\ngets i\r\nincr i 1\r\ndecr i 1\r\ngets i\r\n"),
     E("set n 0 0 1\r\n7\r\nincr n +1\r\nincr n 01\r\nincr n  2\r\nincr n 1 2\r\n"),
     E("set a 00001 0 1\r\n1\r\nset b +5 0 1\r\n1\r\nget a b\r\n"),
     E("set a 0 0 +1\r\n1\r\nset b 0 0 01\r\n1\r\nget a b\r\n"),
@@ -359,7 +364,8 @@ static const struct entry meta_corpus[] = {
      * the non-numeric error (test_meta covers it). */
     E("set k 0 0 3\r\nabc\r\nma k C1\r\nset n 0 0 1\r\n5\r\nma n C0 v\r\nma n C0 v MD\r\nset e 0 0 0\r\n\r\n"
       "ma e C1\r\nset s 0 0 1\r\n \r\nma s C1\r\n"),
-    E("set b 0 0 2\r\n99\r\nma b\r\nmg b h\r\nset c 0 0 2\r\n10\r\nmg c\r\nma c\r\nmg c h\r\nset d 0 0 1\r\n9\r\n"
+    E("set b 0 0 2\r\n99\r\nma b\r\nmg b h\r\nset c 0 0 2\r\n10\r\nmg c\r\nma c\r\nmg c h\r\nset d 0 0 "
+      "1\r\n9\r\n"
       "mg d\r\nma d\r\nme d\r\n"),
     E("mg k N0 T0\r\nme k\r\nmg b N0 u\r\nme b\r\nmg b h\r\nmg k h\r\n"),
     E("ma enox b N0 k v\r\nma enox b k v\r\nms enox 1 b k\r\n1\r\nmg enox b k\r\n"),
@@ -369,8 +375,35 @@ static const struct entry meta_corpus[] = {
       "stats detail off\r\n"),
     /* An opaque over 32 bytes: mg and ma take effect first (no token is handed out), md does not. */
     E("ms a 1 T100\r\n1\r\nmg a T5 O123456789012345678901234567890123\r\nmg a t\r\n"
-      "mg b N30 O123456789012345678901234567890123\r\nmg b\r\nmd a I\r\nmg a O123456789012345678901234567890123\r\n"
+      "mg b N30 O123456789012345678901234567890123\r\nmg b\r\nmd a I\r\nmg a "
+      "O123456789012345678901234567890123\r\n"
       "mg a\r\n"),
+    /* ma rewrites a number that fits in place when nobody else holds the item, keeping its fetched
+     * bit, stale mark, token, flags and TTL; memcached still holds an mg hit's item until it writes
+     * its replies out (after a get or an mn, or at the end of the input), and then relinks the number
+     * unpadded, without that state. T reaches the stored item only in place. No item is read twice
+     * before an ma: memcached's second read may queue it for its LRU thread, which holds a reference
+     * for up to a second (its answer then depends on timing). */
+    E("ms a 3\r\n100\r\nmg a v\r\nma a MD\r\nmg a h v\r\n"),
+    E("ms b 3\r\n100\r\nmg b v\r\nmn\r\nma b MD\r\nmg b h v\r\n"),
+    E("ms c 3\r\n100\r\nmd c I\r\nmg c\r\nma c\r\nmg c v\r\n"),
+    E("ms d 3\r\n100\r\nget d\r\nma d MD\r\nmg d h v\r\n"),
+    E("ms e 3\r\n100\r\nmg e q\r\nma e MD v\r\nmg e h v\r\n"),
+    E("ms g 3\r\n100\r\nmd g I\r\nmg g\r\nmn\r\nma g\r\nmg g v\r\n"),
+    E("ms h 3\r\n100\r\nmg h k\r\nmg zz\r\nma h MD\r\nmg h v\r\n"),
+    E("ms j 3\r\n100\r\nmg j\r\nms x 1\r\n1\r\nmd x\r\nma j MD\r\nmg j h v\r\n"),
+    E("ms l 3\r\n100\r\nmg l N30\r\nma l MD\r\nmg l h v\r\n"),
+    E("ms k 3\r\n100\r\nmg k\r\nmd k I\r\nma k\r\nmg k v\r\n"),
+    E("ms j 3\r\n100\r\nmg j\r\nmd j I T30\r\nma j MD\r\nmg j v\r\n"),
+    E("ms k 3\r\n100\r\nmg k\r\nset k 0 0 3\r\n200\r\nmd k I\r\nma k\r\nmg k v\r\n"),
+    E("ma m N0 J100\r\nma m MD\r\nmg m v\r\nmg o N30\r\nma o N5\r\nmg o v\r\n"),
+    E("ms k 3 F5 T0\r\n100\r\nmn\r\nma k MD\r\nmn\r\nmg k h f t s v\r\n"),
+    E("ms k 3 F5\r\n100\r\nmg k v\r\nmn\r\nma k MD\r\nmn\r\nmg k h f s v\r\n"),
+    E("ms s 3\r\n100\r\nmd s I\r\nmg s\r\nmn\r\nma s\r\nmg s v\r\nma s D1000\r\nmg s h v\r\n"),
+    E("ms g 2 T0\r\n99\r\nma g T100 t\r\nmg g t v\r\nmn\r\nma g T100 t\r\nmg g t v\r\n"),
+    E("ms p 3\r\n100\r\nmg p v\r\nma p MD q\r\nma p v\r\nmn\r\nma p v\r\nmg p s v\r\n"),
+    E("ms bg== 3 b\r\n100\r\nmn\r\nma bg== b MD k\r\nmg bg== b k v\r\nmn\r\nma bg== b D200 k\r\nmg n k v\r\n"
+      "mn\r\nma n D2000\r\nmg n k v\r\n"),
     E("ma n N0 O123456789012345678901234567890123\r\nmg n v\r\nma n O123456789012345678901234567890123\r\n"
       "mg n v\r\nms d 1\r\n1\r\nmd d O123456789012345678901234567890123\r\nmg d v\r\nms a 1\r\n1\r\n"
       "mg a q O123456789012345678901234567890123\r\nmg x q O123456789012345678901234567890123\r\nmn\r\n"),

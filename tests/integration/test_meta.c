@@ -12,10 +12,12 @@
 #include "tests/integration/harness.h"
 
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 TestSuite(meta, .init = h_setup, .fini = h_teardown, .timeout = 60);
@@ -307,6 +309,145 @@ Test(meta, arithmetic)
           "HD\r\nCLIENT_ERROR cannot increment or decrement non-numeric value\r\n");
     h_cmd(fd, "ms w 1\r\n \r\nma w\r\n", "HD\r\nCLIENT_ERROR cannot increment or decrement non-numeric value\r\n");
     close(fd);
+}
+
+/* memcached rewrites a number that fits in place when nobody else holds the item: the item keeps
+ * its fetched bit, stale mark and recache token, flags and TTL, and gets a new CAS; a longer number
+ * goes into a new item without that state. Each request waits for its answer, so memcached has
+ * written out the earlier replies (and dropped their references) by then. The item is fetched only
+ * once before each ma (the other reads are mg u): memcached's second fetch of an item marks it
+ * active and may queue it for its LRU thread, which holds a reference for up to a second. */
+Test(meta, arithmetic_in_place_keeps_the_item_state)
+{
+    int fd = h_connect(h_srv.port);
+    h_cmd(fd, "ms k 3 F5 T0\r\n100\r\n", "HD\r\n");
+    char *line = meta_line(fd, "mg k c v\r\n");
+    cr_assert(strncmp(line, "VA 3 c", 6) == 0, "%s", line);
+    uint64_t cas = strtoull(line + 6, NULL, 10);
+    free(line);
+    h_expect(fd, "100\r\n");
+    line = meta_line(fd, "ma k MD c\r\n");
+    cr_assert(strncmp(line, "HD c", 4) == 0, "%s", line);
+    cr_assert_gt(strtoull(line + 4, NULL, 10), cas, "a new CAS unique in place too");
+    free(line);
+    h_cmd(fd, "mg k h f t s v u\r\n", "VA 3 h1 f5 t-1 s3\r\n99 \r\n");
+    /* invalidated: the stale mark and the won token survive ma */
+    h_cmd(fd, "md k I\r\n", "HD\r\n");
+    h_cmd(fd, "mg k u\r\n", "HD X W\r\n");
+    h_cmd(fd, "ma k v\r\n", "VA 3\r\n100\r\n");
+    h_cmd(fd, "mg k h v u\r\n", "VA 3 h1 Z X\r\n100\r\n");
+    h_cmd(fd, "ma k MD D100 v\r\n", "VA 1\r\n0\r\n");
+    h_cmd(fd, "mg k s v u\r\n", "VA 3 s3 Z X\r\n0  \r\n");
+    /* a number longer than the value: a new item, none of that state */
+    h_cmd(fd, "ma k D1000 v\r\n", "VA 4\r\n1000\r\n");
+    h_cmd(fd, "mg k h f v u\r\n", "VA 4 h0 f5\r\n1000\r\n");
+    /* classic decr keeps the state the same way */
+    h_cmd(fd, "md k I\r\n", "HD\r\n");
+    h_cmd(fd, "mg k\r\n", "HD X W\r\n");
+    h_cmd(fd, "decr k 1\r\nmg k h u\r\n", "999\r\nHD h1 Z X\r\n");
+    close(fd);
+}
+
+/* ma's T: applied to the item when the number is rewritten in place; when it is relinked memcached
+ * applies T to the old, unlinked item, so the stored one keeps its TTL (the reply's t shows T). */
+Test(meta, arithmetic_ttl_only_in_place)
+{
+    int fd = h_connect(h_srv.port);
+    h_cmd(fd, "ms g 2 T0\r\n99\r\n", "HD\r\n");
+    h_cmd(fd, "ma g T100 t\r\n", "HD t100\r\n");
+    h_cmd(fd, "mg g t v\r\n", "VA 3 t-1\r\n100\r\n");
+    h_cmd(fd, "ma g T100 t\r\n", "HD t100\r\n");
+    char *line = meta_line(fd, "mg g t v\r\n");
+    cr_assert(strcmp(line, "VA 3 t100\r\n") == 0 || strcmp(line, "VA 3 t99\r\n") == 0, "%s", line);
+    free(line);
+    h_expect(fd, "101\r\n");
+    close(fd);
+}
+
+/* In one pipeline memcached still holds an mg hit's reference when the ma runs (it writes its
+ * replies out after a get or an mn, or at the end of the input), so the number is relinked
+ * unpadded; after a get or an mn it is rewritten in place. */
+Test(meta, arithmetic_after_mg_in_one_pipeline)
+{
+    int fd = h_connect(h_srv.port);
+    h_cmd(fd, "ms a 3\r\n100\r\nmg a v\r\nma a MD\r\nmg a h v\r\n",
+          "HD\r\nVA 3\r\n100\r\nHD\r\nVA 2 h0\r\n99\r\n");
+    h_cmd(fd, "ms b 3\r\n100\r\nmg b v\r\nmn\r\nma b MD\r\nmg b h v\r\n",
+          "HD\r\nVA 3\r\n100\r\nMN\r\nHD\r\nVA 3 h1\r\n99 \r\n");
+    h_cmd(fd, "ms d 3\r\n100\r\nmg d\r\nmn\r\nma d MD\r\nmg d h v\r\n",
+          "HD\r\nHD\r\nMN\r\nHD\r\nVA 3 h1\r\n99 \r\n");
+    h_cmd(fd, "ms e 3\r\n100\r\nmg e\r\nget zz\r\nma e MD\r\nmg e h v\r\n",
+          "HD\r\nHD\r\nEND\r\nHD\r\nVA 3 h1\r\n99 \r\n");
+    /* md I marks the very item memcached holds for the mg: still held */
+    h_cmd(fd, "ms f 3\r\n100\r\nmg f\r\nmd f I\r\nma f MD\r\nmg f v\r\n",
+          "HD\r\nHD\r\nHD\r\nHD\r\nVA 2\r\n99\r\n");
+    h_cmd(fd, "set i 0 0 3\r\n100\r\nget i\r\ndecr i 1\r\nget i\r\n",
+          "STORED\r\nVALUE i 0 3\r\n100\r\nEND\r\n99\r\nVALUE i 0 3\r\n99 \r\nEND\r\n");
+    close(fd);
+}
+
+/* Reads from fd until `count` replies ending in "END\r\n" have arrived (or 20 s pass); returns the
+ * bytes (malloc'd), their length in *len. */
+static char *read_replies(int fd, int count, size_t *len)
+{
+    size_t cap = 1 << 20, got = 0;
+    char *buf = malloc(cap);
+    int ends = 0;
+    int64_t end = h_now_ms() + 20000;
+    cr_assert_not_null(buf);
+    while (ends < count && h_now_ms() < end) {
+        if (cap - got < (1 << 19)) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+            cr_assert_not_null(buf);
+        }
+        ssize_t r = recv(fd, buf + got, cap - got - 1, 0);
+        if (r < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+            continue;
+        cr_assert_gt(r, 0, "the server hung up");
+        size_t from = got > 4 ? got - 4 : 0;
+        got += (size_t)r;
+        for (char *p = buf + from; (p = memmem(p, got - (size_t)(p - buf), "END\r\n", 5)) != NULL; p += 5)
+            ends++;
+    }
+    buf[got] = '\0';
+    *len = got;
+    return buf;
+}
+
+/* A client that asked for a large value 40 times and reads nothing holds the item (its replies
+ * cannot all be sent): decr then puts the number in a new item of exactly its digits, without the
+ * item's state, and the reader still gets whole replies of the old or the new value. */
+Test(meta, arithmetic_relinks_while_a_reader_holds_the_item)
+{
+    enum { N = 500000, GETS = 40 };
+    int a = h_connect(h_srv.port), b = h_connect(h_srv.port);
+    char *set = malloc(N + 64);
+    int n = snprintf(set, 64, "set k 7 0 %d\r\n100", N);
+    memset(set + n, ' ', N - 3);
+    memcpy(set + n + N - 3, "\r\n", 2);
+    h_send(a, set, (size_t)n + N - 1);
+    h_expect(a, "STORED\r\n");
+    free(set);
+    h_cmd(a, "md k I\r\n", "HD\r\n");
+    for (int i = 0; i < GETS; i++)
+        h_sends(b, "get k\r\n");
+    h_sleep_ms(300);
+    h_cmd(a, "decr k 1\r\n", "99\r\n");
+    h_cmd(a, "mg k s h f v\r\n", "VA 2 s2 h0 f7\r\n99\r\n");
+    size_t len;
+    char *got = read_replies(b, GETS, &len);
+    int ends = 0, big = 0;
+    for (char *p = got; (p = memmem(p, len - (size_t)(p - got), "VALUE k 7 ", 10)) != NULL; p += 10) {
+        big += strncmp(p + 10, "500000\r\n100 ", 12) == 0;
+        ends += strncmp(p + 10, "2\r\n99\r\nEND\r\n", 12) == 0;
+    }
+    cr_assert_eq(big + ends, GETS, "%d old and %d new replies of %d", big, ends, GETS);
+    cr_assert_gt(big, 0);
+    free(got);
+    h_cmd(a, "decr k 1\r\nmg k s v\r\n", "98\r\nVA 2 s2\r\n98\r\n");
+    close(a);
+    close(b);
 }
 
 Test(meta, me_debug_line)

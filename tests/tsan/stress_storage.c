@@ -51,10 +51,13 @@ static void fill(char *v, size_t n)
     memset(v, '0' + (int)(n % 10), n);
 }
 
-/* An incr through cache_rmw: the value's leading digits plus one (a missing key is created as 1). */
+/* An incr through cache_rmw: the value's leading digits plus one (a missing key is created as 1);
+ * with in_place, rewritten in the item itself when nobody else holds it (memcached's incr), padded
+ * with spaces. */
 struct counter {
     char digits[24];
     size_t n;
+    bool in_place;
 };
 
 static enum cache_status counter_plan(void *arg, const struct item *old, struct cache_rmw_new *nw)
@@ -68,13 +71,16 @@ static enum cache_status counter_plan(void *arg, const struct item *old, struct 
         v = v * 10 + (unsigned long long)(item_value_const(old)[i] - '0');
     k->n = (size_t)snprintf(k->digits, sizeof(k->digits), "%llu", v + 1);
     nw->nbytes = k->n;
+    nw->in_place = k->in_place;
     return CACHE_OK;
 }
 
 static void counter_fill(void *arg, const struct item *old, char *value, size_t nbytes)
 {
+    const struct counter *k = arg;
     (void)old;
-    memcpy(value, ((struct counter *)arg)->digits, nbytes);
+    memcpy(value, k->digits, k->n);
+    memset(value + k->n, ' ', nbytes - k->n);
 }
 
 /* Redis's single-key operations: SET with GET/KEEPTTL/NX, GETDEL, EXPIRE with a condition (or one
@@ -145,7 +151,7 @@ static void transaction(uint32_t r)
             cache_item_release(cache, &it);
         }
         cache_rename(cache, keys[1], n[1], keys[nk - 1], n[nk - 1], false, NULL);
-        struct counter c;
+        struct counter c = {.in_place = (r & 4) != 0};
         struct cache_rmw op = {.plan = counter_plan, .fill = counter_fill, .arg = &c};
         struct cache_rmw_result res;
         cache_rmw(cache, keys[0], n[0], &op, &res);
@@ -186,7 +192,7 @@ static void *worker(void *arg)
             break;
         }
         case 5: {
-            struct counter k;
+            struct counter k = {.in_place = (r & 2) != 0};
             struct cache_rmw op = {.plan = counter_plan, .fill = counter_fill, .arg = &k};
             struct cache_rmw_result res;
             op.count = (r & 1) ? CACHE_RMW_COUNT_INCR : CACHE_RMW_COUNT_DECR;

@@ -60,6 +60,36 @@ static inline char *pt_drain(struct outq *r, size_t step, size_t *n)
     return out;
 }
 
+/* Writes the queue out the way a server does before feeding again after a PROTO_FLUSH (an incr or
+ * ma waits until no queued value holds an item): the bytes stay queued in the same order, as text
+ * that holds no item, so the caller's final pt_drain still sees the whole output. */
+static inline void pt_write_out(struct outq *r)
+{
+    size_t n;
+    char *out = pt_drain(r, (size_t)-1, &n);
+    outq_add(r, out, n);
+    free(out);
+}
+
+/* mc_session_feed, fed again after each PROTO_FLUSH. */
+static inline enum proto_status pt_session_feed(struct mc_session *s, const char *buf, size_t len,
+                                                size_t *used, struct outq *r)
+{
+    size_t total = 0;
+    enum proto_status st;
+
+    for (;;) {
+        size_t u = 0;
+        st = mc_session_feed(s, buf + total, len - total, &u, r);
+        total += u;
+        if (st != PROTO_FLUSH)
+            break;
+        pt_write_out(r);
+    }
+    *used = total;
+    return st;
+}
+
 struct pt_run {
     struct cache *cache;
     struct mc_context ctx;
@@ -104,7 +134,7 @@ static inline enum proto_status pt_feed(struct pt_run *t, const char *in, size_t
         have += m;
         off += m;
         size_t used = 0;
-        st = mc_session_feed(t->s, acc, have, &used, t->r);
+        st = pt_session_feed(t->s, acc, have, &used, t->r);
         cr_assert_leq(used, have);
         memmove(acc, acc + used, have - used);
         have -= used;

@@ -177,10 +177,11 @@ Test(arith, table)
     cr_assert_eq(arith(c, "missing", true, 1, NULL, NULL), CACHE_NOT_FOUND);
 }
 
-/* The padded value is a new item: a reader holding the old one keeps its bytes. */
+/* A reader holds the item: the number goes into a new item of exactly its digits (memcached
+ * relinks when the refcount says someone else holds the item) and the reader keeps its bytes. */
 Test(arith, never_rewrites_an_item_a_reader_holds)
 {
-    struct item *old;
+    struct item *old, *now;
     uint64_t v = 0;
 
     set_bytes("n", "1000", 4);
@@ -189,11 +190,18 @@ Test(arith, never_rewrites_an_item_a_reader_holds)
     cr_assert_eq(arith(c, "n", false, 1, &v, NULL), CACHE_OK);
     cr_assert_eq(v, 999);
     cr_assert(memcmp(item_value(old), "1000", 4) == 0, "the reader's bytes changed");
-    expect_bytes("n", "999 ", 4, 0);
-    cr_assert_eq(arith(c, "n", true, 1, &v, NULL), CACHE_OK, "padding parses back");
-    cr_assert_eq(v, 1000);
-    expect_bytes("n", "1000", 4, 1);
+    cr_assert_eq(item_nbytes(old), 4);
+    expect_bytes("n", "999", 3, 0);
     cache_item_release(c, &old);
+    now = cache_get(c, "n", 1, NULL);
+    cr_assert_neq(now, old, "a new item");
+    cache_item_release(c, &now);
+    cr_assert_eq(arith(c, "n", false, 990, &v, NULL), CACHE_OK, "nobody holds it now: in place");
+    cr_assert_eq(v, 9);
+    expect_bytes("n", "9  ", 3, 1);
+    cr_assert_eq(arith(c, "n", true, 1, &v, NULL), CACHE_OK, "padding parses back");
+    cr_assert_eq(v, 10);
+    expect_bytes("n", "10 ", 3, 2);
 }
 
 /* Repeated decr of a padded value keeps its length; incr past it grows to the exact digits. */
@@ -286,7 +294,15 @@ Test(arith, meta_arith)
     cr_assert_eq(ma("n", &a, &o, &r), CACHE_OK);
     cr_assert_eq(a.value, 109);
     it = cache_meta_peek(c, KEY("n"));
-    cr_assert_eq(item_exp(it), st_at(1234));
+    cr_assert_eq(item_exp(it), st_at(1050), "\"109\" is relinked: memcached sets T on the old item");
+    cache_item_release(c, &it);
+    o.has_cas = false;
+    a.incr = false;
+    a.delta = 9;
+    cr_assert_eq(ma("n", &a, &o, &r), CACHE_OK);
+    cr_assert_eq(a.value, 100);
+    it = cache_meta_peek(c, KEY("n"));
+    cr_assert_eq(item_exp(it), st_at(1234), "\"100\" is written in place: T applies");
     cache_item_release(c, &it);
     st_set(c, "s", "abc");
     struct cache_meta_arith_opts plain = {0};
@@ -302,6 +318,58 @@ Test(arith, meta_arith)
     st_set(c, "z", " 7");
     cr_assert_eq(ma("z", &inc, &plain, &r), CACHE_OK);
     cr_assert_eq(inc.value, 8);
+}
+
+/* Stores key = "100" padded with spaces to n bytes, with the given flags. */
+static void set_padded(const char *key, uint32_t flags, size_t n)
+{
+    enum cache_status st;
+    struct item *it = cache_alloc(c, key, strlen(key), flags, 0, n, &st);
+
+    cr_assert_not_null(it);
+    memset(item_value(it), ' ', n);
+    memcpy(item_value(it), "100", 3);
+    cr_assert_eq(cache_store(c, it, CACHE_SET, 0, NULL), CACHE_OK);
+    cache_item_release(c, &it);
+}
+
+/* memcached stores an item over 512 KiB (its size: 48 + key + NUL + 4 bytes of nonzero flags +
+ * value + "\r\n" + 8 bytes of CAS) in chunks and calls its value non-numeric, whatever it holds;
+ * ma refuses it before comparing the CAS. Boundaries measured on memcached 1.6.18. */
+Test(arith, values_memcached_stores_in_chunks_are_not_numeric)
+{
+    static const struct {
+        const char *key;
+        uint32_t flags;
+        size_t n;
+        bool use_cas;
+        enum cache_status want;
+    } rows[] = {
+        {"k", 7, 524224, true, CACHE_OK},           {"k", 7, 524225, true, CACHE_NON_NUMERIC},
+        {"k", 0, 524228, true, CACHE_OK},           {"k", 0, 524229, true, CACHE_NON_NUMERIC},
+        {"kk", 0, 524228, true, CACHE_NON_NUMERIC}, {"k", 7, 524225, false, CACHE_OK},
+        {"k", 7, 524232, false, CACHE_OK},          {"k", 7, 524233, false, CACHE_NON_NUMERIC},
+    };
+    cache_destroy(&c);
+    c = st_cache(8u << 20, 0, 2, 4);
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        struct mc_arith a = {.incr = false, .delta = 1, .use_cas = rows[i].use_cas};
+        struct cache_rmw op;
+        struct cache_rmw_result r;
+
+        set_padded(rows[i].key, rows[i].flags, rows[i].n);
+        mc_arith_op(&a, &op);
+        cr_assert_eq(cache_rmw(c, rows[i].key, strlen(rows[i].key), &op, &r), rows[i].want, "row %zu", i);
+        cr_assert_eq(cache_delete(c, rows[i].key, strlen(rows[i].key), 0), CACHE_OK);
+    }
+    /* ma: refused before the CAS is compared, even with a wrong C */
+    struct mc_arith a = {.incr = true, .delta = 1, .use_cas = true};
+    struct cache_meta_arith_opts o = {.refuse = mc_arith_refuse, .has_cas = true, .cas = 1};
+    struct cache_meta_arith_result r;
+    set_padded("k", 7, 524225);
+    cr_assert_eq(ma("k", &a, &o, &r), CACHE_NON_NUMERIC);
+    set_padded("k", 7, 524224);
+    cr_assert_eq(ma("k", &a, &o, &r), CACHE_EXISTS);
 }
 
 Test(arith, per_class_counters)

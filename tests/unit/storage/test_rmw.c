@@ -3,7 +3,10 @@
  * that creates on a miss, flags and expiry kept by default or replaced, a plan's abort status, a
  * success without a write, the old item handed back, the per-class counters, too large a result,
  * allocation that must evict while the shard is held (never the old item), and races: concurrent
- * increments lose nothing and a reader never finds the key missing.
+ * increments lose nothing and a reader never finds the key missing. In place (memcached's incr):
+ * the item and its per-item state kept, a new CAS, the access time and the plan's expiry; a new
+ * item without that state when a reader holds it, the result is longer, the flags change or the
+ * plan did not ask; a reader's bytes never change under it.
  */
 #include "config.h"
 
@@ -12,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "storage/meta.h"
 #include "tests/unit/storage/storage_test.h"
 
 #define KEY(s) s, strlen(s)
@@ -441,4 +445,301 @@ Test(rmw, concurrent_increments_lose_nothing_and_the_key_never_goes_missing)
         st_expect(rc, key, want);
     }
     cache_destroy(&rc);
+}
+
+/* ---- in place (memcached's incr/decr: cache_rmw_new.in_place) ---- */
+
+/* A counter that asks for an in-place rewrite: digits with trailing spaces parse, the result is
+ * nbytes = its digits, the fill pads to the length it is given; flags and key mark as set. */
+struct inplace {
+    uint64_t delta;
+    bool incr;
+    bool in_place;
+    bool retag;      /* give the result other flags */
+    bool key_binary; /* the mark a new item gets */
+    cache_exp_t exp; /* replace the expiry when not 0 */
+    char digits[24];
+    size_t n;
+};
+
+static enum cache_status inplace_plan(void *arg, const struct item *old, struct cache_rmw_new *nw)
+{
+    struct inplace *k = arg;
+    uint64_t v = 0;
+    size_t i;
+
+    if (!old)
+        return CACHE_NOT_FOUND;
+    for (i = 0; i < item_nbytes(old) && item_value_const(old)[i] != ' '; i++)
+        v = v * 10 + (uint64_t)(item_value_const(old)[i] - '0');
+    v = k->incr ? v + k->delta : v - k->delta;
+    k->n = (size_t)snprintf(k->digits, sizeof k->digits, "%llu", (unsigned long long)v);
+    nw->nbytes = k->n;
+    nw->in_place = k->in_place;
+    nw->key_binary = k->key_binary;
+    if (k->retag)
+        nw->flags = 1234;
+    if (k->exp)
+        nw->exp = k->exp;
+    return CACHE_OK;
+}
+
+static void inplace_fill(void *arg, const struct item *old, char *value, size_t nbytes)
+{
+    const struct inplace *k = arg;
+
+    (void)old;
+    memcpy(value, k->digits, k->n);
+    memset(value + k->n, ' ', nbytes - k->n);
+}
+
+static enum cache_status do_inplace(struct cache *c, const char *key, struct inplace *k,
+                                    struct cache_rmw_result *r)
+{
+    struct cache_rmw op = {.plan = inplace_plan,
+                           .fill = inplace_fill,
+                           .arg = k,
+                           .count = k->incr ? CACHE_RMW_COUNT_INCR : CACHE_RMW_COUNT_DECR};
+
+    return cache_rmw(c, KEY(key), &op, r);
+}
+
+/* The live item without marking an access (cache_get would set FETCHED). */
+static struct item *peek_quiet(struct cache *c, const char *key)
+{
+    struct item *it = cache_meta_peek(c, KEY(key));
+
+    cr_assert_not_null(it, "%s missing", key);
+    return it;
+}
+
+/* key = value with flags 7, expiry at 5000, the base64-key mark, read once (FETCHED), then
+ * invalidated (STALE) and its recache token won (WON): every per-item bit an incr must keep. */
+static void store_with_state(struct cache *c, const char *key, const char *value)
+{
+    enum cache_status st;
+    struct item *it = cache_alloc(c, KEY(key), 7, st_at(5000), strlen(value), &st);
+    struct cache_meta_get_opts o = {0};
+    struct cache_meta_info info;
+
+    cr_assert_not_null(it);
+    memcpy(item_value(it), value, strlen(value));
+    item_set_key_binary(it, true);
+    cr_assert_eq(cache_store(c, it, CACHE_SET, 0, NULL), CACHE_OK);
+    cache_item_release(c, &it);
+    it = cache_get(c, KEY(key), NULL);
+    cache_item_release(c, &it);
+    cr_assert_eq(cache_meta_delete(c, KEY(key), false, 0, true, false, 0), CACHE_OK);
+    it = cache_meta_get(c, KEY(key), &o, &info);
+    cr_assert(info.stale && info.won);
+    cache_item_release(c, &it);
+}
+
+#define STATE_BITS (ITEM_FETCHED | ITEM_STALE | ITEM_WON)
+
+Test(rmw, in_place_keeps_the_item_and_its_state)
+{
+    struct cache *c = st_cache(0, 0, 2, 0);
+    struct inplace k = {.delta = 1, .incr = false, .in_place = true};
+    struct cache_rmw_result r;
+    struct item *it, *after;
+    const struct item *before;
+    uint64_t cas_before, total_before;
+
+    cache_clock_set(c, 1000);
+    store_with_state(c, "n", "100");
+    it = peek_quiet(c, "n");
+    before = it;
+    cas_before = item_cas(it);
+    cache_item_release(c, &it);
+    total_before = st_stats(c).total_items;
+    cache_clock_set(c, 1010);
+    cr_assert_eq(do_inplace(c, "n", &k, &r), CACHE_OK);
+    cr_assert(r.in_place);
+    cr_assert(!r.created);
+    after = peek_quiet(c, "n");
+    cr_assert_eq(after, before, "the same item");
+    cr_assert_eq(item_nbytes(after), 3);
+    cr_assert(memcmp(item_value_const(after), "99 ", 3) == 0, "padded in place");
+    cr_assert_eq(item_state(after) & STATE_BITS, STATE_BITS, "fetched, stale and token kept");
+    cr_assert(item_key_binary(after), "the key mark kept (the plan's false is for a new item)");
+    cr_assert_eq(item_client_flags(after), 7);
+    cr_assert_eq(item_exp(after), st_at(5000));
+    cr_assert_gt(item_cas(after), cas_before, "a new CAS unique");
+    cr_assert_eq(r.cas, item_cas(after));
+    cr_assert_eq(item_atime(after), 1010, "accessed now");
+    cache_item_release(c, &after);
+    cr_assert_eq(st_stats(c).total_items, total_before, "nothing linked");
+    cr_assert_eq(st_stats(c).curr_items, 1);
+    cache_destroy(&c);
+}
+
+Test(rmw, in_place_takes_the_plans_expiry)
+{
+    struct cache *c = st_cache(0, 0, 2, 0);
+    struct inplace k = {.delta = 5, .incr = true, .in_place = true, .exp = st_at(7000)};
+    struct cache_rmw_result r;
+    struct item *it;
+
+    cache_clock_set(c, 1000);
+    st_set(c, "n", "10");
+    cr_assert_eq(st_stats(c).expires, 0);
+    cr_assert_eq(do_inplace(c, "n", &k, &r), CACHE_OK);
+    cr_assert(r.in_place);
+    it = peek_quiet(c, "n");
+    cr_assert_eq(item_exp(it), st_at(7000));
+    cache_item_release(c, &it);
+    cr_assert_eq(st_stats(c).expires, 1, "the shard counts the new expiry");
+    k.exp = 0;
+    st_expect(c, "n", "15");
+    cache_destroy(&c);
+}
+
+/* A reader holds the item, or the result is longer, or the flags change, or the plan did not ask:
+ * a new item of exactly the digits, with none of old's per-item state but ACTIVE. */
+Test(rmw, a_new_item_when_the_rewrite_cannot_be_in_place)
+{
+    struct cache *c = st_cache(0, 0, 2, 0);
+    struct inplace k = {.delta = 1, .incr = false, .in_place = true};
+    struct cache_rmw_result r;
+    struct item *reader, *it;
+
+    cache_clock_set(c, 1000);
+    store_with_state(c, "n", "100");
+    reader = peek_quiet(c, "n");
+    cr_assert_eq(do_inplace(c, "n", &k, &r), CACHE_OK);
+    cr_assert(!r.in_place);
+    cr_assert(memcmp(item_value_const(reader), "100", 3) == 0, "the reader's bytes stay");
+    cr_assert_eq(item_state(reader) & STATE_BITS, STATE_BITS);
+    it = peek_quiet(c, "n");
+    cr_assert_neq(it, reader);
+    cr_assert_eq(item_nbytes(it), 2, "exactly the digits");
+    cr_assert(memcmp(item_value_const(it), "99", 2) == 0);
+    cr_assert_eq(item_state(it) & STATE_BITS, 0, "no state carried");
+    cr_assert(!item_key_binary(it), "the plan's mark");
+    cr_assert_eq(item_client_flags(it), 7);
+    cr_assert_eq(item_exp(it), st_at(5000));
+    cr_assert_eq(r.cas, item_cas(it));
+    cache_item_release(c, &it);
+    cache_item_release(c, &reader);
+
+    store_with_state(c, "n", "99");
+    k.incr = true;
+    cr_assert_eq(do_inplace(c, "n", &k, &r), CACHE_OK);
+    cr_assert(!r.in_place, "100 is longer than 99");
+    it = peek_quiet(c, "n");
+    cr_assert_eq(item_state(it) & STATE_BITS, 0);
+    cache_item_release(c, &it);
+    st_expect(c, "n", "100");
+
+    store_with_state(c, "n", "50");
+    k.retag = true;
+    cr_assert_eq(do_inplace(c, "n", &k, &r), CACHE_OK);
+    cr_assert(!r.in_place, "other flags");
+    it = peek_quiet(c, "n");
+    cr_assert_eq(item_client_flags(it), 1234);
+    cr_assert_eq(item_state(it) & STATE_BITS, 0);
+    cache_item_release(c, &it);
+
+    store_with_state(c, "n", "50");
+    k.retag = false;
+    k.in_place = false;
+    cr_assert_eq(do_inplace(c, "n", &k, &r), CACHE_OK);
+    cr_assert(!r.in_place, "not asked (Redis's INCR)");
+    it = peek_quiet(c, "n");
+    cr_assert_eq(item_state(it) & STATE_BITS, 0);
+    cache_item_release(c, &it);
+    st_expect(c, "n", "51");
+    cache_destroy(&c);
+}
+
+/* Without CAS uniques (-C) an in-place rewrite leaves the CAS at 0. */
+Test(rmw, in_place_without_cas)
+{
+    struct cache_options o;
+    const char *err = NULL;
+    struct cache *c;
+    struct inplace k = {.delta = 1, .incr = true, .in_place = true};
+    struct cache_rmw_result r;
+    struct item *it;
+
+    cache_options_default(&o);
+    o.use_cas = false;
+    c = cache_create(&o, &err);
+    cr_assert_not_null(c, "%s", err ? err : "?");
+    st_set(c, "n", "10");
+    cr_assert_eq(do_inplace(c, "n", &k, &r), CACHE_OK);
+    cr_assert(r.in_place);
+    it = peek_quiet(c, "n");
+    cr_assert_eq(item_cas(it), 0);
+    cache_item_release(c, &it);
+    st_expect(c, "n", "11");
+    cache_destroy(&c);
+}
+
+/* In-place increments race readers: a reader's bytes never change while it holds the item, and no
+ * increment is lost. */
+#define INPLACE_THREADS 2
+#define INPLACE_ROUNDS  3000
+
+static void *inplace_worker(void *arg)
+{
+    struct cache *c = arg;
+    struct cache_rmw_result r;
+    int i;
+
+    for (i = 0; i < INPLACE_ROUNDS; i++) {
+        struct inplace k = {.delta = 1, .incr = true, .in_place = true};
+
+        cr_assert_eq(do_inplace(c, "n", &k, &r), CACHE_OK);
+    }
+    return NULL;
+}
+
+static atomic_bool inplace_done;
+
+static void *inplace_reader(void *arg)
+{
+    struct cache *c = arg;
+    char copy[16];
+
+    while (!atomic_load(&inplace_done)) {
+        struct item *it = cache_get(c, KEY("n"), NULL);
+        size_t n;
+
+        cr_assert_not_null(it, "the key went missing");
+        n = item_nbytes(it);
+        cr_assert_leq(n, sizeof copy);
+        memcpy(copy, item_value_const(it), n);
+        for (int spin = 0; spin < 50; spin++)
+            cr_assert(memcmp(copy, item_value_const(it), n) == 0, "a held item was rewritten");
+        cache_item_release(c, &it);
+    }
+    return NULL;
+}
+
+Test(rmw, in_place_never_rewrites_what_a_reader_holds)
+{
+    struct cache *c = st_cache(0, 0, 2, 0);
+    pthread_t th[INPLACE_THREADS], reader;
+    struct item *it;
+    unsigned i;
+
+    st_set(c, "n", "0         ");
+    atomic_store(&inplace_done, false);
+    cr_assert_eq(pthread_create(&reader, NULL, inplace_reader, c), 0);
+    for (i = 0; i < INPLACE_THREADS; i++)
+        cr_assert_eq(pthread_create(&th[i], NULL, inplace_worker, c), 0);
+    for (i = 0; i < INPLACE_THREADS; i++)
+        pthread_join(th[i], NULL);
+    atomic_store(&inplace_done, true);
+    pthread_join(reader, NULL);
+    it = peek_quiet(c, "n");
+    /* "6000" padded when the last increments were in place, exactly "6000" after a relink */
+    cr_assert_geq(item_nbytes(it), 4);
+    cr_assert(memcmp(item_value_const(it), "6000", 4) == 0, "lost increments");
+    for (i = 4; i < item_nbytes(it); i++)
+        cr_assert_eq(item_value_const(it)[i], ' ');
+    cache_item_release(c, &it);
+    cache_destroy(&c);
 }
