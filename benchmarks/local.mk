@@ -14,7 +14,8 @@ benchmarks_cairn_bench_SOURCES = \
 	benchmarks/bench/proto.h \
 	benchmarks/bench/proto_memcache.c \
 	benchmarks/bench/proto_meta.c \
-	benchmarks/bench/proto_redis.c
+	benchmarks/bench/proto_redis.c \
+	benchmarks/bench/proto_binary.c
 benchmarks_cairn_bench_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
 benchmarks_cairn_bench_LDADD = $(LIBEVENT_LIBS) -lm
 
@@ -32,9 +33,23 @@ benchmarks_bench_test_proto_meta_SOURCES = \
 	benchmarks/bench/proto.h \
 	benchmarks/bench/proto_memcache.c \
 	benchmarks/bench/proto_meta.c \
-	benchmarks/bench/proto_redis.c
+	benchmarks/bench/proto_redis.c \
+	benchmarks/bench/proto_binary.c
 benchmarks_bench_test_proto_meta_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
 benchmarks_bench_test_proto_meta_LDADD = $(CRITERION_LIBS)
+
+# The binary protocol's request writer and reply parser alone, no server (table-driven).
+check_PROGRAMS += benchmarks/bench/test_proto_binary
+TESTS += benchmarks/bench/test_proto_binary
+benchmarks_bench_test_proto_binary_SOURCES = \
+	benchmarks/bench/test_proto_binary.c \
+	benchmarks/bench/proto.h \
+	benchmarks/bench/proto_memcache.c \
+	benchmarks/bench/proto_meta.c \
+	benchmarks/bench/proto_redis.c \
+	benchmarks/bench/proto_binary.c
+benchmarks_bench_test_proto_binary_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
+benchmarks_bench_test_proto_binary_LDADD = $(CRITERION_LIBS)
 
 # Nanoseconds per storage call (get, set) without a server; built on demand (make benchmarks/storage_micro).
 EXTRA_PROGRAMS += benchmarks/storage_micro

@@ -3,7 +3,8 @@
 #
 # Starts the built cairn ($CAIRN_BIN) on a free loopback port, runs cairn-bench for two seconds with a
 # few connections and pipelining (and a short counted run), and checks that requests completed with
-# zero errors, in memcached's text protocol and with its meta commands (--protocol meta). With
+# zero errors, in memcached's text protocol, with its meta commands (--protocol meta) and in its binary
+# protocol (--protocol memcache_binary, whose values are then read back over text). With
 # /usr/bin/python3 it also runs cairn-bench against benchmarks/fake_server.py to check that replies
 # split anywhere still parse and that a server returning wrong values makes it fail, in the text
 # protocol, in meta and in RESP (--protocol redis); no Redis server is needed.
@@ -141,6 +142,23 @@ if start_cairn; then
     hits2=$(json_field "$WORK/meta-get.json" get_hits)
     [ $rc1 -eq 0 ] && [ $rc2 -eq 0 ] && [ "${hits1:-0}" -eq 400 ] && [ "${hits2:-0}" -eq 400 ]
     check "meta: values stored by ms read back with mg (hits ${hits1:-?}) and get (hits ${hits2:-?}), 400 each" $?
+
+    bench -P memcache_binary -p "$PORT" -t 1 -c 4 --pipeline 8 --ratio 1:4 --data-size-range 10-1000 \
+        --key-maximum 999 --key-prefix bin: --fill --test-time 1 --json-out "$WORK/binary.json"
+    rc=$?
+    ops=$(json_field "$WORK/binary.json" ops)
+    errors=$(json_field "$WORK/binary.json" errors)
+    hits=$(json_field "$WORK/binary.json" get_hits)
+    [ $rc -eq 0 ] && [ "${ops:-0}" -gt 0 ] && [ "${errors:-1}" -eq 0 ] && [ "${hits:-0}" -gt 0 ]
+    check "binary: 1-second pipelined run: ops ${ops:-?} > 0, errors ${errors:-?} = 0, hits ${hits:-?} > 0" $?
+
+    # The keys the binary fill stored, read back with get: the same items, all hits.
+    bench -p "$PORT" -t 1 -c 2 -n 200 --ratio 0:1 --data-size-range 10-1000 --key-maximum 999 \
+        --key-prefix bin: --json-out "$WORK/binary-get.json"
+    rc=$?
+    hits=$(json_field "$WORK/binary-get.json" get_hits)
+    [ $rc -eq 0 ] && [ "${hits:-0}" -eq 400 ]
+    check "binary: values stored by SET read back with get (hits ${hits:-?} = 400)" $?
     stop_pid "$CAIRN_PID"
 else
     check "cairn starts" 1

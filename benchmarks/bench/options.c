@@ -89,7 +89,8 @@ static const char usage_text[] =
     "  -s, --server=ADDR           server address (127.0.0.1)\n"
     "  -p, --port=PORT             TCP port (11211)\n"
     "  -S, --unix-socket=PATH      connect to a unix socket instead\n"
-    "  -P, --protocol=NAME         memcache_text, meta (ms/mg) or redis (RESP2)\n"
+    "  -P, --protocol=NAME         memcache_text, meta (ms/mg), redis (RESP2) or\n"
+    "                              memcache_binary (SET/GETK)\n"
     "  -t, --threads=N             load generator threads (4)\n"
     "  -c, --clients=N             connections per thread (50)\n"
     "      --pipeline=N            requests in flight per connection (1)\n"
@@ -350,7 +351,8 @@ static int finish(struct bench_options *opt)
     }
     if (proto_lookup(opt->protocol) == NULL) {
         fprintf(stderr,
-                "cairn-bench: protocol '%s' is not implemented yet; use memcache_text, meta or redis\n",
+                "cairn-bench: protocol '%s' is not implemented yet; use memcache_text, meta, redis or "
+                "memcache_binary\n",
                 proto_name(opt->protocol));
         return -1;
     }

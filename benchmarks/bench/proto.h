@@ -9,8 +9,9 @@
  * stream has lost its framing and the connection must be dropped). Pointers in struct proto_reply
  * point into the caller's buffer and are valid until it changes.
  *
- * Three exist: memcache_text (proto_memcache.c), meta, memcached's meta commands ms/mg
- * (proto_meta.c), and redis, RESP2 (proto_redis.c). A protocol whose replies do not echo the key
+ * Four exist: memcache_text (proto_memcache.c), meta, memcached's meta commands ms/mg
+ * (proto_meta.c), redis, RESP2 (proto_redis.c), and memcache_binary, memcached's binary protocol
+ * (proto_binary.c). A protocol whose replies do not echo the key
  * (RESP) leaves proto_reply.key NULL: the caller then checks the value against the request it sent,
  * which is the reply's only possible owner since replies come in order.
  */
@@ -25,6 +26,7 @@ enum proto_kind {
     PROTO_MEMCACHE_TEXT,
     PROTO_MEMCACHE_META,
     PROTO_REDIS,
+    PROTO_MEMCACHE_BINARY,
 };
 
 enum proto_op {
@@ -78,6 +80,9 @@ extern const struct proto_ops proto_meta_ops;
 
 /* RESP2 SET/GET, in proto_redis.c. */
 extern const struct proto_ops proto_redis_ops;
+
+/* memcached's binary protocol, SET and GETK, in proto_binary.c. */
+extern const struct proto_ops proto_binary_ops;
 
 /* Parses a protocol name into *out; returns 0, or -1 for an unknown name. */
 int proto_parse_name(const char *name, enum proto_kind *out);

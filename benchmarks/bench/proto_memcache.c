@@ -1,7 +1,7 @@
 /*
  * proto_memcache.c: memcached's classic text protocol for cairn-bench, and the protocol table
  * (names and lookup for every protocol; meta's operations live in proto_meta.c, RESP's in
- * proto_redis.c).
+ * proto_redis.c, the binary protocol's in proto_binary.c).
  *
  * Requests: "set <key> 0 0 <bytes>\r\n<data>\r\n" and "get <key>\r\n" (one key per get, so replies
  * match requests one to one). Replies:
@@ -148,9 +148,10 @@ static const char *const names[] = {
     [PROTO_MEMCACHE_TEXT] = "memcache_text",
     [PROTO_MEMCACHE_META] = "meta",
     [PROTO_REDIS] = "redis",
+    [PROTO_MEMCACHE_BINARY] = "memcache_binary",
 };
 
-/* Linear search over the three names. */
+/* Linear search over the names. */
 int proto_parse_name(const char *name, enum proto_kind *out)
 {
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -172,6 +173,8 @@ const struct proto_ops *proto_lookup(enum proto_kind kind)
         return &proto_meta_ops;
     case PROTO_REDIS:
         return &proto_redis_ops;
+    case PROTO_MEMCACHE_BINARY:
+        return &proto_binary_ops;
     default:
         return NULL;
     }
