@@ -201,6 +201,7 @@ static bool setup_cache(struct server *srv)
     srv->ctx.enable_shutdown = s->enable_shutdown;
     srv->ctx.flush_disabled = !s->flush_enabled;
     srv->ctx.admin_disabled = s->admin_disabled;
+    srv->ctx.dump_disabled = s->dump_disabled;
     srv->ctx.use_cas = s->use_cas;
     srv->ctx.version = CAIRN_PROTOCOL_VERSION;
     srv->ctx.server = srv;

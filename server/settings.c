@@ -123,7 +123,8 @@ void settings_usage(FILE *f)
           "-B, --protocol=<name>     protocol: auto or ascii (default: auto; cairn speaks\n"
           "                          the text protocols only, so binary is refused)\n"
           "-F, --disable-flush-all   disable flush_all command\n"
-          "-X, --disable-dumping     accepted for memcached's sake: cairn never dumps items\n"
+          "-X, --disable-dumping     refuse the key dumps (stats cachedump, lru_crawler\n"
+          "                          metadump)\n"
           "-W, --disable-watch       accepted for memcached's sake: cairn has no watchers\n"
           "--disable-admin-commands  refuse the commands that change the whole server\n"
           "                          (flush_all, cache_memlimit, slabs, lru_crawler, lru,\n"
@@ -631,9 +632,10 @@ static const char *apply_option(struct settings *s, int opt, const char *arg, st
         s->flush_enabled = false;
         return NULL;
     case 'X':
+        s->dump_disabled = true;
+        return NULL;
     case 'W':
-        /* Nothing to switch off: cairn has no item dumps (metadump is refused as with -X) and no
-         * log watchers (watch answers ERROR). */
+        /* Nothing to switch off: cairn has no log watchers (watch answers ERROR). */
         return NULL;
     case OPT_DISABLE_ADMIN:
         s->admin_disabled = true;

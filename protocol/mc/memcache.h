@@ -80,6 +80,7 @@ struct mc_context {
     uint64_t recv_limit;
     bool flush_disabled; /* -F: flush_all answers "CLIENT_ERROR flush_all not allowed" */
     bool admin_disabled; /* --disable-admin-commands: server-wide commands are refused */
+    bool dump_disabled;  /* -X: stats cachedump and lru_crawler metadump are refused */
 };
 
 /* Values up to this size are always given an item (a stalled one pins little); larger ones count
