@@ -29,8 +29,8 @@ struct outq;
 #define MC_DUMP_CLASS_WORDS 4u  /* bitmap words: cairn has at most 255 classes */
 #define MC_CACHEDUMP_MAX    (2u * 1024 * 1024) /* memcached's cap on a cachedump reply, END included */
 
-/* The longest cachedump line: "ITEM " key " [" bytes " b; " time " s]\r\n". */
-#define MC_DUMP_ITEM_LINE_MAX (5 + MC_KEY_MAX + 2 + 20 + 4 + 20 + 4)
+/* Room for the longest cachedump line, "ITEM " key " [" bytes " b; " time " s]\r\n", and a NUL. */
+#define MC_DUMP_ITEM_LINE_MAX (5 + MC_KEY_MAX + 2 + 20 + 4 + 20 + 5 + 1)
 /* The longest metadump line after the key: " exp=.. la=.. cas=.. fetch=yes cls=.. size=..\n". */
 #define MC_DUMP_META_TAIL_MAX 160u
 
