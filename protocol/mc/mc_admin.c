@@ -196,7 +196,7 @@ bool mc_crawler_claim(struct mc_shared *sh)
                                                                  memory_order_relaxed, memory_order_relaxed);
 }
 
-/* See mc_admin.h. A `lru_crawler disable` meanwhile has already set it back to idle. */
+/* See mc_admin.h. */
 void mc_crawler_release(struct mc_shared *sh)
 {
     uint64_t dumping = CRAWL_DUMPING;
@@ -453,6 +453,17 @@ static bool crawl_classes_ok(struct mc_token t)
     return true;
 }
 
+/* Drops what is left of a running crawl. A metadump keeps the crawler until it ends (memcached's
+ * disable waits for its crawler thread), so that only its own end gives the crawler back. */
+static void crawl_stop(struct mc_shared *sh)
+{
+    uint64_t left = atomic_load_explicit(&sh->crawl_left, memory_order_relaxed);
+    while (left != CRAWL_DUMPING && left != 0 &&
+           !atomic_compare_exchange_weak_explicit(&sh->crawl_left, &left, 0, memory_order_relaxed,
+                                                  memory_order_relaxed))
+        ;
+}
+
 /* `lru_crawler crawl <classes>`: one reclaim pass over the items (up to tocrawl of them when set),
  * run by the server's reclaim timer in batches; BUSY while the previous one runs. cairn's reclaim
  * pass covers every class, so a class list only decides validity. */
@@ -494,7 +505,7 @@ static void admin_lru_crawler(const struct mc_context *ctx, const struct mc_requ
         outq_add_str(out, was_on ? "ERROR failed to start lru crawler thread\r\n" : "OK\r\n");
     } else if (req->ntokens == 2 && MC_TOK_IS(req->tokens[1], "disable")) {
         atomic_store(&sh->crawler_on, false);
-        atomic_store(&sh->crawl_left, 0);
+        crawl_stop(sh);
         outq_add_str(out, "OK\r\n");
     } else if (req->ntokens == 3 && MC_TOK_IS(req->tokens[1], "crawl")) {
         outq_add_str(out, crawl_start(ctx, req->tokens[2]));

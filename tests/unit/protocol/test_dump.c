@@ -350,6 +350,16 @@ Test(dump, metadump_busy_while_another_runs)
     out = pt_drain(r2, (size_t)-1, NULL);
     cr_expect_str_eq(out, "BUSY currently processing crawler request\r\n");
     free(out);
+    /* disable and enable meanwhile: the running dump keeps the crawler */
+    st = mc_session_feed(s2, S("lru_crawler disable\r\n"), &used, r2);
+    st = mc_session_feed(s2, S("lru_crawler enable\r\n"), &used, r2);
+    out = pt_drain(r2, (size_t)-1, NULL);
+    cr_expect_str_eq(out, "OK\r\nOK\r\n");
+    free(out);
+    st = mc_session_feed(s2, S("lru_crawler metadump all\r\n"), &used, r2);
+    out = pt_drain(r2, (size_t)-1, NULL);
+    cr_expect_str_eq(out, "BUSY currently processing crawler request\r\n");
+    free(out);
     /* the first connection goes away mid-dump: the crawler is free again */
     mc_session_destroy(&a.t.s);
     st = mc_session_feed(s2, S("lru_crawler crawl all\r\n"), &used, r2);
