@@ -22,6 +22,9 @@
  *   it sees the figures memcached would give.
  * Both skip expired and flushed items (the scan does); the walk's guarantee is storage's: a key
  * present for the whole dump is listed at least once (a key may come twice while a shard grows).
+ * A cachedump walks the whole table for its class (items do not record their class, and a class's
+ * pages hold no key order a cursor could resume in while pages move), unless the class is empty:
+ * then it answers END at once.
  *
  * Threads: the session's thread. The scan callback runs under a shard lock: it only formats and
  * appends to the queue.
@@ -140,6 +143,22 @@ static bool classes_empty(const struct mc_dump *d)
             return false;
     }
     return true;
+}
+
+/* Whether any class of d holds a linked item now: a cachedump of empty classes (most of the 64 ids
+ * memcdump asks for) answers END without walking the table. */
+static bool classes_hold_items(struct cache *c, const struct mc_dump *d)
+{
+    unsigned n = cache_class_count(c);
+    for (unsigned id = 1; id <= n; id++) {
+        struct cache_class_stats cs;
+        if (!classes_has(d, id))
+            continue;
+        cache_class_stats_get(c, id, &cs);
+        if (cs.number != 0)
+            return true;
+    }
+    return false;
 }
 
 /* ---- the walk ---- */
@@ -275,7 +294,7 @@ void mc_dump_cachedump(const struct mc_context *ctx, struct mc_dump *d, int argc
     d->limit = limit;
     if (id != 0) /* memcached's class 0 holds nothing: END alone */
         classes_add_mc(d, id);
-    else
+    if (id == 0 || !classes_hold_items(ctx->cache, d))
         d->full = true;
 }
 
