@@ -56,11 +56,31 @@ TestSuite(dumps, .timeout = 120);
 
 /* ---- helpers ---- */
 
-/* Sends a dump request and returns its whole answer, up to and including END (malloc'd). */
+/* Sends a dump request and returns its whole answer, up to and including END (malloc'd). A BUSY
+ * answer (memcached's automatic crawl runs for a moment after its start) is retried. */
 static char *dump(int fd, const char *req, size_t *len)
 {
-    h_sends(fd, req);
-    return h_read_until(fd, "END\r\n", len);
+    for (int tries = 0;; tries++) {
+        size_t flen, rlen = 0;
+        h_sends(fd, req);
+        char *first = h_read_until(fd, "\r\n", &flen); /* the BUSY line, or some (or all) of the dump */
+        if (strncmp(first, "BUSY", 4) == 0 && tries < 50) {
+            free(first);
+            h_sleep_ms(100);
+            continue;
+        }
+        bool ended =
+            (flen == 5 || (flen > 5 && first[flen - 6] == '\n')) && strcmp(first + flen - 5, "END\r\n") == 0;
+        char *rest = ended ? strdup("") : h_read_until(fd, "END\r\n", &rlen);
+        char *all = malloc(flen + rlen + 1);
+        memcpy(all, first, flen);
+        memcpy(all + flen, rest, rlen + 1);
+        free(first);
+        free(rest);
+        if (len != NULL)
+            *len = flen + rlen;
+        return all;
+    }
 }
 
 /* Replaces every run of digits after "exp=" (unless -1), "la=" and "; " (an ITEM line's time, unless
@@ -398,17 +418,27 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-/* Marks base keys "b<i>" (8 digits) found after prefix in out; returns how many distinct. */
+/* Marks base keys "b<i>" (8 digits) of the lines of out that start with prefix; returns how many
+ * distinct. Walks lines with memchr over the known length: strstr and sscanf would each take the
+ * length of the whole rest (quadratic over a dump of megabytes). */
 static unsigned mark_keys(const char *out, const char *prefix, unsigned char *seen, unsigned n)
 {
     unsigned distinct = 0;
-    size_t plen = strlen(prefix);
-    for (const char *p = out; (p = strstr(p, prefix)) != NULL; p += plen) {
-        unsigned i;
-        if (sscanf(p + plen, "%8u", &i) == 1 && i < n && !seen[i]) {
-            seen[i] = 1;
-            distinct++;
+    size_t plen = strlen(prefix), rest = strlen(out);
+    for (const char *p = out; rest > 0;) {
+        const char *nl = memchr(p, '\n', rest);
+        size_t len = nl != NULL ? (size_t)(nl - p) + 1 : rest;
+        if (len > plen && memcmp(p, prefix, plen) == 0) {
+            unsigned i = 0, digits = 0;
+            for (const char *q = p + plen; digits < 8 && q < p + len && *q >= '0' && *q <= '9'; q++, digits++)
+                i = i * 10 + (unsigned)(*q - '0');
+            if (digits == 8 && i < n && !seen[i]) {
+                seen[i] = 1;
+                distinct++;
+            }
         }
+        p += len;
+        rest -= len;
     }
     return distinct;
 }

@@ -248,16 +248,25 @@ static void fill(struct dump_run *d, unsigned n)
     }
 }
 
-/* Counts the lines starting with prefix and marks key:<i> (the text after prefix) in seen. */
+/* Counts the lines starting with prefix and marks key:<i> (the digits after prefix) in seen. Walks
+ * lines with memchr: strstr and sscanf take the length of the whole rest each time. */
 static unsigned count_keys(const char *out, const char *prefix, unsigned char *seen, unsigned n)
 {
     unsigned lines = 0;
-    size_t plen = strlen(prefix);
-    for (const char *p = out; (p = strstr(p, prefix)) != NULL; p += plen) {
-        unsigned i;
-        if (sscanf(p + plen, "%u", &i) == 1 && i < n)
-            seen[i] = 1;
-        lines++;
+    size_t plen = strlen(prefix), rest = strlen(out);
+    for (const char *p = out; rest > 0;) {
+        const char *nl = memchr(p, '\n', rest);
+        size_t len = nl != NULL ? (size_t)(nl - p) + 1 : rest;
+        if (len > plen && memcmp(p, prefix, plen) == 0) {
+            unsigned i = 0, digits = 0;
+            for (const char *q = p + plen; q < p + len && *q >= '0' && *q <= '9'; q++, digits++)
+                i = i * 10 + (unsigned)(*q - '0');
+            if (digits > 0 && i < n)
+                seen[i] = 1;
+            lines++;
+        }
+        p += len;
+        rest -= len;
     }
     return lines;
 }
