@@ -29,8 +29,9 @@ enum proto_status {
     PROTO_SHUTDOWN, /* a shutdown was accepted: write what is queued, then stop the server */
     PROTO_WAIT,     /* a request the server must answer (ops->take_wait): feed nothing more until
                      * that answer is appended to the queue (ops->answer), then feed the rest */
-    PROTO_PAUSE,    /* the output queue reached its pause weight: send some of it, then feed the
-                     * same bytes again (a multi-key request resumes where it stopped) */
+    PROTO_PAUSE,    /* the output queue reached its pause weight, or a long request (a key dump) has
+                     * done one batch: send some of the queue, then feed the same bytes again (the
+                     * request resumes where it stopped) */
     PROTO_BUSY,     /* a storage request's value cannot be given memory now (the receiving budget
                      * is spent): nothing was done; feed the same bytes again later, or call
                      * ops->no_wait first to have it refused */

@@ -211,6 +211,7 @@ static bool setup_cache(struct server *srv)
     srv->ctx.admin_disabled = s->admin_disabled;
     srv->ctx.watch_disabled = s->watch_disabled;
     srv->ctx.reassign_disabled = !s->slab_reassign;
+    srv->ctx.dump_disabled = s->dump_disabled;
     srv->ctx.use_cas = s->use_cas;
     srv->ctx.version = CAIRN_PROTOCOL_VERSION;
     srv->ctx.server = srv;

@@ -147,7 +147,8 @@ void settings_usage(FILE *f)
           "-B, --protocol=<name>     protocol: auto, ascii or binary (default: auto: the\n"
           "                          first byte picks binary, RESP or text)\n"
           "-F, --disable-flush-all   disable flush_all command\n"
-          "-X, --disable-dumping     accepted for memcached's sake: cairn never dumps items\n"
+          "-X, --disable-dumping     refuse the key dumps (stats cachedump, lru_crawler\n"
+          "                          metadump)\n"
           "-W, --disable-watch       `watch` answers \"not allowed\" (cairn has no watchers)\n"
           "-S, --enable-sasl         refused: cairn has no SASL authentication\n"
           "-Y, --auth-file=<file>    refused: cairn has no ASCII authentication\n"
@@ -729,7 +730,7 @@ static const char *apply_option(struct settings *s, int opt, const char *arg, st
         s->flush_enabled = false;
         return NULL;
     case 'X':
-        /* Nothing to switch off: cairn has no item dumps (metadump is refused as with -X). */
+        s->dump_disabled = true;
         return NULL;
     case 'r':
     case 'M':

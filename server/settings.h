@@ -55,6 +55,7 @@ struct settings {
     bool enable_shutdown;    /* -A */
     bool flush_enabled;      /* cleared by -F (and --disable-admin-commands) */
     bool admin_disabled;     /* --disable-admin-commands */
+    bool dump_disabled;      /* -X: stats cachedump and lru_crawler metadump are refused */
     bool use_cas;            /* cleared by -C */
     int backlog;             /* -b, listen() backlog */
     unsigned reqs_per_event; /* -R, reads handled per connection per event before yielding */

@@ -328,7 +328,7 @@ static void settings_machinery(struct server *srv, struct outq *out)
     stat_u64(out, "lru_crawler_tocrawl", mc_crawler_tocrawl(sh));
     stat_u64(out, "tail_repair_time", 0);
     stat_str(out, "flush_enabled", srv->settings->flush_enabled ? "yes" : "no");
-    stat_str(out, "dump_enabled", "no");
+    stat_str(out, "dump_enabled", srv->settings->dump_disabled ? "no" : "yes");
     stat_str(out, "hash_algorithm", "xxh3");
     stat_str(out, "lru_maintainer_thread", "no");
     stat_str(out, "lru_segmented", "no");

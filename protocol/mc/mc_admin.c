@@ -10,9 +10,10 @@
  * crawler does, so `enable` answers memcached's "ERROR failed to start lru crawler thread" while on;
  * `crawl <classes>` asks the server for one extra reclaim pass over the items (mc_crawler_take), and
  * while that pass runs another crawl is "BUSY", so a client cannot make the server do more than one
- * pass at a time. `metadump` is answered as memcached started with -X (no dumps): cairn never lists
- * its keys to a client. Machinery cairn does not have answers as memcached does with it switched off:
- * the segmented-LRU maintainer (lru: "ERROR") and the log watchers (watch: "ERROR").
+ * pass at a time. `metadump` is a key dump (mc_dump.c); it holds the same crawler as a crawl does
+ * (crawl_left is CRAWL_DUMPING meanwhile), so the two are BUSY for each other, as in memcached, where
+ * one crawler thread runs either. Machinery cairn does not have answers as memcached does with it switched
+ * off: the segmented-LRU maintainer (lru: "ERROR") and the log watchers (watch: "ERROR").
  *
  * Bounds, so that no client can hurt another through these commands: the detail table holds at most
  * MC_DETAIL_MAX_PREFIXES prefixes (later ones are counted as dropped, shown in `stats detail dump`),
@@ -54,6 +55,7 @@
 #define CRAWLER_SLEEP_MAX   1000000u    /* one second, in microseconds */
 #define CRAWLER_CLASS_MAX   63u         /* memcached: ids 1 .. MAX_NUMBER_OF_SLAB_CLASSES - 1 */
 #define REASSIGN_PER_SECOND 10u         /* page moves one second may ask for, server-wide */
+#define CRAWL_DUMPING       UINT64_MAX  /* crawl_left while a metadump holds the crawler */
 
 struct prefix_entry {
     struct prefix_entry *next;
@@ -68,7 +70,8 @@ struct mc_shared {
     atomic_bool crawler_on; /* lru_crawler enable|disable; starts on, as memcached's */
     _Atomic unsigned crawler_sleep;
     _Atomic unsigned crawler_tocrawl;
-    _Atomic uint64_t crawl_left; /* items the requested crawl has still to visit; 0 = none */
+    _Atomic uint64_t crawl_left; /* items the requested crawl has still to visit; 0 = none;
+                                  * CRAWL_DUMPING: a metadump runs */
     pthread_mutex_t lock;        /* covers buckets, every entry, the counts and the reassign window */
     struct prefix_entry *buckets[PREFIX_BUCKETS];
     size_t nprefixes;
@@ -184,13 +187,30 @@ size_t mc_crawler_take(struct mc_shared *sh, size_t max)
         return 0;
     uint64_t left = atomic_load_explicit(&sh->crawl_left, memory_order_relaxed);
     for (;;) {
-        if (left == 0)
+        if (left == 0 || left == CRAWL_DUMPING)
             return 0;
         uint64_t n = left < max ? left : max;
         if (atomic_compare_exchange_weak_explicit(&sh->crawl_left, &left, left - n, memory_order_relaxed,
                                                   memory_order_relaxed))
             return (size_t)n;
     }
+}
+
+/* See mc_admin.h. */
+bool mc_crawler_claim(struct mc_shared *sh)
+{
+    uint64_t idle = 0;
+    return sh != NULL && atomic_compare_exchange_strong_explicit(&sh->crawl_left, &idle, CRAWL_DUMPING,
+                                                                 memory_order_relaxed, memory_order_relaxed);
+}
+
+/* See mc_admin.h. */
+void mc_crawler_release(struct mc_shared *sh)
+{
+    uint64_t dumping = CRAWL_DUMPING;
+    if (sh != NULL)
+        atomic_compare_exchange_strong_explicit(&sh->crawl_left, &dumping, 0, memory_order_relaxed,
+                                                memory_order_relaxed);
 }
 
 /* See memcache.h. Takes the table's mutex. */
@@ -443,6 +463,17 @@ static bool crawl_classes_ok(struct mc_token t)
     return true;
 }
 
+/* Drops what is left of a running crawl. A metadump keeps the crawler until it ends (memcached's
+ * disable waits for its crawler thread), so that only its own end gives the crawler back. */
+static void crawl_stop(struct mc_shared *sh)
+{
+    uint64_t left = atomic_load_explicit(&sh->crawl_left, memory_order_relaxed);
+    while (left != CRAWL_DUMPING && left != 0 &&
+           !atomic_compare_exchange_weak_explicit(&sh->crawl_left, &left, 0, memory_order_relaxed,
+                                                  memory_order_relaxed))
+        ;
+}
+
 /* `lru_crawler crawl <classes>`: one reclaim pass over the items (up to tocrawl of them when set),
  * run by the server's reclaim timer in batches; BUSY while the previous one runs. cairn's reclaim
  * pass covers every class, so a class list only decides validity. */
@@ -469,15 +500,8 @@ static const char *crawl_start(const struct mc_context *ctx, struct mc_token cla
     return "OK\r\n";
 }
 
-/* `lru_crawler metadump <classes>`: as memcached started with -X; the order of its checks. */
-static const char *metadump_reply(const struct mc_context *ctx)
-{
-    if (!mc_crawler_enabled(ctx->shared))
-        return "CLIENT_ERROR lru crawler disabled\r\n";
-    return "ERROR metadump not allowed\r\n";
-}
-
-/* lru_crawler as memcached 1.6.18 answers it; noreply is never honoured. */
+/* lru_crawler as memcached 1.6.18 answers it; noreply is never honoured. `lru_crawler metadump <arg>`
+ * never comes here with shared state: the session runs it (mc_dump_metadump). */
 static void admin_lru_crawler(const struct mc_context *ctx, const struct mc_request *req, struct outq *out)
 {
     struct mc_shared *sh = ctx->shared;
@@ -491,12 +515,10 @@ static void admin_lru_crawler(const struct mc_context *ctx, const struct mc_requ
         outq_add_str(out, was_on ? "ERROR failed to start lru crawler thread\r\n" : "OK\r\n");
     } else if (req->ntokens == 2 && MC_TOK_IS(req->tokens[1], "disable")) {
         atomic_store(&sh->crawler_on, false);
-        atomic_store(&sh->crawl_left, 0);
+        crawl_stop(sh);
         outq_add_str(out, "OK\r\n");
     } else if (req->ntokens == 3 && MC_TOK_IS(req->tokens[1], "crawl")) {
         outq_add_str(out, crawl_start(ctx, req->tokens[2]));
-    } else if (req->ntokens == 3 && MC_TOK_IS(req->tokens[1], "metadump")) {
-        outq_add_str(out, metadump_reply(ctx));
     } else if (req->ntokens == 3 && MC_TOK_IS(req->tokens[1], "sleep")) {
         if (!mc_parse_u32(req->tokens[2], &v))
             outq_add_str(out, MC_ERR_BAD_FORMAT);

@@ -39,6 +39,11 @@ bool mc_admin_is_snapshot(const struct mc_request *req);
  * PROTO_WAIT_NONE, answered "ERROR" as memcached answers bad admin arguments. noreply is not honoured. */
 enum proto_wait mc_admin_snapshot_kind(const struct mc_request *req);
 
+/* The server's one crawler for a metadump: true when it was idle (no crawl, no other metadump) and is
+ * now held; mc_crawler_release() gives it back. A crawl asked for meanwhile is BUSY. */
+bool mc_crawler_claim(struct mc_shared *sh);
+void mc_crawler_release(struct mc_shared *sh);
+
 /* `stats detail ...` (argv[0] is "detail"): writes the whole reply. */
 void mc_admin_stats_detail(const struct mc_context *ctx, int argc, char **argv, struct outq *out);
 

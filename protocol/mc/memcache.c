@@ -25,6 +25,8 @@
  * remembers where it stopped (get_resume, an offset into its line) and goes on from there when the
  * same line is fed again, so a line of 100,000 keys is executed as its replies drain instead of
  * queueing them all at once; the counters and the hits stay exactly as one pass would make them.
+ * A key dump (stats cachedump, lru_crawler metadump) goes on the same way: each feed of its line
+ * runs one bounded batch of the walk and answers PROTO_PAUSE until END is queued (mc_dump.h).
  *
  * Arithmetic in place (mc_arith.h): incr, decr and ma rewrite a number in its item only when nobody
  * else holds it, as memcached does. memcached writes its replies out after every get and keeps the
@@ -56,6 +58,7 @@
 
 #include "protocol/mc/mc_admin.h"
 #include "protocol/mc/mc_arith.h"
+#include "protocol/mc/mc_dump.h"
 #include "protocol/mc/mc_internal.h"
 #include "protocol/mc/mc_meta.h"
 #include "protocol/mc/mc_parse.h"
@@ -98,6 +101,9 @@ struct mc_session {
         int32_t exptime;
         size_t keys_end; /* offset in the line */
     } get_held;
+    /* LINE: a key dump (stats cachedump, lru_crawler metadump) in progress: its line is fed again
+     * (PROTO_PAUSE) and the dump goes on from its cursor until END is queued (mc_dump.h). */
+    struct mc_dump dump;
     /* PROTO_WAIT: what the server was asked to do */
     enum proto_wait wait;
     /* VALUE of an ms: the meta reply to build once the value is in (mc_meta.h) */
@@ -158,6 +164,7 @@ void mc_session_destroy(struct mc_session **sp)
         cache_item_release(s->ctx->cache, &s->it);
     }
     mc_meta_held_release(s->ctx->cache, &s->held);
+    mc_dump_abort(s->ctx, &s->dump);
     free(s);
     *sp = NULL;
 }
@@ -492,7 +499,8 @@ static void mc_exec_flush(struct mc_session *s, const struct mc_request *req, st
     mc_reply(out, req->noreply, "OK\r\n");
 }
 
-static void mc_exec_stats(struct mc_session *s, const struct mc_request *req, struct outq *out)
+/* `stats` and its groups; `stats cachedump` starts a dump (PROTO_PAUSE until it is done). */
+static enum proto_status mc_exec_stats(struct mc_session *s, const struct mc_request *req, struct outq *out)
 {
     char buf[MC_STATS_BUF];
     char *argv[MC_STATS_ARGS + 1];
@@ -510,7 +518,11 @@ static void mc_exec_stats(struct mc_session *s, const struct mc_request *req, st
     argv[argc] = NULL;
     if (argc > 0 && strcmp(argv[0], "detail") == 0) {
         mc_admin_stats_detail(s->ctx, argc, argv, out);
-        return;
+        return PROTO_OK;
+    }
+    if (argc > 0 && strcmp(argv[0], "cachedump") == 0) {
+        mc_dump_cachedump(s->ctx, &s->dump, argc, argv, out);
+        return s->dump.kind != MC_DUMP_NONE ? mc_dump_run(s->ctx, &s->dump, out) : PROTO_OK;
     }
     enum mc_stats_result r = MC_STATS_UNKNOWN;
     if (s->ctx->stats != NULL)
@@ -521,6 +533,20 @@ static void mc_exec_stats(struct mc_session *s, const struct mc_request *req, st
         outq_add(out, "END\r\n", 5);
     else if (r == MC_STATS_UNKNOWN)
         outq_add(out, MC_ERR_ERROR, sizeof(MC_ERR_ERROR) - 1);
+    return PROTO_OK;
+}
+
+/* `lru_crawler metadump <arg>` starts a dump (PROTO_PAUSE until it is done); the other lru_crawler
+ * subcommands, and every one without shared admin state, are mc_admin.c's. */
+static enum proto_status mc_exec_lru_crawler(struct mc_session *s, const struct mc_request *req,
+                                             struct outq *out)
+{
+    if (s->ctx->shared == NULL || req->ntokens != 3 || !MC_TOK_IS(req->tokens[1], "metadump")) {
+        mc_admin_exec(s->ctx, req, out);
+        return PROTO_OK;
+    }
+    mc_dump_metadump(s->ctx, &s->dump, req->tokens[2], out);
+    return s->dump.kind != MC_DUMP_NONE ? mc_dump_run(s->ctx, &s->dump, out) : PROTO_OK;
 }
 
 static enum proto_status mc_exec_shutdown(struct mc_session *s, const struct mc_request *req,
@@ -595,6 +621,8 @@ static enum proto_status mc_exec_get_flush(struct mc_session *s, const struct mc
 static enum proto_status mc_exec_line(struct mc_session *s, const char *line, size_t len, struct outq *out)
 {
     struct mc_request req;
+    if (s->dump.kind != MC_DUMP_NONE)
+        return mc_dump_run(s->ctx, &s->dump, out); /* the dump's own line, fed again */
     if (s->get_resume != 0) {
         /* A paused get, already parsed and allowed: only what mc_exec_get reads. */
         req.cmd = s->get_held.cmd;
@@ -667,11 +695,11 @@ static enum proto_status mc_exec_line(struct mc_session *s, const char *line, si
     case MC_CMD_SHUTDOWN:
         return mc_exec_shutdown(s, &req, out);
     case MC_CMD_STATS:
-        mc_exec_stats(s, &req, out);
-        break;
+        return mc_exec_stats(s, &req, out);
+    case MC_CMD_LRU_CRAWLER:
+        return mc_exec_lru_crawler(s, &req, out);
     case MC_CMD_CACHE_MEMLIMIT:
     case MC_CMD_SLABS:
-    case MC_CMD_LRU_CRAWLER:
     case MC_CMD_LRU:
     case MC_CMD_WATCH:
         mc_admin_exec(s->ctx, &req, out);

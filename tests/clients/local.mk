@@ -1,7 +1,7 @@
 # tests/clients: real client libraries against the server: libmemcached's C API (Criterion, built
 # when configure found libmemcached) and pymemcache (Python, run through a shell wrapper); for the
 # RESP side, hiredis (Criterion, built when configure found hiredis), redis-py (Python, through a
-# shell wrapper) and redis-cli (shell). Each skips (exit 77) when its client is not installed.
+# shell wrapper) and redis-cli (shell); memcdump and memcached-tool, the dump tools (shell). Each skips (exit 77) when its client is not installed.
 if HAVE_LIBMEMCACHED
 check_PROGRAMS += tests/clients/test_libmemcached
 TESTS += tests/clients/test_libmemcached
@@ -21,7 +21,7 @@ tests_clients_test_hiredis_LDADD = $(CRITERION_LIBS) $(HIREDIS_LIBS)
 endif
 
 TESTS += tests/clients/test_pymemcache.sh tests/clients/test_redis_py.sh tests/clients/test_redis_cli.sh \
-	tests/clients/test_node_redis.sh
+	tests/clients/test_node_redis.sh tests/clients/test_dump_tools.sh
 EXTRA_DIST += tests/clients/test_pymemcache.sh tests/clients/test_pymemcache.py \
 	tests/clients/test_redis_py.sh tests/clients/test_redis_py.py tests/clients/test_redis_cli.sh \
-	tests/clients/test_node_redis.sh tests/clients/test_node_redis.mjs
+	tests/clients/test_node_redis.sh tests/clients/test_node_redis.mjs tests/clients/test_dump_tools.sh

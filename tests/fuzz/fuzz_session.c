@@ -19,7 +19,8 @@
  * - feed never consumes more than it was given; after PROTO_OK outside a value block, what is left
  *   holds no complete line; inside one, everything was taken; every byte offered is consumed, left
  *   over, or went into the value window;
- * - PROTO_WAIT only with snapshots on and take_wait says what, once; PROTO_PAUSE only at the pause limit;
+ * - PROTO_WAIT only with snapshots on and take_wait says what, once; PROTO_PAUSE only at the pause limit
+ *   (or between the batches of a key dump);
  *   PROTO_BUSY only with a budget; the loop always makes progress;
  * - the reply stream is memcached's: lines end in "\r\n", no bare "\n" inside one, each starts with a
  *   known reply word or a number, and every VALUE / VA block has exactly the length it announces;
@@ -227,6 +228,17 @@ static void drain_all(struct run *t)
     FUZZ_CHECK(outq_pending(t->r) == 0);
 }
 
+/* Whether the buffered input starts with a key dump request (it may answer PROTO_PAUSE below the
+ * pause weight, once per batch). */
+static bool is_dump_line(const char *p, size_t n)
+{
+    while (n > 0 && *p == ' ') {
+        p++;
+        n--;
+    }
+    return (n >= 6 && memcmp(p, "stats ", 6) == 0) || (n >= 12 && memcmp(p, "lru_crawler ", 12) == 0);
+}
+
 /* Feeds the stream in[0..n) through the session as a connection would; returns the bytes that
  * were never consumed (a partial line at the end, or what followed a close). */
 static size_t run_stream(struct run *t, const char *in, size_t n)
@@ -287,7 +299,9 @@ static size_t run_stream(struct run *t, const char *in, size_t n)
             break;
         }
         case PROTO_PAUSE:
-            FUZZ_CHECK(t->ctx.out_pause > 0 && outq_weight(t->r) >= t->ctx.out_pause);
+            /* or a key dump that yields between batches (its line is fed again) */
+            FUZZ_CHECK((t->ctx.out_pause > 0 && outq_weight(t->r) >= t->ctx.out_pause) ||
+                       is_dump_line(rbuf, rlen));
             FUZZ_CHECK(rlen > 0);
             drain_all(t);
             refeed = true;
@@ -311,12 +325,41 @@ static size_t run_stream(struct run *t, const char *in, size_t n)
 
 /* ---- the reply stream ---- */
 
-static const char *const reply_words[] = {
-    "VALUE", "END", "STORED", "NOT_STORED", "EXISTS", "NOT_FOUND", "DELETED", "TOUCHED", "OK",
-    "ERROR", "ERROR:", "CLIENT_ERROR", "SERVER_ERROR", "VERSION", "STAT", "RESET", "BUSY",
-    "BADCLASS", "NOSPARE", "SAME", "MEMLIMIT_ADJUST_FAILED", "MEMLIMIT_TOO_SMALL", "PREFIX",
-    "PREFIXES_DROPPED", "VA", "HD", "NF", "NS", "EX", "EN", "ME", "MN", NULL
-};
+static const char *const reply_words[] = {"VALUE",
+                                          "END",
+                                          "STORED",
+                                          "NOT_STORED",
+                                          "EXISTS",
+                                          "NOT_FOUND",
+                                          "DELETED",
+                                          "TOUCHED",
+                                          "OK",
+                                          "ERROR",
+                                          "ERROR:",
+                                          "CLIENT_ERROR",
+                                          "SERVER_ERROR",
+                                          "VERSION",
+                                          "STAT",
+                                          "RESET",
+                                          "BUSY",
+                                          "BADCLASS",
+                                          "NOSPARE",
+                                          "SAME",
+                                          "MEMLIMIT_ADJUST_FAILED",
+                                          "MEMLIMIT_TOO_SMALL",
+                                          "PREFIX",
+                                          "PREFIXES_DROPPED",
+                                          "VA",
+                                          "HD",
+                                          "NF",
+                                          "NS",
+                                          "EX",
+                                          "EN",
+                                          "ME",
+                                          "MN",
+                                          "ITEM",
+                                          "NOTSTARTED",
+                                          NULL};
 
 static bool all_digits(const char *p, size_t n)
 {
@@ -328,7 +371,15 @@ static bool all_digits(const char *p, size_t n)
     return true;
 }
 
-/* Reads one reply line at *pos (without its "\r\n"); false at the end of the stream. */
+/* Whether p (rest bytes) starts a metadump line, "key=<URL-encoded key> ...", which memcached ends
+ * with a bare "\n". */
+static bool is_metadump_line(const char *p, size_t rest)
+{
+    return rest >= 4 && memcmp(p, "key=", 4) == 0;
+}
+
+/* Reads one reply line at *pos (without its "\r\n", or a metadump line's "\n"); false at the end of
+ * the stream. */
 static bool next_line(const struct buf *o, size_t *pos, const char **line, size_t *len)
 {
     if (*pos >= o->len)
@@ -337,6 +388,14 @@ static bool next_line(const struct buf *o, size_t *pos, const char **line, size_
     size_t rest = o->len - *pos;
     const char *nl = memchr(p, '\n', rest);
     FUZZ_CHECK(nl != NULL);           /* every reply line is terminated */
+    if (is_metadump_line(p, rest)) {
+        *line = p;
+        *len = (size_t)(nl - p);
+        *pos += *len + 1;
+        for (size_t i = 0; i < *len; i++)
+            FUZZ_CHECK(p[i] > ' ' || p[i] == ' '); /* the key is encoded: no control byte */
+        return true;
+    }
     FUZZ_CHECK(nl > p && nl[-1] == '\r'); /* by "\r\n" */
     *line = p;
     *len = (size_t)(nl - p) - 1;
@@ -392,7 +451,7 @@ static void check_replies(const struct buf *o)
         size_t w = 0;
         while (w < len && line[w] != ' ')
             w++;
-        bool known = all_digits(line, w);
+        bool known = all_digits(line, w) || is_metadump_line(line, len);
         for (size_t i = 0; !known && reply_words[i] != NULL; i++)
             known = strlen(reply_words[i]) == w && memcmp(reply_words[i], line, w) == 0;
         if (!known) {

@@ -20,7 +20,8 @@ INTEGRATION_TESTS = \
 	tests/integration/test_hostile \
 	tests/integration/test_resp \
 	tests/integration/test_cmdline \
-	tests/integration/test_binary
+	tests/integration/test_binary \
+	tests/integration/test_dumps
 
 check_PROGRAMS += $(INTEGRATION_TESTS)
 TESTS += $(INTEGRATION_TESTS)
@@ -73,3 +74,7 @@ tests_integration_test_resp_LDADD = $(INTEG_LIBS) -lpthread
 tests_integration_test_binary_SOURCES = tests/integration/test_binary.c $(INTEG_HARNESS)
 tests_integration_test_binary_CFLAGS = $(INTEG_CFLAGS)
 tests_integration_test_binary_LDADD = $(INTEG_LIBS)
+
+tests_integration_test_dumps_SOURCES = tests/integration/test_dumps.c $(INTEG_HARNESS)
+tests_integration_test_dumps_CFLAGS = $(INTEG_CFLAGS)
+tests_integration_test_dumps_LDADD = $(INTEG_LIBS) -lpthread

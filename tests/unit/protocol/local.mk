@@ -12,6 +12,7 @@ PROTOCOL_UNIT_TESTS = \
 	tests/unit/protocol/test_outq \
 	tests/unit/protocol/test_session \
 	tests/unit/protocol/test_admin \
+	tests/unit/protocol/test_dump \
 	tests/unit/protocol/test_meta_parse \
 	tests/unit/protocol/test_arith \
 	tests/unit/protocol/test_mcbin_parse \
@@ -71,3 +72,7 @@ tests_unit_protocol_test_mcbin_parse_LDADD = $(PROTOCOL_TEST_LDADD)
 tests_unit_protocol_test_mcbin_session_SOURCES = tests/unit/protocol/test_mcbin_session.c
 tests_unit_protocol_test_mcbin_session_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
 tests_unit_protocol_test_mcbin_session_LDADD = $(PROTOCOL_TEST_LDADD)
+
+tests_unit_protocol_test_dump_SOURCES = tests/unit/protocol/test_dump.c
+tests_unit_protocol_test_dump_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
+tests_unit_protocol_test_dump_LDADD = $(PROTOCOL_TEST_LDADD)
