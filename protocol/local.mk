@@ -15,5 +15,7 @@ libcairn_protocol_a_SOURCES = \
 	protocol/mc/mc_admin.h protocol/mc/mc_admin.c \
 	protocol/mc/mc_meta.h protocol/mc/mc_meta.c \
 	protocol/mc/mc_arith.h protocol/mc/mc_arith.c \
-	protocol/mc/mc_internal.h
+	protocol/mc/mc_internal.h \
+	protocol/mcbin/mcbin.h protocol/mcbin/mcbin.c \
+	protocol/mcbin/mcbin_parse.h protocol/mcbin/mcbin_parse.c
 libcairn_protocol_a_CFLAGS = $(AM_CFLAGS)

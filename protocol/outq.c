@@ -11,8 +11,8 @@
  *   moves when it grows. Appending text right after a TEXT entry that ends at the buffer's end just
  *   extends that entry, so a run of status lines is one iovec.
  * - A VALUE entry stands for item_value(it)[0..nbytes) followed by the two bytes "\r\n" from a
- *   static string (the item stores no terminator). It holds one item reference (owns), except when a
- *   later unwritten entry of the same item took it over (outq_add_value).
+ *   static string (the item stores no terminator), or by nothing (the binary protocol's values). It holds one
+ * item reference (owns), except when a later unwritten entry of the same item took it over (outq_add_value).
  * - head is the first entry not fully written and head_off the bytes of it already written. Entries
  *   before head have had their item references released.
  *
@@ -43,8 +43,9 @@ enum outq_kind { OUTQ_TEXT = 0, OUTQ_VALUE };
 struct outq_entry {
     enum outq_kind kind;
     bool owns;       /* VALUE: this entry holds the reference (see outq_add_value) */
+    bool crlf;       /* VALUE: "\r\n" follows the value (not for outq_add_value_raw) */
     size_t off;      /* TEXT: offset into text */
-    size_t len;      /* bytes on the wire (VALUE: nbytes + 2) */
+    size_t len;      /* bytes on the wire (VALUE: nbytes, + 2 with crlf) */
     struct item *it; /* VALUE only */
 };
 _Static_assert(sizeof(struct outq_entry) <= 32, "an entry stays 32 bytes (outq_weight, memory bounds)");
@@ -202,13 +203,8 @@ void outq_printf(struct outq *r, const char *fmt, ...)
     outq_text_commit(r, (size_t)n);
 }
 
-/* Queues the item's value and "\r\n" by reference; the caller's reference now belongs to the queue.
- * When the newest unwritten value is the same item (`get a a a`, a pipeline of gets of one key), the
- * new entry takes over that entry's reference and the caller's is released: entries go out in
- * order, so the last entry of a run is the one that must keep the item alive, and a run of any
- * length holds one reference. A hot key read by many pipelining clients then costs one reference
- * per client, not one per queued reply. */
-void outq_add_value(struct outq *r, struct item *it)
+/* Queues a VALUE entry for it, followed by "\r\n" when crlf (see outq_add_value). */
+static void outq_add_item(struct outq *r, struct item *it, bool crlf)
 {
     struct outq_entry *e = outq_new_entry(r);
     if (e == NULL) {
@@ -217,7 +213,8 @@ void outq_add_value(struct outq *r, struct item *it)
     }
     e->kind = OUTQ_VALUE;
     e->off = 0;
-    e->len = item_nbytes(it) + 2;
+    e->crlf = crlf;
+    e->len = item_nbytes(it) + (crlf ? 2 : 0);
     e->it = it;
     e->owns = true;
     if (r->last_value != OUTQ_NONE && r->ents[r->last_value].it == it) {
@@ -226,6 +223,27 @@ void outq_add_value(struct outq *r, struct item *it)
     }
     r->last_value = (size_t)(e - r->ents);
     r->pending += e->len;
+}
+
+/* Queues the item's value and "\r\n" by reference; the caller's reference now belongs to the queue.
+ * When the newest unwritten value is the same item (`get a a a`, a pipeline of gets of one key), the
+ * new entry takes over that entry's reference and the caller's is released: entries go out in
+ * order, so the last entry of a run is the one that must keep the item alive, and a run of any
+ * length holds one reference. A hot key read by many pipelining clients then costs one reference
+ * per client, not one per queued reply. */
+void outq_add_value(struct outq *r, struct item *it)
+{
+    outq_add_item(r, it, true);
+}
+
+/* See outq.h. An empty value queues nothing (a zero-length entry would never be consumed). */
+void outq_add_value_raw(struct outq *r, struct item *it)
+{
+    if (item_nbytes(it) == 0) {
+        cache_item_release(r->cache, &it);
+        return;
+    }
+    outq_add_item(r, it, false);
 }
 
 /* Bytes queued and not yet consumed. */
@@ -255,14 +273,14 @@ static int outq_entry_iov(const struct outq *r, const struct outq_entry *e, size
         iov[0].iov_len = e->len - skip;
         return 1;
     }
-    size_t nbytes = e->len - 2;
+    size_t nbytes = e->len - (e->crlf ? 2 : 0);
     int k = 0;
     if (skip < nbytes) {
         iov[k].iov_base = item_value(e->it) + skip;
         iov[k].iov_len = nbytes - skip;
         k++;
         skip = nbytes;
-        if (k == room)
+        if (k == room || !e->crlf)
             return k;
     }
     iov[k].iov_base = (void *)(outq_crlf + (skip - nbytes));

@@ -37,6 +37,9 @@ void outq_printf(struct outq *r, const char *fmt, ...) __attribute__((format(pri
 /* Appends the item's value followed by "\r\n", taking over the caller's reference to it. */
 void outq_add_value(struct outq *r, struct item *it);
 
+/* As outq_add_value, without the "\r\n" (the binary protocol's values carry their length). */
+void outq_add_value_raw(struct outq *r, struct item *it);
+
 /* Bytes queued and not yet written. */
 size_t outq_pending(const struct outq *r);
 

@@ -192,9 +192,10 @@ static bool sess_value_window(struct conn *c, char **dst, size_t *len)
     return c->sess != NULL && c->ops->value_window(c->sess, dst, len);
 }
 
-/* On a listener that also takes RESP (star_ops), the first byte picks the protocol: '*' is RESP
- * (every Redis client sends a multibulk first), anything else the listener's own. The session is
- * created here, once; false when no memory is left for it. */
+/* On a listener that also takes RESP (star_ops) or the binary protocol (bin_ops), the first byte
+ * picks the protocol: '*' is RESP (every Redis client sends a multibulk first), 0x80 the binary
+ * protocol's request magic, anything else the listener's own. The session is created here, once;
+ * false when no memory is left for it. */
 static bool pick_protocol(struct conn *c)
 {
     const struct listener *l = &c->w->srv->listeners[c->listener];
@@ -206,6 +207,9 @@ static bool pick_protocol(struct conn *c)
     if (l->star_ops != NULL && c->rlen > 0 && c->rbuf[0] == '*') {
         ops = l->star_ops;
         ctx = l->star_ctx;
+    } else if (l->bin_ops != NULL && c->rlen > 0 && (unsigned char)c->rbuf[0] == 0x80) {
+        ops = l->bin_ops;
+        ctx = l->bin_ctx;
     }
     void *sess = ops->create(ctx, worker_proto_stats(c->w, ops));
     pthread_mutex_lock(&c->w->conns_lock);
@@ -784,11 +788,12 @@ struct conn *conn_create(struct worker *w, int fd, unsigned listener)
     c->rbuf = malloc(c->rsize);
     c->out = outq_create(srv->cache);
     c->ops = srv->listeners[listener].ops;
-    if (srv->listeners[listener].star_ops == NULL) /* else the first byte decides (pick_protocol) */
+    /* with a choice of protocols the first byte decides (pick_protocol) */
+    bool chosen_later = srv->listeners[listener].star_ops != NULL || srv->listeners[listener].bin_ops != NULL;
+    if (!chosen_later)
         c->sess = c->ops->create(srv->listeners[listener].ctx, worker_proto_stats(w, c->ops));
     c->ev = event_new(w->base, fd, EV_READ | EV_PERSIST, on_event, c);
-    if (c->rbuf == NULL || c->out == NULL || c->ev == NULL ||
-        (c->sess == NULL && srv->listeners[listener].star_ops == NULL))
+    if (c->rbuf == NULL || c->out == NULL || c->ev == NULL || (c->sess == NULL && !chosen_later))
         goto fail;
     if (!is_unix) {
         int one = 1;

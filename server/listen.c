@@ -27,6 +27,7 @@
 
 #include <event2/event.h>
 
+#include "protocol/mcbin/mcbin.h"
 #include "protocol/resp/resp.h"
 #include "server/server_internal.h"
 
@@ -51,8 +52,11 @@ void listen_format_addr(const struct sockaddr *sa, char *out, size_t n)
     }
 }
 
-/* Appends a listener for fd: memcached's text protocols, which hand a connection whose first byte is
- * '*' to RESP; or, for the --resp-port (resp true), RESP from the first byte. */
+/* Appends a listener for fd. The --resp-port (resp true) speaks RESP from the first byte. The
+ * memcached port speaks as -B says: auto takes the binary protocol for a first byte 0x80, RESP for
+ * '*' and the text protocols otherwise; ascii the same without the binary protocol (memcached reads
+ * such a request as text); binary only the binary protocol (whatever else arrives is closed on its
+ * first header, as memcached does). */
 static bool add_listener(struct server *srv, int fd, bool is_unix, const char *addr, bool resp)
 {
     struct listener *l = realloc(srv->listeners, (srv->nlisteners + 1) * sizeof(*l));
@@ -66,11 +70,18 @@ static bool add_listener(struct server *srv, int fd, bool is_unix, const char *a
     if (resp) {
         l->ops = &resp_proto_ops;
         l->ctx = &srv->resp_ctx;
+    } else if (srv->settings->protocol == SETTINGS_PROTO_BINARY) {
+        l->ops = &mcbin_proto_ops;
+        l->ctx = &srv->ctx; /* the binary protocol shares the text protocol's context */
     } else {
         l->ops = &mc_proto_ops; /* memcached's text protocols (classic and meta) */
         l->ctx = &srv->ctx;
         l->star_ops = &resp_proto_ops; /* RESP for a first byte '*' */
         l->star_ctx = &srv->resp_ctx;
+        if (srv->settings->protocol == SETTINGS_PROTO_AUTO) {
+            l->bin_ops = &mcbin_proto_ops; /* the binary protocol for a first byte 0x80 */
+            l->bin_ctx = &srv->ctx;
+        }
     }
     snprintf(l->addr, sizeof(l->addr), "%s", addr);
     return true;

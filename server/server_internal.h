@@ -182,6 +182,9 @@ struct listener {
      * memcached port): the session is created when the first bytes arrive. */
     const struct proto_ops *star_ops;
     const void *star_ctx;
+    /* Likewise for a first byte 0x80: memcached's binary protocol (-B auto). */
+    const struct proto_ops *bin_ops;
+    const void *bin_ctx;
 };
 
 #define SERVER_NSIGNALS 4

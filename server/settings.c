@@ -120,8 +120,8 @@ void settings_usage(FILE *f)
           "                          starvation (default: 20)\n"
           "-C, --disable-cas         disable use of CAS\n"
           "-b, --listen-backlog=<num> set the backlog queue limit (default: 1024)\n"
-          "-B, --protocol=<name>     protocol: auto or ascii (default: auto; cairn speaks\n"
-          "                          the text protocols only, so binary is refused)\n"
+          "-B, --protocol=<name>     protocol: auto, ascii or binary (default: auto: the\n"
+          "                          first byte picks binary, RESP or text)\n"
           "-F, --disable-flush-all   disable flush_all command\n"
           "-X, --disable-dumping     accepted for memcached's sake: cairn never dumps items\n"
           "-W, --disable-watch       accepted for memcached's sake: cairn has no watchers\n"
@@ -540,14 +540,21 @@ static const char *apply_factor(struct settings *s, const char *arg, struct pars
     return NULL;
 }
 
-/* -B: memcached's three values and its text for others. cairn speaks the text protocols only, so
- * binary is refused (cairn only); auto serves what cairn speaks. */
-static const char *apply_protocol(const char *arg, struct parse_error *e)
+/* -B: memcached's three values, and its text for others. */
+static const char *apply_protocol(struct settings *s, const char *arg, struct parse_error *e)
 {
-    if (strcmp(arg, "ascii") == 0 || strcmp(arg, "auto") == 0)
+    if (strcmp(arg, "auto") == 0) {
+        s->protocol = SETTINGS_PROTO_AUTO;
         return NULL;
-    if (strcmp(arg, "binary") == 0)
-        return fail64(e, "Binary protocol is not supported: use -B ascii");
+    }
+    if (strcmp(arg, "ascii") == 0) {
+        s->protocol = SETTINGS_PROTO_ASCII;
+        return NULL;
+    }
+    if (strcmp(arg, "binary") == 0) {
+        s->protocol = SETTINGS_PROTO_BINARY;
+        return NULL;
+    }
     snprintf(e->buf, sizeof(e->buf),
              "Invalid value for binding protocol: %.64s\n -- should be one of auto, binary, or ascii", arg);
     return fail64(e, e->buf);
@@ -614,7 +621,7 @@ static const char *apply_option(struct settings *s, int opt, const char *arg, st
     case 'f':
         return apply_factor(s, arg, e);
     case 'B':
-        return apply_protocol(arg, e);
+        return apply_protocol(s, arg, e);
     case 'v':
         s->verbose++;
         return NULL;

@@ -22,12 +22,20 @@
 #define CAIRN_VERSION          "cairn " PACKAGE_VERSION
 #define CAIRN_PROTOCOL_VERSION "1.6.18-cairn-" PACKAGE_VERSION
 
+/* -B: which protocols the memcached port speaks (memcached's binding_protocol). */
+enum settings_protocol {
+    SETTINGS_PROTO_AUTO = 0, /* the first byte decides: 0x80 binary, '*' RESP, else text */
+    SETTINGS_PROTO_ASCII,    /* text (and RESP for '*'); a binary request is read as text */
+    SETTINGS_PROTO_BINARY    /* binary only: anything else is closed on its first header */
+};
+
 struct settings {
     int port;      /* -p, TCP port (0 = any free port) */
     char **listen; /* -l addresses, split at commas; default 127.0.0.1 */
     size_t nlisten;
     char *listen_spec;       /* the -l values as given, joined by ',' (stats settings "inter") */
     int udp_port;            /* -U, only 0 is accepted */
+    enum settings_protocol protocol; /* -B */
     int resp_port;           /* --resp-port: a port that speaks RESP from the first byte (-1 = none) */
     char *unix_socket;       /* -s, a path; when set, no TCP listener */
     unsigned unix_mask;      /* -a, octal permissions of the socket file */

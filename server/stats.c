@@ -301,7 +301,10 @@ static void settings_server(struct server *srv, const struct cache_stats *cs, st
     stat_u64(out, "reqs_per_event", s->reqs_per_event);
     stat_str(out, "cas_enabled", s->use_cas ? "yes" : "no");
     stat_u64(out, "tcp_backlog", (uint64_t)s->backlog);
-    stat_str(out, "binding_protocol", "ascii");
+    stat_str(out, "binding_protocol",
+             s->protocol == SETTINGS_PROTO_BINARY  ? "binary"
+             : s->protocol == SETTINGS_PROTO_ASCII ? "ascii"
+                                                   : "auto-negotiate");
     stat_str(out, "auth_enabled_sasl", "no");
     stat_str(out, "auth_enabled_ascii", "no");
     stat_u64(out, "item_size_max", s->item_size_max);

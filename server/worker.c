@@ -81,12 +81,13 @@ static void drop_socket(struct server *srv, int fd)
     atomic_fetch_sub_explicit(&srv->curr_conns, 1, memory_order_relaxed);
 }
 
-/* See server_internal.h: each protocol's counters have their own block. */
+/* See server_internal.h: RESP's counters have their own block; memcached's text and binary
+ * protocols count in the same one (memcached's `stats` names, one set for both). */
 void *worker_proto_stats(struct worker *w, const struct proto_ops *ops)
 {
     if (ops == &resp_proto_ops)
         return &w->resp;
-    return &w->mc;
+    return &w->mc; /* mc_proto_ops, mcbin_proto_ops */
 }
 
 /* Hands an accepted socket to worker w; the worker owns fd from now on (closes it if stopping). */

@@ -1,6 +1,7 @@
 /*
- * mc_internal.h: small helpers shared by the protocol layer's own files (memcache.c, mc_meta.c,
- * mc_admin.c); not part of the layer's interface (memcache.h is).
+ * mc_internal.h: small helpers shared by the memcached protocols' own files (memcache.c, mc_meta.c,
+ * mc_admin.c, and the binary protocol's protocol/mcbin/mcbin.c, which applies the same rules); not
+ * part of the layer's interface (memcache.h and mcbin.h are).
  *
  * Threads: the counters are one worker's own (see memcache.h): relaxed load + store, never a
  * read-modify-write, because only that worker writes them.
@@ -20,6 +21,15 @@
 static inline void mc_count(uint64_t *c)
 {
     __atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
+}
+
+/* Counts why a lookup missed (get_expired, get_flushed). */
+static inline void mc_count_miss(struct mc_stats *st, enum cache_miss_reason why)
+{
+    if (why == CACHE_MISS_EXPIRED)
+        mc_count(&st->get_expired);
+    else if (why == CACHE_MISS_FLUSHED)
+        mc_count(&st->get_flushed);
 }
 
 /* Queues line unless the request said noreply. */

@@ -190,14 +190,6 @@ static void mc_add_hit(struct outq *out, struct item *it, bool with_cas)
 
 /* ---- commands ---- */
 
-static void mc_count_miss(struct mc_stats *st, enum cache_miss_reason why)
-{
-    if (why == CACHE_MISS_EXPIRED)
-        mc_count(&st->get_expired);
-    else if (why == CACHE_MISS_FLUSHED)
-        mc_count(&st->get_flushed);
-}
-
 /* Whether the output queue is full (see PROTO_PAUSE). */
 static inline bool mc_out_full(const struct mc_session *s, const struct outq *out)
 {

@@ -177,7 +177,7 @@ static size_t build_argv(const char **argv, const char *bin, bool memcached, int
         argv[n++] = "root";
     }
     if (memcached) {
-        /* cairn speaks the text protocol only; keep the reference from switching to binary. */
+        /* the reference reads everything as text; test_binary passes -B auto after this */
         argv[n++] = "-B";
         argv[n++] = "ascii";
     }

@@ -18,7 +18,8 @@ INTEGRATION_TESTS = \
 	tests/integration/test_meta \
 	tests/integration/test_uring \
 	tests/integration/test_hostile \
-	tests/integration/test_resp
+	tests/integration/test_resp \
+	tests/integration/test_binary
 
 check_PROGRAMS += $(INTEGRATION_TESTS)
 TESTS += $(INTEGRATION_TESTS)
@@ -65,3 +66,6 @@ tests_integration_test_hostile_LDADD = $(INTEG_LIBS)
 tests_integration_test_resp_SOURCES = tests/integration/test_resp.c $(INTEG_HARNESS)
 tests_integration_test_resp_CFLAGS = $(INTEG_CFLAGS)
 tests_integration_test_resp_LDADD = $(INTEG_LIBS) -lpthread
+tests_integration_test_binary_SOURCES = tests/integration/test_binary.c $(INTEG_HARNESS)
+tests_integration_test_binary_CFLAGS = $(INTEG_CFLAGS)
+tests_integration_test_binary_LDADD = $(INTEG_LIBS)

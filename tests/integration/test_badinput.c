@@ -14,7 +14,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-TestSuite(badinput, .init = h_setup, .fini = h_teardown, .timeout = 60);
+/* -B auto, memcached's default, for both servers: a first byte 0x80 is the binary protocol. */
+static void setup_auto(void)
+{
+    const char *extra[] = {"-B", "auto", NULL};
+    h_server_start(&h_srv, extra);
+}
+
+TestSuite(badinput, .init = setup_auto, .fini = h_teardown, .timeout = 60);
 
 struct bad_case {
     const char *name;
@@ -22,6 +29,7 @@ struct bad_case {
     size_t in_len;   /* 0: strlen(in) */
     const char *out; /* exact answer */
     bool closes;     /* the server closes the connection after out */
+    size_t out_len;  /* 0: strlen(out) */
 };
 
 #define S(x) x, sizeof(x) - 1
@@ -32,10 +40,13 @@ static const struct bad_case cases[] = {
     {"blank line", S("     \r\n"), "ERROR\r\n", false},
     {"three empty lines", S("\r\n\n\r\n"), "ERROR\r\nERROR\r\nERROR\r\n", false},
     {"control bytes", S("\x00\x01\xff\r\n"), "ERROR\r\n", false},
+    /* a binary SET without its extras: "Invalid arguments", then the connection closes */
     {"binary protocol header",
      S("\x80\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
        "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\r\n"),
-     "ERROR\r\n", false},
+     "\x81\x01\x00\x00\x00\x00\x00\x04\x00\x00\x00\x11\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+     "Invalid arguments",
+     true, 24 + 17},
     {"high bytes", S("\xc3\xa9\xe2\x82\xac get\r\n"), "ERROR\r\n", false},
     {"upper case", S("GET canary\r\n"), "ERROR\r\n", false},
     {"huge length", S("set k 0 0 99999999999999999999\r\n"), "CLIENT_ERROR bad command line format\r\n",
@@ -80,7 +91,7 @@ Test(badinput, corpus)
         const struct bad_case *c = &cases[i];
         int fd = h_connect(h_srv.port);
         h_send(fd, c->in, c->in_len);
-        size_t olen = strlen(c->out);
+        size_t olen = c->out_len != 0 ? c->out_len : strlen(c->out);
         char *got = malloc(olen + 1);
         size_t n = h_read_n(fd, got, olen, H_IO_TIMEOUT_MS);
         char what[128];

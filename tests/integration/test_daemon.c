@@ -224,8 +224,11 @@ struct bad_option {
 };
 
 static const struct bad_option bad_options[] = {
-    {{"-c", "99999999999"}, "failed to set rlimit for open files. Try starting as root or requesting smaller "
-                            "maxconns value.\n", 71, false},
+    {{"-c", "99999999999"},
+     "failed to set rlimit for open files. Try starting as root or requesting smaller "
+     "maxconns value.\n",
+     71,
+     false},
     {{"-c", "0"}, "Maximum connections must be greater than 0\n", 1, false},
     {{"-c", "-1"}, "Maximum connections must be greater than 0\n", 1, false},
     {{"-c", "abc"}, "Maximum connections must be greater than 0\n", 1, false},
@@ -250,19 +253,23 @@ static const struct bad_option bad_options[] = {
     {{"-p", "70000"}, "ERROR: Invalid port number 70000.\n", 64, false},
     {{"-p", "99999", "-I", "0"}, "Item max size cannot be less than 1024 bytes.\n", 64, false},
     {{"-p", "99999", "-c", "0"}, "Maximum connections must be greater than 0\n", 1, false},
-    {{"-B", "foo"}, "Invalid value for binding protocol: foo\n -- should be one of auto, binary, or ascii\n", 64,
+    {{"-B", "foo"},
+     "Invalid value for binding protocol: foo\n -- should be one of auto, binary, or ascii\n",
+     64,
      false},
     {{"-Q"}, "memcached: invalid option -- 'Q'\nIllegal argument \"?\"\n", 1, false},
-    {{"--no-such-option"}, "memcached: unrecognized option '--no-such-option'\nIllegal argument \"?\"\n", 1, false},
+    {{"--no-such-option"},
+     "memcached: unrecognized option '--no-such-option'\nIllegal argument \"?\"\n",
+     1,
+     false},
     {{"-p"}, "memcached: option requires an argument -- 'p'\nIllegal argument \"?\"\n", 1, false},
     /* cairn's own refusals. */
-    {{"-f", "1e308"}, "Factor must be at most 100\n", 1, true},       /* cairn's classes: factor <= 100 */
+    {{"-f", "1e308"}, "Factor must be at most 100\n", 1, true},          /* cairn's classes: factor <= 100 */
     {{"-t", "300"}, "Number of threads must be at most 256\n", 1, true}, /* memcached has no maximum */
     {{"-p", "notaport"}, "ERROR: Invalid port number notaport.\n", 64, true}, /* memcached: port 0 */
     {{"-m", "-1"}, "Memory limit must be a number of megabytes between 0 and 32768\n", 64, true},
     {{"-m", "40000"}, "Memory limit must be a number of megabytes between 0 and 32768\n", 64, true},
     {{"-U", "11211"}, "UDP is not supported: use -U 0\n", 64, true},
-    {{"-B", "binary"}, "Binary protocol is not supported: use -B ascii\n", 64, true},
     {{"-b", "-1"}, "Listen backlog must be a number between 0 and 2147483647\n", 64, true},
     {{"stray-argument"}, "Unexpected argument \"stray-argument\"\n", 64, true},
 };

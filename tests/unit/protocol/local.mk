@@ -13,7 +13,9 @@ PROTOCOL_UNIT_TESTS = \
 	tests/unit/protocol/test_session \
 	tests/unit/protocol/test_admin \
 	tests/unit/protocol/test_meta_parse \
-	tests/unit/protocol/test_arith
+	tests/unit/protocol/test_arith \
+	tests/unit/protocol/test_mcbin_parse \
+	tests/unit/protocol/test_mcbin_session
 check_PROGRAMS += $(PROTOCOL_UNIT_TESTS)
 TESTS += $(PROTOCOL_UNIT_TESTS)
 EXTRA_DIST += tests/unit/protocol/protocol_test.h tests/unit/protocol/resp_test.h
@@ -61,3 +63,11 @@ tests_unit_protocol_test_resp_commands_LDADD = $(PROTOCOL_TEST_LDADD)
 tests_unit_protocol_test_arith_SOURCES = tests/unit/protocol/test_arith.c
 tests_unit_protocol_test_arith_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
 tests_unit_protocol_test_arith_LDADD = $(PROTOCOL_TEST_LDADD)
+
+tests_unit_protocol_test_mcbin_parse_SOURCES = tests/unit/protocol/test_mcbin_parse.c
+tests_unit_protocol_test_mcbin_parse_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
+tests_unit_protocol_test_mcbin_parse_LDADD = $(PROTOCOL_TEST_LDADD)
+
+tests_unit_protocol_test_mcbin_session_SOURCES = tests/unit/protocol/test_mcbin_session.c
+tests_unit_protocol_test_mcbin_session_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
+tests_unit_protocol_test_mcbin_session_LDADD = $(PROTOCOL_TEST_LDADD)

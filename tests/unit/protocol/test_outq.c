@@ -111,6 +111,42 @@ Test(outq, empty_value)
     cache_destroy(&c);
 }
 
+/* A raw value (the binary protocol's) has no "\r\n": its reference goes back with its last byte; an
+ * empty raw value queues nothing and gives its reference back at once. */
+Test(outq, raw_value)
+{
+    struct cache *c = pt_cache_create(4u << 20);
+    struct outq *r = outq_create(c);
+    struct item *mine = stored_item(c, "k", "hello");
+    struct item *empty = stored_item(c, "e", "");
+    uint16_t base = pt_refcount(mine), ebase = pt_refcount(empty);
+    struct iovec iov[8];
+
+    cache_item_acquire(c, empty);
+    outq_add_value_raw(r, empty);
+    cr_expect_eq(pt_refcount(empty), ebase);
+    cr_expect_eq(outq_pending(r), 0);
+    outq_add(r, "[", 1);
+    cache_item_acquire(c, mine);
+    outq_add_value_raw(r, mine);
+    outq_add(r, "]", 1);
+    cr_expect_eq(outq_pending(r), 7);
+    cr_assert_eq(outq_iov(r, iov, 8), 3);
+    cr_expect_eq(iov[1].iov_base, item_value(mine));
+    cr_expect_eq(iov[1].iov_len, 5);
+    outq_consume(r, 5);
+    cr_expect_eq(pt_refcount(mine), base + 1);
+    outq_consume(r, 1);
+    cr_expect_eq(pt_refcount(mine), base, "released with its last byte");
+    char *out = pt_drain(r, 1, NULL);
+    cr_expect_str_eq(out, "]");
+    free(out);
+    cache_item_release(c, &mine);
+    cache_item_release(c, &empty);
+    outq_destroy(&r);
+    cache_destroy(&c);
+}
+
 Test(outq, destroy_and_clear_release)
 {
     struct cache *c = pt_cache_create(4u << 20);

@@ -1,0 +1,764 @@
+/*
+ * mcbin.c: the binary protocol's session: framing, the value state machine and the commands, over
+ * the text protocol's context, rules and counters (see mcbin.h).
+ *
+ * A session is in one of three states:
+ *
+ *   HEAD --storage request, item allocated--> VALUE --vlen bytes received--> HEAD (store, answer)
+ *     |
+ *     +--refused value (E2BIG, ENOMEM), unknown opcode--> SWALLOW --n bytes skipped--> HEAD
+ *
+ * - HEAD: mcbin_parse() waits until the header, extras and key are buffered (at most MCBIN_HEAD_MAX
+ *   bytes, so the connection's buffer never grows past it), then the request is executed and those
+ *   bytes are consumed. Before each request the session stops with PROTO_PAUSE while the output
+ *   queue is full (mc_context.out_pause).
+ * - VALUE: the session holds the one reference to an unlinked item and the value's bytes go straight
+ *   into it, from the buffer or read() into the value window. The window leaves out the value's last
+ *   byte: that byte comes through feed, which is what completes the store (a binary value has no
+ *   terminator that would otherwise arrive through feed). The item is linked only once complete.
+ * - SWALLOW: memcached's skip after a refusal. The refusal is queued before the skip, as memcached
+ *   does; the skip is never bounded by -I (memcached swallows any length; it holds no memory).
+ *
+ * Replies: a response repeats the request's opcode (a quiet one too) and opaque. Quiet requests
+ * answer only errors, quiet gets only hits (mcbin_answers). Values go out by reference
+ * (outq_add_value_raw), like the text protocol's.
+ *
+ * Sharing: values larger than MC_RECV_SMALL take from the same receiving budget as the text
+ * protocol's (PROTO_BUSY, then a refusal after no_wait); exptimes go through mc_exptime (a binary
+ * exptime is unsigned, so never "already expired" by sign); -I is mc_item_fits; incr/decr are
+ * mc_arith's numbers through cache_meta_arith (the CAS check and the creation with `initial` under
+ * one shard lock); STAT renders the text protocol's `stats` producers and re-frames each
+ * "STAT name value" line as a packet.
+ *
+ * Ownership and threads: as memcache.c: at most one item reference (the pending value); counters
+ * are the worker's struct mc_stats, written with relaxed stores by this thread only.
+ */
+#include "config.h"
+
+#include "protocol/mcbin/mcbin.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "protocol/mc/mc_admin.h"
+#include "protocol/mc/mc_arith.h"
+#include "protocol/mc/mc_internal.h"
+#include "protocol/mc/memcache.h"
+#include "protocol/mcbin/mcbin_parse.h"
+#include "protocol/outq.h"
+#include "storage/cache.h"
+#include "storage/meta.h"
+
+enum mcbin_state { MCBIN_HEAD = 0, MCBIN_VALUE, MCBIN_SWALLOW };
+
+/* incr/decr's expiration that means "do not create a missing key". */
+#define MCBIN_NO_VIVIFY 0xffffffffu
+
+struct mcbin_session {
+    const struct mc_context *ctx;
+    struct mc_stats *stats;
+    enum mcbin_state state;
+    /* VALUE: the request (its key pointer cleared: the item holds the key) and the item */
+    struct mcbin_request pending;
+    struct item *it;
+    size_t got, want;
+    /* SWALLOW */
+    uint64_t swallow;
+    /* after PROTO_BUSY: refuse the next value the budget cannot take */
+    bool no_wait;
+};
+
+/* ---- replies ---- */
+
+static void bin_header(struct outq *out, const struct mcbin_request *req, enum mcbin_status st,
+                       uint8_t extlen, uint16_t keylen, uint32_t bodylen, uint64_t cas)
+{
+    unsigned char h[MCBIN_HEADER_LEN];
+
+    mcbin_response_header(h, req->h.opcode, st, extlen, keylen, bodylen, req->h.opaque, cas);
+    outq_add(out, h, sizeof(h));
+}
+
+/* A reply without extras or key: st's text as the body (none for MCBIN_ST_OK), unless req is quiet
+ * and st is not answered. */
+static void bin_status(const struct mcbin_request *req, enum mcbin_status st, uint64_t cas, struct outq *out)
+{
+    if (!mcbin_answers(req, st))
+        return;
+    const char *text = mcbin_status_text(st);
+    size_t n = strlen(text);
+    bin_header(out, req, st, 0, 0, (uint32_t)n, cas);
+    outq_add(out, text, n);
+}
+
+/* A success carrying a body (VERSION). */
+static void bin_body(const struct mcbin_request *req, const char *body, size_t n, struct outq *out)
+{
+    bin_header(out, req, MCBIN_ST_OK, 0, 0, (uint32_t)n, 0);
+    outq_add(out, body, n);
+}
+
+static void put_be32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24);
+    p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8);
+    p[3] = (unsigned char)v;
+}
+
+/* ---- session life ---- */
+
+static struct mcbin_session *mcbin_session_create(const struct mc_context *ctx, struct mc_stats *stats)
+{
+    struct mcbin_session *s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return NULL;
+    s->ctx = ctx;
+    s->stats = stats;
+    return s;
+}
+
+/* Releases a half-received item (never linked) and its share of the receiving budget. */
+static void mcbin_session_destroy(struct mcbin_session **sp)
+{
+    if (sp == NULL || *sp == NULL)
+        return;
+    struct mcbin_session *s = *sp;
+    if (s->it != NULL) {
+        mc_recv_unreserve(s->ctx, s->want);
+        cache_item_release(s->ctx->cache, &s->it);
+    }
+    free(s);
+    *sp = NULL;
+}
+
+static bool bin_out_full(const struct mcbin_session *s, const struct outq *out)
+{
+    return s->ctx->out_pause != 0 && outq_weight(out) >= s->ctx->out_pause;
+}
+
+/* ---- retrieval ---- */
+
+/* GET, GETK, GAT, GATK, TOUCH (and the quiet ones): flags as extras, the key for the K ones, the
+ * value except for TOUCH, the item's CAS. A miss is "Not found" (GETK/GATK: the key, no body text). */
+static void bin_exec_get(struct mcbin_session *s, const struct mcbin_request *req, struct outq *out)
+{
+    struct cache *c = s->ctx->cache;
+    struct mc_stats *st = s->stats;
+    bool touch = req->cmd == MCBIN_CMD_GAT || req->cmd == MCBIN_CMD_GATK || req->cmd == MCBIN_CMD_TOUCH;
+    bool with_key = req->cmd == MCBIN_CMD_GETK || req->cmd == MCBIN_CMD_GATK;
+    uint16_t nkey = req->h.keylen;
+    enum cache_miss_reason why = CACHE_MISS_NONE;
+    struct item *it = touch ? cache_get_touch(c, req->key, nkey, mc_exptime(c, (int64_t)req->exptime), &why)
+                            : cache_get(c, req->key, nkey, &why);
+
+    mc_count(touch ? &st->cmd_touch : &st->cmd_get);
+    if (touch)
+        mc_count(it ? &st->touch_hits : &st->touch_misses);
+    else
+        mc_count(it ? &st->get_hits : &st->get_misses);
+    mc_detail_record_get(s->ctx->shared, req->key, nkey, it != NULL);
+    if (it == NULL) {
+        mc_count_miss(st, why);
+        if (!mcbin_answers(req, MCBIN_ST_KEY_ENOENT))
+            return;
+        if (with_key) {
+            bin_header(out, req, MCBIN_ST_KEY_ENOENT, 0, nkey, nkey, 0);
+            outq_add(out, req->key, nkey);
+        } else {
+            bin_status(req, MCBIN_ST_KEY_ENOENT, 0, out);
+        }
+        return;
+    }
+    uint32_t nbytes = req->cmd == MCBIN_CMD_TOUCH ? 0 : (uint32_t)item_nbytes(it);
+    uint16_t keylen = with_key ? nkey : 0;
+    unsigned char flags[4];
+    put_be32(flags, item_client_flags(it));
+    bin_header(out, req, MCBIN_ST_OK, 4, keylen, 4u + keylen + nbytes, item_cas(it));
+    outq_add(out, flags, sizeof(flags));
+    if (with_key)
+        outq_add(out, req->key, nkey);
+    if (nbytes > 0)
+        outq_add_value_raw(out, it);
+    else
+        cache_item_release(c, &it);
+}
+
+/* ---- storage ---- */
+
+/* SET, ADD, REPLACE, APPEND, PREPEND: allocates the item and enters VALUE, or refuses (E2BIG over -I,
+ * ENOMEM) and swallows the value; a failed SET also drops the old value, as memcached does.
+ * PROTO_BUSY when the receiving budget cannot take the value now (nothing done). */
+static enum proto_status bin_exec_store(struct mcbin_session *s, const struct mcbin_request *req,
+                                        struct outq *out)
+{
+    struct cache *c = s->ctx->cache;
+    bool concat = req->cmd == MCBIN_CMD_APPEND || req->cmd == MCBIN_CMD_PREPEND;
+    uint16_t nkey = req->h.keylen;
+    bool fits = mc_item_fits(s->ctx, nkey, req->vlen);
+    bool reserved = fits && mc_recv_reserve(s->ctx, req->vlen);
+    enum cache_status cst = CACHE_TOO_LARGE;
+    struct item *it = NULL;
+
+    if (fits && !reserved && !s->no_wait)
+        return PROTO_BUSY;
+    mc_detail_record_set(s->ctx->shared, req->key, nkey);
+    if (fits) {
+        cst = CACHE_NO_MEMORY;
+        if (reserved) {
+            it = cache_alloc(c, req->key, nkey, concat ? 0 : req->flags,
+                             mc_exptime(c, concat ? 0 : (int64_t)req->exptime), req->vlen, &cst);
+            if (it == NULL)
+                mc_recv_unreserve(s->ctx, req->vlen);
+        }
+    }
+    if (it == NULL) {
+        bool too_large = cst == CACHE_TOO_LARGE;
+        mc_count(too_large ? &s->stats->store_too_large : &s->stats->store_no_memory);
+        bin_status(req, too_large ? MCBIN_ST_E2BIG : MCBIN_ST_ENOMEM, 0, out);
+        if (req->cmd == MCBIN_CMD_SET)
+            cache_delete(c, req->key, nkey, 0);
+        s->state = MCBIN_SWALLOW;
+        s->swallow = req->vlen;
+        return PROTO_OK;
+    }
+    s->pending = *req;
+    s->pending.key = NULL;
+    if (!s->ctx->use_cas)
+        s->pending.h.cas = 0; /* -C: memcached's items have no CAS to compare, the request's is dropped */
+    s->it = it;
+    s->got = 0;
+    s->want = req->vlen;
+    s->state = MCBIN_VALUE;
+    return PROTO_OK;
+}
+
+static enum cache_store_mode bin_store_mode(const struct mcbin_request *req)
+{
+    switch (req->cmd) {
+    case MCBIN_CMD_APPEND:
+        return CACHE_APPEND;
+    case MCBIN_CMD_PREPEND:
+        return CACHE_PREPEND;
+    default:
+        break;
+    }
+    if (req->h.cas != 0)
+        return CACHE_CAS; /* memcached: a CAS makes SET, ADD and REPLACE a cas */
+    if (req->cmd == MCBIN_CMD_ADD)
+        return CACHE_ADD;
+    return req->cmd == MCBIN_CMD_REPLACE ? CACHE_REPLACE : CACHE_SET;
+}
+
+/* The value is complete: link the item under the request's mode and answer with memcached's
+ * statuses (a refused ADD is "Data exists", a refused REPLACE "Not found", the rest "Not stored."). */
+static void bin_finish_store(struct mcbin_session *s, struct outq *out)
+{
+    struct cache *c = s->ctx->cache;
+    struct mc_stats *st = s->stats;
+    const struct mcbin_request *req = &s->pending;
+    enum cache_store_mode mode = bin_store_mode(req);
+    enum mcbin_status bs;
+    uint64_t cas = 0;
+
+    s->state = MCBIN_HEAD;
+    mc_recv_unreserve(s->ctx, s->want);
+    mc_count(&st->cmd_set);
+    enum cache_status cst = cache_meta_store(c, s->it, mode, req->h.cas, false, &cas);
+    cache_item_release(c, &s->it);
+    if (mode == CACHE_CAS) {
+        if (cst == CACHE_OK)
+            mc_count(&st->cas_hits);
+        else if (cst == CACHE_EXISTS)
+            mc_count(&st->cas_badval);
+        else if (cst == CACHE_NOT_FOUND)
+            mc_count(&st->cas_misses);
+    }
+    switch (cst) {
+    case CACHE_OK:
+        bs = MCBIN_ST_OK;
+        break;
+    case CACHE_EXISTS:
+        bs = MCBIN_ST_KEY_EEXISTS;
+        break;
+    case CACHE_NOT_FOUND:
+        bs = MCBIN_ST_KEY_ENOENT;
+        break;
+    default:
+        bs = mode == CACHE_ADD       ? MCBIN_ST_KEY_EEXISTS
+             : mode == CACHE_REPLACE ? MCBIN_ST_KEY_ENOENT
+                                     : MCBIN_ST_NOT_STORED;
+        break;
+    }
+    bin_status(req, bs, cst == CACHE_OK ? cas : 0, out);
+}
+
+/* ---- other commands ---- */
+
+static void bin_exec_delete(struct mcbin_session *s, const struct mcbin_request *req, struct outq *out)
+{
+    enum cache_status cst = cache_delete(s->ctx->cache, req->key, req->h.keylen, req->h.cas);
+
+    mc_detail_record_delete(s->ctx->shared, req->key, req->h.keylen);
+    if (cst == CACHE_OK)
+        mc_count(&s->stats->delete_hits);
+    else if (cst == CACHE_NOT_FOUND)
+        mc_count(&s->stats->delete_misses);
+    bin_status(req,
+               cst == CACHE_OK       ? MCBIN_ST_OK
+               : cst == CACHE_EXISTS ? MCBIN_ST_KEY_EEXISTS
+                                     : MCBIN_ST_KEY_ENOENT,
+               0, out);
+}
+
+/* INCREMENT, DECREMENT: mc_arith's numbers; a miss creates the key holding `initial` (flags 0, the
+ * request's exptime) unless the exptime is 0xffffffff; a CAS must match. The body is the new number
+ * as 8 big-endian bytes, the CAS the new item's. */
+static void bin_exec_arith(struct mcbin_session *s, const struct mcbin_request *req, struct outq *out)
+{
+    struct cache *c = s->ctx->cache;
+    bool incr = req->cmd == MCBIN_CMD_INCR;
+    bool vivify = req->exptime != MCBIN_NO_VIVIFY;
+    struct mc_arith a = {.incr = incr, .delta = req->delta, .vivify = vivify, .initial = req->initial};
+    struct cache_rmw op;
+    struct cache_meta_arith_result r;
+
+    mc_arith_op(&a, &op);
+    struct cache_meta_arith_opts o = {.rmw = &op,
+                                      .has_cas = req->h.cas != 0,
+                                      .cas = req->h.cas,
+                                      .vivify = vivify,
+                                      .vivify_exptime = vivify ? mc_exptime(c, (int64_t)req->exptime) : 0};
+    enum cache_status cst = cache_meta_arith(c, req->key, req->h.keylen, &o, &r);
+    switch (cst) {
+    case CACHE_OK: {
+        if (!r.created)
+            mc_count(incr ? &s->stats->incr_hits : &s->stats->decr_hits);
+        if (!mcbin_answers(req, MCBIN_ST_OK))
+            break;
+        unsigned char v[8];
+        put_be32(v, (uint32_t)(a.value >> 32));
+        put_be32(v + 4, (uint32_t)a.value);
+        bin_header(out, req, MCBIN_ST_OK, 0, 0, sizeof(v), r.cas);
+        outq_add(out, v, sizeof(v));
+        break;
+    }
+    case CACHE_NOT_FOUND:
+        mc_count(incr ? &s->stats->incr_misses : &s->stats->decr_misses);
+        bin_status(req, MCBIN_ST_KEY_ENOENT, 0, out);
+        break;
+    case CACHE_NON_NUMERIC:
+        bin_status(req, MCBIN_ST_DELTA_BADVAL, 0, out);
+        break;
+    case CACHE_EXISTS:
+        bin_status(req, MCBIN_ST_KEY_EEXISTS, 0, out);
+        break;
+    default:
+        bin_status(req, MCBIN_ST_ENOMEM, 0, out);
+        break;
+    }
+}
+
+/* FLUSH: at once, or at the extras' exptime; -F answers "Auth failure." (uncounted, as memcached), and
+ * so does --disable-admin-commands (cairn's: the text protocol refuses flush_all there too). */
+static void bin_exec_flush(struct mcbin_session *s, const struct mcbin_request *req, struct outq *out)
+{
+    struct cache *c = s->ctx->cache;
+
+    if (s->ctx->flush_disabled || s->ctx->admin_disabled) {
+        bin_status(req, MCBIN_ST_AUTH_ERROR, 0, out);
+        return;
+    }
+    cache_flush(c, req->exptime > 0 ? mc_realtime(c, (int64_t)req->exptime) : cache_rel_time(c));
+    mc_count(&s->stats->cmd_flush);
+    bin_status(req, MCBIN_ST_OK, 0, out);
+}
+
+/* ---- STAT ---- */
+
+/* One STAT packet: key name, body value (both empty: the terminator). */
+static void bin_stat_packet(const struct mcbin_request *req, const char *k, size_t nk, const char *v,
+                            size_t nv, struct outq *out)
+{
+    unsigned char h[MCBIN_HEADER_LEN];
+
+    mcbin_response_header(h, req->h.opcode, MCBIN_ST_OK, 0, (uint16_t)nk, (uint32_t)(nk + nv), req->h.opaque,
+                          0);
+    outq_add(out, h, sizeof(h));
+    outq_add(out, k, nk);
+    outq_add(out, v, nv);
+}
+
+/* The bytes queued in q, copied into one malloc'd buffer (NUL-terminated); NULL on no memory. q is
+ * emptied. */
+static char *bin_gather(struct outq *q, size_t *n)
+{
+    size_t total = outq_pending(q);
+    char *buf = malloc(total + 1);
+    size_t got = 0;
+
+    if (buf == NULL || outq_failed(q)) {
+        free(buf);
+        return NULL;
+    }
+    while (got < total) {
+        struct iovec iov[16];
+        int k = outq_iov(q, iov, 16);
+        size_t round = 0;
+        for (int i = 0; i < k; i++) {
+            memcpy(buf + got + round, iov[i].iov_base, iov[i].iov_len);
+            round += iov[i].iov_len;
+        }
+        if (round == 0)
+            break;
+        outq_consume(q, round);
+        got += round;
+    }
+    buf[got] = '\0';
+    *n = got;
+    return buf;
+}
+
+/* Re-frames the text producers' "STAT name value\r\n" lines in text[0..n) as STAT packets. */
+static void bin_stat_reframe(const struct mcbin_request *req, const char *text, size_t n, struct outq *out)
+{
+    const char *p = text, *end = text + n;
+
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        const char *line_end = eol != NULL ? eol : end;
+        const char *next = eol != NULL ? eol + 1 : end;
+        if (line_end > p && line_end[-1] == '\r')
+            line_end--;
+        if (line_end - p > 5 && memcmp(p, "STAT ", 5) == 0) {
+            const char *k = p + 5;
+            const char *sp = memchr(k, ' ', (size_t)(line_end - k));
+            const char *v = sp != NULL ? sp + 1 : line_end;
+            bin_stat_packet(req, k, (size_t)((sp != NULL ? sp : line_end) - k), v, (size_t)(line_end - v),
+                            out);
+        }
+        p = next;
+    }
+}
+
+/* Runs the text protocol's `stats [group]` producer into a scratch queue; detail_dump instead takes
+ * `stats detail dump`. Returns the text (caller frees) or NULL (no memory, or no such group: *known
+ * tells which). */
+static char *bin_stat_text(struct mcbin_session *s, const char *group, bool detail_dump, bool *known,
+                           size_t *n)
+{
+    struct outq *q = outq_create(s->ctx->cache);
+    char *argv[3] = {(char *)group, NULL, NULL};
+    char *text = NULL;
+
+    *known = true;
+    if (q == NULL)
+        return NULL;
+    if (detail_dump) {
+        char detail[] = "detail", dump[] = "dump";
+        char *dargv[3] = {detail, dump, NULL};
+        mc_admin_stats_detail(s->ctx, 2, dargv, q);
+    } else if (s->ctx->stats != NULL) {
+        *known = s->ctx->stats(s->ctx->server, group != NULL ? 1 : 0, argv, q) != MC_STATS_UNKNOWN;
+    } else {
+        *known = group == NULL;
+    }
+    if (*known)
+        text = bin_gather(q, n);
+    outq_destroy(&q);
+    return text;
+}
+
+static bool bin_key_is(const struct mcbin_request *req, const char *word, bool prefix)
+{
+    size_t n = strlen(word);
+    if (req->h.keylen < n || (!prefix && req->h.keylen != n))
+        return false;
+    return memcmp(req->key, word, n) == 0;
+}
+
+/*
+ * STAT: memcached 1.6.18's choice of group by the key: none (general), "reset..." (then only the
+ * terminator), "settings...", "detail dump|on|off..." (dump: one "detailed" packet holding the text
+ * dump), and exactly "items", "slabs" or "sizes"; anything else "Not found". Each group ends with the
+ * empty packet. Under --disable-admin-commands, reset and detail are "Auth failure." (cairn's).
+ */
+static void bin_exec_stat(struct mcbin_session *s, const struct mcbin_request *req, struct outq *out)
+{
+    const char *group = NULL;
+    bool dump = false, known = true, emit = true;
+    size_t n = 0;
+
+    if (s->ctx->admin_disabled && (bin_key_is(req, "reset", true) || bin_key_is(req, "detail", true))) {
+        bin_status(req, MCBIN_ST_AUTH_ERROR, 0, out); /* as the text protocol refuses them */
+        return;
+    }
+    if (req->h.keylen == 0) {
+        group = NULL;
+    } else if (bin_key_is(req, "reset", true)) {
+        group = "reset";
+        emit = false;
+    } else if (bin_key_is(req, "settings", true)) {
+        group = "settings";
+    } else if (bin_key_is(req, "detail", true)) {
+        const char *sub = req->key + 6;
+        size_t nsub = req->h.keylen - 6u;
+        if (nsub >= 5 && memcmp(sub, " dump", 5) == 0) {
+            dump = true;
+        } else if (nsub >= 3 && memcmp(sub, " on", 3) == 0) {
+            mc_detail_set(s->ctx->shared, true);
+            bin_stat_packet(req, "", 0, "", 0, out);
+            return;
+        } else if (nsub >= 4 && memcmp(sub, " off", 4) == 0) {
+            mc_detail_set(s->ctx->shared, false);
+            bin_stat_packet(req, "", 0, "", 0, out);
+            return;
+        } else {
+            bin_status(req, MCBIN_ST_KEY_ENOENT, 0, out);
+            return;
+        }
+    } else if (bin_key_is(req, "items", false) || bin_key_is(req, "slabs", false) ||
+               bin_key_is(req, "sizes", false)) {
+        group = req->key[1] == 't' ? "items" : req->key[1] == 'l' ? "slabs" : "sizes";
+    } else {
+        bin_status(req, MCBIN_ST_KEY_ENOENT, 0, out);
+        return;
+    }
+    char *text = bin_stat_text(s, group, dump, &known, &n);
+    if (!known) {
+        bin_status(req, MCBIN_ST_KEY_ENOENT, 0, out);
+        return;
+    }
+    if (text == NULL) {
+        bin_status(req, MCBIN_ST_ENOMEM, 0, out);
+        return;
+    }
+    if (dump)
+        bin_stat_packet(req, "detailed", 8, text, n, out);
+    else if (emit)
+        bin_stat_reframe(req, text, n, out);
+    free(text);
+    bin_stat_packet(req, "", 0, "", 0, out);
+}
+
+/* ---- dispatch ---- */
+
+/* Executes one parsed request whose head (header, extras, key) is still in the input. */
+static enum proto_status bin_exec(struct mcbin_session *s, const struct mcbin_request *req, struct outq *out)
+{
+    switch (req->cmd) {
+    case MCBIN_CMD_GET:
+    case MCBIN_CMD_GETK:
+    case MCBIN_CMD_GAT:
+    case MCBIN_CMD_GATK:
+    case MCBIN_CMD_TOUCH:
+        bin_exec_get(s, req, out);
+        break;
+    case MCBIN_CMD_SET:
+    case MCBIN_CMD_ADD:
+    case MCBIN_CMD_REPLACE:
+    case MCBIN_CMD_APPEND:
+    case MCBIN_CMD_PREPEND:
+        return bin_exec_store(s, req, out);
+    case MCBIN_CMD_DELETE:
+        bin_exec_delete(s, req, out);
+        break;
+    case MCBIN_CMD_INCR:
+    case MCBIN_CMD_DECR:
+        bin_exec_arith(s, req, out);
+        break;
+    case MCBIN_CMD_FLUSH:
+        bin_exec_flush(s, req, out);
+        break;
+    case MCBIN_CMD_NOOP:
+        bin_status(req, MCBIN_ST_OK, 0, out);
+        break;
+    case MCBIN_CMD_VERSION: {
+        const char *v = s->ctx->version != NULL ? s->ctx->version : PACKAGE_VERSION;
+        bin_body(req, v, strlen(v), out);
+        break;
+    }
+    case MCBIN_CMD_QUIT:
+        bin_status(req, MCBIN_ST_OK, 0, out);
+        return PROTO_CLOSE;
+    case MCBIN_CMD_STAT:
+        bin_exec_stat(s, req, out);
+        break;
+    case MCBIN_CMD_NONE:
+        bin_status(req, MCBIN_ST_UNKNOWN_COMMAND, 0, out);
+        s->state = MCBIN_SWALLOW;
+        s->swallow = req->swallow;
+        break;
+    }
+    return PROTO_OK;
+}
+
+/* HEAD state: parses and executes the request at buf[0..len); *used gets its head's length once it
+ * ran (0 when it needs more bytes or was held back). */
+static enum proto_status bin_feed_head(struct mcbin_session *s, const char *buf, size_t len, size_t *used,
+                                       struct outq *out)
+{
+    struct mcbin_request req;
+    enum proto_status st;
+
+    *used = 0;
+    switch (mcbin_parse(buf, len, &req)) {
+    case MCBIN_PARSE_NEED_MORE:
+        return PROTO_OK;
+    case MCBIN_PARSE_CLOSE:
+        return PROTO_CLOSE;
+    case MCBIN_PARSE_ERROR_CLOSE:
+        bin_status(&req, req.error, 0, out);
+        *used = req.head_len;
+        return PROTO_CLOSE;
+    case MCBIN_PARSE_OK:
+        break;
+    }
+    st = bin_exec(s, &req, out);
+    if (st == PROTO_BUSY)
+        return st;
+    s->no_wait = false;
+    *used = req.head_len;
+    return st;
+}
+
+/* VALUE state: copies value bytes from the input; completes the store once all are in. */
+static size_t bin_feed_value(struct mcbin_session *s, const char *p, size_t n, struct outq *out)
+{
+    size_t take = s->want - s->got < n ? s->want - s->got : n;
+
+    memcpy(item_value(s->it) + s->got, p, take);
+    s->got += take;
+    if (s->got == s->want)
+        bin_finish_store(s, out);
+    return take;
+}
+
+/* Runs the state machine over buf[0..len): value bytes, skipped bytes and whole requests, in order,
+ * until the input ends (in an unfinished head, which is left for the next feed) or a request stops
+ * the session (PROTO_CLOSE, PROTO_PAUSE, PROTO_BUSY); *consumed gets the bytes used. */
+static enum proto_status mcbin_session_feed(struct mcbin_session *s, const char *buf, size_t len,
+                                            size_t *consumed, struct outq *out)
+{
+    size_t pos = 0;
+    enum proto_status st = PROTO_OK;
+
+    while (st == PROTO_OK) {
+        if (s->state == MCBIN_VALUE) {
+            if (s->got == s->want) {
+                bin_finish_store(s, out);
+                continue;
+            }
+            if (pos == len)
+                break;
+            pos += bin_feed_value(s, buf + pos, len - pos, out);
+            continue;
+        }
+        if (s->state == MCBIN_SWALLOW) {
+            uint64_t skip = s->swallow < len - pos ? s->swallow : len - pos;
+            s->swallow -= skip;
+            pos += (size_t)skip;
+            if (s->swallow == 0)
+                s->state = MCBIN_HEAD;
+            if (pos == len)
+                break;
+            continue;
+        }
+        if (pos == len)
+            break;
+        if (bin_out_full(s, out)) {
+            st = PROTO_PAUSE;
+            break;
+        }
+        size_t used;
+        st = bin_feed_head(s, buf + pos, len - pos, &used, out);
+        if (used == 0 && st == PROTO_OK)
+            break; /* an incomplete head: offered again with more bytes */
+        pos += used;
+    }
+    *consumed = pos;
+    return st;
+}
+
+/* ---- proto_ops ---- */
+
+static void *ops_create(const void *ctx, void *stats)
+{
+    return mcbin_session_create(ctx, stats);
+}
+
+static void ops_destroy(void *sess)
+{
+    struct mcbin_session *s = sess;
+    mcbin_session_destroy(&s);
+}
+
+static enum proto_status ops_feed(void *sess, const char *buf, size_t len, size_t *used, struct outq *out)
+{
+    return mcbin_session_feed(sess, buf, len, used, out);
+}
+
+/* The binary protocol never asks the server to wait (no snapshot command). */
+static enum proto_wait ops_take_wait(void *sess)
+{
+    (void)sess;
+    return PROTO_WAIT_NONE;
+}
+
+/* All of the pending value but its last byte (see the file comment). */
+static bool ops_value_window(void *sess, char **dst, size_t *len)
+{
+    struct mcbin_session *s = sess;
+    if (s->state != MCBIN_VALUE || s->want - s->got < 2)
+        return false;
+    *dst = item_value(s->it) + s->got;
+    *len = s->want - s->got - 1;
+    return true;
+}
+
+static void ops_value_filled(void *sess, size_t n)
+{
+    struct mcbin_session *s = sess;
+    if (s->state != MCBIN_VALUE)
+        return;
+    s->got = s->got + n > s->want ? s->want : s->got + n;
+}
+
+static void ops_no_wait(void *sess)
+{
+    struct mcbin_session *s = sess;
+    s->no_wait = true;
+}
+
+static bool ops_mid_value(const void *sess)
+{
+    const struct mcbin_session *s = sess;
+    return s->state != MCBIN_HEAD;
+}
+
+/* What the server reaches on the session's behalf: only memory refusals can happen here (no
+ * snapshot command); they are answered ENOMEM with opcode 0 (no request is at hand). */
+static void ops_answer(void *sess, const struct proto_outcome *o, struct outq *out)
+{
+    struct mcbin_request req;
+
+    (void)sess;
+    (void)o;
+    memset(&req, 0, sizeof(req));
+    bin_status(&req, MCBIN_ST_ENOMEM, 0, out);
+}
+
+const struct proto_ops mcbin_proto_ops = {
+    .name = "memcache-binary",
+    .line_max = MCBIN_HEAD_MAX,
+    .reject = "ERROR Too many open connections\r\n",
+    .create = ops_create,
+    .destroy = ops_destroy,
+    .feed = ops_feed,
+    .take_wait = ops_take_wait,
+    .value_window = ops_value_window,
+    .value_filled = ops_value_filled,
+    .no_wait = ops_no_wait,
+    .mid_value = ops_mid_value,
+    .answer = ops_answer,
+};
