@@ -261,8 +261,11 @@ $tests['stats_and_version'] = function ($port) {
     same(64 << 20, (int) $st['limit_maxbytes'], 'limit_maxbytes');
     $versions = $m->getVersion();
     check(isset($versions[$name]), 'a version for ' . $name);
-    same("VERSION " . $versions[$name] . "\r\n", text($port, "version\r\n", "\r\n"), 'binary and text version');
-    same($versions[$name], $st['version'], 'version in stats');
+    // libmemcached parses the VERSION answer into three numbers and php-memcached prints them: what
+    // follows them ("-cairn-..." on cairn) is not kept
+    $tv = text($port, "version\r\n", "\r\n");
+    check(strpos($tv, "VERSION " . $versions[$name]) === 0, "binary and text version: {$versions[$name]}, $tv");
+    check(strpos($st['version'], $versions[$name]) === 0, "version in stats: {$st['version']}");
     $items = $m->getStats('items');
     check(isset($items[$name]['items:1:number']), 'stats items');
 };

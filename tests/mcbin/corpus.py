@@ -230,14 +230,17 @@ class Sleep:
 class Case:
     """name: 'area/what'. statuses: when given, the statuses the reference must answer (every
     response packet but the sentinel's, in order): a check that the case tests what it says.
-    ttl: (lo, hi): the TTL fields of text answers (mg t, ms/mg ... t) must lie in lo..hi."""
+    ttl: (lo, hi): the TTL fields of text answers (mg t, ms/mg ... t) must lie in lo..hi.
+    fresh: restart both servers before the case (answers that depend on the servers' history, such
+    as which slab classes hold memory)."""
 
-    def __init__(self, name, steps, statuses=None, ttl=None, note=''):
+    def __init__(self, name, steps, statuses=None, ttl=None, note='', fresh=False):
         self.name = name
         self.steps = steps
         self.statuses = statuses
         self.ttl = ttl
         self.note = note
+        self.fresh = fresh
 
 
 class Ctx:
@@ -468,6 +471,8 @@ def build_cases():
              statuses=[ST_EINVAL])
         case('incr/%s-with-value' % op.lower(), Bin(pkt(o, b'n', b'\0' * 20, b'5')),
              statuses=[ST_EINVAL])
+    case('incr/create-with-past-expiry', Bin(incr('n', 1, 7, exp=1000000000) + get('n')))
+    case('incr/create-with-ttl', Bin(incr('n', 1, 7, exp=100)), Text('mg n t v\r\n'), ttl=(98, 100))
     case('incr/then-text-incr', Bin(incr('n', 1, 41)), Text('incr n 1\r\nget n\r\n'),
          Bin(get('n')))
 
@@ -561,17 +566,18 @@ def build_cases():
     # -- STAT ------------------------------------------------------------------------------------
     case('stat/all', Bin(set_('k', 'v') + stat()))
     case('stat/settings', Bin(stat('settings')))
-    case('stat/items', Bin(set_('k', 'v') + stat('items')))
-    case('stat/slabs', Bin(set_('k', 'v') + stat('slabs')))
-    case('stat/sizes', Bin(stat('sizes')))
+    case('stat/items', Bin(set_('k', 'v') + stat('items')), fresh=True)
+    case('stat/slabs', Bin(set_('k', 'v') + stat('slabs')), fresh=True)
+    case('stat/sizes', Bin(stat('sizes')), fresh=True)
     case('stat/nosuch', Bin(stat('nosuch')), statuses=[ST_ENOENT])
     case('stat/reset', Bin(stat('reset') + stat('reset-more')))
     case('stat/detail', Bin(stat('detail on') + set_('a:1', 'v') + get('a:2') + stat('detail dump')
                             + stat('detail off') + stat('detail') + stat('detail bogus')))
     case('stat/with-extras', Bin(pkt(STAT, b'', b'\0\0\0\0')), statuses=[ST_EINVAL])
-    case('stat/with-value-after-key', Bin(pkt(STAT, b'items', b'', noop(9))),
-         note='memcached does not check the body length of STAT: the rest is the next request')
-    case('stat/text-after-binary-set', Bin(set_('k', 'v')), Text('stats items\r\n'))
+    case('stat/with-value-after-key', Bin(set_('k', 'v') + pkt(STAT, b'items', b'', noop(9))),
+         note='memcached does not check the body length of STAT: the rest is the next request',
+         fresh=True)
+    case('stat/text-after-binary-set', Bin(set_('k', 'v')), Text('stats items\r\n'), fresh=True)
 
     # -- VERBOSITY, SASL, unknown opcodes --------------------------------------------------------
     case('verbosity/with-extras', Bin(pkt(VERBOSITY, b'', b'\0\0\0\1')),
@@ -636,6 +642,17 @@ def build_cases():
          statuses=[ST_EINVAL])
     case('framing/keylen-65535', Bin(pkt(GET, b'', keylen=0xffff, bodylen=0xffff), end='quiet'),
          note='memcached waits for the whole key before it judges the length')
+    case('framing/many-noops', Bin(b''.join(noop(i) for i in range(1000))))
+    case('framing/large-pipelined-gets',
+         Bin(set_('big', b'b' * (value_limit(3, 0)), op=SETQ) + get('big', op=GETQ) * 4
+             + get('big', op=GETKQ) + get('nosuch', op=GETKQ) + get('big', op=GETK)),
+         note='5 MB of answers to one write: the server must keep reading as it writes')
+    case('framing/error-inside-quiet-pipeline', Bin(set_('a', '1', op=SETQ) + get('a', op=GETKQ)
+                                                    + get(K251, op=GETQ) + get('a', op=GETK)),
+         statuses=[0, ST_EINVAL])
+    case('framing/sasl-body-swallowed', Bin(pkt(SASL_AUTH, b'PLAIN', b'', b'x' * 100000)
+                                            + get('k')),
+         statuses=[ST_UNKNOWN, ST_ENOENT])
     case('framing/two-connections', Bin(set_('k', 'one', op=SETQ), conn=1),
          Bin(get('k', op=GETK), conn=2), Bin(delete('k'), conn=1), Bin(get('k'), conn=2))
 
@@ -644,6 +661,8 @@ def build_cases():
                          + concat(APPEND, K250, 'x') + touch(K250, 10) + get(K250)),
          Text(b'get ' + K250 + b'\r\n'),
          statuses=[0, 0, 0, 0, 0, 0, 0])
+    case('keys/250-getk-miss', Bin(get(K250, op=GETK) + touch(K250, 5, op=GATK)),
+         statuses=[ST_ENOENT, ST_ENOENT])
     case('keys/251-get', Bin(get(K251)), statuses=[ST_EINVAL])
     case('keys/251-getkq', Bin(get(K251, op=GETKQ)), statuses=[ST_EINVAL])
     case('keys/251-set', Bin(set_(K251, 'v')), statuses=[ST_EINVAL])
@@ -1146,7 +1165,7 @@ def load_known(path):
 
 def run_one(case, side_a, side_b, label_a, label_b, known, args):
     for side in (side_a, side_b):
-        if not side.alive():
+        if case.fresh or not side.alive():
             side.stop()
             side.start()
     for side in (side_a, side_b):
