@@ -202,11 +202,12 @@ class Bin:
     its reply), 'close' (read until the server closes, or CLOSE_QUIET), 'quiet' (read until QUIET).
     split: None (one write), 'bytes' (one byte a write) or a list of offsets."""
 
-    def __init__(self, data, conn=1, end='noop', split=None):
+    def __init__(self, data, conn=1, end='noop', split=None, shut_wr=False):
         self.data = data
         self.conn = conn
         self.end = end
         self.split = split
+        self.shut_wr = shut_wr    # half-close the connection after the write
         self.kind = 'bin'
 
 
@@ -218,6 +219,7 @@ class Text:
         self.conn = conn
         self.end = end
         self.split = split
+        self.shut_wr = False
         self.kind = 'text'
 
 
@@ -308,6 +310,9 @@ def build_cases():
     case('get/binary-value', Bin(set_('b', b'a\r\nb\x00c\r\n\x80\xff') + get('b')))
     case('get/binary-key', Bin(set_(b'k e\x00y\xff\r\n', 'v') + get(b'k e\x00y\xff\r\n', op=GETK)),
          statuses=[0, 0])
+    case('get/getq-hit-without-noop', Bin(set_('k', 'v', op=SETQ) + get('k', op=GETQ)
+                                          + get('n', op=GETKQ), end='quiet'),
+         statuses=[0], note='a quiet hit is sent without waiting for a NOOP')
     case('get/keylen-0', Bin(pkt(GET)), statuses=[ST_EINVAL])
     case('get/keylen-0-getq', Bin(pkt(GETQ)), statuses=[ST_EINVAL])
     case('get/with-extras', Bin(pkt(GET, b'k', b'\0\0\0\0')), statuses=[ST_EINVAL])
@@ -327,6 +332,11 @@ def build_cases():
     case('set/setq-cas-mismatch', Bin(set_('k', 'v') + set_('k', 'w', cas=1 << 60, op=SETQ)
                                       + get('k')),
          statuses=[0, ST_EEXISTS, 0])
+    case('set/setq-error-without-noop', Bin(store(ADDQ, 'k', 'v') + store(ADDQ, 'k', 'w'),
+                                            end='quiet'),
+         statuses=[ST_EEXISTS])
+    case('set/empty-value-with-flags', Bin(set_('k', '', flags=7, exp=100) + get('k', op=GETK)),
+         Text('get k\r\n'))
     case('set/cas-missing-key', Bin(set_('nosuch', 'v', cas=77)), statuses=[ST_ENOENT])
     case('set/cas-match-then-stale',
          Bin(set_('k', 'v1') + get('k')),
@@ -473,6 +483,10 @@ def build_cases():
              statuses=[ST_EINVAL])
     case('incr/create-with-past-expiry', Bin(incr('n', 1, 7, exp=1000000000) + get('n')))
     case('incr/create-with-ttl', Bin(incr('n', 1, 7, exp=100)), Text('mg n t v\r\n'), ttl=(98, 100))
+    case('incr/delta-0', Bin(set_('n', '007') + incr('n', 0) + get('n')))
+    case('decr/max-by-one', Bin(set_('n', '18446744073709551615') + decr('n', 1) + get('n')))
+    case('incr/after-append', Bin(set_('n', '1') + concat(APPEND, 'n', '0') + incr('n', 5) + get('n')))
+    case('incr/twenty-digit-zeros', Bin(set_('n', '00000000000000000001') + incr('n', 1) + get('n')))
     case('incr/then-text-incr', Bin(incr('n', 1, 41)), Text('incr n 1\r\nget n\r\n'),
          Bin(get('n')))
 
@@ -515,6 +529,8 @@ def build_cases():
                           + touch('k', 300, op=GATKQ) + touch('n', 300, op=GATKQ)),
          Text('mg k t\r\n'), statuses=[0, 0, 0], ttl=(298, 300))
     case('gat/absolute-past', Bin(set_('k', 'v') + touch('k', 1000000000, op=GAT) + get('k')))
+    case('gat/ffffffff', Bin(set_('k', 'v') + touch('k', 0xffffffff, op=GAT) + get('k')),
+         Text('mg k t\r\n'), ttl=(0xffffffff - now - 600, 0xffffffff - now + 5))
     case('gat/cas-unchanged', Bin(set_('k', 'v') + get('k') + touch('k', 100, op=GAT)
                                   + touch('k', 100) + get('k')))
     for op in ('TOUCH', 'GAT', 'GATQ', 'GATK', 'GATKQ'):
@@ -542,6 +558,9 @@ def build_cases():
          Sleep(3.2),
          Bin(get('a') + set_('b', '2') + get('b')),
          statuses=[0, 0, 0, ST_ENOENT, 0, 0])
+    case('flush/ffffffff', Bin(set_('a', '1') + flush(0xffffffff) + get('a')))
+    case('flush/absolute-past', Bin(set_('a', '1') + flush(1000000000) + get('a') + set_('b', '2')
+                                    + get('b')))
     case('flush/extlen-2', Bin(pkt(FLUSH, b'', b'\0\0')), statuses=[ST_EINVAL])
     case('flush/extlen-8', Bin(pkt(FLUSH, b'', b'\0' * 8)), statuses=[ST_EINVAL])
     case('flush/with-key', Bin(pkt(FLUSH, b'k')), statuses=[ST_EINVAL])
@@ -640,6 +659,8 @@ def build_cases():
          statuses=[], note='memcached holds the E2BIG answer while it swallows the body, which never ends')
     case('framing/huge-keylen', Bin(pkt(GET, b'k' * 300, bodylen=300), end='close'),
          statuses=[ST_EINVAL])
+    case('framing/keylen-20000-sent', Bin(pkt(GET, b'k' * 20000), end='close'),
+         note='memcached reads at most 16 KB of header, extras and key: it closes without a reply')
     case('framing/keylen-65535', Bin(pkt(GET, b'', keylen=0xffff, bodylen=0xffff), end='quiet'),
          note='memcached waits for the whole key before it judges the length')
     case('framing/many-noops', Bin(b''.join(noop(i) for i in range(1000))))
@@ -653,6 +674,12 @@ def build_cases():
     case('framing/sasl-body-swallowed', Bin(pkt(SASL_AUTH, b'PLAIN', b'', b'x' * 100000)
                                             + get('k')),
          statuses=[ST_UNKNOWN, ST_ENOENT])
+    case('framing/half-close', Bin(set_('k', 'v') + get('k') + noop(5), end='close', shut_wr=True))
+    case('framing/half-close-mid-packet', Bin(set_('k', 'v') + get('k')[:10], end='close',
+                                              shut_wr=True))
+    case('framing/stat-inside-quiet-pipeline', Bin(set_('a', '1', op=SETQ) + stat('nosuch')
+                                                   + get('a', op=GETKQ) + stat('settings')
+                                                   + get('a', op=GETQ)))
     case('framing/two-connections', Bin(set_('k', 'one', op=SETQ), conn=1),
          Bin(get('k', op=GETK), conn=2), Bin(delete('k'), conn=1), Bin(get('k'), conn=2))
 
@@ -856,6 +883,11 @@ def run_case_on(port, case, result):
                 c.write(piece, buf, deadline)
                 if st.split is not None:
                     c.pump(buf, SPLIT_PAUSE)
+            if st.shut_wr:
+                try:
+                    c.sock.shutdown(socket.SHUT_WR)
+                except OSError:
+                    pass
             if st.kind == 'bin' and st.end == 'noop':
                 done = has_sentinel_reply
                 quiet = QUIET
