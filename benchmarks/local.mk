@@ -23,7 +23,8 @@ benchmarks_cairn_bench_LDADD = $(LIBEVENT_LIBS) -lm
 TESTS += benchmarks/smoke.sh
 EXTRA_DIST += benchmarks/compare benchmarks/smoke.sh benchmarks/fake_server.py benchmarks/fill_rss.py benchmarks/README.md \
 	benchmarks/RESULTS.md
-EXTRA_DIST += benchmarks/snapshot-bench benchmarks/hitratio benchmarks/redis-benchmark-compare
+EXTRA_DIST += benchmarks/snapshot-bench benchmarks/hitratio benchmarks/redis-benchmark-compare \
+	benchmarks/memcslap-compare
 
 # The meta protocol's request writer and reply parser alone, no server (table-driven).
 check_PROGRAMS += benchmarks/bench/test_proto_meta

@@ -7,3 +7,4 @@ include tests/clients/local.mk
 include tests/soak/local.mk
 include tests/fuzz/local.mk
 include tests/resp/local.mk
+include tests/mcbin/local.mk

@@ -1,5 +1,6 @@
 # tests/clients: real client libraries against the server: libmemcached's C API (Criterion, built
-# when configure found libmemcached) and pymemcache (Python, run through a shell wrapper); for the
+# when configure found libmemcached), pymemcache (Python, run through a shell wrapper) and, over the
+# binary protocol, pylibmc, php-memcached and Dalli (below); for the
 # RESP side, hiredis (Criterion, built when configure found hiredis), redis-py (Python, through a
 # shell wrapper) and redis-cli (shell); memcdump and memcached-tool, the dump tools (shell). Each skips (exit 77) when its client is not installed.
 if HAVE_LIBMEMCACHED
@@ -25,3 +26,11 @@ TESTS += tests/clients/test_pymemcache.sh tests/clients/test_redis_py.sh tests/c
 EXTRA_DIST += tests/clients/test_pymemcache.sh tests/clients/test_pymemcache.py \
 	tests/clients/test_redis_py.sh tests/clients/test_redis_py.py tests/clients/test_redis_cli.sh \
 	tests/clients/test_node_redis.sh tests/clients/test_node_redis.mjs tests/clients/test_dump_tools.sh
+
+# The binary protocol through real clients: pylibmc (binary=True), php-memcached
+# (OPT_BINARY_PROTOCOL) and Dalli 3.0 (binary only). The PHP and Ruby wrappers start the server with
+# server.sh. Each skips (exit 77) when its client is not installed.
+TESTS += tests/clients/test_pylibmc.sh tests/clients/test_php_memcached.sh tests/clients/test_dalli.sh
+EXTRA_DIST += tests/clients/test_pylibmc.sh tests/clients/test_pylibmc.py \
+	tests/clients/test_php_memcached.sh tests/clients/test_php_memcached.php \
+	tests/clients/test_dalli.sh tests/clients/test_dalli.rb tests/clients/server.sh
