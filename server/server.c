@@ -195,6 +195,8 @@ static bool setup_cache(struct server *srv)
     o.no_evict = s->no_evict;
     o.no_hash_expand = s->no_hash_expand;
     o.large_pages = s->large_pages;
+    o.join_fits = mc_join_fits; /* memcached's -I accounting for append/prepend */
+    o.join_fits_arg = &srv->ctx;
     if (s->hashpower_init != 0) /* memcached's hashpower counts every bucket; cairn's, one shard's */
         o.hash_power = s->hashpower_init > o.shard_bits ? s->hashpower_init - o.shard_bits : 1;
     srv->cache = cache_create(&o, &err);

@@ -482,6 +482,13 @@ void cache_flush(struct cache *c, uint32_t when)
 }
 
 /* See cache.h. */
+void cache_flush_cancel(struct cache *c)
+{
+    atomic_store(&c->flush_horizon, 0);
+    atomic_store(&c->flush_cas, 0);
+}
+
+/* See cache.h. */
 size_t cache_memory_limit_max(const struct cache *c)
 {
     return (size_t)c->slab.arena_pages * c->slab.page_size;

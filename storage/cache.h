@@ -46,6 +46,11 @@ struct cache_options {
                             * refuses the allocation (CACHE_NO_MEMORY); no live item is evicted */
     bool no_hash_expand;   /* memcached -o no_hashexpand: the shards keep their first size */
     bool large_pages;      /* memcached -L: ask for transparent huge pages on the arena */
+    /* CACHE_APPEND/CACHE_PREPEND: whether the joined item (the old item's key and client flags, the
+     * two values' length) is within the protocol's size rule; a refusal is CACHE_NOT_STORED, the old
+     * item untouched, as memcached answers an append it cannot allocate. NULL: only item_size_max. */
+    bool (*join_fits)(const void *arg, size_t nkey, uint32_t client_flags, uint64_t nbytes);
+    const void *join_fits_arg;
 };
 
 /* Fills o with memcached's defaults. */
@@ -165,6 +170,10 @@ enum cache_status cache_delete(struct cache *c, const char *key, size_t nkey, ui
  * a later time schedules it. Items are reclaimed lazily and by cache_reclaim().
  */
 void cache_flush(struct cache *c, uint32_t when);
+
+/* Forgets every flush, done or scheduled: items a flush hid and that were not reclaimed yet are live
+ * again (memcached's flush_all at an absolute time before its start, which sets oldest_live to 0). */
+void cache_flush_cancel(struct cache *c);
 
 /* Gives back the caller's reference and clears *it; frees the chunk if it was the last one. */
 void cache_item_release(struct cache *c, struct item **it);

@@ -218,8 +218,12 @@ enum cache_status cache_join_locked(struct cache *c, struct ht_shard *sh, uint64
                                     const struct item *it, bool append, uint64_t *cas_out)
 {
     enum cache_status st;
-    struct item *nw =
-        cache_alloc_like_locked(c, sh, old, item_exp(old), item_nbytes(old) + item_nbytes(it), &st);
+    size_t nbytes = item_nbytes(old) + item_nbytes(it);
+
+    if (c->opt.join_fits != NULL &&
+        !c->opt.join_fits(c->opt.join_fits_arg, item_nkey(old), item_client_flags(old), nbytes))
+        return CACHE_NOT_STORED;
+    struct item *nw = cache_alloc_like_locked(c, sh, old, item_exp(old), nbytes, &st);
     const struct item *first = append ? old : it;
     const struct item *second = append ? it : old;
 

@@ -49,8 +49,13 @@ uint32_t mc_realtime(const struct cache *c, int64_t client_exptime);
 /* A client's exptime (memcached's rules, mc_realtime) as a whole-second expiry for the cache. */
 cache_exp_t mc_exptime(const struct cache *c, int64_t client_exptime);
 
-/* Whether an item with this key and value length is within -I (memcached's accounting); memcache.c. */
-bool mc_item_fits(const struct mc_context *ctx, size_t nkey, uint64_t nbytes);
+/* flush_all with delay (0 or less: now) as memcached 1.6.18 applies it, an absolute time before the
+ * start included (it forgets every flush). */
+void mc_flush(struct cache *c, int64_t delay);
+
+/* Whether an item with this key, client flags and value length is within -I (memcached's accounting:
+ * non-zero flags take 4 more bytes in its item); memcache.c. */
+bool mc_item_fits(const struct mc_context *ctx, size_t nkey, uint32_t flags, uint64_t nbytes);
 
 /* Values being received (mc_context.recv_limit): takes nbytes from the budget for a value about to be
  * allocated; false (nothing taken) when it would pass the limit. Values of at most MC_RECV_SMALL

@@ -771,7 +771,7 @@ static enum mc_meta_result mc_meta_ms(const struct mc_context *ctx, struct mc_st
     enum cache_status cst = CACHE_TOO_LARGE;
     struct item *it = NULL;
     cache_exp_t exptime = mc_meta_has(req, 'T') ? mc_exptime(c, req->ttl) : CACHE_EXP_NEVER;
-    bool fits = mc_item_fits(ctx, req->nkey, req->nbytes);
+    bool fits = mc_item_fits(ctx, req->nkey, mc_meta_has(req, 'F') ? req->client_flags : 0, req->nbytes);
     bool reserved = fits && mc_recv_reserve(ctx, req->nbytes);
     if (fits && !reserved && !set->no_wait)
         return MC_META_BUSY;

@@ -275,6 +275,8 @@ static enum cache_store_mode mc_store_mode(enum mc_cmd cmd)
     }
 }
 
+#define MC_START_SLACK 60 /* memcached 1.6.18: process_started = time(0) - ITEM_UPDATE_INTERVAL - 2 */
+
 static uint32_t mc_clamp_rel(int64_t v)
 {
     if (v > (int64_t)UINT32_MAX)
@@ -292,9 +294,24 @@ uint32_t mc_realtime(const struct cache *c, int64_t client_exptime)
         return 1;
     if (client_exptime <= MC_REL_MAX_DELTA)
         return mc_clamp_rel((int64_t)cache_rel_time(c) + client_exptime);
-    if (client_exptime <= started)
+    /* memcached's process_started is 60 s further back than cairn's (ITEM_UPDATE_INTERVAL + 2
+     * against 2): only a time before that is "before the start" (1, which flush_all treats as no
+     * flush at all); a later past time is the start instant (2), already passed. */
+    if (client_exptime <= started - MC_START_SLACK)
         return 1;
-    return mc_clamp_rel(client_exptime - started);
+    int64_t rel = client_exptime - started;
+    return mc_clamp_rel(rel < 2 ? 2 : rel);
+}
+
+/* See mc_internal.h. */
+void mc_flush(struct cache *c, int64_t delay)
+{
+    uint32_t when = delay > 0 ? mc_realtime(c, delay) : cache_rel_time(c);
+
+    if (when == 1) /* an absolute time before the start: memcached's oldest_live becomes 0 */
+        cache_flush_cancel(c);
+    else
+        cache_flush(c, when);
 }
 
 /* See mc_internal.h. */
@@ -308,10 +325,16 @@ cache_exp_t mc_exptime(const struct cache *c, int64_t client_exptime)
  * key and its NUL, the value and its "\r\n". cairn's own items are smaller (item.h), but clients near
  * the limit must get the same answers from both servers.
  */
-bool mc_item_fits(const struct mc_context *ctx, size_t nkey, uint64_t nbytes)
+bool mc_item_fits(const struct mc_context *ctx, size_t nkey, uint32_t flags, uint64_t nbytes)
 {
-    uint64_t total = 48u + (ctx->use_cas ? 8u : 0u) + nkey + 1u + nbytes + 2u;
+    uint64_t total = 48u + (ctx->use_cas ? 8u : 0u) + nkey + 1u + (flags != 0 ? 4u : 0u) + nbytes + 2u;
     return total <= ctx->item_size_max;
+}
+
+/* See memcache.h. */
+bool mc_join_fits(const void *arg, size_t nkey, uint32_t client_flags, uint64_t nbytes)
+{
+    return mc_item_fits(arg, nkey, client_flags, nbytes);
 }
 
 /* See mc_internal.h. */
@@ -356,7 +379,7 @@ static enum proto_status mc_exec_storage(struct mc_session *s, const struct mc_r
     struct cache *c = s->ctx->cache;
     enum cache_status cst = CACHE_TOO_LARGE;
     struct item *it = NULL;
-    bool fits = mc_item_fits(s->ctx, req->key.len, req->nbytes);
+    bool fits = mc_item_fits(s->ctx, req->key.len, req->flags, req->nbytes);
     bool reserved = fits && mc_recv_reserve(s->ctx, req->nbytes);
     if (fits && !reserved && !s->meta_set.no_wait)
         return PROTO_BUSY;
@@ -493,8 +516,7 @@ static void mc_exec_delete(struct mc_session *s, const struct mc_request *req, s
 static void mc_exec_flush(struct mc_session *s, const struct mc_request *req, struct outq *out)
 {
     struct cache *c = s->ctx->cache;
-    uint32_t when = req->has_delay && req->exptime > 0 ? mc_realtime(c, req->exptime) : cache_rel_time(c);
-    cache_flush(c, when);
+    mc_flush(c, req->has_delay ? req->exptime : 0);
     mc_count(&s->stats->cmd_flush);
     mc_reply(out, req->noreply, "OK\r\n");
 }

@@ -146,6 +146,10 @@ struct mc_shared *mc_shared_create(char delimiter);
 /* Frees the state; clears *sh. NULL is a no-op. No session may still use it. */
 void mc_shared_destroy(struct mc_shared **sh);
 
+/* storage's join_fits for memcached's append/prepend: arg is the struct mc_context; whether the joined
+ * item is within -I by memcached's accounting (mc_item_fits). */
+bool mc_join_fits(const void *arg, size_t nkey, uint32_t client_flags, uint64_t nbytes);
+
 /* Turns per-prefix counting on or off (`stats detail on|off`; the server's -D turns it on). */
 void mc_detail_set(struct mc_shared *sh, bool on);
 

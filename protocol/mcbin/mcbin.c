@@ -195,7 +195,7 @@ static enum proto_status bin_exec_store(struct mcbin_session *s, const struct mc
     struct cache *c = s->ctx->cache;
     bool concat = req->cmd == MCBIN_CMD_APPEND || req->cmd == MCBIN_CMD_PREPEND;
     uint16_t nkey = req->h.keylen;
-    bool fits = mc_item_fits(s->ctx, nkey, req->vlen);
+    bool fits = mc_item_fits(s->ctx, nkey, concat ? 0 : req->flags, req->vlen);
     bool reserved = fits && mc_recv_reserve(s->ctx, req->vlen);
     enum cache_status cst = CACHE_TOO_LARGE;
     struct item *it = NULL;
@@ -369,7 +369,7 @@ static void bin_exec_flush(struct mcbin_session *s, const struct mcbin_request *
         bin_status(req, MCBIN_ST_AUTH_ERROR, 0, out);
         return;
     }
-    cache_flush(c, req->exptime > 0 ? mc_realtime(c, (int64_t)req->exptime) : cache_rel_time(c));
+    mc_flush(c, (int64_t)req->exptime);
     mc_count(&s->stats->cmd_flush);
     bin_status(req, MCBIN_ST_OK, 0, out);
 }

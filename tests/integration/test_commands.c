@@ -13,6 +13,7 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -812,4 +813,68 @@ Test(cmd, item_size_boundary)
         free(l);
     }
     h_cmd(fd, "get nosuch\r\n", "END\r\n");
+}
+
+/* Sends "<cmd> <key> <flags> 0 <n>" with n bytes of 'v' and checks the one-line answer. */
+static void store_nv(int fd, const char *cmd, const char *key, unsigned flags, size_t n, const char *exp)
+{
+    char line[128];
+    char *buf = malloc(n + 2);
+
+    cr_assert_not_null(buf);
+    snprintf(line, sizeof(line), "%s %s %u 0 %zu\r\n", cmd, key, flags, n);
+    memset(buf, 'v', n);
+    memcpy(buf + n, "\r\n", 2);
+    h_sends(fd, line);
+    h_send(fd, buf, n + 2);
+    free(buf);
+    h_expect(fd, exp);
+}
+
+/* memcached's -I accounting: 48-byte header + 8 CAS + key + NUL + value + CRLF, and 4 more bytes when
+ * the flags are not 0 (1 MiB default: the largest value with a 3-byte key is 1,048,514 bytes with
+ * flags 0, 1,048,510 with flags). */
+Test(cmd, item_limit_counts_nonzero_flags)
+{
+    int fd = h_connect(h_srv.port);
+    store_nv(fd, "set", "big", 0, 1048514, "STORED\r\n");
+    store_nv(fd, "set", "big", 0, 1048515, "SERVER_ERROR object too large for cache\r\n");
+    store_nv(fd, "set", "bfl", 1, 1048510, "STORED\r\n");
+    store_nv(fd, "set", "bfl", 1, 1048511, "SERVER_ERROR object too large for cache\r\n");
+    h_cmd(fd, "get bfl\r\n", "END\r\n"); /* a failed set drops the old value, as memcached */
+}
+
+/* An append whose result would pass -I is NOT_STORED and the old value stays. */
+Test(cmd, append_past_item_limit_not_stored)
+{
+    int fd = h_connect(h_srv.port);
+    store_nv(fd, "set", "big", 0, 1048504, "STORED\r\n");
+    store_nv(fd, "append", "big", 0, 20, "NOT_STORED\r\n");
+    store_nv(fd, "prepend", "big", 0, 20, "NOT_STORED\r\n");
+    store_nv(fd, "append", "big", 0, 10, "STORED\r\n"); /* exactly at the limit */
+    char *v = h_get(fd, "big", NULL);
+    cr_assert_not_null(v);
+    cr_assert_eq(strlen(v), 1048514);
+    free(v);
+    /* with flags on the old item its 4 bytes count too */
+    store_nv(fd, "set", "flg", 7, 1048500, "STORED\r\n");
+    store_nv(fd, "append", "flg", 0, 11, "NOT_STORED\r\n");
+    store_nv(fd, "append", "flg", 0, 10, "STORED\r\n");
+}
+
+/* flush_all at an absolute time before the server started flushes nothing and forgets a flush that
+ * is pending (memcached: oldest_live 0); one at a past time after the start flushes everything. */
+Test(cmd, flush_all_absolute_past)
+{
+    int fd = h_connect(h_srv.port);
+    h_cmd(fd, "set a 0 0 1\r\n1\r\n", "STORED\r\n");
+    h_cmd(fd, "flush_all 1000000000\r\n", "OK\r\n");
+    h_cmd(fd, "get a\r\n", "VALUE a 0 1\r\n1\r\nEND\r\n");
+    h_cmd(fd, "flush_all 100\r\n", "OK\r\n");
+    h_cmd(fd, "flush_all 1000000000\r\n", "OK\r\n");
+    h_cmd(fd, "get a\r\n", "VALUE a 0 1\r\n1\r\nEND\r\n");
+    char line[64];
+    snprintf(line, sizeof(line), "flush_all %lld\r\n", (long long)time(NULL) - 1);
+    h_cmd(fd, line, "OK\r\n");
+    h_cmd(fd, "get a\r\n", "END\r\n");
 }

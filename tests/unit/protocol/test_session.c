@@ -534,7 +534,8 @@ Test(session, expiry_and_delayed_flush)
 }
 
 /* memcached's exptime rules (realtime()), which the protocol layer applies before the cache sees an
- * expiry: relative up to 30 days, absolute beyond, "already expired" as relative second 1. */
+ * expiry: relative up to 30 days, absolute beyond, "already expired" as relative second 1 (before
+ * memcached's own start, which is 60 s before cairn's clock origin) or 2 (the start instant). */
 Test(session, exptime_rules)
 {
     struct cache *c = pt_cache_create(8u << 20);
@@ -550,7 +551,9 @@ Test(session, exptime_rules)
         {100, 1100},
         {2592000, 1000 + 2592000},
         {(int64_t)started + 5000, 5000}, /* absolute, in the future */
-        {(int64_t)started, 1},           /* absolute, at the start: already expired */
+        {(int64_t)started, 2},           /* absolute, at the start: already expired */
+        {(int64_t)started - 60, 1},      /* before memcached's start (60 s earlier): "none" */
+        {(int64_t)started - 59, 2},      /* after it: the start instant, already passed */
         {2592001, 1},                    /* absolute, long past */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
