@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define CONFIG_FILE_MAX ((size_t)1 << 20)
 
@@ -185,14 +186,40 @@ static bool add_file(struct settings *s, struct argv_builder *b, const char *pat
     return ok;
 }
 
+/* Whether argv names a config file itself (--config FILE or --config=FILE). */
+static bool names_config(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--config") == 0 || strncmp(argv[i], "--config=", 9) == 0)
+            return true;
+    return false;
+}
+
+/* The default config file when argv names none: $CAIRN_CONFIG if set (empty: none), else
+ * SETTINGS_DEFAULT_CONFIG; NULL when there is none or it does not exist. */
+static const char *default_config(int argc, char **argv)
+{
+    const char *path = getenv("CAIRN_CONFIG");
+    if (path == NULL)
+        path = SETTINGS_DEFAULT_CONFIG;
+    if (path[0] == '\0' || names_config(argc, argv) || access(path, F_OK) != 0)
+        return NULL;
+    return path;
+}
+
 /* See settings_internal.h. */
 char **settings_expand_config(struct settings *s, int argc, char **argv, int *argc_out, FILE *err)
 {
     struct argv_builder b = {0};
     char **out = NULL;
     bool ok = true;
+    const char *dflt = default_config(argc, argv);
 
     for (int i = 0; ok && i < argc; i++) {
+        if (i == 1 && dflt != NULL) /* the default file's options first: the command line wins */
+            ok = add_file(s, &b, dflt, err);
+        if (!ok)
+            break;
         const char *path = NULL;
         if (i > 0 && strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
             /* a --config with no file name stays, for getopt's "requires an argument" */
@@ -207,6 +234,8 @@ char **settings_expand_config(struct settings *s, int argc, char **argv, int *ar
             ok = false;
         }
     }
+    if (ok && argc == 1 && dflt != NULL)
+        ok = add_file(s, &b, dflt, err);
     if (ok) {
         out = builder_pack(&b);
         if (out == NULL)

@@ -42,8 +42,11 @@ const char *settings_check_extended(const struct settings *s, char msg[SETTINGS_
  * `--config=FILE`) of argv is replaced by the options of FILE, one per line, in order; *argc_out is
  * its length. The vector and its strings live in one allocation that the caller frees with free().
  * A `logfile FILE` line sets s->log_file. NULL when a file cannot be read or holds a line that is
- * not an option; the reason was printed to err.
+ * not an option; the reason was printed to err. When argv names no config file, the default one
+ * ($CAIRN_CONFIG if set, an empty value meaning none; else SETTINGS_DEFAULT_CONFIG) is read first,
+ * if it exists, so that every option on the command line overrides it.
  */
+#define SETTINGS_DEFAULT_CONFIG "/etc/cairn/cairn.conf"
 char **settings_expand_config(struct settings *s, int argc, char **argv, int *argc_out, FILE *err);
 
 #endif

@@ -923,6 +923,55 @@ Test(cmdline, config_file_format_and_precedence, .fini = cleanup_dir)
     cr_expect(strstr(buf, "started:") != NULL, "the log file lacks the start-up line:\n%s", buf);
 }
 
+/* The default config file ($CAIRN_CONFIG here, /etc/cairn/cairn.conf otherwise) is read when the
+ * command line names none, before the command line's options; a --config replaces it. */
+Test(cmdline, default_config_file, .fini = cleanup_dir)
+{
+    if (h_target_is_memcached())
+        cr_skip_test("the default config file is cairn's");
+    char conf[128], other[128];
+    make_tmp_dir();
+    tmp_file(conf, sizeof(conf), "default.conf");
+    tmp_file(other, sizeof(other), "other.conf");
+    write_file(conf, "-m 32\n-c 500\n");
+    write_file(other, "-c 700\n");
+    cr_assert_eq(setenv("CAIRN_CONFIG", conf, 1), 0);
+    const char *const plain[] = {"-c", "600", NULL};
+    h_server_start(&h_srv, plain); /* the harness's -m 64 comes after the file's -m 32 */
+    int fd = h_connect(h_srv.port);
+    char *s = h_stats_raw(fd, "settings");
+    expect_setting(s, "maxbytes", "67108864");
+    expect_setting(s, "maxconns", "600");
+    free(s);
+    close(fd);
+    stop_expect_0(SIGTERM);
+    const char *const none[] = {NULL};
+    h_server_start(&h_srv, none);
+    fd = h_connect(h_srv.port);
+    s = h_stats_raw(fd, "settings");
+    expect_setting(s, "maxconns", "500");
+    free(s);
+    close(fd);
+    stop_expect_0(SIGTERM);
+    const char *const named[] = {"--config", other, NULL};
+    h_server_start(&h_srv, named);
+    fd = h_connect(h_srv.port);
+    s = h_stats_raw(fd, "settings");
+    expect_setting(s, "maxconns", "700");
+    free(s);
+    close(fd);
+    stop_expect_0(SIGTERM);
+    cr_assert_eq(setenv("CAIRN_CONFIG", "", 1), 0);
+    h_server_start(&h_srv, none);
+    fd = h_connect(h_srv.port);
+    s = h_stats_raw(fd, "settings");
+    expect_setting(s, "maxconns", "1024");
+    free(s);
+    close(fd);
+    stop_expect_0(SIGTERM);
+    unsetenv("CAIRN_CONFIG");
+}
+
 Test(cmdline, config_file_errors, .fini = cleanup_dir)
 {
     if (h_target_is_memcached())
