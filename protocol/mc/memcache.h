@@ -82,7 +82,7 @@ struct mc_context {
     bool admin_disabled; /* --disable-admin-commands: server-wide commands are refused */
     bool watch_disabled; /* -W: watch answers "CLIENT_ERROR watch commands not allowed" */
     bool reassign_disabled; /* -o no_slab_reassign: "CLIENT_ERROR slab reassignment disabled" */
-    bool dump_disabled;  /* -X: stats cachedump and lru_crawler metadump are refused */
+    bool dump_disabled;     /* -X: stats cachedump and lru_crawler metadump are refused */
 };
 
 /* Values up to this size are always given an item (a stalled one pins little); larger ones count
