@@ -30,7 +30,9 @@ EXTRA_DIST += tests/clients/test_pymemcache.sh tests/clients/test_pymemcache.py 
 # The binary protocol through real clients: pylibmc (binary=True), php-memcached
 # (OPT_BINARY_PROTOCOL) and Dalli 3.0 (binary only). The PHP and Ruby wrappers start the server with
 # server.sh. Each skips (exit 77) when its client is not installed.
-TESTS += tests/clients/test_pylibmc.sh tests/clients/test_php_memcached.sh tests/clients/test_dalli.sh
+TESTS += tests/clients/test_pylibmc.sh tests/clients/test_php_memcached.sh tests/clients/test_dalli.sh \
+	tests/clients/test_memccapable.sh
 EXTRA_DIST += tests/clients/test_pylibmc.sh tests/clients/test_pylibmc.py \
 	tests/clients/test_php_memcached.sh tests/clients/test_php_memcached.php \
-	tests/clients/test_dalli.sh tests/clients/test_dalli.rb tests/clients/server.sh
+	tests/clients/test_dalli.sh tests/clients/test_dalli.rb tests/clients/server.sh \
+	tests/clients/test_memccapable.sh
