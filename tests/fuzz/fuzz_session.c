@@ -311,6 +311,13 @@ static size_t run_stream(struct run *t, const char *in, size_t n)
             mc_session_no_wait(t->s);
             refeed = true;
             break;
+        case PROTO_FLUSH:
+            /* an incr/decr/ma behind a queued value: written out first, as a server does */
+            FUZZ_CHECK(rlen > 0 && outq_holds_items(t->r));
+            drain_all(t);
+            FUZZ_CHECK(!outq_holds_items(t->r));
+            refeed = true;
+            break;
         default:
             FUZZ_CHECK(!"unknown session status");
         }
