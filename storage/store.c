@@ -254,7 +254,8 @@ static enum cache_status store_decide(enum cache_store_mode mode, const struct i
     case CACHE_CAS:
         if (!old)
             return CACHE_NOT_FOUND;
-        return item_cas(old) == cas_in ? CACHE_OK : CACHE_EXISTS;
+        /* a unique of 0 never matches (memcached: CAS_NONE), even under -C where items have none */
+        return cas_in != 0 && item_cas(old) == cas_in ? CACHE_OK : CACHE_EXISTS;
     }
     return CACHE_NOT_STORED;
 }

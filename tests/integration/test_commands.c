@@ -878,3 +878,16 @@ Test(cmd, flush_all_absolute_past)
     h_cmd(fd, line, "OK\r\n");
     h_cmd(fd, "get a\r\n", "END\r\n");
 }
+
+/* A cas with unique 0 on an existing key is EXISTS, also under -C, where items carry no unique
+ * (memcached: a zero unique is CAS_NONE, which never matches). */
+Test(cmd_nocas, cas_zero_unique_is_exists, .fini = h_teardown)
+{
+    const char *const extra[] = {"-C", NULL};
+    h_server_start(&h_srv, extra);
+    int fd = h_connect(h_srv.port);
+    h_cmd(fd, "set k 0 0 1\r\na\r\n", "STORED\r\n");
+    h_cmd(fd, "cas k 0 0 1 0\r\nb\r\n", "EXISTS\r\n");
+    h_cmd(fd, "gets k\r\n", "VALUE k 0 1 0\r\na\r\nEND\r\n");
+    h_cmd(fd, "cas nokey 0 0 1 0\r\nb\r\n", "NOT_FOUND\r\n");
+}
