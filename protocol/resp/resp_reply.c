@@ -92,14 +92,27 @@ void resp_add_errorf(struct outq *q, const char *fmt, ...)
     free(big);
 }
 
+/* A type byte, a decimal number and CRLF (":42", "$5", "*3"...): written by hand, not through
+ * outq_printf, since every bulk reply starts with one (vsnprintf was 2.6% of a pipelined GET load). */
+static void add_header(struct outq *q, char type, long long v)
+{
+    char buf[1 + RESP_LL_STR_SIZE + 2];
+    size_t n = resp_ll2str(buf + 1, RESP_LL_STR_SIZE, v);
+
+    buf[0] = type;
+    buf[n + 1] = '\r';
+    buf[n + 2] = '\n';
+    outq_add(q, buf, n + 3);
+}
+
 void resp_add_int(struct outq *q, long long v)
 {
-    outq_printf(q, ":%lld\r\n", v);
+    add_header(q, ':', v);
 }
 
 void resp_add_bulk(struct outq *q, const void *p, size_t n)
 {
-    outq_printf(q, "$%zu\r\n", n);
+    add_header(q, '$', (long long)n);
     outq_add(q, p, n);
     outq_add(q, "\r\n", 2);
 }
@@ -117,7 +130,7 @@ void resp_add_bulk_ll(struct outq *q, long long v)
 
 void resp_add_item(struct outq *q, struct item *it)
 {
-    outq_printf(q, "$%zu\r\n", item_nbytes(it));
+    add_header(q, '$', (long long)item_nbytes(it));
     outq_add_value(q, it);
 }
 
@@ -133,20 +146,17 @@ void resp_add_null_array(struct outq *q, int proto)
 
 void resp_add_array(struct outq *q, size_t n)
 {
-    outq_printf(q, "*%zu\r\n", n);
+    add_header(q, '*', (long long)n);
 }
 
 void resp_add_map(struct outq *q, int proto, size_t n)
 {
-    if (proto == 2)
-        outq_printf(q, "*%zu\r\n", 2 * n);
-    else
-        outq_printf(q, "%%%zu\r\n", n);
+    add_header(q, proto == 2 ? '*' : '%', (long long)(proto == 2 ? 2 * n : n));
 }
 
 void resp_add_set(struct outq *q, int proto, size_t n)
 {
-    outq_printf(q, "%c%zu\r\n", proto == 2 ? '*' : '~', n);
+    add_header(q, proto == 2 ? '*' : '~', (long long)n);
 }
 
 void resp_add_double(struct outq *q, int proto, double d)
