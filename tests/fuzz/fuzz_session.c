@@ -762,7 +762,10 @@ static void program_op(struct run *t, struct program *p, struct tape *tp)
         char num[24];
         size_t nd = (size_t)snprintf(num, sizeof(num), "%" PRIu64, v);
         if (nd < m->nvalue) {
-            memset(m->value + nd, ' ', m->nvalue - nd);
+            /* padded in place, or the bare digits in a new item when a queued reply still holds the
+             * old one (memcached's rule): which one depends on how much output was drained */
+            m->known = false;
+            return;
         } else {
             m->nvalue = nd;
         }
