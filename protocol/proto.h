@@ -43,8 +43,10 @@ enum proto_status {
 /* What a PROTO_WAIT feed asks the server to do. */
 enum proto_wait {
     PROTO_WAIT_NONE = 0,
-    PROTO_WAIT_SNAPSHOT,   /* save a snapshot; answer when the save is done */
-    PROTO_WAIT_SNAPSHOT_BG /* save a snapshot; answer as soon as the save has started (or not) */
+    PROTO_WAIT_SNAPSHOT,    /* save a snapshot; answer when the save is done */
+    PROTO_WAIT_SNAPSHOT_BG, /* save a snapshot; answer as soon as the save has started (or not) */
+    PROTO_WAIT_AUTH_DELAY   /* a failed authentication's reply is held back AUTH_FAIL_DELAY_MS
+                             * (protocol/auth.h): answer PROTO_EV_AUTH_DELAYED once it has passed */
 };
 
 /* Something the server answers on a session's behalf. */
@@ -55,8 +57,9 @@ enum proto_event {
     PROTO_EV_SNAPSHOT_SAVED,   /* the save finished: items, bytes, usec */
     PROTO_EV_SNAPSHOT_FAILED,  /* the save failed: why */
     PROTO_EV_NO_MEMORY,        /* the request could not be given memory (no reply state) */
-    PROTO_EV_READ_NO_MEMORY    /* a request outgrew the read buffers' memory limit; the connection
+    PROTO_EV_READ_NO_MEMORY,   /* a request outgrew the read buffers' memory limit; the connection
                                 * closes after this reply */
+    PROTO_EV_AUTH_DELAYED      /* PROTO_WAIT_AUTH_DELAY's time has passed: append the held reply */
 };
 
 struct proto_outcome {

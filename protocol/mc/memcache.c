@@ -880,6 +880,8 @@ void mc_session_answer(struct mc_session *s, const struct proto_outcome *o, stru
     case PROTO_EV_NO_MEMORY:
         outq_add_str(out, "SERVER_ERROR out of memory\r\n");
         return;
+    case PROTO_EV_AUTH_DELAYED:
+        return;
     case PROTO_EV_READ_NO_MEMORY:
     default:
         outq_add_str(out, "SERVER_ERROR out of memory reading request\r\n");

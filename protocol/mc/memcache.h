@@ -21,6 +21,7 @@
 
 #include "protocol/proto.h"
 
+struct auth;
 struct cache;
 struct outq;
 struct mc_session;
@@ -83,6 +84,9 @@ struct mc_context {
     bool watch_disabled; /* -W: watch answers "CLIENT_ERROR watch commands not allowed" */
     bool reassign_disabled; /* -o no_slab_reassign: "CLIENT_ERROR slab reassignment disabled" */
     bool dump_disabled;     /* -X: stats cachedump and lru_crawler metadump are refused */
+    /* Credentials (protocol/auth.h); NULL = none configured: every connection is admin. With them,
+     * text connections authenticate as memcached's -Y and binary ones with SASL PLAIN. */
+    const struct auth *auth;
 };
 
 /* Values up to this size are always given an item (a stalled one pins little); larger ones count

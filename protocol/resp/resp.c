@@ -542,6 +542,8 @@ static void session_answer(struct resp_session *s, const struct proto_outcome *o
         break;
     case PROTO_EV_READ_NO_MEMORY:
         break; /* Redis drops a client past its query buffer limit without a reply */
+    case PROTO_EV_AUTH_DELAYED:
+        break;
     }
 }
 

@@ -21,6 +21,7 @@
 
 #include "protocol/proto.h"
 
+struct auth;
 struct cache;
 struct outq;
 struct resp_session;
@@ -98,6 +99,9 @@ struct resp_context {
     resp_set_timeout_fn set_timeout;  /* NULL: CONFIG SET timeout is refused (immutable) */
     resp_reset_stats_fn reset_stats;  /* NULL: CONFIG RESETSTAT resets the cache's counters only */
     _Atomic uint64_t *next_client_id; /* CLIENT ID source, shared by every session */
+    /* Credentials (protocol/auth.h); NULL = none configured: every connection is the admin user
+     * "default", as Redis's default user with no password. */
+    const struct auth *auth;
 };
 
 /* Redis's answer to a connection past the connection limit (-c). */
