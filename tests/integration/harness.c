@@ -189,8 +189,8 @@ static size_t build_argv(const char **argv, const char *bin, bool memcached, int
     return n;
 }
 
-/* Poll until the server answers `version` on a new connection; false when it exited or 5 s
- * passed. */
+/* Poll until the server answers `version` on a new connection (with VERSION, or with CLIENT_ERROR
+ * when it requires authentication first, as -Y does); false when it exited or 5 s passed. */
 static bool wait_listening(struct h_server *srv)
 {
     int64_t end = h_now_ms() + 5000;
@@ -201,7 +201,8 @@ static bool wait_listening(struct h_server *srv)
             static const char req[] = "version\r\n";
             char line[8];
             bool ok = send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) == (ssize_t)(sizeof(req) - 1) &&
-                      h_read_n(fd, line, 8, H_IO_TIMEOUT_MS) == 8 && memcmp(line, "VERSION ", 8) == 0;
+                      h_read_n(fd, line, 8, H_IO_TIMEOUT_MS) == 8 &&
+                      (memcmp(line, "VERSION ", 8) == 0 || memcmp(line, "CLIENT_E", 8) == 0);
             close(fd);
             if (ok)
                 return true;
