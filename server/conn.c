@@ -44,6 +44,7 @@
 
 #include <event2/event.h>
 
+#include "protocol/auth.h"
 #include "protocol/proto.h"
 #include "protocol/outq.h"
 #include "server/server_internal.h"
@@ -163,11 +164,17 @@ static void shrink_buffer(struct conn *c)
         resize_buffer(c, RBUF_INIT);
 }
 
+/* Whether c waits for the server's answer to a request (no request runs meanwhile). */
+static bool server_waits(const struct conn *c)
+{
+    return c->snap_wait != NULL || c->auth_wait;
+}
+
 /* Whether c takes more requests now: alive, not closing, not held back by its output queue, not
- * waiting for a `snapshot` reply. */
+ * waiting for the server's answer (server_waits). */
 static bool may_read(const struct conn *c)
 {
-    return !c->dead && !c->closing && !c->read_paused && c->snap_wait == NULL && !c->recv_wait;
+    return !c->dead && !c->closing && !c->read_paused && !server_waits(c) && !c->recv_wait;
 }
 
 /* Enters or leaves the wait for the receiving budget (PROTO_BUSY), keeping the server's count. */
@@ -219,13 +226,52 @@ static bool pick_protocol(struct conn *c)
     return sess != NULL;
 }
 
-/* A `snapshot` request (PROTO_WAIT): answered now, or c waits for the snapshot thread's reply. */
+static void after_io(struct conn *c);
+static void feed(struct conn *c);
+
+/* The held-back reply of a failed authentication is due: queue it and run the requests behind it. */
+static void on_auth_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    (void)fd;
+    (void)what;
+    c->auth_wait = false;
+    if (c->dead)
+        return;
+    c->ops->answer(c->sess, &(struct proto_outcome){.ev = PROTO_EV_AUTH_DELAYED}, c->out);
+    if (c->rlen > 0)
+        feed(c);
+    after_io(c);
+}
+
+/* PROTO_WAIT_AUTH_DELAY: c runs nothing for AUTH_FAIL_DELAY_MS, then the reply is queued. When the
+ * timer cannot be set up the reply goes out at once (the delay only slows guessing down). */
+static void start_auth_delay(struct conn *c)
+{
+    struct timeval tv = {.tv_sec = AUTH_FAIL_DELAY_MS / 1000, .tv_usec = (AUTH_FAIL_DELAY_MS % 1000) * 1000};
+
+    if (c->auth_timer == NULL)
+        c->auth_timer = evtimer_new(c->w->base, on_auth_timer, c);
+    if (c->auth_timer == NULL || evtimer_add(c->auth_timer, &tv) != 0) {
+        c->ops->answer(c->sess, &(struct proto_outcome){.ev = PROTO_EV_AUTH_DELAYED}, c->out);
+        return;
+    }
+    c->auth_wait = true;
+}
+
+/* A request the server answers (PROTO_WAIT): a `snapshot`, answered now or when the snapshot thread
+ * replies, or a failed authentication whose reply is held back. */
 static void start_wait(struct conn *c)
 {
     struct server *srv = c->w->srv;
-    bool bg = c->ops->take_wait(c->sess) == PROTO_WAIT_SNAPSHOT_BG;
+    enum proto_wait wait = c->ops->take_wait(c->sess);
     struct proto_outcome now = {.ev = PROTO_EV_SNAPSHOT_OFF};
 
+    if (wait == PROTO_WAIT_AUTH_DELAY) {
+        start_auth_delay(c);
+        return;
+    }
+    bool bg = wait == PROTO_WAIT_SNAPSHOT_BG;
     if (srv->snapshot == NULL || snapshot_ctl_request(srv->snapshot, c, bg, &now, &c->snap_wait))
         c->ops->answer(c->sess, &now, c->out);
 }
@@ -267,7 +313,7 @@ static void feed(struct conn *c)
         c->rlen -= used;
         if (st == PROTO_WAIT)
             start_wait(c);
-    } while (st == PROTO_WAIT && c->snap_wait == NULL && c->rlen > 0);
+    } while (st == PROTO_WAIT && !server_waits(c) && c->rlen > 0);
     if (st != PROTO_BUSY)
         c->recv_wait_since = 0;
     if (st == PROTO_PAUSE) {
@@ -458,7 +504,7 @@ static size_t resume(struct conn *c)
         c->read_paused = false;
     if (c->flush_wait && !outq_holds_items(c->out))
         c->flush_wait = false;
-    if (c->dead || !c->refeed || c->read_paused || c->flush_wait || c->snap_wait != NULL || c->recv_wait)
+    if (c->dead || !c->refeed || c->read_paused || c->flush_wait || server_waits(c) || c->recv_wait)
         return 0;
     size_t before = outq_weight(c->out);
     feed(c);
@@ -474,7 +520,7 @@ static void settle(struct conn *c)
     if (c->read_paused && outq_weight(c->out) <= CONN_OUT_RESUME)
         c->read_paused = false;
     size_t pending = outq_pending(c->out);
-    if (c->closing && pending == 0 && c->snap_wait == NULL && !c->refeed) {
+    if (c->closing && pending == 0 && !server_waits(c) && !c->refeed) {
         conn_kill(c);
         return;
     }
@@ -484,7 +530,7 @@ static void settle(struct conn *c)
     if (may_read(c))
         flags |= EV_READ;
     /* A held-back request that may run now comes back through EV_WRITE (writable at once). */
-    if (pending > 0 || (c->refeed && !c->read_paused && c->snap_wait == NULL && !c->recv_wait))
+    if (pending > 0 || (c->refeed && !c->read_paused && !server_waits(c) && !c->recv_wait))
         flags |= EV_WRITE;
     if (c->closing)
         set_state(c, CONN_CLOSING);
@@ -713,7 +759,7 @@ void conn_sweep(struct conn *c, int64_t now)
         }
         return;
     }
-    if (c->snap_wait != NULL)
+    if (server_waits(c))
         return;
     if (c->req_since != 0) {
         if (s->request_timeout != 0 && now - c->req_since > (int64_t)s->request_timeout) {
@@ -764,6 +810,8 @@ static void conn_free(struct conn *c, struct worker *w, int fd)
     if (c != NULL) {
         if (c->ev != NULL)
             event_free(c->ev);
+        if (c->auth_timer != NULL)
+            event_free(c->auth_timer);
         snapshot_waiter_cancel(&c->snap_wait);
         if (c->sess != NULL)
             c->ops->destroy(c->sess);
@@ -832,6 +880,9 @@ void conn_kill(struct conn *c)
     worker_unqueue(c);
     set_events(c, 0);
     snapshot_waiter_cancel(&c->snap_wait);
+    if (c->auth_wait)
+        evtimer_del(c->auth_timer);
+    c->auth_wait = false;
     outq_clear(c->out); /* the items its replies held go back now */
     pthread_mutex_lock(&w->conns_lock);
     if (c->prev != NULL)

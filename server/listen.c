@@ -28,6 +28,7 @@
 
 #include <event2/event.h>
 
+#include "protocol/auth.h"
 #include "protocol/mcbin/mcbin.h"
 #include "protocol/resp/resp.h"
 #include "server/server_internal.h"
@@ -150,6 +151,35 @@ static bool split_host_port(const char *spec, int default_port, char *host, int 
     return true;
 }
 
+/* Whether sa is a loopback address (127.0.0.0/8, ::1, or 127.x mapped into IPv6). */
+static bool is_loopback(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+    if (sa->sa_family != AF_INET6)
+        return false;
+    const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+    if (IN6_IS_ADDR_LOOPBACK(a))
+        return true;
+    return IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127;
+}
+
+/* Protected mode: without credentials, a TCP address that is not loopback is refused (unless
+ * --protected-mode no), so that an open cache is never put on a network by accident. */
+static bool protected_refuses(const struct server *srv, const struct sockaddr *sa, const char *spec)
+{
+    if (!srv->settings->protected_mode || auth_enabled(srv->auth) || is_loopback(sa))
+        return false;
+    char addr[CONN_ADDR_MAX];
+    listen_format_addr(sa, addr, sizeof(addr));
+    fprintf(stderr,
+            "refusing to listen on %s (-l %s) without credentials (protected mode): anyone who can "
+            "reach it could read, change and flush every item. Give -Y <file> or --requirepass "
+            "<password>, listen on 127.0.0.1 only, or start with --protected-mode no to run open.\n",
+            addr, spec);
+    return true;
+}
+
 /* Binds every address one -l entry resolves to (on the --resp-port when resp). Prints memcached-style
  * errors. */
 static bool open_tcp_spec(struct server *srv, const char *spec, bool resp)
@@ -178,6 +208,10 @@ static bool open_tcp_spec(struct server *srv, const char *spec, bool resp)
     }
     bool ok = true;
     for (struct addrinfo *ai = res; ai != NULL && ok; ai = ai->ai_next) {
+        if (protected_refuses(srv, ai->ai_addr, spec)) {
+            ok = false;
+            break;
+        }
         int fd = bind_tcp(ai, s->backlog);
         if (fd < 0) {
             if (errno == EAFNOSUPPORT)

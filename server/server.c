@@ -42,6 +42,7 @@
 
 #include <event2/event.h>
 
+#include "protocol/auth.h"
 #include "protocol/mc/memcache.h"
 #include "server/server_internal.h"
 #include "server/snapshot_ctl.h"
@@ -93,6 +94,23 @@ static void begin_stop(struct server *srv, const char *why)
     event_base_loopbreak(srv->base);
 }
 
+/* SIGHUP: rereads the credentials; on failure the ones in force stay (memcached keeps its old
+ * table too) and the reason is logged whatever the verbosity. */
+static void reload_auth(struct server *srv)
+{
+    const struct settings *s = srv->settings;
+    char err[512];
+
+    if (srv->auth == NULL) {
+        server_log(srv, 1, "SIGHUP: no credentials to reload, no log file to reopen\n");
+        return;
+    }
+    if (auth_load(srv->auth, s->auth_file, s->requirepass, err, sizeof(err)))
+        server_log(srv, 1, "SIGHUP: credentials reloaded: %zu users\n", auth_users(srv->auth));
+    else
+        server_log(srv, 0, "SIGHUP: credentials not reloaded, the previous ones stay: %s\n", err);
+}
+
 /* The signals the main loop handles; blocked everywhere else. */
 static const int handled_signals[SERVER_NSIGNALS] = {SIGTERM, SIGINT, SIGUSR1, SIGHUP};
 
@@ -102,9 +120,10 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     (void)what;
     switch (sig) {
     case SIGHUP:
-        /* Nothing to reopen or reread: the log file (logfile in --config) is opened once, for
-         * appending, and the config file is read once at start. */
-        server_log(srv, 1, "SIGHUP: no log file to reopen, nothing to reload\n");
+        /* The credentials are reread (connections already authenticated keep their role); the log
+         * file (logfile in --config) is opened once, for appending, and the config file is read
+         * once at start. */
+        reload_auth(srv);
         break;
     case SIGUSR1:
         /* memcached prints this line whatever the verbosity. */
@@ -401,6 +420,34 @@ static void stop_signals_mask(bool block)
     pthread_sigmask(block ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
 }
 
+/* Loads the credentials when -Y, -S or --requirepass asked for them (before listening: protected
+ * mode depends on them, and before privileges are dropped: the file may be readable by root only).
+ * Prints why and returns false when they cannot be loaded. */
+static bool setup_auth(struct server *srv)
+{
+    const struct settings *s = srv->settings;
+    char err[512];
+
+    if (s->auth_file == NULL && s->requirepass == NULL)
+        return true;
+    srv->auth = auth_create();
+    if (srv->auth == NULL) {
+        fprintf(stderr, "failed to load the credentials: out of memory\n");
+        return false;
+    }
+    if (!auth_load(srv->auth, s->auth_file, s->requirepass, err, sizeof(err))) {
+        fprintf(stderr, "failed to load the credentials: %s\n", err);
+        return false;
+    }
+    if (!auth_enabled(srv->auth)) {
+        fprintf(stderr, "failed to load the credentials: %s defines no user\n", s->auth_file);
+        return false;
+    }
+    srv->ctx.auth = srv->auth;
+    srv->resp_ctx.auth = srv->auth;
+    return true;
+}
+
 /* Runs the server with parsed settings until it is stopped; returns the process exit status. */
 int server_run(const struct settings *s)
 {
@@ -416,7 +463,7 @@ int server_run(const struct settings *s)
     atomic_store(&srv.verbose, s->verbose);
     pthread_mutex_init(&srv.stats_lock, NULL);
 
-    int rc = listen_open(&srv) ? start(&srv) : EXIT_OSERR;
+    int rc = !setup_auth(&srv) ? EXIT_FAILURE : listen_open(&srv) ? start(&srv) : EXIT_OSERR;
     if (rc == 0) {
         log_start(&srv);
         stop_signals_mask(false);
@@ -426,5 +473,6 @@ int server_run(const struct settings *s)
         rc = SNAPSHOT_EXIT_IO;
     if (srv.pid_written)
         daemon_remove_pid(s);
+    auth_destroy(&srv.auth);
     return rc;
 }

@@ -123,6 +123,9 @@ struct conn {
     bool closing;     /* no more reading: flush, then close */
     bool shutdown_sent;
     struct snapshot_waiter *snap_wait; /* a `snapshot` waits for its reply: no request runs meanwhile */
+    struct event *auth_timer; /* a failed authentication's reply is held back (PROTO_WAIT_AUTH_DELAY):
+                               * no request runs until it fires; created on first use */
+    bool auth_wait;           /* auth_timer is pending */
     _Atomic int state;        /* enum conn_state, read by `stats conns` */
     _Atomic int64_t last_cmd; /* Unix time of the last request */
     char addr[CONN_ADDR_MAX];
@@ -195,6 +198,7 @@ struct server {
     struct cache *cache;
     struct mc_context ctx;
     struct resp_context resp_ctx;
+    struct auth *auth;               /* the credentials (-Y, -S, --requirepass); NULL = none configured */
     _Atomic uint64_t next_client_id; /* RESP's CLIENT ID */
     char *resp_bind;                  /* the -l addresses, space separated (CONFIG GET bind) */
     struct event_base *base; /* the listener's (main thread) */

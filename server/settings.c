@@ -38,7 +38,9 @@ enum {
     OPT_READ_BUF_LIMIT,
     OPT_DISABLE_ADMIN,
     OPT_RESP_PORT,
-    OPT_CONFIG
+    OPT_CONFIG,
+    OPT_REQUIREPASS,
+    OPT_PROTECTED_MODE
 };
 #define SNAPSHOT_INTERVAL_MAX (366u * 24 * 3600)
 
@@ -88,6 +90,8 @@ static const struct option long_opts[] = {
     {"disable-admin-commands", no_argument, NULL, OPT_DISABLE_ADMIN},
     {"resp-port", required_argument, NULL, OPT_RESP_PORT},
     {"config", required_argument, NULL, OPT_CONFIG},
+    {"requirepass", required_argument, NULL, OPT_REQUIREPASS},
+    {"protected-mode", required_argument, NULL, OPT_PROTECTED_MODE},
     /* memcached 1.6.18's other long options */
     {"enable-coredumps", no_argument, NULL, 'r'},
     {"disable-evictions", no_argument, NULL, 'M'},
@@ -150,8 +154,15 @@ void settings_usage(FILE *f)
           "-X, --disable-dumping     refuse the key dumps (stats cachedump, lru_crawler\n"
           "                          metadump)\n"
           "-W, --disable-watch       `watch` answers \"not allowed\" (cairn has no watchers)\n"
-          "-S, --enable-sasl         refused: cairn has no SASL authentication\n"
-          "-Y, --auth-file=<file>    refused: cairn has no ASCII authentication\n"
+          "-S, --enable-sasl         require authentication (credentials from -Y, or the\n"
+          "                          file $MEMCACHED_SASL_PWDB names, or --requirepass)\n"
+          "-Y, --auth-file=<file>    credentials, one `user:password[:app|admin]` a line\n"
+          "                          (not readable by others; reread on SIGHUP): clients\n"
+          "                          authenticate (text: memcached's auth `set`; binary:\n"
+          "                          SASL PLAIN; RESP: AUTH / HELLO AUTH)\n"
+          "--requirepass=<pass>      the password of user \"default\" (Redis's AUTH <pass>)\n"
+          "--protected-mode=yes|no   without credentials, refuse to listen on a\n"
+          "                          non-loopback address (default: yes)\n"
           "-Z, --enable-ssl          refused: cairn has no TLS\n"
           "-e, --memory-file=<file>  restartable cache: the cache is saved to <file> on\n"
           "                          SIGUSR1 and loaded from it (then removed) at start\n"
@@ -243,6 +254,7 @@ void settings_init(struct settings *s)
     s->hot_lru_pct = 20;
     s->warm_lru_pct = 40;
     s->lru_maintainer = true;
+    s->protected_mode = true;
 }
 
 /* Frees the strings s owns; s can be initialised again. */
@@ -258,6 +270,8 @@ void settings_deinit(struct settings *s)
     free(s->snapshot_path);
     free(s->memory_file);
     free(s->log_file);
+    free(s->auth_file);
+    free(s->requirepass);
     free(s->slab_sizes);
     memset(s, 0, sizeof(*s));
 }
@@ -642,8 +656,8 @@ static const char *apply_snapshot(struct settings *s, int opt, const char *arg)
 
 /*
  * memcached 1.6.18's options beyond the ones cairn always had: the ones cairn carries out (-r, -M, -k,
- * -L, -W, -e), one accepted with no effect (-N) and the features cairn does not have (-S, -Y, -Z),
- * which stop start-up with EX_USAGE as memcached does when it is built without them.
+ * -L, -W, -e, -S, -Y), one accepted with no effect (-N) and the one cairn does not have (-Z), which
+ * stops start-up with EX_USAGE as memcached does when it is built without it.
  */
 static const char *apply_process_option(struct settings *s, int opt, const char *arg, struct parse_error *e)
 {
@@ -680,9 +694,12 @@ static const char *apply_process_option(struct settings *s, int opt, const char 
         }
         return fail1(e, "Maximum number of NAPI IDs must be greater than 0");
     case 'S':
-        return "-S: cairn does not support SASL authentication";
+        s->sasl = true;
+        return NULL;
     case 'Y':
-        return "-Y: cairn does not support ASCII authentication (an auth file)";
+        if (arg[0] == '\0')
+            return "-Y: the auth file path must not be empty";
+        return set_string(&s->auth_file, arg) ? NULL : "out of memory";
     case 'Z':
         return "-Z: cairn does not support TLS";
     default:
@@ -759,6 +776,10 @@ static const char *apply_option(struct settings *s, int opt, const char *arg, st
     }
     case OPT_IO_URING:
         return parse_yes_no(arg, &s->io_uring) ? NULL : "--io-uring takes yes or no";
+    case OPT_REQUIREPASS:
+        return set_string(&s->requirepass, arg) ? NULL : "out of memory";
+    case OPT_PROTECTED_MODE:
+        return parse_yes_no(arg, &s->protected_mode) ? NULL : "--protected-mode takes yes or no";
     case 'o':
         return fail1(e, settings_apply_extended(s, arg, e->buf, err)); /* memcached: exit 1 */
     case OPT_IDLE_TIMEOUT:
@@ -829,6 +850,32 @@ static bool apply_memory_file(struct settings *s, struct parse_error *e)
     return true;
 }
 
+/*
+ * The credentials' options together: an empty --requirepass means none (as Redis's requirepass ""),
+ * and -S without -Y takes memcached's SASL password file, $MEMCACHED_SASL_PWDB; -S with no
+ * credentials at all is refused (it would lock every client out). False with e->msg set.
+ */
+static bool check_auth(struct settings *s, struct parse_error *e)
+{
+    if (s->requirepass != NULL && s->requirepass[0] == '\0') {
+        free(s->requirepass);
+        s->requirepass = NULL;
+    }
+    if (s->sasl && s->auth_file == NULL) {
+        const char *pwdb = getenv("MEMCACHED_SASL_PWDB");
+        if (pwdb != NULL && pwdb[0] != '\0' && !set_string(&s->auth_file, pwdb)) {
+            e->msg = "out of memory";
+            return false;
+        }
+    }
+    if (s->sasl && s->auth_file == NULL && s->requirepass == NULL) {
+        e->msg = "-S needs credentials: give -Y <file>, --requirepass, or a user:password file in "
+                 "MEMCACHED_SASL_PWDB";
+        return false;
+    }
+    return true;
+}
+
 /* Checks the options that depend on each other, the size limits and the port in memcached's order
  * (all EX_USAGE there); returns an error message (also in e->msg) or NULL. */
 static const char *check_combined(struct settings *s, struct parse_error *e)
@@ -860,8 +907,10 @@ static const char *check_combined(struct settings *s, struct parse_error *e)
         return e->msg = "--snapshot-interval needs --snapshot-path";
     if (s->nlisten == 0 && !add_listen(s, "127.0.0.1"))
         return e->msg = "out of memory";
+    if (!check_auth(s, e))
+        return e->msg;
     if (!make_absolute(&s->pid_file) || !make_absolute(&s->unix_socket) ||
-        !make_absolute(&s->snapshot_path))
+        !make_absolute(&s->snapshot_path) || !make_absolute(&s->auth_file))
         return e->msg = "cannot resolve a relative path: the current directory is unknown";
     return NULL;
 }

@@ -84,6 +84,13 @@ struct settings {
     bool snapshot_on_shutdown_given; /* --snapshot-on-shutdown was given (-e leaves it alone then) */
     unsigned napi_ids;               /* -N: accepted (no effect: no NAPI thread selection) */
     char *log_file;                  /* `logfile FILE` in a --config file: stdout and stderr appended there */
+    /* Access control (protocol/auth.h, doc/auth.md) */
+    char *auth_file;     /* -Y / --auth-file: user:password[:role] lines; with -S and no -Y, the file
+                          * $MEMCACHED_SASL_PWDB names; NULL = none */
+    bool sasl;           /* -S: authentication required (needs -Y, $MEMCACHED_SASL_PWDB or --requirepass) */
+    char *requirepass;   /* --requirepass: the password of user "default"; NULL (or "") = none */
+    bool protected_mode; /* --protected-mode yes|no (default yes): without credentials, refuse to
+                          * listen on anything but loopback addresses and unix sockets */
     /* -o suboptions that take effect (settings_extended.c) */
     unsigned hashpower_init;  /* hashpower: log2 of the initial bucket count; 0 = cairn's default */
     bool no_hash_expand;      /* no_hashexpand: the hash table keeps its first size */

@@ -305,8 +305,11 @@ static void settings_server(struct server *srv, const struct cache_stats *cs, st
              s->protocol == SETTINGS_PROTO_BINARY  ? "binary"
              : s->protocol == SETTINGS_PROTO_ASCII ? "ascii"
                                                    : "auto-negotiate");
-    stat_str(out, "auth_enabled_sasl", "no");
-    stat_str(out, "auth_enabled_ascii", "no");
+    /* With credentials every protocol authenticates: binary with SASL, text as memcached's -Y
+     * (which names its file here). */
+    bool creds = s->auth_file != NULL || s->requirepass != NULL;
+    stat_str(out, "auth_enabled_sasl", creds ? "yes" : "no");
+    stat_str(out, "auth_enabled_ascii", s->auth_file != NULL ? s->auth_file : creds ? "yes" : "no");
     stat_u64(out, "item_size_max", s->item_size_max);
     stat_str(out, "maxconns_fast", s->maxconns_fast ? "yes" : "no");
     stat_u64(out, "hashpower_init", s->hashpower_init);

@@ -389,8 +389,21 @@ static const struct refused refusals[] = {
     {{"-o", "proxy_config=/tmp/proxy.lua"}, "-o proxy_config: cairn does not support the proxy\n", 1, true},
     {{"-Z"}, "-Z: cairn does not support TLS\n", 64, true},
     {{"--enable-ssl"}, "-Z: cairn does not support TLS\n", 64, true},
-    {{"-S"}, "-S: cairn does not support SASL authentication\n", 64, true},
-    {{"-Y", "/tmp/auth"}, "-Y: cairn does not support ASCII authentication (an auth file)\n", 64, true},
+    {{"-S"},
+     "-S needs credentials: give -Y <file>, --requirepass, or a user:password file in MEMCACHED_SASL_PWDB\n",
+     64,
+     true},
+    {{"-Y", "/nonexistent/auth", "-u", "root"},
+     "failed to load the credentials: cannot open /nonexistent/auth: No such file or directory\n",
+     1,
+     true},
+    {{"-l", "0.0.0.0", "-u", "root"},
+     "refusing to listen on tcp:0.0.0.0:11211 (-l 0.0.0.0) without credentials (protected mode): anyone who "
+     "can reach it could read, change and flush every item. Give -Y <file> or --requirepass <password>, "
+     "listen on 127.0.0.1 only, or start with --protected-mode no to run open.\n",
+     71,
+     true},
+    {{"--protected-mode", "maybe"}, "--protected-mode takes yes or no\n", 64, true},
     {{"-U", "11211"}, "UDP is not supported: use -U 0\n", 64, true},
     {{"-e", ""}, "Memory file path must not be empty\n", 64, true},
 };
