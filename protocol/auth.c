@@ -2,6 +2,8 @@
  * auth.c: the credentials table (load, swap, constant-time check) and per-connection state.
  * See auth.h.
  */
+#include "config.h"
+
 #include "protocol/auth.h"
 
 #include <errno.h>

@@ -16,7 +16,8 @@ PROTOCOL_UNIT_TESTS = \
 	tests/unit/protocol/test_meta_parse \
 	tests/unit/protocol/test_arith \
 	tests/unit/protocol/test_mcbin_parse \
-	tests/unit/protocol/test_mcbin_session
+	tests/unit/protocol/test_mcbin_session \
+	tests/unit/protocol/test_auth
 check_PROGRAMS += $(PROTOCOL_UNIT_TESTS)
 TESTS += $(PROTOCOL_UNIT_TESTS)
 EXTRA_DIST += tests/unit/protocol/protocol_test.h tests/unit/protocol/resp_test.h
@@ -76,3 +77,7 @@ tests_unit_protocol_test_mcbin_session_LDADD = $(PROTOCOL_TEST_LDADD)
 tests_unit_protocol_test_dump_SOURCES = tests/unit/protocol/test_dump.c
 tests_unit_protocol_test_dump_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
 tests_unit_protocol_test_dump_LDADD = $(PROTOCOL_TEST_LDADD)
+
+tests_unit_protocol_test_auth_SOURCES = tests/unit/protocol/test_auth.c
+tests_unit_protocol_test_auth_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
+tests_unit_protocol_test_auth_LDADD = $(PROTOCOL_TEST_LDADD)
