@@ -149,7 +149,11 @@ static void general_process(struct server *srv, const struct resettable *r, stru
 static void general_commands(const struct server *srv, const struct resettable *r, struct outq *out)
 {
     const struct mc_stats *m = &r->mc;
+    struct resp_stats rs; /* RESP's AUTH attempts count in auth_cmds and auth_errors too */
 
+    memset(&rs, 0, sizeof(rs));
+    for (unsigned i = 0; i < srv->nworkers; i++)
+        resp_stats_add(&rs, &srv->workers[i].resp);
     stat_u64(out, "cmd_get", m->cmd_get);
     stat_u64(out, "cmd_set", m->cmd_set);
     stat_u64(out, "cmd_flush", m->cmd_flush);
@@ -172,8 +176,8 @@ static void general_commands(const struct server *srv, const struct resettable *
     stat_u64(out, "touch_misses", m->touch_misses);
     stat_u64(out, "store_too_large", m->store_too_large);
     stat_u64(out, "store_no_memory", m->store_no_memory);
-    stat_u64(out, "auth_cmds", m->auth_cmds);
-    stat_u64(out, "auth_errors", m->auth_errors);
+    stat_u64(out, "auth_cmds", m->auth_cmds + rs.auth_cmds);
+    stat_u64(out, "auth_errors", m->auth_errors + rs.auth_errors);
     if (srv->settings->idle_timeout != 0)
         stat_u64(out, "idle_kicks", r->ws.idle_kicks);
     stat_u64(out, "bytes_read", m->bytes_read);
@@ -636,6 +640,8 @@ void stats_resp_info(void *server, struct resp_server_info *o)
     o->expires = cs.expires;
     o->used_memory = cs.total_malloced + cs.hash_bytes; /* slab pages handed out and the hash table */
     o->error_replies = rs.errors;
+    o->acl_denied_auth = rs.auth_errors;
+    o->acl_denied_cmd = rs.denied_cmds;
     o->snapshot_interval_s = s->snapshot_path != NULL ? s->snapshot_interval : 0;
     o->bind = srv->resp_bind;
     o->threads = srv->nworkers;

@@ -964,8 +964,10 @@ static void info_stats(struct tbuf *b, const struct resp_server_info *i)
     tb_printf(b,
               "expired_keys:%" PRIu64 "\r\nevicted_keys:%" PRIu64 "\r\nkeyspace_hits:%" PRIu64
               "\r\nkeyspace_misses:%" PRIu64 "\r\npubsub_channels:0\r\npubsub_patterns:0\r\n"
-              "total_error_replies:%" PRIu64 "\r\n",
-              i->expired_keys, i->evicted_keys, i->keyspace_hits, i->keyspace_misses, i->error_replies);
+              "total_error_replies:%" PRIu64 "\r\nacl_access_denied_auth:%" PRIu64
+              "\r\nacl_access_denied_cmd:%" PRIu64 "\r\n",
+              i->expired_keys, i->evicted_keys, i->keyspace_hits, i->keyspace_misses, i->error_replies,
+              i->acl_denied_auth, i->acl_denied_cmd);
 }
 
 static void info_cpu(struct tbuf *b)
@@ -1287,6 +1289,18 @@ enum proto_status resp_cmd_debug(struct resp_session *s, const struct resp_args 
     return PROTO_OK;
 }
 
+/* ---- ACL ---- */
+
+/* ACL WHOAMI: the user the connection is authenticated as (Redis's only ACL subcommand here: the
+ * users come from the credentials file, not from ACL SETUSER). */
+static enum proto_status acl_whoami(struct resp_session *s, const struct resp_args *a, struct outq *out)
+{
+    char user[AUTH_NAME_MAX + 1];
+    (void)a;
+    resp_add_bulk(out, user, resp_user_name(s, user, sizeof(user)));
+    return PROTO_OK;
+}
+
 /* ---- the subcommand tables (sorted by name; see resp_cmd_lookup_in) ---- */
 
 #define SUB(n, ar, fl, fn)                                                                                   \
@@ -1340,3 +1354,8 @@ const struct resp_cmd resp_memory_subs[] = {
     KSUB("usage", -3, 0, memory_usage),
 };
 const size_t resp_memory_nsubs = sizeof(resp_memory_subs) / sizeof(resp_memory_subs[0]);
+
+const struct resp_cmd resp_acl_subs[] = {
+    SUB("whoami", 2, RESP_CMD_NOSCRIPT, acl_whoami),
+};
+const size_t resp_acl_nsubs = sizeof(resp_acl_subs) / sizeof(resp_acl_subs[0]);
