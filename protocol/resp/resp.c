@@ -393,7 +393,9 @@ static void pending_bulk(struct resp_session *s)
             s->it_skip = resp_parser_bulk_skip(s->parser);
         return;
     }
-    if (pb.len < RESP_ZC_MIN || !is_value_arg(&pb))
+    /* before authentication nothing is given cache memory: the value stays an argument (its command
+     * is refused) */
+    if (pb.len < RESP_ZC_MIN || !auth_conn_ok(&s->auth) || !is_value_arg(&pb))
         return;
     enum cache_status st;
     if (!budget_take(s, pb.len)) {
