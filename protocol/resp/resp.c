@@ -291,13 +291,17 @@ static void reject(struct resp_session *s, const struct resp_cmd *cmd, const cha
 }
 
 /* Whether the connection may run cmd (found and arity-checked), in the order of Redis 7.0's
- * processCommand: before authentication only the no_auth commands run (NOAUTH); then a user whose role
- * is not admin is refused the server-wide ones (Redis's ACL refusal, naming "container|subcommand").
- * Replies the refusal and returns false. */
+ * processCommand: a protected command (DEBUG) is refused to everyone; before authentication only the
+ * no_auth commands run (NOAUTH); then a user whose role is not admin is refused the server-wide ones
+ * (Redis's ACL refusal, naming "container|subcommand"). Replies the refusal and returns false. */
 static bool permitted(struct resp_session *s, const struct resp_cmd *cmd, struct outq *out)
 {
     char line[200];
 
+    if (cmd->flags & RESP_CMD_PROTECTED) {
+        reject(s, cmd, RESP_E_DEBUG, out);
+        return false;
+    }
     if (!auth_conn_ok(&s->auth) && !(cmd->flags & RESP_CMD_NOAUTH)) {
         reject(s, cmd, RESP_E_NOAUTH, out);
         return false;

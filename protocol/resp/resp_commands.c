@@ -28,7 +28,7 @@ const struct resp_cmd resp_commands[] = {
     CONTAINER("command", -1, 0, resp_cmd_command, resp_command_subs, 0),
     CONTAINER("config", -2, 0, NULL, resp_config_subs, 0),
     CMD("dbsize", 1, 0, 0, 0, 0, resp_cmd_dbsize),
-    CMD("debug", -2, A, 0, 0, 0, resp_cmd_debug),
+    CMD("debug", -2, A | RESP_CMD_PROTECTED, 0, 0, 0, resp_cmd_debug),
     CMD("decr", 2, W, 1, 1, 1, resp_cmd_decr),
     CMD("decrby", 3, W, 1, 1, 1, resp_cmd_decrby),
     CMD("del", -2, W, 1, -1, 1, resp_cmd_del),

@@ -41,6 +41,9 @@ typedef enum proto_status (*resp_cmd_fn)(struct resp_session *s, const struct re
 #define RESP_CMD_NOQUEUE 0x04u /* runs at once inside MULTI (EXEC, DISCARD, MULTI, WATCH, QUIT, RESET) */
 #define RESP_CMD_NOSCRIPT 0x08u
 #define RESP_CMD_NOAUTH   0x10u /* runs before authentication (Redis's no_auth): AUTH HELLO QUIT RESET */
+#define RESP_CMD_PROTECTED                                                                                   \
+    0x20u /* refused to everyone, before authentication is looked at (Redis's                                \
+           * protected commands with enable-debug-command no): DEBUG */
 
 struct resp_cmd {
     const char *name;  /* lowercase; for a subcommand "setname" (fullname "client|setname") */
@@ -133,6 +136,10 @@ void resp_error(struct resp_session *s, struct outq *out, const char *line);
 #define RESP_E_TOOBIG   "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
 #define RESP_E_NOAUTH    "NOAUTH Authentication required."
 #define RESP_E_WRONGPASS "WRONGPASS invalid username-password pair or user is disabled."
+#define RESP_E_DEBUG                                                                                         \
+    "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it " \
+    "from a local connection, otherwise you need to set this option in the configuration file, and then "    \
+    "restart the server."
 
 /* Parses argument i as Redis's long long (string2ll); on failure replies RESP_E_NOTINT. */
 bool resp_arg_ll(struct resp_session *s, const struct resp_args *a, size_t i, long long *v,

@@ -1281,11 +1281,7 @@ enum proto_status resp_cmd_shutdown(struct resp_session *s, const struct resp_ar
 enum proto_status resp_cmd_debug(struct resp_session *s, const struct resp_args *a, struct outq *out)
 {
     (void)a;
-    resp_error(
-        s, out,
-        "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run "
-        "it from a local connection, otherwise you need to set this option in the configuration file, and "
-        "then restart the server.");
+    resp_error(s, out, RESP_E_DEBUG); /* not reached from dispatch: RESP_CMD_PROTECTED refuses it first */
     return PROTO_OK;
 }
 

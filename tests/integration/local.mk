@@ -19,6 +19,7 @@ INTEGRATION_TESTS = \
 	tests/integration/test_uring \
 	tests/integration/test_hostile \
 	tests/integration/test_resp \
+	tests/integration/test_auth_resp \
 	tests/integration/test_cmdline \
 	tests/integration/test_binary \
 	tests/integration/test_dumps
@@ -68,6 +69,9 @@ tests_integration_test_uring_LDADD = $(INTEG_LIBS)
 tests_integration_test_hostile_SOURCES = tests/integration/test_hostile.c $(INTEG_HARNESS)
 tests_integration_test_hostile_CFLAGS = $(INTEG_CFLAGS)
 tests_integration_test_hostile_LDADD = $(INTEG_LIBS)
+tests_integration_test_auth_resp_SOURCES = tests/integration/test_auth_resp.c $(INTEG_HARNESS)
+tests_integration_test_auth_resp_CFLAGS = $(INTEG_CFLAGS)
+tests_integration_test_auth_resp_LDADD = $(INTEG_LIBS)
 tests_integration_test_resp_SOURCES = tests/integration/test_resp.c $(INTEG_HARNESS)
 tests_integration_test_resp_CFLAGS = $(INTEG_CFLAGS)
 tests_integration_test_resp_LDADD = $(INTEG_LIBS) -lpthread

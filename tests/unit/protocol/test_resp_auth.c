@@ -25,6 +25,7 @@
     "\r\n$2\r\nid\r\n:1\r\n$4\r\nmode\r\n$10\r\nstandalone\r\n$4\r\nrole\r\n$6\r\nmaster\r\n$"               \
     "7\r\nmodules\r\n*0\r\n"
 #define HELLO3 "%7\r\n" HELLO_BODY("3")
+#define DEBUG_NO "-" RESP_E_DEBUG "\r\n"
 #define HELLO2 "*14\r\n" HELLO_BODY("2")
 #define EXEC_CHANGED                                                                                         \
     "-NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This " \
@@ -173,7 +174,10 @@ static const struct auth_case cases[] = {
      "+OK\r\n*2\r\n$7\r\ntimeout\r\n$3\r\n300\r\n"},
     {"app-save", "AUTH bob pw\r\nSAVE\r\nBGSAVE\r\n", "+OK\r\n" NOPERM("save") NOPERM("bgsave")},
     {"app-shutdown", "AUTH bob pw\r\nSHUTDOWN\r\n", "+OK\r\n" NOPERM("shutdown")},
-    {"app-debug", "AUTH bob pw\r\nDEBUG SLEEP 0\r\n", "+OK\r\n" NOPERM("debug")},
+    {"app-debug", "AUTH bob pw\r\nDEBUG SLEEP 0\r\n", "+OK\r\n" DEBUG_NO},
+    {"noauth-debug-protected-first", "DEBUG SLEEP 0\r\n", DEBUG_NO},
+    {"multi-debug", "AUTH x\r\nMULTI\r\nDEBUG SLEEP 0\r\nEXEC\r\n",
+     "+OK\r\n+OK\r\n" DEBUG_NO "-EXECABORT Transaction discarded because of previous errors.\r\n"},
     {"app-arity-before-noperm", "AUTH bob pw\r\nCONFIG SET a\r\n",
      "+OK\r\n-ERR wrong number of arguments for 'config|set' command\r\n"},
     {"app-items", "AUTH bob pw\r\nSET k v\r\nGET k\r\nDEL k\r\n", "+OK\r\n+OK\r\n$1\r\nv\r\n:1\r\n"},
