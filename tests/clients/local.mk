@@ -26,7 +26,7 @@ TESTS += tests/clients/test_pymemcache.sh tests/clients/test_redis_py.sh tests/c
 EXTRA_DIST += tests/clients/test_pymemcache.sh tests/clients/test_pymemcache.py \
 	tests/clients/test_redis_py.sh tests/clients/test_redis_py.py tests/clients/test_redis_cli.sh \
 	tests/clients/test_node_redis.sh tests/clients/test_node_redis.mjs tests/clients/test_dump_tools.sh \
-	tests/clients/test_redis_auth.sh tests/clients/test_redis_auth.py
+	tests/clients/test_redis_auth.sh tests/clients/test_redis_auth.py tests/clients/test_node_redis_auth.mjs
 
 # The binary protocol through real clients: pylibmc (binary=True), php-memcached
 # (OPT_BINARY_PROTOCOL) and Dalli 3.0 (binary only). The PHP and Ruby wrappers start the server with

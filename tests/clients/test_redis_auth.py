@@ -11,7 +11,8 @@ redis-py: password= (AUTH pass), username= and password= (AUTH user pass), the e
 NOAUTH, WRONGPASS and NOPERM, a MULTI/EXEC pipeline, CLIENT LIST's user and ACL WHOAMI, and
 protocol=3 (HELLO 3 AUTH) when this redis-py has it (5.0 and later; Debian 12 ships 4.3).
 redis-cli: -a, --user/--pass, -3 (HELLO 3 AUTH), and what it prints for a wrong password, no password
-and a refused command. Every socket operation and redis-cli call is bounded. Exits non-zero when
+and a refused command; node-redis (test_node_redis_auth.mjs) with RESP2 and RESP3 when it is
+installed. Every socket operation and redis-cli call is bounded. Exits non-zero when
 anything failed; 77 (skip) when redis-cli is missing (the redis-py cases need redis-py, which the shell
 wrapper checks).
 """
@@ -216,6 +217,21 @@ class RedisCli(unittest.TestCase):
                          "NOPERM this user has no permissions to run the 'flushall' command\n\n")
         self.assertEqual(cli("-3", "--user", "bob", "--pass", "pw", "CONFIG", "SET", "maxmemory", "0"),
                          "NOPERM this user has no permissions to run the 'config|set' command\n\n")
+
+
+NODE_MODULES = os.path.join(os.environ.get("NODE_REDIS_PREFIX") or "/usr/local/lib/cairn-test-node",
+                            "node_modules")
+
+
+@unittest.skipIf(shutil.which("node") is None or not os.path.isdir(os.path.join(NODE_MODULES, "redis")),
+                 "node or node-redis is not installed")
+class NodeRedis(unittest.TestCase):
+    def test_node_redis(self):
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "test_node_redis_auth.mjs")
+        env = dict(os.environ, NODE_PATH=NODE_MODULES)
+        p = subprocess.run(["node", script, str(SRV.port)], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=60, env=env)
+        self.assertEqual(p.returncode, 0, p.stdout.decode())
 
 
 def main():
