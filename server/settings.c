@@ -40,7 +40,8 @@ enum {
     OPT_RESP_PORT,
     OPT_CONFIG,
     OPT_REQUIREPASS,
-    OPT_PROTECTED_MODE
+    OPT_PROTECTED_MODE,
+    OPT_LOG_FILE
 };
 #define SNAPSHOT_INTERVAL_MAX (366u * 24 * 3600)
 
@@ -92,6 +93,7 @@ static const struct option long_opts[] = {
     {"config", required_argument, NULL, OPT_CONFIG},
     {"requirepass", required_argument, NULL, OPT_REQUIREPASS},
     {"protected-mode", required_argument, NULL, OPT_PROTECTED_MODE},
+    {"log-file", required_argument, NULL, OPT_LOG_FILE},
     /* memcached 1.6.18's other long options */
     {"enable-coredumps", no_argument, NULL, 'r'},
     {"disable-evictions", no_argument, NULL, 'M'},
@@ -132,6 +134,8 @@ void settings_usage(FILE *f)
           "-k, --lock-memory         lock down all paged memory (mlockall)\n"
           "-v, --verbose             verbose (print errors/warnings while in event loop)\n"
           "-vv                       very verbose (also print client connections)\n"
+          "--log-file=<file>         append stdout and stderr to <file>, each log line\n"
+          "                          stamped with the time (UTC); reopened on SIGHUP\n"
           "-h, --help                print this help and exit\n"
           "-i, --license             print the licenses of what cairn links, and exit\n"
           "-V, --version             print version and exit\n"
@@ -780,6 +784,10 @@ static const char *apply_option(struct settings *s, int opt, const char *arg, st
         return set_string(&s->requirepass, arg) ? NULL : "out of memory";
     case OPT_PROTECTED_MODE:
         return parse_yes_no(arg, &s->protected_mode) ? NULL : "--protected-mode takes yes or no";
+    case OPT_LOG_FILE:
+        if (arg[0] == '\0')
+            return "--log-file: the file name must not be empty";
+        return set_string(&s->log_file, arg) ? NULL : "out of memory";
     case 'o':
         return fail1(e, settings_apply_extended(s, arg, e->buf, err)); /* memcached: exit 1 */
     case OPT_IDLE_TIMEOUT:
@@ -910,7 +918,7 @@ static const char *check_combined(struct settings *s, struct parse_error *e)
     if (!check_auth(s, e))
         return e->msg;
     if (!make_absolute(&s->pid_file) || !make_absolute(&s->unix_socket) ||
-        !make_absolute(&s->snapshot_path) || !make_absolute(&s->auth_file))
+        !make_absolute(&s->snapshot_path) || !make_absolute(&s->auth_file) || !make_absolute(&s->log_file))
         return e->msg = "cannot resolve a relative path: the current directory is unknown";
     return NULL;
 }

@@ -107,6 +107,83 @@ Test(daemon, sighup_keeps_serving_with_data_intact)
     expect_clean_exit(SIGTERM);
 }
 
+/* Reads a whole file into a new string ("" when missing). */
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char *buf = calloc(1, 65536);
+    cr_assert(buf != NULL);
+    if (f != NULL) {
+        size_t n = fread(buf, 1, 65535, f);
+        buf[n] = '\0';
+        fclose(f);
+    }
+    return buf;
+}
+
+/* Whether every line of text starts with a UTC time stamp "YYYY-MM-DDTHH:MM:SS.mmmZ ". */
+static bool all_stamped(const char *text)
+{
+    for (const char *p = text; *p != '\0';) {
+        unsigned y, mo, d, h, mi, sec, ms;
+        char z;
+        if (sscanf(p, "%4u-%2u-%2uT%2u:%2u:%2u.%3u%c ", &y, &mo, &d, &h, &mi, &sec, &ms, &z) != 8 ||
+            z != 'Z' || p[24] != ' ')
+            return false;
+        const char *nl = strchr(p, '\n');
+        if (nl == NULL)
+            return false;
+        p = nl + 1;
+    }
+    return true;
+}
+
+Test(daemon, log_file_stamped_and_reopened_on_sighup)
+{
+    if (h_target_is_memcached())
+        return; /* --log-file is cairn's */
+    char path[64], moved[80];
+    snprintf(path, sizeof(path), "/tmp/cairn-log-%d.log", (int)getpid());
+    snprintf(moved, sizeof(moved), "%s.1", path);
+    unlink(path);
+    unlink(moved);
+    const char *const extra[] = {"-vv", "--log-file", path, NULL};
+    h_server_start(&h_srv, extra);
+    int fd = h_connect(h_srv.port);
+    h_set(fd, "log:a", "1");
+    close(fd);
+    h_sleep_ms(100);
+    cr_assert_eq(rename(path, moved), 0, "no log file %s", path);
+    cr_assert_eq(kill(h_srv.pid, SIGHUP), 0);
+    char *now = NULL;
+    for (int i = 0; i < 100; i++) { /* the reopen happens on the main loop: wait for the new file */
+        free(now);
+        now = slurp(path);
+        if (strstr(now, "reopened") != NULL)
+            break;
+        h_sleep_ms(20);
+    }
+    fd = h_connect(h_srv.port);
+    h_cmd(fd, "get log:a\r\n", "VALUE log:a 0 1\r\n1\r\nEND\r\n");
+    close(fd);
+    expect_clean_exit(SIGTERM);
+    char *old = slurp(moved);
+    free(now);
+    now = slurp(path);
+    cr_expect(strstr(old, " listening on tcp:127.0.0.1:") != NULL, "old log:\n%s", old);
+    cr_expect(strstr(old, "new client connection") != NULL, "old log:\n%s", old);
+    cr_expect(all_stamped(old), "old log:\n%s", old);
+    cr_expect(strstr(now, "SIGHUP: log file ") != NULL, "new log:\n%s", now);
+    cr_expect(strstr(now, "new client connection") != NULL, "after SIGHUP the lines go to the new file:\n%s",
+              now);
+    cr_expect(strstr(now, "SIGTERM: shutting down") != NULL, "new log:\n%s", now);
+    cr_expect(all_stamped(now), "new log:\n%s", now);
+    free(old);
+    free(now);
+    unlink(path);
+    unlink(moved);
+}
+
 Test(daemon, sigusr1_stops_with_exit_0)
 {
     h_setup();
