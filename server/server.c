@@ -111,6 +111,7 @@ static void begin_stop(struct server *srv, const char *why)
     if (srv->stopping)
         return;
     srv->stopping = true;
+    daemon_notify("STOPPING=1");
     server_log(srv, 1, "%s: shutting down\n", why);
     listen_close(srv);
     worker_stop_all(srv);
@@ -508,6 +509,7 @@ int server_run(const struct settings *s)
     int rc = !setup_auth(&srv) ? EXIT_FAILURE : listen_open(&srv) ? start(&srv) : EXIT_OSERR;
     if (rc == 0) {
         log_start(&srv);
+        daemon_notify("READY=1\nSTATUS=serving");
         stop_signals_mask(false);
         event_base_dispatch(srv.base);
     }

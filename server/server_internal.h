@@ -407,6 +407,10 @@ bool daemon_write_pid(const struct settings *s);
 /* Removes the pid file if one is configured. */
 void daemon_remove_pid(const struct settings *s);
 
+/* Tells the service manager the server's state ("READY=1", "STOPPING=1", "RELOADING=1") when it
+ * started cairn with Type=notify ($NOTIFY_SOCKET set); false when not, or the message was not sent. */
+bool daemon_notify(const char *state);
+
 /* As root with -u, switches to that user. False (with a message) on failure. */
 bool daemon_drop_privileges(const struct settings *s);
 

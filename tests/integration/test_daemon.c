@@ -184,6 +184,41 @@ Test(daemon, log_file_stamped_and_reopened_on_sighup)
     unlink(moved);
 }
 
+/* Type=notify: with $NOTIFY_SOCKET set, the server sends READY=1 once it serves and STOPPING=1 when
+ * it begins to stop. */
+Test(daemon, service_manager_notification)
+{
+    if (h_target_is_memcached())
+        return; /* memcached has no readiness notification */
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    snprintf(sun.sun_path, sizeof(sun.sun_path), "/tmp/cairn-notify-%d", (int)getpid());
+    unlink(sun.sun_path);
+    int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+    cr_assert(fd >= 0);
+    cr_assert_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+    struct timeval tv = {.tv_sec = 5};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setenv("NOTIFY_SOCKET", sun.sun_path, 1);
+    h_setup();
+    unsetenv("NOTIFY_SOCKET");
+    char msg[256];
+    ssize_t n = recv(fd, msg, sizeof(msg) - 1, 0);
+    cr_assert(n > 0, "no READY message");
+    msg[n] = '\0';
+    cr_expect(strncmp(msg, "READY=1\n", 8) == 0, "first message: %s", msg);
+    int c = h_connect(h_srv.port);
+    h_cmd(c, "version\r\n", "VERSION 1.6.18-" PACKAGE_NAME "-" PACKAGE_VERSION "\r\n");
+    close(c);
+    cr_assert_eq(kill(h_srv.pid, SIGTERM), 0);
+    n = recv(fd, msg, sizeof(msg) - 1, 0);
+    cr_assert(n > 0, "no STOPPING message");
+    msg[n] = '\0';
+    cr_expect_str_eq(msg, "STOPPING=1");
+    expect_clean_exit(SIGTERM);
+    close(fd);
+    unlink(sun.sun_path);
+}
+
 Test(daemon, sigusr1_stops_with_exit_0)
 {
     h_setup();
