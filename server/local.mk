@@ -14,6 +14,9 @@ cairn_SOURCES = \
 	server/worker.c \
 	server/conn.c \
 	server/stats.c \
+	server/metrics.c \
+	server/metrics.h \
+	server/http.c \
 	server/snapshot_ctl.c \
 	server/snapshot_ctl.h \
 	server/uring.c \

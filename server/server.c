@@ -381,6 +381,7 @@ static void free_event(struct event **ev)
 static bool teardown(struct server *srv)
 {
     listen_close(srv);
+    http_close(srv);
     worker_destroy_all(srv);
     bool saved = snapshot_ctl_stop(srv->snapshot);
     snapshot_ctl_destroy(&srv->snapshot);
@@ -449,6 +450,8 @@ static int start(struct server *srv)
         fprintf(stderr, "failed to start the event loops\n");
         return EXIT_OSERR;
     }
+    if (!http_open(srv))
+        return EXIT_OSERR;
     return 0;
 }
 

@@ -40,6 +40,7 @@ struct settings {
     int udp_port;            /* -U, only 0 is accepted */
     enum settings_protocol protocol; /* -B */
     int resp_port;           /* --resp-port: a port that speaks RESP from the first byte (-1 = none) */
+    int metrics_port;        /* --metrics-port: HTTP /metrics and /healthz on the -l addresses (-1 = none) */
     char *unix_socket;       /* -s, a path; when set, no TCP listener */
     unsigned unix_mask;      /* -a, octal permissions of the socket file */
     unsigned threads;        /* -t, worker threads */
