@@ -598,7 +598,7 @@ static void session_answer(struct resp_session *s, const struct proto_outcome *o
     case PROTO_EV_READ_NO_MEMORY:
         break; /* Redis drops a client past its query buffer limit without a reply */
     case PROTO_EV_AUTH_DELAYED:
-        /* the failed AUTH's reply held back by resp_auth_failed (none after one inside EXEC, whose
+        /* the failed AUTH's reply held back by authenticate() (resp_conn.c; none after one inside EXEC, whose
          * reply is in EXEC's array already) */
         if (s->held_wrongpass)
             resp_error(s, out, RESP_E_WRONGPASS);

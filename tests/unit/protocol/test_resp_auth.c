@@ -359,7 +359,8 @@ Test(resp_auth, client_list_user)
 }
 
 /* Without credentials (or with an empty set) nothing changes: every connection is the admin user
- * "default" without a password, as Redis's default user. */
+ * "default" without a password, as Redis's default user (HELLO's AUTH is checked before a later bad
+ * option, as Redis does). */
 Test(resp_auth, no_credentials)
 {
     struct auth *empty = auth_create();
@@ -368,13 +369,13 @@ Test(resp_auth, no_credentials)
     for (int k = 0; k < 2; k++) {
         struct rt *t = rt_auth(sets[k]);
         const char *in = "PING\r\nAUTH x\r\nAUTH default x\r\nAUTH bob pw\r\nHELLO 3 AUTH default y\r\n"
-                         "FLUSHALL\r\nACL WHOAMI\r\n";
+                         "FLUSHALL\r\nACL WHOAMI\r\nHELLO 2 AUTH bob x BLAH\r\n";
         char *got = run_as_server(t, in, NULL);
         cr_expect_str_eq(
             got,
             "+PONG\r\n-ERR AUTH <password> called without any password configured for the default "
             "user. Are you sure your configuration is correct?\r\n+OK\r\n" WRONG HELLO3
-            "+OK\r\n$7\r\ndefault\r\n",
+            "+OK\r\n$7\r\ndefault\r\n" WRONG,
             "%d: got [%s]", k, got);
         free(got);
         cr_expect_eq(t->stats.auth_cmds, 0);
