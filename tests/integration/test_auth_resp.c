@@ -230,17 +230,19 @@ Test(auth_resp, cases_redis)
     char port[16];
     if (access(bin, X_OK) != 0)
         cr_skip_test("no redis-server");
-    rs.port = h_free_port();
-    snprintf(port, sizeof(port), "%d", rs.port);
-    const char *argv[] = {
-        bin,  "--port",        port, "--bind",      "127.0.0.1", "--save", "", "--appendonly",
-        "no", "--requirepass", "x",  "--daemonize", "no",        NULL};
-    h_spawn_raw(&rs, bin, argv);
     int fd = -1;
-    for (int i = 0; i < 500 && fd < 0; i++) {
-        fd = h_try_connect(rs.port);
-        if (fd < 0)
-            h_sleep_ms(10);
+    for (int attempt = 0; attempt < 3 && fd < 0; attempt++) { /* another test may take the free port */
+        rs.port = h_free_port();
+        snprintf(port, sizeof(port), "%d", rs.port);
+        const char *argv[] = {
+            bin,  "--port",        port, "--bind",      "127.0.0.1", "--save", "", "--appendonly",
+            "no", "--requirepass", "x",  "--daemonize", "no",        NULL};
+        h_spawn_raw(&rs, bin, argv);
+        for (int i = 0; i < 500 && fd < 0 && !h_server_wait(&rs, 0, NULL); i++) {
+            fd = h_try_connect(rs.port);
+            if (fd < 0)
+                h_sleep_ms(10);
+        }
     }
     cr_assert(fd >= 0, "redis-server did not start");
     h_cmd(fd, "AUTH x\r\n", "+OK\r\n");
