@@ -381,10 +381,12 @@ static size_t key_hashes(const struct resp_cmd *cmd, const struct resp_args *a, 
 /* Whether EXEC must lock every shard for a queued command: one without a key spec may reach any
  * shard (FLUSHALL, KEYS, SCAN, RANDOMKEY, INFO's statistics, and subcommands such as OBJECT ENCODING
  * whose key the table does not place), and a shard the transaction does not hold must not be touched
- * inside it. Only a command's key spec lets EXEC lock less. */
+ * inside it. Only a command's key spec lets EXEC lock less, and the commands that run before
+ * authentication (AUTH, HELLO: the queueable ones) touch no key at all (AUTH's credentials have a lock
+ * of their own, taken after the shards'). */
 static bool whole_keyspace(const struct resp_cmd *cmd)
 {
-    return cmd->first_key <= 0;
+    return cmd->first_key <= 0 && !(cmd->flags & RESP_CMD_NOAUTH);
 }
 
 /* Collects the key hashes EXEC locks; *all set when every shard must be locked. NULL on no memory. */
