@@ -38,6 +38,7 @@ RATIO_METRICS = (  # (field, panel title)
 PERCENTILES = (("latency_us_p50", "p50"), ("latency_us_p90", "p90"), ("latency_us_p99", "p99"),
                ("latency_us_p99_9", "p99.9"))
 FONT = 'font-family="sans-serif"'
+HALO = ' paint-order="stroke" stroke="#ffffff" stroke-width="3"'  # keeps a value readable over a line
 
 
 def load_results(path):
@@ -201,6 +202,7 @@ def ratios_svg(runs, title=None, note=None):
             svg.text(left - 6, ypos(tick) + 4, f"{tick:g}", size=10, anchor="end")
         svg.line(left, y1, width - 20, y1, stroke="#333")
         x = left + group_gap / 2
+        labels = []  # drawn after the reference line, which passes over the bars but under their values
         for load, bars in groups:
             mine = [(base, r) for m, base, r in bars if m == metric]
             for i, (base, r) in enumerate(mine):
@@ -208,8 +210,8 @@ def ratios_svg(runs, title=None, note=None):
                 svg.rect(bx, ypos(r), bar_w, y1 - ypos(r), SERVER_COLOUR[base], cls="bar",
                          title=f"({load}) cairn / {SERVER_LABEL[base]}: {r:.2f}",
                          data={"load": load, "server": base, "metric": metric, "value": f"{r:.2f}"})
-                svg.text(bx + bar_w / 2, ypos(r) - 4, f"{r:.2f}", size=11, anchor="middle", cls="value",
-                         extra=f' data-load="{escape(load)}" data-server="{base}" data-metric="{metric}"')
+                labels.append((bx + bar_w / 2, ypos(r) - 4, f"{r:.2f}",
+                               HALO + f' data-load="{escape(load)}" data-server="{base}" data-metric="{metric}"'))
             if not mine:
                 svg.text(x + (n_bars * (bar_w + gap) - gap) / 2, y1 - 6, "not measured", size=9, anchor="middle",
                          extra=' fill="#888"')
@@ -218,6 +220,8 @@ def ratios_svg(runs, title=None, note=None):
         svg.line(left, ypos(1.0), width - 20, ypos(1.0), stroke="#000", cls="reference",
                  extra=f' stroke-width="1.5" stroke-dasharray="6 4" data-value="1.0" data-metric="{metric}"')
         svg.text(width - 22, ypos(1.0) - 4, "1.0", size=10, anchor="end")
+        for lx, ly, value, extra in labels:
+            svg.text(lx, ly, value, size=11, anchor="middle", cls="value", extra=extra)
         top = y1 + panel_gap - 30
     svg.height = int(top + 20)
     return svg.render()
@@ -277,7 +281,7 @@ def latency_svg(runs, title=None, note=None):
                          title=f"({load}) {SERVER_LABEL.get(server, server)} {label}: {fmt_us(us)} us",
                          data={"load": load, "server": server, "metric": field, "value": fmt_us(us)})
                 svg.text(x + bar_w / 2 + 4, ypos(us) - 4, fmt_us(us), size=9, cls="value", rotate=True,
-                         extra=f' data-load="{escape(load)}" data-server="{escape(server)}" data-metric="{field}"')
+                         extra=HALO + f' data-load="{escape(load)}" data-server="{escape(server)}" data-metric="{field}"')
                 x += bar_w + gap
             x -= gap
             svg.text((sub_start + x) / 2, y1 + 14, label, size=10, anchor="middle")
@@ -292,6 +296,9 @@ def default_note(runs):
     """A line saying how many rounds and how busy the machine was, from compare's own fields."""
     rounds = len({r.get("round") for r in runs})
     note = f"{rounds} round{'s' if rounds != 1 else ''} per load and server"
+    secs = sorted({r["test_time_s"] for r in runs if isinstance(r.get("test_time_s"), (int, float))} - {0})
+    if secs:
+        note += f", {'/'.join(f'{s:g}' for s in secs)} s per timed run"
     loads = [r["loadavg_1m"] for r in runs if isinstance(r.get("loadavg_1m"), (int, float))]
     cpus = {r.get("cpus_online") for r in runs} - {None}
     if loads:
