@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """SVG charts of benchmarks/compare's results: self-contained files, no plotting library.
 
-    benchmarks/svgchart.py RESULTS.json [--out PREFIX] [--title TEXT]
+    benchmarks/svgchart.py RESULTS.json [--out PREFIX] [--title TEXT] [--note TEXT]
 
 RESULTS.json is what `benchmarks/compare --json-out` writes (a list with one object per run: load,
 server_name, round, ops_per_sec, server_cpu_s_per_mreq, latency_us_p50 ...), or an object
@@ -143,6 +143,11 @@ class Svg:
         return head + "\n".join(self.parts) + "\n</svg>\n"
 
 
+def data_attrs(load, server, metric):
+    """The attributes that tie a value label to its bar (and let a test find both)."""
+    return f" data-load={quoteattr(load)} data-server={quoteattr(server)} data-metric={quoteattr(metric)}"
+
+
 def header(svg, title, note, subtitle):
     """Title, then the subtitle and the note wrapped to the chart's width; returns the next free y."""
     svg.text(20, 26, title, size=16, extra=' font-weight="bold"')
@@ -160,6 +165,7 @@ def text_width(s, size):
 
 
 def legend(svg, x, y, servers, prefix=""):
+    """A colour box and a name per server, in one row from (x, y)."""
     for s in servers:
         label = prefix + SERVER_LABEL.get(s, s)
         svg.rect(x, y - 10, 12, 12, SERVER_COLOUR.get(s, "#777"))
@@ -210,8 +216,7 @@ def ratios_svg(runs, title=None, note=None):
                 svg.rect(bx, ypos(r), bar_w, y1 - ypos(r), SERVER_COLOUR[base], cls="bar",
                          title=f"({load}) cairn / {SERVER_LABEL[base]}: {r:.2f}",
                          data={"load": load, "server": base, "metric": metric, "value": f"{r:.2f}"})
-                labels.append((bx + bar_w / 2, ypos(r) - 4, f"{r:.2f}",
-                               HALO + f' data-load="{escape(load)}" data-server="{base}" data-metric="{metric}"'))
+                labels.append((bx + bar_w / 2, ypos(r) - 4, f"{r:.2f}", HALO + data_attrs(load, base, metric)))
             if not mine:
                 svg.text(x + (n_bars * (bar_w + gap) - gap) / 2, y1 - 6, "not measured", size=9, anchor="middle",
                          extra=' fill="#888"')
@@ -228,6 +233,7 @@ def ratios_svg(runs, title=None, note=None):
 
 
 def ticks_linear(top_val):
+    """Round tick values (steps of 1, 2 or 5 times a power of ten) from 0 up to top_val, at most 7."""
     step = 10 ** math.floor(math.log10(top_val / 4)) if top_val > 0 else 1
     for mult in (1, 2, 5, 10):
         if top_val / (step * mult) <= 6:
@@ -237,6 +243,7 @@ def ticks_linear(top_val):
 
 
 def fmt_us(us):
+    """Microseconds as the latency labels print them: whole above 10, one decimal below."""
     return f"{us:,.0f}" if us >= 10 else f"{us:.1f}"
 
 
@@ -272,7 +279,7 @@ def latency_svg(runs, title=None, note=None):
         decade *= 10
     svg.line(left, y1, width - 20, y1, stroke="#333")
     x = left + group_gap / 2
-    for (load, subs), gw in zip(groups, widths):
+    for load, subs in groups:
         start = x
         for field, label, bars in subs:
             sub_start = x
@@ -281,7 +288,7 @@ def latency_svg(runs, title=None, note=None):
                          title=f"({load}) {SERVER_LABEL.get(server, server)} {label}: {fmt_us(us)} us",
                          data={"load": load, "server": server, "metric": field, "value": fmt_us(us)})
                 svg.text(x + bar_w / 2 + 4, ypos(us) - 4, fmt_us(us), size=9, cls="value", rotate=True,
-                         extra=HALO + f' data-load="{escape(load)}" data-server="{escape(server)}" data-metric="{field}"')
+                         extra=HALO + data_attrs(load, server, field))
                 x += bar_w + gap
             x -= gap
             svg.text((sub_start + x) / 2, y1 + 14, label, size=10, anchor="middle")
@@ -314,6 +321,7 @@ def default_note(runs):
 def write_charts(runs, prefix, title=None, note=None):
     """Writes PREFIX-ratios.svg and PREFIX-latency.svg; returns their paths."""
     note = note if note is not None else default_note(runs)
+    os.makedirs(os.path.dirname(prefix) or ".", exist_ok=True)
     paths = []
     for suffix, render, default in (("ratios", ratios_svg, "cairn relative to memcached and Redis"),
                                     ("latency", latency_svg, "latency percentiles per load and server")):
@@ -335,7 +343,6 @@ def main():
     if not runs:
         sys.exit(f"svgchart: {args.results} holds no runs")
     prefix = args.out or (args.results[:-5] if args.results.endswith(".json") else args.results)
-    os.makedirs(os.path.dirname(prefix) or ".", exist_ok=True)
     for path in write_charts(runs, prefix, args.title or title, args.note or note):
         print(path)
     return 0
