@@ -9,3 +9,4 @@ include tests/fuzz/local.mk
 include tests/resp/local.mk
 include tests/mcbin/local.mk
 include tests/bench/local.mk
+include tests/install/local.mk
