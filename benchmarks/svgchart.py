@@ -149,9 +149,12 @@ def data_attrs(load, server, metric):
 
 
 def header(svg, title, note, subtitle):
-    """Title, then the subtitle and the note wrapped to the chart's width; returns the next free y."""
-    svg.text(20, 26, title, size=16, extra=' font-weight="bold"')
-    y = 44
+    """Title, subtitle and note, wrapped to the chart's width; returns the next free y."""
+    y = 26
+    for line in textwrap.wrap(title, max(20, int((svg.width - 40) / (16 * 0.6)))):
+        svg.text(20, y, line, size=16, extra=' font-weight="bold"')
+        y += 20
+    y -= 2
     chars = max(40, int((svg.width - 40) / (11 * 0.55)))
     for line in [subtitle] + textwrap.wrap(note or "", chars):
         svg.text(20, y, line, size=11, extra=' fill="#444"')
@@ -173,9 +176,10 @@ def legend(svg, x, y, servers, prefix=""):
         x += 28 + text_width(label, 12)
 
 
-def fit_width(width, title, subtitle):
-    """The width that holds the title and subtitle too (the note is wrapped instead)."""
-    return int(max([width] + [40 + text_width(s, size) for s, size in ((title, 16), (subtitle, 11))]))
+def ratio_title(groups):
+    """"cairn relative to" the servers the chart has bars for."""
+    names = [SERVER_LABEL[b] for b in BASELINES if any(b == base for _, bars in groups for _, base, _ in bars)]
+    return "cairn relative to " + (" and ".join(names) or "the other servers")
 
 
 def ratios_svg(runs, title=None, note=None):
@@ -185,9 +189,9 @@ def ratios_svg(runs, title=None, note=None):
     n_bars = max((len([b for b in bars if b[0] == m]) for _, bars in groups for m, _ in RATIO_METRICS),
                  default=1)
     group_w = n_bars * (bar_w + gap) + group_gap
-    title = title or "cairn relative to memcached and Redis"
+    title = title or ratio_title(groups)
     subtitle = "medians over rounds; the dashed line is 1.0 (equal to the other server)"
-    width = fit_width(max(560, left + 20 + len(groups) * group_w), title, subtitle)
+    width = max(560, left + 20 + len(groups) * group_w)
     panel_h, panel_gap = 220, 70
     svg = Svg(width, 0)
     top = header(svg, title, note, subtitle)
@@ -256,7 +260,7 @@ def latency_svg(runs, title=None, note=None):
         widths.append(sum(len(bars) * (bar_w + gap) - gap + sub_gap for _, _, bars in subs) - sub_gap + group_gap)
     title = title or "latency percentiles per load and server"
     subtitle = "microseconds, log scale; medians over rounds of each percentile"
-    width = fit_width(max(560, int(left + 20 + sum(widths))), title, subtitle)
+    width = max(560, int(left + 20 + sum(widths)))
     plot_h = 300
     svg = Svg(width, 0)
     servers = [s for s in SERVER_ORDER if any(s == srv for _, subs in groups for _, _, bars in subs
@@ -323,7 +327,7 @@ def write_charts(runs, prefix, title=None, note=None):
     note = note if note is not None else default_note(runs)
     os.makedirs(os.path.dirname(prefix) or ".", exist_ok=True)
     paths = []
-    for suffix, render, default in (("ratios", ratios_svg, "cairn relative to memcached and Redis"),
+    for suffix, render, default in (("ratios", ratios_svg, ratio_title(ratio_bars(medians(runs)))),
                                     ("latency", latency_svg, "latency percentiles per load and server")):
         path = f"{prefix}-{suffix}.svg"
         with open(path, "w") as f:
