@@ -49,8 +49,8 @@ const struct metric_def metric_defs[] = {
     MC_CMD("touch_misses", touch_misses, "Touches of keys that were not there."),
     MC_CMD("store_too_large", store_too_large, "Stores refused for a value larger than -I."),
     MC_CMD("store_no_memory", store_no_memory, "Stores refused for want of memory."),
-    MC_CMD("auth_cmds", auth_cmds, "Authentication attempts (text, SASL)."),
-    MC_CMD("auth_errors", auth_errors, "Failed authentication attempts (text, SASL)."),
+    MC_CMD("auth_cmds", auth_cmds, "Authentication attempts (text, SASL, RESP AUTH and HELLO AUTH)."),
+    MC_CMD("auth_errors", auth_errors, "Failed authentication attempts (every protocol)."),
     {"idle_kicks_total", METRIC_COUNTER, "Connections closed for idling past -o idle_timeout.", "idle_kicks",
      METRIC_MC_COMMANDS_IF_IDLE, OFF(ws.idle_kicks)},
     MC_CMD("bytes_read", bytes_read, "Bytes read from memcached-protocol clients."),
@@ -110,7 +110,12 @@ const struct metric_def metric_defs[] = {
     COUNTER("resp_error_replies", NULL, OFF(resp.errors), "RESP error replies."),
     COUNTER("resp_connections", NULL, OFF(resp.connections), "RESP connections accepted."),
     COUNTER("resp_rejected_calls", NULL, OFF(resp.rejected_calls),
-            "RESP commands refused (unknown, arity, syntax)."),
+            "RESP commands refused (unknown, arity, syntax, NOAUTH, NOPERM)."),
+    COUNTER("resp_auth_attempts", NULL, OFF(resp.auth_cmds), "RESP authentication attempts (in auth_cmds too)."),
+    COUNTER("resp_auth_failures", NULL, OFF(resp.auth_errors),
+            "Failed RESP authentications (INFO's acl_access_denied_auth; in auth_errors too)."),
+    COUNTER("resp_denied_commands", NULL, OFF(resp.denied_cmds),
+            "RESP commands refused to the user's role (INFO's acl_access_denied_cmd)."),
 
     /* the cache */
     GAUGE("limit_bytes", "limit_maxbytes", OFF(cache.limit_maxbytes), "Memory for items (-m), bytes."),
@@ -196,9 +201,8 @@ static void collect_snapshot(struct server *srv, struct metric_values *v)
 void metrics_collect(struct server *srv, struct metric_values *v)
 {
     memset(v, 0, sizeof(*v));
-    stats_sum_counters(srv, &v->mc, &v->ws, &v->total_conns, &v->rejected_conns, &v->listen_disabled);
-    for (unsigned i = 0; i < srv->nworkers; i++)
-        resp_stats_add(&v->resp, &srv->workers[i].resp);
+    stats_sum_counters(srv, &v->mc, &v->ws, &v->resp, &v->total_conns, &v->rejected_conns,
+                       &v->listen_disabled);
     cache_stats_get(srv->cache, &v->cache);
     int64_t now = atomic_load_explicit(&srv->now, memory_order_relaxed);
     v->uptime_s = now > (int64_t)srv->started ? (uint64_t)(now - (int64_t)srv->started) : 0;

@@ -228,6 +228,7 @@ struct server {
     pthread_mutex_t stats_lock; /* the `stats reset` baseline */
     struct mc_stats base_mc;
     struct worker_stats base_ws;
+    struct resp_stats base_resp;
     uint64_t base_total_conns, base_rejected_conns, base_listen_disabled;
 };
 
@@ -247,7 +248,8 @@ void http_close(struct server *srv);
 /* The per-worker counters summed, less the `stats reset` baseline, and the server's resettable
  * counters (any thread). */
 void stats_sum_counters(struct server *srv, struct mc_stats *mc, struct worker_stats *ws,
-                        uint64_t *total_conns, uint64_t *rejected_conns, uint64_t *listen_disabled);
+                        struct resp_stats *resp, uint64_t *total_conns, uint64_t *rejected_conns,
+                        uint64_t *listen_disabled);
 
 /* Runs the server with parsed settings until it is stopped; returns the process exit status. */
 int server_run(const struct settings *s);

@@ -40,8 +40,9 @@
 
 /* Server-side counters that `stats reset` zeroes. */
 struct resettable {
-    struct mc_stats mc;
+    struct mc_stats mc; /* auth_cmds and auth_errors include RESP's attempts */
     struct worker_stats ws;
+    struct resp_stats resp;
     uint64_t total_conns, rejected_conns, listen_disabled;
 };
 
@@ -66,7 +67,19 @@ static void worker_stats_sub(struct worker_stats *a, const struct worker_stats *
         d[i] -= s[i];
 }
 
-/* Sums every worker's counters and subtracts the `stats reset` baseline. */
+#define RS_WORDS (sizeof(struct resp_stats) / sizeof(uint64_t))
+_Static_assert(sizeof(struct resp_stats) % sizeof(uint64_t) == 0, "resp_stats holds only uint64_t");
+
+static void resp_stats_sub(struct resp_stats *a, const struct resp_stats *base)
+{
+    uint64_t *d = (uint64_t *)a;
+    const uint64_t *s = (const uint64_t *)base;
+    for (size_t i = 0; i < RS_WORDS; i++)
+        d[i] -= s[i];
+}
+
+/* Sums every worker's counters and subtracts the `stats reset` baseline; memcached's auth_cmds and
+ * auth_errors then take in RESP's attempts (one count of authentication for every protocol). */
 static void sum_counters(struct server *srv, struct resettable *r)
 {
     memset(r, 0, sizeof(*r));
@@ -74,6 +87,7 @@ static void sum_counters(struct server *srv, struct resettable *r)
         struct worker *w = &srv->workers[i];
         mc_stats_add(&r->mc, &w->mc);
         worker_stats_add(&r->ws, &w->ws);
+        resp_stats_add(&r->resp, &w->resp);
     }
     r->total_conns = atomic_load_explicit(&srv->total_conns, memory_order_relaxed);
     r->rejected_conns = atomic_load_explicit(&srv->rejected_conns, memory_order_relaxed);
@@ -82,20 +96,25 @@ static void sum_counters(struct server *srv, struct resettable *r)
     pthread_mutex_lock(&srv->stats_lock);
     mc_stats_sub(&r->mc, &srv->base_mc);
     worker_stats_sub(&r->ws, &srv->base_ws);
+    resp_stats_sub(&r->resp, &srv->base_resp);
     r->total_conns -= srv->base_total_conns;
     r->rejected_conns -= srv->base_rejected_conns;
     r->listen_disabled -= srv->base_listen_disabled;
     pthread_mutex_unlock(&srv->stats_lock);
+    r->mc.auth_cmds += r->resp.auth_cmds;
+    r->mc.auth_errors += r->resp.auth_errors;
 }
 
 /* See server_internal.h. */
 void stats_sum_counters(struct server *srv, struct mc_stats *mc, struct worker_stats *ws,
-                        uint64_t *total_conns, uint64_t *rejected_conns, uint64_t *listen_disabled)
+                        struct resp_stats *resp, uint64_t *total_conns, uint64_t *rejected_conns,
+                        uint64_t *listen_disabled)
 {
     struct resettable r;
     sum_counters(srv, &r);
     *mc = r.mc;
     *ws = r.ws;
+    *resp = r.resp;
     *total_conns = r.total_conns;
     *rejected_conns = r.rejected_conns;
     *listen_disabled = r.listen_disabled;
@@ -110,10 +129,12 @@ static void reset_counters(struct server *srv)
     for (unsigned i = 0; i < srv->nworkers; i++) {
         mc_stats_add(&now.mc, &srv->workers[i].mc);
         worker_stats_add(&now.ws, &srv->workers[i].ws);
+        resp_stats_add(&now.resp, &srv->workers[i].resp);
     }
     pthread_mutex_lock(&srv->stats_lock);
     srv->base_mc = now.mc;
     srv->base_ws = now.ws;
+    srv->base_resp = now.resp;
     srv->base_total_conns = atomic_load_explicit(&srv->total_conns, memory_order_relaxed);
     srv->base_rejected_conns = atomic_load_explicit(&srv->rejected_conns, memory_order_relaxed);
     srv->base_listen_disabled = atomic_load_explicit(&srv->listen_disabled_num, memory_order_relaxed);
@@ -173,11 +194,7 @@ static void general_commands(const struct server *srv, const struct resettable *
     memset(&v, 0, sizeof(v));
     v.mc = r->mc;
     v.ws = r->ws;
-    /* RESP's AUTH attempts count in memcached's auth_cmds and auth_errors too */
-    for (unsigned i = 0; i < srv->nworkers; i++)
-        resp_stats_add(&v.resp, &srv->workers[i].resp);
-    v.mc.auth_cmds += v.resp.auth_cmds;
-    v.mc.auth_errors += v.resp.auth_errors;
+    v.resp = r->resp;
     for (size_t i = 0; i < metric_ndefs; i++) {
         const struct metric_def *d = &metric_defs[i];
         if (d->mc_block == METRIC_MC_COMMANDS ||
@@ -630,16 +647,12 @@ void stats_resp_info(void *server, struct resp_server_info *o)
     struct server *srv = server;
     const struct settings *s = srv->settings;
     struct resettable r;
-    struct resp_stats rs;
     struct cache_stats cs;
     struct timespec ts;
 
     memset(o, 0, sizeof(*o));
-    memset(&rs, 0, sizeof(rs));
     memset(&cs, 0, sizeof(cs));
     sum_counters(srv, &r);
-    for (unsigned i = 0; i < srv->nworkers; i++)
-        resp_stats_add(&rs, &srv->workers[i].resp);
     cache_stats_get(srv->cache, &cs);
     clock_gettime(CLOCK_REALTIME, &ts);
     o->version = CAIRN_VERSION;
@@ -653,19 +666,19 @@ void stats_resp_info(void *server, struct resp_server_info *o)
     o->maxclients = s->maxconns;
     o->used_memory_rss = process_rss();
     o->maxmemory = cs.limit_maxbytes;
-    o->total_commands = rs.commands + r.mc.cmd_get + r.mc.cmd_set + r.mc.cmd_touch + r.mc.cmd_flush;
-    o->keyspace_hits = rs.keyspace_hits + r.mc.get_hits;
-    o->keyspace_misses = rs.keyspace_misses + r.mc.get_misses;
+    o->total_commands = r.resp.commands + r.mc.cmd_get + r.mc.cmd_set + r.mc.cmd_touch + r.mc.cmd_flush;
+    o->keyspace_hits = r.resp.keyspace_hits + r.mc.get_hits;
+    o->keyspace_misses = r.resp.keyspace_misses + r.mc.get_misses;
     o->evicted_keys = cs.evictions;
-    o->expired_keys = cs.reclaimed + rs.expired_keys;
+    o->expired_keys = cs.reclaimed + r.resp.expired_keys;
     o->net_input_bytes = r.mc.bytes_read;
     o->net_output_bytes = r.mc.bytes_written;
     o->keys = cs.curr_items;
     o->expires = cs.expires;
     o->used_memory = cs.total_malloced + cs.hash_bytes; /* slab pages handed out and the hash table */
-    o->error_replies = rs.errors;
-    o->acl_denied_auth = rs.auth_errors;
-    o->acl_denied_cmd = rs.denied_cmds;
+    o->error_replies = r.resp.errors;
+    o->acl_denied_auth = r.resp.auth_errors;
+    o->acl_denied_cmd = r.resp.denied_cmds;
     o->snapshot_interval_s = s->snapshot_path != NULL ? s->snapshot_interval : 0;
     o->bind = srv->resp_bind;
     o->threads = srv->nworkers;
