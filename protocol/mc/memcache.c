@@ -31,11 +31,14 @@
  *     +--any other line--> "CLIENT_ERROR unauthenticated" (quit too: the connection stays open)
  *
  * A line is only looked at once at least two bytes are buffered, and more than MC_LINE_MAX bytes
- * without a newline close the connection (no get exemption), as memcached does. memcached waits for
- * any n; cairn closes the connection on an n above MC_AUTH_VALUE_MAX, which no user and password
- * of auth.h's lengths need. After AUTH_FAIL_FREE consecutive failures a failure's reply is held back
- * (PROTO_WAIT_AUTH_DELAY, appended on PROTO_EV_AUTH_DELAYED). An app user's server-wide commands are
- * refused with "CLIENT_ERROR permission denied" (mc_admin_refused, and mc_meta_exec for `me`).
+ * without a newline close the connection (no get exemption), as memcached does. Two deliberate
+ * differences: memcached waits for any n (and reads outside its buffer for n = 2^32 - 2 and - 1);
+ * cairn closes the connection on an n above MC_AUTH_VALUE_MAX, which no user and password of
+ * auth.h's lengths need. And memcached writes every refusal of one read into the same reply object,
+ * so of a pipeline of refused lines only the last answer reaches the client; cairn answers each. After
+ * AUTH_FAIL_FREE consecutive failures a failure's reply is held back (PROTO_WAIT_AUTH_DELAY, appended on
+ * PROTO_EV_AUTH_DELAYED). An app user's server-wide commands are refused with "CLIENT_ERROR permission
+ * denied" (mc_admin_refused, and mc_meta_exec for `me`).
  *
  * Backpressure (mc_context.out_pause): before each request line, and before each key of a get, the
  * session stops if the output queue is full and returns PROTO_PAUSE with the line unconsumed. A get

@@ -9,7 +9,7 @@
  * cairn's own; the rest pass against memcached 1.6.18 too (CAIRN_TEST_TARGET=memcached), which is
  * what proves the bytes the same. Requests go one at a time, each answer read before the next is
  * sent: memcached 1.6.18 keeps one reply object for the unauthenticated answers of a read and
- * overwrites it, so a pipeline of refused lines gets fewer answers from it (doc/auth.md).
+ * overwrites it, so a pipeline of refused lines gets fewer answers from it (protocol/mc/memcache.c).
  */
 #include "config.h"
 
