@@ -29,12 +29,12 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define FUZZ_CHECK(cond)                                                                          \
-    do {                                                                                          \
-        if (!(cond)) {                                                                            \
-            fprintf(stderr, "fuzz_mc_auth: check failed at line %d: %s\n", __LINE__, #cond);      \
-            abort();                                                                              \
-        }                                                                                         \
+#define FUZZ_CHECK(cond)                                                                                     \
+    do {                                                                                                     \
+        if (!(cond)) {                                                                                       \
+            fprintf(stderr, "fuzz_mc_auth: check failed at line %d: %s\n", __LINE__, #cond);                 \
+            abort();                                                                                         \
+        }                                                                                                    \
     } while (0)
 
 static struct auth *creds;

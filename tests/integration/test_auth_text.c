@@ -71,9 +71,9 @@ Test(auth_text, unauthenticated_refusals)
 {
     int fd = h_connect(h_srv.port);
     static const char *const lines[] = {
-        "get a\r\n",     "quit\r\n",           "version\r\n",       "stats\r\n",   "flush_all\r\n",
-        "mg a v\r\n",    "set a 0 0\r\n",      "set a 0 0 x\r\n",   "SET a 0 0 12\r\n", "set a 0 0 -1\r\n",
-        "\r\n",          "set a 0 0 12x\r\n",
+        "get a\r\n",        "quit\r\n",         "version\r\n",   "stats\r\n",
+        "flush_all\r\n",    "mg a v\r\n",       "set a 0 0\r\n", "set a 0 0 x\r\n",
+        "SET a 0 0 12\r\n", "set a 0 0 -1\r\n", "\r\n",          "set a 0 0 12x\r\n",
     };
     for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
         h_cmd(fd, lines[i], UNAUTH);
@@ -156,10 +156,20 @@ Test(auth_text, app_role)
     h_cmd(fd, BOB, "STORED\r\n");
     h_cmd(fd, "set k 0 0 1\r\nv\r\n", "STORED\r\n");
     static const char *const refused[] = {
-        "flush_all\r\n",      "flush_all 0\r\n",          "verbosity 1\r\n",          "stats detail on\r\n",
-        "stats detail dump\r\n", "stats cachedump 1 1\r\n", "lru_crawler crawl all\r\n", "lru_crawler metadump all\r\n",
-        "slabs reassign 1 2\r\n", "slabs automove 0\r\n",   "cache_memlimit 100\r\n",   "shutdown\r\n",
-        "watch\r\n",          "me k\r\n",
+        "flush_all\r\n",
+        "flush_all 0\r\n",
+        "verbosity 1\r\n",
+        "stats detail on\r\n",
+        "stats detail dump\r\n",
+        "stats cachedump 1 1\r\n",
+        "lru_crawler crawl all\r\n",
+        "lru_crawler metadump all\r\n",
+        "slabs reassign 1 2\r\n",
+        "slabs automove 0\r\n",
+        "cache_memlimit 100\r\n",
+        "shutdown\r\n",
+        "watch\r\n",
+        "me k\r\n",
     };
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
         h_cmd(fd, refused[i], DENIED);
