@@ -107,6 +107,32 @@ Test(auth_text, failures_then_success)
     cr_expect(h_is_closed(fd, 2000));
 }
 
+/* The length as memcached's safe_strtoul reads it (a sign, white space around it, 32 bits kept of
+ * 64), and a NUL byte, which ends memcached's C strings: each on a new connection. */
+Test(auth_text, length_and_nul_forms)
+{
+    static const struct {
+        const char *req;
+        size_t len;
+        const char *reply;
+    } rows[] = {
+        {"set a 0 0 +12\tz\r\nalice secret\r\n", 0, "STORED\r\n"},
+        {"set a 0 0 \t12\nalice secret\r\n", 0, "STORED\r\n"},
+        {"set a 0 0 4294967308\r\nalice secret\r\n", 0, "STORED\r\n"},
+        {"set a 0 0 -0\r\n\r\n", 0, "CLIENT_ERROR bad authentication token format\r\n"},
+        {"set a 0 0 18446744073709551616\r\n", 0, UNAUTH},
+        {"set a 0 0 14\r\nalice secret\0z\r\n", 30, "STORED\r\n"},
+        {"set a 0 0 12\r\nalice\0secret\r\n", 28, "CLIENT_ERROR bad authentication token format\r\n"},
+        {"set a 0 0\0 12\r\n", 15, UNAUTH},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        int fd = h_connect(h_srv.port);
+        h_send(fd, rows[i].req, rows[i].len != 0 ? rows[i].len : strlen(rows[i].req));
+        h_expect(fd, rows[i].reply);
+        close(fd);
+    }
+}
+
 /* Requests in the same packet as the auth value run at once. */
 Test(auth_text, pipelined_after_auth)
 {
