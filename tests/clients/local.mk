@@ -37,3 +37,8 @@ EXTRA_DIST += tests/clients/test_pylibmc.sh tests/clients/test_pylibmc.py \
 	tests/clients/test_php_memcached.sh tests/clients/test_php_memcached.php \
 	tests/clients/test_dalli.sh tests/clients/test_dalli.rb tests/clients/server.sh \
 	tests/clients/test_memccapable.sh
+
+# Text-protocol authentication (-Y) through pymemcache (the auth `set` sent with its own set()) and
+# libmemcached's memccp (a first file holding "user password"); skips (exit 77) without pymemcache.
+TESTS += tests/clients/test_pymemcache_auth.sh
+EXTRA_DIST += tests/clients/test_pymemcache_auth.sh tests/clients/test_pymemcache_auth.py

@@ -23,7 +23,8 @@ INTEGRATION_TESTS = \
 	tests/integration/test_cmdline \
 	tests/integration/test_binary \
 	tests/integration/test_dumps \
-	tests/integration/test_metrics
+	tests/integration/test_metrics \
+	tests/integration/test_auth_text
 
 check_PROGRAMS += $(INTEGRATION_TESTS)
 TESTS += $(INTEGRATION_TESTS)
@@ -87,3 +88,6 @@ tests_integration_test_dumps_LDADD = $(INTEG_LIBS) -lpthread
 tests_integration_test_metrics_SOURCES = tests/integration/test_metrics.c $(INTEG_HARNESS)
 tests_integration_test_metrics_CFLAGS = $(INTEG_CFLAGS)
 tests_integration_test_metrics_LDADD = $(INTEG_LIBS)
+tests_integration_test_auth_text_SOURCES = tests/integration/test_auth_text.c $(INTEG_HARNESS)
+tests_integration_test_auth_text_CFLAGS = $(INTEG_CFLAGS)
+tests_integration_test_auth_text_LDADD = $(INTEG_LIBS)
