@@ -21,11 +21,15 @@ INTEGRATION_TESTS = \
 	tests/integration/test_resp \
 	tests/integration/test_cmdline \
 	tests/integration/test_binary \
+	tests/integration/test_auth_binary \
 	tests/integration/test_dumps
 
 check_PROGRAMS += $(INTEGRATION_TESTS)
 TESTS += $(INTEGRATION_TESTS)
 
+tests_integration_test_auth_binary_SOURCES = tests/integration/test_auth_binary.c $(INTEG_HARNESS)
+tests_integration_test_auth_binary_CFLAGS = $(INTEG_CFLAGS)
+tests_integration_test_auth_binary_LDADD = $(INTEG_LIBS)
 tests_integration_test_commands_SOURCES = tests/integration/test_commands.c $(INTEG_HARNESS)
 tests_integration_test_commands_CFLAGS = $(INTEG_CFLAGS)
 tests_integration_test_commands_LDADD = $(INTEG_LIBS)
