@@ -670,11 +670,19 @@ static void check_replies(const struct buf *o, bool sasl)
     }
 }
 
+/* Whether b holds s[0..n) (n > 0); candidates are found with memchr, so long values cost little. */
 static bool contains(const struct buf *b, const char *s, size_t n)
 {
-    for (size_t i = 0; i + n <= b->len; i++)
-        if (memcmp(b->p + i, s, n) == 0)
+    const char *p = b->p, *end = b->p + b->len;
+
+    while (p != NULL && (size_t)(end - p) >= n) {
+        p = memchr(p, s[0], (size_t)(end - p) - n + 1);
+        if (p == NULL)
+            break;
+        if (memcmp(p, s, n) == 0)
             return true;
+        p++;
+    }
     return false;
 }
 
