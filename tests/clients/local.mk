@@ -33,6 +33,10 @@ EXTRA_DIST += tests/clients/test_pymemcache.sh tests/clients/test_pymemcache.py 
 # server.sh. Each skips (exit 77) when its client is not installed.
 TESTS += tests/clients/test_pylibmc.sh tests/clients/test_php_memcached.sh tests/clients/test_dalli.sh \
 	tests/clients/test_memccapable.sh
+# The same two with SASL PLAIN against -Y (skipped when their libmemcached lacks SASL).
+TESTS += tests/clients/test_pylibmc_sasl.sh tests/clients/test_php_memcached_sasl.sh
+EXTRA_DIST += tests/clients/test_pylibmc_sasl.sh tests/clients/test_pylibmc_sasl.py \
+	tests/clients/test_php_memcached_sasl.sh tests/clients/test_php_memcached_sasl.php
 EXTRA_DIST += tests/clients/test_pylibmc.sh tests/clients/test_pylibmc.py \
 	tests/clients/test_php_memcached.sh tests/clients/test_php_memcached.php \
 	tests/clients/test_dalli.sh tests/clients/test_dalli.rb tests/clients/server.sh \

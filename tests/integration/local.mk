@@ -22,6 +22,7 @@ INTEGRATION_TESTS = \
 	tests/integration/test_auth_resp \
 	tests/integration/test_cmdline \
 	tests/integration/test_binary \
+	tests/integration/test_auth_binary \
 	tests/integration/test_dumps \
 	tests/integration/test_metrics \
 	tests/integration/test_auth_text
@@ -29,6 +30,9 @@ INTEGRATION_TESTS = \
 check_PROGRAMS += $(INTEGRATION_TESTS)
 TESTS += $(INTEGRATION_TESTS)
 
+tests_integration_test_auth_binary_SOURCES = tests/integration/test_auth_binary.c $(INTEG_HARNESS)
+tests_integration_test_auth_binary_CFLAGS = $(INTEG_CFLAGS)
+tests_integration_test_auth_binary_LDADD = $(INTEG_LIBS)
 tests_integration_test_commands_SOURCES = tests/integration/test_commands.c $(INTEG_HARNESS)
 tests_integration_test_commands_CFLAGS = $(INTEG_CFLAGS)
 tests_integration_test_commands_LDADD = $(INTEG_LIBS)

@@ -17,6 +17,7 @@ PROTOCOL_UNIT_TESTS = \
 	tests/unit/protocol/test_arith \
 	tests/unit/protocol/test_mcbin_parse \
 	tests/unit/protocol/test_mcbin_session \
+	tests/unit/protocol/test_mcbin_sasl \
 	tests/unit/protocol/test_auth \
 	tests/unit/protocol/test_resp_auth \
 	tests/unit/protocol/test_mc_auth
@@ -71,6 +72,10 @@ tests_unit_protocol_test_arith_LDADD = $(PROTOCOL_TEST_LDADD)
 tests_unit_protocol_test_mcbin_parse_SOURCES = tests/unit/protocol/test_mcbin_parse.c
 tests_unit_protocol_test_mcbin_parse_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
 tests_unit_protocol_test_mcbin_parse_LDADD = $(PROTOCOL_TEST_LDADD)
+
+tests_unit_protocol_test_mcbin_sasl_SOURCES = tests/unit/protocol/test_mcbin_sasl.c
+tests_unit_protocol_test_mcbin_sasl_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
+tests_unit_protocol_test_mcbin_sasl_LDADD = $(PROTOCOL_TEST_LDADD)
 
 tests_unit_protocol_test_mcbin_session_SOURCES = tests/unit/protocol/test_mcbin_session.c
 tests_unit_protocol_test_mcbin_session_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
