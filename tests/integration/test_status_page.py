@@ -215,7 +215,7 @@ class Page:
         return r["result"].get("value")
 
     def screenshot(self, path):
-        height = self.eval("document.documentElement.scrollHeight")
+        height = self.eval("Math.ceil(document.querySelector('footer').getBoundingClientRect().bottom)")
         scale = float(os.environ.get("STATUS_PAGE_SCREENSHOT_SCALE", "1"))
         data = self.call("Page.captureScreenshot", format="png",
                          clip={"x": 0, "y": 0, "width": 1280, "height": height, "scale": scale})["data"]
