@@ -10,7 +10,8 @@ must recover by itself. Screenshots (PNG) of both states go to a temporary folde
 $STATUS_PAGE_SCREENSHOT (the live one) when set, which is how doc/status-page.png is made.
 
 Only the standard library: the DevTools endpoint is found with http.client and spoken to with the
-small WebSocket client below. Exit 0 on success, 1 on failure, 77 (skip) without chromium.
+small WebSocket client below. Prints a line per check, then exactly "N passed, N failed" (the first
+failure ends the run); exit 0 on success, 1 on failure, 77 (skip) without chromium.
 """
 import base64
 import http.client
@@ -34,9 +35,13 @@ class Failed(Exception):
     pass
 
 
+PASSED = [0]  # checks that held
+
+
 def check(cond, what):
     if not cond:
         raise Failed(what)
+    PASSED[0] += 1
     print("ok:", what)
 
 
@@ -313,7 +318,6 @@ def run(page, server, mport, shots):
     page.screenshot(shots["live"])
 
     # The server stops; the browser stays.
-    before = page.eval("document.querySelector('#chart-ops path.series').getAttribute('d')")
     server.stop()
     wait_until(lambda: page.eval("document.body.dataset.state") == "offline", 10, "the page to go offline")
     check(not page.eval("document.getElementById('banner').hidden"), "the error banner shows")
@@ -322,6 +326,8 @@ def run(page, server, mport, shots):
     check(page.eval("document.getElementById('state').textContent") == "offline", "the state pill says offline")
     check("grayscale" in page.eval("getComputedStyle(document.getElementById('chart-ops')).filter"),
           "the charts are greyed")
+    before = page.eval("(document.querySelector('#chart-ops path.series') || {}).getAttribute?.('d') || ''")
+    check(before.count("L") >= 3, "the charts keep the data last received")
     time.sleep(2.5)
     check(page.eval("document.querySelector('#chart-ops path.series').getAttribute('d')") == before,
           "the charts stay frozen while the server is away")
@@ -365,9 +371,11 @@ def main():
             check(head[:8] == b"\x89PNG\r\n\x1a\n" and width >= 600 and height >= 400,
                   "the %s screenshot is a %dx%d PNG" % (name, width, height))
         ok = True
+        print("%d passed, 0 failed" % PASSED[0])
         return 0
     except Failed as e:
         print("FAILED:", e)
+        print("%d passed, 1 failed" % PASSED[0])
         return 1
     finally:
         if traffic is not None:
