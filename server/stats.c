@@ -27,11 +27,16 @@
 #include <event2/event.h>
 
 #include "protocol/mc/memcache.h"
+#include "protocol/mc/mc_dump.h"
 #include "protocol/outq.h"
 #include "server/metrics.h"
 #include "server/server_internal.h"
 #include "server/snapshot_ctl.h"
 #include "storage/cache.h"
+#include "storage/hotkeys.h"
+
+/* Keys `stats hotkeys` lists. */
+#define STATS_HOTKEYS 20
 
 /* Server-side counters that `stats reset` zeroes. */
 struct resettable {
@@ -114,6 +119,7 @@ static void reset_counters(struct server *srv)
     srv->base_listen_disabled = atomic_load_explicit(&srv->listen_disabled_num, memory_order_relaxed);
     pthread_mutex_unlock(&srv->stats_lock);
     cache_stats_reset(srv->cache);
+    cache_hotkeys_reset(srv->cache);
     mc_detail_reset(srv->ctx.shared);
 }
 
@@ -518,6 +524,26 @@ static void stats_conns(struct server *srv, struct outq *out)
     }
 }
 
+/* `stats hotkeys` (cairn's): the most used keys, estimated from a sample of every access (storage/
+ * hotkeys.h), most used first: "STAT hotkey:<rank> key=<url-encoded> accesses=N reads=N writes=N
+ * error=N" (error: how much of the estimate may belong to keys it displaced). */
+static void stats_hotkeys(struct server *srv, struct outq *out)
+{
+    struct cache_hotkey top[STATS_HOTKEYS];
+    size_t n = cache_hotkeys(srv->cache, top, STATS_HOTKEYS);
+    char enc[3 * sizeof(top[0].key) + 1];
+
+    stat_u64(out, "hotkeys_sample_rate", HK_SAMPLE);
+    for (size_t i = 0; i < n; i++) {
+        size_t len = mc_dump_urlencode(top[i].key, top[i].nkey, enc);
+        outq_printf(out,
+                    "STAT hotkey:%zu key=%.*s%s accesses=%" PRIu64 " reads=%" PRIu64 " writes=%" PRIu64
+                    " error=%" PRIu64 "\r\n",
+                    i + 1, (int)len, enc, top[i].truncated ? "..." : "", top[i].accesses, top[i].reads,
+                    top[i].writes, top[i].error);
+    }
+}
+
 /* `stats clients` (cairn's): what each client may take and how often a bound was reached. */
 static void stats_clients(struct server *srv, struct outq *out)
 {
@@ -569,6 +595,8 @@ enum mc_stats_result stats_answer(void *arg, int argc, char **argv, struct outq 
         stats_conns(srv, out);
     else if (strcmp(argv[0], "clients") == 0)
         stats_clients(srv, out);
+    else if (strcmp(argv[0], "hotkeys") == 0)
+        stats_hotkeys(srv, out);
     else if (strcmp(argv[0], "sizes") == 0)
         stat_str(out, "sizes_status", "disabled"); /* no item size histogram (-o track_sizes) */
     else

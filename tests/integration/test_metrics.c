@@ -238,3 +238,36 @@ Test(metrics, healthz_and_errors)
     h_cmd(fd, "version\r\n", "VERSION 1.6.18-" PACKAGE_NAME "-" PACKAGE_VERSION "\r\n");
     close(fd);
 }
+
+/* `stats hotkeys`: the keys a skewed mix uses most, URL-encoded, most used first; `stats reset`
+ * forgets them. */
+Test(metrics, stats_hotkeys)
+{
+    if (h_target_is_memcached())
+        return; /* cairn's own group */
+    int fd = h_connect(h_srv.port);
+    char key[32], req[64];
+    for (int i = 0; i < 20; i++) {
+        snprintf(key, sizeof(key), "hk:%d", i);
+        h_set(fd, key, "v");
+    }
+    h_set(fd, "hk:hot", "v");
+    for (int i = 0; i < 3000; i++) {
+        snprintf(req, sizeof(req), "get hk:hot hk:%d\r\n", i % 20);
+        h_sends(fd, req);
+        size_t len;
+        free(h_read_until(fd, "END\r\n", &len));
+    }
+    char *st = h_stats_raw(fd, "hotkeys");
+    cr_expect(strstr(st, "STAT hotkeys_sample_rate 16\r\n") != NULL, "%s", st);
+    const char *first = strstr(st, "STAT hotkey:1 key=hk%3Ahot accesses=");
+    cr_assert(first != NULL, "the hot key first:\n%s", st);
+    unsigned long acc = strtoul(first + strlen("STAT hotkey:1 key=hk%3Ahot accesses="), NULL, 10);
+    cr_expect(acc > 2000 && acc < 4500, "about 3000 reads estimated: %lu", acc);
+    free(st);
+    h_cmd(fd, "stats reset\r\n", "RESET\r\n");
+    st = h_stats_raw(fd, "hotkeys");
+    cr_expect_str_eq(st, "STAT hotkeys_sample_rate 16\r\nEND\r\n");
+    free(st);
+    close(fd);
+}
