@@ -43,6 +43,7 @@
 struct event;
 struct event_base;
 struct evhttp;
+struct status;
 struct outq;
 struct server;
 struct snapshot_ctl;
@@ -201,6 +202,7 @@ struct server {
     struct resp_context resp_ctx;
     struct auth *auth;               /* the credentials (-Y, -S, --requirepass); NULL = none configured */
     struct evhttp *http;             /* --metrics-port's server; NULL = none */
+    struct status *status;           /* its status page's history (server/status.c); NULL = none */
     _Atomic uint64_t next_client_id; /* RESP's CLIENT ID */
     char *resp_bind;                  /* the -l addresses, space separated (CONFIG GET bind) */
     struct event_base *base; /* the listener's (main thread) */
@@ -238,8 +240,8 @@ struct server {
  * fit or the entry is malformed. */
 bool listen_host_of(const char *spec, char *host, size_t size);
 
-/* --metrics-port: the HTTP server (/metrics, /healthz) on the main loop, bound on every -l address;
- * nothing without the option. Prints why and returns false when it cannot listen. */
+/* --metrics-port: the HTTP server (/metrics, /healthz, the status page) on the main loop, bound on every -l
+ * address; nothing without the option. Prints why and returns false when it cannot listen. */
 bool http_open(struct server *srv);
 
 /* Stops and frees the HTTP server (nothing when none). */

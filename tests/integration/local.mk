@@ -25,7 +25,8 @@ INTEGRATION_TESTS = \
 	tests/integration/test_auth_binary \
 	tests/integration/test_dumps \
 	tests/integration/test_metrics \
-	tests/integration/test_auth_text
+	tests/integration/test_auth_text \
+	tests/integration/test_status
 
 check_PROGRAMS += $(INTEGRATION_TESTS)
 TESTS += $(INTEGRATION_TESTS)
@@ -95,3 +96,12 @@ tests_integration_test_metrics_LDADD = $(INTEG_LIBS)
 tests_integration_test_auth_text_SOURCES = tests/integration/test_auth_text.c $(INTEG_HARNESS)
 tests_integration_test_auth_text_CFLAGS = $(INTEG_CFLAGS)
 tests_integration_test_auth_text_LDADD = $(INTEG_LIBS)
+
+tests_integration_test_status_SOURCES = tests/integration/test_status.c $(INTEG_HARNESS)
+tests_integration_test_status_CFLAGS = $(INTEG_CFLAGS)
+tests_integration_test_status_LDADD = $(INTEG_LIBS)
+
+# The status page in a real browser (headless Chromium driven over its DevTools protocol by a Python
+# script with the standard library only); skips (exit 77) when chromium is not installed.
+TESTS += tests/integration/test_status_page.sh
+EXTRA_DIST += tests/integration/test_status_page.sh tests/integration/test_status_page.py
