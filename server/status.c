@@ -63,10 +63,7 @@ static void read_now(struct server *srv, struct reading *r, struct sample *s)
     struct cache_stats cs;
     uint64_t total, rejected, disabled;
 
-    memset(&resp, 0, sizeof(resp));
-    stats_sum_counters(srv, &mc, &ws, &total, &rejected, &disabled);
-    for (unsigned i = 0; i < srv->nworkers; i++)
-        resp_stats_add(&resp, &srv->workers[i].resp);
+    stats_sum_counters(srv, &mc, &ws, &resp, &total, &rejected, &disabled);
     cache_stats_get(srv->cache, &cs);
     r->ops = mc.cmd_get + mc.cmd_set + resp.commands;
     r->hits = mc.get_hits + resp.keyspace_hits;
