@@ -14,9 +14,13 @@
 
 #include <event2/buffer.h>
 
+#include "protocol/mc/mc_dump.h"
 #include "protocol/mcbin/mcbin.h"
 #include "server/metrics.h"
 #include "server/snapshot_ctl.h"
+
+/* Keys /metrics lists as cairn_hotkey_accesses. */
+#define METRICS_HOT_KEYS 10
 
 #define OFF(field) offsetof(struct metric_values, field)
 
@@ -312,6 +316,24 @@ static int prom_classes(struct server *srv, struct evbuffer *b)
     return rc;
 }
 
+/* The most used keys (storage/hotkeys.h) as a gauge labelled by rank and key; the key URL-encoded
+ * (memcached's metadump form), so that any byte of a RESP key is a valid label value. */
+static int prom_hotkeys(struct server *srv, struct evbuffer *b)
+{
+    struct cache_hotkey top[METRICS_HOT_KEYS];
+    size_t n = cache_hotkeys(srv->cache, top, METRICS_HOT_KEYS);
+    char enc[3 * sizeof(top[0].key) + 1];
+    int rc = family(b, "hotkey_accesses", "gauge",
+                    "Estimated accesses of the most used keys since the last stats reset (sampled).");
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        size_t len = mc_dump_urlencode(top[i].key, top[i].nkey, enc);
+        if (evbuffer_add_printf(b, "cairn_hotkey_accesses{rank=\"%zu\",key=\"%.*s%s\"} %" PRIu64 "\n", i + 1,
+                                (int)len, enc, top[i].truncated ? "..." : "", top[i].accesses) < 0)
+            rc = -1;
+    }
+    return rc;
+}
+
 int metrics_prometheus(struct server *srv, struct evbuffer *b)
 {
     struct metric_values v;
@@ -329,5 +351,7 @@ int metrics_prometheus(struct server *srv, struct evbuffer *b)
         rc = prom_process(b, &v);
     if (rc == 0)
         rc = prom_classes(srv, b);
+    if (rc == 0)
+        rc = prom_hotkeys(srv, b);
     return rc;
 }

@@ -22,6 +22,9 @@
 #include "server/metrics.h"
 #include "server/status.h"
 
+/* Keys /stats.json lists under hot_keys. */
+#define STATUS_HOT_KEYS 10
+
 /* The counters a sample's rates come from, read at one moment. */
 struct reading {
     uint64_t ops;    /* cmd_get + cmd_set + resp_commands */
@@ -158,16 +161,39 @@ static void out(struct json *j, const char *fmt, ...)
 
 /* A JSON string of s: printable ASCII as is except " \ < > &, every other byte as \u00XX, so the
  * result is valid JSON (and harmless inside HTML) whatever bytes s holds. */
-static void out_str(struct json *j, const char *s)
+static void out_bytes(struct json *j, const char *s, size_t n)
 {
     out(j, "\"");
-    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+    for (const unsigned char *p = (const unsigned char *)s; p < (const unsigned char *)s + n; p++) {
         if (*p >= 0x20 && *p < 0x7f && strchr("\"\\<>&", *p) == NULL)
             out(j, "%c", *p);
         else
             out(j, "\\u%04x", *p);
     }
     out(j, "\"");
+}
+
+static void out_str(struct json *j, const char *s)
+{
+    out_bytes(j, s, strlen(s));
+}
+
+/* "hot_keys": the most used keys (storage/hotkeys.h), most used first; a key's bytes are escaped
+ * like any string (a key with bytes outside printable ASCII shows them as \u00XX). */
+static void out_hot_keys(struct json *j, struct server *srv)
+{
+    struct cache_hotkey top[STATUS_HOT_KEYS];
+    size_t n = cache_hotkeys(srv->cache, top, STATUS_HOT_KEYS);
+    out(j, ",\"hot_keys\":[");
+    for (size_t i = 0; i < n; i++) {
+        out(j, "%s{\"key\":", i > 0 ? "," : "");
+        out_bytes(j, top[i].key, top[i].nkey);
+        out(j,
+            ",\"accesses\":%" PRIu64 ",\"reads\":%" PRIu64 ",\"writes\":%" PRIu64 ",\"error\":%" PRIu64
+            ",\"truncated\":%s}",
+            top[i].accesses, top[i].reads, top[i].writes, top[i].error, top[i].truncated ? "true" : "false");
+    }
+    out(j, "]");
 }
 
 /* "name": then the value is written by the caller; first tells whether a comma goes before. */
@@ -306,7 +332,8 @@ int status_json(struct status *st, struct evbuffer *buf)
     out_figures(&j, st->srv);
     out_history(&j, st);
     out_classes(&j, st->srv);
-    /* Sections the server does not collect (yet): the page says so while they are null. */
-    out(&j, ",\"hot_keys\":null,\"latency\":null}\n");
+    out_hot_keys(&j, st->srv);
+    /* Latency is not collected (yet): the page says so while it is null. */
+    out(&j, ",\"latency\":null}\n");
     return j.rc;
 }

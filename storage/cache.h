@@ -285,6 +285,10 @@ struct cache_hotkey {
  * sampled counts back to accesses). Takes each shard lock in turn. Returns how many were written. */
 size_t cache_hotkeys(struct cache *c, struct cache_hotkey *out, size_t max);
 
+/* The estimated accesses of one key since the last reset: 0 when the sketch does not count it (it was
+ * never among its shard's most used). Takes the key's shard lock. */
+uint64_t cache_hotkey_estimate(struct cache *c, const char *key, size_t nkey);
+
 /* Forgets the hot-key counts (as `stats reset` does). */
 void cache_hotkeys_reset(struct cache *c);
 

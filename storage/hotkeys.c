@@ -112,3 +112,17 @@ void cache_hotkeys_reset(struct cache *c)
         shard_unlock(sh);
     }
 }
+
+uint64_t cache_hotkey_estimate(struct cache *c, const char *key, size_t nkey)
+{
+    uint64_t hash = ht_hash(key, nkey);
+    struct ht_shard *sh = ht_shard_of(&c->ht, hash);
+    size_t keep = nkey < HK_KEY_MAX ? nkey : HK_KEY_MAX;
+    uint64_t n = 0;
+    shard_lock(sh);
+    const struct hk_slot *sl = find(sh->hot, hash, key, keep);
+    if (sl != NULL)
+        n = sl->count * HK_SAMPLE;
+    shard_unlock(sh);
+    return n;
+}

@@ -42,9 +42,6 @@
 #include "storage/meta.h"
 
 #define E_SNAPSHOT_OFF "ERR snapshots are not configured (start with --snapshot-path)"
-#define E_LFU                                                                                                \
-    "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when "      \
-    "switching between policies at runtime LRU and LFU data will take some time to adjust."
 
 /* ---- small helpers ---- */
 
@@ -1089,11 +1086,21 @@ static enum proto_status object_encoding(struct resp_session *s, const struct re
     return PROTO_OK;
 }
 
+/*
+ * OBJECT FREQ: Redis answers it only under an LFU policy, with its logarithmic 0..255 access counter.
+ * cairn evicts by CLOCK but counts the most used keys (storage/hotkeys.h), so it answers with the
+ * counter Redis's LFU would show for that many accesses (lfu-log-factor 10: reaching counter c takes
+ * about 5 (c - 5)^2 accesses from the initial 5), so that `redis-cli --hotkeys` ranks keys as it
+ * would on Redis. A key the sketch does not count gets 5, Redis's value for a new key.
+ */
 static enum proto_status object_freq(struct resp_session *s, const struct resp_args *a, struct outq *out)
 {
     struct item *it = object_item(s, a, out);
     if (it != NULL) {
-        resp_error(s, out, E_LFU);
+        uint64_t n = cache_hotkey_estimate(s->ctx->cache, a->argv[2], a->argl[2]) / 5, r = 0;
+        while (r < 250 && (r + 1) * (r + 1) <= n) /* the integer square root, up to the cap */
+            r++;
+        resp_add_int(out, (long long)(5 + r));
         cache_item_release(s->ctx->cache, &it);
     }
     return PROTO_OK;

@@ -265,6 +265,9 @@ Test(metrics, stats_hotkeys)
     unsigned long acc = strtoul(first + strlen("STAT hotkey:1 key=hk%3Ahot accesses="), NULL, 10);
     cr_expect(acc > 2000 && acc < 4500, "about 3000 reads estimated: %lu", acc);
     free(st);
+    char *all = http("GET", "/metrics");
+    cr_expect(strstr(all, "cairn_hotkey_accesses{rank=\"1\",key=\"hk%3Ahot\"} ") != NULL, "%s", all);
+    free(all);
     h_cmd(fd, "stats reset\r\n", "RESET\r\n");
     st = h_stats_raw(fd, "hotkeys");
     cr_expect_str_eq(st, "STAT hotkeys_sample_rate 16\r\nEND\r\n");
