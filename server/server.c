@@ -152,6 +152,31 @@ static void reload_auth(struct server *srv)
         server_log(srv, 0, "SIGHUP: credentials not reloaded, the previous ones stay: %s\n", err);
 }
 
+/* The port that picks this node's line of the cluster file: the RESP port, else the main one. */
+static int cluster_own_port(const struct settings *s)
+{
+    return s->resp_port > 0 ? s->resp_port : s->port;
+}
+
+/* SIGHUP: rereads the cluster topology file; a bad file leaves the topology in force and the reason
+ * is logged whatever the verbosity. */
+static void reload_cluster(struct server *srv)
+{
+    const struct settings *s = srv->settings;
+    char err[512];
+
+    if (s->cluster_config == NULL || srv->cluster.cur == NULL)
+        return;
+    struct resp_cluster *c = resp_cluster_load(s->cluster_config, cluster_own_port(s), err, sizeof(err));
+    if (c == NULL) {
+        server_log(srv, 0, "SIGHUP: cluster topology not reloaded, the previous one stays: %s\n", err);
+        return;
+    }
+    resp_cluster_swap(&srv->cluster, c);
+    server_log(srv, 1, "SIGHUP: cluster topology reloaded: %zu nodes, %zu slots assigned\n", c->nnodes,
+               c->assigned);
+}
+
 /* The signals the main loop handles; blocked everywhere else. */
 static const int handled_signals[SERVER_NSIGNALS] = {SIGTERM, SIGINT, SIGUSR1, SIGHUP};
 
@@ -165,7 +190,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
          * (connections already authenticated keep their role); the config file is read once. */
         reopen_log(srv);
         reload_auth(srv);
-        if (srv->auth == NULL && srv->settings->log_file == NULL)
+        reload_cluster(srv);
+        if (srv->auth == NULL && srv->settings->log_file == NULL && srv->settings->cluster_config == NULL)
             server_log(srv, 1, "SIGHUP: no log file to reopen, nothing to reload\n");
         break;
     case SIGUSR1:
@@ -494,6 +520,34 @@ static bool setup_auth(struct server *srv)
     return true;
 }
 
+/* Loads the cluster topology when --cluster-config or --cluster-enabled asked for cluster mode.
+ * Prints why (the file and line) and returns false when the file is bad. */
+static bool setup_cluster(struct server *srv)
+{
+    const struct settings *s = srv->settings;
+    char err[512];
+    struct resp_cluster *c;
+
+    if (s->cluster_config != NULL) {
+        c = resp_cluster_load(s->cluster_config, cluster_own_port(s), err, sizeof(err));
+        if (c == NULL) {
+            fprintf(stderr, "failed to load the cluster topology: %s\n", err);
+            return false;
+        }
+    } else if (s->cluster_enabled) {
+        c = resp_cluster_single(s->nlisten > 0 ? s->listen[0] : "127.0.0.1", cluster_own_port(s));
+        if (c == NULL) {
+            fprintf(stderr, "failed to set up cluster mode: out of memory\n");
+            return false;
+        }
+    } else {
+        return true;
+    }
+    resp_cluster_swap(&srv->cluster, c);
+    srv->resp_ctx.cluster = &srv->cluster;
+    return true;
+}
+
 /* Runs the server with parsed settings until it is stopped; returns the process exit status. */
 int server_run(const struct settings *s)
 {
@@ -509,7 +563,9 @@ int server_run(const struct settings *s)
     atomic_store(&srv.verbose, s->verbose);
     pthread_mutex_init(&srv.stats_lock, NULL);
 
-    int rc = !setup_auth(&srv) ? EXIT_FAILURE : listen_open(&srv) ? start(&srv) : EXIT_OSERR;
+    int rc = !setup_auth(&srv) || !setup_cluster(&srv) ? EXIT_FAILURE
+             : listen_open(&srv)                       ? start(&srv)
+                                                       : EXIT_OSERR;
     if (rc == 0) {
         log_start(&srv);
         daemon_notify("READY=1\nSTATUS=serving");
@@ -521,5 +577,6 @@ int server_run(const struct settings *s)
     if (srv.pid_written)
         daemon_remove_pid(s);
     auth_destroy(&srv.auth);
+    resp_cluster_free(&srv.cluster.cur);
     return rc;
 }

@@ -33,6 +33,7 @@
 
 #include "protocol/mc/memcache.h"
 #include "protocol/resp/resp.h"
+#include "protocol/resp/resp_cluster.h"
 #include "server/settings.h"
 
 /* The most iovecs one writev() takes (limits.h has it on Linux; POSIX guarantees at least 16). */
@@ -200,6 +201,7 @@ struct server {
     struct cache *cache;
     struct mc_context ctx;
     struct resp_context resp_ctx;
+    struct resp_cluster_ref cluster; /* the cluster topology in force (cur NULL: not in cluster mode) */
     struct auth *auth;               /* the credentials (-Y, -S, --requirepass); NULL = none configured */
     struct evhttp *http;             /* --metrics-port's server; NULL = none */
     struct status *status;           /* its status page's history (server/status.c); NULL = none */

@@ -40,6 +40,8 @@ enum {
     OPT_RESP_PORT,
     OPT_CONFIG,
     OPT_REQUIREPASS,
+    OPT_CLUSTER_CONFIG,
+    OPT_CLUSTER_ENABLED,
     OPT_PROTECTED_MODE,
     OPT_LOG_FILE,
     OPT_METRICS_PORT
@@ -93,6 +95,8 @@ static const struct option long_opts[] = {
     {"resp-port", required_argument, NULL, OPT_RESP_PORT},
     {"config", required_argument, NULL, OPT_CONFIG},
     {"requirepass", required_argument, NULL, OPT_REQUIREPASS},
+    {"cluster-config", required_argument, NULL, OPT_CLUSTER_CONFIG},
+    {"cluster-enabled", required_argument, NULL, OPT_CLUSTER_ENABLED},
     {"protected-mode", required_argument, NULL, OPT_PROTECTED_MODE},
     {"log-file", required_argument, NULL, OPT_LOG_FILE},
     {"metrics-port", required_argument, NULL, OPT_METRICS_PORT},
@@ -169,6 +173,12 @@ void settings_usage(FILE *f)
           "                          authenticate (text: memcached's auth `set`; binary:\n"
           "                          SASL PLAIN; RESP: AUTH / HELLO AUTH)\n"
           "--requirepass=<pass>      the password of user \"default\" (Redis's AUTH <pass>)\n"
+          "--cluster-config=<file>   Redis Cluster mode from a static topology, one\n"
+          "                          `<name> <ip>:<port> [myself] <slots>...` a line\n"
+          "                          (reread on SIGHUP): keys of other nodes' slots\n"
+          "                          get MOVED; no gossip, failover or resharding\n"
+          "--cluster-enabled=yes|no  without --cluster-config: a one-node cluster owning\n"
+          "                          every slot (default: no)\n"
           "--protected-mode=yes|no   without credentials, refuse to listen on a\n"
           "                          non-loopback address (default: yes)\n"
           "-Z, --enable-ssl          refused: cairn has no TLS\n"
@@ -281,6 +291,7 @@ void settings_deinit(struct settings *s)
     free(s->log_file);
     free(s->auth_file);
     free(s->requirepass);
+    free(s->cluster_config);
     free(s->slab_sizes);
     memset(s, 0, sizeof(*s));
 }
@@ -789,6 +800,12 @@ static const char *apply_option(struct settings *s, int opt, const char *arg, st
         return set_string(&s->requirepass, arg) ? NULL : "out of memory";
     case OPT_PROTECTED_MODE:
         return parse_yes_no(arg, &s->protected_mode) ? NULL : "--protected-mode takes yes or no";
+    case OPT_CLUSTER_CONFIG:
+        if (arg[0] == '\0')
+            return "--cluster-config takes a file name";
+        return set_string(&s->cluster_config, arg) ? NULL : "out of memory";
+    case OPT_CLUSTER_ENABLED:
+        return parse_yes_no(arg, &s->cluster_enabled) ? NULL : "--cluster-enabled takes yes or no";
     case OPT_METRICS_PORT: {
         unsigned long long v;
         if (!parse_ull(arg, 65535, &v))

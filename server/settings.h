@@ -90,6 +90,8 @@ struct settings {
     char *auth_file;     /* -Y / --auth-file: user:password[:role] lines; with -S and no -Y, the file
                           * $MEMCACHED_SASL_PWDB names; NULL = none */
     bool sasl;           /* -S: authentication required (needs -Y, $MEMCACHED_SASL_PWDB or --requirepass) */
+    char *cluster_config; /* --cluster-config: the static cluster topology file (NULL = none) */
+    bool cluster_enabled; /* --cluster-enabled: cluster mode (a file implies it) */
     char *requirepass;   /* --requirepass: the password of user "default"; NULL (or "") = none */
     bool protected_mode; /* --protected-mode yes|no (default yes): without credentials, refuse to
                           * listen on anything but loopback addresses and unix sockets */

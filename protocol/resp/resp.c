@@ -319,6 +319,27 @@ static bool permitted(struct resp_session *s, const struct resp_cmd *cmd, struct
     return false;
 }
 
+/* In cluster mode, refuses a command whose keys this node does not serve (MOVED, CROSSSLOT,
+ * CLUSTERDOWN), as Redis 7.0's processCommand after its ACL check: inside MULTI the refusal flags the
+ * transaction; refusing EXEC discards it (with the plain error, not EXECABORT). */
+static bool redirected(struct resp_session *s, const struct resp_cmd *cmd, const struct resp_args *a,
+                       struct outq *out)
+{
+    char line[160];
+    const char *why = s->ctx->cluster == NULL ? NULL : resp_cluster_redirect(s, cmd, a, line, sizeof(line));
+    if (why == NULL)
+        return false;
+    if (cmd->fn == resp_cmd_exec) {
+        resp_count(&s->stats->rejected_calls);
+        resp_multi_clear(s);
+        resp_unwatch_all(s);
+        resp_error(s, out, why);
+        return true;
+    }
+    reject(s, cmd, why, out);
+    return true;
+}
+
 /* Runs one parsed request: refusals, MULTI queueing, or the command. */
 static enum proto_status dispatch(struct resp_session *s, const struct resp_args *a, struct outq *out)
 {
@@ -331,7 +352,7 @@ static enum proto_status dispatch(struct resp_session *s, const struct resp_args
             s->multi_error = true;
         return PROTO_OK;
     }
-    if (!permitted(s, cmd, out))
+    if (!permitted(s, cmd, out) || redirected(s, cmd, a, out))
         return PROTO_OK;
     if (s->in_multi && !(cmd->flags & RESP_CMD_NOQUEUE)) {
         if (!queue_command(s, cmd, a)) {

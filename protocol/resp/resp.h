@@ -23,6 +23,7 @@
 
 struct auth;
 struct cache;
+struct resp_cluster_ref;
 struct outq;
 struct resp_session;
 
@@ -106,6 +107,9 @@ struct resp_context {
     /* Credentials (protocol/auth.h); NULL = none configured: every connection is the admin user
      * "default", as Redis's default user with no password. */
     const struct auth *auth;
+    /* Cluster mode (protocol/resp/resp_cluster.h): the topology in force, swapped on reload; NULL =
+     * cluster support disabled (Redis's non-cluster answers, no redirects). */
+    const struct resp_cluster_ref *cluster;
 };
 
 /* Redis's answer to a connection past the connection limit (-c). */

@@ -22,9 +22,11 @@
 const struct resp_cmd resp_commands[] = {
     CONTAINER("acl", -2, 0, NULL, resp_acl_subs, 0),
     CMD("append", 3, W, 1, 1, 1, resp_cmd_append),
+    CMD("asking", 1, 0, 0, 0, 0, resp_cmd_cluster_ok),
     CMD("auth", -2, NA, 0, 0, 0, resp_cmd_auth),
     CMD("bgsave", -1, A, 0, 0, 0, resp_cmd_bgsave),
     CONTAINER("client", -2, 0, NULL, resp_client_subs, 0),
+    CONTAINER("cluster", -2, 0, NULL, resp_cluster_subs, 0),
     CONTAINER("command", -1, 0, resp_cmd_command, resp_command_subs, 0),
     CONTAINER("config", -2, 0, NULL, resp_config_subs, 0),
     CMD("dbsize", 1, 0, 0, 0, 0, resp_cmd_dbsize),
@@ -68,6 +70,8 @@ const struct resp_cmd resp_commands[] = {
     CMD("pttl", 2, 0, 1, 1, 1, resp_cmd_pttl),
     CMD("quit", -1, NQ | NA, 0, 0, 0, resp_cmd_quit),
     CMD("randomkey", 1, 0, 0, 0, 0, resp_cmd_randomkey),
+    CMD("readonly", 1, 0, 0, 0, 0, resp_cmd_cluster_ok),
+    CMD("readwrite", 1, 0, 0, 0, 0, resp_cmd_cluster_ok),
     CMD("rename", 3, W, 1, 2, 1, resp_cmd_rename),
     CMD("renamenx", 3, W, 1, 2, 1, resp_cmd_renamenx),
     CMD("reset", 1, NQ | NA, 0, 0, 0, resp_cmd_reset),
@@ -140,6 +144,8 @@ size_t resp_cmd_nsubs(const struct resp_cmd *cmd)
         return resp_memory_nsubs;
     if (cmd->subs == resp_acl_subs)
         return resp_acl_nsubs;
+    if (cmd->subs == resp_cluster_subs)
+        return resp_cluster_nsubs;
     return 0;
 }
 

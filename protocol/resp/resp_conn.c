@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "protocol/resp/resp_db.h"
+#include "protocol/resp/resp_cluster.h"
 #include "protocol/resp/resp_internal.h"
 #include "protocol/resp/resp_util.h"
 #include "storage/cache.h"
@@ -206,7 +207,7 @@ static void hello_reply(struct resp_session *s, struct outq *out)
     resp_add_bulk_str(out, "id");
     resp_add_int(out, (long long)s->id);
     resp_add_bulk_str(out, "mode");
-    resp_add_bulk_str(out, "standalone");
+    resp_add_bulk_str(out, resp_cluster_get(s->ctx->cluster) != NULL ? "cluster" : "standalone");
     resp_add_bulk_str(out, "role");
     resp_add_bulk_str(out, "master");
     resp_add_bulk_str(out, "modules");

@@ -239,6 +239,17 @@ enum proto_status resp_cmd_bgsave(struct resp_session *, const struct resp_args 
 enum proto_status resp_cmd_shutdown(struct resp_session *, const struct resp_args *, struct outq *);
 enum proto_status resp_cmd_debug(struct resp_session *, const struct resp_args *, struct outq *);
 
+/* resp_cluster_cmd.c: CLUSTER, READONLY, READWRITE, ASKING */
+extern const struct resp_cmd resp_cluster_subs[];
+extern const size_t resp_cluster_nsubs;
+enum proto_status resp_cmd_cluster_ok(struct resp_session *, const struct resp_args *, struct outq *);
+
+/* In cluster mode, the refusal of a command whose keys this node does not serve (Redis 7.0's
+ * CROSSSLOT, MOVED or CLUSTERDOWN text, possibly written into line); NULL when it runs here. For EXEC
+ * the keys of every queued command count together. */
+const char *resp_cluster_redirect(struct resp_session *s, const struct resp_cmd *cmd,
+                                  const struct resp_args *a, char *line, size_t size);
+
 /* Sets the client name (CLIENT SETNAME, HELLO SETNAME; empty clears it); false after replying
  * Redis's error for a name with spaces or special characters (resp_conn.c). */
 bool resp_set_client_name(struct resp_session *s, const char *p, size_t n, struct outq *out);

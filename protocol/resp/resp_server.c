@@ -35,6 +35,7 @@
 #include <sys/utsname.h>
 #include <time.h>
 
+#include "protocol/resp/resp_cluster.h"
 #include "protocol/resp/resp_internal.h"
 #include "protocol/resp/resp_server.h"
 #include "protocol/resp/resp_util.h"
@@ -895,8 +896,9 @@ static void info_server(struct tbuf *b, const struct resp_session *s, const stru
     if (uname(&u) != 0)
         memset(&u, 0, sizeof(u));
     gettimeofday(&tv, NULL);
-    tb_printf(b, "# Server\r\nredis_version:%s\r\ncairn_version:%s\r\nredis_mode:standalone\r\n",
-              RESP_REDIS_VERSION, version != NULL ? version : "");
+    tb_printf(b, "# Server\r\nredis_version:%s\r\ncairn_version:%s\r\nredis_mode:%s\r\n", RESP_REDIS_VERSION,
+              version != NULL ? version : "",
+              resp_cluster_get(s->ctx->cluster) != NULL ? "cluster" : "standalone");
     tb_printf(b, "os:%s %s %s\r\narch_bits:%d\r\n", u.sysname, u.release, u.machine, (int)sizeof(void *) * 8);
 #ifdef __GNUC__
     tb_printf(b, "gcc_version:%d.%d.%d\r\n", __GNUC__, __GNUC_MINOR__, __GNUC_PATCHLEVEL__);
@@ -1022,7 +1024,10 @@ static void info_section(struct tbuf *b, const struct resp_session *s, const str
         tb_add(b, "# Modules\r\n", 11);
         break;
     case SEC_CLUSTER:
-        tb_add(b, "# Cluster\r\ncluster_enabled:0\r\n", 30);
+        if (resp_cluster_get(s->ctx->cluster) != NULL)
+            tb_add(b, "# Cluster\r\ncluster_enabled:1\r\n", 30);
+        else
+            tb_add(b, "# Cluster\r\ncluster_enabled:0\r\n", 30);
         break;
     default:
         info_keyspace(b, i);
