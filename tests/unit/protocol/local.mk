@@ -20,6 +20,7 @@ PROTOCOL_UNIT_TESTS = \
 	tests/unit/protocol/test_mcbin_sasl \
 	tests/unit/protocol/test_auth \
 	tests/unit/protocol/test_resp_auth \
+	tests/unit/protocol/test_resp_cluster \
 	tests/unit/protocol/test_mc_auth
 check_PROGRAMS += $(PROTOCOL_UNIT_TESTS)
 TESTS += $(PROTOCOL_UNIT_TESTS)
@@ -92,6 +93,10 @@ tests_unit_protocol_test_auth_LDADD = $(PROTOCOL_TEST_LDADD)
 tests_unit_protocol_test_resp_auth_SOURCES = tests/unit/protocol/test_resp_auth.c
 tests_unit_protocol_test_resp_auth_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
 tests_unit_protocol_test_resp_auth_LDADD = $(PROTOCOL_TEST_LDADD)
+
+tests_unit_protocol_test_resp_cluster_SOURCES = tests/unit/protocol/test_resp_cluster.c
+tests_unit_protocol_test_resp_cluster_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
+tests_unit_protocol_test_resp_cluster_LDADD = $(PROTOCOL_TEST_LDADD)
 
 tests_unit_protocol_test_mc_auth_SOURCES = tests/unit/protocol/test_mc_auth.c
 tests_unit_protocol_test_mc_auth_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
