@@ -20,6 +20,7 @@ INTEGRATION_TESTS = \
 	tests/integration/test_hostile \
 	tests/integration/test_resp \
 	tests/integration/test_auth_resp \
+	tests/integration/test_cluster \
 	tests/integration/test_cmdline \
 	tests/integration/test_binary \
 	tests/integration/test_auth_binary \
@@ -79,6 +80,10 @@ tests_integration_test_hostile_LDADD = $(INTEG_LIBS)
 tests_integration_test_auth_resp_SOURCES = tests/integration/test_auth_resp.c $(INTEG_HARNESS)
 tests_integration_test_auth_resp_CFLAGS = $(INTEG_CFLAGS)
 tests_integration_test_auth_resp_LDADD = $(INTEG_LIBS)
+
+tests_integration_test_cluster_SOURCES = tests/integration/test_cluster.c $(INTEG_HARNESS)
+tests_integration_test_cluster_CFLAGS = $(INTEG_CFLAGS)
+tests_integration_test_cluster_LDADD = $(INTEG_LIBS)
 tests_integration_test_resp_SOURCES = tests/integration/test_resp.c $(INTEG_HARNESS)
 tests_integration_test_resp_CFLAGS = $(INTEG_CFLAGS)
 tests_integration_test_resp_LDADD = $(INTEG_LIBS) -lpthread
