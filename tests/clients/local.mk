@@ -2,7 +2,9 @@
 # when configure found libmemcached), pymemcache (Python, run through a shell wrapper) and, over the
 # binary protocol, pylibmc, php-memcached and Dalli (below); for the
 # RESP side, hiredis (Criterion, built when configure found hiredis), redis-py (Python, through a
-# shell wrapper) and redis-cli (shell), and both with authentication (test_redis_auth); memcdump and memcached-tool, the dump tools (shell). Each skips (exit 77) when its client is not installed.
+# shell wrapper) and redis-cli (shell), both with authentication (test_redis_auth), and redis-py's
+# RedisCluster and redis-cli -c against three cluster-mode nodes (test_redis_cluster); memcdump and
+# memcached-tool, the dump tools (shell). Each skips (exit 77) when its client is not installed.
 if HAVE_LIBMEMCACHED
 check_PROGRAMS += tests/clients/test_libmemcached
 TESTS += tests/clients/test_libmemcached
@@ -22,11 +24,13 @@ tests_clients_test_hiredis_LDADD = $(CRITERION_LIBS) $(HIREDIS_LIBS)
 endif
 
 TESTS += tests/clients/test_pymemcache.sh tests/clients/test_redis_py.sh tests/clients/test_redis_cli.sh \
-	tests/clients/test_node_redis.sh tests/clients/test_dump_tools.sh tests/clients/test_redis_auth.sh
+	tests/clients/test_node_redis.sh tests/clients/test_dump_tools.sh tests/clients/test_redis_auth.sh \
+	tests/clients/test_redis_cluster.sh
 EXTRA_DIST += tests/clients/test_pymemcache.sh tests/clients/test_pymemcache.py \
 	tests/clients/test_redis_py.sh tests/clients/test_redis_py.py tests/clients/test_redis_cli.sh \
 	tests/clients/test_node_redis.sh tests/clients/test_node_redis.mjs tests/clients/test_dump_tools.sh \
-	tests/clients/test_redis_auth.sh tests/clients/test_redis_auth.py tests/clients/test_node_redis_auth.mjs
+	tests/clients/test_redis_auth.sh tests/clients/test_redis_auth.py tests/clients/test_node_redis_auth.mjs \
+	tests/clients/test_redis_cluster.sh tests/clients/test_redis_cluster.py
 
 # The binary protocol through real clients: pylibmc (binary=True), php-memcached
 # (OPT_BINARY_PROTOCOL) and Dalli 3.0 (binary only). The PHP and Ruby wrappers start the server with
