@@ -8,3 +8,4 @@ include tests/soak/local.mk
 include tests/fuzz/local.mk
 include tests/resp/local.mk
 include tests/mcbin/local.mk
+include tests/pool/local.mk
