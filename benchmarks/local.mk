@@ -24,7 +24,7 @@ TESTS += benchmarks/smoke.sh
 EXTRA_DIST += benchmarks/compare benchmarks/smoke.sh benchmarks/fake_server.py benchmarks/fill_rss.py benchmarks/README.md \
 	benchmarks/RESULTS.md
 EXTRA_DIST += benchmarks/snapshot-bench benchmarks/hitratio benchmarks/redis-benchmark-compare \
-	benchmarks/memcslap-compare
+	benchmarks/memcslap-compare benchmarks/pool-compare
 
 # The meta protocol's request writer and reply parser alone, no server (table-driven).
 check_PROGRAMS += benchmarks/bench/test_proto_meta
