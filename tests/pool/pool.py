@@ -114,7 +114,8 @@ class Node:
 
 class Nutcracker:
     """nutcracker with one pool: servers given as (name, "host:port") pairs, each with weight 1 and
-    its name, so that the ketama continuum depends on the names alone (not on the random ports)."""
+    its name, so that the ketama continuum depends on the names alone (not on the random ports); a
+    server whose name is None is listed without one (its continuum name is then "host:port")."""
 
     def __init__(self, tmpdir, servers, redis=False, hash_name="fnv1a_64", retry_ms=2000,
                  extra=None):
@@ -133,7 +134,8 @@ class Nutcracker:
                  "  server_failure_limit: 1"]
         lines += ["  " + x for x in (extra or [])]
         lines.append("  servers:")
-        lines += ["    - %s:1 %s" % (addr, name) for name, addr in servers]
+        lines += ["    - %s:1 %s" % (addr, name) if name else "    - %s:1" % addr
+                  for name, addr in servers]
         self.text = "\n".join(lines) + "\n"
         with open(self.conf, "w") as f:
             f.write(self.text)
