@@ -18,6 +18,7 @@ then exactly "N passed, N failed"; exits non-zero when anything failed.
 import os
 import random
 import shutil
+import signal
 import socket
 import sys
 import tempfile
@@ -182,6 +183,8 @@ def scenario(nodes):
 
 
 def main():
+    # timeout(1) stops the test with SIGTERM: exit through the finally blocks that stop the nodes.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped by SIGTERM"))
     tmpdir = tempfile.mkdtemp(prefix="cairn-pool-")
     try:
         run(tmpdir)

@@ -22,6 +22,7 @@ line per failure, then exactly "N passed, N failed"; exits non-zero when anythin
 import os
 import random
 import shutil
+import signal
 import socket
 import sys
 import tempfile
@@ -96,9 +97,12 @@ class McClient:
     def _call(self, fn):
         try:
             return fn(self._conn())
-        except (OSError, ProxyError):
+        except ProxyError:
             self.close()
-            raise ProxyError("connection failed")
+            raise
+        except OSError as e:
+            self.close()
+            raise ProxyError(str(e))
 
     def set(self, key, value):
         def run(s):
@@ -272,16 +276,17 @@ def scenario(names, nodes, proxy, hash_fn, client_cls):
     extra_where = pool.placement(names, extra, hash_fn)
     remap = [k for k in extra if extra_where[k] == victim][:40]
     remap_where = {k: live_index[i] for k, i in pool.placement(live_names, remap, hash_fn).items()}
-    unstored = []
-    for k in remap:
-        def try_set(k=k):
+    unstored = list(remap)
+
+    def set_the_rest():  # a set fails while the proxy is trying the dead node again
+        for k in list(unstored):
             try:
                 px.set(k, b"r-" + k)
-                return True
+                unstored.remove(k)
             except ProxyError:
-                return False
-        if not wait_until(try_set):
-            unstored.append(k)
+                pass
+        return not unstored
+    wait_until(set_the_rest)
     check(not unstored, "sets of the dead node's new keys stored during the outage (%d not)"
           % len(unstored))
     misplaced = [k for k in remap if holders(direct, k) != [remap_where[k]]]
@@ -314,6 +319,8 @@ def main():
     mode = sys.argv[1] if len(sys.argv) > 1 else "memcache"
     if mode not in ("memcache", "redis"):
         raise SystemExit("usage: test_twemproxy.py memcache|redis")
+    # timeout(1) stops the test with SIGTERM: exit through the finally blocks that stop the nodes.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped by SIGTERM"))
     tmpdir = tempfile.mkdtemp(prefix="cairn-pool-")
     try:
         run(mode, tmpdir)
