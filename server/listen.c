@@ -180,6 +180,15 @@ static bool protected_refuses(const struct server *srv, const struct sockaddr *s
     return true;
 }
 
+/* See server_internal.h. */
+bool listen_host_of(const char *spec, char *host, size_t size)
+{
+    int port;
+    if (strlen(spec) + 1 > size)
+        return false;
+    return split_host_port(spec, 0, host, &port);
+}
+
 /* Binds every address one -l entry resolves to (on the --resp-port when resp). Prints memcached-style
  * errors. */
 static bool open_tcp_spec(struct server *srv, const char *spec, bool resp)

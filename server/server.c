@@ -53,16 +53,39 @@
 #define RECLAIM_BATCH       1000
 #define CRAWL_BATCH         5000
 
-/* Logs to stderr when the server's verbosity is at least level. */
+/* "2026-12-04T11:20:33.123Z " (UTC) into buf; its length. */
+static size_t log_stamp(char *buf, size_t size)
+{
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    size_t n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
+    int m = snprintf(buf + n, size - n, ".%03ldZ ", ts.tv_nsec / 1000000);
+    return m > 0 ? n + (size_t)m : n;
+}
+
+/* Logs to stderr when the server's verbosity is at least level: one write per line; with a log file
+ * each line starts with the time (UTC, milliseconds). */
 void server_log(struct server *srv, unsigned level, const char *fmt, ...)
 {
     va_list ap;
+    char line[1024];
+    size_t n = 0;
 
     if (atomic_load_explicit(&srv->verbose, memory_order_relaxed) < level)
         return;
+    if (srv->settings->log_file != NULL)
+        n = log_stamp(line, sizeof(line));
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    int m = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
     va_end(ap);
+    if (m < 0)
+        return;
+    n += (size_t)m < sizeof(line) - n ? (size_t)m : sizeof(line) - n - 1;
+    if (n > 0 && line[n - 1] != '\n' && n + 1 < sizeof(line)) /* a cut line still ends its line */
+        line[n++] = '\n';
+    fwrite(line, 1, n, stderr); /* one call: lines of several threads do not interleave */
 }
 
 /* Asks the main thread to stop the server as on SIGTERM; safe from any thread. */
@@ -88,10 +111,30 @@ static void begin_stop(struct server *srv, const char *why)
     if (srv->stopping)
         return;
     srv->stopping = true;
+    daemon_notify("STOPPING=1");
     server_log(srv, 1, "%s: shutting down\n", why);
     listen_close(srv);
     worker_stop_all(srv);
     event_base_loopbreak(srv->base);
+}
+
+/* SIGHUP: the log file is opened again by name, so that after logrotate moved it the lines go to a
+ * new file; when it cannot be opened (the -u user may not create files there) the old one stays. */
+static void reopen_log(struct server *srv)
+{
+    const struct settings *s = srv->settings;
+    if (s->log_file == NULL)
+        return;
+    int fd = daemon_open_log(s);
+    if (fd < 0) {
+        server_log(srv, 0, "SIGHUP: the log file %s was not reopened; logging on to the old one\n",
+                   s->log_file);
+        return;
+    }
+    if (!daemon_redirect_log(fd))
+        server_log(srv, 0, "SIGHUP: the log file %s could not replace the old one\n", s->log_file);
+    else
+        server_log(srv, 1, "SIGHUP: log file %s reopened\n", s->log_file);
 }
 
 /* SIGHUP: rereads the credentials; on failure the ones in force stay (memcached keeps its old
@@ -101,10 +144,8 @@ static void reload_auth(struct server *srv)
     const struct settings *s = srv->settings;
     char err[512];
 
-    if (srv->auth == NULL) {
-        server_log(srv, 1, "SIGHUP: no credentials to reload, no log file to reopen\n");
+    if (srv->auth == NULL)
         return;
-    }
     if (auth_load(srv->auth, s->auth_file, s->requirepass, err, sizeof(err)))
         server_log(srv, 1, "SIGHUP: credentials reloaded: %zu users\n", auth_users(srv->auth));
     else
@@ -120,10 +161,12 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     (void)what;
     switch (sig) {
     case SIGHUP:
-        /* The credentials are reread (connections already authenticated keep their role); the log
-         * file (logfile in --config) is opened once, for appending, and the config file is read
-         * once at start. */
+        /* The log file is reopened (logrotate moved it) and the credentials are reread
+         * (connections already authenticated keep their role); the config file is read once. */
+        reopen_log(srv);
         reload_auth(srv);
+        if (srv->auth == NULL && srv->settings->log_file == NULL)
+            server_log(srv, 1, "SIGHUP: no log file to reopen, nothing to reload\n");
         break;
     case SIGUSR1:
         /* memcached prints this line whatever the verbosity. */
@@ -338,6 +381,7 @@ static void free_event(struct event **ev)
 static bool teardown(struct server *srv)
 {
     listen_close(srv);
+    http_close(srv);
     worker_destroy_all(srv);
     bool saved = snapshot_ctl_stop(srv->snapshot);
     snapshot_ctl_destroy(&srv->snapshot);
@@ -406,6 +450,8 @@ static int start(struct server *srv)
         fprintf(stderr, "failed to start the event loops\n");
         return EXIT_OSERR;
     }
+    if (!http_open(srv))
+        return EXIT_OSERR;
     return 0;
 }
 
@@ -466,6 +512,7 @@ int server_run(const struct settings *s)
     int rc = !setup_auth(&srv) ? EXIT_FAILURE : listen_open(&srv) ? start(&srv) : EXIT_OSERR;
     if (rc == 0) {
         log_start(&srv);
+        daemon_notify("READY=1\nSTATUS=serving");
         stop_signals_mask(false);
         event_base_dispatch(srv.base);
     }

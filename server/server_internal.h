@@ -42,6 +42,7 @@
 
 struct event;
 struct event_base;
+struct evhttp;
 struct outq;
 struct server;
 struct snapshot_ctl;
@@ -199,6 +200,7 @@ struct server {
     struct mc_context ctx;
     struct resp_context resp_ctx;
     struct auth *auth;               /* the credentials (-Y, -S, --requirepass); NULL = none configured */
+    struct evhttp *http;             /* --metrics-port's server; NULL = none */
     _Atomic uint64_t next_client_id; /* RESP's CLIENT ID */
     char *resp_bind;                  /* the -l addresses, space separated (CONFIG GET bind) */
     struct event_base *base; /* the listener's (main thread) */
@@ -230,6 +232,22 @@ struct server {
 };
 
 /* ---- server.c ---- */
+
+/* The host part of a -l entry ("[::1]:11311" -> "::1") into host (size bytes); false when it does not
+ * fit or the entry is malformed. */
+bool listen_host_of(const char *spec, char *host, size_t size);
+
+/* --metrics-port: the HTTP server (/metrics, /healthz) on the main loop, bound on every -l address;
+ * nothing without the option. Prints why and returns false when it cannot listen. */
+bool http_open(struct server *srv);
+
+/* Stops and frees the HTTP server (nothing when none). */
+void http_close(struct server *srv);
+
+/* The per-worker counters summed, less the `stats reset` baseline, and the server's resettable
+ * counters (any thread). */
+void stats_sum_counters(struct server *srv, struct mc_stats *mc, struct worker_stats *ws,
+                        uint64_t *total_conns, uint64_t *rejected_conns, uint64_t *listen_disabled);
 
 /* Runs the server with parsed settings until it is stopped; returns the process exit status. */
 int server_run(const struct settings *s);
@@ -406,6 +424,10 @@ bool daemon_write_pid(const struct settings *s);
 
 /* Removes the pid file if one is configured. */
 void daemon_remove_pid(const struct settings *s);
+
+/* Tells the service manager the server's state ("READY=1", "STOPPING=1", "RELOADING=1") when it
+ * started cairn with Type=notify ($NOTIFY_SOCKET set); false when not, or the message was not sent. */
+bool daemon_notify(const char *state);
 
 /* As root with -u, switches to that user. False (with a message) on failure. */
 bool daemon_drop_privileges(const struct settings *s);

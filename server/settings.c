@@ -40,7 +40,9 @@ enum {
     OPT_RESP_PORT,
     OPT_CONFIG,
     OPT_REQUIREPASS,
-    OPT_PROTECTED_MODE
+    OPT_PROTECTED_MODE,
+    OPT_LOG_FILE,
+    OPT_METRICS_PORT
 };
 #define SNAPSHOT_INTERVAL_MAX (366u * 24 * 3600)
 
@@ -92,6 +94,8 @@ static const struct option long_opts[] = {
     {"config", required_argument, NULL, OPT_CONFIG},
     {"requirepass", required_argument, NULL, OPT_REQUIREPASS},
     {"protected-mode", required_argument, NULL, OPT_PROTECTED_MODE},
+    {"log-file", required_argument, NULL, OPT_LOG_FILE},
+    {"metrics-port", required_argument, NULL, OPT_METRICS_PORT},
     /* memcached 1.6.18's other long options */
     {"enable-coredumps", no_argument, NULL, 'r'},
     {"disable-evictions", no_argument, NULL, 'M'},
@@ -117,6 +121,8 @@ void settings_usage(FILE *f)
           "--resp-port=<num>         TCP port for Redis clients (RESP, inline commands\n"
           "                          too) on the -l addresses (default: off; the -p port\n"
           "                          speaks RESP to clients whose first byte is '*')\n"
+          "--metrics-port=<num>      HTTP port for GET /metrics (Prometheus) and\n"
+          "                          /healthz on the -l addresses (default: off)\n"
           "-s, --unix-socket=<file>  UNIX socket to listen on (disables network support)\n"
           "-a, --unix-mask=<mask>    access mask for UNIX socket, in octal (default: 700)\n"
           "-A, --enable-shutdown     enable ascii \"shutdown\" command\n"
@@ -132,6 +138,8 @@ void settings_usage(FILE *f)
           "-k, --lock-memory         lock down all paged memory (mlockall)\n"
           "-v, --verbose             verbose (print errors/warnings while in event loop)\n"
           "-vv                       very verbose (also print client connections)\n"
+          "--log-file=<file>         append stdout and stderr to <file>, each log line\n"
+          "                          stamped with the time (UTC); reopened on SIGHUP\n"
           "-h, --help                print this help and exit\n"
           "-i, --license             print the licenses of what cairn links, and exit\n"
           "-V, --version             print version and exit\n"
@@ -229,6 +237,7 @@ void settings_init(struct settings *s)
     memset(s, 0, sizeof(*s));
     s->port = 11211;
     s->resp_port = -1;
+    s->metrics_port = -1;
     s->unix_mask = 0700;
     s->threads = 4;
     s->memory_limit = 64 * MIB;
@@ -780,6 +789,17 @@ static const char *apply_option(struct settings *s, int opt, const char *arg, st
         return set_string(&s->requirepass, arg) ? NULL : "out of memory";
     case OPT_PROTECTED_MODE:
         return parse_yes_no(arg, &s->protected_mode) ? NULL : "--protected-mode takes yes or no";
+    case OPT_METRICS_PORT: {
+        unsigned long long v;
+        if (!parse_ull(arg, 65535, &v))
+            return "--metrics-port takes a port number (0-65535)";
+        s->metrics_port = (int)v;
+        return NULL;
+    }
+    case OPT_LOG_FILE:
+        if (arg[0] == '\0')
+            return "--log-file: the file name must not be empty";
+        return set_string(&s->log_file, arg) ? NULL : "out of memory";
     case 'o':
         return fail1(e, settings_apply_extended(s, arg, e->buf, err)); /* memcached: exit 1 */
     case OPT_IDLE_TIMEOUT:
@@ -910,7 +930,7 @@ static const char *check_combined(struct settings *s, struct parse_error *e)
     if (!check_auth(s, e))
         return e->msg;
     if (!make_absolute(&s->pid_file) || !make_absolute(&s->unix_socket) ||
-        !make_absolute(&s->snapshot_path) || !make_absolute(&s->auth_file))
+        !make_absolute(&s->snapshot_path) || !make_absolute(&s->auth_file) || !make_absolute(&s->log_file))
         return e->msg = "cannot resolve a relative path: the current directory is unknown";
     return NULL;
 }

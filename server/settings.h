@@ -40,6 +40,7 @@ struct settings {
     int udp_port;            /* -U, only 0 is accepted */
     enum settings_protocol protocol; /* -B */
     int resp_port;           /* --resp-port: a port that speaks RESP from the first byte (-1 = none) */
+    int metrics_port;        /* --metrics-port: HTTP /metrics and /healthz on the -l addresses (-1 = none) */
     char *unix_socket;       /* -s, a path; when set, no TCP listener */
     unsigned unix_mask;      /* -a, octal permissions of the socket file */
     unsigned threads;        /* -t, worker threads */
@@ -83,7 +84,8 @@ struct settings {
                           * removed once loaded (check_combined maps it onto snapshot_path) */
     bool snapshot_on_shutdown_given; /* --snapshot-on-shutdown was given (-e leaves it alone then) */
     unsigned napi_ids;               /* -N: accepted (no effect: no NAPI thread selection) */
-    char *log_file;                  /* `logfile FILE` in a --config file: stdout and stderr appended there */
+    char *log_file;                  /* --log-file, or `logfile FILE` in a --config file: stdout and stderr
+                                      * appended there, log lines time-stamped, reopened on SIGHUP */
     /* Access control (protocol/auth.h, doc/auth.md) */
     char *auth_file;     /* -Y / --auth-file: user:password[:role] lines; with -S and no -Y, the file
                           * $MEMCACHED_SASL_PWDB names; NULL = none */

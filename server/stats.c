@@ -28,6 +28,7 @@
 
 #include "protocol/mc/memcache.h"
 #include "protocol/outq.h"
+#include "server/metrics.h"
 #include "server/server_internal.h"
 #include "server/snapshot_ctl.h"
 #include "storage/cache.h"
@@ -80,6 +81,19 @@ static void sum_counters(struct server *srv, struct resettable *r)
     r->rejected_conns -= srv->base_rejected_conns;
     r->listen_disabled -= srv->base_listen_disabled;
     pthread_mutex_unlock(&srv->stats_lock);
+}
+
+/* See server_internal.h. */
+void stats_sum_counters(struct server *srv, struct mc_stats *mc, struct worker_stats *ws,
+                        uint64_t *total_conns, uint64_t *rejected_conns, uint64_t *listen_disabled)
+{
+    struct resettable r;
+    sum_counters(srv, &r);
+    *mc = r.mc;
+    *ws = r.ws;
+    *total_conns = r.total_conns;
+    *rejected_conns = r.rejected_conns;
+    *listen_disabled = r.listen_disabled;
 }
 
 /* `stats reset`: the current sums become the baseline. */
@@ -145,39 +159,20 @@ static void general_process(struct server *srv, const struct resettable *r, stru
     stat_u64(out, "reserved_fds", 0);
 }
 
-/* cmd_get ... bytes_written: the summed protocol counters. */
+/* cmd_get ... bytes_written: the summed protocol counters, from the metrics table (server/metrics.c). */
 static void general_commands(const struct server *srv, const struct resettable *r, struct outq *out)
 {
-    const struct mc_stats *m = &r->mc;
+    struct metric_values v;
 
-    stat_u64(out, "cmd_get", m->cmd_get);
-    stat_u64(out, "cmd_set", m->cmd_set);
-    stat_u64(out, "cmd_flush", m->cmd_flush);
-    stat_u64(out, "cmd_touch", m->cmd_touch);
-    stat_u64(out, "cmd_meta", 0); /* placeholder: meta commands are not spoken yet */
-    stat_u64(out, "get_hits", m->get_hits);
-    stat_u64(out, "get_misses", m->get_misses);
-    stat_u64(out, "get_expired", m->get_expired);
-    stat_u64(out, "get_flushed", m->get_flushed);
-    stat_u64(out, "delete_misses", m->delete_misses);
-    stat_u64(out, "delete_hits", m->delete_hits);
-    stat_u64(out, "incr_misses", m->incr_misses);
-    stat_u64(out, "incr_hits", m->incr_hits);
-    stat_u64(out, "decr_misses", m->decr_misses);
-    stat_u64(out, "decr_hits", m->decr_hits);
-    stat_u64(out, "cas_misses", m->cas_misses);
-    stat_u64(out, "cas_hits", m->cas_hits);
-    stat_u64(out, "cas_badval", m->cas_badval);
-    stat_u64(out, "touch_hits", m->touch_hits);
-    stat_u64(out, "touch_misses", m->touch_misses);
-    stat_u64(out, "store_too_large", m->store_too_large);
-    stat_u64(out, "store_no_memory", m->store_no_memory);
-    stat_u64(out, "auth_cmds", m->auth_cmds);
-    stat_u64(out, "auth_errors", m->auth_errors);
-    if (srv->settings->idle_timeout != 0)
-        stat_u64(out, "idle_kicks", r->ws.idle_kicks);
-    stat_u64(out, "bytes_read", m->bytes_read);
-    stat_u64(out, "bytes_written", m->bytes_written);
+    memset(&v, 0, sizeof(v));
+    v.mc = r->mc;
+    v.ws = r->ws;
+    for (size_t i = 0; i < metric_ndefs; i++) {
+        const struct metric_def *d = &metric_defs[i];
+        if (d->mc_block == METRIC_MC_COMMANDS ||
+            (d->mc_block == METRIC_MC_COMMANDS_IF_IDLE && srv->settings->idle_timeout != 0))
+            stat_u64(out, d->mc_name, metric_value(&v, d));
+    }
 }
 
 /* Prints each name with value 0 (placeholders for machinery cairn does not have). */

@@ -8,4 +8,5 @@ include tests/soak/local.mk
 include tests/fuzz/local.mk
 include tests/resp/local.mk
 include tests/mcbin/local.mk
+include tests/install/local.mk
 include tests/pool/local.mk

@@ -34,7 +34,7 @@ struct mc_shared;
 
 /* Per-thread protocol counters, named as memcached's `stats`. */
 struct mc_stats {
-    uint64_t cmd_get, cmd_set, cmd_flush, cmd_touch;
+    uint64_t cmd_get, cmd_set, cmd_flush, cmd_touch, cmd_meta;
     uint64_t get_hits, get_misses, get_expired, get_flushed;
     uint64_t delete_misses, delete_hits;
     uint64_t incr_misses, incr_hits, decr_misses, decr_hits;

@@ -21,7 +21,8 @@ INTEGRATION_TESTS = \
 	tests/integration/test_resp \
 	tests/integration/test_cmdline \
 	tests/integration/test_binary \
-	tests/integration/test_dumps
+	tests/integration/test_dumps \
+	tests/integration/test_metrics
 
 check_PROGRAMS += $(INTEGRATION_TESTS)
 TESTS += $(INTEGRATION_TESTS)
@@ -78,3 +79,7 @@ tests_integration_test_binary_LDADD = $(INTEG_LIBS)
 tests_integration_test_dumps_SOURCES = tests/integration/test_dumps.c $(INTEG_HARNESS)
 tests_integration_test_dumps_CFLAGS = $(INTEG_CFLAGS)
 tests_integration_test_dumps_LDADD = $(INTEG_LIBS) -lpthread
+
+tests_integration_test_metrics_SOURCES = tests/integration/test_metrics.c $(INTEG_HARNESS)
+tests_integration_test_metrics_CFLAGS = $(INTEG_CFLAGS)
+tests_integration_test_metrics_LDADD = $(INTEG_LIBS)

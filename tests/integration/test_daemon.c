@@ -107,6 +107,118 @@ Test(daemon, sighup_keeps_serving_with_data_intact)
     expect_clean_exit(SIGTERM);
 }
 
+/* Reads a whole file into a new string ("" when missing). */
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char *buf = calloc(1, 65536);
+    cr_assert(buf != NULL);
+    if (f != NULL) {
+        size_t n = fread(buf, 1, 65535, f);
+        buf[n] = '\0';
+        fclose(f);
+    }
+    return buf;
+}
+
+/* Whether every line of text starts with a UTC time stamp "YYYY-MM-DDTHH:MM:SS.mmmZ ". */
+static bool all_stamped(const char *text)
+{
+    for (const char *p = text; *p != '\0';) {
+        unsigned y, mo, d, h, mi, sec, ms;
+        char z;
+        if (sscanf(p, "%4u-%2u-%2uT%2u:%2u:%2u.%3u%c ", &y, &mo, &d, &h, &mi, &sec, &ms, &z) != 8 ||
+            z != 'Z' || p[24] != ' ')
+            return false;
+        const char *nl = strchr(p, '\n');
+        if (nl == NULL)
+            return false;
+        p = nl + 1;
+    }
+    return true;
+}
+
+Test(daemon, log_file_stamped_and_reopened_on_sighup)
+{
+    if (h_target_is_memcached())
+        return; /* --log-file is cairn's */
+    char path[64], moved[80];
+    snprintf(path, sizeof(path), "/tmp/cairn-log-%d.log", (int)getpid());
+    snprintf(moved, sizeof(moved), "%s.1", path);
+    unlink(path);
+    unlink(moved);
+    const char *const extra[] = {"-vv", "--log-file", path, NULL};
+    h_server_start(&h_srv, extra);
+    int fd = h_connect(h_srv.port);
+    h_set(fd, "log:a", "1");
+    close(fd);
+    h_sleep_ms(100);
+    cr_assert_eq(rename(path, moved), 0, "no log file %s", path);
+    cr_assert_eq(kill(h_srv.pid, SIGHUP), 0);
+    char *now = NULL;
+    for (int i = 0; i < 100; i++) { /* the reopen happens on the main loop: wait for the new file */
+        free(now);
+        now = slurp(path);
+        if (strstr(now, "reopened") != NULL)
+            break;
+        h_sleep_ms(20);
+    }
+    fd = h_connect(h_srv.port);
+    h_cmd(fd, "get log:a\r\n", "VALUE log:a 0 1\r\n1\r\nEND\r\n");
+    close(fd);
+    expect_clean_exit(SIGTERM);
+    char *old = slurp(moved);
+    free(now);
+    now = slurp(path);
+    cr_expect(strstr(old, " listening on tcp:127.0.0.1:") != NULL, "old log:\n%s", old);
+    cr_expect(strstr(old, "new client connection") != NULL, "old log:\n%s", old);
+    cr_expect(all_stamped(old), "old log:\n%s", old);
+    cr_expect(strstr(now, "SIGHUP: log file ") != NULL, "new log:\n%s", now);
+    cr_expect(strstr(now, "new client connection") != NULL, "after SIGHUP the lines go to the new file:\n%s",
+              now);
+    cr_expect(strstr(now, "SIGTERM: shutting down") != NULL, "new log:\n%s", now);
+    cr_expect(all_stamped(now), "new log:\n%s", now);
+    free(old);
+    free(now);
+    unlink(path);
+    unlink(moved);
+}
+
+/* Type=notify: with $NOTIFY_SOCKET set, the server sends READY=1 once it serves and STOPPING=1 when
+ * it begins to stop. */
+Test(daemon, service_manager_notification)
+{
+    if (h_target_is_memcached())
+        return; /* memcached has no readiness notification */
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    snprintf(sun.sun_path, sizeof(sun.sun_path), "/tmp/cairn-notify-%d", (int)getpid());
+    unlink(sun.sun_path);
+    int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+    cr_assert(fd >= 0);
+    cr_assert_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+    struct timeval tv = {.tv_sec = 5};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setenv("NOTIFY_SOCKET", sun.sun_path, 1);
+    h_setup();
+    unsetenv("NOTIFY_SOCKET");
+    char msg[256];
+    ssize_t n = recv(fd, msg, sizeof(msg) - 1, 0);
+    cr_assert(n > 0, "no READY message");
+    msg[n] = '\0';
+    cr_expect(strncmp(msg, "READY=1\n", 8) == 0, "first message: %s", msg);
+    int c = h_connect(h_srv.port);
+    h_cmd(c, "version\r\n", "VERSION 1.6.18-" PACKAGE_NAME "-" PACKAGE_VERSION "\r\n");
+    close(c);
+    cr_assert_eq(kill(h_srv.pid, SIGTERM), 0);
+    n = recv(fd, msg, sizeof(msg) - 1, 0);
+    cr_assert(n > 0, "no STOPPING message");
+    msg[n] = '\0';
+    cr_expect_str_eq(msg, "STOPPING=1");
+    expect_clean_exit(SIGTERM);
+    close(fd);
+    unlink(sun.sun_path);
+}
+
 Test(daemon, sigusr1_stops_with_exit_0)
 {
     h_setup();
