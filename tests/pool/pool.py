@@ -4,7 +4,7 @@ twemproxy and libmemcached compute, written out here so that the tests can predi
 each key.
 
 Every process is started with a bounded wait for its port and stopped by its PID (SIGTERM, then
-SIGKILL); `Procs` keeps the list so that a test's `finally` stops everything it started.
+SIGKILL, or SIGKILL at once for Node.kill); the tests stop everything they started in `finally`.
 """
 import hashlib
 import os
