@@ -99,8 +99,8 @@ void auth_conn_passed(struct auth_conn *c, enum auth_role role);
 
 /* Records a failed attempt; returns whether its reply must be held back AUTH_FAIL_DELAY_MS (the
  * protocol then returns PROTO_WAIT with PROTO_WAIT_AUTH_DELAY and appends the reply on
- * PROTO_EV_AUTH_DELAYED). A failure leaves an authenticated connection authenticated, as Redis's
- * AUTH and memcached's SASL do. */
+ * PROTO_EV_AUTH_DELAYED). The role is left as it was: whether a failure logs a connection out is the
+ * protocol's rule (Redis's AUTH keeps the login; memcached's SASL drops it when an exchange starts). */
 bool auth_conn_failed(struct auth_conn *c);
 
 /* SHA-256 of data[0..len) into out (32 bytes). */

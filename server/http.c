@@ -1,7 +1,8 @@
 /*
  * http.c: --metrics-port, an HTTP server on the listener thread's event loop (libevent's evhttp),
  * never on a worker: GET /metrics (Prometheus text exposition, server/metrics.c) and GET /healthz
- * (200 "ok" while serving, 503 once a stop began) for load balancers and service managers.
+ * (200 "ok" while serving, 503 once a stop began) for load balancers and service managers; GET / is
+ * the operators' status page and GET /stats.json the figures and history it polls (server/status.c).
  *
  * It listens on every -l address (127.0.0.1 by default) at the metrics port. It has no
  * authentication: the figures hold no key or value, but on a network address put it behind a
@@ -19,6 +20,21 @@
 
 #include "server/metrics.h"
 #include "server/server_internal.h"
+#include "server/status.h"
+
+/* Sends the reply with body b (emptied). A HEAD request gets the headers alone, with the length the
+ * body would have had: evhttp would send the body after them, which a client that keeps the
+ * connection reads as the start of its next answer. */
+static void send_reply(struct evhttp_request *req, int code, const char *reason, struct evbuffer *b)
+{
+    if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+        char len[32];
+        snprintf(len, sizeof(len), "%zu", evbuffer_get_length(b));
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Length", len);
+        evbuffer_drain(b, evbuffer_get_length(b));
+    }
+    evhttp_send_reply(req, code, reason, b);
+}
 
 /* Answers body with status code (and its reason), as text. */
 static void reply_text(struct evhttp_request *req, int code, const char *reason, const char *type, const char *body)
@@ -30,7 +46,7 @@ static void reply_text(struct evhttp_request *req, int code, const char *reason,
     }
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", type);
     evbuffer_add(b, body, strlen(body));
-    evhttp_send_reply(req, code, reason, b);
+    send_reply(req, code, reason, b);
     evbuffer_free(b);
 }
 
@@ -57,7 +73,7 @@ static void on_metrics(struct evhttp_request *req, void *arg)
         return;
     }
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-    evhttp_send_reply(req, HTTP_OK, "OK", b);
+    send_reply(req, HTTP_OK, "OK", b);
     evbuffer_free(b);
 }
 
@@ -72,10 +88,60 @@ static void on_healthz(struct evhttp_request *req, void *arg)
         reply_text(req, HTTP_OK, "OK", "text/plain; charset=utf-8", "ok\n");
 }
 
+/* The page's own policy: nothing from elsewhere, scripts and styles only its inline ones, requests only
+ * back to this server. */
+#define PAGE_CSP                                                                                             \
+    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; "        \
+    "img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+/* GET /: the status page, built into the binary. */
+static void on_page(struct evhttp_request *req, void *arg)
+{
+    (void)arg;
+    if (!is_get(req))
+        return;
+    struct evbuffer *b = evbuffer_new();
+    if (b == NULL || evbuffer_add_reference(b, status_page_html, status_page_html_len, NULL, NULL) != 0) {
+        if (b != NULL)
+            evbuffer_free(b);
+        evhttp_send_error(req, HTTP_INTERNAL, "out of memory");
+        return;
+    }
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Content-Type", "text/html; charset=utf-8");
+    evhttp_add_header(h, "Content-Security-Policy", PAGE_CSP);
+    evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+    evhttp_add_header(h, "Cache-Control", "no-cache");
+    send_reply(req, HTTP_OK, "OK", b);
+    evbuffer_free(b);
+}
+
+/* GET /stats.json: what the page shows. */
+static void on_stats_json(struct evhttp_request *req, void *arg)
+{
+    struct server *srv = arg;
+    if (!is_get(req))
+        return;
+    struct evbuffer *b = evbuffer_new();
+    if (b == NULL || status_json(srv->status, b) != 0) {
+        if (b != NULL)
+            evbuffer_free(b);
+        evhttp_send_error(req, HTTP_INTERNAL, "out of memory");
+        return;
+    }
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Content-Type", "application/json");
+    evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    send_reply(req, HTTP_OK, "OK", b);
+    evbuffer_free(b);
+}
+
 static void on_other(struct evhttp_request *req, void *arg)
 {
     (void)arg;
-    reply_text(req, HTTP_NOTFOUND, "Not Found", "text/plain; charset=utf-8", "not found: try /metrics or /healthz\n");
+    reply_text(req, HTTP_NOTFOUND, "Not Found", "text/plain; charset=utf-8",
+               "not found: try /, /stats.json, /metrics or /healthz\n");
 }
 
 /* See server_internal.h. */
@@ -85,7 +151,8 @@ bool http_open(struct server *srv)
     if (s->metrics_port < 0)
         return true;
     srv->http = evhttp_new(srv->base);
-    if (srv->http == NULL) {
+    srv->status = status_create(srv);
+    if (srv->http == NULL || srv->status == NULL) {
         fprintf(stderr, "failed to start the metrics server: out of memory\n");
         return false;
     }
@@ -96,6 +163,8 @@ bool http_open(struct server *srv)
     evhttp_set_max_body_size(srv->http, 4096);
     evhttp_set_cb(srv->http, "/metrics", on_metrics, srv);
     evhttp_set_cb(srv->http, "/healthz", on_healthz, srv);
+    evhttp_set_cb(srv->http, "/", on_page, srv);
+    evhttp_set_cb(srv->http, "/stats.json", on_stats_json, srv);
     evhttp_set_gencb(srv->http, on_other, srv);
     for (size_t i = 0; i < s->nlisten; i++) {
         char host[CONN_ADDR_MAX];
@@ -114,4 +183,5 @@ void http_close(struct server *srv)
     if (srv->http != NULL)
         evhttp_free(srv->http);
     srv->http = NULL;
+    status_destroy(&srv->status);
 }

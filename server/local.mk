@@ -17,12 +17,36 @@ cairn_SOURCES = \
 	server/metrics.c \
 	server/metrics.h \
 	server/http.c \
+	server/status.c \
+	server/status.h \
 	server/snapshot_ctl.c \
 	server/snapshot_ctl.h \
 	server/uring.c \
 	server/uring.h
+nodist_cairn_SOURCES = server/status_page.c
 cairn_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(XXHASH_CFLAGS) $(JEMALLOC_CFLAGS)
 cairn_LDADD = libcairn_protocol.a libcairn_storage.a $(LIBEVENT_LIBS) $(XXHASH_LIBS) $(JEMALLOC_LIBS)
+
+# The status page (GET / of --metrics-port) is one HTML file compiled into the binary: od writes its
+# bytes in hex, sed makes them C initialisers. Generated into the build tree (a new file renamed into
+# place, so an interrupted build leaves none behind).
+EXTRA_DIST += server/status_page.html
+CLEANFILES += server/status_page.c
+
+server/status_page.c: $(srcdir)/server/status_page.html
+	@$(MKDIR_P) server
+	$(AM_V_GEN){ echo '/* Generated from server/status_page.html by the build (server/local.mk); do not edit. */'; \
+	  echo '#include <stddef.h>'; \
+	  echo 'extern const unsigned char status_page_html[];'; \
+	  echo 'extern const size_t status_page_html_len;'; \
+	  echo 'const unsigned char status_page_html[] = {'; \
+	  od -An -v -tx1 $(srcdir)/server/status_page.html | \
+	    sed -e 's/[[:space:]][[:space:]]*/ /g' -e 's/^ //' -e 's/ $$//' -e '/^$$/d' \
+	        -e 's/ /,0x/g' -e 's/^/0x/' -e 's/$$/,/'; \
+	  echo '};'; \
+	  echo 'const size_t status_page_html_len = sizeof(status_page_html);'; \
+	} > $@.tmp
+	mv $@.tmp $@
 
 # Installed with the binary: the man page, a systemd unit and a commented configuration (kept when one
 # is already there). Both .in files get the install paths.

@@ -14,9 +14,13 @@
 
 #include <event2/buffer.h>
 
+#include "protocol/mc/mc_dump.h"
 #include "protocol/mcbin/mcbin.h"
 #include "server/metrics.h"
 #include "server/snapshot_ctl.h"
+
+/* Keys /metrics lists as cairn_hotkey_accesses. */
+#define METRICS_HOT_KEYS 10
 
 #define OFF(field) offsetof(struct metric_values, field)
 
@@ -49,8 +53,8 @@ const struct metric_def metric_defs[] = {
     MC_CMD("touch_misses", touch_misses, "Touches of keys that were not there."),
     MC_CMD("store_too_large", store_too_large, "Stores refused for a value larger than -I."),
     MC_CMD("store_no_memory", store_no_memory, "Stores refused for want of memory."),
-    MC_CMD("auth_cmds", auth_cmds, "Authentication attempts (text, SASL)."),
-    MC_CMD("auth_errors", auth_errors, "Failed authentication attempts (text, SASL)."),
+    MC_CMD("auth_cmds", auth_cmds, "Authentication attempts (text, SASL, RESP AUTH and HELLO AUTH)."),
+    MC_CMD("auth_errors", auth_errors, "Failed authentication attempts (every protocol)."),
     {"idle_kicks_total", METRIC_COUNTER, "Connections closed for idling past -o idle_timeout.", "idle_kicks",
      METRIC_MC_COMMANDS_IF_IDLE, OFF(ws.idle_kicks)},
     MC_CMD("bytes_read", bytes_read, "Bytes read from memcached-protocol clients."),
@@ -110,7 +114,12 @@ const struct metric_def metric_defs[] = {
     COUNTER("resp_error_replies", NULL, OFF(resp.errors), "RESP error replies."),
     COUNTER("resp_connections", NULL, OFF(resp.connections), "RESP connections accepted."),
     COUNTER("resp_rejected_calls", NULL, OFF(resp.rejected_calls),
-            "RESP commands refused (unknown, arity, syntax)."),
+            "RESP commands refused (unknown, arity, syntax, NOAUTH, NOPERM)."),
+    COUNTER("resp_auth_attempts", NULL, OFF(resp.auth_cmds), "RESP authentication attempts (in auth_cmds too)."),
+    COUNTER("resp_auth_failures", NULL, OFF(resp.auth_errors),
+            "Failed RESP authentications (INFO's acl_access_denied_auth; in auth_errors too)."),
+    COUNTER("resp_denied_commands", NULL, OFF(resp.denied_cmds),
+            "RESP commands refused to the user's role (INFO's acl_access_denied_cmd)."),
 
     /* the cache */
     GAUGE("limit_bytes", "limit_maxbytes", OFF(cache.limit_maxbytes), "Memory for items (-m), bytes."),
@@ -196,9 +205,8 @@ static void collect_snapshot(struct server *srv, struct metric_values *v)
 void metrics_collect(struct server *srv, struct metric_values *v)
 {
     memset(v, 0, sizeof(*v));
-    stats_sum_counters(srv, &v->mc, &v->ws, &v->total_conns, &v->rejected_conns, &v->listen_disabled);
-    for (unsigned i = 0; i < srv->nworkers; i++)
-        resp_stats_add(&v->resp, &srv->workers[i].resp);
+    stats_sum_counters(srv, &v->mc, &v->ws, &v->resp, &v->total_conns, &v->rejected_conns,
+                       &v->listen_disabled);
     cache_stats_get(srv->cache, &v->cache);
     int64_t now = atomic_load_explicit(&srv->now, memory_order_relaxed);
     v->uptime_s = now > (int64_t)srv->started ? (uint64_t)(now - (int64_t)srv->started) : 0;
@@ -308,6 +316,24 @@ static int prom_classes(struct server *srv, struct evbuffer *b)
     return rc;
 }
 
+/* The most used keys (storage/hotkeys.h) as a gauge labelled by rank and key; the key URL-encoded
+ * (memcached's metadump form), so that any byte of a RESP key is a valid label value. */
+static int prom_hotkeys(struct server *srv, struct evbuffer *b)
+{
+    struct cache_hotkey top[METRICS_HOT_KEYS];
+    size_t n = cache_hotkeys(srv->cache, top, METRICS_HOT_KEYS);
+    char enc[3 * sizeof(top[0].key) + 1];
+    int rc = family(b, "hotkey_accesses", "gauge",
+                    "Estimated accesses of the most used keys since the last stats reset (sampled).");
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        size_t len = mc_dump_urlencode(top[i].key, top[i].nkey, enc);
+        if (evbuffer_add_printf(b, "cairn_hotkey_accesses{rank=\"%zu\",key=\"%.*s%s\"} %" PRIu64 "\n", i + 1,
+                                (int)len, enc, top[i].truncated ? "..." : "", top[i].accesses) < 0)
+            rc = -1;
+    }
+    return rc;
+}
+
 int metrics_prometheus(struct server *srv, struct evbuffer *b)
 {
     struct metric_values v;
@@ -325,5 +351,7 @@ int metrics_prometheus(struct server *srv, struct evbuffer *b)
         rc = prom_process(b, &v);
     if (rc == 0)
         rc = prom_classes(srv, b);
+    if (rc == 0)
+        rc = prom_hotkeys(srv, b);
     return rc;
 }

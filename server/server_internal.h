@@ -43,6 +43,7 @@
 struct event;
 struct event_base;
 struct evhttp;
+struct status;
 struct outq;
 struct server;
 struct snapshot_ctl;
@@ -201,6 +202,7 @@ struct server {
     struct resp_context resp_ctx;
     struct auth *auth;               /* the credentials (-Y, -S, --requirepass); NULL = none configured */
     struct evhttp *http;             /* --metrics-port's server; NULL = none */
+    struct status *status;           /* its status page's history (server/status.c); NULL = none */
     _Atomic uint64_t next_client_id; /* RESP's CLIENT ID */
     char *resp_bind;                  /* the -l addresses, space separated (CONFIG GET bind) */
     struct event_base *base; /* the listener's (main thread) */
@@ -228,6 +230,7 @@ struct server {
     pthread_mutex_t stats_lock; /* the `stats reset` baseline */
     struct mc_stats base_mc;
     struct worker_stats base_ws;
+    struct resp_stats base_resp;
     uint64_t base_total_conns, base_rejected_conns, base_listen_disabled;
 };
 
@@ -237,8 +240,8 @@ struct server {
  * fit or the entry is malformed. */
 bool listen_host_of(const char *spec, char *host, size_t size);
 
-/* --metrics-port: the HTTP server (/metrics, /healthz) on the main loop, bound on every -l address;
- * nothing without the option. Prints why and returns false when it cannot listen. */
+/* --metrics-port: the HTTP server (/metrics, /healthz, the status page) on the main loop, bound on every -l
+ * address; nothing without the option. Prints why and returns false when it cannot listen. */
 bool http_open(struct server *srv);
 
 /* Stops and frees the HTTP server (nothing when none). */
@@ -247,7 +250,8 @@ void http_close(struct server *srv);
 /* The per-worker counters summed, less the `stats reset` baseline, and the server's resettable
  * counters (any thread). */
 void stats_sum_counters(struct server *srv, struct mc_stats *mc, struct worker_stats *ws,
-                        uint64_t *total_conns, uint64_t *rejected_conns, uint64_t *listen_disabled);
+                        struct resp_stats *resp, uint64_t *total_conns, uint64_t *rejected_conns,
+                        uint64_t *listen_disabled);
 
 /* Runs the server with parsed settings until it is stopped; returns the process exit status. */
 int server_run(const struct settings *s);

@@ -27,16 +27,22 @@
 #include <event2/event.h>
 
 #include "protocol/mc/memcache.h"
+#include "protocol/mc/mc_dump.h"
 #include "protocol/outq.h"
 #include "server/metrics.h"
 #include "server/server_internal.h"
 #include "server/snapshot_ctl.h"
 #include "storage/cache.h"
+#include "storage/hotkeys.h"
+
+/* Keys `stats hotkeys` lists. */
+#define STATS_HOTKEYS 20
 
 /* Server-side counters that `stats reset` zeroes. */
 struct resettable {
-    struct mc_stats mc;
+    struct mc_stats mc; /* auth_cmds and auth_errors include RESP's attempts */
     struct worker_stats ws;
+    struct resp_stats resp;
     uint64_t total_conns, rejected_conns, listen_disabled;
 };
 
@@ -61,7 +67,19 @@ static void worker_stats_sub(struct worker_stats *a, const struct worker_stats *
         d[i] -= s[i];
 }
 
-/* Sums every worker's counters and subtracts the `stats reset` baseline. */
+#define RS_WORDS (sizeof(struct resp_stats) / sizeof(uint64_t))
+_Static_assert(sizeof(struct resp_stats) % sizeof(uint64_t) == 0, "resp_stats holds only uint64_t");
+
+static void resp_stats_sub(struct resp_stats *a, const struct resp_stats *base)
+{
+    uint64_t *d = (uint64_t *)a;
+    const uint64_t *s = (const uint64_t *)base;
+    for (size_t i = 0; i < RS_WORDS; i++)
+        d[i] -= s[i];
+}
+
+/* Sums every worker's counters and subtracts the `stats reset` baseline; memcached's auth_cmds and
+ * auth_errors then take in RESP's attempts (one count of authentication for every protocol). */
 static void sum_counters(struct server *srv, struct resettable *r)
 {
     memset(r, 0, sizeof(*r));
@@ -69,6 +87,7 @@ static void sum_counters(struct server *srv, struct resettable *r)
         struct worker *w = &srv->workers[i];
         mc_stats_add(&r->mc, &w->mc);
         worker_stats_add(&r->ws, &w->ws);
+        resp_stats_add(&r->resp, &w->resp);
     }
     r->total_conns = atomic_load_explicit(&srv->total_conns, memory_order_relaxed);
     r->rejected_conns = atomic_load_explicit(&srv->rejected_conns, memory_order_relaxed);
@@ -77,20 +96,25 @@ static void sum_counters(struct server *srv, struct resettable *r)
     pthread_mutex_lock(&srv->stats_lock);
     mc_stats_sub(&r->mc, &srv->base_mc);
     worker_stats_sub(&r->ws, &srv->base_ws);
+    resp_stats_sub(&r->resp, &srv->base_resp);
     r->total_conns -= srv->base_total_conns;
     r->rejected_conns -= srv->base_rejected_conns;
     r->listen_disabled -= srv->base_listen_disabled;
     pthread_mutex_unlock(&srv->stats_lock);
+    r->mc.auth_cmds += r->resp.auth_cmds;
+    r->mc.auth_errors += r->resp.auth_errors;
 }
 
 /* See server_internal.h. */
 void stats_sum_counters(struct server *srv, struct mc_stats *mc, struct worker_stats *ws,
-                        uint64_t *total_conns, uint64_t *rejected_conns, uint64_t *listen_disabled)
+                        struct resp_stats *resp, uint64_t *total_conns, uint64_t *rejected_conns,
+                        uint64_t *listen_disabled)
 {
     struct resettable r;
     sum_counters(srv, &r);
     *mc = r.mc;
     *ws = r.ws;
+    *resp = r.resp;
     *total_conns = r.total_conns;
     *rejected_conns = r.rejected_conns;
     *listen_disabled = r.listen_disabled;
@@ -105,15 +129,18 @@ static void reset_counters(struct server *srv)
     for (unsigned i = 0; i < srv->nworkers; i++) {
         mc_stats_add(&now.mc, &srv->workers[i].mc);
         worker_stats_add(&now.ws, &srv->workers[i].ws);
+        resp_stats_add(&now.resp, &srv->workers[i].resp);
     }
     pthread_mutex_lock(&srv->stats_lock);
     srv->base_mc = now.mc;
     srv->base_ws = now.ws;
+    srv->base_resp = now.resp;
     srv->base_total_conns = atomic_load_explicit(&srv->total_conns, memory_order_relaxed);
     srv->base_rejected_conns = atomic_load_explicit(&srv->rejected_conns, memory_order_relaxed);
     srv->base_listen_disabled = atomic_load_explicit(&srv->listen_disabled_num, memory_order_relaxed);
     pthread_mutex_unlock(&srv->stats_lock);
     cache_stats_reset(srv->cache);
+    cache_hotkeys_reset(srv->cache);
     mc_detail_reset(srv->ctx.shared);
 }
 
@@ -167,6 +194,7 @@ static void general_commands(const struct server *srv, const struct resettable *
     memset(&v, 0, sizeof(v));
     v.mc = r->mc;
     v.ws = r->ws;
+    v.resp = r->resp;
     for (size_t i = 0; i < metric_ndefs; i++) {
         const struct metric_def *d = &metric_defs[i];
         if (d->mc_block == METRIC_MC_COMMANDS ||
@@ -518,6 +546,26 @@ static void stats_conns(struct server *srv, struct outq *out)
     }
 }
 
+/* `stats hotkeys` (cairn's): the most used keys, estimated from a sample of every access (storage/
+ * hotkeys.h), most used first: "STAT hotkey:<rank> key=<url-encoded> accesses=N reads=N writes=N
+ * error=N" (error: how much of the estimate may belong to keys it displaced). */
+static void stats_hotkeys(struct server *srv, struct outq *out)
+{
+    struct cache_hotkey top[STATS_HOTKEYS];
+    size_t n = cache_hotkeys(srv->cache, top, STATS_HOTKEYS);
+    char enc[3 * sizeof(top[0].key) + 1];
+
+    stat_u64(out, "hotkeys_sample_rate", HK_SAMPLE);
+    for (size_t i = 0; i < n; i++) {
+        size_t len = mc_dump_urlencode(top[i].key, top[i].nkey, enc);
+        outq_printf(out,
+                    "STAT hotkey:%zu key=%.*s%s accesses=%" PRIu64 " reads=%" PRIu64 " writes=%" PRIu64
+                    " error=%" PRIu64 "\r\n",
+                    i + 1, (int)len, enc, top[i].truncated ? "..." : "", top[i].accesses, top[i].reads,
+                    top[i].writes, top[i].error);
+    }
+}
+
 /* `stats clients` (cairn's): what each client may take and how often a bound was reached. */
 static void stats_clients(struct server *srv, struct outq *out)
 {
@@ -569,6 +617,8 @@ enum mc_stats_result stats_answer(void *arg, int argc, char **argv, struct outq 
         stats_conns(srv, out);
     else if (strcmp(argv[0], "clients") == 0)
         stats_clients(srv, out);
+    else if (strcmp(argv[0], "hotkeys") == 0)
+        stats_hotkeys(srv, out);
     else if (strcmp(argv[0], "sizes") == 0)
         stat_str(out, "sizes_status", "disabled"); /* no item size histogram (-o track_sizes) */
     else
@@ -597,16 +647,12 @@ void stats_resp_info(void *server, struct resp_server_info *o)
     struct server *srv = server;
     const struct settings *s = srv->settings;
     struct resettable r;
-    struct resp_stats rs;
     struct cache_stats cs;
     struct timespec ts;
 
     memset(o, 0, sizeof(*o));
-    memset(&rs, 0, sizeof(rs));
     memset(&cs, 0, sizeof(cs));
     sum_counters(srv, &r);
-    for (unsigned i = 0; i < srv->nworkers; i++)
-        resp_stats_add(&rs, &srv->workers[i].resp);
     cache_stats_get(srv->cache, &cs);
     clock_gettime(CLOCK_REALTIME, &ts);
     o->version = CAIRN_VERSION;
@@ -620,17 +666,19 @@ void stats_resp_info(void *server, struct resp_server_info *o)
     o->maxclients = s->maxconns;
     o->used_memory_rss = process_rss();
     o->maxmemory = cs.limit_maxbytes;
-    o->total_commands = rs.commands + r.mc.cmd_get + r.mc.cmd_set + r.mc.cmd_touch + r.mc.cmd_flush;
-    o->keyspace_hits = rs.keyspace_hits + r.mc.get_hits;
-    o->keyspace_misses = rs.keyspace_misses + r.mc.get_misses;
+    o->total_commands = r.resp.commands + r.mc.cmd_get + r.mc.cmd_set + r.mc.cmd_touch + r.mc.cmd_flush;
+    o->keyspace_hits = r.resp.keyspace_hits + r.mc.get_hits;
+    o->keyspace_misses = r.resp.keyspace_misses + r.mc.get_misses;
     o->evicted_keys = cs.evictions;
-    o->expired_keys = cs.reclaimed + rs.expired_keys;
+    o->expired_keys = cs.reclaimed + r.resp.expired_keys;
     o->net_input_bytes = r.mc.bytes_read;
     o->net_output_bytes = r.mc.bytes_written;
     o->keys = cs.curr_items;
     o->expires = cs.expires;
     o->used_memory = cs.total_malloced + cs.hash_bytes; /* slab pages handed out and the hash table */
-    o->error_replies = rs.errors;
+    o->error_replies = r.resp.errors;
+    o->acl_denied_auth = r.resp.auth_errors;
+    o->acl_denied_cmd = r.resp.denied_cmds;
     o->snapshot_interval_s = s->snapshot_path != NULL ? s->snapshot_interval : 0;
     o->bind = srv->resp_bind;
     o->threads = srv->nworkers;

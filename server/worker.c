@@ -546,18 +546,19 @@ static void worker_free(struct worker *w)
     pthread_mutex_destroy(&w->conns_lock);
 }
 
-/* Joins the worker threads and frees them. */
+/* Joins every worker thread, then frees the workers. */
 void worker_destroy_all(struct server *srv)
 {
     if (srv->workers == NULL)
         return;
     worker_stop_all(srv);
-    for (unsigned i = 0; i < srv->nworkers; i++) {
-        struct worker *w = &srv->workers[i];
-        if (w->started)
-            pthread_join(w->thread, NULL);
-        worker_free(w);
-    }
+    /* Every thread ends before any worker is freed: a worker still running may walk the others'
+     * connection lists under their conns_lock (stats conns, CLIENT LIST). */
+    for (unsigned i = 0; i < srv->nworkers; i++)
+        if (srv->workers[i].started)
+            pthread_join(srv->workers[i].thread, NULL);
+    for (unsigned i = 0; i < srv->nworkers; i++)
+        worker_free(&srv->workers[i]);
     free(srv->workers);
     srv->workers = NULL;
     srv->nworkers = 0;

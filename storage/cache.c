@@ -390,6 +390,7 @@ static struct item *cache_lookup(struct cache *c, const char *key, size_t nkey, 
     struct item *it;
 
     shard_lock(sh);
+    cache_hot_note_locked(sh, hash, key, nkey, false);
     it = cache_find_live_locked(c, sh, hash, key, nkey, why);
     if (it) {
         if (touch) {
@@ -425,6 +426,7 @@ enum cache_status cache_touch(struct cache *c, const char *key, size_t nkey, cac
     struct item *it;
 
     shard_lock(sh);
+    cache_hot_note_locked(sh, hash, key, nkey, false);
     it = cache_find_live_locked(c, sh, hash, key, nkey, NULL);
     if (it) {
         sh->cls[slab_class_of(&c->slab, it)].touch_hits++;
@@ -444,6 +446,7 @@ enum cache_status cache_delete(struct cache *c, const char *key, size_t nkey, ui
     struct item *it;
 
     shard_lock(sh);
+    cache_hot_note_locked(sh, hash, key, nkey, true);
     it = cache_find_live_locked(c, sh, hash, key, nkey, NULL);
     if (it && cas != 0 && item_cas(it) != cas) {
         st = CACHE_EXISTS;

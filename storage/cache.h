@@ -272,6 +272,26 @@ void cache_stats_get(struct cache *c, struct cache_stats *s);
 /* Number of slab classes (ids 1..n). */
 unsigned cache_class_count(const struct cache *c);
 
+/* One of the most used keys (storage/hotkeys.h): estimated accesses since the last reset, of which at
+ * most error may belong to keys it displaced, and how many of the sampled ones were reads or writes. */
+struct cache_hotkey {
+    char key[250];
+    size_t nkey;    /* bytes in key */
+    bool truncated; /* the key is longer than what is kept */
+    uint64_t accesses, error, reads, writes;
+};
+
+/* Up to max of the most used keys, most used first (every shard's sketch merged; estimates scale the
+ * sampled counts back to accesses). Takes each shard lock in turn. Returns how many were written. */
+size_t cache_hotkeys(struct cache *c, struct cache_hotkey *out, size_t max);
+
+/* The estimated accesses of one key since the last reset: 0 when the sketch does not count it (it was
+ * never among its shard's most used). Takes the key's shard lock. */
+uint64_t cache_hotkey_estimate(struct cache *c, const char *key, size_t nkey);
+
+/* Forgets the hot-key counts (as `stats reset` does). */
+void cache_hotkeys_reset(struct cache *c);
+
 /* Statistics of class id (1..cache_class_count()). */
 void cache_class_stats_get(struct cache *c, unsigned id, struct cache_class_stats *s);
 

@@ -15,6 +15,7 @@
 
 #include "storage/cache.h"
 #include "storage/hashtable_internal.h"
+#include "storage/hotkeys.h"
 #include "storage/shard_lock.h"
 #include "storage/slab_internal.h"
 
@@ -69,6 +70,15 @@ static inline bool item_try_ref(struct item *it)
             return true;
     }
     return false;
+}
+
+/* One access of key in shard sh for the hot-key sketch: one in HK_SAMPLE is counted. Caller holds
+ * sh->lock. */
+static inline void cache_hot_note_locked(struct ht_shard *sh, uint64_t hash, const char *key, size_t nkey,
+                                         bool write)
+{
+    if (hk_should_sample(sh->hot))
+        hk_offer(sh->hot, hash, key, nkey, write);
 }
 
 /* Marks one access: atime, ACTIVE (a second chance from the clock) and FETCHED. Caller holds the

@@ -14,6 +14,7 @@
 #include "config.h"
 
 #include "storage/hashtable_internal.h"
+#include "storage/hotkeys.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -50,7 +51,8 @@ int ht_init(struct ht *t, unsigned shard_bits, unsigned power, const struct slab
         sh->power = power;
         sh->buckets = calloc((size_t)1 << power, sizeof *sh->buckets);
         sh->cls = calloc(nclasses + 1, sizeof *sh->cls);
-        if (!sh->buckets || !sh->cls)
+        sh->hot = calloc(1, sizeof *sh->hot);
+        if (!sh->buckets || !sh->cls || !sh->hot)
             return -1;
     }
     return 0;
@@ -67,6 +69,7 @@ void ht_deinit(struct ht *t)
         free(t->shards[i].buckets);
         free(t->shards[i].old);
         free(t->shards[i].cls);
+        free(t->shards[i].hot);
         pthread_mutex_destroy(&t->shards[i].lock);
     }
     free(t->shards);

@@ -38,6 +38,8 @@ struct ht_class_count {
     uint64_t get_hits, cmd_set, delete_hits, incr_hits, decr_hits, cas_hits, cas_badval, touch_hits;
 };
 
+struct hk_sketch;
+
 struct ht_shard {
     pthread_mutex_t lock;
     uint32_t *buckets;
@@ -51,6 +53,7 @@ struct ht_shard {
     uint64_t total_items;
     struct ht_class_count *cls; /* indexed by slab class id */
     void *tx_owner;             /* the transaction holding the lock, else NULL (shard_lock.h) */
+    struct hk_sketch *hot;      /* the shard's most used keys, from sampled accesses (hotkeys.h) */
 };
 
 struct ht {

@@ -17,6 +17,8 @@ libcairn_storage_a_SOURCES = \
 	storage/refs.c \
 	storage/stats.c \
 	storage/hashtable.c \
+	storage/hotkeys.h \
+	storage/hotkeys.c \
 	storage/slab.c \
 	storage/snapshot.c \
 	storage/meta.c \

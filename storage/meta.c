@@ -78,6 +78,7 @@ struct item *cache_meta_get(struct cache *c, const char *key, size_t nkey,
     memset(info, 0, sizeof(*info));
     info->status = CACHE_OK;
     shard_lock(sh);
+    cache_hot_note_locked(sh, hash, key, nkey, false);
     it = cache_find_live_locked(c, sh, hash, key, nkey, &info->why);
     if (!it && o->vivify) {
         it = meta_create_locked(c, sh, hash, key, nkey, o->vivify_exptime, &info->status);
@@ -167,6 +168,7 @@ enum cache_status cache_meta_delete(struct cache *c, const char *key, size_t nke
     struct item *it;
 
     shard_lock(sh);
+    cache_hot_note_locked(sh, hash, key, nkey, true);
     it = cache_find_live_locked(c, sh, hash, key, nkey, NULL);
     if (it && has_cas && item_cas(it) != cas) {
         st = CACHE_EXISTS;
@@ -217,6 +219,7 @@ static enum cache_status meta_store_locked(struct cache *c, struct item *it, enu
     struct item *old;
 
     shard_lock(sh);
+    cache_hot_note_locked(sh, hash, item_key(it), item_nkey(it), true);
     old = cache_find_live_locked(c, sh, hash, item_key(it), item_nkey(it), NULL);
     sh->cls[slab_class_of(&c->slab, it)].cmd_set++;
     if (!old)
@@ -309,6 +312,7 @@ enum cache_status cache_meta_arith(struct cache *c, const char *key, size_t nkey
 
     memset(r, 0, sizeof(*r));
     shard_lock(sh);
+    cache_hot_note_locked(sh, hash, key, nkey, true);
     old = cache_find_live_locked(c, sh, hash, key, nkey, NULL);
     if (!old && o->vivify) {
         st = meta_arith_locked(c, sh, hash, key, nkey, NULL, o, r);

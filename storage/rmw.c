@@ -163,6 +163,7 @@ enum cache_status cache_rmw(struct cache *c, const char *key, size_t nkey, const
     struct item *old;
 
     shard_lock(sh);
+    cache_hot_note_locked(sh, hash, key, nkey, true);
     old = cache_find_live_locked(c, sh, hash, key, nkey, NULL);
     st = cache_rmw_locked(c, sh, hash, key, nkey, old, op, r);
     shard_unlock(sh);

@@ -315,6 +315,7 @@ enum cache_status cache_store(struct cache *c, struct item *it, enum cache_store
 
     assert(slab_class_of(&c->slab, it) != 0 && !(item_state(it) & ITEM_LINKED));
     shard_lock(sh);
+    cache_hot_note_locked(sh, hash, item_key(it), item_nkey(it), true);
     old = cache_find_live_locked(c, sh, hash, item_key(it), item_nkey(it), NULL);
     st = store_decide(mode, old, cas_in);
     count_store_locked(c, sh, it, old, mode, st);
@@ -334,6 +335,7 @@ enum cache_status cache_store_locked(struct cache *c, struct ht_shard *sh, uint6
 {
     enum cache_status st = store_decide(mode, old, cas_in);
 
+    cache_hot_note_locked(sh, hash, item_key(it), item_nkey(it), true);
     count_store_locked(c, sh, it, old, mode, st);
     if (st == CACHE_OK && (mode == CACHE_APPEND || mode == CACHE_PREPEND))
         st = cache_join_locked(c, sh, hash, old, it, mode == CACHE_APPEND, cas_out);

@@ -8,5 +8,6 @@ include tests/soak/local.mk
 include tests/fuzz/local.mk
 include tests/resp/local.mk
 include tests/mcbin/local.mk
+include tests/bench/local.mk
 include tests/install/local.mk
 include tests/pool/local.mk

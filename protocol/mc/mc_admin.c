@@ -573,11 +573,11 @@ static const char *admin_name(const struct mc_request *req, enum mc_parse_status
     }
 }
 
-/* See mc_admin.h. */
-bool mc_admin_refused(const struct mc_context *ctx, const struct mc_request *req, enum mc_parse_status ps,
-                      struct mc_stats *stats, struct outq *out)
+/* The switches' refusals (-F, --disable-admin-commands); see mc_admin_refused. */
+static bool admin_disabled_refused(const struct mc_context *ctx, const struct mc_request *req,
+                                   enum mc_parse_status ps, struct mc_stats *stats, struct outq *out)
 {
-    if (ps == MC_PARSE_CLOSE || (!ctx->flush_disabled && !ctx->admin_disabled))
+    if (!ctx->flush_disabled && !ctx->admin_disabled)
         return false;
     /* memcached refuses flush_all before it reads the arguments, and counts it. */
     if (req->cmd == MC_CMD_FLUSH_ALL && ps != MC_PARSE_ERROR && ctx->flush_disabled) {
@@ -597,6 +597,32 @@ bool mc_admin_refused(const struct mc_context *ctx, const struct mc_request *req
     bool quiet = req->noreply && (req->cmd == MC_CMD_VERBOSITY || req->cmd == MC_CMD_CACHE_MEMLIMIT);
     if (!quiet)
         outq_printf(out, "CLIENT_ERROR %s not allowed\r\n", name);
+    return true;
+}
+
+/* Whether req is a server-wide command an app user may not run: every command admin_name() names,
+ * and `stats cachedump` (a key dump, which -X governs rather than --disable-admin-commands). */
+static bool admin_needs_role(const struct mc_request *req, enum mc_parse_status ps)
+{
+    if (admin_name(req, ps) != NULL)
+        return true;
+    return ps != MC_PARSE_ERROR && req->cmd == MC_CMD_STATS && req->ntokens >= 2 &&
+           MC_TOK_IS(req->tokens[1], "cachedump");
+}
+
+/* See mc_admin.h. */
+bool mc_admin_refused(const struct mc_context *ctx, const struct mc_request *req, enum mc_parse_status ps,
+                      bool admin, struct mc_stats *stats, struct outq *out)
+{
+    if (ps == MC_PARSE_CLOSE)
+        return false;
+    if (admin_disabled_refused(ctx, req, ps, stats, out))
+        return true;
+    if (admin || !admin_needs_role(req, ps))
+        return false;
+    /* The role is checked before the arguments, so an app user learns nothing of the command's
+     * syntax; noreply is honoured, as the other refusals of a command that can carry it are. */
+    mc_reply(out, req->noreply, MC_ERR_PERMISSION);
     return true;
 }
 

@@ -23,9 +23,11 @@ struct outq;
  * counted in cmd_flush as memcached does; "CLIENT_ERROR <command> not allowed" for cache_memlimit,
  * slabs, lru_crawler, lru, watch, verbosity, stats detail, stats reset and snapshot; "ERROR: shutdown
  * not enabled") and returns true; the caller then executes nothing. False: execute as usual.
+ * Then the connection's role (protocol/auth.h): when admin is false (an app user), every server-wide
+ * command above, and `stats cachedump`, is refused with MC_ERR_PERMISSION (nothing if noreply).
  */
 bool mc_admin_refused(const struct mc_context *ctx, const struct mc_request *req, enum mc_parse_status ps,
-                      struct mc_stats *stats, struct outq *out);
+                      bool admin, struct mc_stats *stats, struct outq *out);
 
 /* Executes cache_memlimit, slabs, lru_crawler, lru and watch (req->cmd tells which), appending the
  * reply (memcached 1.6.18's, see doc/protocol.md) to out. */

@@ -17,6 +17,9 @@
 #include "protocol/outq.h"
 #include "storage/cache.h"
 
+/* A server-wide command from a connection authenticated as an app user (protocol/auth.h). */
+#define MC_ERR_PERMISSION "CLIENT_ERROR permission denied\r\n"
+
 /* Adds one to a worker's counter. */
 static inline void mc_count(uint64_t *c)
 {

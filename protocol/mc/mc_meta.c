@@ -865,7 +865,7 @@ void mc_meta_finish_set(const struct mc_context *ctx, struct mc_stats *st, const
 
 /* See mc_meta.h. */
 enum mc_meta_result mc_meta_exec(const struct mc_context *ctx, struct mc_stats *stats, const char *line,
-                                 size_t len, struct mc_meta_set *set, struct mc_meta_held *held,
+                                 size_t len, bool admin, struct mc_meta_set *set, struct mc_meta_held *held,
                                  struct outq *out)
 {
     struct mc_meta_request req;
@@ -899,7 +899,10 @@ enum mc_meta_result mc_meta_exec(const struct mc_context *ctx, struct mc_stats *
         mc_meta_ma(ctx, stats, &req, out);
         break;
     case MC_META_ME:
-        mc_meta_me(ctx, &req, out);
+        if (admin) /* a debug dump of any item's metadata: for admin users only */
+            mc_meta_me(ctx, &req, out);
+        else
+            outq_add_str(out, MC_ERR_PERMISSION);
         break;
     default:
         outq_add_str(out, "MN\r\n");

@@ -152,9 +152,10 @@ enum mc_meta_result {
  * held (released at memcached's flush points: an mn here, the others by the session). An ma waits
  * (MC_META_FLUSH) while out holds values, as memcached's queue would have been written out by then
  * (a get's) or counts in held (an mg's), so that the references cairn's queue holds do not decide
- * whether the number is rewritten in place. */
+ * whether the number is rewritten in place. admin is the connection's role (protocol/auth.h): without
+ * it an `me` (a debug dump) is refused with "CLIENT_ERROR permission denied". */
 enum mc_meta_result mc_meta_exec(const struct mc_context *ctx, struct mc_stats *stats, const char *line,
-                                 size_t len, struct mc_meta_set *set, struct mc_meta_held *held,
+                                 size_t len, bool admin, struct mc_meta_set *set, struct mc_meta_held *held,
                                  struct outq *out);
 
 /* The value block of an ms has arrived (chunk_ok: it ended in "\r\n"): stores it (the caller keeps

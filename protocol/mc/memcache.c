@@ -20,6 +20,26 @@
  *   ("SERVER_ERROR ...") is queued when the skipping ends, as memcached does. A declared length
  *   beyond MC_SWALLOW_MAX is not waited for: the refusal goes out at once and the connection closes.
  *
+ * Authentication (mc_context.auth, memcached's -Y): while credentials are configured and the
+ * connection has not authenticated, every line is answered as memcached 1.6.18 answers it, and only
+ * one form does anything: `set <key> <flags> <exptime> <n>` (the 5th word a number by memcached's
+ * safe_strtoul; key, flags and exptime are ignored) starts AUTH_VALUE, which waits for all n + 2 bytes
+ * and reads the first two space-separated words of the value as user and password:
+ *
+ *   LINE --"set k f e n", n <= MC_AUTH_VALUE_MAX--> AUTH_VALUE --n + 2 bytes--> LINE
+ *     |                                                  (STORED: authenticated; or a CLIENT_ERROR)
+ *     +--any other line--> "CLIENT_ERROR unauthenticated" (quit too: the connection stays open)
+ *
+ * A line is only looked at once at least two bytes are buffered, and more than MC_LINE_MAX bytes
+ * without a newline close the connection (no get exemption), as memcached does. Two deliberate
+ * differences: memcached waits for any n (and reads outside its buffer for n = 2^32 - 2 and - 1);
+ * cairn closes the connection on an n above MC_AUTH_VALUE_MAX, which no user and password of
+ * auth.h's lengths need. And memcached writes every refusal of one read into the same reply object,
+ * so of a pipeline of refused lines only the last answer reaches the client; cairn answers each. After
+ * AUTH_FAIL_FREE consecutive failures a failure's reply is held back (PROTO_WAIT_AUTH_DELAY, appended on
+ * PROTO_EV_AUTH_DELAYED). An app user's server-wide commands are refused with "CLIENT_ERROR permission
+ * denied" (mc_admin_refused, and mc_meta_exec for `me`).
+ *
  * Backpressure (mc_context.out_pause): before each request line, and before each key of a get, the
  * session stops if the output queue is full and returns PROTO_PAUSE with the line unconsumed. A get
  * remembers where it stopped (get_resume, an offset into its line) and goes on from there when the
@@ -56,6 +76,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "protocol/auth.h"
 #include "protocol/mc/mc_admin.h"
 #include "protocol/mc/mc_arith.h"
 #include "protocol/mc/mc_dump.h"
@@ -65,7 +86,17 @@
 #include "protocol/outq.h"
 #include "storage/cache.h"
 
-enum mc_state { MC_ST_LINE = 0, MC_ST_VALUE, MC_ST_SWALLOW };
+enum mc_state { MC_ST_LINE = 0, MC_ST_VALUE, MC_ST_SWALLOW, MC_ST_AUTH_VALUE };
+
+/* The longest authentication value (before its "\r\n") waited for: a user and a password of the
+ * longest lengths auth.h accepts, with room for spaces around and between them. Larger: the
+ * connection closes. */
+#define MC_AUTH_VALUE_MAX (2u * AUTH_NAME_MAX + AUTH_PASS_MAX + 256u)
+
+#define MC_AUTH_UNAUTHENTICATED "CLIENT_ERROR unauthenticated\r\n"
+#define MC_AUTH_BAD_TERM        "CLIENT_ERROR bad command line termination\r\n"
+#define MC_AUTH_BAD_FORMAT      "CLIENT_ERROR bad authentication token format\r\n"
+#define MC_AUTH_FAILURE         "CLIENT_ERROR authentication failure\r\n"
 
 /* A refused value longer than this is not swallowed: the connection closes after the refusal. */
 #define MC_SWALLOW_MAX(ctx) (2 * (uint64_t)(ctx)->item_size_max + 2)
@@ -111,6 +142,11 @@ struct mc_session {
     struct mc_meta_set meta_set;
     /* mg hits memcached would still hold in its reply queue (mc_meta.h) */
     struct mc_meta_held held;
+    /* Authentication: the connection's state, the bytes AUTH_VALUE waits for (the value and its
+     * "\r\n") and a failure's reply held back until PROTO_EV_AUTH_DELAYED (NULL: none). */
+    struct auth_conn auth;
+    size_t auth_want;
+    const char *auth_held;
 };
 
 /* ---- counters ---- */
@@ -150,6 +186,7 @@ struct mc_session *mc_session_create(const struct mc_context *ctx, struct mc_sta
         return NULL;
     s->ctx = ctx;
     s->stats = stats;
+    auth_conn_init(&s->auth, ctx->auth);
     return s;
 }
 
@@ -606,7 +643,7 @@ static enum proto_status mc_exec_snapshot(struct mc_session *s, const struct mc_
 static enum proto_status mc_exec_meta(struct mc_session *s, const char *line, size_t len, struct outq *out)
 {
     struct mc_meta_set *set = &s->meta_set;
-    switch (mc_meta_exec(s->ctx, s->stats, line, len, set, &s->held, out)) {
+    switch (mc_meta_exec(s->ctx, s->stats, line, len, auth_conn_admin(&s->auth), set, &s->held, out)) {
     case MC_META_BUSY:
         return PROTO_BUSY;
     case MC_META_FLUSH:
@@ -658,7 +695,7 @@ static enum proto_status mc_exec_line(struct mc_session *s, const char *line, si
             return mc_exec_meta(s, line, len, out);
     }
     enum mc_parse_status ps = mc_parse_line(line, len, &req);
-    if (mc_admin_refused(s->ctx, &req, ps, s->stats, out))
+    if (mc_admin_refused(s->ctx, &req, ps, auth_conn_admin(&s->auth), s->stats, out))
         return PROTO_OK;
     switch (ps) {
     case MC_PARSE_OK:
@@ -765,6 +802,139 @@ static size_t mc_feed_swallow(struct mc_session *s, size_t n, struct outq *out)
     return used;
 }
 
+/* ---- authentication (memcached -Y) ---- */
+
+/* C's isspace() in the C locale, as memcached's safe_strtoul tests the byte after a number. */
+static inline bool mc_auth_space(char c)
+{
+    return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+/* Splits p[0..len) at spaces (only ' ', as memcached's tokenizer), up to its first NUL byte (where
+ * memcached's string ends); fills at most max tokens and returns how many were found (up to max). */
+static size_t mc_auth_tokens(const char *p, size_t len, struct mc_token *tok, size_t max)
+{
+    const char *nul = memchr(p, '\0', len);
+    size_t end = nul != NULL ? (size_t)(nul - p) : len;
+    size_t n = 0, i = 0;
+    while (i < end && n < max) {
+        while (i < end && p[i] == ' ')
+            i++;
+        if (i == end)
+            break;
+        size_t start = i;
+        while (i < end && p[i] != ' ')
+            i++;
+        tok[n++] = (struct mc_token){p + start, i - start};
+    }
+    return n;
+}
+
+/* memcached's safe_strtoul on a token: strtoul's base-10 reading (leading white space, a sign, digits
+ * that must not overflow 64 bits; a '-' negates modulo 2^64), ended by the token's end or a white
+ * space byte; a result that is negative as a signed number is refused when the token holds a '-'.
+ * The 64-bit result is truncated to 32 bits, as memcached stores it. */
+static bool mc_auth_strtoul(struct mc_token t, uint32_t *out)
+{
+    size_t i = 0;
+    bool neg = false;
+    uint64_t v = 0;
+    while (i < t.len && mc_auth_space(t.p[i]))
+        i++;
+    if (i < t.len && (t.p[i] == '+' || t.p[i] == '-'))
+        neg = t.p[i++] == '-';
+    size_t digits = i;
+    for (; i < t.len && t.p[i] >= '0' && t.p[i] <= '9'; i++) {
+        unsigned d = (unsigned)(t.p[i] - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return false; /* ERANGE */
+        v = v * 10 + d;
+    }
+    if (i == digits || (i < t.len && !mc_auth_space(t.p[i])))
+        return false;
+    if (neg)
+        v = (uint64_t)0 - v;
+    if (v > (uint64_t)INT64_MAX && memchr(t.p, '-', t.len) != NULL)
+        return false;
+    *out = (uint32_t)v;
+    return true;
+}
+
+/* An unauthenticated connection's line (its '\n' removed, a '\r' kept as memcached keeps it): whether
+ * it is `set` with at least five words, the fifth a number; *n gets that number. */
+static bool mc_auth_line(const char *line, size_t len, uint32_t *n)
+{
+    struct mc_token tok[5];
+    if (mc_auth_tokens(line, len, tok, 5) < 5 || !MC_TOK_IS(tok[0], "set"))
+        return false;
+    return mc_auth_strtoul(tok[4], n);
+}
+
+/* The reply to a whole authentication value p[0..want) (its "\r\n" included): checks the user and
+ * password, counts the attempt and records the outcome on the connection. Returns NULL when the
+ * failure's reply must be held back (kept in auth_held). */
+static const char *mc_auth_check(struct mc_session *s, const char *p, size_t want)
+{
+    struct mc_token tok[2];
+    enum auth_role role = AUTH_ROLE_NONE;
+    if (p[want - 2] != '\r' || p[want - 1] != '\n')
+        return MC_AUTH_BAD_TERM;
+    if (mc_auth_tokens(p, want - 2, tok, 2) < 2)
+        return MC_AUTH_BAD_FORMAT;
+    mc_count(&s->stats->auth_cmds);
+    if (auth_check(s->ctx->auth, tok[0].p, tok[0].len, tok[1].p, tok[1].len, &role)) {
+        auth_conn_passed(&s->auth, role);
+        return "STORED\r\n";
+    }
+    mc_count(&s->stats->auth_errors);
+    if (!auth_conn_failed(&s->auth))
+        return MC_AUTH_FAILURE;
+    s->auth_held = MC_AUTH_FAILURE;
+    s->wait = PROTO_WAIT_AUTH_DELAY;
+    return NULL;
+}
+
+/* An unauthenticated connection's input p[0..n): one line or one whole authentication value.
+ * Returns the bytes used (0: wait for more); *st becomes PROTO_CLOSE or PROTO_WAIT when the
+ * connection must close or a failure's reply is held back. */
+static size_t mc_auth_feed(struct mc_session *s, const char *p, size_t n, struct outq *out,
+                           enum proto_status *st)
+{
+    if (s->state == MC_ST_AUTH_VALUE) {
+        size_t want = s->auth_want;
+        if (n < want)
+            return 0;
+        s->state = MC_ST_LINE;
+        const char *reply = mc_auth_check(s, p, want);
+        if (reply != NULL)
+            outq_add_str(out, reply);
+        else
+            *st = PROTO_WAIT;
+        return want;
+    }
+    if (n < 2) /* memcached looks at nothing shorter */
+        return 0;
+    const char *nl = memchr(p, '\n', n);
+    if (nl == NULL) {
+        if (n > MC_LINE_MAX)
+            *st = PROTO_CLOSE;
+        return 0;
+    }
+    size_t len = (size_t)(nl - p);
+    uint32_t nbytes;
+    if (!mc_auth_line(p, len, &nbytes)) {
+        outq_add_str(out, MC_AUTH_UNAUTHENTICATED);
+        return len + 1;
+    }
+    if (nbytes > MC_AUTH_VALUE_MAX) {
+        *st = PROTO_CLOSE;
+        return len + 1;
+    }
+    s->state = MC_ST_AUTH_VALUE;
+    s->auth_want = (size_t)nbytes + 2;
+    return len + 1;
+}
+
 /* Runs the state machine over buf: value bytes, swallowed bytes and complete lines, in order, until
  * the input ends in a partial line or a request ends the connection. */
 enum proto_status mc_session_feed(struct mc_session *s, const char *buf, size_t len, size_t *consumed,
@@ -773,6 +943,13 @@ enum proto_status mc_session_feed(struct mc_session *s, const char *buf, size_t 
     size_t pos = 0;
     enum proto_status st = PROTO_OK;
     while (st == PROTO_OK && pos < len) {
+        if (!auth_conn_ok(&s->auth)) {
+            size_t used = mc_auth_feed(s, buf + pos, len - pos, out, &st);
+            if (used == 0)
+                break;
+            pos += used;
+            continue;
+        }
         if (s->state == MC_ST_VALUE) {
             pos += mc_feed_value(s, buf + pos, len - pos, out);
             continue;
@@ -859,7 +1036,6 @@ void mc_session_answer(struct mc_session *s, const struct proto_outcome *o, stru
 {
     char line[256];
 
-    (void)s;
     switch (o->ev) {
     case PROTO_EV_SNAPSHOT_OFF:
         outq_add_str(out, "SERVER_ERROR snapshots are off (no --snapshot-path)\r\n");
@@ -881,6 +1057,9 @@ void mc_session_answer(struct mc_session *s, const struct proto_outcome *o, stru
         outq_add_str(out, "SERVER_ERROR out of memory\r\n");
         return;
     case PROTO_EV_AUTH_DELAYED:
+        if (s->auth_held != NULL)
+            outq_add_str(out, s->auth_held);
+        s->auth_held = NULL;
         return;
     case PROTO_EV_READ_NO_MEMORY:
     default:

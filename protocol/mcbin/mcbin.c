@@ -7,6 +7,8 @@
  *   HEAD --storage request, item allocated--> VALUE --vlen bytes received--> HEAD (store, answer)
  *     |
  *     +--refused value (E2BIG, ENOMEM), unknown opcode--> SWALLOW --n bytes skipped--> HEAD
+ *     |
+ *     +--SASL_AUTH, SASL_STEP (credentials configured)--> SASL --vlen bytes received--> HEAD (answer)
  *
  * - HEAD: mcbin_parse() waits until the header, extras and key are buffered (at most MCBIN_HEAD_MAX
  *   bytes, so the connection's buffer never grows past it), then the request is executed and those
@@ -18,6 +20,9 @@
  *   terminator that would otherwise arrive through feed). The item is linked only once complete.
  * - SWALLOW: memcached's skip after a refusal. The refusal is queued before the skip, as memcached
  *   does; the skip is never bounded by -I (memcached swallows any length; it holds no memory).
+ *
+ * - SASL: the client's response is gathered into a small buffer (at most MCBIN_SASL_MAX bytes) and
+ *   checked once complete (see "SASL" below).
  *
  * Replies: a response repeats the request's opcode (a quiet one too) and opaque. Quiet requests
  * answer only errors, quiet gets only hits (mcbin_answers). Values go out by reference
@@ -39,7 +44,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "protocol/auth.h"
 #include "protocol/mc/mc_admin.h"
 #include "protocol/mc/mc_arith.h"
 #include "protocol/mc/mc_internal.h"
@@ -49,7 +56,13 @@
 #include "storage/cache.h"
 #include "storage/meta.h"
 
-enum mcbin_state { MCBIN_HEAD = 0, MCBIN_VALUE, MCBIN_SWALLOW };
+enum mcbin_state { MCBIN_HEAD = 0, MCBIN_VALUE, MCBIN_SWALLOW, MCBIN_SASL };
+
+/* The longest SASL response kept: a PLAIN message naming two users and a password, each as long as a
+ * credentials file allows, and its two separators. Anything longer cannot authenticate. */
+#define MCBIN_SASL_MAX (2u * AUTH_NAME_MAX + AUTH_PASS_MAX + 2u)
+/* memcached's longest mechanism name (a longer one is "Invalid arguments"). */
+#define MCBIN_SASL_MECH_MAX 32u
 
 /* incr/decr's expiration that means "do not create a missing key". */
 #define MCBIN_NO_VIVIFY 0xffffffffu
@@ -66,6 +79,18 @@ struct mcbin_session {
     uint64_t swallow;
     /* after PROTO_BUSY: refuse the next value the budget cannot take */
     bool no_wait;
+    /* authentication: the connection's state; sasl_started and sasl_done are the SASL exchange's (one
+     * begun by SASL_AUTH, one that has succeeded: see bin_sasl_finish) */
+    struct auth_conn auth;
+    bool sasl_started, sasl_done;
+    /* SASL: the request whose response is being gathered, whether it named PLAIN, the bytes */
+    struct mcbin_request sasl_req;
+    bool sasl_plain;
+    char *sasl_buf;
+    uint32_t sasl_got, sasl_want;
+    /* a failed authentication's reply held back (PROTO_WAIT_AUTH_DELAY) */
+    struct mcbin_request held;
+    bool holding, wait_pending;
 };
 
 /* ---- replies ---- */
@@ -115,6 +140,7 @@ static struct mcbin_session *mcbin_session_create(const struct mc_context *ctx, 
         return NULL;
     s->ctx = ctx;
     s->stats = stats;
+    auth_conn_init(&s->auth, ctx->auth);
     return s;
 }
 
@@ -128,6 +154,7 @@ static void mcbin_session_destroy(struct mcbin_session **sp)
         mc_recv_unreserve(s->ctx, s->want);
         cache_item_release(s->ctx->cache, &s->it);
     }
+    free(s->sasl_buf);
     free(s);
     *sp = NULL;
 }
@@ -360,12 +387,13 @@ static void bin_exec_arith(struct mcbin_session *s, const struct mcbin_request *
 }
 
 /* FLUSH: at once, or at the extras' exptime; -F answers "Auth failure." (uncounted, as memcached), and
- * so does --disable-admin-commands (cairn's: the text protocol refuses flush_all there too). */
+ * so do --disable-admin-commands (cairn's: the text protocol refuses flush_all there too) and a user
+ * whose role is not admin (the connection stays open, as after -F's refusal). */
 static void bin_exec_flush(struct mcbin_session *s, const struct mcbin_request *req, struct outq *out)
 {
     struct cache *c = s->ctx->cache;
 
-    if (s->ctx->flush_disabled || s->ctx->admin_disabled) {
+    if (s->ctx->flush_disabled || s->ctx->admin_disabled || !auth_conn_admin(&s->auth)) {
         bin_status(req, MCBIN_ST_AUTH_ERROR, 0, out);
         return;
     }
@@ -481,7 +509,8 @@ static bool bin_key_is(const struct mcbin_request *req, const char *word, bool p
  * STAT: memcached 1.6.18's choice of group by the key: none (general), "reset..." (then only the
  * terminator), "settings...", "detail dump|on|off..." (dump: one "detailed" packet holding the text
  * dump), and exactly "items", "slabs" or "sizes"; anything else "Not found". Each group ends with the
- * empty packet. Under --disable-admin-commands, reset and detail are "Auth failure." (cairn's).
+ * empty packet. Under --disable-admin-commands, and for a user whose role is not admin, reset and
+ * detail are "Auth failure." (cairn's; the connection stays open).
  */
 static void bin_exec_stat(struct mcbin_session *s, const struct mcbin_request *req, struct outq *out)
 {
@@ -489,7 +518,8 @@ static void bin_exec_stat(struct mcbin_session *s, const struct mcbin_request *r
     bool dump = false, known = true, emit = true;
     size_t n = 0;
 
-    if (s->ctx->admin_disabled && (bin_key_is(req, "reset", true) || bin_key_is(req, "detail", true))) {
+    bool admin = !s->ctx->admin_disabled && auth_conn_admin(&s->auth);
+    if (!admin && (bin_key_is(req, "reset", true) || bin_key_is(req, "detail", true))) {
         bin_status(req, MCBIN_ST_AUTH_ERROR, 0, out); /* as the text protocol refuses them */
         return;
     }
@@ -541,6 +571,155 @@ static void bin_exec_stat(struct mcbin_session *s, const struct mcbin_request *r
     bin_stat_packet(req, "", 0, "", 0, out);
 }
 
+/* ---- SASL ----
+ *
+ * memcached's SASL build with Cyrus SASL and the PLAIN mechanism, as it answers (checked over TCP):
+ * - SASL_LIST_MECHS answers "PLAIN".
+ * - SASL_AUTH names a mechanism (the key: compared without case up to a NUL, as Cyrus does, which
+ *   also takes "PLAIN-PLUS") and may carry the client's first response (the value). An unknown
+ *   mechanism fails. PLAIN with no response answers AUTH_CONTINUE with an empty body and the
+ *   exchange waits for SASL_STEP; with one, it is checked at once.
+ * - SASL_STEP carries the response of an exchange SASL_AUTH began (its key is not looked at); without
+ *   one, it fails. An empty response fails and the exchange still waits; a failed response may be
+ *   followed by another SASL_STEP.
+ * - A response is `authzid NUL authcid NUL password` with no other NUL, authcid and password not
+ *   empty, and authzid empty or equal to authcid (no user acts for another): it passes when
+ *   auth_check accepts authcid and the password. Success answers "Authenticated".
+ * - Every SASL command that gets that far first forgets an earlier authentication (memcached resets
+ *   it before each one), and once an exchange has succeeded no further response passes on the
+ *   connection (Cyrus refuses to step a finished exchange): an authenticated connection that tries
+ *   again is left unauthenticated.
+ * - Failures answer AUTH_ERROR "Auth failure." and count auth_cmds and auth_errors; successes count
+ *   auth_cmds; AUTH_CONTINUE counts nothing. After AUTH_FAIL_FREE consecutive failures, each
+ *   failure's reply is held back (PROTO_WAIT_AUTH_DELAY).
+ * - A mechanism name over MCBIN_SASL_MECH_MAX bytes is "Invalid arguments" and the value is swallowed
+ *   (memcached's check, which changes nothing else). A response over MCBIN_SASL_MAX bytes is "Too
+ *   large." and swallowed, uncounted and changing nothing else: no valid PLAIN message is that long,
+ *   so refusing it loses no login, and a session never holds more than MCBIN_SASL_MAX bytes for it
+ *   (memcached reads any response up to its item size into an item and refuses a larger one with
+ *   "Out of memory"; cairn's bound is lower and the status says why).
+ */
+
+/* Whether the mechanism name key[0..n) is PLAIN to Cyrus SASL. */
+static bool bin_sasl_is_plain(const char *key, size_t n)
+{
+    const char *nul = memchr(key, '\0', n);
+    size_t len = nul != NULL ? (size_t)(nul - key) : n;
+
+    return (len == 5 || (len == 10 && strncasecmp(key + 5, "-PLUS", 5) == 0)) &&
+           strncasecmp(key, "PLAIN", 5) == 0;
+}
+
+/* Checks a PLAIN response p[0..n); on success *role gets the user's role. */
+static bool bin_sasl_plain_check(const struct mcbin_session *s, const char *p, size_t n, enum auth_role *role)
+{
+    const char *end = p + n;
+    const char *nul1 = memchr(p, '\0', n);
+    if (nul1 == NULL)
+        return false;
+    const char *user = nul1 + 1;
+    const char *nul2 = memchr(user, '\0', (size_t)(end - user));
+    if (nul2 == NULL)
+        return false;
+    const char *pass = nul2 + 1;
+    size_t nzid = (size_t)(nul1 - p), nuser = (size_t)(nul2 - user), npass = (size_t)(end - pass);
+    if (memchr(pass, '\0', npass) != NULL || nuser == 0 || npass == 0)
+        return false;
+    if (nzid != 0 && (nzid != nuser || memcmp(p, user, nuser) != 0))
+        return false;
+    return auth_check(s->ctx->auth, user, nuser, pass, npass, role);
+}
+
+/* A SASL failure: counted, and answered now, or held back (PROTO_WAIT) after too many in a row. */
+static enum proto_status bin_sasl_fail(struct mcbin_session *s, const struct mcbin_request *req,
+                                       struct outq *out)
+{
+    mc_count(&s->stats->auth_cmds);
+    mc_count(&s->stats->auth_errors);
+    if (!auth_conn_failed(&s->auth)) {
+        bin_status(req, MCBIN_ST_AUTH_ERROR, 0, out);
+        return PROTO_OK;
+    }
+    s->held = *req;
+    s->held.key = NULL;
+    s->holding = true;
+    s->wait_pending = true;
+    return PROTO_WAIT;
+}
+
+/* The response s->sasl_buf[0..sasl_want) of s->sasl_req is complete: checks it (see above). */
+static enum proto_status bin_sasl_finish(struct mcbin_session *s, struct outq *out)
+{
+    const struct mcbin_request *req = &s->sasl_req;
+    const char *resp = s->sasl_buf;
+    size_t n = s->sasl_want;
+    enum auth_role role = AUTH_ROLE_NONE;
+    bool ok;
+
+    s->state = MCBIN_HEAD;
+    s->auth.role = AUTH_ROLE_NONE;
+    if (req->cmd == MCBIN_CMD_SASL_AUTH) {
+        s->sasl_started = s->sasl_plain;
+        if (s->sasl_plain && n == 0) {
+            bin_header(out, req, MCBIN_ST_AUTH_CONTINUE, 0, 0, 0, 0);
+            return PROTO_OK;
+        }
+        ok = s->sasl_plain && !s->sasl_done && bin_sasl_plain_check(s, resp, n, &role);
+        s->sasl_started = ok;
+    } else {
+        ok = s->sasl_started && !s->sasl_done && n > 0 && bin_sasl_plain_check(s, resp, n, &role);
+    }
+    free(s->sasl_buf);
+    s->sasl_buf = NULL;
+    if (!ok)
+        return bin_sasl_fail(s, req, out);
+    s->sasl_done = true;
+    auth_conn_passed(&s->auth, role);
+    mc_count(&s->stats->auth_cmds);
+    bin_body(req, "Authenticated", 13, out);
+    return PROTO_OK;
+}
+
+/* SASL_AUTH, SASL_STEP: refuses a long mechanism name or response (swallowing the value), or starts
+ * gathering the response (checked at once when empty). */
+static enum proto_status bin_exec_sasl(struct mcbin_session *s, const struct mcbin_request *req,
+                                       struct outq *out)
+{
+    enum mcbin_status refuse = MCBIN_ST_OK;
+
+    if (req->h.keylen > MCBIN_SASL_MECH_MAX)
+        refuse = MCBIN_ST_EINVAL;
+    else if (req->vlen > MCBIN_SASL_MAX)
+        refuse = MCBIN_ST_E2BIG;
+    else if (req->vlen > 0 && (s->sasl_buf = malloc(req->vlen)) == NULL)
+        refuse = MCBIN_ST_ENOMEM;
+    if (refuse != MCBIN_ST_OK) {
+        bin_status(req, refuse, 0, out);
+        s->state = MCBIN_SWALLOW;
+        s->swallow = req->vlen;
+        return PROTO_OK;
+    }
+    s->sasl_req = *req;
+    s->sasl_req.key = NULL;
+    s->sasl_plain = bin_sasl_is_plain(req->key, req->h.keylen);
+    s->sasl_got = 0;
+    s->sasl_want = req->vlen;
+    s->state = MCBIN_SASL;
+    return req->vlen == 0 ? bin_sasl_finish(s, out) : PROTO_OK;
+}
+
+/* SASL state: gathers response bytes from the input; checks the response once all are in. */
+static enum proto_status bin_feed_sasl(struct mcbin_session *s, const char *p, size_t n, size_t *used,
+                                       struct outq *out)
+{
+    size_t take = s->sasl_want - s->sasl_got < n ? s->sasl_want - s->sasl_got : n;
+
+    memcpy(s->sasl_buf + s->sasl_got, p, take);
+    s->sasl_got += (uint32_t)take;
+    *used = take;
+    return s->sasl_got == s->sasl_want ? bin_sasl_finish(s, out) : PROTO_OK;
+}
+
 /* ---- dispatch ---- */
 
 /* Executes one parsed request whose head (header, extras, key) is still in the input. */
@@ -584,6 +763,13 @@ static enum proto_status bin_exec(struct mcbin_session *s, const struct mcbin_re
     case MCBIN_CMD_STAT:
         bin_exec_stat(s, req, out);
         break;
+    case MCBIN_CMD_SASL_LIST:
+        s->auth.role = AUTH_ROLE_NONE; /* memcached forgets an authentication here too */
+        bin_body(req, "PLAIN", 5, out);
+        break;
+    case MCBIN_CMD_SASL_AUTH:
+    case MCBIN_CMD_SASL_STEP:
+        return bin_exec_sasl(s, req, out);
     case MCBIN_CMD_NONE:
         bin_status(req, MCBIN_ST_UNKNOWN_COMMAND, 0, out);
         s->state = MCBIN_SWALLOW;
@@ -602,7 +788,9 @@ static enum proto_status bin_feed_head(struct mcbin_session *s, const char *buf,
     enum proto_status st;
 
     *used = 0;
-    switch (mcbin_parse(buf, len, &req)) {
+    enum mcbin_parse_status ps = s->auth.required ? mcbin_parse_sasl(buf, len, auth_conn_ok(&s->auth), &req)
+                                                  : mcbin_parse(buf, len, &req);
+    switch (ps) {
     case MCBIN_PARSE_NEED_MORE:
         return PROTO_OK;
     case MCBIN_PARSE_CLOSE:
@@ -654,6 +842,14 @@ static enum proto_status mcbin_session_feed(struct mcbin_session *s, const char 
             pos += bin_feed_value(s, buf + pos, len - pos, out);
             continue;
         }
+        if (s->state == MCBIN_SASL) {
+            if (pos == len)
+                break;
+            size_t used;
+            st = bin_feed_sasl(s, buf + pos, len - pos, &used, out);
+            pos += used;
+            continue;
+        }
         if (s->state == MCBIN_SWALLOW) {
             uint64_t skip = s->swallow < len - pos ? s->swallow : len - pos;
             s->swallow -= skip;
@@ -698,11 +894,14 @@ static enum proto_status ops_feed(void *sess, const char *buf, size_t len, size_
     return mcbin_session_feed(sess, buf, len, used, out);
 }
 
-/* The binary protocol never asks the server to wait (no snapshot command). */
+/* The binary protocol asks the server to wait only to hold a failed authentication's reply back. */
 static enum proto_wait ops_take_wait(void *sess)
 {
-    (void)sess;
-    return PROTO_WAIT_NONE;
+    struct mcbin_session *s = sess;
+    if (!s->wait_pending)
+        return PROTO_WAIT_NONE;
+    s->wait_pending = false;
+    return PROTO_WAIT_AUTH_DELAY;
 }
 
 /* All of the pending value but its last byte (see the file comment). */
@@ -736,14 +935,20 @@ static bool ops_mid_value(const void *sess)
     return s->state != MCBIN_HEAD;
 }
 
-/* What the server reaches on the session's behalf: only memory refusals can happen here (no
- * snapshot command); they are answered ENOMEM with opcode 0 (no request is at hand). */
+/* What the server reaches on the session's behalf: a held-back authentication failure's time has come
+ * (its reply, as it would have been sent), or a memory refusal, answered ENOMEM with opcode 0 (no
+ * request is at hand; there is no snapshot command). */
 static void ops_answer(void *sess, const struct proto_outcome *o, struct outq *out)
 {
+    struct mcbin_session *s = sess;
     struct mcbin_request req;
 
-    (void)sess;
-    (void)o;
+    if (o->ev == PROTO_EV_AUTH_DELAYED) {
+        if (s->holding)
+            bin_status(&s->held, MCBIN_ST_AUTH_ERROR, 0, out);
+        s->holding = false;
+        return;
+    }
     memset(&req, 0, sizeof(req));
     bin_status(&req, MCBIN_ST_ENOMEM, 0, out);
 }

@@ -68,7 +68,7 @@ static const struct mcbin_op mcbin_ops[256] = {
     OP(MCBIN_OP_GATQ, MCBIN_CMD_GAT, true, RULE_TOUCH),
     OP(MCBIN_OP_GATK, MCBIN_CMD_GATK, false, RULE_TOUCH),
     OP(MCBIN_OP_GATKQ, MCBIN_CMD_GATK, true, RULE_TOUCH),
-    /* answered "Unknown command" once their lengths pass: no SASL is configured */
+    /* without SASL, answered "Unknown command" once their lengths pass; with it, see sasl_cmd */
     OP(MCBIN_OP_SASL_LIST_MECHS, MCBIN_CMD_NONE, false, RULE_EMPTY),
     OP(MCBIN_OP_SASL_AUTH, MCBIN_CMD_NONE, false, RULE_SASL),
     OP(MCBIN_OP_SASL_STEP, MCBIN_CMD_NONE, false, RULE_SASL),
@@ -152,6 +152,8 @@ const char *mcbin_status_text(enum mcbin_status st)
         return "Non-numeric server-side value for incr or decr";
     case MCBIN_ST_AUTH_ERROR:
         return "Auth failure.";
+    case MCBIN_ST_AUTH_CONTINUE:
+        return "";
     case MCBIN_ST_UNKNOWN_COMMAND:
         return "Unknown command";
     case MCBIN_ST_ENOMEM:
@@ -216,8 +218,31 @@ static void decode_extras(struct mcbin_request *req, const unsigned char *ext)
     }
 }
 
-/* See mcbin_parse.h. */
-enum mcbin_parse_status mcbin_parse(const char *buf, size_t len, struct mcbin_request *req)
+/* The opcodes memcached's SASL build runs before authentication. */
+static bool allowed_unauthenticated(uint8_t opcode)
+{
+    return opcode == MCBIN_OP_SASL_LIST_MECHS || opcode == MCBIN_OP_SASL_AUTH ||
+           opcode == MCBIN_OP_SASL_STEP || opcode == MCBIN_OP_VERSION;
+}
+
+/* What a SASL opcode does when SASL is on (MCBIN_CMD_NONE for the others). */
+static enum mcbin_cmd sasl_cmd(uint8_t opcode)
+{
+    switch (opcode) {
+    case MCBIN_OP_SASL_LIST_MECHS:
+        return MCBIN_CMD_SASL_LIST;
+    case MCBIN_OP_SASL_AUTH:
+        return MCBIN_CMD_SASL_AUTH;
+    case MCBIN_OP_SASL_STEP:
+        return MCBIN_CMD_SASL_STEP;
+    default:
+        return MCBIN_CMD_NONE;
+    }
+}
+
+/* mcbin_parse with or without SASL (see mcbin_parse.h). */
+static enum mcbin_parse_status parse(const char *buf, size_t len, bool sasl, bool authenticated,
+                                     struct mcbin_request *req)
 {
     const unsigned char *p = (const unsigned char *)buf;
     struct mcbin_header *h = &req->h;
@@ -240,6 +265,10 @@ enum mcbin_parse_status mcbin_parse(const char *buf, size_t len, struct mcbin_re
         return MCBIN_PARSE_ERROR_CLOSE;
     }
     req->vlen = h->bodylen - h->keylen - h->extlen;
+    if (sasl && !authenticated && !allowed_unauthenticated(h->opcode)) {
+        req->error = MCBIN_ST_AUTH_ERROR;
+        return MCBIN_PARSE_ERROR_CLOSE;
+    }
     if (h->keylen > MC_KEY_MAX) {
         req->error = MCBIN_ST_EINVAL;
         return MCBIN_PARSE_ERROR_CLOSE;
@@ -253,7 +282,7 @@ enum mcbin_parse_status mcbin_parse(const char *buf, size_t len, struct mcbin_re
         req->error = MCBIN_ST_EINVAL;
         return MCBIN_PARSE_ERROR_CLOSE;
     }
-    req->cmd = op->cmd;
+    req->cmd = sasl && sasl_cmd(h->opcode) != MCBIN_CMD_NONE ? sasl_cmd(h->opcode) : op->cmd;
     req->quiet = op->quiet;
     if (req->cmd == MCBIN_CMD_NONE) {
         req->swallow = h->bodylen - h->keylen; /* SASL without SASL: its value */
@@ -261,6 +290,19 @@ enum mcbin_parse_status mcbin_parse(const char *buf, size_t len, struct mcbin_re
     }
     decode_extras(req, p + MCBIN_HEADER_LEN);
     return MCBIN_PARSE_OK;
+}
+
+/* See mcbin_parse.h. */
+enum mcbin_parse_status mcbin_parse(const char *buf, size_t len, struct mcbin_request *req)
+{
+    return parse(buf, len, false, true, req);
+}
+
+/* See mcbin_parse.h. */
+enum mcbin_parse_status mcbin_parse_sasl(const char *buf, size_t len, bool authenticated,
+                                         struct mcbin_request *req)
+{
+    return parse(buf, len, true, authenticated, req);
 }
 
 /* See mcbin_parse.h. */

@@ -27,6 +27,10 @@
  *   6. an opcode 1.6.18 does not serve (VERBOSITY included, and SASL's without SASL): "Unknown
  *      command", after which memcached skips bodylen more bytes (for SASL_AUTH/STEP, the value's
  *      bodylen - keylen); the skip starts after the extras and key already read.
+ * With SASL (mcbin_parse_sasl), memcached's SASL build checks one thing more between 3 and 4: on a
+ * connection not authenticated yet, every opcode but SASL_LIST_MECHS, SASL_AUTH, SASL_STEP and
+ * VERSION gets "Auth failure." and the connection closes (whatever its key length or length rule);
+ * and the three SASL opcodes become commands (MCBIN_CMD_SASL_*).
  *
  * Threads: none of its own; call from any thread.
  */
@@ -92,6 +96,7 @@ enum mcbin_status {
     MCBIN_ST_NOT_STORED = 0x05,
     MCBIN_ST_DELTA_BADVAL = 0x06,
     MCBIN_ST_AUTH_ERROR = 0x20,
+    MCBIN_ST_AUTH_CONTINUE = 0x21,
     MCBIN_ST_UNKNOWN_COMMAND = 0x81,
     MCBIN_ST_ENOMEM = 0x82
 };
@@ -116,7 +121,10 @@ enum mcbin_cmd {
     MCBIN_CMD_NOOP,
     MCBIN_CMD_VERSION,
     MCBIN_CMD_QUIT,
-    MCBIN_CMD_STAT
+    MCBIN_CMD_STAT,
+    MCBIN_CMD_SASL_LIST, /* with SASL only; mcbin_request.vlen is AUTH's and STEP's value */
+    MCBIN_CMD_SASL_AUTH,
+    MCBIN_CMD_SASL_STEP
 };
 
 struct mcbin_header {
@@ -164,6 +172,12 @@ const char *mcbin_status_text(enum mcbin_status st);
  * the value (or the bytes to swallow) follow them.
  */
 enum mcbin_parse_status mcbin_parse(const char *buf, size_t len, struct mcbin_request *req);
+
+/* mcbin_parse for a connection that must authenticate with SASL (memcached's SASL build): the check
+ * for an unauthenticated connection (authenticated false) and the SASL commands (see the file
+ * comment). */
+enum mcbin_parse_status mcbin_parse_sasl(const char *buf, size_t len, bool authenticated,
+                                         struct mcbin_request *req);
 
 /* Whether a response to req is sent when the status is st (quiet requests answer only errors; a quiet
  * get's hit is answered, its miss is not). */

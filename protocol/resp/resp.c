@@ -272,6 +272,53 @@ static const struct resp_cmd *resolve(struct resp_session *s, const struct resp_
     return cmd;
 }
 
+/* Refuses a command that was found, as Redis's rejectCommand: the refusal flags an open transaction,
+ * and refusing EXEC itself ends the transaction (EXECABORT, naming why). */
+static void reject(struct resp_session *s, const struct resp_cmd *cmd, const char *why, struct outq *out)
+{
+    resp_count(&s->stats->rejected_calls);
+    if (cmd->fn == resp_cmd_exec) {
+        char line[256];
+        snprintf(line, sizeof(line), "EXECABORT Transaction discarded because of: %s", why);
+        resp_multi_clear(s);
+        resp_unwatch_all(s);
+        resp_error(s, out, line);
+        return;
+    }
+    if (s->in_multi)
+        s->multi_error = true;
+    resp_error(s, out, why);
+}
+
+/* Whether the connection may run cmd (found and arity-checked), in the order of Redis 7.0's
+ * processCommand: a protected command (DEBUG) is refused to everyone; before authentication only the
+ * no_auth commands run (NOAUTH); then a user whose role is not admin is refused the server-wide ones
+ * (Redis's ACL refusal, naming "container|subcommand"). Replies the refusal and returns false. */
+static bool permitted(struct resp_session *s, const struct resp_cmd *cmd, struct outq *out)
+{
+    char line[200];
+
+    if (cmd->flags & RESP_CMD_PROTECTED) {
+        reject(s, cmd, RESP_E_DEBUG, out);
+        return false;
+    }
+    if (!auth_conn_ok(&s->auth) && !(cmd->flags & RESP_CMD_NOAUTH)) {
+        reject(s, cmd, RESP_E_NOAUTH, out);
+        return false;
+    }
+    if (!(cmd->flags & RESP_CMD_ADMIN) || auth_conn_admin(&s->auth))
+        return true;
+    resp_count(&s->stats->denied_cmds);
+    if (s->cur_parent != NULL)
+        snprintf(line, sizeof(line), "NOPERM this user has no permissions to run the '%s|%s' command",
+                 s->cur_parent->name, cmd->name);
+    else
+        snprintf(line, sizeof(line), "NOPERM this user has no permissions to run the '%s' command",
+                 cmd->name);
+    reject(s, cmd, line, out);
+    return false;
+}
+
 /* Runs one parsed request: refusals, MULTI queueing, or the command. */
 static enum proto_status dispatch(struct resp_session *s, const struct resp_args *a, struct outq *out)
 {
@@ -284,6 +331,8 @@ static enum proto_status dispatch(struct resp_session *s, const struct resp_args
             s->multi_error = true;
         return PROTO_OK;
     }
+    if (!permitted(s, cmd, out))
+        return PROTO_OK;
     if (s->in_multi && !(cmd->flags & RESP_CMD_NOQUEUE)) {
         if (!queue_command(s, cmd, a)) {
             s->multi_error = true;
@@ -348,7 +397,9 @@ static void pending_bulk(struct resp_session *s)
             s->it_skip = resp_parser_bulk_skip(s->parser);
         return;
     }
-    if (pb.len < RESP_ZC_MIN || !is_value_arg(&pb))
+    /* before authentication nothing is given cache memory: the value stays an argument (its command
+     * is refused) */
+    if (pb.len < RESP_ZC_MIN || !auth_conn_ok(&s->auth) || !is_value_arg(&pb))
         return;
     enum cache_status st;
     if (!budget_take(s, pb.len)) {
@@ -393,6 +444,8 @@ static struct resp_session *session_create(const struct resp_context *ctx, struc
         return NULL;
     }
     pthread_mutex_init(&s->name_lock, NULL);
+    auth_conn_init(&s->auth, ctx->auth);
+    memcpy(s->user, "default", sizeof("default"));
     s->ctx = ctx;
     s->stats = stats;
     s->proto = 2;
@@ -484,6 +537,7 @@ size_t resp_session_describe(void *sess, const char *addr, const char *laddr, in
 {
     struct resp_session *s = sess;
     char name[RESP_NAME_MAX + 1], lib[RESP_NAME_MAX + 1], ver[RESP_NAME_MAX + 1], cmd[64];
+    char user[AUTH_NAME_MAX + 1];
     const struct resp_cmd *last = __atomic_load_n(&s->last_cmd, __ATOMIC_RELAXED);
     const struct resp_cmd *parent = __atomic_load_n(&s->last_parent, __ATOMIC_RELAXED);
     int n;
@@ -494,6 +548,7 @@ size_t resp_session_describe(void *sess, const char *addr, const char *laddr, in
     memcpy(name, s->name, sizeof(name));
     memcpy(lib, s->lib_name, sizeof(lib));
     memcpy(ver, s->lib_ver, sizeof(ver));
+    memcpy(user, s->user, sizeof(user));
     pthread_mutex_unlock(&s->name_lock);
     if (last == NULL)
         snprintf(cmd, sizeof(cmd), "NULL");
@@ -504,10 +559,10 @@ size_t resp_session_describe(void *sess, const char *addr, const char *laddr, in
     n = snprintf(buf, size,
                  "id=%" PRIu64 " addr=%s laddr=%s fd=%d name=%s age=%" PRId64 " idle=%" PRId64
                  " flags=%s db=0 sub=0 psub=0 ssub=0 multi=%d qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 "
-                 "rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s user=default redir=-1 resp=%d"
+                 "rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s user=%s redir=-1 resp=%d"
                  " lib-name=%s lib-ver=%s",
                  s->id, addr, laddr, fd, name, age_s, idle_s, s->in_multi ? "x" : "N",
-                 s->in_multi ? (int)s->q_count : -1, cmd, s->proto, lib, ver);
+                 s->in_multi ? (int)s->q_count : -1, cmd, user, s->proto, lib, ver);
     return n < 0 ? 0 : (size_t)n < size ? (size_t)n : size - 1;
 }
 
@@ -543,6 +598,11 @@ static void session_answer(struct resp_session *s, const struct proto_outcome *o
     case PROTO_EV_READ_NO_MEMORY:
         break; /* Redis drops a client past its query buffer limit without a reply */
     case PROTO_EV_AUTH_DELAYED:
+        /* the failed AUTH's reply held back by authenticate() (resp_conn.c; none after one inside EXEC, whose
+         * reply is in EXEC's array already) */
+        if (s->held_wrongpass)
+            resp_error(s, out, RESP_E_WRONGPASS);
+        s->held_wrongpass = false;
         break;
     }
 }

@@ -34,7 +34,10 @@ struct resp_stats {
     uint64_t expired_keys;   /* keys deleted by a past expiry given to EXPIRE/SET... */
     uint64_t errors;         /* total_error_replies */
     uint64_t connections;    /* RESP connections accepted (total) */
-    uint64_t rejected_calls; /* commands refused (unknown, arity, syntax) */
+    uint64_t rejected_calls; /* commands refused (unknown, arity, syntax, NOAUTH, NOPERM) */
+    uint64_t auth_cmds;      /* authentication attempts with credentials configured (AUTH, HELLO AUTH) */
+    uint64_t auth_errors;    /* the failed ones (acl_access_denied_auth) */
+    uint64_t denied_cmds;    /* commands refused to the user's role (acl_access_denied_cmd) */
 };
 
 /* What the server knows that INFO, CONFIG and CLIENT report; filled on request by the server's
@@ -52,6 +55,7 @@ struct resp_server_info {
     uint64_t total_commands;   /* every protocol */
     uint64_t keyspace_hits, keyspace_misses, evicted_keys, expired_keys;
     uint64_t error_replies; /* total_error_replies: resp_stats.errors summed */
+    uint64_t acl_denied_auth, acl_denied_cmd; /* resp_stats.auth_errors, .denied_cmds summed */
     uint64_t net_input_bytes, net_output_bytes;
     uint64_t keys, expires;    /* keys (curr_items); keys with an expiry (0 if not counted) */
     /* persistence: the snapshot */

@@ -47,6 +47,10 @@ struct resp_doc {
 
 /* Sorted by name (strcmp); the unit test checks the order and that every syntax parses. */
 static const struct resp_doc resp_docs[] = {
+    {"acl", "A container for Access List Control commands ", "6.0.0", "server", "Depends on subcommand.", "",
+     "@slow", NULL, NULL, NULL},
+    {"acl|whoami", "Return the name of the user associated to the current connection", "6.0.0", "server",
+     "O(1)", "noscript loading stale", "@slow", NULL, NULL, NULL},
     {"append", "Append a value to a key", "2.0.0", "string", "O(1)", "write denyoom fast",
      "@write @string @fast", NULL, "RW insert", "key:key value:string"},
     {"auth", "Authenticate to the server", "1.0.0", "connection", "O(1)",

@@ -12,6 +12,7 @@
 #define W RESP_CMD_WRITE
 #define A RESP_CMD_ADMIN
 #define NQ RESP_CMD_NOQUEUE
+#define NA RESP_CMD_NOAUTH
 
 /* name, arity, flags, first key, last key, step, function, subcommands, count, value argument */
 #define CMD(n, ar, fl, fk, lk, st, fn) {n, ar, fl, fk, lk, st, fn, NULL, 0, 0}
@@ -19,14 +20,15 @@
 #define CONTAINER(n, ar, fl, fn, subs, nsubs) {n, ar, fl, 0, 0, 0, fn, subs, 0, 0}
 
 const struct resp_cmd resp_commands[] = {
+    CONTAINER("acl", -2, 0, NULL, resp_acl_subs, 0),
     CMD("append", 3, W, 1, 1, 1, resp_cmd_append),
-    CMD("auth", -2, 0, 0, 0, 0, resp_cmd_auth),
+    CMD("auth", -2, NA, 0, 0, 0, resp_cmd_auth),
     CMD("bgsave", -1, A, 0, 0, 0, resp_cmd_bgsave),
     CONTAINER("client", -2, 0, NULL, resp_client_subs, 0),
     CONTAINER("command", -1, 0, resp_cmd_command, resp_command_subs, 0),
     CONTAINER("config", -2, 0, NULL, resp_config_subs, 0),
     CMD("dbsize", 1, 0, 0, 0, 0, resp_cmd_dbsize),
-    CMD("debug", -2, A, 0, 0, 0, resp_cmd_debug),
+    CMD("debug", -2, A | RESP_CMD_PROTECTED, 0, 0, 0, resp_cmd_debug),
     CMD("decr", 2, W, 1, 1, 1, resp_cmd_decr),
     CMD("decrby", 3, W, 1, 1, 1, resp_cmd_decrby),
     CMD("del", -2, W, 1, -1, 1, resp_cmd_del),
@@ -44,7 +46,7 @@ const struct resp_cmd resp_commands[] = {
     CMD("getex", -2, W, 1, 1, 1, resp_cmd_getex),
     CMD("getrange", 4, 0, 1, 1, 1, resp_cmd_getrange),
     VCMD("getset", 3, W, 1, 1, 1, resp_cmd_getset, 2),
-    CMD("hello", -1, 0, 0, 0, 0, resp_cmd_hello),
+    CMD("hello", -1, NA, 0, 0, 0, resp_cmd_hello),
     CMD("incr", 2, W, 1, 1, 1, resp_cmd_incr),
     CMD("incrby", 3, W, 1, 1, 1, resp_cmd_incrby),
     CMD("incrbyfloat", 3, W, 1, 1, 1, resp_cmd_incrbyfloat),
@@ -64,11 +66,11 @@ const struct resp_cmd resp_commands[] = {
     CMD("ping", -1, 0, 0, 0, 0, resp_cmd_ping),
     VCMD("psetex", 4, W, 1, 1, 1, resp_cmd_psetex, 3),
     CMD("pttl", 2, 0, 1, 1, 1, resp_cmd_pttl),
-    CMD("quit", -1, NQ, 0, 0, 0, resp_cmd_quit),
+    CMD("quit", -1, NQ | NA, 0, 0, 0, resp_cmd_quit),
     CMD("randomkey", 1, 0, 0, 0, 0, resp_cmd_randomkey),
     CMD("rename", 3, W, 1, 2, 1, resp_cmd_rename),
     CMD("renamenx", 3, W, 1, 2, 1, resp_cmd_renamenx),
-    CMD("reset", 1, NQ, 0, 0, 0, resp_cmd_reset),
+    CMD("reset", 1, NQ | NA, 0, 0, 0, resp_cmd_reset),
     CMD("save", 1, A, 0, 0, 0, resp_cmd_save),
     CMD("scan", -2, 0, 0, 0, 0, resp_cmd_scan),
     CMD("select", 2, 0, 0, 0, 0, resp_cmd_select),
@@ -136,6 +138,8 @@ size_t resp_cmd_nsubs(const struct resp_cmd *cmd)
         return resp_object_nsubs;
     if (cmd->subs == resp_memory_subs)
         return resp_memory_nsubs;
+    if (cmd->subs == resp_acl_subs)
+        return resp_acl_nsubs;
     return 0;
 }
 

@@ -9,8 +9,14 @@
  * compares each watched key's version (its CAS unique, 0 when absent) with the one WATCH saw: any
  * change aborts EXEC with a null array, as Redis does when a watched key was touched.
  *
- * No password is configured on RESP yet (access control is its own piece of work): AUTH answers as
- * Redis does for a default user without a password.
+ * Authentication: without credentials (resp_context.auth NULL or empty) every connection is the user
+ * "default" with no password, and AUTH answers as Redis does for it. With credentials a connection
+ * runs nothing but AUTH, HELLO, QUIT and RESET until AUTH [user] password or HELLO ... AUTH user
+ * password names a user of the credentials ("default" when AUTH has no user: --requirepass's), as
+ * Redis 7.0 with requirepass or ACL users; the refusals are in resp.c (permitted). A failure leaves an
+ * authenticated connection as it was; after AUTH_FAIL_FREE consecutive ones each failure's reply is
+ * held back (PROTO_WAIT_AUTH_DELAY). RESET makes the connection unauthenticated again, as Redis's
+ * does for a user with a password.
  *
  * Threads: the session's.
  */
@@ -90,8 +96,11 @@ enum proto_status resp_cmd_reset(struct resp_session *s, const struct resp_args 
     s->proto = 2;
     s->no_evict = false;
     s->no_touch = false;
+    if (s->auth.required)
+        s->auth.role = AUTH_ROLE_NONE; /* the consecutive failures are kept: RESET does not lift the delay */
     pthread_mutex_lock(&s->name_lock);
     s->name[0] = '\0';
+    memcpy(s->user, "default", sizeof("default"));
     pthread_mutex_unlock(&s->name_lock);
     resp_add_simple(out, "RESET");
     return PROTO_OK;
@@ -104,13 +113,76 @@ static bool auth_ok(const struct resp_args *a, size_t ui)
     return a->argl[ui] == 7 && memcmp(a->argv[ui], "default", 7) == 0;
 }
 
-#define RESP_E_WRONGPASS "WRONGPASS invalid username-password pair or user is disabled."
+/* See resp_internal.h. */
+size_t resp_user_name(struct resp_session *s, char *buf, size_t size)
+{
+    pthread_mutex_lock(&s->name_lock);
+    size_t n = strlen(s->user);
+    n = n < size ? n : size - 1;
+    memcpy(buf, s->user, n);
+    buf[n] = '\0';
+    pthread_mutex_unlock(&s->name_lock);
+    return n;
+}
+
+/* Records that the connection is now user (ulen bytes; NULL: "default") with role. */
+static void auth_passed(struct resp_session *s, const char *user, size_t ulen, enum auth_role role)
+{
+    if (user == NULL) {
+        user = "default";
+        ulen = 7;
+    }
+    pthread_mutex_lock(&s->name_lock);
+    memcpy(s->user, user, ulen);
+    s->user[ulen] = '\0';
+    pthread_mutex_unlock(&s->name_lock);
+    auth_conn_passed(&s->auth, role);
+}
+
+/*
+ * Checks user argument ui (0: none, the user "default") and password argument pi against the
+ * credentials. On success the connection becomes that user and true is returned. On failure false is
+ * returned and the WRONGPASS reply is made, or held back after AUTH_FAIL_FREE consecutive failures:
+ * then *st becomes PROTO_WAIT and the reply is appended on PROTO_EV_AUTH_DELAYED. Inside EXEC the reply
+ * goes into EXEC's array at once and EXEC's completion waits instead.
+ */
+static bool authenticate(struct resp_session *s, const struct resp_args *a, size_t ui, size_t pi,
+                         struct outq *out, enum proto_status *st)
+{
+    const char *user = ui != 0 ? a->argv[ui] : NULL;
+    size_t ulen = ui != 0 ? a->argl[ui] : 0;
+    enum auth_role role;
+
+    resp_count(&s->stats->auth_cmds);
+    if ((ui == 0 || (user != NULL && ulen != 0 && ulen <= AUTH_NAME_MAX)) && a->argv[pi] != NULL &&
+        auth_check(s->ctx->auth, user, ulen, a->argv[pi], a->argl[pi], &role)) {
+        auth_passed(s, user, ulen, role);
+        return true;
+    }
+    resp_count(&s->stats->auth_errors);
+    if (!auth_conn_failed(&s->auth)) {
+        resp_error(s, out, RESP_E_WRONGPASS);
+        return false;
+    }
+    s->wait = PROTO_WAIT_AUTH_DELAY;
+    if (s->in_exec)
+        resp_error(s, out, RESP_E_WRONGPASS);
+    else
+        s->held_wrongpass = true;
+    *st = PROTO_WAIT;
+    return false;
+}
 
 enum proto_status resp_cmd_auth(struct resp_session *s, const struct resp_args *a, struct outq *out)
 {
+    enum proto_status st = PROTO_OK;
+
     if (a->argc > 3)
         resp_error(s, out, RESP_E_SYNTAX);
-    else if (a->argc == 2)
+    else if (s->auth.required) {
+        if (authenticate(s, a, a->argc == 3 ? 1 : 0, a->argc - 1, out, &st))
+            resp_add_simple(out, "OK");
+    } else if (a->argc == 2)
         resp_error(s, out,
                    "ERR AUTH <password> called without any password configured for the default user. "
                    "Are you sure your configuration is correct?");
@@ -118,7 +190,7 @@ enum proto_status resp_cmd_auth(struct resp_session *s, const struct resp_args *
         resp_error(s, out, RESP_E_WRONGPASS);
     else
         resp_add_simple(out, "OK");
-    return PROTO_OK;
+    return st;
 }
 
 /* HELLO's reply map. */
@@ -141,10 +213,24 @@ static void hello_reply(struct resp_session *s, struct outq *out)
     resp_add_array(out, 0);
 }
 
+/* HELLO's AUTH option (user argument ui, password ui + 1), checked where Redis 7.0 checks it: while
+ * the options are read, so one before a bad option still authenticates. */
+static bool hello_auth(struct resp_session *s, const struct resp_args *a, size_t ui, struct outq *out,
+                       enum proto_status *st)
+{
+    if (s->auth.required)
+        return authenticate(s, a, ui, ui + 1, out, st);
+    if (auth_ok(a, ui))
+        return true;
+    resp_error(s, out, RESP_E_WRONGPASS);
+    return false;
+}
+
 enum proto_status resp_cmd_hello(struct resp_session *s, const struct resp_args *a, struct outq *out)
 {
     long long ver = 0;
-    size_t j = 1, name = 0, user = 0;
+    size_t j = 1, name = 0;
+    enum proto_status st = PROTO_OK;
 
     if (a->argc >= 2) {
         if (!resp_str2ll(a->argv[1], a->argl[1], &ver)) {
@@ -160,7 +246,8 @@ enum proto_status resp_cmd_hello(struct resp_session *s, const struct resp_args 
     for (; j < a->argc; j++) {
         size_t more = a->argc - 1 - j;
         if (resp_arg_is(a, j, "auth") && more >= 2) {
-            user = j + 1;
+            if (!hello_auth(s, a, j + 1, out, &st))
+                return st;
             j += 2;
         } else if (resp_arg_is(a, j, "setname") && more >= 1) {
             name = ++j; /* Redis 7.0 sets it here, before it looks at the next option */
@@ -174,8 +261,11 @@ enum proto_status resp_cmd_hello(struct resp_session *s, const struct resp_args 
             return PROTO_OK;
         }
     }
-    if (user != 0 && !auth_ok(a, user)) {
-        resp_error(s, out, RESP_E_WRONGPASS);
+    if (!auth_conn_ok(&s->auth)) {
+        resp_error(s, out,
+                   "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO "
+                   "AUTH <user> <pass> option can be used to authenticate the client and select the RESP "
+                   "protocol version at the same time");
         return PROTO_OK;
     }
     if (ver != 0)
@@ -291,10 +381,12 @@ static size_t key_hashes(const struct resp_cmd *cmd, const struct resp_args *a, 
 /* Whether EXEC must lock every shard for a queued command: one without a key spec may reach any
  * shard (FLUSHALL, KEYS, SCAN, RANDOMKEY, INFO's statistics, and subcommands such as OBJECT ENCODING
  * whose key the table does not place), and a shard the transaction does not hold must not be touched
- * inside it. Only a command's key spec lets EXEC lock less. */
+ * inside it. Only a command's key spec lets EXEC lock less, and the commands that run before
+ * authentication (AUTH, HELLO: the queueable ones) touch no key at all (AUTH's credentials have a lock
+ * of their own, taken after the shards'). */
 static bool whole_keyspace(const struct resp_cmd *cmd)
 {
-    return cmd->first_key <= 0;
+    return cmd->first_key <= 0 && !(cmd->flags & RESP_CMD_NOAUTH);
 }
 
 /* Collects the key hashes EXEC locks; *all set when every shard must be locked. NULL on no memory. */
@@ -332,20 +424,32 @@ static bool needs_server(const struct resp_cmd *cmd)
     return cmd->fn == resp_cmd_save || cmd->fn == resp_cmd_bgsave || cmd->fn == resp_cmd_shutdown;
 }
 
-/* Runs the queued commands into one array reply, under the locks. */
+/* Runs the queued commands into one array reply, under the locks. A queued AUTH may have changed the
+ * user since a command was queued: a server-wide one the user may no longer run is refused in its
+ * place, as Redis's EXEC does when the ACL rules changed. */
 static enum proto_status exec_run(struct resp_session *s, struct outq *out)
 {
     enum proto_status st = PROTO_OK;
     resp_add_array(out, s->q_count);
+    s->in_exec = true;
     for (struct resp_queued *q = s->q_head; q != NULL; q = q->next) {
         if (needs_server(q->cmd)) {
             resp_error(s, out, "ERR Command not allowed inside a transaction");
             continue;
         }
+        if ((q->cmd->flags & RESP_CMD_ADMIN) && !auth_conn_admin(&s->auth)) {
+            resp_count(&s->stats->denied_cmds);
+            resp_error(s, out,
+                       "NOPERM ACLs rules changed between the moment the transaction was accumulated and the "
+                       "EXEC call. This command is no longer allowed for the following reason: no permission "
+                       "to execute the command or subcommand");
+            continue;
+        }
         enum proto_status r = resp_call(s, q->cmd, &q->args, out);
-        if (r == PROTO_CLOSE)
-            st = r;
+        if (r == PROTO_CLOSE || (r == PROTO_WAIT && st != PROTO_CLOSE))
+            st = r; /* PROTO_WAIT: a failed AUTH's delay, after the array */
     }
+    s->in_exec = false;
     return st;
 }
 

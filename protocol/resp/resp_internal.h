@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "protocol/auth.h"
 #include "protocol/outq.h"
 #include "protocol/proto.h"
 #include "protocol/resp/resp.h"
@@ -34,9 +35,15 @@ typedef enum proto_status (*resp_cmd_fn)(struct resp_session *s, const struct re
 
 /* Command flags. */
 #define RESP_CMD_WRITE   0x01u /* changes the keyspace */
-#define RESP_CMD_ADMIN   0x02u /* server-wide: refused under --disable-admin-commands */
+#define RESP_CMD_ADMIN                                                                                       \
+    0x02u                       /* server-wide: needs role admin (protocol/auth.h); CONFIG SET and           \
+                                 * the like are also refused under --disable-admin-commands */
 #define RESP_CMD_NOQUEUE 0x04u /* runs at once inside MULTI (EXEC, DISCARD, MULTI, WATCH, QUIT, RESET) */
 #define RESP_CMD_NOSCRIPT 0x08u
+#define RESP_CMD_NOAUTH   0x10u /* runs before authentication (Redis's no_auth): AUTH HELLO QUIT RESET */
+#define RESP_CMD_PROTECTED                                                                                   \
+    0x20u /* refused to everyone, before authentication is looked at (Redis's                                \
+           * protected commands with enable-debug-command no): DEBUG */
 
 struct resp_cmd {
     const char *name;  /* lowercase; for a subcommand "setname" (fullname "client|setname") */
@@ -95,6 +102,13 @@ struct resp_session {
     const struct resp_cmd *last_cmd, *last_parent;
     const struct resp_cmd *cur_parent; /* the container of the command being resolved, if any */
     bool no_evict, no_touch;
+    /* Authentication (protocol/auth.h): the role, and the user CLIENT LIST and ACL WHOAMI name
+     * (under name_lock; "default" until another user authenticates). */
+    struct auth_conn auth;
+    char user[AUTH_NAME_MAX + 1];
+    bool held_wrongpass; /* PROTO_WAIT_AUTH_DELAY: the WRONGPASS reply is appended on
+                          * PROTO_EV_AUTH_DELAYED */
+    bool in_exec;        /* EXEC is running the queue: a failure's reply cannot be held back */
 };
 
 /* ---- helpers (resp.c) ---- */
@@ -120,6 +134,12 @@ void resp_error(struct resp_session *s, struct outq *out, const char *line);
 #define RESP_E_NOKEY    "ERR no such key"
 #define RESP_E_OOM      "OOM command not allowed when used memory > 'maxmemory'."
 #define RESP_E_TOOBIG   "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
+#define RESP_E_NOAUTH    "NOAUTH Authentication required."
+#define RESP_E_WRONGPASS "WRONGPASS invalid username-password pair or user is disabled."
+#define RESP_E_DEBUG                                                                                         \
+    "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it " \
+    "from a local connection, otherwise you need to set this option in the configuration file, and then "    \
+    "restart the server."
 
 /* Parses argument i as Redis's long long (string2ll); on failure replies RESP_E_NOTINT. */
 bool resp_arg_ll(struct resp_session *s, const struct resp_args *a, size_t i, long long *v,
@@ -206,10 +226,10 @@ enum proto_status resp_cmd_watch(struct resp_session *, const struct resp_args *
 enum proto_status resp_cmd_unwatch(struct resp_session *, const struct resp_args *, struct outq *);
 
 /* resp_server.c: CLIENT, COMMAND, CONFIG, INFO, persistence, MEMORY, OBJECT, TIME */
-extern const struct resp_cmd resp_client_subs[], resp_config_subs[], resp_command_subs[],
-    resp_object_subs[], resp_memory_subs[];
+extern const struct resp_cmd resp_client_subs[], resp_config_subs[], resp_command_subs[], resp_object_subs[],
+    resp_memory_subs[], resp_acl_subs[];
 extern const size_t resp_client_nsubs, resp_config_nsubs, resp_command_nsubs, resp_object_nsubs,
-    resp_memory_nsubs;
+    resp_memory_nsubs, resp_acl_nsubs;
 enum proto_status resp_cmd_command(struct resp_session *, const struct resp_args *, struct outq *);
 enum proto_status resp_cmd_info(struct resp_session *, const struct resp_args *, struct outq *);
 enum proto_status resp_cmd_time(struct resp_session *, const struct resp_args *, struct outq *);
@@ -222,6 +242,9 @@ enum proto_status resp_cmd_debug(struct resp_session *, const struct resp_args *
 /* Sets the client name (CLIENT SETNAME, HELLO SETNAME; empty clears it); false after replying
  * Redis's error for a name with spaces or special characters (resp_conn.c). */
 bool resp_set_client_name(struct resp_session *s, const char *p, size_t n, struct outq *out);
+
+/* resp_conn.c: the user the connection is authenticated as (ACL WHOAMI), copied into buf. */
+size_t resp_user_name(struct resp_session *s, char *buf, size_t size);
 
 /* Ends MULTI state: frees the queued commands (DISCARD, EXEC, RESET, destroy). */
 void resp_multi_clear(struct resp_session *s);

@@ -42,9 +42,6 @@
 #include "storage/meta.h"
 
 #define E_SNAPSHOT_OFF "ERR snapshots are not configured (start with --snapshot-path)"
-#define E_LFU                                                                                                \
-    "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when "      \
-    "switching between policies at runtime LRU and LFU data will take some time to adjust."
 
 /* ---- small helpers ---- */
 
@@ -964,8 +961,10 @@ static void info_stats(struct tbuf *b, const struct resp_server_info *i)
     tb_printf(b,
               "expired_keys:%" PRIu64 "\r\nevicted_keys:%" PRIu64 "\r\nkeyspace_hits:%" PRIu64
               "\r\nkeyspace_misses:%" PRIu64 "\r\npubsub_channels:0\r\npubsub_patterns:0\r\n"
-              "total_error_replies:%" PRIu64 "\r\n",
-              i->expired_keys, i->evicted_keys, i->keyspace_hits, i->keyspace_misses, i->error_replies);
+              "total_error_replies:%" PRIu64 "\r\nacl_access_denied_auth:%" PRIu64
+              "\r\nacl_access_denied_cmd:%" PRIu64 "\r\n",
+              i->expired_keys, i->evicted_keys, i->keyspace_hits, i->keyspace_misses, i->error_replies,
+              i->acl_denied_auth, i->acl_denied_cmd);
 }
 
 static void info_cpu(struct tbuf *b)
@@ -1087,11 +1086,21 @@ static enum proto_status object_encoding(struct resp_session *s, const struct re
     return PROTO_OK;
 }
 
+/*
+ * OBJECT FREQ: Redis answers it only under an LFU policy, with its logarithmic 0..255 access counter.
+ * cairn evicts by CLOCK but counts the most used keys (storage/hotkeys.h), so it answers with the
+ * counter Redis's LFU would show for that many accesses (lfu-log-factor 10: reaching counter c takes
+ * about 5 (c - 5)^2 accesses from the initial 5), so that `redis-cli --hotkeys` ranks keys as it
+ * would on Redis. A key the sketch does not count gets 5, Redis's value for a new key.
+ */
 static enum proto_status object_freq(struct resp_session *s, const struct resp_args *a, struct outq *out)
 {
     struct item *it = object_item(s, a, out);
     if (it != NULL) {
-        resp_error(s, out, E_LFU);
+        uint64_t n = cache_hotkey_estimate(s->ctx->cache, a->argv[2], a->argl[2]) / 5, r = 0;
+        while (r < 250 && (r + 1) * (r + 1) <= n) /* the integer square root, up to the cap */
+            r++;
+        resp_add_int(out, (long long)(5 + r));
         cache_item_release(s->ctx->cache, &it);
     }
     return PROTO_OK;
@@ -1279,11 +1288,19 @@ enum proto_status resp_cmd_shutdown(struct resp_session *s, const struct resp_ar
 enum proto_status resp_cmd_debug(struct resp_session *s, const struct resp_args *a, struct outq *out)
 {
     (void)a;
-    resp_error(
-        s, out,
-        "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run "
-        "it from a local connection, otherwise you need to set this option in the configuration file, and "
-        "then restart the server.");
+    resp_error(s, out, RESP_E_DEBUG); /* not reached from dispatch: RESP_CMD_PROTECTED refuses it first */
+    return PROTO_OK;
+}
+
+/* ---- ACL ---- */
+
+/* ACL WHOAMI: the user the connection is authenticated as (Redis's only ACL subcommand here: the
+ * users come from the credentials file, not from ACL SETUSER). */
+static enum proto_status acl_whoami(struct resp_session *s, const struct resp_args *a, struct outq *out)
+{
+    char user[AUTH_NAME_MAX + 1];
+    (void)a;
+    resp_add_bulk(out, user, resp_user_name(s, user, sizeof(user)));
     return PROTO_OK;
 }
 
@@ -1340,3 +1357,8 @@ const struct resp_cmd resp_memory_subs[] = {
     KSUB("usage", -3, 0, memory_usage),
 };
 const size_t resp_memory_nsubs = sizeof(resp_memory_subs) / sizeof(resp_memory_subs[0]);
+
+const struct resp_cmd resp_acl_subs[] = {
+    SUB("whoami", 2, RESP_CMD_NOSCRIPT, acl_whoami),
+};
+const size_t resp_acl_nsubs = sizeof(resp_acl_subs) / sizeof(resp_acl_subs[0]);

@@ -1,7 +1,8 @@
 # Sourced by the shell wrappers of client tests written in languages without a server harness
 # (test_php_memcached.sh, test_dalli.sh): starts the target server on a free loopback port and
 # stops it by PID. The target is cairn ($CAIRN_BIN) or, with CAIRN_TEST_TARGET=memcached, the
-# reference memcached ($MEMCACHED_BIN or /usr/bin/memcached). Sets: port, pid, tmp.
+# reference memcached ($MEMCACHED_BIN or /usr/bin/memcached). Sets: port, pid, tmp. $server_extra
+# (unquoted words) is appended to the server's arguments.
 #   server_start               start it (three tries on fresh ports), or exit 1 with its log
 #   server_stop                SIGTERM, then SIGKILL after 5 s; sets server_status to its exit status
 #   run_client NAME CMD...     run the client with $port in its environment and print its
@@ -38,7 +39,8 @@ server_start() {
 	while [ $attempt -lt 3 ]; do
 		attempt=$((attempt + 1))
 		port=$(free_port)
-		set -- -p "$port" -U 0 -l 127.0.0.1 -t 4 -m 64
+		# shellcheck disable=SC2086
+		set -- -p "$port" -U 0 -l 127.0.0.1 -t 4 -m 64 ${server_extra:-}
 		if [ "$(id -u)" -eq 0 ]; then
 			set -- "$@" -u root
 		fi

@@ -2,8 +2,8 @@
 # Client test: redis-cli (Debian's redis-tools) against the server's RESP port: one-shot commands
 # and their printed replies (raw and --no-raw), -x and --quoted-input for binary values, -r repeats,
 # INFO keyspace byte for byte, a --pipe mass insert of 10,000 SETs (its summary line), --scan with and
-# without --pattern (every key accounted for), --bigkeys, and RESP3 (-3): GET of a missing key, maps
-# from HELLO and CONFIG GET, --json.
+# without --pattern (every key accounted for), --bigkeys, RESP3 (-3): GET of a missing key, maps
+# from HELLO and CONFIG GET, --json; and on cairn --hotkeys (OBJECT FREQ from the hot-key sketch).
 #
 # Target: cairn by default ($CAIRN_BIN -p P -U 0 -l 127.0.0.1 --resp-port=R, -u root as root), on free
 # loopback ports. With --redis (or CAIRN_TEST_TARGET=redis) the same checks run against redis-server
@@ -214,6 +214,21 @@ case "$(cli -2 --no-raw config get maxmemory | head -n 1)" in
 	echo "FAIL -2 config get maxmemory: not a flat array: $(cli -2 --no-raw config get maxmemory)"
 	;;
 esac
+
+# ---- --hotkeys: on cairn OBJECT FREQ answers from the hot-key sketch, so the key read most comes
+# out on top (Redis under its default policy refuses OBJECT FREQ: cairn only)
+if [ $target = cairn ]; then
+	cli flushall >/dev/null
+	cli -r 20 set "cold" v >/dev/null
+	cli set hotkey v >/dev/null
+	cli -r 3000 get hotkey >/dev/null
+	hot=$(cli --hotkeys 2>&1)
+	contains "--hotkeys finds the key read 3000 times" 'keyname: "hotkey"' "$hot"
+	case "$hot" in
+	*"Error"* | *"ERR"*) failed=$((failed + 1)); echo "FAIL --hotkeys reported an error: $hot" ;;
+	*) passed=$((passed + 1)) ;;
+	esac
+fi
 
 check "server still answers" "PONG" "$(cli ping)"
 echo "$passed passed, $failed failed"

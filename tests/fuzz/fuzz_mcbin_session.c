@@ -12,20 +12,28 @@
  *       bit 4  CAS off
  *       bit 5  flush disabled (-F)
  *       bit 6  a stats callback writing a few text lines (STAT re-frames them)
+ *       bit 7  credentials (alice:secret, admin; bob:pw, app): connections authenticate with SASL
  * The seed drives the cutting of the stream into reads and of the output into writes.
  *
  * Program records: [opcode][key][value][extra]. The opcode byte picks one of the opcodes memcached
  * knows (and a few it does not); key picks one of eight short keys (bit 7: a 251-byte key); value
  * picks a value of (value & 0x7f) * 512 bytes (past -I, 64 KiB, from 128); extra bit 7 corrupts the
  * body length, bit 6 sends a CAS of (extra & 0x0f), bits 4-5 pick the exptime (0, 100, 0xffffffff,
- * 1), bits 0-1 drop or add an extras byte when bit 3 is set.
+ * 1), bits 0-1 drop or add an extras byte when bit 3 is set. SASL_AUTH and SASL_STEP name the
+ * mechanism PLAIN (key bit 6: k0..k7, bit 5: 33 bytes, bit 7: 251 bytes) and carry, by value & 3,
+ * alice's right password, bob's, a wrong one or nothing (value bit 7: the long digits instead).
  *
  * What must hold:
  * - mcbin_parse: a head it accepts lies within the input, its key within the head, its lengths agree;
  * - no crash, leak or undefined behaviour (ASan, LSan, UBSan);
  * - feed consumes at most what it was given; on PROTO_OK what is left is an unfinished head (the
  *   parser asks for more); PROTO_PAUSE only at the pause weight; PROTO_BUSY only with the budget;
- *   never PROTO_WAIT or PROTO_SHUTDOWN; nothing is fed after PROTO_CLOSE; the loop makes progress;
+ *   never PROTO_SHUTDOWN, PROTO_WAIT only with credentials (a held-back failure: PROTO_WAIT_AUTH_DELAY
+ *   once, answered at once here); nothing is fed after PROTO_CLOSE; the loop makes progress;
+ * - with credentials, when the stream holds neither user's right password (as `\0user\0password`),
+ *   nothing reaches the cache: no item, no item command counted, no SASL success answered, no other
+ *   success but VERSION, SASL_LIST_MECHS and AUTH_CONTINUE; when it holds only bob's (role app),
+ *   nothing is flushed;
  * - the output is a sequence of whole response packets (magic 0x81, lengths that agree, a status
  *   memcached sends);
  * - the receiving budget is back to 0 outside a value and after the session is gone; at the end no
@@ -41,8 +49,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
+#include "protocol/auth.h"
 #include "protocol/mc/memcache.h"
 #include "protocol/mcbin/mcbin.h"
 #include "protocol/mcbin/mcbin_parse.h"
@@ -68,6 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define CFG_NO_CAS   0x10u
 #define CFG_NO_FLUSH 0x20u
 #define CFG_STATS    0x40u
+#define CFG_AUTH     0x80u
 
 #define HEADER_LEN 5u
 #define ITEM_MAX   (64u * 1024u)
@@ -229,11 +241,22 @@ static bool program_has_value(uint8_t op)
     case MCBIN_OP_PREPEND:
     case MCBIN_OP_PREPENDQ:
     case MCBIN_OP_SASL_AUTH:
+    case MCBIN_OP_SASL_STEP:
         return true;
     default:
         return false;
     }
 }
+
+/* The credentials of CFG_AUTH and the PLAIN responses program mode sends. */
+static const char users_file[] = "alice:secret\nbob:pw:app\n";
+#define ALICE_OK "\0alice\0secret"
+#define BOB_OK   "\0bob\0pw"
+static const struct {
+    const char *p;
+    size_t n;
+} sasl_values[] = {
+    {ALICE_OK, sizeof(ALICE_OK) - 1}, {BOB_OK, sizeof(BOB_OK) - 1}, {"\0alice\0wrong", 12}, {"", 0}};
 
 static void put32(unsigned char *p, uint32_t v)
 {
@@ -256,7 +279,16 @@ static void program_request(const uint8_t rec[4], uint32_t opaque, struct buf *o
     uint32_t exp = exptimes[(rec[3] >> 4) & 3u];
     unsigned char h[MCBIN_HEADER_LEN];
 
-    if (program_has_key(op)) {
+    bool sasl = op == MCBIN_OP_SASL_AUTH || op == MCBIN_OP_SASL_STEP;
+    if (sasl && !(rec[2] & 0x80))
+        nval = sasl_values[rec[2] & 3u].n;
+    if (sasl && !(rec[1] & 0xe0)) {
+        nkey = 5;
+        memcpy(key, "PLAIN", 5);
+    } else if (sasl && (rec[1] & 0x20) && !(rec[1] & 0x80)) {
+        nkey = 33;
+        memset(key, 'P', nkey);
+    } else if (program_has_key(op)) {
         if (rec[1] & 0x80) {
             nkey = 251;
             memset(key, 'L', nkey);
@@ -294,6 +326,10 @@ static void program_request(const uint8_t rec[4], uint32_t opaque, struct buf *o
     buf_add(out, h, sizeof(h));
     buf_add(out, ext, next);
     buf_add(out, key, nkey);
+    if (sasl && !(rec[2] & 0x80)) {
+        buf_add(out, sasl_values[rec[2] & 3u].p, nval);
+        return;
+    }
     for (size_t i = 0; i < nval; i++) {
         char c = (char)('0' + (i + rec[2]) % 10);
         buf_add(out, &c, 1);
@@ -324,6 +360,54 @@ static void check_parse(const uint8_t *p, size_t n)
     FUZZ_CHECK((uint64_t)req.h.extlen + req.h.keylen + req.vlen == req.h.bodylen);
     if (req.cmd == MCBIN_CMD_NONE)
         FUZZ_CHECK(req.swallow <= req.h.bodylen);
+}
+
+/* mcbin_parse_sasl: authenticated, what mcbin_parse says but for the SASL commands; not, only SASL
+ * and VERSION pass, anything else is "Auth failure." once the lengths are read. */
+static void check_parse_sasl(const uint8_t *p, size_t n)
+{
+    struct mcbin_request plain, in, out;
+    enum mcbin_parse_status st = mcbin_parse((const char *)p, n, &plain);
+    enum mcbin_parse_status sin = mcbin_parse_sasl((const char *)p, n, true, &in);
+    enum mcbin_parse_status sout = mcbin_parse_sasl((const char *)p, n, false, &out);
+    bool sasl_op = n >= 2 && (p[1] == MCBIN_OP_SASL_LIST_MECHS || p[1] == MCBIN_OP_SASL_AUTH ||
+                              p[1] == MCBIN_OP_SASL_STEP);
+
+    FUZZ_CHECK(sin == st);
+    if (st == MCBIN_PARSE_OK && !sasl_op)
+        FUZZ_CHECK(in.cmd == plain.cmd && in.head_len == plain.head_len);
+    if (st == MCBIN_PARSE_OK && sasl_op)
+        FUZZ_CHECK(in.cmd == (p[1] == MCBIN_OP_SASL_LIST_MECHS ? MCBIN_CMD_SASL_LIST
+                              : p[1] == MCBIN_OP_SASL_AUTH     ? MCBIN_CMD_SASL_AUTH
+                                                               : MCBIN_CMD_SASL_STEP));
+    if (sasl_op || (n >= 2 && p[1] == MCBIN_OP_VERSION)) {
+        FUZZ_CHECK(sout == sin && (sout != MCBIN_PARSE_OK || out.cmd == in.cmd));
+        return;
+    }
+    if (sout == MCBIN_PARSE_OK)
+        FUZZ_CHECK(!"an unauthenticated request was accepted");
+    if (sout == MCBIN_PARSE_ERROR_CLOSE)
+        FUZZ_CHECK(out.error == MCBIN_ST_AUTH_ERROR || out.error == MCBIN_ST_UNKNOWN_COMMAND);
+}
+
+/* The credentials set of CFG_AUTH, loaded once from a 0600 file (kept for the process). */
+static const struct auth *fuzz_auth(void)
+{
+    static struct auth *a;
+    char path[] = "/tmp/cairn-fuzz-auth-XXXXXX", err[256];
+
+    if (a != NULL)
+        return a;
+    a = auth_create();
+    int fd = mkstemp(path);
+    FUZZ_CHECK(a != NULL && fd >= 0);
+    FUZZ_CHECK(fchmod(fd, 0600) == 0);
+    FUZZ_CHECK(write(fd, users_file, sizeof(users_file) - 1) == (ssize_t)(sizeof(users_file) - 1));
+    close(fd);
+    bool ok = auth_load(a, path, NULL, err, sizeof(err));
+    unlink(path);
+    FUZZ_CHECK(ok);
+    return a;
 }
 
 /* ---- a session ---- */
@@ -384,6 +468,8 @@ static void run_init(struct run *t, unsigned cfg, uint32_t seed, struct cache *c
     }
     if (cfg & CFG_STATS)
         t->ctx.stats = fake_stats;
+    if (cfg & CFG_AUTH)
+        t->ctx.auth = fuzz_auth();
     t->s = ops->create(&t->ctx, &t->stats);
     t->r = outq_create(cache);
     FUZZ_CHECK(t->s != NULL && t->r != NULL);
@@ -489,6 +575,13 @@ static bool after_feed(struct run *t, enum proto_status st, const char *rest, si
         ops->no_wait(t->s);
         refeed = true;
         break;
+    case PROTO_WAIT:
+        /* a held-back authentication failure: the server answers once the delay has passed */
+        FUZZ_CHECK(t->ctx.auth != NULL);
+        FUZZ_CHECK(ops->take_wait(t->s) == PROTO_WAIT_AUTH_DELAY);
+        ops->answer(t->s, &(struct proto_outcome){.ev = PROTO_EV_AUTH_DELAYED}, t->r);
+        refeed = true;
+        break;
     default:
         FUZZ_CHECK(!"a status the binary protocol never answers");
     }
@@ -556,8 +649,8 @@ static void run_whole(struct run *t, const char *in, size_t n)
     drain_all(t);
 }
 
-/* The output is whole response packets with statuses memcached sends. */
-static void check_replies(const struct buf *o)
+/* The output is whole response packets with statuses memcached sends (AUTH_CONTINUE with SASL). */
+static void check_replies(const struct buf *o, bool sasl)
 {
     size_t pos = 0;
     while (pos < o->len) {
@@ -569,9 +662,53 @@ static void check_replies(const struct buf *o)
         FUZZ_CHECK(o->len - pos - MCBIN_HEADER_LEN >= h.bodylen);
         uint16_t st = h.vbucket; /* a response's status */
         FUZZ_CHECK(st <= MCBIN_ST_DELTA_BADVAL || st == MCBIN_ST_AUTH_ERROR ||
-                   st == MCBIN_ST_UNKNOWN_COMMAND || st == MCBIN_ST_ENOMEM);
+                   st == MCBIN_ST_UNKNOWN_COMMAND || st == MCBIN_ST_ENOMEM ||
+                   (sasl && st == MCBIN_ST_AUTH_CONTINUE));
         if (st != MCBIN_ST_OK && h.keylen == 0)
             FUZZ_CHECK(h.extlen == 0 && h.bodylen == strlen(mcbin_status_text((enum mcbin_status)st)));
+        pos += MCBIN_HEADER_LEN + h.bodylen;
+    }
+}
+
+/* Whether b holds s[0..n) (n > 0); candidates are found with memchr, so long values cost little. */
+static bool contains(const struct buf *b, const char *s, size_t n)
+{
+    const char *p = b->p, *end = b->p + b->len;
+
+    while (p != NULL && (size_t)(end - p) >= n) {
+        p = memchr(p, s[0], (size_t)(end - p) - n + 1);
+        if (p == NULL)
+            break;
+        if (memcmp(p, s, n) == 0)
+            return true;
+        p++;
+    }
+    return false;
+}
+
+/* With credentials: what the stream could do without a right password (see the file comment). */
+static void check_locked(const struct run *t, const struct buf *stream)
+{
+    bool alice = contains(stream, ALICE_OK, sizeof(ALICE_OK) - 1);
+    bool bob = contains(stream, BOB_OK, sizeof(BOB_OK) - 1);
+    const struct mc_stats *st = &t->stats;
+    struct cache_stats cs;
+
+    if (!alice)
+        FUZZ_CHECK(st->cmd_flush == 0);
+    if (alice || bob)
+        return;
+    cache_stats_get(t->cache, &cs);
+    FUZZ_CHECK(cs.curr_items == 0 && cs.total_items == 0);
+    FUZZ_CHECK(st->cmd_get == 0 && st->cmd_set == 0 && st->cmd_touch == 0 && st->cmd_flush == 0);
+    FUZZ_CHECK(st->delete_hits == 0 && st->delete_misses == 0 && st->incr_hits == 0 && st->incr_misses == 0 &&
+               st->decr_hits == 0 && st->decr_misses == 0);
+    FUZZ_CHECK(st->auth_cmds == st->auth_errors);
+    for (size_t pos = 0; pos < t->out.len;) {
+        struct mcbin_header h;
+        mcbin_header_decode((const unsigned char *)t->out.p + pos, &h);
+        if (h.vbucket == MCBIN_ST_OK)
+            FUZZ_CHECK(h.opcode == MCBIN_OP_VERSION || h.opcode == MCBIN_OP_SASL_LIST_MECHS);
         pos += MCBIN_HEADER_LEN + h.bodylen;
     }
 }
@@ -589,6 +726,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t n = size - HEADER_LEN;
 
     check_parse(payload, n);
+    check_parse_sasl(payload, n);
     if (cfg & CFG_PROGRAM) {
         for (size_t i = 0; i + 4 <= n; i += 4)
             program_request(payload + i, (uint32_t)i, &stream);
@@ -603,8 +741,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     run_chunked(&a, stream.p, stream.len);
     run_init(&b, cfg, seed, make_cache(cfg));
     run_whole(&b, stream.p, stream.len);
-    check_replies(&a.out);
-    check_replies(&b.out);
+    check_replies(&a.out, (cfg & CFG_AUTH) != 0);
+    check_replies(&b.out, (cfg & CFG_AUTH) != 0);
+    if (cfg & CFG_AUTH) {
+        check_locked(&a, &stream);
+        check_locked(&b, &stream);
+    }
     if (!run_pressed(&a) && !run_pressed(&b)) {
         FUZZ_CHECK(a.closed == b.closed);
         if (a.out.len != b.out.len || (a.out.len > 0 && memcmp(a.out.p, b.out.p, a.out.len) != 0)) {

@@ -17,6 +17,10 @@
  *        bits 2-3  the server's answer to a snapshot request (done, busy, failed, not configured)
  *        bit 4  CAS off (WATCH's versions)
  *        bit 5  no CONFIG SET timeout and CONFIG RESETSTAT hooks
+ *        bit 6  credentials (protocol/auth.h): --requirepass x and bob:pw:app, so the stream can
+ *               authenticate (AUTH x, AUTH bob pw, HELLO 3 AUTH default x ...)
+ *        bit 7  credentials whose passwords cannot be guessed (64 random-looking characters, compared
+ *               only as SHA-256 digests, so no comparison can lead the fuzzer to them)
  * The seed drives a small generator that cuts the stream into reads and picks how much of the output
  * queue each write takes and through how many iovecs.
  *
@@ -41,6 +45,10 @@
  * - the receiving budget is back to 0 between requests and after the session is gone;
  * - at the end, with the session and the queue gone, every linked item holds only the table's
  *   reference, and every slab class's used chunks are its linked items (no item leaked);
+ * - with credentials, nothing reaches the cache before a correct AUTH: after every feed that left the
+ *   session without a successful authentication, the cache holds no item and no chunk is in use; with
+ *   the unguessable passwords that holds for the whole stream; a PROTO_WAIT is a held-back failure
+ *   (PROTO_WAIT_AUTH_DELAY, answered PROTO_EV_AUTH_DELAYED) unless it is a snapshot's;
  * - the two runs give the same output bytes and the same close, unless the stream runs a command
  *   whose reply depends on the real time or on chance (TIME, RANDOMKEY, INFO, SCAN, LASTSAVE), the
  *   budget or the small request bound is on (both depend on how the bytes arrive, by design), or either
@@ -58,8 +66,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
+#include "protocol/auth.h"
 #include "protocol/outq.h"
 #include "protocol/proto.h"
 #include "protocol/resp/resp.h"
@@ -92,6 +103,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define CFG_SNAP_MASK 0x0cu
 #define CFG_NO_CAS    0x10u
 #define CFG_NO_HOOKS  0x20u
+#define CFG_AUTH      0x40u
+#define CFG_SECRET    0x80u
 
 #define HEADER_LEN   6u
 #define ITEM_MAX     (64u * 1024u)
@@ -599,6 +612,29 @@ static struct cache *make_cache(unsigned cfg1)
     return c;
 }
 
+/* The two credential sets (cfg1 bits 6 and 7), loaded once per process from a mode 0600 file. */
+static const struct auth *credentials(bool secret)
+{
+    static struct auth *sets[2];
+    static const char *const pass[2] = {"x",
+                                        "6f1c0e5a9b27d8e34c1a7f0b92d5e6c8a3b4f7d1e0c9b8a7f6e5d4c3b2a19087"};
+    static const char *const file[2] = {
+        "bob:pw:app\n", "bob:0d9c8b7a6f5e4d3c2b1a09f8e7d6c5b4a3928170f6e5d4c3b2a1908f7e6d5c4b:app\n"};
+    if (sets[secret] == NULL) {
+        char path[] = "/tmp/cairn-fuzz-auth-XXXXXX", err[128];
+        int fd = mkstemp(path);
+        FUZZ_CHECK(fd >= 0 && fchmod(fd, 0600) == 0);
+        FUZZ_CHECK(write(fd, file[secret], strlen(file[secret])) == (ssize_t)strlen(file[secret]));
+        close(fd);
+        sets[secret] = auth_create();
+        FUZZ_CHECK(sets[secret] != NULL);
+        bool ok = auth_load(sets[secret], path, pass[secret], err, sizeof(err));
+        unlink(path);
+        FUZZ_CHECK(ok);
+    }
+    return sets[secret];
+}
+
 /* A fresh session on cache (created by the caller, so that both runs' clocks share an origin). */
 static void run_init(struct run *t, unsigned cfg0, unsigned cfg1, uint32_t seed, struct cache *cache)
 {
@@ -645,6 +681,8 @@ static void run_init(struct run *t, unsigned cfg0, unsigned cfg1, uint32_t seed,
         t->ctx.reset_stats = fake_reset;
     }
     t->ctx.next_client_id = &t->next_id;
+    if (cfg1 & (CFG_AUTH | CFG_SECRET))
+        t->ctx.auth = credentials((cfg1 & CFG_SECRET) != 0);
     t->s = ops->create(&t->ctx, &t->stats);
     t->r = outq_create(t->cache);
     FUZZ_CHECK(t->s != NULL && t->r != NULL);
@@ -723,11 +761,17 @@ static void drain_all(struct run *t)
 /* PROTO_WAIT: the server does what the session asked and answers as the configuration says. */
 static void answer_wait(struct run *t)
 {
-    FUZZ_CHECK(t->ctx.snapshot_enabled);
     enum proto_wait w = ops->take_wait(t->s);
-    FUZZ_CHECK(w == PROTO_WAIT_SNAPSHOT || w == PROTO_WAIT_SNAPSHOT_BG);
     FUZZ_CHECK(ops->take_wait(t->s) == PROTO_WAIT_NONE);
     struct proto_outcome o = {0};
+    if (w == PROTO_WAIT_AUTH_DELAY) { /* the delay itself is the server's: answered at once here */
+        FUZZ_CHECK(t->ctx.auth != NULL);
+        o.ev = PROTO_EV_AUTH_DELAYED;
+        ops->answer(t->s, &o, t->r);
+        return;
+    }
+    FUZZ_CHECK(t->ctx.snapshot_enabled);
+    FUZZ_CHECK(w == PROTO_WAIT_SNAPSHOT || w == PROTO_WAIT_SNAPSHOT_BG);
     switch ((t->cfg1 & CFG_SNAP_MASK) >> 2) {
     case 0:
         if (w == PROTO_WAIT_SNAPSHOT_BG) {
@@ -752,6 +796,22 @@ static void answer_wait(struct run *t)
     }
     t->waits++;
     ops->answer(t->s, &o, t->r);
+}
+
+/* With credentials: until an authentication succeeded, nothing reached the cache (no item linked, no
+ * chunk in use, which a value received straight into an item would take). */
+static void check_untouched(struct run *t)
+{
+    if (t->ctx.auth == NULL || t->stats.auth_cmds != t->stats.auth_errors)
+        return;
+    struct cache_stats cs;
+    cache_stats_get(t->cache, &cs);
+    FUZZ_CHECK(cs.curr_items == 0);
+    for (unsigned id = 1; id <= cache_class_count(t->cache); id++) {
+        struct cache_class_stats k;
+        cache_class_stats_get(t->cache, id, &k);
+        FUZZ_CHECK(k.used_chunks == 0);
+    }
 }
 
 /* What every feed must satisfy; returns whether to feed the bytes left again at once. */
@@ -783,6 +843,7 @@ static bool after_feed(struct run *t, enum proto_status st, size_t left)
         FUZZ_CHECK(!"a status RESP never answers");
     }
     FUZZ_CHECK(!outq_failed(t->r));
+    check_untouched(t);
     if (t->ctx.recv_bytes != NULL && !ops->mid_value(t->s))
         FUZZ_CHECK(atomic_load(&t->recv_bytes) == 0);
     return refeed;
@@ -926,6 +987,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fprintf(stderr, "\n----%s\n", tb.closed ? " (closed)" : "");
     }
 
+    if (cfg1 & CFG_SECRET) { /* nobody knows the passwords: the whole stream ran unauthenticated */
+        FUZZ_CHECK(ta.stats.auth_cmds == ta.stats.auth_errors && tb.stats.auth_cmds == tb.stats.auth_errors);
+        check_untouched(&ta);
+        check_untouched(&tb);
+    }
     check_replies(&ta.out, sc.hello, "chunked");
     check_replies(&tb.out, sc.hello, "whole");
 

@@ -19,14 +19,21 @@ INTEGRATION_TESTS = \
 	tests/integration/test_uring \
 	tests/integration/test_hostile \
 	tests/integration/test_resp \
+	tests/integration/test_auth_resp \
 	tests/integration/test_cmdline \
 	tests/integration/test_binary \
+	tests/integration/test_auth_binary \
 	tests/integration/test_dumps \
-	tests/integration/test_metrics
+	tests/integration/test_metrics \
+	tests/integration/test_auth_text \
+	tests/integration/test_status
 
 check_PROGRAMS += $(INTEGRATION_TESTS)
 TESTS += $(INTEGRATION_TESTS)
 
+tests_integration_test_auth_binary_SOURCES = tests/integration/test_auth_binary.c $(INTEG_HARNESS)
+tests_integration_test_auth_binary_CFLAGS = $(INTEG_CFLAGS)
+tests_integration_test_auth_binary_LDADD = $(INTEG_LIBS)
 tests_integration_test_commands_SOURCES = tests/integration/test_commands.c $(INTEG_HARNESS)
 tests_integration_test_commands_CFLAGS = $(INTEG_CFLAGS)
 tests_integration_test_commands_LDADD = $(INTEG_LIBS)
@@ -69,6 +76,9 @@ tests_integration_test_uring_LDADD = $(INTEG_LIBS)
 tests_integration_test_hostile_SOURCES = tests/integration/test_hostile.c $(INTEG_HARNESS)
 tests_integration_test_hostile_CFLAGS = $(INTEG_CFLAGS)
 tests_integration_test_hostile_LDADD = $(INTEG_LIBS)
+tests_integration_test_auth_resp_SOURCES = tests/integration/test_auth_resp.c $(INTEG_HARNESS)
+tests_integration_test_auth_resp_CFLAGS = $(INTEG_CFLAGS)
+tests_integration_test_auth_resp_LDADD = $(INTEG_LIBS)
 tests_integration_test_resp_SOURCES = tests/integration/test_resp.c $(INTEG_HARNESS)
 tests_integration_test_resp_CFLAGS = $(INTEG_CFLAGS)
 tests_integration_test_resp_LDADD = $(INTEG_LIBS) -lpthread
@@ -83,3 +93,15 @@ tests_integration_test_dumps_LDADD = $(INTEG_LIBS) -lpthread
 tests_integration_test_metrics_SOURCES = tests/integration/test_metrics.c $(INTEG_HARNESS)
 tests_integration_test_metrics_CFLAGS = $(INTEG_CFLAGS)
 tests_integration_test_metrics_LDADD = $(INTEG_LIBS)
+tests_integration_test_auth_text_SOURCES = tests/integration/test_auth_text.c $(INTEG_HARNESS)
+tests_integration_test_auth_text_CFLAGS = $(INTEG_CFLAGS)
+tests_integration_test_auth_text_LDADD = $(INTEG_LIBS)
+
+tests_integration_test_status_SOURCES = tests/integration/test_status.c $(INTEG_HARNESS)
+tests_integration_test_status_CFLAGS = $(INTEG_CFLAGS)
+tests_integration_test_status_LDADD = $(INTEG_LIBS)
+
+# The status page in a real browser (headless Chromium driven over its DevTools protocol by a Python
+# script with the standard library only); skips (exit 77) when chromium is not installed.
+TESTS += tests/integration/test_status_page.sh
+EXTRA_DIST += tests/integration/test_status_page.sh tests/integration/test_status_page.py

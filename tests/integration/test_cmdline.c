@@ -584,6 +584,34 @@ Test(cmdline, stats_settings_show_options_in_force, .fini = cleanup_dir)
     h_cmd(fd, "watch\r\n", "CLIENT_ERROR watch commands not allowed\r\n");
 }
 
+/* -S with no -Y takes memcached's SASL password file from $MEMCACHED_SASL_PWDB: the text protocol
+ * then wants memcached's auth set, and stats settings say SASL is on. */
+Test(cmdline, sasl_password_file_from_environment, .fini = cleanup_dir)
+{
+    if (h_target_is_memcached())
+        return; /* Debian's memcached reads SASL users from Cyrus, not from this file */
+    char path[128];
+    make_tmp_dir();
+    tmp_file(path, sizeof(path), "pwdb");
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs("carol:s3cret\n", f);
+    fclose(f);
+    cr_assert_eq(chmod(path, 0600), 0);
+    cr_assert_eq(setenv("MEMCACHED_SASL_PWDB", path, 1), 0);
+    const char *const extra[] = {"-S", NULL};
+    h_server_start(&h_srv, extra);
+    unsetenv("MEMCACHED_SASL_PWDB");
+    int fd = h_connect(h_srv.port);
+    h_cmd(fd, "get k\r\n", "CLIENT_ERROR unauthenticated\r\n");
+    h_cmd(fd, "set a 0 0 12\r\ncarol s3cret\r\n", "STORED\r\n");
+    char *st = h_stats_raw(fd, "settings");
+    expect_setting(st, "auth_enabled_sasl", "yes");
+    expect_setting(st, "auth_enabled_ascii", path);
+    free(st);
+    close(fd);
+}
+
 Test(cmdline, no_maxconns_fast_makes_clients_wait)
 {
     /* memcached's no_maxconns_fast leans on the open-file limit; cairn stops accepting at -c */

@@ -90,12 +90,12 @@ Test(metrics, figures_match_stats)
     /* every counter of memcached's commands block, with the same value */
     static const char *const names[] = {"cmd_get",      "cmd_set",       "get_hits",   "get_misses",
                                         "delete_misses", "incr_hits",    "auth_cmds",  "auth_errors",
-                                        "total_items",  "curr_items",    "evictions",  "curr_connections",
+                                        "total_items",  "curr_items",    "evictions",
                                         "bytes",        "limit_maxbytes"};
     static const char *const prom[] = {"cairn_cmd_get_total",   "cairn_cmd_set_total",       "cairn_get_hits_total",
                                        "cairn_get_misses_total", "cairn_delete_misses_total", "cairn_incr_hits_total",
                                        "cairn_auth_cmds_total", "cairn_auth_errors_total",  "cairn_items_stored_total",
-                                       "cairn_items",           "cairn_evictions_total",     "cairn_curr_connections",
+                                       "cairn_items",           "cairn_evictions_total",
                                        "cairn_bytes",           "cairn_limit_bytes"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         char val[64];
@@ -236,5 +236,41 @@ Test(metrics, healthz_and_errors)
     /* the cache still serves */
     int fd = h_connect(h_srv.port);
     h_cmd(fd, "version\r\n", "VERSION 1.6.18-" PACKAGE_NAME "-" PACKAGE_VERSION "\r\n");
+    close(fd);
+}
+
+/* `stats hotkeys`: the keys a skewed mix uses most, URL-encoded, most used first; `stats reset`
+ * forgets them. */
+Test(metrics, stats_hotkeys)
+{
+    if (h_target_is_memcached())
+        return; /* cairn's own group */
+    int fd = h_connect(h_srv.port);
+    char key[32], req[64];
+    for (int i = 0; i < 20; i++) {
+        snprintf(key, sizeof(key), "hk:%d", i);
+        h_set(fd, key, "v");
+    }
+    h_set(fd, "hk:hot", "v");
+    for (int i = 0; i < 3000; i++) {
+        snprintf(req, sizeof(req), "get hk:hot hk:%d\r\n", i % 20);
+        h_sends(fd, req);
+        size_t len;
+        free(h_read_until(fd, "END\r\n", &len));
+    }
+    char *st = h_stats_raw(fd, "hotkeys");
+    cr_expect(strstr(st, "STAT hotkeys_sample_rate 16\r\n") != NULL, "%s", st);
+    const char *first = strstr(st, "STAT hotkey:1 key=hk%3Ahot accesses=");
+    cr_assert(first != NULL, "the hot key first:\n%s", st);
+    unsigned long acc = strtoul(first + strlen("STAT hotkey:1 key=hk%3Ahot accesses="), NULL, 10);
+    cr_expect(acc > 2000 && acc < 4500, "about 3000 reads estimated: %lu", acc);
+    free(st);
+    char *all = http("GET", "/metrics");
+    cr_expect(strstr(all, "cairn_hotkey_accesses{rank=\"1\",key=\"hk%3Ahot\"} ") != NULL, "%s", all);
+    free(all);
+    h_cmd(fd, "stats reset\r\n", "RESET\r\n");
+    st = h_stats_raw(fd, "hotkeys");
+    cr_expect_str_eq(st, "STAT hotkeys_sample_rate 16\r\nEND\r\n");
+    free(st);
     close(fd);
 }

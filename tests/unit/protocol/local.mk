@@ -17,7 +17,10 @@ PROTOCOL_UNIT_TESTS = \
 	tests/unit/protocol/test_arith \
 	tests/unit/protocol/test_mcbin_parse \
 	tests/unit/protocol/test_mcbin_session \
-	tests/unit/protocol/test_auth
+	tests/unit/protocol/test_mcbin_sasl \
+	tests/unit/protocol/test_auth \
+	tests/unit/protocol/test_resp_auth \
+	tests/unit/protocol/test_mc_auth
 check_PROGRAMS += $(PROTOCOL_UNIT_TESTS)
 TESTS += $(PROTOCOL_UNIT_TESTS)
 EXTRA_DIST += tests/unit/protocol/protocol_test.h tests/unit/protocol/resp_test.h
@@ -70,6 +73,10 @@ tests_unit_protocol_test_mcbin_parse_SOURCES = tests/unit/protocol/test_mcbin_pa
 tests_unit_protocol_test_mcbin_parse_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
 tests_unit_protocol_test_mcbin_parse_LDADD = $(PROTOCOL_TEST_LDADD)
 
+tests_unit_protocol_test_mcbin_sasl_SOURCES = tests/unit/protocol/test_mcbin_sasl.c
+tests_unit_protocol_test_mcbin_sasl_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
+tests_unit_protocol_test_mcbin_sasl_LDADD = $(PROTOCOL_TEST_LDADD)
+
 tests_unit_protocol_test_mcbin_session_SOURCES = tests/unit/protocol/test_mcbin_session.c
 tests_unit_protocol_test_mcbin_session_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
 tests_unit_protocol_test_mcbin_session_LDADD = $(PROTOCOL_TEST_LDADD)
@@ -81,3 +88,11 @@ tests_unit_protocol_test_dump_LDADD = $(PROTOCOL_TEST_LDADD)
 tests_unit_protocol_test_auth_SOURCES = tests/unit/protocol/test_auth.c
 tests_unit_protocol_test_auth_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
 tests_unit_protocol_test_auth_LDADD = $(PROTOCOL_TEST_LDADD)
+
+tests_unit_protocol_test_resp_auth_SOURCES = tests/unit/protocol/test_resp_auth.c
+tests_unit_protocol_test_resp_auth_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
+tests_unit_protocol_test_resp_auth_LDADD = $(PROTOCOL_TEST_LDADD)
+
+tests_unit_protocol_test_mc_auth_SOURCES = tests/unit/protocol/test_mc_auth.c
+tests_unit_protocol_test_mc_auth_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
+tests_unit_protocol_test_mc_auth_LDADD = $(PROTOCOL_TEST_LDADD)

@@ -13,6 +13,7 @@ STORAGE_UNIT_TESTS = \
 	tests/unit/storage/test_snapshot \
 	tests/unit/storage/test_meta \
 	tests/unit/storage/test_tx \
+	tests/unit/storage/test_hotkeys \
 	tests/unit/storage/test_rmw \
 	tests/unit/storage/test_keyops \
 	tests/unit/storage/test_scan
@@ -71,3 +72,7 @@ tests_unit_storage_test_keyops_LDADD = $(STORAGE_TEST_LDADD)
 tests_unit_storage_test_scan_SOURCES = tests/unit/storage/test_scan.c
 tests_unit_storage_test_scan_CFLAGS = $(STORAGE_TEST_CFLAGS)
 tests_unit_storage_test_scan_LDADD = $(STORAGE_TEST_LDADD)
+
+tests_unit_storage_test_hotkeys_SOURCES = tests/unit/storage/test_hotkeys.c
+tests_unit_storage_test_hotkeys_CFLAGS = $(STORAGE_TEST_CFLAGS)
+tests_unit_storage_test_hotkeys_LDADD = $(STORAGE_TEST_LDADD)
