@@ -10,3 +10,4 @@ include tests/resp/local.mk
 include tests/mcbin/local.mk
 include tests/bench/local.mk
 include tests/install/local.mk
+include tests/pool/local.mk

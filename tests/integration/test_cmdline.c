@@ -599,17 +599,26 @@ Test(cmdline, sasl_password_file_from_environment, .fini = cleanup_dir)
     fclose(f);
     cr_assert_eq(chmod(path, 0600), 0);
     cr_assert_eq(setenv("MEMCACHED_SASL_PWDB", path, 1), 0);
-    const char *const extra[] = {"-S", NULL};
+    const char *const extra[] = {"-S", "-vv", NULL};
     h_server_start(&h_srv, extra);
     unsetenv("MEMCACHED_SASL_PWDB");
     int fd = h_connect(h_srv.port);
     h_cmd(fd, "get k\r\n", "CLIENT_ERROR unauthenticated\r\n");
+    h_cmd(fd, "set a 0 0 13\r\ncarol wrongpw\r\n", "CLIENT_ERROR authentication failure\r\n");
     h_cmd(fd, "set a 0 0 12\r\ncarol s3cret\r\n", "STORED\r\n");
     char *st = h_stats_raw(fd, "settings");
     expect_setting(st, "auth_enabled_sasl", "yes");
     expect_setting(st, "auth_enabled_ascii", path);
     free(st);
     close(fd);
+    /* nothing secret in the log, even at -vv, after a failed and a good attempt and a reload */
+    cr_assert_eq(kill(h_srv.pid, SIGHUP), 0);
+    h_sleep_ms(200);
+    char *log = h_server_log(&h_srv);
+    cr_expect(strstr(log, "s3cret") == NULL && strstr(log, "wrongpw") == NULL, "a password in the log:\n%s",
+              log);
+    cr_expect(strstr(log, "credentials reloaded: 1 users") != NULL, "log:\n%s", log);
+    free(log);
 }
 
 Test(cmdline, no_maxconns_fast_makes_clients_wait)

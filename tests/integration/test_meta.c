@@ -430,9 +430,14 @@ Test(meta, arithmetic_relinks_while_a_reader_holds_the_item)
     h_expect(a, "STORED\r\n");
     free(set);
     h_cmd(a, "md k I\r\n", "HD\r\n");
+    uint64_t gets_before = h_stat(a, "cmd_get");
     for (int i = 0; i < GETS; i++)
         h_sends(b, "get k\r\n");
-    h_sleep_ms(300);
+    /* b's first get must have run (its unread reply holds the item) before the decr: otherwise the
+     * decr rewrites the value in place, padded as memcached pads it. Wait for it, not for a time. */
+    for (int i = 0; i < 500 && h_stat(a, "cmd_get") == gets_before; i++)
+        h_sleep_ms(10);
+    cr_assert_gt(h_stat(a, "cmd_get"), gets_before, "b's gets did not run");
     h_cmd(a, "decr k 1\r\n", "99\r\n");
     h_cmd(a, "mg k s h f v\r\n", "VA 2 s2 h0 f7\r\n99\r\n");
     size_t len;
