@@ -102,7 +102,8 @@ static bool parse_num(const char *w, size_t n, long max, long *v)
     return true;
 }
 
-/* "<ip>:<port>" (the last colon separates, so IPv6 addresses may be written bare). */
+/* "<ip>:<port>" (the last colon separates, so IPv6 addresses may be written bare or in brackets, which
+ * are dropped: Redis shows the bare address). */
 static bool parse_addr(const char *w, size_t n, struct resp_cluster_node *node)
 {
     const char *colon = NULL;
@@ -114,8 +115,13 @@ static bool parse_addr(const char *w, size_t n, struct resp_cluster_node *node)
         return false;
     if (!parse_num(colon + 1, (size_t)(w + n - colon - 1), 65535, &port) || port == 0)
         return false;
-    memcpy(node->ip, w, (size_t)(colon - w));
-    node->ip[colon - w] = '\0';
+    size_t n_ip = (size_t)(colon - w);
+    if (n_ip > 2 && w[0] == '[' && w[n_ip - 1] == ']') {
+        w++;
+        n_ip -= 2;
+    }
+    memcpy(node->ip, w, n_ip);
+    node->ip[n_ip] = '\0';
     node->port = (int)port;
     return true;
 }

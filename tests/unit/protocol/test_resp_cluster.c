@@ -77,7 +77,9 @@ Test(resp_cluster, parse_ids_myself_single_slots)
 {
     char err[256] = "";
     const char *text = "E94773CB3E5A00422E5108E10738576CB71DE02A 10.0.0.1:6379 0 2-3\n"
-                       "b 10.0.0.2:6379 myself 1 4-16000\n";
+                       "b 10.0.0.2:6379 myself 1 4-16000\n"
+                       "c [::1]:6380\n"
+                       "d ::2:6381 # a node without slots\n";
     struct resp_cluster *c = parse(text, 6379, err);
     cr_assert_not_null(c, "%s", err);
     cr_expect_str_eq(c->nodes[0].id, "e94773cb3e5a00422e5108e10738576cb71de02a");
@@ -87,6 +89,10 @@ Test(resp_cluster, parse_ids_myself_single_slots)
     cr_expect_eq(c->owner[3], 0);
     cr_expect_eq(c->owner[16001], -1);
     cr_expect_eq(c->assigned, 16001u);
+    cr_expect_eq(c->nnodes, 4u);
+    cr_expect_str_eq(c->nodes[2].ip, "::1");
+    cr_expect_eq(c->nodes[2].port, 6380);
+    cr_expect_str_eq(c->nodes[3].ip, "::2");
     /* a name's id is stable */
     struct resp_cluster *d = parse(text, 6379, err);
     cr_assert_not_null(d);
@@ -288,8 +294,13 @@ Test(resp_cluster, session_replies)
     char *info = cmd(t, "INFO", "cluster", NULL);
     cr_expect_str_eq(info, "$30\r\n# Cluster\r\ncluster_enabled:1\r\n\r\n");
     free(info);
-    /* RESP3: maps and verbatim strings */
-    free(cmd(t, "HELLO", "3", NULL));
+    char *server = cmd(t, "INFO", "server", NULL);
+    cr_expect(strstr(server, "\r\nredis_mode:cluster\r\n") != NULL, "%s", server);
+    free(server);
+    /* RESP3: maps and verbatim strings; HELLO's mode is cluster */
+    char *hello = cmd(t, "HELLO", "3", NULL);
+    cr_expect(strstr(hello, "$4\r\nmode\r\n$7\r\ncluster\r\n") != NULL, "%s", hello);
+    free(hello);
     char *sl = cmd(t, "CLUSTER", "SLOTS", NULL);
     cr_expect(strstr(sl, ID_A "\r\n%0\r\n*3\r\n:5461\r\n") != NULL, "%s", sl);
     free(sl);
