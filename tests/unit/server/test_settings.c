@@ -104,6 +104,8 @@ static const struct row rows[] = {
      "-S needs credentials: give -Y <file>, --requirepass, or a user:password file in MEMCACHED_SASL_PWDB\n"},
     {"--auth-file=", SETTINGS_INVALID, "-Y: the auth file path must not be empty\n"},
     {"--protected-mode=perhaps", SETTINGS_INVALID, "--protected-mode takes yes or no\n"},
+    {"--cluster-enabled=maybe", SETTINGS_INVALID, "--cluster-enabled takes yes or no\n"},
+    {"--cluster-config=", SETTINGS_INVALID, "--cluster-config takes a file name\n"},
     {"-e /a --snapshot-path=/b", SETTINGS_INVALID,
      "-e and --snapshot-path name different files: give one of them\n"},
     {"--conf /x", SETTINGS_INVALID, "--config must be spelled in full\n"},
@@ -138,6 +140,21 @@ Test(settings, memcached_options_set_fields)
     cr_expect_eq(p.s.idle_timeout, 11);
     cr_expect_eq(p.s.read_buf_limit, 2u << 20);
     cr_expect_eq(p.s.nno_effect, 0, "no option here is without effect, yet %zu reported", p.s.nno_effect);
+    parsed_free(&p);
+}
+
+Test(settings, cluster_options_set_fields)
+{
+    struct parsed p;
+    parse_line(&p, "--cluster-config=/etc/cairn/cluster.conf --cluster-enabled=yes");
+    cr_assert_eq(p.st, SETTINGS_OK, "%s", p.err);
+    cr_expect_str_eq(p.s.cluster_config, "/etc/cairn/cluster.conf");
+    cr_expect(p.s.cluster_enabled);
+    parsed_free(&p);
+    parse_line(&p, "-p 1");
+    cr_assert_eq(p.st, SETTINGS_OK, "%s", p.err);
+    cr_expect_null(p.s.cluster_config);
+    cr_expect(!p.s.cluster_enabled);
     parsed_free(&p);
 }
 
