@@ -69,9 +69,12 @@ static size_t pkt(char *out, uint8_t op, const char *key, size_t nkey, const voi
     out[10] = (char)(body >> 8);
     out[11] = (char)body;
     out[15] = (char)opaque;
-    memcpy(out + HDR, ext, next);
-    memcpy(out + HDR + next, key, nkey);
-    memcpy(out + HDR + next + nkey, val, nval);
+    if (next > 0) /* memcpy's pointers must not be NULL, even for 0 bytes */
+        memcpy(out + HDR, ext, next);
+    if (nkey > 0)
+        memcpy(out + HDR + next, key, nkey);
+    if (nval > 0)
+        memcpy(out + HDR + next + nkey, val, nval);
     return HDR + body;
 }
 
