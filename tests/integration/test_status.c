@@ -171,15 +171,15 @@ Test(status, stats_json_matches_stats)
     const char *fig = strstr(doc, "\"figures\":{");
     cr_assert(fig != NULL, "%s", doc);
 
-    static const char *const names[] = {
-        "cmd_get",     "cmd_set", "get_hits",       "get_misses",       "delete_misses",     "curr_items",
-        "total_items", "bytes",   "limit_maxbytes", "curr_connections", "total_connections", "evictions"};
-    static const char *const json[] = {"cmd_get_total",       "cmd_set_total",
-                                       "get_hits_total",      "get_misses_total",
-                                       "delete_misses_total", "items",
-                                       "items_stored_total",  "bytes",
-                                       "limit_bytes",         "curr_connections",
-                                       "connections_total",   "evictions_total"};
+    /* counters and gauges that cannot move between the two reads (curr_connections can: the
+     * harness's readiness probe may close in between) */
+    static const char *const names[] = {"cmd_get",        "cmd_set",           "get_hits",    "get_misses",
+                                        "delete_misses",  "curr_items",        "total_items", "bytes",
+                                        "limit_maxbytes", "total_connections", "evictions"};
+    static const char *const json[] = {
+        "cmd_get_total",  "cmd_set_total",      "get_hits_total", "get_misses_total", "delete_misses_total",
+        "items",          "items_stored_total", "bytes",          "limit_bytes",      "connections_total",
+        "evictions_total"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         char val[64];
         cr_assert(h_stat_find(stats, names[i], val, sizeof(val)), "stats lacks %s", names[i]);
@@ -188,7 +188,10 @@ Test(status, stats_json_matches_stats)
     }
     cr_expect_eq(json_num(fig, "cmd_get_total"), 3);
     cr_expect(strstr(doc, "\"version\":\"" PACKAGE_VERSION "\"") != NULL, "%s", doc);
-    cr_expect(strstr(doc, "\"memcache_text\":1") != NULL, "one text connection open: %s", doc);
+    /* this test's connection (the harness's readiness probe may still be closing: at least one) */
+    const char *mt = strstr(doc, "\"memcache_text\":");
+    cr_expect(mt != NULL && strtoul(mt + strlen("\"memcache_text\":"), NULL, 10) >= 1,
+              "a text connection open: %s", doc);
     /* hot_keys is a list (the sketch's most used keys, none may be sampled yet); latency is not
      * collected yet: null. */
     cr_expect(strstr(doc, "\"hot_keys\":[") != NULL, "%s", doc);
