@@ -571,6 +571,9 @@ int server_run(const struct settings *s)
         daemon_notify("READY=1\nSTATUS=serving");
         stop_signals_mask(false);
         event_base_dispatch(srv.base);
+        /* A stop is under way: a second SIGTERM (or any handled signal) must not take its default
+         * action once teardown frees the handlers, in the middle of the final snapshot. */
+        stop_signals_mask(true);
     }
     if (!teardown(&srv) && rc == 0)
         rc = SNAPSHOT_EXIT_IO;

@@ -214,6 +214,7 @@ Test(daemon, service_manager_notification)
     cr_assert(n > 0, "no STOPPING message");
     msg[n] = '\0';
     cr_expect_str_eq(msg, "STOPPING=1");
+    /* a second SIGTERM while the stop is under way changes nothing: still a clean exit */
     expect_clean_exit(SIGTERM);
     close(fd);
     unlink(sun.sun_path);
