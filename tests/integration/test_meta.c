@@ -433,11 +433,19 @@ Test(meta, arithmetic_relinks_while_a_reader_holds_the_item)
     uint64_t gets_before = h_stat(a, "cmd_get");
     for (int i = 0; i < GETS; i++)
         h_sends(b, "get k\r\n");
-    /* b's first get must have run (its unread reply holds the item) before the decr: otherwise the
-     * decr rewrites the value in place, padded as memcached pads it. Wait for it, not for a time. */
-    for (int i = 0; i < 500 && h_stat(a, "cmd_get") == gets_before; i++)
-        h_sleep_ms(10);
-    cr_assert_gt(h_stat(a, "cmd_get"), gets_before, "b's gets did not run");
+    /* b's gets must have run as far as they will (their unread replies hold the item, and past the
+     * reply bound b pauses) before the decr: a get of b before the decr holds the old item, or the
+     * decr rewrites it in place; one after it would fetch the new item. Wait until cmd_get has
+     * moved and then stays put, not for a time. */
+    uint64_t gets_now = gets_before, gets_prev;
+    for (int i = 0; i < 100; i++) {
+        gets_prev = gets_now;
+        h_sleep_ms(100);
+        gets_now = h_stat(a, "cmd_get");
+        if (gets_now > gets_before && gets_now == gets_prev)
+            break;
+    }
+    cr_assert_gt(gets_now, gets_before, "b's gets did not run");
     h_cmd(a, "decr k 1\r\n", "99\r\n");
     h_cmd(a, "mg k s h f v\r\n", "VA 2 s2 h0 f7\r\n99\r\n");
     size_t len;
