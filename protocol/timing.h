@@ -1,0 +1,90 @@
+/*
+ * timing.h: how long each request took, per command, as cheap log-bucketed counters.
+ *
+ * Every worker owns one struct timing_hist; its sessions add to it (one writer, so plain increments
+ * with relaxed atomic stores) and a scrape on another thread reads it with relaxed loads and sums the
+ * workers (server/metrics.c). A request's time runs from the moment the protocol starts on it (the
+ * previous request's end within one read, or the start of the read) to the moment its reply is
+ * queued: one clock read per request. Requests slower than the slow log's threshold are also handed
+ * to the slow log (protocol/slowlog.h) with their arguments.
+ *
+ * Commands are "slots": memcached's text commands (enum mc_cmd, then the meta commands), the binary
+ * protocol's opcodes, and RESP's top-level commands, each range fixed here.
+ */
+#ifndef CAIRN_PROTOCOL_TIMING_H
+#define CAIRN_PROTOCOL_TIMING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+/* Bucket i counts requests that took at most 2^i microseconds (i < TIMING_BUCKETS - 1); the last
+ * counts the rest (Prometheus's +Inf). 2^23 us is about 8.4 s. */
+#define TIMING_BUCKETS 25
+
+/* Slot ranges. */
+#define TIMING_TEXT_BASE 0    /* enum mc_cmd (MC_CMD_NONE unused), then TIMING_TEXT_META.. */
+#define TIMING_TEXT_META 28   /* mg ms md ma mn me, in that order */
+#define TIMING_BINARY_BASE 34 /* + the opcode (0x00..0x3f) */
+#define TIMING_RESP_BASE 98   /* + the index in resp_commands[] */
+#define TIMING_SLOTS 224
+
+enum timing_proto { TIMING_PROTO_TEXT, TIMING_PROTO_BINARY, TIMING_PROTO_RESP };
+
+struct timing_hist {
+    uint64_t count[TIMING_SLOTS][TIMING_BUCKETS];
+    uint64_t sum_us[TIMING_SLOTS]; /* microseconds in all */
+};
+
+struct slowlog;
+
+/* What a session measures with: its worker's histograms, the server's slow log and the client's
+ * address (for the slow log). Given to a session by proto_ops.meter; the pointers outlive it. */
+struct timing_meter {
+    struct timing_hist *hist;
+    struct slowlog *slowlog; /* NULL: none */
+    const char *addr;        /* "127.0.0.1:40000", as Redis's slow log shows a client */
+};
+
+/* Monotonic nanoseconds. */
+static inline uint64_t timing_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The bucket of a duration in microseconds. */
+static inline unsigned timing_bucket(uint64_t us)
+{
+    if (us <= 1)
+        return 0;
+    unsigned b = 64u - (unsigned)__builtin_clzll(us - 1); /* smallest b with 2^b >= us */
+    return b < TIMING_BUCKETS - 1 ? b : TIMING_BUCKETS - 1;
+}
+
+/* Counts one request of slot that took us microseconds (the worker's own thread). */
+static inline void timing_count(struct timing_hist *h, unsigned slot, uint64_t us)
+{
+    uint64_t *c = &h->count[slot][timing_bucket(us)];
+    __atomic_store_n(c, *c + 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&h->sum_us[slot], h->sum_us[slot] + us, __ATOMIC_RELAXED);
+}
+
+/* Adds h (another thread's live block: relaxed loads) into sum. */
+void timing_hist_add(struct timing_hist *sum, const struct timing_hist *h);
+
+/* The upper bound of bucket i in microseconds (UINT64_MAX for the last). */
+uint64_t timing_bucket_le_us(unsigned i);
+
+/* The protocol of a slot and, for memcached's text and binary slots, the command it counts (NULL for a
+ * slot no command uses, and for RESP's slots: their names are resp_command_name(slot -
+ * TIMING_RESP_BASE), protocol/resp/resp.h). */
+const char *timing_slot_name(unsigned slot, enum timing_proto *proto);
+
+/* The duration at quantile q (0 < q <= 1) of a histogram's buckets, in microseconds (the upper bound
+ * of the bucket it falls in); 0 when the counts are all zero. */
+uint64_t timing_quantile_us(const uint64_t *buckets, double q);
+
+#endif
