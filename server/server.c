@@ -44,6 +44,7 @@
 
 #include "protocol/auth.h"
 #include "protocol/mc/memcache.h"
+#include "protocol/slowlog.h"
 #include "server/server_internal.h"
 #include "server/snapshot_ctl.h"
 #include "storage/cache.h"
@@ -548,6 +549,17 @@ static bool setup_cluster(struct server *srv)
     return true;
 }
 
+/* The slow log every protocol writes to. Prints why and returns false on no memory. */
+static bool setup_slowlog(struct server *srv)
+{
+    srv->slowlog = slowlog_create();
+    if (srv->slowlog == NULL) {
+        fprintf(stderr, "failed to create the slow log: out of memory\n");
+        return false;
+    }
+    return true;
+}
+
 /* Runs the server with parsed settings until it is stopped; returns the process exit status. */
 int server_run(const struct settings *s)
 {
@@ -563,9 +575,9 @@ int server_run(const struct settings *s)
     atomic_store(&srv.verbose, s->verbose);
     pthread_mutex_init(&srv.stats_lock, NULL);
 
-    int rc = !setup_auth(&srv) || !setup_cluster(&srv) ? EXIT_FAILURE
-             : listen_open(&srv)                       ? start(&srv)
-                                                       : EXIT_OSERR;
+    int rc = !setup_auth(&srv) || !setup_cluster(&srv) || !setup_slowlog(&srv) ? EXIT_FAILURE
+             : listen_open(&srv)                                               ? start(&srv)
+                                                                               : EXIT_OSERR;
     if (rc == 0) {
         log_start(&srv);
         daemon_notify("READY=1\nSTATUS=serving");
@@ -581,5 +593,6 @@ int server_run(const struct settings *s)
         daemon_remove_pid(s);
     auth_destroy(&srv.auth);
     resp_cluster_free(&srv.cluster.cur);
+    slowlog_destroy(srv.slowlog);
     return rc;
 }
