@@ -222,7 +222,7 @@ class Page:
     def screenshot(self, path):
         height = self.eval("Math.ceil(document.querySelector('footer').getBoundingClientRect().bottom)")
         scale = float(os.environ.get("STATUS_PAGE_SCREENSHOT_SCALE", "1"))
-        data = self.call("Page.captureScreenshot", format="png",
+        data = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=True,
                          clip={"x": 0, "y": 0, "width": 1280, "height": height, "scale": scale})["data"]
         with open(path, "wb") as f:
             f.write(base64.b64decode(data))
