@@ -159,6 +159,40 @@ static int cluster_own_port(const struct settings *s)
     return s->resp_port > 0 ? s->resp_port : s->port;
 }
 
+/* Keeps a replaced topology until every worker has passed a sweep after its replacement (listener
+ * thread). */
+static void retire_cluster(struct server *srv, struct resp_cluster *old)
+{
+    if (old == NULL)
+        return;
+    old->retired_gen = atomic_fetch_add_explicit(&srv->cluster_gen, 1, memory_order_acq_rel) + 1;
+    old->retired = srv->cluster_retired;
+    srv->cluster_retired = old;
+}
+
+/* Frees the replaced topologies no worker can still be reading (listener thread, once a second). */
+static void free_retired_clusters(struct server *srv)
+{
+    uint64_t seen = UINT64_MAX;
+
+    if (srv->cluster_retired == NULL)
+        return;
+    for (unsigned i = 0; i < srv->nworkers; i++) {
+        uint64_t g = atomic_load_explicit(&srv->workers[i].seen_gen, memory_order_acquire);
+        seen = g < seen ? g : seen;
+    }
+    for (struct resp_cluster **p = &srv->cluster_retired; *p != NULL;) {
+        struct resp_cluster *c = *p;
+        if (c->retired_gen > seen) {
+            p = &c->retired;
+            continue;
+        }
+        *p = c->retired;
+        c->retired = NULL;
+        resp_cluster_free(&c);
+    }
+}
+
 /* SIGHUP: rereads the cluster topology file; a bad file leaves the topology in force and the reason
  * is logged whatever the verbosity. */
 static void reload_cluster(struct server *srv)
@@ -173,7 +207,7 @@ static void reload_cluster(struct server *srv)
         server_log(srv, 0, "SIGHUP: cluster topology not reloaded, the previous one stays: %s\n", err);
         return;
     }
-    resp_cluster_swap(&srv->cluster, c);
+    retire_cluster(srv, resp_cluster_swap(&srv->cluster, c));
     server_log(srv, 1, "SIGHUP: cluster topology reloaded: %zu nodes, %zu slots assigned\n", c->nnodes,
                c->assigned);
 }
@@ -227,6 +261,7 @@ static void on_clock(evutil_socket_t fd, short what, void *arg)
     time_t now = time(NULL);
     atomic_store_explicit(&srv->now, (int64_t)now, memory_order_relaxed);
     cache_clock_tick(srv->cache, now);
+    free_retired_clusters(srv);
 }
 
 /* Background expiry: a small batch per tick, each shard lock held only briefly by the cache; while an
@@ -544,7 +579,8 @@ static bool setup_cluster(struct server *srv)
     } else {
         return true;
     }
-    resp_cluster_swap(&srv->cluster, c);
+    resp_cluster_free(&srv->cluster.cur);
+    srv->cluster.cur = c;
     srv->resp_ctx.cluster = &srv->cluster;
     return true;
 }
@@ -593,6 +629,7 @@ int server_run(const struct settings *s)
         daemon_remove_pid(s);
     auth_destroy(&srv.auth);
     resp_cluster_free(&srv.cluster.cur);
+    resp_cluster_free(&srv.cluster_retired); /* the workers are gone */
     slowlog_destroy(srv.slowlog);
     return rc;
 }

@@ -170,6 +170,7 @@ struct worker {
     struct resp_stats resp;
     struct worker_stats ws;
     struct timing_hist *lat;   /* its requests' latency histograms (protocol/timing.h) */
+    _Atomic uint64_t seen_gen; /* srv->cluster_gen as of its last sweep, between two events */
     struct iovec *iov;         /* IOV_MAX scratch iovecs for writev */
     struct io_batch *batch; /* io_uring and its buffers; NULL: reads and writes are inline */
     struct conn_queue read_q;  /* readable connections: one recv each after the loop turn */
@@ -204,6 +205,10 @@ struct server {
     struct mc_context ctx;
     struct resp_context resp_ctx;
     struct resp_cluster_ref cluster; /* the cluster topology in force (cur NULL: not in cluster mode) */
+    /* Replaced topologies (chained by ->retired, newest first) waiting until every worker has seen
+     * cluster_gen reach their retired_gen (worker.seen_gen) before they are freed (listener thread). */
+    struct resp_cluster *cluster_retired;
+    _Atomic uint64_t cluster_gen;
     struct auth *auth;               /* the credentials (-Y, -S, --requirepass); NULL = none configured */
     struct evhttp *http;             /* --metrics-port's server; NULL = none */
     struct status *status;           /* its status page's history (server/status.c); NULL = none */

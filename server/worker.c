@@ -138,6 +138,9 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
 
+    /* between two events no session is inside a command: topologies replaced before now are unused */
+    atomic_store_explicit(&w->seen_gen, atomic_load_explicit(&w->srv->cluster_gen, memory_order_acquire),
+                          memory_order_release);
     for (struct conn *c = w->conns, *next; c != NULL; c = next) {
         next = c->next;
         conn_sweep(c, now);

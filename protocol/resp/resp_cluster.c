@@ -362,10 +362,11 @@ void resp_cluster_free(struct resp_cluster **cp)
 }
 
 /* See resp_cluster.h. */
-void resp_cluster_swap(struct resp_cluster_ref *r, struct resp_cluster *c)
+struct resp_cluster *resp_cluster_swap(struct resp_cluster_ref *r, struct resp_cluster *c)
 {
-    c->retired = __atomic_load_n(&r->cur, __ATOMIC_RELAXED);
+    struct resp_cluster *old = __atomic_load_n(&r->cur, __ATOMIC_RELAXED);
     __atomic_store_n(&r->cur, c, __ATOMIC_RELEASE);
+    return old;
 }
 
 /* ---- routing ---- */

@@ -37,6 +37,7 @@ struct resp_cluster {
     size_t assigned;                   /* slots with an owner */
     int16_t owner[RESP_CLUSTER_SLOTS]; /* node index, -1: nobody */
     struct resp_cluster *retired;      /* the server's list of replaced topologies */
+    uint64_t retired_gen;              /* on that list: the reload generation that replaced it */
 };
 
 /* Where a request goes, as Redis's getNodeByQuery decides it. */
@@ -81,7 +82,9 @@ static inline const struct resp_cluster *resp_cluster_get(const struct resp_clus
     return r == NULL ? NULL : __atomic_load_n(&r->cur, __ATOMIC_ACQUIRE);
 }
 
-/* Puts c in force; the old topology is kept on c's retired list (freed with c). */
-void resp_cluster_swap(struct resp_cluster_ref *r, struct resp_cluster *c);
+/* Puts c in force and returns the topology it replaces (NULL: none), which sessions on other threads
+ * may still be reading: the caller frees it once every one has finished the command it was running
+ * (server/server.c: a grace period seen by every worker). */
+struct resp_cluster *resp_cluster_swap(struct resp_cluster_ref *r, struct resp_cluster *c);
 
 #endif
