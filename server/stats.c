@@ -324,11 +324,24 @@ static const struct stat_line general_layout[] = {
 
 /* `stats clients` (cairn's): what each client may take and how often a bound was reached. */
 static const struct stat_line clients_layout[] = {
-    FIG("reply_pause_bytes"), FIG("reply_pauses"),     FIG("output_timeout"),  FIG("output_timeouts"),
-    FIG("request_timeout"),   FIG("request_timeouts"), FIG("idle_timeout"),    FIG("idle_kicks"),
-    FIG("read_buf_limit"),    FIG("read_buf_bytes"),   FIG("read_buf_oom"),    FIG("response_obj_oom"),
-    FIG("receiving_limit"),   FIG("receiving_bytes"),  FIG("receiving_waits"), FIG("receiving_stalls"),
+    FIG("reply_pause_bytes"),
+    FIG("reply_pauses"),
+    FIG("output_timeout"),
+    FIG("output_timeouts"),
+    FIG("request_timeout"),
+    FIG("request_timeouts"),
+    FIG("idle_timeout"),
+    FIG("idle_kicks"),
+    FIG("read_buf_limit"),
+    FIG("read_buf_bytes"),
+    FIG("read_buf_oom"),
+    FIG("response_obj_oom"),
+    FIG("receiving_limit"),
+    FIG("receiving_bytes"),
+    FIG("receiving_waits"),
+    FIG("receiving_stalls"),
     FIG("ref_overflows"),
+    FIG("receiving_waiting"), /* connections waiting now for the receiving budget */
 };
 /* clang-format on */
 
