@@ -8,10 +8,15 @@
  * CLOCK per class, which is reported honestly as memcached's "cold" segment (number_cold = number,
  * number_hot = number_warm = 0).
  *
- * Counters: the per-worker struct mc_stats and struct worker_stats blocks are summed on demand (each
- * written only by its own worker, read here with relaxed loads). `stats reset` never writes another
- * thread's counters: it stores the current sums as a baseline (under stats_lock) that later reports
- * subtract, and zeroes the cache's own counters with cache_stats_reset().
+ * Plain `stats` and `stats clients` are layouts over the table of figures (server/metrics.h): each
+ * line is a figure printed under its memcached name, a placeholder, or one of a few formatted lines,
+ * all from one metrics_collect(); INFO's figures come from the same reading (stats_resp_info).
+ *
+ * Counters: the per-worker struct mc_stats, struct worker_stats and struct resp_stats blocks are
+ * summed on demand (each written only by its own worker, read here with relaxed loads). `stats reset`
+ * never writes another thread's counters: it stores the current sums as a baseline (under
+ * stats_lock) that later reports subtract, and zeroes the cache's own counters with
+ * cache_stats_reset().
  *
  * Threads: called on whichever worker runs the `stats` request. `stats conns` walks every worker's
  * connection list under that worker's conns_lock.
@@ -21,7 +26,6 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -31,7 +35,6 @@
 #include "protocol/outq.h"
 #include "server/metrics.h"
 #include "server/server_internal.h"
-#include "server/snapshot_ctl.h"
 #include "storage/cache.h"
 #include "storage/hotkeys.h"
 
