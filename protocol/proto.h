@@ -103,4 +103,28 @@ struct proto_ops {
     void (*meter)(void *sess, const struct timing_meter *m);
 };
 
+/*
+ * Counter blocks (memcache.h's struct mc_stats, resp.h's struct resp_stats, the server's struct
+ * worker_stats) are plain runs of uint64_t words, declared from X-macro lists, one block per worker
+ * thread and written only by it. These two are the one sum and the one `stats reset` subtraction for
+ * all of them: proto_counters_add adds every word of t into sum, reading t with relaxed atomic loads
+ * (it may be another thread's live block); proto_counters_sub subtracts a baseline (wrapping as
+ * unsigned). size is the block's sizeof, a multiple of 8 (each block asserts it).
+ */
+static inline void proto_counters_add(void *sum, const void *t, size_t size)
+{
+    uint64_t *d = (uint64_t *)sum;
+    const uint64_t *s = (const uint64_t *)t;
+    for (size_t i = 0; i < size / sizeof(uint64_t); i++)
+        d[i] += __atomic_load_n(&s[i], __ATOMIC_RELAXED);
+}
+
+static inline void proto_counters_sub(void *a, const void *base, size_t size)
+{
+    uint64_t *d = (uint64_t *)a;
+    const uint64_t *s = (const uint64_t *)base;
+    for (size_t i = 0; i < size / sizeof(uint64_t); i++)
+        d[i] -= s[i];
+}
+
 #endif

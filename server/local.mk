@@ -16,6 +16,7 @@ cairn_SOURCES = \
 	server/stats.c \
 	server/metrics.c \
 	server/latency.h server/latency.c \
+	server/metrics_defs.c \
 	server/metrics.h \
 	server/http.c \
 	server/status.c \

@@ -2,11 +2,15 @@
  * metrics.h: every figure the server reports, declared once as data.
  *
  * struct metric_values is one reading of everything (the per-worker counter blocks summed with the
- * `stats reset` baseline taken off, the server's own counters and gauges, the cache's); metric_defs[]
- * names each figure once: its Prometheus name, type and help, its memcached `stats` name and the
- * `stats` block it is printed in, and where it lies in struct metric_values. The renderers (memcached's
- * `stats` commands block, /metrics) walk the table, and a test checks every `stats` line against it, so
- * no figure can be missing or stale in one view.
+ * `stats reset` baseline taken off, the server's own counters and gauges, the cache's, the process's);
+ * metric_defs[] (metrics_defs.c) names each figure once: its Prometheus name, type and help, its
+ * memcached `stats` name, its Redis INFO name, and where it lies in struct metric_values. The
+ * per-worker counters are declared by X-macro lists (MC_STATS_FIELDS, RESP_STATS_FIELDS,
+ * WORKER_STATS_FIELDS) that make both their structs and their table entries. Every view reads
+ * metrics_collect() and walks the table: /metrics and the status page print every entry, plain
+ * `stats` and `stats clients` print theirs by memcached name in memcached's order (server/stats.c's
+ * layouts), INFO takes those with an INFO name (resp_server_info_set). Tests check each name of the
+ * table against the `stats` and INFO replies, so no figure can be missing or stale in one view.
  *
  * Threads: metrics_collect() may run on any thread (it reads other threads' counters with relaxed
  * loads, as `stats` does).
@@ -40,31 +44,30 @@ struct metric_values {
     uint64_t conns_by_proto[METRIC_NPROTO]; /* METRIC_PROTO_NONE: no byte received yet */
     /* snapshots (all 0 without --snapshot-path) */
     uint64_t snapshot_enabled, snapshot_in_progress, snapshot_saves, snapshot_failures, snapshot_last_time,
-        snapshot_last_items, snapshot_last_bytes, snapshot_last_duration_us, snapshot_loaded_items;
+        snapshot_last_items, snapshot_last_bytes, snapshot_last_duration_us, snapshot_loaded_items,
+        snapshot_load_left_out, snapshot_load_duration_us;
+    const char *snapshot_last_status, *snapshot_load_status; /* NULL without --snapshot-path */
+    /* the process: the server's clock (Unix seconds) and CPU time used (getrusage, microseconds) */
+    uint64_t time_s, rusage_user_us, rusage_system_us;
 };
 
 enum metric_type { METRIC_COUNTER, METRIC_GAUGE };
-
-/* Which block of memcached's plain `stats` prints the figure through the table (the other blocks are
- * written in memcached's order by server/stats.c, which the test checks). */
-enum metric_mc_block {
-    METRIC_MC_NONE = 0,  /* not a `stats` line of its own, or printed by stats.c's hand-kept blocks */
-    METRIC_MC_COMMANDS,  /* cmd_get ... bytes_written, in table order */
-    METRIC_MC_COMMANDS_IF_IDLE /* ... printed only when -o idle_timeout is set (memcached's idle_kicks) */
-};
 
 struct metric_def {
     const char *name; /* Prometheus: cairn_<name> (counters end in _total) */
     enum metric_type type;
     const char *help;
-    const char *mc_name; /* memcached `stats` (or `stats clients`) name; NULL: none */
-    enum metric_mc_block mc_block;
-    size_t offset;       /* of a uint64_t in struct metric_values */
-    bool micros;         /* the value is in microseconds; Prometheus shows seconds */
+    const char *mc_name;   /* memcached `stats` (or `stats clients`) name; NULL: none */
+    const char *info_name; /* Redis INFO name (resp.h's RESP_INFO_FIGURES); NULL: none */
+    size_t offset;         /* of a uint64_t in struct metric_values */
+    bool micros;           /* the value is in microseconds; Prometheus shows seconds */
 };
 
 extern const struct metric_def metric_defs[];
 extern const size_t metric_ndefs;
+
+/* The definition whose memcached name is mc_name; NULL when none is. */
+const struct metric_def *metric_by_mc_name(const char *mc_name);
 
 /* Reads every figure. */
 void metrics_collect(struct server *srv, struct metric_values *v);

@@ -70,18 +70,37 @@ enum conn_state {
     CONN_CLOSING      /* flushing its last output before closing */
 };
 
-/* Per-worker counters the protocol's struct mc_stats has no field for. */
+/*
+ * Per-worker counters the protocol's struct mc_stats has no field for, declared once: X(field, metric,
+ * stats, help) with metric the Prometheus name (cairn_<metric>_total), stats memcached's `stats` /
+ * `stats clients` name and help a sentence for /metrics. The list makes struct worker_stats and the
+ * entries of the table of figures (server/metrics_defs.c).
+ */
+#define WORKER_STATS_FIELDS(X)                                                                               \
+    X(conn_yields, "conn_yields", "conn_yields",                                                             \
+      "Reads cut short by -R so that other connections get a turn.")                                         \
+    X(reply_pauses, "reply_pauses", "reply_pauses",                                                          \
+      "Requests held back because the connection's replies went unread.")                                    \
+    X(idle_kicks, "idle_kicks", "idle_kicks", "Connections closed for idling past -o idle_timeout.")         \
+    X(request_timeouts, "request_timeouts", "request_timeouts",                                              \
+      "Connections closed mid-request by --request-timeout.")                                                \
+    X(output_timeouts, "output_timeouts", "output_timeouts",                                                 \
+      "Connections closed because their replies went unread (--output-timeout).")                            \
+    X(read_buf_oom, "read_buf_oom", "read_buf_oom",                                                          \
+      "Connections refused a longer read buffer (--read-buf-limit).")                                        \
+    X(response_obj_oom, "response_obj_oom", "response_obj_oom",                                              \
+      "Connections closed because a reply could not be allocated.")                                          \
+    X(receive_waits, "receive_waits", "receiving_waits",                                                     \
+      "Storage requests held back until the receiving budget had room.")                                     \
+    X(receive_stalls, "receive_stalls", "receiving_stalls",                                                  \
+      "Uploads closed for sending nothing while others waited for the receiving budget.")
+
 struct worker_stats {
-    uint64_t conn_yields;      /* reads cut short by -R so other connections get a turn */
-    uint64_t reply_pauses;     /* requests held back because the connection's replies were unread */
-    uint64_t idle_kicks;       /* connections closed by -o idle_timeout (memcached's name) */
-    uint64_t request_timeouts; /* connections closed mid-request by --request-timeout */
-    uint64_t output_timeouts;  /* connections closed because their replies went unread (--output-timeout) */
-    uint64_t read_buf_oom;     /* connections refused a longer read buffer (memcached's name) */
-    uint64_t response_obj_oom; /* connections closed because a reply could not be allocated */
-    uint64_t receive_waits;    /* storage lines held back until the receiving budget had room */
-    uint64_t receive_stalls;   /* uploads closed for sending nothing while others waited for budget */
+#define WORKER_STATS_FIELD(field, metric, stats, help) uint64_t field;
+    WORKER_STATS_FIELDS(WORKER_STATS_FIELD)
+#undef WORKER_STATS_FIELD
 };
+_Static_assert(sizeof(struct worker_stats) % sizeof(uint64_t) == 0, "worker_stats holds only uint64_t");
 
 /* Reply backpressure per connection (mc_context.out_pause): requests stop running while the unsent
  * replies weigh CONN_OUT_PAUSE (outq_weight) and start again once they are down to CONN_OUT_RESUME. */

@@ -8,10 +8,15 @@
  * CLOCK per class, which is reported honestly as memcached's "cold" segment (number_cold = number,
  * number_hot = number_warm = 0).
  *
- * Counters: the per-worker struct mc_stats and struct worker_stats blocks are summed on demand (each
- * written only by its own worker, read here with relaxed loads). `stats reset` never writes another
- * thread's counters: it stores the current sums as a baseline (under stats_lock) that later reports
- * subtract, and zeroes the cache's own counters with cache_stats_reset().
+ * Plain `stats` and `stats clients` are layouts over the table of figures (server/metrics.h): each
+ * line is a figure printed under its memcached name, a placeholder, or one of a few formatted lines,
+ * all from one metrics_collect(); INFO's figures come from the same reading (stats_resp_info).
+ *
+ * Counters: the per-worker struct mc_stats, struct worker_stats and struct resp_stats blocks are
+ * summed on demand (each written only by its own worker, read here with relaxed loads). `stats reset`
+ * never writes another thread's counters: it stores the current sums as a baseline (under
+ * stats_lock) that later reports subtract, and zeroes the cache's own counters with
+ * cache_stats_reset().
  *
  * Threads: called on whichever worker runs the `stats` request. `stats conns` walks every worker's
  * connection list under that worker's conns_lock.
@@ -21,7 +26,6 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -31,7 +35,6 @@
 #include "protocol/outq.h"
 #include "server/metrics.h"
 #include "server/server_internal.h"
-#include "server/snapshot_ctl.h"
 #include "storage/cache.h"
 #include "storage/hotkeys.h"
 
@@ -46,36 +49,15 @@ struct resettable {
     uint64_t total_conns, rejected_conns, listen_disabled;
 };
 
-#define WS_WORDS (sizeof(struct worker_stats) / sizeof(uint64_t))
-_Static_assert(sizeof(struct worker_stats) % sizeof(uint64_t) == 0, "worker_stats holds only uint64_t");
-
-/* Adds every counter of t (another thread's live block: relaxed loads) into sum. */
-static void worker_stats_add(struct worker_stats *sum, const struct worker_stats *t)
+/* Adds every worker's counter blocks into r (each another thread's live block: relaxed loads). */
+static void add_workers(struct server *srv, struct resettable *r)
 {
-    uint64_t *d = (uint64_t *)sum;
-    const uint64_t *s = (const uint64_t *)t;
-    for (size_t i = 0; i < WS_WORDS; i++)
-        d[i] += __atomic_load_n(&s[i], __ATOMIC_RELAXED);
-}
-
-/* Subtracts the `stats reset` baseline. */
-static void worker_stats_sub(struct worker_stats *a, const struct worker_stats *base)
-{
-    uint64_t *d = (uint64_t *)a;
-    const uint64_t *s = (const uint64_t *)base;
-    for (size_t i = 0; i < WS_WORDS; i++)
-        d[i] -= s[i];
-}
-
-#define RS_WORDS (sizeof(struct resp_stats) / sizeof(uint64_t))
-_Static_assert(sizeof(struct resp_stats) % sizeof(uint64_t) == 0, "resp_stats holds only uint64_t");
-
-static void resp_stats_sub(struct resp_stats *a, const struct resp_stats *base)
-{
-    uint64_t *d = (uint64_t *)a;
-    const uint64_t *s = (const uint64_t *)base;
-    for (size_t i = 0; i < RS_WORDS; i++)
-        d[i] -= s[i];
+    for (unsigned i = 0; i < srv->nworkers; i++) {
+        struct worker *w = &srv->workers[i];
+        proto_counters_add(&r->mc, &w->mc, sizeof(r->mc));
+        proto_counters_add(&r->ws, &w->ws, sizeof(r->ws));
+        proto_counters_add(&r->resp, &w->resp, sizeof(r->resp));
+    }
 }
 
 /* Sums every worker's counters and subtracts the `stats reset` baseline; memcached's auth_cmds and
@@ -83,20 +65,15 @@ static void resp_stats_sub(struct resp_stats *a, const struct resp_stats *base)
 static void sum_counters(struct server *srv, struct resettable *r)
 {
     memset(r, 0, sizeof(*r));
-    for (unsigned i = 0; i < srv->nworkers; i++) {
-        struct worker *w = &srv->workers[i];
-        mc_stats_add(&r->mc, &w->mc);
-        worker_stats_add(&r->ws, &w->ws);
-        resp_stats_add(&r->resp, &w->resp);
-    }
+    add_workers(srv, r);
     r->total_conns = atomic_load_explicit(&srv->total_conns, memory_order_relaxed);
     r->rejected_conns = atomic_load_explicit(&srv->rejected_conns, memory_order_relaxed);
     r->listen_disabled = atomic_load_explicit(&srv->listen_disabled_num, memory_order_relaxed);
 
     pthread_mutex_lock(&srv->stats_lock);
-    mc_stats_sub(&r->mc, &srv->base_mc);
-    worker_stats_sub(&r->ws, &srv->base_ws);
-    resp_stats_sub(&r->resp, &srv->base_resp);
+    proto_counters_sub(&r->mc, &srv->base_mc, sizeof(r->mc));
+    proto_counters_sub(&r->ws, &srv->base_ws, sizeof(r->ws));
+    proto_counters_sub(&r->resp, &srv->base_resp, sizeof(r->resp));
     r->total_conns -= srv->base_total_conns;
     r->rejected_conns -= srv->base_rejected_conns;
     r->listen_disabled -= srv->base_listen_disabled;
@@ -126,11 +103,7 @@ static void reset_counters(struct server *srv)
     struct resettable now;
 
     memset(&now, 0, sizeof(now));
-    for (unsigned i = 0; i < srv->nworkers; i++) {
-        mc_stats_add(&now.mc, &srv->workers[i].mc);
-        worker_stats_add(&now.ws, &srv->workers[i].ws);
-        resp_stats_add(&now.resp, &srv->workers[i].resp);
-    }
+    add_workers(srv, &now);
     pthread_mutex_lock(&srv->stats_lock);
     srv->base_mc = now.mc;
     srv->base_ws = now.ws;
@@ -154,148 +127,256 @@ static void stat_str(struct outq *out, const char *name, const char *v)
     outq_printf(out, "STAT %s %s\r\n", name, v);
 }
 
-/* pid ... connection_structures. */
-static void general_process(struct server *srv, const struct resettable *r, struct outq *out)
-{
-    struct rusage ru;
-    int64_t now = atomic_load_explicit(&srv->now, memory_order_relaxed);
+/* ---- plain `stats` and `stats clients`: layouts over the table of figures ---- */
 
-    getrusage(RUSAGE_SELF, &ru);
-    stat_u64(out, "pid", (uint64_t)getpid());
-    stat_u64(out, "uptime", (uint64_t)(now - (int64_t)srv->started));
-    stat_u64(out, "time", (uint64_t)now);
-    stat_str(out, "version", CAIRN_PROTOCOL_VERSION);
-    stat_str(out, "libevent", event_get_version());
-    stat_u64(out, "pointer_size", 8 * sizeof(void *));
-    outq_printf(out, "STAT rusage_user %ld.%06ld\r\n", (long)ru.ru_utime.tv_sec, (long)ru.ru_utime.tv_usec);
-    outq_printf(out, "STAT rusage_system %ld.%06ld\r\n", (long)ru.ru_stime.tv_sec, (long)ru.ru_stime.tv_usec);
-    stat_u64(out, "max_connections", srv->settings->maxconns);
-    stat_u64(out, "curr_connections", atomic_load_explicit(&srv->curr_conns, memory_order_relaxed));
-    stat_u64(out, "total_connections", r->total_conns);
-    stat_u64(out, "rejected_connections", r->rejected_conns);
-    stat_u64(out, "connection_structures", atomic_load_explicit(&srv->conn_structs, memory_order_relaxed));
-    /* cairn has no response-object or read-buffer pools (memcached 1.6's): the counts and the
-     * out-of-memory refusals are real, the pool figures 0 except read_buf_bytes (grown buffers) */
-    stat_u64(out, "response_obj_oom", r->ws.response_obj_oom);
-    stat_u64(out, "response_obj_count", 0);
-    stat_u64(out, "response_obj_bytes", 0);
-    stat_u64(out, "read_buf_count", 0);
-    stat_u64(out, "read_buf_bytes", atomic_load_explicit(&srv->rbuf_extra, memory_order_relaxed));
-    stat_u64(out, "read_buf_bytes_free", 0);
-    stat_u64(out, "read_buf_oom", r->ws.read_buf_oom);
-    stat_u64(out, "reserved_fds", 0);
+/* The lines that are neither a figure of the table nor a placeholder: identity and text. */
+static void line_pid(struct outq *out, const char *name, const struct metric_values *v)
+{
+    (void)v;
+    stat_u64(out, name, (uint64_t)getpid());
 }
 
-/* cmd_get ... bytes_written: the summed protocol counters, from the metrics table (server/metrics.c). */
-static void general_commands(const struct server *srv, const struct resettable *r, struct outq *out)
+static void line_time(struct outq *out, const char *name, const struct metric_values *v)
+{
+    stat_u64(out, name, v->time_s);
+}
+
+static void line_version(struct outq *out, const char *name, const struct metric_values *v)
+{
+    (void)v;
+    stat_str(out, name, CAIRN_PROTOCOL_VERSION);
+}
+
+static void line_libevent(struct outq *out, const char *name, const struct metric_values *v)
+{
+    (void)v;
+    stat_str(out, name, event_get_version());
+}
+
+static void line_pointer_size(struct outq *out, const char *name, const struct metric_values *v)
+{
+    (void)v;
+    stat_u64(out, name, 8 * sizeof(void *));
+}
+
+/* Seconds with six decimals, as memcached prints rusage. */
+static void stat_micros(struct outq *out, const char *name, uint64_t us)
+{
+    outq_printf(out, "STAT %s %" PRIu64 ".%06" PRIu64 "\r\n", name, us / 1000000, us % 1000000);
+}
+
+static void line_rusage_user(struct outq *out, const char *name, const struct metric_values *v)
+{
+    stat_micros(out, name, v->rusage_user_us);
+}
+
+static void line_rusage_system(struct outq *out, const char *name, const struct metric_values *v)
+{
+    stat_micros(out, name, v->rusage_system_us);
+}
+
+static void line_snapshot_last_status(struct outq *out, const char *name, const struct metric_values *v)
+{
+    stat_str(out, name, v->snapshot_last_status);
+}
+
+static void line_snapshot_load_status(struct outq *out, const char *name, const struct metric_values *v)
+{
+    stat_str(out, name, v->snapshot_load_status);
+}
+
+/* When a line is printed: always, only with -o idle_timeout set (memcached's idle_kicks), only with
+ * --snapshot-path (cairn's own lines after memcached's). */
+enum stat_when { STAT_ALWAYS = 0, STAT_IF_IDLE_TIMEOUT, STAT_IF_SNAPSHOT };
+
+/* One line of a layout: a figure of the table, printed under its memcached name (fn NULL, zero
+ * false); a placeholder printed as 0 (zero true); or a line of its own (fn). */
+struct stat_line {
+    const char *name;
+    enum stat_when when;
+    bool zero;
+    void (*fn)(struct outq *out, const char *name, const struct metric_values *v);
+};
+
+/* The layouts' entries, one after another, grouped as memcached prints them. */
+/* clang-format off */
+#define FIG(n)          {n, STAT_ALWAYS, false, NULL}
+#define ZERO(n)         {n, STAT_ALWAYS, true, NULL}
+#define LINE(n, f)      {n, STAT_ALWAYS, false, f}
+#define IDLE(n)         {n, STAT_IF_IDLE_TIMEOUT, false, NULL}
+#define SNAP(n)         {n, STAT_IF_SNAPSHOT, false, NULL}
+#define SNAP_LINE(n, f) {n, STAT_IF_SNAPSHOT, false, f}
+
+/* Plain `stats`: memcached 1.6.18's names in its order, then cairn's snapshot lines. */
+static const struct stat_line general_layout[] = {
+    LINE("pid", line_pid),
+    FIG("uptime"),
+    LINE("time", line_time),
+    LINE("version", line_version),
+    LINE("libevent", line_libevent),
+    LINE("pointer_size", line_pointer_size),
+    LINE("rusage_user", line_rusage_user),
+    LINE("rusage_system", line_rusage_system),
+    FIG("max_connections"),
+    FIG("curr_connections"),
+    FIG("total_connections"),
+    FIG("rejected_connections"),
+    FIG("connection_structures"),
+    /* cairn has no response-object or read-buffer pools (memcached 1.6's): the counts and the
+     * out-of-memory refusals are real, the pool figures 0 except read_buf_bytes (grown buffers) */
+    FIG("response_obj_oom"),
+    ZERO("response_obj_count"),
+    ZERO("response_obj_bytes"),
+    ZERO("read_buf_count"),
+    FIG("read_buf_bytes"),
+    ZERO("read_buf_bytes_free"),
+    FIG("read_buf_oom"),
+    ZERO("reserved_fds"),
+    /* the commands block */
+    FIG("cmd_get"),
+    FIG("cmd_set"),
+    FIG("cmd_flush"),
+    FIG("cmd_touch"),
+    FIG("cmd_meta"),
+    FIG("get_hits"),
+    FIG("get_misses"),
+    FIG("get_expired"),
+    FIG("get_flushed"),
+    FIG("delete_misses"),
+    FIG("delete_hits"),
+    FIG("incr_misses"),
+    FIG("incr_hits"),
+    FIG("decr_misses"),
+    FIG("decr_hits"),
+    FIG("cas_misses"),
+    FIG("cas_hits"),
+    FIG("cas_badval"),
+    FIG("touch_hits"),
+    FIG("touch_misses"),
+    FIG("store_too_large"),
+    FIG("store_no_memory"),
+    FIG("auth_cmds"),
+    FIG("auth_errors"),
+    IDLE("idle_kicks"),
+    FIG("bytes_read"),
+    FIG("bytes_written"),
+    /* server state */
+    FIG("limit_maxbytes"),
+    FIG("accepting_conns"),
+    FIG("listen_disabled_num"),
+    ZERO("time_in_listen_disabled_us"), /* placeholder: not measured */
+    FIG("threads"),
+    FIG("conn_yields"),
+    FIG("hash_power_level"),
+    FIG("hash_bytes"),
+    FIG("hash_is_expanding"),
+    /* the page mover; placeholders: cairn moves pages inline (no mover thread, no chunked items) */
+    FIG("slab_reassign_rescues"),
+    ZERO("slab_reassign_chunk_rescues"),
+    ZERO("slab_reassign_evictions_nomem"),
+    ZERO("slab_reassign_inline_reclaim"),
+    FIG("slab_reassign_busy_items"),
+    ZERO("slab_reassign_busy_deletes"),
+    ZERO("slab_reassign_running"),
+    FIG("slabs_moved"),
+    /* placeholders: no LRU crawler, no LRU maintainer, no log watchers, no NAPI */
+    ZERO("lru_crawler_running"),
+    ZERO("lru_crawler_starts"),
+    ZERO("lru_maintainer_juggles"),
+    ZERO("malloc_fails"),
+    ZERO("log_worker_dropped"),
+    ZERO("log_worker_written"),
+    ZERO("log_watcher_skipped"),
+    ZERO("log_watcher_sent"),
+    ZERO("log_watchers"),
+    ZERO("unexpected_napi_ids"),
+    ZERO("round_robin_fallback"),
+    /* the cache */
+    FIG("bytes"),
+    FIG("curr_items"),
+    FIG("total_items"),
+    FIG("slab_global_page_pool"),
+    FIG("expired_unfetched"),
+    FIG("evicted_unfetched"),
+    FIG("evicted_active"),
+    FIG("evictions"),
+    FIG("reclaimed"),
+    /* placeholders: no LRU crawler, no segmented LRU (nothing moves between segments) */
+    ZERO("crawler_reclaimed"),
+    ZERO("crawler_items_checked"),
+    ZERO("lrutail_reflocked"),
+    ZERO("moves_to_cold"),
+    ZERO("moves_to_warm"),
+    ZERO("moves_within_lru"),
+    ZERO("direct_reclaims"),
+    ZERO("lru_bumps_dropped"),
+    /* cairn's own, only with --snapshot-path: the last save and the start-up load */
+    SNAP("snapshot_in_progress"),
+    SNAP("snapshot_saves"),
+    SNAP("snapshot_failures"),
+    SNAP("snapshot_last_time"),
+    SNAP_LINE("snapshot_last_status", line_snapshot_last_status),
+    SNAP("snapshot_last_items"),
+    SNAP("snapshot_last_bytes"),
+    SNAP("snapshot_last_duration_us"),
+    SNAP_LINE("snapshot_load_status", line_snapshot_load_status),
+    SNAP("snapshot_loaded_items"),
+    SNAP("snapshot_load_left_out"),
+    SNAP("snapshot_load_duration_us"),
+};
+
+/* `stats clients` (cairn's): what each client may take and how often a bound was reached. */
+static const struct stat_line clients_layout[] = {
+    FIG("reply_pause_bytes"),
+    FIG("reply_pauses"),
+    FIG("output_timeout"),
+    FIG("output_timeouts"),
+    FIG("request_timeout"),
+    FIG("request_timeouts"),
+    FIG("idle_timeout"),
+    FIG("idle_kicks"),
+    FIG("read_buf_limit"),
+    FIG("read_buf_bytes"),
+    FIG("read_buf_oom"),
+    FIG("response_obj_oom"),
+    FIG("receiving_limit"),
+    FIG("receiving_bytes"),
+    FIG("receiving_waits"),
+    FIG("receiving_stalls"),
+    FIG("ref_overflows"),
+    FIG("receiving_waiting"), /* connections waiting now for the receiving budget */
+};
+/* clang-format on */
+
+/* Prints a layout from one reading of the figures. A figure's name not in the table would be a
+ * mistake of the layout: it prints nothing, and test_differential (memcached's names) and
+ * test_metrics (`stats clients`) miss the line. */
+static void render(struct server *srv, const struct stat_line *lines, size_t n, struct outq *out)
 {
     struct metric_values v;
 
-    memset(&v, 0, sizeof(v));
-    v.mc = r->mc;
-    v.ws = r->ws;
-    v.resp = r->resp;
-    for (size_t i = 0; i < metric_ndefs; i++) {
-        const struct metric_def *d = &metric_defs[i];
-        if (d->mc_block == METRIC_MC_COMMANDS ||
-            (d->mc_block == METRIC_MC_COMMANDS_IF_IDLE && srv->settings->idle_timeout != 0))
-            stat_u64(out, d->mc_name, metric_value(&v, d));
+    metrics_collect(srv, &v);
+    for (size_t i = 0; i < n; i++) {
+        const struct stat_line *l = &lines[i];
+        if ((l->when == STAT_IF_IDLE_TIMEOUT && v.idle_timeout_s == 0) ||
+            (l->when == STAT_IF_SNAPSHOT && v.snapshot_enabled == 0))
+            continue;
+        if (l->fn != NULL) {
+            l->fn(out, l->name, &v);
+        } else if (l->zero) {
+            stat_u64(out, l->name, 0);
+        } else {
+            const struct metric_def *d = metric_by_mc_name(l->name);
+            if (d != NULL)
+                stat_u64(out, l->name, metric_value(&v, d));
+        }
     }
-}
-
-/* Prints each name with value 0 (placeholders for machinery cairn does not have). */
-static void stat_zeroes(struct outq *out, const char *const *names, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        stat_u64(out, names[i], 0);
-}
-
-/* slab_reassign_* ... round_robin_fallback: the page mover, crawler, maintainer and logger. */
-static void general_machinery(const struct cache_stats *cs, struct outq *out)
-{
-    /* placeholders: cairn moves pages inline (no mover thread, no chunked items) */
-    static const char *const mover[] = {"slab_reassign_chunk_rescues", "slab_reassign_evictions_nomem",
-                                        "slab_reassign_inline_reclaim"};
-    static const char *const mover2[] = {"slab_reassign_busy_deletes", "slab_reassign_running"};
-    /* placeholders: no LRU crawler, no LRU maintainer, no log watchers, no NAPI */
-    static const char *const idle[] = {
-        "lru_crawler_running", "lru_crawler_starts",  "lru_maintainer_juggles", "malloc_fails",
-        "log_worker_dropped",  "log_worker_written",  "log_watcher_skipped",    "log_watcher_sent",
-        "log_watchers",        "unexpected_napi_ids", "round_robin_fallback"};
-
-    stat_u64(out, "slab_reassign_rescues", cs->rescues);
-    stat_zeroes(out, mover, sizeof(mover) / sizeof(mover[0]));
-    stat_u64(out, "slab_reassign_busy_items", cs->busy_items);
-    stat_zeroes(out, mover2, sizeof(mover2) / sizeof(mover2[0]));
-    stat_u64(out, "slabs_moved", cs->slabs_moved);
-    stat_zeroes(out, idle, sizeof(idle) / sizeof(idle[0]));
-}
-
-/* limit_maxbytes ... lru_bumps_dropped: server state and the cache's figures. */
-static void general_cache(struct server *srv, const struct resettable *r, struct outq *out)
-{
-    /* placeholders: no LRU crawler, no segmented LRU (nothing moves between segments) */
-    static const char *const lru[] = {
-        "crawler_reclaimed", "crawler_items_checked", "lrutail_reflocked", "moves_to_cold",
-        "moves_to_warm",     "moves_within_lru",      "direct_reclaims",   "lru_bumps_dropped"};
-    struct cache_stats cs;
-
-    memset(&cs, 0, sizeof(cs));
-    cache_stats_get(srv->cache, &cs);
-    stat_u64(out, "limit_maxbytes", cs.limit_maxbytes);
-    stat_u64(out, "accepting_conns", atomic_load(&srv->accepting) ? 1 : 0);
-    stat_u64(out, "listen_disabled_num", r->listen_disabled);
-    stat_u64(out, "time_in_listen_disabled_us", 0); /* placeholder: not measured */
-    stat_u64(out, "threads", srv->nworkers);
-    stat_u64(out, "conn_yields", r->ws.conn_yields);
-    stat_u64(out, "hash_power_level", cs.hash_power_level);
-    stat_u64(out, "hash_bytes", cs.hash_bytes);
-    stat_u64(out, "hash_is_expanding", cs.hash_is_expanding);
-    general_machinery(&cs, out);
-    stat_u64(out, "bytes", cs.bytes);
-    stat_u64(out, "curr_items", cs.curr_items);
-    stat_u64(out, "total_items", cs.total_items);
-    stat_u64(out, "slab_global_page_pool", cs.pool_pages);
-    stat_u64(out, "expired_unfetched", cs.expired_unfetched);
-    stat_u64(out, "evicted_unfetched", cs.evicted_unfetched);
-    stat_u64(out, "evicted_active", cs.evicted_active);
-    stat_u64(out, "evictions", cs.evictions);
-    stat_u64(out, "reclaimed", cs.reclaimed);
-    stat_zeroes(out, lru, sizeof(lru) / sizeof(lru[0]));
-}
-
-/* cairn's own lines after memcached's, only with --snapshot-path: the last save and the start-up load. */
-static void general_snapshot(struct server *srv, struct outq *out)
-{
-    struct snapshot_ctl_stats st;
-
-    if (srv->snapshot == NULL)
-        return;
-    snapshot_ctl_stats(srv->snapshot, &st);
-    stat_u64(out, "snapshot_in_progress", st.in_progress ? 1 : 0);
-    stat_u64(out, "snapshot_saves", st.saves);
-    stat_u64(out, "snapshot_failures", st.failures);
-    stat_u64(out, "snapshot_last_time", (uint64_t)st.last_time);
-    stat_str(out, "snapshot_last_status", st.last_status);
-    stat_u64(out, "snapshot_last_items", st.last_items);
-    stat_u64(out, "snapshot_last_bytes", st.last_bytes);
-    stat_u64(out, "snapshot_last_duration_us", st.last_duration_us);
-    stat_str(out, "snapshot_load_status", st.load_status);
-    stat_u64(out, "snapshot_loaded_items", st.loaded_items);
-    stat_u64(out, "snapshot_load_left_out", st.load_left_out);
-    stat_u64(out, "snapshot_load_duration_us", st.load_duration_us);
 }
 
 /* Plain `stats`. */
 static void stats_general(struct server *srv, struct outq *out)
 {
-    struct resettable r;
-
-    sum_counters(srv, &r);
-    general_process(srv, &r, out);
-    general_commands(srv, &r, out);
-    general_cache(srv, &r, out);
-    general_snapshot(srv, out);
+    render(srv, general_layout, sizeof(general_layout) / sizeof(general_layout[0]), out);
 }
 
 /* stats settings, part 1: maxbytes ... hashpower_init. */
@@ -566,30 +647,10 @@ static void stats_hotkeys(struct server *srv, struct outq *out)
     }
 }
 
-/* `stats clients` (cairn's): what each client may take and how often a bound was reached. */
+/* `stats clients` (cairn's). */
 static void stats_clients(struct server *srv, struct outq *out)
 {
-    const struct settings *s = srv->settings;
-    struct resettable r;
-
-    sum_counters(srv, &r);
-    stat_u64(out, "reply_pause_bytes", CONN_OUT_PAUSE);
-    stat_u64(out, "reply_pauses", r.ws.reply_pauses);
-    stat_u64(out, "output_timeout", s->output_timeout);
-    stat_u64(out, "output_timeouts", r.ws.output_timeouts);
-    stat_u64(out, "request_timeout", s->request_timeout);
-    stat_u64(out, "request_timeouts", r.ws.request_timeouts);
-    stat_u64(out, "idle_timeout", s->idle_timeout);
-    stat_u64(out, "idle_kicks", r.ws.idle_kicks);
-    stat_u64(out, "read_buf_limit", s->read_buf_limit);
-    stat_u64(out, "read_buf_bytes", atomic_load_explicit(&srv->rbuf_extra, memory_order_relaxed));
-    stat_u64(out, "read_buf_oom", r.ws.read_buf_oom);
-    stat_u64(out, "response_obj_oom", r.ws.response_obj_oom);
-    stat_u64(out, "receiving_limit", srv->ctx.recv_limit);
-    stat_u64(out, "receiving_bytes", atomic_load_explicit(&srv->recv_bytes, memory_order_relaxed));
-    stat_u64(out, "receiving_waits", r.ws.receive_waits);
-    stat_u64(out, "receiving_stalls", r.ws.receive_stalls);
-    stat_u64(out, "ref_overflows", cache_ref_overflows(srv->cache));
+    render(srv, clients_layout, sizeof(clients_layout) / sizeof(clients_layout[0]), out);
 }
 
 /* The protocol's mc_stats_fn: answers `stats` and its groups; arg is the struct server. */
@@ -641,55 +702,52 @@ static uint64_t process_rss(void)
     return (uint64_t)rss * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
-/* See resp.h (resp_info_fn): what the server knows, for INFO and CONFIG (any thread). */
+/* INFO's figures that are sums or combinations of the table's, so that no one entry of the table can
+ * carry their INFO name: Redis has one keyspace and counts every command, hit, miss and expiry in
+ * it, and cairn's keyspace is shared by both protocols, so INFO adds memcached's counters (and the
+ * cache's reclaimed expiries) to RESP's; used_memory is the slab pages handed out and the hash table. */
+static void info_sums(const struct metric_values *v, struct resp_server_info *o)
+{
+    o->total_commands = v->resp.commands + v->mc.cmd_get + v->mc.cmd_set + v->mc.cmd_touch + v->mc.cmd_flush;
+    o->keyspace_hits = v->resp.keyspace_hits + v->mc.get_hits;
+    o->keyspace_misses = v->resp.keyspace_misses + v->mc.get_misses;
+    o->expired_keys = v->cache.reclaimed + v->resp.expired_keys;
+    o->used_memory = v->cache.total_malloced + v->cache.hash_bytes;
+}
+
+/* See resp.h (resp_info_fn): what the server knows, for INFO and CONFIG (any thread). The figures
+ * INFO shows as they are come from the table by their INFO names; the rest are sums (info_sums),
+ * identity, settings and the wall clock (uptime_in_seconds is read at the call, as Redis does, where
+ * the table's uptime follows the server's once-a-second clock). */
 void stats_resp_info(void *server, struct resp_server_info *o)
 {
     struct server *srv = server;
     const struct settings *s = srv->settings;
-    struct resettable r;
-    struct cache_stats cs;
+    struct metric_values v;
     struct timespec ts;
 
     memset(o, 0, sizeof(*o));
-    memset(&cs, 0, sizeof(cs));
-    sum_counters(srv, &r);
-    cache_stats_get(srv->cache, &cs);
+    metrics_collect(srv, &v);
+    for (size_t i = 0; i < metric_ndefs; i++)
+        if (metric_defs[i].info_name != NULL)
+            resp_server_info_set(o, metric_defs[i].info_name, metric_value(&v, &metric_defs[i]));
+    info_sums(&v, o);
     clock_gettime(CLOCK_REALTIME, &ts);
     o->version = CAIRN_VERSION;
     o->process_id = (int64_t)getpid();
     o->tcp_port = s->resp_port >= 0 ? s->resp_port : s->port;
     o->uptime_s = (int64_t)(time(NULL) - srv->started);
     o->unix_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-    o->connected_clients = atomic_load_explicit(&srv->curr_conns, memory_order_relaxed);
-    o->total_connections = r.total_conns;
-    o->rejected_connections = r.rejected_conns;
-    o->maxclients = s->maxconns;
     o->used_memory_rss = process_rss();
-    o->maxmemory = cs.limit_maxbytes;
-    o->total_commands = r.resp.commands + r.mc.cmd_get + r.mc.cmd_set + r.mc.cmd_touch + r.mc.cmd_flush;
-    o->keyspace_hits = r.resp.keyspace_hits + r.mc.get_hits;
-    o->keyspace_misses = r.resp.keyspace_misses + r.mc.get_misses;
-    o->evicted_keys = cs.evictions;
-    o->expired_keys = cs.reclaimed + r.resp.expired_keys;
-    o->net_input_bytes = r.mc.bytes_read;
-    o->net_output_bytes = r.mc.bytes_written;
-    o->keys = cs.curr_items;
-    o->expires = cs.expires;
-    o->used_memory = cs.total_malloced + cs.hash_bytes; /* slab pages handed out and the hash table */
-    o->error_replies = r.resp.errors;
-    o->acl_denied_auth = r.resp.auth_errors;
-    o->acl_denied_cmd = r.resp.denied_cmds;
     o->snapshot_interval_s = s->snapshot_path != NULL ? s->snapshot_interval : 0;
     o->bind = srv->resp_bind;
     o->threads = srv->nworkers;
     o->timeout_s = s->idle_timeout;
-    if (srv->snapshot != NULL) {
-        struct snapshot_ctl_stats st;
-        snapshot_ctl_stats(srv->snapshot, &st);
+    if (v.snapshot_enabled) {
         o->snapshot_enabled = true;
-        o->snapshot_in_progress = st.in_progress;
-        o->last_save_ok = st.failures == 0 || strcmp(st.last_status, "ok") == 0;
-        o->last_save_unix = st.last_time;
+        o->snapshot_in_progress = v.snapshot_in_progress != 0;
+        o->last_save_ok = v.snapshot_failures == 0 || strcmp(v.snapshot_last_status, "ok") == 0;
+        o->last_save_unix = (int64_t)v.snapshot_last_time;
     }
     if (o->last_save_unix == 0)
         o->last_save_unix = (int64_t)srv->started;

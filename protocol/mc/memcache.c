@@ -163,29 +163,16 @@ struct mc_session {
 
 /* ---- counters ---- */
 
-#define MC_STATS_WORDS (sizeof(struct mc_stats) / sizeof(uint64_t))
-_Static_assert(sizeof(struct mc_stats) % sizeof(uint64_t) == 0, "mc_stats holds only uint64_t");
-
-/* a[i] += sign * b[i] for every counter; b is read with relaxed atomic loads (it may be another
- * thread's live block). */
-static void mc_stats_combine(struct mc_stats *a, const struct mc_stats *b, uint64_t sign)
-{
-    uint64_t *d = (uint64_t *)a;
-    const uint64_t *s = (const uint64_t *)b;
-    for (size_t i = 0; i < MC_STATS_WORDS; i++)
-        d[i] += sign * __atomic_load_n(&s[i], __ATOMIC_RELAXED);
-}
-
 /* Adds every counter of t into sum. */
 void mc_stats_add(struct mc_stats *sum, const struct mc_stats *t)
 {
-    mc_stats_combine(sum, t, 1);
+    proto_counters_add(sum, t, sizeof(*sum));
 }
 
 /* Subtracts every counter of base from a (a `stats reset` baseline); wraps as unsigned. */
 void mc_stats_sub(struct mc_stats *a, const struct mc_stats *base)
 {
-    mc_stats_combine(a, base, UINT64_MAX);
+    proto_counters_sub(a, base, sizeof(*a));
 }
 
 /* ---- session life ---- */

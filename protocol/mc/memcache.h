@@ -32,18 +32,48 @@ struct mc_shared;
 #define MC_LINE_MAX      2048u
 #define MC_KEYS_LINE_MAX (256u * 1024u)
 
-/* Per-thread protocol counters, named as memcached's `stats`. */
+/*
+ * Per-thread protocol counters, declared once: X(name, info, help) with name memcached's `stats` name
+ * (and the field), info Redis INFO's name for the same figure (NULL: none) and help a sentence for
+ * /metrics. The list makes struct mc_stats's fields and the server's table of figures (server/
+ * metrics_defs.c: Prometheus cairn_<name>_total, `stats` <name>, INFO <info>), so a counter added
+ * here is reported everywhere; where it goes in memcached's `stats` order is server/stats.c's layout.
+ */
+#define MC_STATS_FIELDS(X)                                                                                   \
+    X(cmd_get, NULL, "Keys requested by get-style commands (text, meta, binary).")                           \
+    X(cmd_set, NULL, "Storage commands (set, add, replace, append, prepend, cas, ms).")                      \
+    X(cmd_flush, NULL, "flush_all commands.")                                                                \
+    X(cmd_touch, NULL, "Touch commands (touch, gat, gats).")                                                 \
+    X(cmd_meta, NULL, "Meta debug commands (me), as memcached counts cmd_meta.")                             \
+    X(get_hits, NULL, "Keys found by get-style commands.")                                                   \
+    X(get_misses, NULL, "Keys not found by get-style commands.")                                             \
+    X(get_expired, NULL, "Keys not found because they had expired.")                                         \
+    X(get_flushed, NULL, "Keys not found because a flush_all had invalidated them.")                         \
+    X(delete_misses, NULL, "Deletes of keys that were not there.")                                           \
+    X(delete_hits, NULL, "Deletes of keys that were there.")                                                 \
+    X(incr_misses, NULL, "incr of keys that were not there.")                                                \
+    X(incr_hits, NULL, "incr of keys that were there.")                                                      \
+    X(decr_misses, NULL, "decr of keys that were not there.")                                                \
+    X(decr_hits, NULL, "decr of keys that were there.")                                                      \
+    X(cas_misses, NULL, "cas of keys that were not there.")                                                  \
+    X(cas_hits, NULL, "cas that stored.")                                                                    \
+    X(cas_badval, NULL, "cas refused because the item had changed.")                                         \
+    X(touch_hits, NULL, "Touches of keys that were there.")                                                  \
+    X(touch_misses, NULL, "Touches of keys that were not there.")                                            \
+    X(store_too_large, NULL, "Stores refused for a value larger than -I.")                                   \
+    X(store_no_memory, NULL, "Stores refused for want of memory.")                                           \
+    X(auth_cmds, NULL, "Authentication attempts (text, SASL, RESP AUTH and HELLO AUTH).")                    \
+    X(auth_errors, NULL, "Failed authentication attempts (every protocol).")                                 \
+    X(bytes_read, "total_net_input_bytes", "Bytes read from memcached-protocol clients.")                    \
+    X(bytes_written, "total_net_output_bytes", "Bytes written to memcached-protocol clients.")
+
+/* Per-thread protocol counters, named as memcached's `stats` (MC_STATS_FIELDS). */
 struct mc_stats {
-    uint64_t cmd_get, cmd_set, cmd_flush, cmd_touch, cmd_meta;
-    uint64_t get_hits, get_misses, get_expired, get_flushed;
-    uint64_t delete_misses, delete_hits;
-    uint64_t incr_misses, incr_hits, decr_misses, decr_hits;
-    uint64_t cas_misses, cas_hits, cas_badval;
-    uint64_t touch_hits, touch_misses;
-    uint64_t store_too_large, store_no_memory;
-    uint64_t auth_cmds, auth_errors;
-    uint64_t bytes_read, bytes_written;
+#define MC_STATS_FIELD(name, info, help) uint64_t name;
+    MC_STATS_FIELDS(MC_STATS_FIELD)
+#undef MC_STATS_FIELD
 };
+_Static_assert(sizeof(struct mc_stats) % sizeof(uint64_t) == 0, "mc_stats holds only uint64_t");
 
 /* How the server answered a `stats` request. */
 enum mc_stats_result {

@@ -46,20 +46,6 @@
  * MC_RECV_SMALL: small values always pass the budget). */
 #define RESP_ZC_MIN ((size_t)16 * 1024)
 
-/* ---- counters ---- */
-
-#define RESP_STATS_WORDS (sizeof(struct resp_stats) / sizeof(uint64_t))
-_Static_assert(sizeof(struct resp_stats) % sizeof(uint64_t) == 0, "resp_stats holds only uint64_t");
-
-/* See resp.h. */
-void resp_stats_add(struct resp_stats *sum, const struct resp_stats *t)
-{
-    uint64_t *d = (uint64_t *)sum;
-    const uint64_t *s = (const uint64_t *)t;
-    for (size_t i = 0; i < RESP_STATS_WORDS; i++)
-        d[i] += __atomic_load_n(&s[i], __ATOMIC_RELAXED);
-}
-
 /* ---- helpers shared by the command files ---- */
 
 bool resp_arg_is(const struct resp_args *a, size_t i, const char *w)

@@ -27,19 +27,55 @@ struct resp_cluster_ref;
 struct outq;
 struct resp_session;
 
+/*
+ * Per-thread counters, declared once: X(field, metric, info, help) with metric the server's
+ * Prometheus name (cairn_<metric>_total), info Redis INFO's name for the same figure (NULL: none, or
+ * only as part of a sum the server computes) and help a sentence for /metrics. The list makes struct
+ * resp_stats's fields and the server's table of figures (server/metrics_defs.c).
+ */
+#define RESP_STATS_FIELDS(X)                                                                                 \
+    X(commands, "resp_commands", NULL, "RESP commands processed.")                                           \
+    X(keyspace_hits, "resp_keyspace_hits", NULL, "RESP lookups of a key that was there.")                    \
+    X(keyspace_misses, "resp_keyspace_misses", NULL, "RESP lookups of a key that was not there.")            \
+    X(expired_keys, "resp_expired_keys", NULL, "Keys deleted by a past expiry given over RESP.")             \
+    X(errors, "resp_error_replies", "total_error_replies", "RESP error replies.")                            \
+    X(connections, "resp_connections", NULL, "RESP connections accepted.")                                   \
+    X(rejected_calls, "resp_rejected_calls", NULL,                                                           \
+      "RESP commands refused (unknown, arity, syntax, NOAUTH, NOPERM).")                                     \
+    X(auth_cmds, "resp_auth_attempts", NULL, "RESP authentication attempts (in auth_cmds too).")             \
+    X(auth_errors, "resp_auth_failures", "acl_access_denied_auth",                                           \
+      "Failed RESP authentications (INFO's acl_access_denied_auth; in auth_errors too).")                    \
+    X(denied_cmds, "resp_denied_commands", "acl_access_denied_cmd",                                          \
+      "RESP commands refused to the user's role (INFO's acl_access_denied_cmd).")
+
 /* Per-thread counters (INFO's stats section; summed over the workers by the server). */
 struct resp_stats {
-    uint64_t commands;       /* total_commands_processed */
-    uint64_t keyspace_hits;  /* lookups of a key that was there */
-    uint64_t keyspace_misses;
-    uint64_t expired_keys;   /* keys deleted by a past expiry given to EXPIRE/SET... */
-    uint64_t errors;         /* total_error_replies */
-    uint64_t connections;    /* RESP connections accepted (total) */
-    uint64_t rejected_calls; /* commands refused (unknown, arity, syntax, NOAUTH, NOPERM) */
-    uint64_t auth_cmds;      /* authentication attempts with credentials configured (AUTH, HELLO AUTH) */
-    uint64_t auth_errors;    /* the failed ones (acl_access_denied_auth) */
-    uint64_t denied_cmds;    /* commands refused to the user's role (acl_access_denied_cmd) */
+#define RESP_STATS_FIELD(field, metric, info, help) uint64_t field;
+    RESP_STATS_FIELDS(RESP_STATS_FIELD)
+#undef RESP_STATS_FIELD
 };
+_Static_assert(sizeof(struct resp_stats) % sizeof(uint64_t) == 0, "resp_stats holds only uint64_t");
+
+/*
+ * INFO's figures that are one of the server's counters or gauges as it is: X(field, info) with field
+ * the struct resp_server_info member and info its INFO name ("keys" and "expires": the fields of the
+ * db0 line). The server fills them by name (resp_server_info_set) from its table of figures, where
+ * each carries its INFO name, so that INFO cannot miss one; INFO prints them in Redis's order.
+ */
+#define RESP_INFO_FIGURES(X)                                                                                 \
+    X(connected_clients, "connected_clients")                                                                \
+    X(total_connections, "total_connections_received")                                                       \
+    X(rejected_connections, "rejected_connections")                                                          \
+    X(maxclients, "maxclients")                                                                              \
+    X(maxmemory, "maxmemory")                                                                                \
+    X(evicted_keys, "evicted_keys")                                                                          \
+    X(error_replies, "total_error_replies")                                                                  \
+    X(acl_denied_auth, "acl_access_denied_auth")                                                             \
+    X(acl_denied_cmd, "acl_access_denied_cmd")                                                               \
+    X(net_input_bytes, "total_net_input_bytes")                                                              \
+    X(net_output_bytes, "total_net_output_bytes")                                                            \
+    X(keys, "keys")                                                                                          \
+    X(expires, "expires")
 
 /* What the server knows that INFO, CONFIG and CLIENT report; filled on request by the server's
  * callback (any thread). Fields that have no meaning here stay 0. */
@@ -49,16 +85,14 @@ struct resp_server_info {
     int64_t tcp_port;          /* the RESP port, else the memcached port */
     int64_t uptime_s;
     int64_t unix_ms;           /* server time now */
-    uint64_t connected_clients, total_connections, rejected_connections, maxclients;
-    uint64_t used_memory;      /* bytes of items (cache stats bytes) */
-    uint64_t used_memory_rss;  /* RSS of the process, 0 if unknown */
-    uint64_t maxmemory;        /* the cache's memory limit */
-    uint64_t total_commands;   /* every protocol */
-    uint64_t keyspace_hits, keyspace_misses, evicted_keys, expired_keys;
-    uint64_t error_replies; /* total_error_replies: resp_stats.errors summed */
-    uint64_t acl_denied_auth, acl_denied_cmd; /* resp_stats.auth_errors, .denied_cmds summed */
-    uint64_t net_input_bytes, net_output_bytes;
-    uint64_t keys, expires;    /* keys (curr_items); keys with an expiry (0 if not counted) */
+#define RESP_INFO_FIGURE(field, info) uint64_t field;
+    RESP_INFO_FIGURES(RESP_INFO_FIGURE) /* see RESP_INFO_FIGURES */
+#undef RESP_INFO_FIGURE
+    /* INFO's sums and derived figures, computed by the server (see stats_resp_info) */
+    uint64_t used_memory;     /* bytes of items and the hash table */
+    uint64_t used_memory_rss; /* RSS of the process, 0 if unknown */
+    uint64_t total_commands;  /* every protocol */
+    uint64_t keyspace_hits, keyspace_misses, expired_keys;
     /* persistence: the snapshot */
     bool snapshot_enabled, snapshot_in_progress, last_save_ok;
     int64_t last_save_unix; /* rdb_last_save_time; 0: the start time is reported */
@@ -71,6 +105,9 @@ struct resp_server_info {
 };
 
 typedef void (*resp_info_fn)(void *server, struct resp_server_info *out);
+
+/* Sets the RESP_INFO_FIGURES member whose INFO name is info to v; false when no member has that name. */
+bool resp_server_info_set(struct resp_server_info *i, const char *info, uint64_t v);
 
 /* CONFIG SET timeout: the server applies a new idle timeout (seconds, 0 = none); false if it cannot. */
 typedef bool (*resp_set_timeout_fn)(void *server, unsigned seconds);
@@ -125,9 +162,6 @@ extern const struct proto_ops resp_proto_ops;
 /* The names of RESP's top-level commands, by index (timing slot TIMING_RESP_BASE + i,
  * protocol/timing.h); NULL past the last. */
 const char *resp_command_name(size_t i);
-
-/* Adds t's counters into sum (t may be another thread's live block). */
-void resp_stats_add(struct resp_stats *sum, const struct resp_stats *t);
 
 /* The fields of a session that CLIENT LIST shows (called by the thread walking the connections:
  * the session's id, name and last command are read with relaxed atomics). Writes one line without

@@ -146,6 +146,25 @@ static bool admin_refused(struct resp_session *s, const char *what, struct outq 
     return true;
 }
 
+/* See resp.h: the RESP_INFO_FIGURES member named info. */
+bool resp_server_info_set(struct resp_server_info *i, const char *info, uint64_t v)
+{
+    static const struct {
+        const char *info;
+        size_t off;
+    } figures[] = {
+#define RESP_INFO_SLOT(field, name) {name, offsetof(struct resp_server_info, field)},
+        RESP_INFO_FIGURES(RESP_INFO_SLOT)
+#undef RESP_INFO_SLOT
+    };
+    for (size_t k = 0; k < sizeof(figures) / sizeof(figures[0]); k++)
+        if (strcmp(figures[k].info, info) == 0) {
+            *(uint64_t *)((char *)i + figures[k].off) = v;
+            return true;
+        }
+    return false;
+}
+
 /* What the server reports, or what the cache alone knows when there is no server (tests). */
 static void server_info(const struct resp_session *s, struct resp_server_info *i)
 {

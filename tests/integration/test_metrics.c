@@ -119,17 +119,45 @@ Test(metrics, figures_match_stats)
 
 /* `stats` lines that are not figures of their own in /metrics: identity, time, placeholders for
  * machinery cairn does not have (always 0), and figures /metrics shows in another form. */
-static const char *const not_metrics[] = {
-    "pid", "time", "version", "libevent", "pointer_size", "rusage_user", "rusage_system", /* process */
-    "response_obj_count", "response_obj_bytes", "read_buf_count", "read_buf_bytes_free", "reserved_fds",
-    "time_in_listen_disabled_us", "slab_reassign_chunk_rescues", "slab_reassign_evictions_nomem",
-    "slab_reassign_inline_reclaim", "slab_reassign_busy_deletes", "slab_reassign_running",
-    "lru_crawler_running", "lru_crawler_starts", "lru_maintainer_juggles", "malloc_fails",
-    "log_worker_dropped", "log_worker_written", "log_watcher_skipped", "log_watcher_sent", "log_watchers",
-    "unexpected_napi_ids", "round_robin_fallback", "crawler_reclaimed", "crawler_items_checked",
-    "lrutail_reflocked", "moves_to_cold", "moves_to_warm", "moves_within_lru", "direct_reclaims",
-    "lru_bumps_dropped", "snapshot_last_status", "snapshot_load_status", "snapshot_load_left_out",
-    "snapshot_load_duration_us"};
+static const char *const not_metrics[] = {"pid",
+                                          "time",
+                                          "version",
+                                          "libevent",
+                                          "pointer_size",
+                                          "rusage_user",
+                                          "rusage_system", /* process */
+                                          "response_obj_count",
+                                          "response_obj_bytes",
+                                          "read_buf_count",
+                                          "read_buf_bytes_free",
+                                          "reserved_fds",
+                                          "time_in_listen_disabled_us",
+                                          "slab_reassign_chunk_rescues",
+                                          "slab_reassign_evictions_nomem",
+                                          "slab_reassign_inline_reclaim",
+                                          "slab_reassign_busy_deletes",
+                                          "slab_reassign_running",
+                                          "lru_crawler_running",
+                                          "lru_crawler_starts",
+                                          "lru_maintainer_juggles",
+                                          "malloc_fails",
+                                          "log_worker_dropped",
+                                          "log_worker_written",
+                                          "log_watcher_skipped",
+                                          "log_watcher_sent",
+                                          "log_watchers",
+                                          "unexpected_napi_ids",
+                                          "round_robin_fallback",
+                                          "crawler_reclaimed",
+                                          "crawler_items_checked",
+                                          "lrutail_reflocked",
+                                          "moves_to_cold",
+                                          "moves_to_warm",
+                                          "moves_within_lru",
+                                          "direct_reclaims",
+                                          "lru_bumps_dropped",
+                                          "snapshot_last_status",
+                                          "snapshot_load_status"};
 
 static bool listed(const char *name)
 {
@@ -139,15 +167,10 @@ static bool listed(const char *name)
     return false;
 }
 
-/* Every line of `stats` (and `stats clients`) is a figure of /metrics, named in its HELP, unless
- * it is one of the few listed above: a counter added to `stats` without the table fails here. */
-Test(metrics, every_stats_line_is_a_metric)
+/* Every line of `stats` and `stats clients` is a figure of /metrics, named in its HELP, unless it is
+ * one of the few listed above: a counter added to `stats` without the table fails here. */
+static void expect_stats_lines_are_metrics(int fd, const char *text)
 {
-    if (h_target_is_memcached())
-        return;
-    int fd = h_connect(h_srv.port);
-    char *all = http("GET", "/metrics");
-    const char *text = body_of(all);
     const char *groups[] = {NULL, "clients"};
     for (size_t g = 0; g < 2; g++) {
         char *stats = h_stats_raw(fd, groups[g]);
@@ -164,8 +187,72 @@ Test(metrics, every_stats_line_is_a_metric)
         }
         free(stats);
     }
+}
+
+/* The other way: every memcached name of the table (the "(stats: name)" of a HELP line) is a line
+ * of `stats` or `stats clients` (or `stats slabs`, for memcached's total_malloced), so that no figure
+ * of the table is left out of memcached's view. Returns how many names were checked. */
+static size_t expect_metrics_are_stats_lines(int fd, const char *text)
+{
+    char *general = h_stats_raw(fd, NULL), *clients = h_stats_raw(fd, "clients"),
+         *slabs = h_stats_raw(fd, "slabs");
+    size_t checked = 0;
+    for (const char *p = text; (p = strstr(p, "(stats: ")) != NULL; checked++) {
+        p += 8;
+        size_t n = strcspn(p, ")");
+        char line[160];
+        snprintf(line, sizeof(line), "STAT %.*s ", (int)n, p);
+        cr_expect(strstr(general, line) != NULL || strstr(clients, line) != NULL ||
+                      strstr(slabs, line) != NULL,
+                  "the table's %.*s is in none of `stats`, `stats clients` and `stats slabs`", (int)n, p);
+    }
+    free(general);
+    free(clients);
+    free(slabs);
+    return checked;
+}
+
+Test(metrics, every_stats_line_is_a_metric)
+{
+    if (h_target_is_memcached())
+        return;
+    int fd = h_connect(h_srv.port);
+    char *all = http("GET", "/metrics");
+    expect_stats_lines_are_metrics(fd, body_of(all));
     free(all);
     close(fd);
+}
+
+/* Both ways, with every optional line on (--snapshot-path, -o idle_timeout): the table's memcached
+ * names and the lines of `stats` and `stats clients` are the same set, less the listed lines. */
+Test(metrics, every_metric_is_a_stats_line)
+{
+    if (h_target_is_memcached())
+        return;
+    char dir[] = "/tmp/cairn-metrics-snap-XXXXXX", snap[64], port[16];
+    cr_assert(mkdtemp(dir) != NULL);
+    snprintf(snap, sizeof(snap), "%s/snap", dir);
+    h_teardown();
+    metrics_port = h_free_port();
+    snprintf(port, sizeof(port), "%d", metrics_port);
+    const char *const extra[] = {"--metrics-port",   port, "--snapshot-path", snap, "-o",
+                                 "idle_timeout=600", NULL};
+    h_server_start(&h_srv, extra);
+    int fd = h_connect(h_srv.port);
+    char *all = http("GET", "/metrics");
+    const char *text = body_of(all);
+    cr_expect_gt(expect_metrics_are_stats_lines(fd, text), 80, "the table names most `stats` lines");
+    expect_stats_lines_are_metrics(fd, text);
+    char *stats = h_stats_raw(fd, NULL);
+    cr_expect(strstr(stats, "STAT snapshot_load_left_out ") != NULL &&
+                  strstr(stats, "STAT idle_kicks ") != NULL,
+              "%s", stats);
+    free(stats);
+    free(all);
+    close(fd);
+    h_teardown();
+    unlink(snap);
+    rmdir(dir);
 }
 
 /* Writes s to a new temporary file; its path (static). */
