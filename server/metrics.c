@@ -76,7 +76,7 @@ static void collect_rusage(struct metric_values *v)
 }
 
 /* See metrics.h. */
-void metrics_collect(struct server *srv, struct metric_values *v)
+void metrics_collect(struct server *srv, struct metric_values *v, bool with_conns)
 {
     memset(v, 0, sizeof(*v));
     stats_sum_counters(srv, &v->mc, &v->ws, &v->resp, &v->total_conns, &v->rejected_conns,
@@ -100,7 +100,8 @@ void metrics_collect(struct server *srv, struct metric_values *v)
     v->idle_timeout_s = srv->settings->idle_timeout;
     v->read_buf_limit = srv->settings->read_buf_limit;
     v->recv_limit = srv->ctx.recv_limit;
-    count_protocols(srv, v->conns_by_proto);
+    if (with_conns)
+        count_protocols(srv, v->conns_by_proto);
     collect_snapshot(srv, v);
     collect_rusage(v);
 }
@@ -211,7 +212,7 @@ static int prom_hotkeys(struct server *srv, struct evbuffer *b)
 int metrics_prometheus(struct server *srv, struct evbuffer *b)
 {
     struct metric_values v;
-    metrics_collect(srv, &v);
+    metrics_collect(srv, &v, true);
     int rc = 0;
     for (size_t i = 0; i < metric_ndefs && rc == 0; i++) {
         const struct metric_def *d = &metric_defs[i];

@@ -70,7 +70,9 @@ extern const size_t metric_ndefs;
 const struct metric_def *metric_by_mc_name(const char *mc_name);
 
 /* Reads every figure. */
-void metrics_collect(struct server *srv, struct metric_values *v);
+/* with_conns: also count the connections by protocol (conns_by_proto), which walks every worker's
+ * connection list under its lock; `stats` and INFO, polled often and not showing them, skip it. */
+void metrics_collect(struct server *srv, struct metric_values *v, bool with_conns);
 
 /* The value a definition names. */
 static inline uint64_t metric_value(const struct metric_values *v, const struct metric_def *d)

@@ -355,7 +355,7 @@ static void render(struct server *srv, const struct stat_line *lines, size_t n, 
 {
     struct metric_values v;
 
-    metrics_collect(srv, &v);
+    metrics_collect(srv, &v, false);
     for (size_t i = 0; i < n; i++) {
         const struct stat_line *l = &lines[i];
         if ((l->when == STAT_IF_IDLE_TIMEOUT && v.idle_timeout_s == 0) ||
@@ -727,7 +727,7 @@ void stats_resp_info(void *server, struct resp_server_info *o)
     struct timespec ts;
 
     memset(o, 0, sizeof(*o));
-    metrics_collect(srv, &v);
+    metrics_collect(srv, &v, false);
     for (size_t i = 0; i < metric_ndefs; i++)
         if (metric_defs[i].info_name != NULL)
             resp_server_info_set(o, metric_defs[i].info_name, metric_value(&v, &metric_defs[i]));

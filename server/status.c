@@ -250,7 +250,7 @@ static void out_figures(struct json *j, struct server *srv)
                                                       "undecided"};
     struct metric_values v;
 
-    metrics_collect(srv, &v);
+    metrics_collect(srv, &v, true);
     out_key(j, "figures", false);
     out(j, "{");
     for (size_t i = 0; i < metric_ndefs; i++) {
