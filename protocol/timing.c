@@ -36,6 +36,8 @@ void timing_hist_add(struct timing_hist *sum, const struct timing_hist *h)
         for (unsigned b = 0; b < TIMING_BUCKETS; b++)
             sum->count[s][b] += __atomic_load_n(&h->count[s][b], __ATOMIC_RELAXED);
         sum->sum_us[s] += __atomic_load_n(&h->sum_us[s], __ATOMIC_RELAXED);
+        sum->rejected[s] += __atomic_load_n(&h->rejected[s], __ATOMIC_RELAXED);
+        sum->failed[s] += __atomic_load_n(&h->failed[s], __ATOMIC_RELAXED);
     }
 }
 

@@ -34,7 +34,9 @@ enum timing_proto { TIMING_PROTO_TEXT, TIMING_PROTO_BINARY, TIMING_PROTO_RESP };
 
 struct timing_hist {
     uint64_t count[TIMING_SLOTS][TIMING_BUCKETS];
-    uint64_t sum_us[TIMING_SLOTS]; /* microseconds in all */
+    uint64_t sum_us[TIMING_SLOTS];   /* microseconds in all */
+    uint64_t rejected[TIMING_SLOTS]; /* refused before running (RESP: arity, NOAUTH, NOPERM, MOVED...) */
+    uint64_t failed[TIMING_SLOTS];   /* ran and replied with an error (RESP) */
 };
 
 struct slowlog;
@@ -70,6 +72,12 @@ static inline void timing_count(struct timing_hist *h, unsigned slot, uint64_t u
     uint64_t *c = &h->count[slot][timing_bucket(us)];
     __atomic_store_n(c, *c + 1, __ATOMIC_RELAXED);
     __atomic_store_n(&h->sum_us[slot], h->sum_us[slot] + us, __ATOMIC_RELAXED);
+}
+
+/* Adds one to a per-slot counter (rejected, failed) of the worker's own block. */
+static inline void timing_bump(uint64_t *c)
+{
+    __atomic_store_n(c, *c + 1, __ATOMIC_RELAXED);
 }
 
 /* Adds h (another thread's live block: relaxed loads) into sum. */

@@ -132,3 +132,29 @@ int latency_prometheus(struct server *srv, struct evbuffer *b)
     free(h);
     return rc;
 }
+
+/* See latency.h. */
+void latency_resp_cmdstats(void *server, void (*each)(void *arg, const struct resp_cmd_figures *f), void *arg)
+{
+    struct timing_hist *h = malloc(sizeof(*h));
+
+    if (h == NULL)
+        return; /* INFO shows the section's title alone */
+    latency_sum(server, h);
+    for (unsigned slot = TIMING_RESP_BASE; slot < TIMING_SLOTS; slot++) {
+        const char *name = resp_command_name(slot - TIMING_RESP_BASE);
+        uint64_t calls = slot_count(h, slot);
+        if (name == NULL || (calls == 0 && h->rejected[slot] == 0))
+            continue;
+        struct resp_cmd_figures f = {name,
+                                     calls,
+                                     h->sum_us[slot],
+                                     h->rejected[slot],
+                                     h->failed[slot],
+                                     timing_quantile_us(h->count[slot], 0.5),
+                                     timing_quantile_us(h->count[slot], 0.99),
+                                     timing_quantile_us(h->count[slot], 0.999)};
+        each(arg, &f);
+    }
+    free(h);
+}

@@ -45,6 +45,7 @@
 #include "protocol/auth.h"
 #include "protocol/mc/memcache.h"
 #include "protocol/slowlog.h"
+#include "server/latency.h"
 #include "server/server_internal.h"
 #include "server/snapshot_ctl.h"
 #include "storage/cache.h"
@@ -396,6 +397,7 @@ static void setup_resp(struct server *srv)
     r->info = stats_resp_info;
     r->clients = stats_resp_clients;
     r->reset_stats = stats_resp_reset;
+    r->cmdstats = latency_resp_cmdstats;
     srv->resp_bind = join_listen(s);
     r->next_client_id = &srv->next_client_id;
 }

@@ -212,12 +212,21 @@ enum proto_status resp_call(struct resp_session *s, const struct resp_cmd *cmd, 
                             struct outq *out)
 {
     resp_count(&s->stats->commands);
-    if (s->t_cmd == NULL) /* the outermost: EXEC times its whole queue */
+    if (s->t_cmd == NULL) { /* the outermost: EXEC times its whole queue */
         s->t_cmd = s->cur_parent != NULL ? s->cur_parent : cmd;
+        s->t_errors = s->stats->errors;
+    }
     /* two relaxed stores, no lock (CLIENT LIST on another thread composes the fullname) */
     __atomic_store_n(&s->last_parent, s->cur_parent, __ATOMIC_RELAXED);
     __atomic_store_n(&s->last_cmd, cmd, __ATOMIC_RELAXED);
     return cmd->fn(s, a, out);
+}
+
+/* Redis's per-command rejected_calls (INFO commandstats), under the top-level command. */
+static void count_rejected(struct resp_session *s, const struct resp_cmd *top)
+{
+    if (s->meter.hist != NULL)
+        timing_bump(&s->meter.hist->rejected[TIMING_RESP_BASE + (unsigned)(top - resp_commands)]);
 }
 
 /* Finds the command (and subcommand) of a request; replies and returns NULL when there is none or
@@ -238,6 +247,7 @@ static const struct resp_cmd *resolve(struct resp_session *s, const struct resp_
             return NULL;
         }
         if (!arity_ok(sub, a->argc)) {
+            count_rejected(s, cmd);
             resp_arity_error(s, cmd, sub, out);
             return NULL;
         }
@@ -245,6 +255,7 @@ static const struct resp_cmd *resolve(struct resp_session *s, const struct resp_
         return sub;
     }
     if (!arity_ok(cmd, a->argc)) {
+        count_rejected(s, cmd);
         if (cmd->fn == resp_cmd_exec) { /* Redis's execCommandAbort: the transaction ends */
             char line[160];
             snprintf(line, sizeof(line),
@@ -266,6 +277,7 @@ static const struct resp_cmd *resolve(struct resp_session *s, const struct resp_
 static void reject(struct resp_session *s, const struct resp_cmd *cmd, const char *why, struct outq *out)
 {
     resp_count(&s->stats->rejected_calls);
+    count_rejected(s, s->cur_parent != NULL ? s->cur_parent : cmd);
     if (cmd->fn == resp_cmd_exec) {
         char line[256];
         snprintf(line, sizeof(line), "EXECABORT Transaction discarded because of: %s", why);
@@ -492,7 +504,10 @@ static void timing_done(struct resp_session *s, const struct resp_args *a)
         return;
     uint64_t now = timing_now_ns();
     uint64_t us = (now - s->t_mark) / 1000;
-    timing_count(s->meter.hist, TIMING_RESP_BASE + (unsigned)(s->t_cmd - resp_commands), us);
+    unsigned slot = TIMING_RESP_BASE + (unsigned)(s->t_cmd - resp_commands);
+    timing_count(s->meter.hist, slot, us);
+    if (s->stats->errors != s->t_errors) /* Redis's failed_calls: the command replied an error */
+        timing_bump(&s->meter.hist->failed[slot]);
     if (slowlog_wants(s->meter.slowlog, us)) {
         const char *argv[SLOWLOG_MAX_ARGC];
         size_t lens[SLOWLOG_MAX_ARGC];

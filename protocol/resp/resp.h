@@ -116,6 +116,18 @@ typedef bool (*resp_set_timeout_fn)(void *server, unsigned seconds);
  * the cache's counters are reset by the protocol (cache_stats_reset). */
 typedef void (*resp_reset_stats_fn)(void *server);
 
+/* One RESP command's figures since start, for INFO commandstats and latencystats (quantiles are the
+ * upper bounds of the log2 buckets of protocol/timing.h, in microseconds). */
+struct resp_cmd_figures {
+    const char *name;
+    uint64_t calls, usec, rejected, failed;
+    uint64_t p50_us, p99_us, p999_us;
+};
+
+/* The server calls each for every RESP command that ran or was refused. */
+typedef void (*resp_cmdstats_fn)(void *server, void (*each)(void *arg, const struct resp_cmd_figures *f),
+                                 void *arg);
+
 /* Client list support: the server walks its connections and, for each RESP one, asks the protocol to
  * describe it (CLIENT LIST / CLIENT INFO). */
 typedef void (*resp_client_walk_fn)(void *server,
@@ -140,6 +152,7 @@ struct resp_context {
     resp_client_walk_fn clients;
     resp_set_timeout_fn set_timeout;  /* NULL: CONFIG SET timeout is refused (immutable) */
     resp_reset_stats_fn reset_stats;  /* NULL: CONFIG RESETSTAT resets the cache's counters only */
+    resp_cmdstats_fn cmdstats;        /* NULL: INFO commandstats and latencystats are empty */
     _Atomic uint64_t *next_client_id; /* CLIENT ID source, shared by every session */
     /* Credentials (protocol/auth.h); NULL = none configured: every connection is the admin user
      * "default", as Redis's default user with no password. */

@@ -115,6 +115,7 @@ struct resp_session {
     struct timing_meter meter;
     uint64_t t_mark;
     const struct resp_cmd *t_cmd;
+    uint64_t t_errors; /* stats->errors when t_cmd started: more at its end means it failed */
 };
 
 /* ---- helpers (resp.c) ---- */

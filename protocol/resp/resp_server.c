@@ -862,9 +862,12 @@ enum {
     SEC_REPLICATION = 1u << 5,
     SEC_CPU = 1u << 6,
     SEC_MODULES = 1u << 7,
-    SEC_CLUSTER = 1u << 8,
-    SEC_KEYSPACE = 1u << 9,
-    SEC_DEFAULT = (1u << 10) - 1,
+    SEC_COMMANDSTATS = 1u << 8, /* not in the default set, as in Redis */
+    SEC_LATENCYSTATS = 1u << 9,
+    SEC_CLUSTER = 1u << 10,
+    SEC_KEYSPACE = 1u << 11,
+    SEC_ALL = (1u << 12) - 1,
+    SEC_DEFAULT = SEC_ALL & ~(SEC_COMMANDSTATS | SEC_LATENCYSTATS),
 };
 
 /* The sections INFO's arguments ask for (unknown names ask for nothing, as Redis). */
@@ -874,13 +877,22 @@ static unsigned info_sections(const struct resp_args *a)
         const char *name;
         unsigned bits;
     } names[] = {
-        {"server", SEC_SERVER},     {"clients", SEC_CLIENTS},
-        {"memory", SEC_MEMORY},     {"persistence", SEC_PERSISTENCE},
-        {"stats", SEC_STATS},       {"replication", SEC_REPLICATION},
-        {"cpu", SEC_CPU},           {"module_list", SEC_MODULES},
-        {"modules", SEC_MODULES},   {"cluster", SEC_CLUSTER},
-        {"keyspace", SEC_KEYSPACE}, {"default", SEC_DEFAULT},
-        {"all", SEC_DEFAULT},       {"everything", SEC_DEFAULT},
+        {"server", SEC_SERVER},
+        {"clients", SEC_CLIENTS},
+        {"memory", SEC_MEMORY},
+        {"persistence", SEC_PERSISTENCE},
+        {"stats", SEC_STATS},
+        {"replication", SEC_REPLICATION},
+        {"cpu", SEC_CPU},
+        {"module_list", SEC_MODULES},
+        {"modules", SEC_MODULES},
+        {"cluster", SEC_CLUSTER},
+        {"keyspace", SEC_KEYSPACE},
+        {"default", SEC_DEFAULT},
+        {"all", SEC_ALL},
+        {"everything", SEC_ALL},
+        {"commandstats", SEC_COMMANDSTATS},
+        {"latencystats", SEC_LATENCYSTATS},
     };
     unsigned bits = a->argc == 1 ? SEC_DEFAULT : 0;
     for (size_t i = 1; i < a->argc; i++)
@@ -1009,6 +1021,37 @@ static void info_keyspace(struct tbuf *b, const struct resp_server_info *i)
         tb_printf(b, "db0:keys=%" PRIu64 ",expires=%" PRIu64 ",avg_ttl=0\r\n", i->keys, i->expires);
 }
 
+/* INFO commandstats and latencystats: one line per RESP command that ran or was refused, in the
+ * command table's order (Redis's is its dictionary's). */
+struct cmdstats_arg {
+    struct tbuf *b;
+    bool latency;
+};
+
+static void cmdstats_line(void *arg, const struct resp_cmd_figures *f)
+{
+    struct cmdstats_arg *c = arg;
+    if (c->latency) {
+        if (f->calls != 0)
+            tb_printf(c->b, "latency_percentiles_usec_%s:p50=%.3f,p99=%.3f,p99.9=%.3f\r\n", f->name,
+                      (double)f->p50_us, (double)f->p99_us, (double)f->p999_us);
+        return;
+    }
+    tb_printf(c->b,
+              "cmdstat_%s:calls=%" PRIu64 ",usec=%" PRIu64 ",usec_per_call=%.2f,rejected_calls=%" PRIu64
+              ",failed_calls=%" PRIu64 "\r\n",
+              f->name, f->calls, f->usec, f->calls != 0 ? (double)f->usec / (double)f->calls : 0.0,
+              f->rejected, f->failed);
+}
+
+static void info_cmdstats(struct tbuf *b, const struct resp_session *s, bool latency)
+{
+    struct cmdstats_arg arg = {b, latency};
+    tb_printf(b, latency ? "# Latencystats\r\n" : "# Commandstats\r\n");
+    if (s->ctx->cmdstats != NULL)
+        s->ctx->cmdstats(s->ctx->server, cmdstats_line, &arg);
+}
+
 /* Appends one section, with the blank line Redis puts between sections. */
 static void info_section(struct tbuf *b, const struct resp_session *s, const struct resp_server_info *i,
                          unsigned sec)
@@ -1041,6 +1084,10 @@ static void info_section(struct tbuf *b, const struct resp_session *s, const str
         break;
     case SEC_MODULES:
         tb_add(b, "# Modules\r\n", 11);
+        break;
+    case SEC_COMMANDSTATS:
+    case SEC_LATENCYSTATS:
+        info_cmdstats(b, s, sec == SEC_LATENCYSTATS);
         break;
     case SEC_CLUSTER:
         if (resp_cluster_get(s->ctx->cluster) != NULL)

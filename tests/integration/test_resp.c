@@ -399,3 +399,61 @@ Test(resp_limits, past_connection_limit_gets_redis_line, .init = setup_one_conn,
     for (int i = 0; i < 6; i++)
         close(fds[i]);
 }
+
+/* The whole reply of INFO with these arguments (a bulk string), as a malloc'd string. */
+static char *info_text(int fd, const char *sections)
+{
+    char req[128];
+    snprintf(req, sizeof(req), "INFO%s%s\r\n", sections[0] != '\0' ? " " : "", sections);
+    h_sends(fd, req);
+    char *head = h_read_line(fd);
+    cr_assert(head[0] == '$', "%s", head);
+    size_t n = strtoul(head + 1, NULL, 10);
+    free(head);
+    char *body = malloc(n + 3);
+    cr_assert_not_null(body);
+    cr_assert_eq(h_read_n(fd, body, n + 2, 5000), n + 2);
+    body[n] = '\0';
+    return body;
+}
+
+Test(resp, info_commandstats_and_latencystats)
+{
+    int fd = h_connect(resp_port);
+    rcmd(fd, MB("SET", "cs:k", "v"), "+OK\r\n");
+    rcmd(fd, MB("SET", "cs:k", "w"), "+OK\r\n");
+    rcmd(fd, MB("GET"), "-ERR wrong number of arguments for 'get' command\r\n");
+    rcmd(fd, MB("INCR", "cs:k"), "-ERR value is not an integer or out of range\r\n");
+    char *all = info_text(fd, "commandstats latencystats");
+    /* Redis's lines: calls, usec, usec_per_call, rejected_calls (refused before running), failed_calls
+     * (ran and replied an error) */
+    const char *set = strstr(all, "cmdstat_set:calls=2,usec=");
+    cr_expect(set != NULL, "%s", all);
+    cr_expect(
+        strstr(all, "cmdstat_get:calls=0,usec=0,usec_per_call=0.00,rejected_calls=1,failed_calls=0\r\n") !=
+            NULL,
+        "%s", all);
+    const char *incr = strstr(all, "cmdstat_incr:calls=1,");
+    cr_expect(incr != NULL && strstr(incr, ",rejected_calls=0,failed_calls=1\r\n") != NULL, "%s", all);
+    /* percentiles in microseconds, three decimals; a command that never ran has none */
+    const char *lat = strstr(all, "# Latencystats\r\nlatency_percentiles_usec_");
+    cr_expect(lat != NULL, "%s", all);
+    double p50 = 0, p99 = 0, p999 = 0;
+    const char *ls = strstr(all, "latency_percentiles_usec_set:");
+    cr_assert(ls != NULL, "%s", all);
+    cr_expect_eq(sscanf(ls, "latency_percentiles_usec_set:p50=%lf,p99=%lf,p99.9=%lf", &p50, &p99, &p999), 3,
+                 "%s", ls);
+    cr_expect(p50 >= 1 && p99 >= p50 && p999 >= p99, "%s", ls);
+    cr_expect(strstr(all, "latency_percentiles_usec_get:") == NULL, "%s", all);
+    free(all);
+    /* not in the default sections; in "all", after Modules and before Cluster, as Redis orders them */
+    char *def = info_text(fd, "");
+    cr_expect(strstr(def, "# Commandstats") == NULL && strstr(def, "# Latencystats") == NULL, "%s", def);
+    free(def);
+    all = info_text(fd, "all");
+    const char *m = strstr(all, "# Modules\r\n"), *c = strstr(all, "# Commandstats\r\n"),
+               *l = strstr(all, "# Latencystats\r\n"), *k = strstr(all, "# Cluster\r\n");
+    cr_expect(m != NULL && c != NULL && l != NULL && k != NULL && m < c && c < l && l < k, "%s", all);
+    free(all);
+    close(fd);
+}
