@@ -267,6 +267,19 @@ static bool setup_main_loop(struct server *srv)
 /* RESP's context (below). */
 static void setup_resp(struct server *srv);
 
+/* Creates the slow log with the settings' threshold and length; prints the reason on failure. */
+static bool setup_slowlog(struct server *srv)
+{
+    srv->slowlog = slowlog_create();
+    if (srv->slowlog == NULL) {
+        fprintf(stderr, "failed to create the slow log: out of memory\n");
+        return false;
+    }
+    slowlog_set_threshold(srv->slowlog, srv->settings->slowlog_log_slower_than);
+    slowlog_set_max_len(srv->slowlog, srv->settings->slowlog_max_len);
+    return true;
+}
+
 /* Creates the cache from the settings; prints the reason on failure. */
 static bool setup_cache(struct server *srv)
 {
@@ -295,6 +308,7 @@ static bool setup_cache(struct server *srv)
     cache_clock_tick(srv->cache, time(NULL));
     cache_set_automove(srv->cache, s->slab_automove);
     srv->ctx.cache = srv->cache;
+    srv->ctx.slowlog = srv->slowlog;
     srv->ctx.item_size_max = s->item_size_max;
     srv->ctx.enable_shutdown = s->enable_shutdown;
     srv->ctx.flush_disabled = !s->flush_enabled;
@@ -347,6 +361,7 @@ static void setup_resp(struct server *srv)
     struct resp_context *r = &srv->resp_ctx;
 
     r->cache = srv->cache;
+    r->slowlog = srv->slowlog;
     r->item_size_max = s->item_size_max;
     r->enable_shutdown = s->enable_shutdown;
     r->flush_disabled = !s->flush_enabled;
@@ -421,6 +436,8 @@ static bool teardown(struct server *srv)
     if (srv->shutdown_fd >= 0)
         close(srv->shutdown_fd);
     cache_destroy(&srv->cache);
+    slowlog_destroy(srv->slowlog);
+    srv->slowlog = NULL;
     mc_shared_destroy(&srv->ctx.shared);
     free(srv->resp_bind);
     free(srv->listeners);
@@ -463,7 +480,7 @@ static int start(struct server *srv)
     if (!daemon_write_pid(s))
         return EXIT_OSERR;
     srv->pid_written = s->pid_file != NULL;
-    if (!setup_cache(srv))
+    if (!setup_slowlog(srv) || !setup_cache(srv))
         return EXIT_OSERR;
     if (s->lock_memory)
         daemon_lock_memory();

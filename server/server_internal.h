@@ -34,6 +34,7 @@
 #include "protocol/mc/memcache.h"
 #include "protocol/resp/resp.h"
 #include "protocol/resp/resp_cluster.h"
+#include "protocol/slowlog.h"
 #include "server/settings.h"
 
 /* The most iovecs one writev() takes (limits.h has it on Linux; POSIX guarantees at least 16). */
@@ -199,6 +200,7 @@ struct listener {
 struct server {
     const struct settings *settings;
     struct cache *cache;
+    struct slowlog *slowlog; /* the slow log (protocol/slowlog.h), every protocol's, every worker's */
     struct mc_context ctx;
     struct resp_context resp_ctx;
     struct resp_cluster_ref cluster; /* the cluster topology in force (cur NULL: not in cluster mode) */
