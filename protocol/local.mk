@@ -18,6 +18,7 @@ libcairn_protocol_a_SOURCES = \
 	protocol/mc/mc_parse.h protocol/mc/mc_parse.c \
 	protocol/mc/mc_admin.h protocol/mc/mc_admin.c \
 	protocol/mc/mc_dump.h protocol/mc/mc_dump.c \
+	protocol/mc/mc_slowlog.h protocol/mc/mc_slowlog.c \
 	protocol/mc/mc_meta.h protocol/mc/mc_meta.c \
 	protocol/mc/mc_arith.h protocol/mc/mc_arith.c \
 	protocol/mc/mc_internal.h \

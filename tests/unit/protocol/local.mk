@@ -23,7 +23,8 @@ PROTOCOL_UNIT_TESTS = \
 	tests/unit/protocol/test_resp_cluster \
 	tests/unit/protocol/test_mc_auth \
 	tests/unit/protocol/test_slowlog \
-	tests/unit/protocol/test_resp_slowlog
+	tests/unit/protocol/test_resp_slowlog \
+	tests/unit/protocol/test_mc_slowlog
 check_PROGRAMS += $(PROTOCOL_UNIT_TESTS)
 TESTS += $(PROTOCOL_UNIT_TESTS)
 EXTRA_DIST += tests/unit/protocol/protocol_test.h tests/unit/protocol/resp_test.h
@@ -111,3 +112,7 @@ tests_unit_protocol_test_slowlog_LDADD = $(PROTOCOL_TEST_LDADD)
 tests_unit_protocol_test_resp_slowlog_SOURCES = tests/unit/protocol/test_resp_slowlog.c
 tests_unit_protocol_test_resp_slowlog_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
 tests_unit_protocol_test_resp_slowlog_LDADD = $(PROTOCOL_TEST_LDADD)
+
+tests_unit_protocol_test_mc_slowlog_SOURCES = tests/unit/protocol/test_mc_slowlog.c
+tests_unit_protocol_test_mc_slowlog_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
+tests_unit_protocol_test_mc_slowlog_LDADD = $(PROTOCOL_TEST_LDADD)
