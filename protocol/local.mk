@@ -3,8 +3,9 @@ noinst_LIBRARIES += libcairn_protocol.a
 libcairn_protocol_a_SOURCES = \
 	protocol/proto.h \
 	protocol/auth.h protocol/auth.c \
-	protocol/outq.h protocol/outq.c \
+	protocol/timing.h protocol/timing.c \
 	protocol/slowlog.h protocol/slowlog.c \
+	protocol/outq.h protocol/outq.c \
 	protocol/resp/resp_parse.h protocol/resp/resp_parse.c \
 	protocol/resp/resp.h protocol/resp/resp.c protocol/resp/resp_internal.h \
 	protocol/resp/resp_commands.c protocol/resp/resp_db.h protocol/resp/resp_db.c \

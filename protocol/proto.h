@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 struct outq;
+struct timing_meter;
 
 /* What the connection should do after a feed. */
 enum proto_status {
@@ -97,6 +98,9 @@ struct proto_ops {
     bool (*mid_value)(const void *sess);
     /* Appends the protocol's reply for an outcome the server reached on the session's behalf. */
     void (*answer)(void *sess, const struct proto_outcome *o, struct outq *out);
+    /* From now on the session times its requests into m's histograms and slow log
+     * (protocol/timing.h; *m is copied). A session never given a meter times nothing. */
+    void (*meter)(void *sess, const struct timing_meter *m);
 };
 
 #endif

@@ -127,14 +127,16 @@ void slowlog_set_max_len(struct slowlog *log, uint64_t len)
     free_list(gone);
 }
 
-/* The bytes argument i keeps and the suffix cutting gives it (suffix[0] = '\0' when none). */
-static size_t cut_arg(size_t i, size_t argc, size_t kept, size_t len, char *suffix)
+/* The bytes argument i keeps and the suffix cutting gives it (suffix[0] = '\0' when none). The
+ * argument that the count replaces is not read (slowlog.h: the caller need not gather it). */
+static size_t cut_arg(size_t i, size_t argc, size_t kept, const size_t *lens, char *suffix)
 {
     suffix[0] = '\0';
     if (kept != argc && i == kept - 1) {
         snprintf(suffix, CUT_SUFFIX_MAX, "... (%zu more arguments)", argc - kept + 1);
         return 0;
     }
+    size_t len = lens[i];
     if (len > SLOWLOG_MAX_ARGLEN) {
         snprintf(suffix, CUT_SUFFIX_MAX, "... (%zu more bytes)", len - SLOWLOG_MAX_ARGLEN);
         return SLOWLOG_MAX_ARGLEN;
@@ -162,7 +164,7 @@ static struct entry *entry_make(size_t argc, const char *const *argv, const size
     char suffix[CUT_SUFFIX_MAX];
     size_t bytes = sizeof(struct entry) + kept * (sizeof(char *) + sizeof(size_t));
     for (size_t i = 0; i < kept; i++)
-        bytes += cut_arg(i, argc, kept, lens[i], suffix) + strlen(suffix) + 1;
+        bytes += cut_arg(i, argc, kept, lens, suffix) + strlen(suffix) + 1;
     bytes += (proto ? strlen(proto) : 0) + (addr ? strlen(addr) : 0) + (name ? strlen(name) : 0) + 3;
 
     struct entry *en = malloc(bytes);
@@ -172,7 +174,7 @@ static struct entry *entry_make(size_t argc, const char *const *argv, const size
     size_t *al = (size_t *)(av + kept);
     char *p = (char *)(al + kept);
     for (size_t i = 0; i < kept; i++) {
-        size_t keep = cut_arg(i, argc, kept, lens[i], suffix);
+        size_t keep = cut_arg(i, argc, kept, lens, suffix);
         size_t ns = strlen(suffix);
         av[i] = p;
         if (keep)

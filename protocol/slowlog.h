@@ -46,8 +46,9 @@ static inline bool slowlog_wants(const struct slowlog *log, uint64_t us)
 }
 
 /* Adds one request: argc arguments argv[i] of lens[i] bytes, as the protocol received them; proto is
- * "text", "binary" or "resp"; addr and name may be NULL (""). An entry that cannot be given memory is
- * left out. */
+ * "text", "binary" or "resp"; addr and name may be NULL (""). When argc > SLOWLOG_MAX_ARGC only the
+ * first SLOWLOG_MAX_ARGC - 1 of argv and lens are read (the caller need not gather the rest). An entry
+ * that cannot be given memory is left out. */
 void slowlog_add(struct slowlog *log, uint64_t duration_us, size_t argc, const char *const *argv,
                  const size_t *lens, const char *proto, const char *addr, const char *name);
 

@@ -199,6 +199,17 @@ static bool sess_value_window(struct conn *c, char **dst, size_t *len)
     return c->sess != NULL && c->ops->value_window(c->sess, dst, len);
 }
 
+/* Has a new session time its requests into the worker's histograms and the server's slow log, which
+ * shows the client as "ip:port" (the address without its "tcp:" kind). sess may be NULL. */
+static void meter_session(struct conn *c, const struct proto_ops *ops, void *sess)
+{
+    const char *colon = strchr(c->addr, ':');
+    struct timing_meter m = {c->w->lat, c->w->srv->slowlog, colon != NULL ? colon + 1 : c->addr};
+
+    if (sess != NULL && ops->meter != NULL)
+        ops->meter(sess, &m);
+}
+
 /* On a listener that also takes RESP (star_ops) or the binary protocol (bin_ops), the first byte
  * picks the protocol: '*' is RESP (every Redis client sends a multibulk first), 0x80 the binary
  * protocol's request magic, anything else the listener's own. The session is created here, once;
@@ -219,6 +230,7 @@ static bool pick_protocol(struct conn *c)
         ctx = l->bin_ctx;
     }
     void *sess = ops->create(ctx, worker_proto_stats(c->w, ops));
+    meter_session(c, ops, sess);
     pthread_mutex_lock(&c->w->conns_lock);
     c->ops = ops;
     c->sess = sess;
@@ -845,6 +857,8 @@ struct conn *conn_create(struct worker *w, int fd, unsigned listener)
     bool chosen_later = srv->listeners[listener].star_ops != NULL || srv->listeners[listener].bin_ops != NULL;
     if (!chosen_later)
         c->sess = c->ops->create(srv->listeners[listener].ctx, worker_proto_stats(w, c->ops));
+    peer_address(c, is_unix);
+    meter_session(c, c->ops, c->sess);
     c->ev = event_new(w->base, fd, EV_READ | EV_PERSIST, on_event, c);
     if (c->rbuf == NULL || c->out == NULL || c->ev == NULL || (c->sess == NULL && !chosen_later))
         goto fail;
@@ -852,7 +866,6 @@ struct conn *conn_create(struct worker *w, int fd, unsigned listener)
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     }
-    peer_address(c, is_unix);
     c->created = server_now(c);
     atomic_store_explicit(&c->last_cmd, c->created, memory_order_relaxed);
     if (event_add(c->ev, NULL) != 0)

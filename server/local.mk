@@ -15,6 +15,7 @@ cairn_SOURCES = \
 	server/conn.c \
 	server/stats.c \
 	server/metrics.c \
+	server/latency.h server/latency.c \
 	server/metrics.h \
 	server/http.c \
 	server/status.c \

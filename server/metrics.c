@@ -16,6 +16,7 @@
 
 #include "protocol/mc/mc_dump.h"
 #include "protocol/mcbin/mcbin.h"
+#include "server/latency.h"
 #include "server/metrics.h"
 #include "server/snapshot_ctl.h"
 
@@ -353,5 +354,7 @@ int metrics_prometheus(struct server *srv, struct evbuffer *b)
         rc = prom_classes(srv, b);
     if (rc == 0)
         rc = prom_hotkeys(srv, b);
+    if (rc == 0)
+        rc = latency_prometheus(srv, b);
     return rc;
 }

@@ -44,6 +44,7 @@
 
 #include "protocol/auth.h"
 #include "protocol/mc/memcache.h"
+#include "protocol/slowlog.h"
 #include "server/server_internal.h"
 #include "server/snapshot_ctl.h"
 #include "storage/cache.h"
@@ -267,19 +268,6 @@ static bool setup_main_loop(struct server *srv)
 /* RESP's context (below). */
 static void setup_resp(struct server *srv);
 
-/* Creates the slow log with the settings' threshold and length; prints the reason on failure. */
-static bool setup_slowlog(struct server *srv)
-{
-    srv->slowlog = slowlog_create();
-    if (srv->slowlog == NULL) {
-        fprintf(stderr, "failed to create the slow log: out of memory\n");
-        return false;
-    }
-    slowlog_set_threshold(srv->slowlog, srv->settings->slowlog_log_slower_than);
-    slowlog_set_max_len(srv->slowlog, srv->settings->slowlog_max_len);
-    return true;
-}
-
 /* Creates the cache from the settings; prints the reason on failure. */
 static bool setup_cache(struct server *srv)
 {
@@ -436,8 +424,6 @@ static bool teardown(struct server *srv)
     if (srv->shutdown_fd >= 0)
         close(srv->shutdown_fd);
     cache_destroy(&srv->cache);
-    slowlog_destroy(srv->slowlog);
-    srv->slowlog = NULL;
     mc_shared_destroy(&srv->ctx.shared);
     free(srv->resp_bind);
     free(srv->listeners);
@@ -480,7 +466,7 @@ static int start(struct server *srv)
     if (!daemon_write_pid(s))
         return EXIT_OSERR;
     srv->pid_written = s->pid_file != NULL;
-    if (!setup_slowlog(srv) || !setup_cache(srv))
+    if (!setup_cache(srv))
         return EXIT_OSERR;
     if (s->lock_memory)
         daemon_lock_memory();
@@ -565,6 +551,20 @@ static bool setup_cluster(struct server *srv)
     return true;
 }
 
+/* The slow log every protocol writes to, with --slowlog-log-slower-than and --slowlog-max-len (both
+ * changed at run time by CONFIG SET). Prints why and returns false on no memory. */
+static bool setup_slowlog(struct server *srv)
+{
+    srv->slowlog = slowlog_create();
+    if (srv->slowlog == NULL) {
+        fprintf(stderr, "failed to create the slow log: out of memory\n");
+        return false;
+    }
+    slowlog_set_threshold(srv->slowlog, srv->settings->slowlog_log_slower_than);
+    slowlog_set_max_len(srv->slowlog, srv->settings->slowlog_max_len);
+    return true;
+}
+
 /* Runs the server with parsed settings until it is stopped; returns the process exit status. */
 int server_run(const struct settings *s)
 {
@@ -580,9 +580,9 @@ int server_run(const struct settings *s)
     atomic_store(&srv.verbose, s->verbose);
     pthread_mutex_init(&srv.stats_lock, NULL);
 
-    int rc = !setup_auth(&srv) || !setup_cluster(&srv) ? EXIT_FAILURE
-             : listen_open(&srv)                       ? start(&srv)
-                                                       : EXIT_OSERR;
+    int rc = !setup_auth(&srv) || !setup_cluster(&srv) || !setup_slowlog(&srv) ? EXIT_FAILURE
+             : listen_open(&srv)                                               ? start(&srv)
+                                                                               : EXIT_OSERR;
     if (rc == 0) {
         log_start(&srv);
         daemon_notify("READY=1\nSTATUS=serving");
@@ -598,5 +598,6 @@ int server_run(const struct settings *s)
         daemon_remove_pid(s);
     auth_destroy(&srv.auth);
     resp_cluster_free(&srv.cluster.cur);
+    slowlog_destroy(srv.slowlog);
     return rc;
 }

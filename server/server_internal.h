@@ -35,6 +35,7 @@
 #include "protocol/resp/resp.h"
 #include "protocol/resp/resp_cluster.h"
 #include "protocol/slowlog.h"
+#include "protocol/timing.h"
 #include "server/settings.h"
 
 /* The most iovecs one writev() takes (limits.h has it on Linux; POSIX guarantees at least 16). */
@@ -169,6 +170,7 @@ struct worker {
     struct mc_stats mc;
     struct resp_stats resp;
     struct worker_stats ws;
+    struct timing_hist *lat;   /* its requests' latency histograms (protocol/timing.h) */
     struct iovec *iov;         /* IOV_MAX scratch iovecs for writev */
     struct io_batch *batch; /* io_uring and its buffers; NULL: reads and writes are inline */
     struct conn_queue read_q;  /* readable connections: one recv each after the loop turn */
@@ -200,13 +202,13 @@ struct listener {
 struct server {
     const struct settings *settings;
     struct cache *cache;
-    struct slowlog *slowlog; /* the slow log (protocol/slowlog.h), every protocol's, every worker's */
     struct mc_context ctx;
     struct resp_context resp_ctx;
     struct resp_cluster_ref cluster; /* the cluster topology in force (cur NULL: not in cluster mode) */
     struct auth *auth;               /* the credentials (-Y, -S, --requirepass); NULL = none configured */
     struct evhttp *http;             /* --metrics-port's server; NULL = none */
     struct status *status;           /* its status page's history (server/status.c); NULL = none */
+    struct slowlog *slowlog;         /* the slow log (protocol/slowlog.h), shared by every protocol */
     _Atomic uint64_t next_client_id; /* RESP's CLIENT ID */
     char *resp_bind;                  /* the -l addresses, space separated (CONFIG GET bind) */
     struct event_base *base; /* the listener's (main thread) */

@@ -19,11 +19,13 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
+#include "server/latency.h"
 #include "server/metrics.h"
 #include "server/status.h"
 
-/* Keys /stats.json lists under hot_keys. */
+/* Keys /stats.json lists under hot_keys, commands under latency. */
 #define STATUS_HOT_KEYS 10
+#define STATUS_LATENCY_ROWS 20
 
 /* The counters a sample's rates come from, read at one moment. */
 struct reading {
@@ -31,6 +33,7 @@ struct reading {
     uint64_t hits;   /* get_hits + resp_keyspace_hits */
     uint64_t misses; /* get_misses + resp_keyspace_misses */
     uint64_t evictions;
+    uint64_t lat[TIMING_BUCKETS]; /* every command's latency buckets together */
     int64_t mono_us; /* CLOCK_MONOTONIC */
 };
 
@@ -39,11 +42,13 @@ struct sample {
     int64_t t_ms; /* Unix time of the reading, milliseconds */
     double ops_per_sec, evictions_per_sec;
     double hit_ratio; /* hits / (hits + misses) over the interval; negative: no lookup in it */
+    double p50_us, p99_us, p999_us; /* latency quantiles over the interval; negative: no request */
     uint64_t bytes, limit_bytes, connections, items;
 };
 
 struct status {
     struct server *srv;
+    struct timing_hist *lat; /* scratch for summing the workers' histograms */
     struct event *timer;
     struct reading last;
     struct sample ring[STATUS_HISTORY];
@@ -58,8 +63,9 @@ static int64_t clock_us(clockid_t id)
 }
 
 /* Reads the counters into r and the gauges into s (its rates are left alone). */
-static void read_now(struct server *srv, struct reading *r, struct sample *s)
+static void read_now(struct status *st, struct reading *r, struct sample *s)
 {
+    struct server *srv = st->srv;
     struct mc_stats mc;
     struct worker_stats ws;
     struct resp_stats resp;
@@ -72,6 +78,8 @@ static void read_now(struct server *srv, struct reading *r, struct sample *s)
     r->hits = mc.get_hits + resp.keyspace_hits;
     r->misses = mc.get_misses + resp.keyspace_misses;
     r->evictions = cs.evictions;
+    latency_sum(srv, st->lat);
+    latency_all(st->lat, r->lat);
     r->mono_us = clock_us(CLOCK_MONOTONIC);
     s->t_ms = clock_us(CLOCK_REALTIME) / 1000;
     s->bytes = cs.bytes;
@@ -86,6 +94,20 @@ static uint64_t grown(uint64_t before, uint64_t after)
     return after >= before ? after - before : after;
 }
 
+/* The latency quantiles of the requests that ended between two readings (none: negative). */
+static void latency_interval(const struct reading *before, const struct reading *after, struct sample *s)
+{
+    uint64_t d[TIMING_BUCKETS], n = 0;
+
+    for (unsigned b = 0; b < TIMING_BUCKETS; b++) {
+        d[b] = grown(before->lat[b], after->lat[b]);
+        n += d[b];
+    }
+    s->p50_us = n > 0 ? (double)timing_quantile_us(d, 0.5) : -1;
+    s->p99_us = n > 0 ? (double)timing_quantile_us(d, 0.99) : -1;
+    s->p999_us = n > 0 ? (double)timing_quantile_us(d, 0.999) : -1;
+}
+
 /* Once a second: a sample of the interval since the last reading. */
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
@@ -95,7 +117,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
 
-    read_now(st->srv, &now, &s);
+    read_now(st, &now, &s);
     double dt = (double)(now.mono_us - st->last.mono_us) / 1e6;
     if (dt <= 0)
         return;
@@ -103,6 +125,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     s.ops_per_sec = (double)grown(st->last.ops, now.ops) / dt;
     s.evictions_per_sec = (double)grown(st->last.evictions, now.evictions) / dt;
     s.hit_ratio = hits + misses > 0 ? (double)hits / (double)(hits + misses) : -1;
+    latency_interval(&st->last, &now, &s);
     st->last = now;
     st->ring[st->next] = s;
     st->next = (st->next + 1) % STATUS_HISTORY;
@@ -119,7 +142,12 @@ struct status *status_create(struct server *srv)
     if (st == NULL)
         return NULL;
     st->srv = srv;
-    read_now(srv, &st->last, &ignored);
+    st->lat = malloc(sizeof(*st->lat));
+    if (st->lat == NULL) {
+        free(st);
+        return NULL;
+    }
+    read_now(st, &st->last, &ignored);
     st->timer = event_new(srv->base, -1, EV_PERSIST, on_tick, st);
     if (st->timer == NULL || event_add(st->timer, &sec) != 0) {
         status_destroy(&st);
@@ -135,6 +163,7 @@ void status_destroy(struct status **st)
         return;
     if ((*st)->timer != NULL)
         event_free((*st)->timer);
+    free((*st)->lat);
     free(*st);
     *st = NULL;
 }
@@ -251,9 +280,10 @@ static const struct sample *sample_at(const struct status *st, size_t i)
 /* "history": one array per series, oldest first, all of the same length. */
 static void out_history(struct json *j, const struct status *st)
 {
-    enum { T, OPS, HIT, EVICT, BYTES, LIMIT, CONNS, ITEMS, NSERIES };
-    static const char *const names[NSERIES] = {"t_ms",  "ops_per_sec", "hit_ratio",   "evictions_per_sec",
-                                               "bytes", "limit_bytes", "connections", "items"};
+    enum { T, OPS, HIT, EVICT, BYTES, LIMIT, CONNS, ITEMS, P50, P99, P999, NSERIES };
+    static const char *const names[NSERIES] = {
+        "t_ms",        "ops_per_sec", "hit_ratio",      "evictions_per_sec", "bytes",          "limit_bytes",
+        "connections", "items",       "latency_p50_us", "latency_p99_us",    "latency_p999_us"};
     out_key(j, "history", false);
     out(j, "{\"interval_ms\":1000,\"capacity\":%d", STATUS_HISTORY);
     for (int k = 0; k < NSERIES; k++) {
@@ -284,6 +314,15 @@ static void out_history(struct json *j, const struct status *st)
                 break;
             case CONNS:
                 out(j, "%" PRIu64, s->connections);
+                break;
+            case P50:
+                out_num(j, s->p50_us, true);
+                break;
+            case P99:
+                out_num(j, s->p99_us, true);
+                break;
+            case P999:
+                out_num(j, s->p999_us, true);
                 break;
             default:
                 out(j, "%" PRIu64, s->items);
@@ -319,6 +358,26 @@ static void out_classes(struct json *j, struct server *srv)
     out(j, "]");
 }
 
+/* "latency": the commands that ran, most run first, with their figures since start (microseconds;
+ * quantiles are the upper bounds of log2 buckets). */
+static void out_latency(struct json *j, struct status *st)
+{
+    struct latency_row rows[STATUS_LATENCY_ROWS];
+
+    latency_sum(st->srv, st->lat);
+    size_t n = latency_rows(st->lat, rows, STATUS_LATENCY_ROWS);
+    out(j, ",\"latency\":[");
+    for (size_t i = 0; i < n; i++) {
+        const struct latency_row *r = &rows[i];
+        out(j,
+            "%s{\"protocol\":\"%s\",\"command\":\"%s\",\"count\":%" PRIu64
+            ",\"mean_us\":%.1f,\"p50_us\":%" PRIu64 ",\"p99_us\":%" PRIu64 ",\"p999_us\":%" PRIu64 "}",
+            i > 0 ? "," : "", r->proto, r->cmd, r->count, (double)r->sum_us / (double)r->count, r->p50_us,
+            r->p99_us, r->p999_us);
+    }
+    out(j, "]");
+}
+
 /* See status.h. */
 int status_json(struct status *st, struct evbuffer *buf)
 {
@@ -333,7 +392,7 @@ int status_json(struct status *st, struct evbuffer *buf)
     out_history(&j, st);
     out_classes(&j, st->srv);
     out_hot_keys(&j, st->srv);
-    /* Latency is not collected (yet): the page says so while it is null. */
-    out(&j, ",\"latency\":null}\n");
+    out_latency(&j, st);
+    out(&j, "}\n");
     return j.rc;
 }

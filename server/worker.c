@@ -463,7 +463,9 @@ static bool worker_init(struct server *srv, struct worker *w, unsigned id)
     w->drain_timer = evtimer_new(w->base, on_drain_timeout, w);
     w->sweep_timer = event_new(w->base, -1, EV_PERSIST, on_sweep, w);
     w->iov = calloc(IOV_MAX, sizeof(*w->iov));
-    if (w->notify_ev == NULL || w->drain_timer == NULL || w->sweep_timer == NULL || w->iov == NULL)
+    w->lat = calloc(1, sizeof(*w->lat));
+    if (w->notify_ev == NULL || w->drain_timer == NULL || w->sweep_timer == NULL || w->iov == NULL ||
+        w->lat == NULL)
         return false;
     struct timeval second = {1, 0};
     return event_add(w->notify_ev, NULL) == 0 && event_add(w->sweep_timer, &second) == 0;
@@ -542,6 +544,7 @@ static void worker_free(struct worker *w)
     if (w->notify_fd >= 0)
         close(w->notify_fd);
     free(w->iov);
+    free(w->lat);
     pthread_mutex_destroy(&w->queue_lock);
     pthread_mutex_destroy(&w->conns_lock);
 }

@@ -84,7 +84,12 @@
 #include "protocol/mc/mc_meta.h"
 #include "protocol/mc/mc_parse.h"
 #include "protocol/outq.h"
+#include "protocol/slowlog.h"
+#include "protocol/timing.h"
 #include "storage/cache.h"
+
+_Static_assert(MC_CMD_WATCH < TIMING_TEXT_META, "text command slots overlap the meta ones");
+_Static_assert(TIMING_TEXT_META + 6 <= TIMING_BINARY_BASE, "meta command slots overlap binary's");
 
 enum mc_state { MC_ST_LINE = 0, MC_ST_VALUE, MC_ST_SWALLOW, MC_ST_AUTH_VALUE };
 
@@ -147,6 +152,13 @@ struct mc_session {
     struct auth_conn auth;
     size_t auth_want;
     const char *auth_held;
+    /* Timing (protocol/timing.h; meter.hist NULL: none): where the current request's time starts,
+     * its slot (0: none in progress or not counted) and, while in the same feed, its line. */
+    struct timing_meter meter;
+    uint64_t t_mark;
+    unsigned t_slot;
+    const char *t_line;
+    size_t t_len;
 };
 
 /* ---- counters ---- */
@@ -676,6 +688,17 @@ static enum proto_status mc_exec_get_flush(struct mc_session *s, const struct mc
     return st;
 }
 
+/* The timing slot of a meta command line (mc_meta_is_meta said it is one). */
+static unsigned mc_meta_slot(const char *line, size_t len)
+{
+    static const char order[] = "gsdane"; /* mg ms md ma mn me: TIMING_TEXT_META's order */
+    size_t i = 0;
+    while (i < len && line[i] == ' ')
+        i++;
+    const char *c = i + 1 < len ? memchr(order, line[i + 1], sizeof(order) - 1) : NULL;
+    return c != NULL ? TIMING_TEXT_META + (unsigned)(c - order) : 0;
+}
+
 /* Parses and executes one request line (line end removed). */
 static enum proto_status mc_exec_line(struct mc_session *s, const char *line, size_t len, struct outq *out)
 {
@@ -691,10 +714,14 @@ static enum proto_status mc_exec_line(struct mc_session *s, const char *line, si
         return mc_exec_get_flush(s, &req, line, out);
     }
     if (len > 1 && (line[0] == 'm' || line[0] == ' ')) {
-        if (mc_meta_is_meta(line, len))
+        if (mc_meta_is_meta(line, len)) {
+            s->t_slot = mc_meta_slot(line, len);
             return mc_exec_meta(s, line, len, out);
+        }
     }
     enum mc_parse_status ps = mc_parse_line(line, len, &req);
+    if (ps == MC_PARSE_OK)
+        s->t_slot = TIMING_TEXT_BASE + (unsigned)req.cmd;
     if (mc_admin_refused(s->ctx, &req, ps, auth_conn_admin(&s->auth), s->stats, out))
         return PROTO_OK;
     switch (ps) {
@@ -768,6 +795,55 @@ static enum proto_status mc_exec_line(struct mc_session *s, const char *line, si
         break;
     }
     return PROTO_OK;
+}
+
+/* ---- timing ---- */
+
+/* Hands a slow request to the slow log: its line's words, or (a value that arrived in a later read,
+ * its line gone) the command's name alone. */
+static void mc_timing_slow(struct mc_session *s, uint64_t us)
+{
+    const char *argv[SLOWLOG_MAX_ARGC];
+    size_t lens[SLOWLOG_MAX_ARGC], argc = 0;
+    enum timing_proto proto;
+
+    if (s->t_line == NULL) {
+        argv[0] = timing_slot_name(s->t_slot, &proto);
+        lens[0] = strlen(argv[0]);
+        argc = 1;
+    } else {
+        /* every word is counted; the log reads only the ones it keeps (slowlog.h) */
+        const char *p = s->t_line, *end = s->t_line + s->t_len;
+        while (p < end) {
+            while (p < end && *p == ' ')
+                p++;
+            const char *w = p;
+            while (p < end && *p != ' ')
+                p++;
+            if (p == w)
+                break;
+            if (argc < SLOWLOG_MAX_ARGC) {
+                argv[argc] = w;
+                lens[argc] = (size_t)(p - w);
+            }
+            argc++;
+        }
+    }
+    slowlog_add(s->meter.slowlog, us, argc, argv, lens, "text", s->meter.addr, NULL);
+}
+
+/* The request in progress has queued its reply: counts its time and starts the next one's. */
+static void mc_timing_done(struct mc_session *s)
+{
+    if (s->meter.hist == NULL || s->t_slot == 0)
+        return;
+    uint64_t now = timing_now_ns();
+    uint64_t us = (now - s->t_mark) / 1000;
+    timing_count(s->meter.hist, s->t_slot, us);
+    if (slowlog_wants(s->meter.slowlog, us))
+        mc_timing_slow(s, us);
+    s->t_mark = now;
+    s->t_slot = 0;
 }
 
 /* ---- framing ---- */
@@ -942,6 +1018,8 @@ enum proto_status mc_session_feed(struct mc_session *s, const char *buf, size_t 
 {
     size_t pos = 0;
     enum proto_status st = PROTO_OK;
+    if (s->meter.hist != NULL)
+        s->t_mark = timing_now_ns();
     while (st == PROTO_OK && pos < len) {
         if (!auth_conn_ok(&s->auth)) {
             size_t used = mc_auth_feed(s, buf + pos, len - pos, out, &st);
@@ -950,12 +1028,11 @@ enum proto_status mc_session_feed(struct mc_session *s, const char *buf, size_t 
             pos += used;
             continue;
         }
-        if (s->state == MC_ST_VALUE) {
-            pos += mc_feed_value(s, buf + pos, len - pos, out);
-            continue;
-        }
-        if (s->state == MC_ST_SWALLOW) {
-            pos += mc_feed_swallow(s, len - pos, out);
+        if (s->state == MC_ST_VALUE || s->state == MC_ST_SWALLOW) {
+            pos += s->state == MC_ST_VALUE ? mc_feed_value(s, buf + pos, len - pos, out)
+                                           : mc_feed_swallow(s, len - pos, out);
+            if (s->state == MC_ST_LINE)
+                mc_timing_done(s);
             continue;
         }
         const char *line = buf + pos;
@@ -978,13 +1055,21 @@ enum proto_status mc_session_feed(struct mc_session *s, const char *buf, size_t 
         pos += n + 1;
         if (n > 1 && line[n - 1] == '\r')
             n--;
+        s->t_line = line;
+        s->t_len = n;
         st = mc_exec_line(s, line, n, out);
         if (st == PROTO_PAUSE || st == PROTO_BUSY || st == PROTO_FLUSH) {
             pos = (size_t)(line - buf);       /* the line comes back (a get goes on from get_resume) */
             s->scanned = (size_t)(nl - line); /* its '\n' is found at once next time */
-        } else
+        } else {
             s->meta_set.no_wait = false;
+            if (st == PROTO_WAIT)
+                s->t_slot = 0; /* answered later by the server: not timed */
+            else if (s->state == MC_ST_LINE)
+                mc_timing_done(s);
+        }
     }
+    s->t_line = NULL; /* the buffer is the connection's again */
     /* Out of complete requests: memcached writes its reply queue out here. */
     if (st == PROTO_OK || st == PROTO_CLOSE || st == PROTO_SHUTDOWN)
         mc_meta_held_release(s->ctx->cache, &s->held);
@@ -1116,6 +1201,12 @@ static void ops_answer(void *sess, const struct proto_outcome *o, struct outq *o
     mc_session_answer(sess, o, out);
 }
 
+static void ops_meter(void *sess, const struct timing_meter *m)
+{
+    struct mc_session *s = sess;
+    s->meter = *m;
+}
+
 const struct proto_ops mc_proto_ops = {
     .name = "memcache",
     .line_max = MC_KEYS_LINE_MAX,
@@ -1129,4 +1220,5 @@ const struct proto_ops mc_proto_ops = {
     .no_wait = ops_no_wait,
     .mid_value = ops_mid_value,
     .answer = ops_answer,
+    .meter = ops_meter,
 };

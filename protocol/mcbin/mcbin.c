@@ -53,6 +53,8 @@
 #include "protocol/mc/memcache.h"
 #include "protocol/mcbin/mcbin_parse.h"
 #include "protocol/outq.h"
+#include "protocol/slowlog.h"
+#include "protocol/timing.h"
 #include "storage/cache.h"
 #include "storage/meta.h"
 
@@ -91,6 +93,13 @@ struct mcbin_session {
     /* a failed authentication's reply held back (PROTO_WAIT_AUTH_DELAY) */
     struct mcbin_request held;
     bool holding, wait_pending;
+    /* timing (protocol/timing.h; meter.hist NULL: none): where the current request's time starts,
+     * its slot (0: none) and, while in the same feed, its key */
+    struct timing_meter meter;
+    uint64_t t_mark;
+    unsigned t_slot;
+    const char *t_key;
+    size_t t_nkey;
 };
 
 /* ---- replies ---- */
@@ -779,6 +788,27 @@ static enum proto_status bin_exec(struct mcbin_session *s, const struct mcbin_re
     return PROTO_OK;
 }
 
+/* The request in progress has queued its reply (or was quietly answered): counts its time, hands a
+ * slow one to the slow log (its opcode's name and, while in the same read, its key) and starts the
+ * next one's time. */
+static void bin_timing_done(struct mcbin_session *s)
+{
+    if (s->meter.hist == NULL || s->t_slot == 0)
+        return;
+    uint64_t now = timing_now_ns();
+    uint64_t us = (now - s->t_mark) / 1000;
+    timing_count(s->meter.hist, s->t_slot, us);
+    if (slowlog_wants(s->meter.slowlog, us)) {
+        enum timing_proto proto;
+        const char *argv[2] = {timing_slot_name(s->t_slot, &proto), s->t_key};
+        size_t lens[2] = {strlen(argv[0]), s->t_nkey};
+        slowlog_add(s->meter.slowlog, us, s->t_key != NULL && s->t_nkey > 0 ? 2 : 1, argv, lens, "binary",
+                    s->meter.addr, NULL);
+    }
+    s->t_mark = now;
+    s->t_slot = 0;
+}
+
 /* HEAD state: parses and executes the request at buf[0..len); *used gets its head's length once it
  * ran (0 when it needs more bytes or was held back). */
 static enum proto_status bin_feed_head(struct mcbin_session *s, const char *buf, size_t len, size_t *used,
@@ -802,11 +832,18 @@ static enum proto_status bin_feed_head(struct mcbin_session *s, const char *buf,
     case MCBIN_PARSE_OK:
         break;
     }
+    s->t_slot = req.h.opcode < TIMING_RESP_BASE - TIMING_BINARY_BASE ? TIMING_BINARY_BASE + req.h.opcode : 0;
+    s->t_key = req.key;
+    s->t_nkey = req.h.keylen;
     st = bin_exec(s, &req, out);
-    if (st == PROTO_BUSY)
+    if (st == PROTO_BUSY || st == PROTO_PAUSE)
         return st;
     s->no_wait = false;
     *used = req.head_len;
+    if (st == PROTO_WAIT || s->state == MCBIN_SASL)
+        s->t_slot = 0; /* answered later, or gathering a SASL response: not timed */
+    else if (s->state == MCBIN_HEAD)
+        bin_timing_done(s);
     return st;
 }
 
@@ -831,15 +868,18 @@ static enum proto_status mcbin_session_feed(struct mcbin_session *s, const char 
     size_t pos = 0;
     enum proto_status st = PROTO_OK;
 
+    if (s->meter.hist != NULL)
+        s->t_mark = timing_now_ns();
     while (st == PROTO_OK) {
         if (s->state == MCBIN_VALUE) {
-            if (s->got == s->want) {
+            if (s->got == s->want)
                 bin_finish_store(s, out);
-                continue;
-            }
-            if (pos == len)
+            else if (pos == len)
                 break;
-            pos += bin_feed_value(s, buf + pos, len - pos, out);
+            else
+                pos += bin_feed_value(s, buf + pos, len - pos, out);
+            if (s->state != MCBIN_VALUE)
+                bin_timing_done(s);
             continue;
         }
         if (s->state == MCBIN_SASL) {
@@ -854,8 +894,10 @@ static enum proto_status mcbin_session_feed(struct mcbin_session *s, const char 
             uint64_t skip = s->swallow < len - pos ? s->swallow : len - pos;
             s->swallow -= skip;
             pos += (size_t)skip;
-            if (s->swallow == 0)
+            if (s->swallow == 0) {
                 s->state = MCBIN_HEAD;
+                bin_timing_done(s);
+            }
             if (pos == len)
                 break;
             continue;
@@ -872,11 +914,18 @@ static enum proto_status mcbin_session_feed(struct mcbin_session *s, const char 
             break; /* an incomplete head: offered again with more bytes */
         pos += used;
     }
+    s->t_key = NULL; /* the buffer is the connection's again */
     *consumed = pos;
     return st;
 }
 
 /* ---- proto_ops ---- */
+
+static void ops_meter(void *sess, const struct timing_meter *m)
+{
+    struct mcbin_session *s = sess;
+    s->meter = *m;
+}
 
 static void *ops_create(const void *ctx, void *stats)
 {
@@ -966,4 +1015,5 @@ const struct proto_ops mcbin_proto_ops = {
     .no_wait = ops_no_wait,
     .mid_value = ops_mid_value,
     .answer = ops_answer,
+    .meter = ops_meter,
 };

@@ -38,6 +38,7 @@
 #include <strings.h>
 
 #include "protocol/resp/resp_internal.h"
+#include "protocol/slowlog.h"
 #include "protocol/resp/resp_util.h"
 #include "storage/cache.h"
 
@@ -225,6 +226,8 @@ enum proto_status resp_call(struct resp_session *s, const struct resp_cmd *cmd, 
                             struct outq *out)
 {
     resp_count(&s->stats->commands);
+    if (s->t_cmd == NULL) /* the outermost: EXEC times its whole queue */
+        s->t_cmd = s->cur_parent != NULL ? s->cur_parent : cmd;
     /* two relaxed stores, no lock (CLIENT LIST on another thread composes the fullname) */
     __atomic_store_n(&s->last_parent, s->cur_parent, __ATOMIC_RELAXED);
     __atomic_store_n(&s->last_cmd, cmd, __ATOMIC_RELAXED);
@@ -495,6 +498,29 @@ static bool out_full(const struct resp_session *s, const struct outq *out)
     return s->ctx->out_pause != 0 && outq_weight(out) >= s->ctx->out_pause;
 }
 
+/* The request that ran has queued its reply: counts its time under its command, hands a slow one to
+ * the slow log with its arguments and the client's name, and starts the next one's time. */
+static void timing_done(struct resp_session *s, const struct resp_args *a)
+{
+    if (s->meter.hist == NULL || s->t_cmd == NULL)
+        return;
+    uint64_t now = timing_now_ns();
+    uint64_t us = (now - s->t_mark) / 1000;
+    timing_count(s->meter.hist, TIMING_RESP_BASE + (unsigned)(s->t_cmd - resp_commands), us);
+    if (slowlog_wants(s->meter.slowlog, us)) {
+        const char *argv[SLOWLOG_MAX_ARGC];
+        size_t lens[SLOWLOG_MAX_ARGC];
+        for (size_t i = 0; i < a->argc && i < SLOWLOG_MAX_ARGC; i++) {
+            bool in_item = a->argv[i] == NULL && s->it != NULL; /* a value received into its item */
+            argv[i] = a->argv[i] != NULL ? a->argv[i] : in_item ? item_value(s->it) : "";
+            lens[i] = a->argv[i] != NULL || in_item ? a->argl[i] : 0;
+        }
+        slowlog_add(s->meter.slowlog, us, a->argc, argv, lens, "resp", s->meter.addr, s->name);
+    }
+    s->t_mark = now;
+    s->t_cmd = NULL;
+}
+
 /* Parses and runs every complete request in buf; see the file comment. */
 static enum proto_status session_feed(struct resp_session *s, const char *buf, size_t len, size_t *used,
                                       struct outq *out)
@@ -502,6 +528,8 @@ static enum proto_status session_feed(struct resp_session *s, const char *buf, s
     size_t pos = 0;
     enum proto_status st = PROTO_OK;
 
+    if (s->meter.hist != NULL)
+        s->t_mark = timing_now_ns();
     while (st == PROTO_OK && pos < len) {
         struct resp_args a;
         const char *err = NULL;
@@ -527,6 +555,10 @@ static enum proto_status session_feed(struct resp_session *s, const char *buf, s
             break;
         }
         st = dispatch(s, &a, out);
+        if (st == PROTO_WAIT)
+            s->t_cmd = NULL; /* answered later by the server: not timed */
+        else if (st != PROTO_PAUSE)
+            timing_done(s, &a);
         value_release(s);
     }
     *used = pos;
@@ -680,6 +712,12 @@ static void ops_answer(void *sess, const struct proto_outcome *o, struct outq *o
     session_answer(sess, o, out);
 }
 
+static void ops_meter(void *sess, const struct timing_meter *m)
+{
+    struct resp_session *s = sess;
+    s->meter = *m;
+}
+
 const struct proto_ops resp_proto_ops = {
     .name = "resp",
     .line_max = RESP_INLINE_MAX_SIZE + 2,
@@ -693,4 +731,5 @@ const struct proto_ops resp_proto_ops = {
     .no_wait = ops_no_wait,
     .mid_value = ops_mid_value,
     .answer = ops_answer,
+    .meter = ops_meter,
 };

@@ -126,6 +126,10 @@ extern const struct proto_ops resp_proto_ops;
 /* As resp_proto_ops, for a --resp-port listener: the same protocol (inline commands work on either:
  * only the first byte of the memcached port decides). */
 
+/* The names of RESP's top-level commands, by index (timing slot TIMING_RESP_BASE + i,
+ * protocol/timing.h); NULL past the last. */
+const char *resp_command_name(size_t i);
+
 /* Adds t's counters into sum (t may be another thread's live block). */
 void resp_stats_add(struct resp_stats *sum, const struct resp_stats *t);
 

@@ -96,6 +96,14 @@ const struct resp_cmd resp_commands[] = {
 };
 
 const size_t resp_ncommands = sizeof(resp_commands) / sizeof(resp_commands[0]);
+_Static_assert(TIMING_RESP_BASE + sizeof(resp_commands) / sizeof(resp_commands[0]) <= TIMING_SLOTS,
+               "RESP's commands need more timing slots");
+
+/* See resp.h. */
+const char *resp_command_name(size_t i)
+{
+    return i < resp_ncommands ? resp_commands[i].name : NULL;
+}
 
 /* Compares name[0..len) with a lowercase table name, ignoring the case of name. */
 static int name_cmp(const char *name, size_t len, const char *lower)

@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "protocol/timing.h"
 #include "protocol/auth.h"
 #include "protocol/outq.h"
 #include "protocol/proto.h"
@@ -109,6 +110,11 @@ struct resp_session {
     bool held_wrongpass; /* PROTO_WAIT_AUTH_DELAY: the WRONGPASS reply is appended on
                           * PROTO_EV_AUTH_DELAYED */
     bool in_exec;        /* EXEC is running the queue: a failure's reply cannot be held back */
+    /* Timing (protocol/timing.h; meter.hist NULL: none): where the current request's time starts and
+     * the top-level command it runs (NULL: none yet, or not timed; EXEC's own for the queue) */
+    struct timing_meter meter;
+    uint64_t t_mark;
+    const struct resp_cmd *t_cmd;
 };
 
 /* ---- helpers (resp.c) ---- */

@@ -192,10 +192,16 @@ Test(status, stats_json_matches_stats)
     const char *mt = strstr(doc, "\"memcache_text\":");
     cr_expect(mt != NULL && strtoul(mt + strlen("\"memcache_text\":"), NULL, 10) >= 1,
               "a text connection open: %s", doc);
-    /* hot_keys is a list (the sketch's most used keys, none may be sampled yet); latency is not
-     * collected yet: null. */
+    /* hot_keys is a list (the sketch's most used keys, none may be sampled yet); latency lists the
+     * commands that ran, with this test's get among them (at least one get ran: its line here) */
     cr_expect(strstr(doc, "\"hot_keys\":[") != NULL, "%s", doc);
-    cr_expect(strstr(doc, "\"latency\":null") != NULL, "%s", doc);
+    const char *lat = strstr(doc, "\"latency\":[");
+    cr_assert(lat != NULL, "%s", doc);
+    const char *get = strstr(lat, "{\"protocol\":\"text\",\"command\":\"get\",");
+    cr_assert(get != NULL, "no text get in %s", lat);
+    cr_expect(json_num(get, "count") >= 1 && json_num(get, "p99_us") >= json_num(get, "p50_us") &&
+                  json_num(get, "p50_us") >= 1,
+              "%s", get);
     /* Both items sit in a slab class: the classes' items add up to curr_items. */
     const char *sc = strstr(doc, "\"slab_classes\":[");
     cr_assert(sc != NULL, "%s", doc);
@@ -234,6 +240,12 @@ Test(status, history_grows_each_second)
     json_array(doc, "ops_per_sec", ops, STATUS_CAP, &no);
     cr_expect(n2 >= n1 + 2 && n2 <= n1 + 6, "3.6 s added %zu samples to %zu", n2 - n1, n1);
     cr_expect(nh == n2 && no == n2, "series of unequal length: %zu %zu %zu", n2, nh, no);
+    /* the latency of the seconds with gets in them: a number (microseconds), not null */
+    static char p99[STATUS_CAP][32];
+    size_t np;
+    json_array(doc, "latency_p99_us", p99, STATUS_CAP, &np);
+    cr_expect(np == n2, "latency series of %zu samples, %zu others", np, n2);
+    cr_expect(np >= 2 && strtod(p99[np - 2], NULL) >= 1, "p99 of the last full second: %s", np >= 2 ? p99[np - 2] : "-");
     for (size_t i = 1; i < n2; i++) {
         double dt = strtod(t2[i], NULL) - strtod(t2[i - 1], NULL);
         cr_expect(dt > 500 && dt < 3000, "samples %zu and %zu are %.0f ms apart", i - 1, i, dt);

@@ -3,7 +3,7 @@
 
 Starts cairn with --metrics-port and some traffic, opens http://127.0.0.1:PORT/ in Chromium and
 checks that the page renders live: every chart has data points after a few polls, the tiles show the
-server's figures, the hot-key table lists the traffic's keys, latency says "not collected yet", and the page fetched nothing from
+server's figures, the hot-key table lists the traffic's keys, the latency chart and table show the traffic's commands, and the page fetched nothing from
 elsewhere. Then it stops the server while the browser stays open: the page must show its error state
 (banner, "offline", greyed and frozen charts); it restarts the server on the same port and the page
 must recover by itself. Screenshots (PNG) of both states go to a temporary folder, or to
@@ -222,7 +222,7 @@ class Page:
     def screenshot(self, path):
         height = self.eval("Math.ceil(document.querySelector('footer').getBoundingClientRect().bottom)")
         scale = float(os.environ.get("STATUS_PAGE_SCREENSHOT_SCALE", "1"))
-        data = self.call("Page.captureScreenshot", format="png",
+        data = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=True,
                          clip={"x": 0, "y": 0, "width": 1280, "height": height, "scale": scale})["data"]
         with open(path, "wb") as f:
             f.write(base64.b64decode(data))
@@ -291,9 +291,9 @@ def run(page, server, mport, shots):
     # A few polls: every chart has data points (the hit-ratio chart: seconds with lookups).
     points = wait_until(lambda: (lambda p: p if all(v >= (1 if k == "chart-slabs" else 4) for k, v in p.items())
                                  else None)(charts_points(page)), 30, "every chart to have data points")
-    check(len(points) == 7, "seven charts: %s" % points)
+    check(len(points) == 8, "eight charts: %s" % points)
     check(points["chart-slabs"] >= 2, "memory by slab class has a bar per class in use (%d)" % points["chart-slabs"])
-    for chart in ("chart-ops", "chart-hit", "chart-evict", "chart-conns", "chart-mem"):
+    for chart in ("chart-ops", "chart-hit", "chart-evict", "chart-conns", "chart-mem", "chart-lat"):
         d = page.eval("(document.querySelector('#%s path.series') || {}).getAttribute?.('d') || ''" % chart)
         check(d.count("L") >= 3, "%s draws a line through its points (%d segments)" % (chart, d.count("L")))
     bars = page.eval("document.querySelectorAll('#chart-slabs rect.used').length")
@@ -306,8 +306,13 @@ def run(page, server, mport, shots):
     items = wait_until(lambda: page.eval("document.getElementById('v-items').textContent") == "50" or None,
                        10, "the items tile to show 50")
     check(items, "the items tile shows the server's 50 items")
-    check(page.eval("document.getElementById('latency').textContent") == "not collected yet",
-          "latency says 'not collected yet'")
+    # The latency table lists the traffic's commands (text get and set) with their counts.
+    lat = wait_until(lambda: page.eval("[...document.querySelectorAll('#latency tr')].map(tr => [...tr.cells]"
+                                       ".map(c => c.textContent).join(' '))") or None, 10, "the latency table")
+    check(any(r.startswith("text get ") for r in lat) and any(r.startswith("text set ") for r in lat),
+          "the latency table lists text get and set: %s" % lat[:4])
+    check(page.eval("document.getElementById('n-lat').textContent").startswith("p99 "),
+          "the latency chart reads out its p99")
     # The traffic rewrites and reads the same 50 keys: the hot-key table lists some of them.
     hot = wait_until(lambda: page.eval("[...document.querySelectorAll('#hot-keys td')].map(td => td.textContent)"
                                        ".filter(t => /^k[0-9]+$/.test(t)).length") or None, 10, "hot keys")

@@ -22,6 +22,7 @@ PROTOCOL_UNIT_TESTS = \
 	tests/unit/protocol/test_resp_auth \
 	tests/unit/protocol/test_resp_cluster \
 	tests/unit/protocol/test_mc_auth \
+	tests/unit/protocol/test_timing \
 	tests/unit/protocol/test_slowlog \
 	tests/unit/protocol/test_resp_slowlog \
 	tests/unit/protocol/test_mc_slowlog
@@ -116,3 +117,7 @@ tests_unit_protocol_test_resp_slowlog_LDADD = $(PROTOCOL_TEST_LDADD)
 tests_unit_protocol_test_mc_slowlog_SOURCES = tests/unit/protocol/test_mc_slowlog.c
 tests_unit_protocol_test_mc_slowlog_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
 tests_unit_protocol_test_mc_slowlog_LDADD = $(PROTOCOL_TEST_LDADD)
+
+tests_unit_protocol_test_timing_SOURCES = tests/unit/protocol/test_timing.c
+tests_unit_protocol_test_timing_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
+tests_unit_protocol_test_timing_LDADD = $(PROTOCOL_TEST_LDADD)
