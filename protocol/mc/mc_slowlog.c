@@ -6,7 +6,8 @@
  *   STAT slowlog_len <entries>
  *   STAT slowlog_log_slower_than <microseconds, -1 = off>
  *   STAT slowlog_max_len <entries>
- *   STAT slowlog:<id> time=<unix> duration_us=<n> proto=<text|binary|resp> addr=<a> name=<n> argc=<n> args=<a1>+<a2>...
+ *   STAT slowlog:<id> time=<unix> duration_us=<n> proto=<text|binary|resp> addr=<a> name=<n> argc=<n>
+ * args=<a1>+<a2>...
  *
  * the entries newest first. addr, name and every argument are URL-encoded as `stats cachedump` and
  * `stats hotkeys` encode keys (letters, digits and "-._~" as they are, every other byte %XX), so no
@@ -61,7 +62,8 @@ static void summary(void *arg, size_t count)
 static void entry_line(void *arg, const struct slowlog_entry *e)
 {
     struct outq *out = ((struct listing *)arg)->out;
-    outq_printf(out, "STAT slowlog:%" PRIu64 " time=%" PRId64 " duration_us=%" PRIu64 " proto=%s addr=", e->id,
+    outq_printf(out,
+                "STAT slowlog:%" PRIu64 " time=%" PRId64 " duration_us=%" PRIu64 " proto=%s addr=", e->id,
                 e->time, e->duration_us, e->proto);
     put_encoded(out, e->addr, strlen(e->addr));
     outq_add_str(out, " name=");
@@ -85,7 +87,8 @@ enum mc_stats_result mc_slowlog_stats(struct slowlog *log, int argc, char **argv
         return MC_STATS_DONE;
     }
     if (log == NULL) {
-        outq_add_str(out, "STAT slowlog_len 0\r\nSTAT slowlog_log_slower_than -1\r\nSTAT slowlog_max_len 0\r\n");
+        outq_add_str(out,
+                     "STAT slowlog_len 0\r\nSTAT slowlog_log_slower_than -1\r\nSTAT slowlog_max_len 0\r\n");
         return MC_STATS_END;
     }
     struct listing l = {out, log};

@@ -21,7 +21,7 @@
 #include "protocol/resp/resp_util.h"
 #include "protocol/slowlog.h"
 
-#define E_COUNT "ERR count should be greater than or equal to -1"
+#define E_COUNT           "ERR count should be greater than or equal to -1"
 #define GET_DEFAULT_COUNT 10
 
 /* slowlog_get's begin: the array of entries. */
@@ -50,8 +50,9 @@ static void syntax_error(struct resp_session *s, const struct resp_args *a, stru
 {
     char line[256];
     int n = a->argv[1] == NULL ? 0 : (int)(a->argl[1] > 128 ? 128 : a->argl[1]);
-    snprintf(line, sizeof(line), "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try SLOWLOG HELP.",
-             n, a->argv[1] == NULL ? "" : a->argv[1]);
+    snprintf(line, sizeof(line),
+             "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try SLOWLOG HELP.", n,
+             a->argv[1] == NULL ? "" : a->argv[1]);
     resp_error(s, out, line);
 }
 
@@ -80,7 +81,8 @@ static enum proto_status slowlog_len_cmd(struct resp_session *s, const struct re
     return PROTO_OK;
 }
 
-static enum proto_status slowlog_reset_cmd(struct resp_session *s, const struct resp_args *a, struct outq *out)
+static enum proto_status slowlog_reset_cmd(struct resp_session *s, const struct resp_args *a,
+                                           struct outq *out)
 {
     (void)a;
     if (s->ctx->admin_disabled) {

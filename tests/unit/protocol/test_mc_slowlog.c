@@ -16,7 +16,8 @@ static char *answer(struct slowlog *log, const char *words, enum mc_stats_result
     char buf[128], *argv[8];
     int argc = 0;
     snprintf(buf, sizeof(buf), "%s", words);
-    for (char *save = NULL, *w = strtok_r(buf, " ", &save); w != NULL && argc < 8; w = strtok_r(NULL, " ", &save))
+    for (char *save = NULL, *w = strtok_r(buf, " ", &save); w != NULL && argc < 8;
+         w = strtok_r(NULL, " ", &save))
         argv[argc++] = w;
     *res = mc_slowlog_stats(log, argc, argv, q);
     char *out = pt_drain(q, (size_t)-1, NULL);
@@ -44,7 +45,8 @@ Test(mc_slowlog, listing)
     enum mc_stats_result res;
     char *out = answer(log, "slowlog", &res);
     cr_expect_eq(res, MC_STATS_END);
-    cr_expect_str_eq(out, "STAT slowlog_len 0\r\nSTAT slowlog_log_slower_than 10000\r\nSTAT slowlog_max_len 128\r\n");
+    cr_expect_str_eq(
+        out, "STAT slowlog_len 0\r\nSTAT slowlog_log_slower_than 10000\r\nSTAT slowlog_max_len 128\r\n");
     free(out);
 
     const char *set[] = {"set", "a b+c", "0", "0", "3"};
@@ -62,17 +64,17 @@ Test(mc_slowlog, listing)
 
     out = answer(log, "slowlog extra words", &res);
     cr_expect_eq(res, MC_STATS_END);
-    cr_expect_str_eq(out,
-                     "STAT slowlog_len 4\r\n"
-                     "STAT slowlog_log_slower_than -1\r\n"
-                     "STAT slowlog_max_len 10\r\n"
-                     "STAT slowlog:3 time=T duration_us=2 proto=resp addr=%2Ftmp%2Fa%20sock name= argc=0 args=\r\n"
-                     "STAT slowlog:2 time=T duration_us=1 proto=resp addr=127.0.0.1%3A6000 name=my-app argc=2 "
-                     "args=PING+\r\n"
-                     "STAT slowlog:1 time=T duration_us=7 proto=binary addr=%5B%3A%3A1%5D%3A5 name= argc=2 "
-                     "args=GET+k%00%0D%0A\r\n"
-                     "STAT slowlog:0 time=T duration_us=20000 proto=text addr=127.0.0.1%3A4000 name= argc=5 "
-                     "args=set+a%20b%2Bc+0+0+3\r\n");
+    cr_expect_str_eq(
+        out, "STAT slowlog_len 4\r\n"
+             "STAT slowlog_log_slower_than -1\r\n"
+             "STAT slowlog_max_len 10\r\n"
+             "STAT slowlog:3 time=T duration_us=2 proto=resp addr=%2Ftmp%2Fa%20sock name= argc=0 args=\r\n"
+             "STAT slowlog:2 time=T duration_us=1 proto=resp addr=127.0.0.1%3A6000 name=my-app argc=2 "
+             "args=PING+\r\n"
+             "STAT slowlog:1 time=T duration_us=7 proto=binary addr=%5B%3A%3A1%5D%3A5 name= argc=2 "
+             "args=GET+k%00%0D%0A\r\n"
+             "STAT slowlog:0 time=T duration_us=20000 proto=text addr=127.0.0.1%3A4000 name= argc=5 "
+             "args=set+a%20b%2Bc+0+0+3\r\n");
     free(out);
 
     out = answer(log, "slowlog reset", &res);
@@ -108,7 +110,8 @@ Test(mc_slowlog, no_log)
     enum mc_stats_result res;
     char *out = answer(NULL, "slowlog", &res);
     cr_expect_eq(res, MC_STATS_END);
-    cr_expect_str_eq(out, "STAT slowlog_len 0\r\nSTAT slowlog_log_slower_than -1\r\nSTAT slowlog_max_len 0\r\n");
+    cr_expect_str_eq(out,
+                     "STAT slowlog_len 0\r\nSTAT slowlog_log_slower_than -1\r\nSTAT slowlog_max_len 0\r\n");
     free(out);
     out = answer(NULL, "slowlog reset", &res);
     cr_expect_eq(res, MC_STATS_DONE);

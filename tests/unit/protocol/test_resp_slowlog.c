@@ -62,15 +62,21 @@ Test(resp_slowlog, get_len_reset)
     add(t, 15, 3, set, "");
     add(t, 7, 2, get, "app");
     EXPECT(t, ":2\r\n", "slowlog", "len");
-    EXPECT_UNTIMED(t,
-                   "*2\r\n*6\r\n:1\r\n:T\r\n:7\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n$14\r\n127.0.0.1:5000\r\n$3\r\napp\r\n"
-                   "*6\r\n:0\r\n:T\r\n:15\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n$14\r\n127.0.0.1:5000\r\n$0\r\n\r\n",
-                   "SLOWLOG", "GET");
-    EXPECT_UNTIMED(t, "*1\r\n*6\r\n:1\r\n:T\r\n:7\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n$14\r\n127.0.0.1:5000\r\n$3\r\napp\r\n",
-                   "SLOWLOG", "GET", "1");
+    EXPECT_UNTIMED(
+        t,
+        "*2\r\n*6\r\n:1\r\n:T\r\n:7\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n$14\r\n127.0.0.1:5000\r\n$3\r\napp\r\n"
+        "*6\r\n:0\r\n:T\r\n:15\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n$14\r\n127.0.0.1:5000\r\n$"
+        "0\r\n\r\n",
+        "SLOWLOG", "GET");
+    EXPECT_UNTIMED(
+        t,
+        "*1\r\n*6\r\n:1\r\n:T\r\n:7\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n$14\r\n127.0.0.1:5000\r\n$3\r\napp\r\n",
+        "SLOWLOG", "GET", "1");
     S(t)->proto = 3; /* RESP3: the same bytes */
-    EXPECT_UNTIMED(t, "*1\r\n*6\r\n:1\r\n:T\r\n:7\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n$14\r\n127.0.0.1:5000\r\n$3\r\napp\r\n",
-                   "SLOWLOG", "GET", "1");
+    EXPECT_UNTIMED(
+        t,
+        "*1\r\n*6\r\n:1\r\n:T\r\n:7\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n$14\r\n127.0.0.1:5000\r\n$3\r\napp\r\n",
+        "SLOWLOG", "GET", "1");
     EXPECT(t, ":2\r\n", "SLOWLOG", "LEN");
     S(t)->proto = 2;
     EXPECT(t, "*0\r\n", "SLOWLOG", "GET", "0");
@@ -91,23 +97,24 @@ Test(resp_slowlog, get_len_reset)
     EXPECT(t, "+OK\r\n", "SLOWLOG", "RESET");
     EXPECT(t, ":0\r\n", "SLOWLOG", "LEN");
     add(t, 1, 2, get, "");
-    EXPECT_UNTIMED(t, "*1\r\n*6\r\n:14\r\n:T\r\n:1\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n$14\r\n127.0.0.1:5000\r\n$0\r\n\r\n",
-                   "SLOWLOG", "GET");
+    EXPECT_UNTIMED(
+        t, "*1\r\n*6\r\n:14\r\n:T\r\n:1\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n$14\r\n127.0.0.1:5000\r\n$0\r\n\r\n",
+        "SLOWLOG", "GET");
     rt_free_log(t);
 }
 
 Test(resp_slowlog, errors_and_help)
 {
     struct rt *t = rt_with_log();
-    static const char *const bad_counts[] = {"-2", "abc", "", "1.5", "+3", "-0", "99999999999999999999",
-                                             "-9223372036854775808", " 1"};
+    static const char *const bad_counts[] = {
+        "-2", "abc", "", "1.5", "+3", "-0", "99999999999999999999", "-9223372036854775808", " 1"};
     for (size_t i = 0; i < sizeof(bad_counts) / sizeof(bad_counts[0]); i++)
         EXPECT(t, "-ERR count should be greater than or equal to -1\r\n", "SLOWLOG", "GET", bad_counts[i]);
     EXPECT(t, "*0\r\n", "SLOWLOG", "GET", "9223372036854775807");
-    EXPECT(t, "-ERR unknown subcommand or wrong number of arguments for 'GET'. Try SLOWLOG HELP.\r\n", "SLOWLOG",
-           "GET", "-1", "x");
-    EXPECT(t, "-ERR unknown subcommand or wrong number of arguments for 'get'. Try SLOWLOG HELP.\r\n", "SLOWLOG",
-           "get", "1", "2", "3");
+    EXPECT(t, "-ERR unknown subcommand or wrong number of arguments for 'GET'. Try SLOWLOG HELP.\r\n",
+           "SLOWLOG", "GET", "-1", "x");
+    EXPECT(t, "-ERR unknown subcommand or wrong number of arguments for 'get'. Try SLOWLOG HELP.\r\n",
+           "SLOWLOG", "get", "1", "2", "3");
     EXPECT(t, "-ERR wrong number of arguments for 'slowlog' command\r\n", "SLOWLOG");
     EXPECT(t, "-ERR wrong number of arguments for 'slowlog|len' command\r\n", "SLOWLOG", "LEN", "x");
     EXPECT(t, "-ERR wrong number of arguments for 'slowlog|reset' command\r\n", "SLOWLOG", "RESET", "x");
@@ -133,10 +140,11 @@ Test(resp_slowlog, cut_arguments)
     const char *set[] = {"SET", "k", big};
     add(t, 1, 3, set, "");
     char want[512];
-    cr_assert(snprintf(want, sizeof(want),
-                       "*1\r\n*6\r\n:0\r\n:T\r\n:1\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$147\r\n%.128s... (72 more "
-                       "bytes)\r\n$14\r\n127.0.0.1:5000\r\n$0\r\n\r\n",
-                       big) > 0);
+    cr_assert(
+        snprintf(want, sizeof(want),
+                 "*1\r\n*6\r\n:0\r\n:T\r\n:1\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$147\r\n%.128s... (72 more "
+                 "bytes)\r\n$14\r\n127.0.0.1:5000\r\n$0\r\n\r\n",
+                 big) > 0);
     EXPECT_UNTIMED(t, want, "SLOWLOG", "GET", "1");
     free(big);
 
@@ -178,7 +186,8 @@ Test(resp_slowlog, without_a_log)
 Test(resp_slowlog, config_get_set)
 {
     struct rt *t = rt_with_log();
-    EXPECT(t, "*4\r\n$23\r\nslowlog-log-slower-than\r\n$5\r\n10000\r\n$15\r\nslowlog-max-len\r\n$3\r\n128\r\n",
+    EXPECT(t,
+           "*4\r\n$23\r\nslowlog-log-slower-than\r\n$5\r\n10000\r\n$15\r\nslowlog-max-len\r\n$3\r\n128\r\n",
            "CONFIG", "GET", "slowlog*");
     EXPECT(t, "+OK\r\n", "CONFIG", "SET", "slowlog-log-slower-than", "0", "slowlog-max-len", "2");
     cr_expect_eq(slowlog_threshold(t->ctx.slowlog), 0);
