@@ -14,6 +14,9 @@
  * CLIENT NO-TOUCH are 7.2's, answered as 7.2 answers them); the refusals that are cairn's own say what
  * the server lacks and which option changes it.
  *
+ * CONFIG's slowlog-log-slower-than and slowlog-max-len are the server's slow log's (protocol/slowlog.h;
+ * SLOWLOG itself is resp_slowlog.c), with Redis 7.0's ranges.
+ *
  * Server-wide changes (CONFIG SET, CONFIG RESETSTAT, SAVE, BGSAVE, SHUTDOWN) are refused under
  * --disable-admin-commands; reading (CONFIG GET, INFO, LASTSAVE) stays allowed.
  *
