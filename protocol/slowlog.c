@@ -107,6 +107,7 @@ static void drop_oldest(struct slowlog *log, uint64_t keep, struct entry **gone)
     }
 }
 
+/* Frees a list drop_oldest() or ring_push() made (outside the lock). */
 static void free_list(struct entry *e)
 {
     while (e != NULL) {
