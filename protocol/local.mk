@@ -14,10 +14,12 @@ libcairn_protocol_a_SOURCES = \
 	protocol/resp/resp_reply.h protocol/resp/resp_reply.c \
 	protocol/resp/resp_util.h protocol/resp/resp_util.c \
 	protocol/resp/resp_cluster.h protocol/resp/resp_cluster.c protocol/resp/resp_cluster_cmd.c \
+	protocol/resp/resp_slowlog.c \
 	protocol/mc/memcache.h protocol/mc/memcache.c \
 	protocol/mc/mc_parse.h protocol/mc/mc_parse.c \
 	protocol/mc/mc_admin.h protocol/mc/mc_admin.c \
 	protocol/mc/mc_dump.h protocol/mc/mc_dump.c \
+	protocol/mc/mc_slowlog.h protocol/mc/mc_slowlog.c \
 	protocol/mc/mc_meta.h protocol/mc/mc_meta.c \
 	protocol/mc/mc_arith.h protocol/mc/mc_arith.c \
 	protocol/mc/mc_internal.h \

@@ -332,6 +332,7 @@ static bool setup_cache(struct server *srv)
     cache_clock_tick(srv->cache, time(NULL));
     cache_set_automove(srv->cache, s->slab_automove);
     srv->ctx.cache = srv->cache;
+    srv->ctx.slowlog = srv->slowlog;
     srv->ctx.item_size_max = s->item_size_max;
     srv->ctx.enable_shutdown = s->enable_shutdown;
     srv->ctx.flush_disabled = !s->flush_enabled;
@@ -384,6 +385,7 @@ static void setup_resp(struct server *srv)
     struct resp_context *r = &srv->resp_ctx;
 
     r->cache = srv->cache;
+    r->slowlog = srv->slowlog;
     r->item_size_max = s->item_size_max;
     r->enable_shutdown = s->enable_shutdown;
     r->flush_disabled = !s->flush_enabled;
@@ -587,7 +589,8 @@ static bool setup_cluster(struct server *srv)
     return true;
 }
 
-/* The slow log every protocol writes to. Prints why and returns false on no memory. */
+/* The slow log every protocol writes to, with --slowlog-log-slower-than and --slowlog-max-len (both
+ * changed at run time by CONFIG SET). Prints why and returns false on no memory. */
 static bool setup_slowlog(struct server *srv)
 {
     srv->slowlog = slowlog_create();
@@ -595,6 +598,8 @@ static bool setup_slowlog(struct server *srv)
         fprintf(stderr, "failed to create the slow log: out of memory\n");
         return false;
     }
+    slowlog_set_threshold(srv->slowlog, srv->settings->slowlog_log_slower_than);
+    slowlog_set_max_len(srv->slowlog, srv->settings->slowlog_max_len);
     return true;
 }
 

@@ -34,6 +34,7 @@
 #include "protocol/mc/memcache.h"
 #include "protocol/resp/resp.h"
 #include "protocol/resp/resp_cluster.h"
+#include "protocol/slowlog.h"
 #include "protocol/timing.h"
 #include "server/settings.h"
 

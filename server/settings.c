@@ -10,6 +10,7 @@
 
 #include "server/settings.h"
 #include "server/settings_internal.h"
+#include "protocol/slowlog.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -44,7 +45,9 @@ enum {
     OPT_CLUSTER_ENABLED,
     OPT_PROTECTED_MODE,
     OPT_LOG_FILE,
-    OPT_METRICS_PORT
+    OPT_METRICS_PORT,
+    OPT_SLOWLOG_SLOWER_THAN,
+    OPT_SLOWLOG_MAX_LEN
 };
 #define SNAPSHOT_INTERVAL_MAX (366u * 24 * 3600)
 
@@ -100,6 +103,8 @@ static const struct option long_opts[] = {
     {"protected-mode", required_argument, NULL, OPT_PROTECTED_MODE},
     {"log-file", required_argument, NULL, OPT_LOG_FILE},
     {"metrics-port", required_argument, NULL, OPT_METRICS_PORT},
+    {"slowlog-log-slower-than", required_argument, NULL, OPT_SLOWLOG_SLOWER_THAN},
+    {"slowlog-max-len", required_argument, NULL, OPT_SLOWLOG_MAX_LEN},
     /* memcached 1.6.18's other long options */
     {"enable-coredumps", no_argument, NULL, 'r'},
     {"disable-evictions", no_argument, NULL, 'M'},
@@ -226,7 +231,11 @@ void settings_usage(FILE *f)
           "                          stays unfinished this long (default: 30, 0 = never)\n"
           "--output-timeout=<sec>    close a connection whose replies wait unread this\n"
           "                          long (default: 60, 0 = never)\n"
-          "--read-buf-limit=<mb>     as -o read_buf_mem_limit\n",
+          "--read-buf-limit=<mb>     as -o read_buf_mem_limit\n"
+          "--slowlog-log-slower-than=<us>  log requests that take at least this many\n"
+          "                          microseconds in the slow log (SLOWLOG, `stats\n"
+          "                          slowlog`) (default: 10000; negative: off; 0: all)\n"
+          "--slowlog-max-len=<num>   entries the slow log keeps (default: 128)\n",
           f);
 }
 
@@ -274,6 +283,8 @@ void settings_init(struct settings *s)
     s->warm_lru_pct = 40;
     s->lru_maintainer = true;
     s->protected_mode = true;
+    s->slowlog_log_slower_than = SLOWLOG_DEFAULT_THRESHOLD_US;
+    s->slowlog_max_len = SLOWLOG_DEFAULT_MAX_LEN;
 }
 
 /* Frees the strings s owns; s can be initialised again. */
@@ -316,6 +327,22 @@ static bool parse_ull(const char *arg, unsigned long long max, unsigned long lon
     errno = 0;
     unsigned long long v = strtoull(arg, &end, 10);
     if (errno != 0 || *end != '\0' || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* Parses a whole decimal number, optionally negative, into *out; false on junk or overflow. */
+static bool parse_ll(const char *arg, int64_t *out)
+{
+    char *end;
+    const char *digits = arg[0] == '-' ? arg + 1 : arg;
+
+    if (digits[0] < '0' || digits[0] > '9')
+        return false;
+    errno = 0;
+    long long v = strtoll(arg, &end, 10);
+    if (errno != 0 || *end != '\0')
         return false;
     *out = v;
     return true;
@@ -811,6 +838,17 @@ static const char *apply_option(struct settings *s, int opt, const char *arg, st
         if (!parse_ull(arg, 65535, &v))
             return "--metrics-port takes a port number (0-65535)";
         s->metrics_port = (int)v;
+        return NULL;
+    }
+    case OPT_SLOWLOG_SLOWER_THAN:
+        return parse_ll(arg, &s->slowlog_log_slower_than)
+                   ? NULL
+                   : "--slowlog-log-slower-than takes a number of microseconds";
+    case OPT_SLOWLOG_MAX_LEN: {
+        unsigned long long v;
+        if (!parse_ull(arg, INT64_MAX, &v))
+            return "--slowlog-max-len takes a number of entries (0 or more)";
+        s->slowlog_max_len = (uint64_t)v;
         return NULL;
     }
     case OPT_LOG_FILE:

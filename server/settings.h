@@ -74,6 +74,9 @@ struct settings {
     unsigned output_timeout;  /* --output-timeout: close a connection whose replies go unread */
     uint64_t read_buf_limit;  /* -o read_buf_mem_limit (MB) / --read-buf-limit: grown read buffers
                                * in all, bytes; 0 = no limit */
+    /* The slow log (protocol/slowlog.h); both change at run time through CONFIG SET. */
+    int64_t slowlog_log_slower_than; /* --slowlog-log-slower-than, microseconds (< 0: off, 0: all) */
+    uint64_t slowlog_max_len;        /* --slowlog-max-len: entries kept */
     /* memcached 1.6.18's process options (settings.c) */
     bool no_evict;       /* -M: a full cache refuses stores instead of evicting */
     bool lock_memory;    /* -k: mlockall() at start (a warning if refused) */

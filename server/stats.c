@@ -32,6 +32,7 @@
 
 #include "protocol/mc/memcache.h"
 #include "protocol/mc/mc_dump.h"
+#include "protocol/mc/mc_slowlog.h"
 #include "protocol/outq.h"
 #include "server/metrics.h"
 #include "server/server_internal.h"
@@ -680,6 +681,8 @@ enum mc_stats_result stats_answer(void *arg, int argc, char **argv, struct outq 
         stats_clients(srv, out);
     else if (strcmp(argv[0], "hotkeys") == 0)
         stats_hotkeys(srv, out);
+    else if (strcmp(argv[0], "slowlog") == 0)
+        return mc_slowlog_stats(srv->slowlog, argc, argv, out); /* protocol/mc/mc_slowlog.h */
     else if (strcmp(argv[0], "sizes") == 0)
         stat_str(out, "sizes_status", "disabled"); /* no item size histogram (-o track_sizes) */
     else

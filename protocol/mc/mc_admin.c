@@ -567,6 +567,8 @@ static const char *admin_name(const struct mc_request *req, enum mc_parse_status
             return "stats detail";
         if (req->ntokens >= 2 && MC_TOK_IS(req->tokens[1], "reset"))
             return "stats reset";
+        if (req->ntokens >= 3 && MC_TOK_IS(req->tokens[1], "slowlog") && MC_TOK_IS(req->tokens[2], "reset"))
+            return "stats slowlog reset";
         return NULL;
     default:
         return NULL;
@@ -601,13 +603,14 @@ static bool admin_disabled_refused(const struct mc_context *ctx, const struct mc
 }
 
 /* Whether req is a server-wide command an app user may not run: every command admin_name() names,
- * and `stats cachedump` (a key dump, which -X governs rather than --disable-admin-commands). */
+ * `stats cachedump` (a key dump, which -X governs rather than --disable-admin-commands) and `stats
+ * slowlog` (other clients' requests, Redis's @admin SLOWLOG). */
 static bool admin_needs_role(const struct mc_request *req, enum mc_parse_status ps)
 {
     if (admin_name(req, ps) != NULL)
         return true;
     return ps != MC_PARSE_ERROR && req->cmd == MC_CMD_STATS && req->ntokens >= 2 &&
-           MC_TOK_IS(req->tokens[1], "cachedump");
+           (MC_TOK_IS(req->tokens[1], "cachedump") || MC_TOK_IS(req->tokens[1], "slowlog"));
 }
 
 /* See mc_admin.h. */

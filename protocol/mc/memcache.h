@@ -26,6 +26,7 @@ struct cache;
 struct outq;
 struct mc_session;
 struct mc_shared;
+struct slowlog;
 
 /* Limits. A request line longer than MC_LINE_MAX without a newline is refused (the connection is
  * closed), except get-style lines, which may run to MC_KEYS_LINE_MAX. */
@@ -117,6 +118,7 @@ struct mc_context {
     /* Credentials (protocol/auth.h); NULL = none configured: every connection is admin. With them,
      * text connections authenticate as memcached's -Y and binary ones with SASL PLAIN. */
     const struct auth *auth;
+    struct slowlog *slowlog; /* the server's slow log (protocol/slowlog.h): `stats slowlog`; NULL = none */
 };
 
 /* Values up to this size are always given an item (a stalled one pins little); larger ones count

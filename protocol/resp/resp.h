@@ -26,6 +26,7 @@ struct cache;
 struct resp_cluster_ref;
 struct outq;
 struct resp_session;
+struct slowlog;
 
 /*
  * Per-thread counters, declared once: X(field, metric, info, help) with metric the server's
@@ -160,6 +161,9 @@ struct resp_context {
     /* Cluster mode (protocol/resp/resp_cluster.h): the topology in force, swapped on reload; NULL =
      * cluster support disabled (Redis's non-cluster answers, no redirects). */
     const struct resp_cluster_ref *cluster;
+    /* The server's slow log (protocol/slowlog.h): SLOWLOG, CONFIG slowlog-*; NULL = none (SLOWLOG
+     * answers as an empty log that nothing enters). */
+    struct slowlog *slowlog;
 };
 
 /* Redis's answer to a connection past the connection limit (-c). */

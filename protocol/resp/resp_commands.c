@@ -83,6 +83,7 @@ const struct resp_cmd resp_commands[] = {
     VCMD("setnx", 3, W, 1, 1, 1, resp_cmd_setnx, 2),
     CMD("setrange", 4, W, 1, 1, 1, resp_cmd_setrange),
     CMD("shutdown", -1, A, 0, 0, 0, resp_cmd_shutdown),
+    CONTAINER("slowlog", -2, 0, NULL, resp_slowlog_subs, 0),
     CMD("strlen", 2, 0, 1, 1, 1, resp_cmd_strlen),
     CMD("substr", 4, 0, 1, 1, 1, resp_cmd_getrange),
     CMD("time", 1, 0, 0, 0, 0, resp_cmd_time),
@@ -154,6 +155,8 @@ size_t resp_cmd_nsubs(const struct resp_cmd *cmd)
         return resp_acl_nsubs;
     if (cmd->subs == resp_cluster_subs)
         return resp_cluster_nsubs;
+    if (cmd->subs == resp_slowlog_subs)
+        return resp_slowlog_nsubs;
     return 0;
 }
 

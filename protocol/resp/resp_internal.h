@@ -5,7 +5,7 @@
  * A command is a row of the table (resp_commands.c): its lowercase name, Redis's arity (n > 0 exactly
  * n arguments with the name; n < 0 at least -n), flags, the position of its keys (for the shard locks
  * of EXEC and for WATCH) and its function. Container commands (CLIENT, CONFIG, COMMAND, OBJECT,
- * MEMORY) have a table of subcommands, looked up as Redis 7.0 does (argv[1], case-insensitive).
+ * MEMORY, SLOWLOG, ...) have a table of subcommands, looked up as Redis 7.0 does (argv[1], case-insensitive).
  *
  * A command function runs with the arguments of one complete request and appends exactly one reply
  * (an array counts as one) unless it returns something else than PROTO_OK that says otherwise.
@@ -250,6 +250,10 @@ enum proto_status resp_cmd_debug(struct resp_session *, const struct resp_args *
 extern const struct resp_cmd resp_cluster_subs[];
 extern const size_t resp_cluster_nsubs;
 enum proto_status resp_cmd_cluster_ok(struct resp_session *, const struct resp_args *, struct outq *);
+
+/* resp_slowlog.c: SLOWLOG */
+extern const struct resp_cmd resp_slowlog_subs[];
+extern const size_t resp_slowlog_nsubs;
 
 /* In cluster mode, the refusal of a command whose keys this node does not serve (Redis 7.0's
  * CROSSSLOT, MOVED or CLUSTERDOWN text, possibly written into line); NULL when it runs here. For EXEC

@@ -14,6 +14,9 @@
  * CLIENT NO-TOUCH are 7.2's, answered as 7.2 answers them); the refusals that are cairn's own say what
  * the server lacks and which option changes it.
  *
+ * CONFIG's slowlog-log-slower-than and slowlog-max-len are the server's slow log's (protocol/slowlog.h;
+ * SLOWLOG itself is resp_slowlog.c), with Redis 7.0's ranges.
+ *
  * Server-wide changes (CONFIG SET, CONFIG RESETSTAT, SAVE, BGSAVE, SHUTDOWN) are refused under
  * --disable-admin-commands; reading (CONFIG GET, INFO, LASTSAVE) stays allowed.
  *
@@ -39,6 +42,7 @@
 #include "protocol/resp/resp_internal.h"
 #include "protocol/resp/resp_server.h"
 #include "protocol/resp/resp_util.h"
+#include "protocol/slowlog.h"
 #include "storage/cache.h"
 #include "storage/meta.h"
 
@@ -461,6 +465,8 @@ enum cfg_id {
     CFG_PORT,
     CFG_PROTO_MAX_BULK_LEN,
     CFG_SAVE,
+    CFG_SLOWLOG_LOG_SLOWER_THAN,
+    CFG_SLOWLOG_MAX_LEN,
     CFG_TIMEOUT,
     CFG_COUNT
 };
@@ -473,8 +479,9 @@ static const char *maxmemory_policy(const struct resp_session *s)
 
 /* The parameters CONFIG GET knows, in the order a pattern lists them. */
 static const char *const cfg_names[CFG_COUNT] = {
-    "appendonly",       "bind", "databases",          "maxclients", "maxmemory",
-    "maxmemory-policy", "port", "proto-max-bulk-len", "save",       "timeout",
+    "appendonly",       "bind",    "databases",          "maxclients", "maxmemory",
+    "maxmemory-policy", "port",    "proto-max-bulk-len", "save",       "slowlog-log-slower-than",
+    "slowlog-max-len",  "timeout",
 };
 
 /* The parameter with this exact name (case-insensitive), or CFG_COUNT. */
@@ -528,6 +535,16 @@ static bool cfg_value(const struct resp_session *s, const struct resp_server_inf
         return true;
     case CFG_TIMEOUT:
         snprintf(buf, size, "%u", i->timeout_s);
+        return true;
+    case CFG_SLOWLOG_LOG_SLOWER_THAN:
+        if (s->ctx->slowlog == NULL)
+            return false;
+        snprintf(buf, size, "%" PRId64, slowlog_threshold(s->ctx->slowlog));
+        return true;
+    case CFG_SLOWLOG_MAX_LEN:
+        if (s->ctx->slowlog == NULL)
+            return false;
+        snprintf(buf, size, "%" PRIu64, slowlog_max_len(s->ctx->slowlog));
         return true;
     default:
         return false;
@@ -677,6 +694,9 @@ static bool cfg_mutable(const struct resp_session *s, enum cfg_id id)
         return true;
     case CFG_TIMEOUT:
         return s->ctx->set_timeout != NULL;
+    case CFG_SLOWLOG_LOG_SLOWER_THAN:
+    case CFG_SLOWLOG_MAX_LEN:
+        return s->ctx->slowlog != NULL;
     default:
         return false;
     }
@@ -754,6 +774,16 @@ static const char *cfg_parse(const struct resp_session *s, const struct resp_ser
             return "argument must be between 0 and 2147483647 inclusive";
         *v = (unsigned long long)ll;
         return NULL;
+    case CFG_SLOWLOG_LOG_SLOWER_THAN: /* Redis: -1 (off) .. LLONG_MAX */
+    case CFG_SLOWLOG_MAX_LEN:         /* Redis: 0 .. LONG_MAX */
+        if (!resp_str2ll(p, n, &ll))
+            return "argument couldn't be parsed into an integer";
+        if (ll < (id == CFG_SLOWLOG_MAX_LEN ? 0 : -1))
+            return id == CFG_SLOWLOG_MAX_LEN
+                       ? "argument must be between 0 and 9223372036854775807 inclusive"
+                       : "argument must be between -1 and 9223372036854775807 inclusive";
+        *v = (unsigned long long)ll;
+        return NULL;
     case CFG_APPENDONLY:
         if (n == 2 && strncasecmp(p, "no", 2) == 0)
             return NULL;
@@ -777,6 +807,10 @@ static void cfg_apply(struct resp_session *s, const struct cfg_set *c)
         cache_set_memory_limit(s->ctx->cache, (size_t)c->v);
     else if (c->id == CFG_TIMEOUT)
         s->ctx->set_timeout(s->ctx->server, (unsigned)c->v);
+    else if (c->id == CFG_SLOWLOG_LOG_SLOWER_THAN)
+        slowlog_set_threshold(s->ctx->slowlog, (int64_t)c->v);
+    else if (c->id == CFG_SLOWLOG_MAX_LEN)
+        slowlog_set_max_len(s->ctx->slowlog, (uint64_t)c->v);
 }
 
 /* CONFIG SET name value [name value ...]: all checked before any is applied, as Redis. */

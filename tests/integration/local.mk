@@ -27,7 +27,8 @@ INTEGRATION_TESTS = \
 	tests/integration/test_dumps \
 	tests/integration/test_metrics \
 	tests/integration/test_auth_text \
-	tests/integration/test_status
+	tests/integration/test_status \
+	tests/integration/test_slowlog
 
 check_PROGRAMS += $(INTEGRATION_TESTS)
 TESTS += $(INTEGRATION_TESTS)
@@ -110,3 +111,7 @@ tests_integration_test_status_LDADD = $(INTEG_LIBS)
 # script with the standard library only); skips (exit 77) when chromium is not installed.
 TESTS += tests/integration/test_status_page.sh
 EXTRA_DIST += tests/integration/test_status_page.sh tests/integration/test_status_page.py
+
+tests_integration_test_slowlog_SOURCES = tests/integration/test_slowlog.c $(INTEG_HARNESS)
+tests_integration_test_slowlog_CFLAGS = $(INTEG_CFLAGS)
+tests_integration_test_slowlog_LDADD = $(INTEG_LIBS)

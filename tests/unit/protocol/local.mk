@@ -22,7 +22,10 @@ PROTOCOL_UNIT_TESTS = \
 	tests/unit/protocol/test_resp_auth \
 	tests/unit/protocol/test_resp_cluster \
 	tests/unit/protocol/test_mc_auth \
-	tests/unit/protocol/test_timing
+	tests/unit/protocol/test_timing \
+	tests/unit/protocol/test_slowlog \
+	tests/unit/protocol/test_resp_slowlog \
+	tests/unit/protocol/test_mc_slowlog
 check_PROGRAMS += $(PROTOCOL_UNIT_TESTS)
 TESTS += $(PROTOCOL_UNIT_TESTS)
 EXTRA_DIST += tests/unit/protocol/protocol_test.h tests/unit/protocol/resp_test.h
@@ -102,6 +105,18 @@ tests_unit_protocol_test_resp_cluster_LDADD = $(PROTOCOL_TEST_LDADD)
 tests_unit_protocol_test_mc_auth_SOURCES = tests/unit/protocol/test_mc_auth.c
 tests_unit_protocol_test_mc_auth_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
 tests_unit_protocol_test_mc_auth_LDADD = $(PROTOCOL_TEST_LDADD)
+
+tests_unit_protocol_test_slowlog_SOURCES = tests/unit/protocol/test_slowlog.c
+tests_unit_protocol_test_slowlog_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
+tests_unit_protocol_test_slowlog_LDADD = $(PROTOCOL_TEST_LDADD)
+
+tests_unit_protocol_test_resp_slowlog_SOURCES = tests/unit/protocol/test_resp_slowlog.c
+tests_unit_protocol_test_resp_slowlog_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
+tests_unit_protocol_test_resp_slowlog_LDADD = $(PROTOCOL_TEST_LDADD)
+
+tests_unit_protocol_test_mc_slowlog_SOURCES = tests/unit/protocol/test_mc_slowlog.c
+tests_unit_protocol_test_mc_slowlog_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
+tests_unit_protocol_test_mc_slowlog_LDADD = $(PROTOCOL_TEST_LDADD)
 
 tests_unit_protocol_test_timing_SOURCES = tests/unit/protocol/test_timing.c
 tests_unit_protocol_test_timing_CFLAGS = $(PROTOCOL_TEST_CFLAGS)

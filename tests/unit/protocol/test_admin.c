@@ -236,16 +236,19 @@ Test(admin, disable_admin_commands_refuses_server_wide_ones)
     char *out = admin_run_flags(
         S("flush_all\r\ncache_memlimit 100\r\ncache_memlimit 100 noreply\r\nslabs automove 1\r\n"
           "slabs reassign 1 2\r\nlru_crawler crawl all\r\nlru mode flat\r\nwatch\r\nverbosity 1\r\n"
-          "verbosity 1 noreply\r\nstats detail on\r\nstats detail dump\r\nstats reset\r\nsnapshot\r\n"
-          "shutdown\r\nset a:b 0 0 1\r\n1\r\nget a:b\r\nversion\r\n"),
+          "verbosity 1 noreply\r\nstats detail on\r\nstats detail dump\r\nstats reset\r\nstats slowlog "
+          "reset\r\n"
+          "snapshot\r\nshutdown\r\nset a:b 0 0 1\r\n1\r\nget a:b\r\nversion\r\n"),
         false, true, NULL);
-    cr_expect_str_eq(out, "CLIENT_ERROR flush_all not allowed\r\nCLIENT_ERROR cache_memlimit not allowed\r\n"
-                          "CLIENT_ERROR slabs not allowed\r\nCLIENT_ERROR slabs not allowed\r\n"
-                          "CLIENT_ERROR lru_crawler not allowed\r\nCLIENT_ERROR lru not allowed\r\n"
-                          "CLIENT_ERROR watch not allowed\r\nCLIENT_ERROR verbosity not allowed\r\n"
-                          "CLIENT_ERROR stats detail not allowed\r\nCLIENT_ERROR stats detail not allowed\r\n"
-                          "CLIENT_ERROR stats reset not allowed\r\nCLIENT_ERROR snapshot not allowed\r\n"
-                          "ERROR: shutdown not enabled\r\nSTORED\r\nVALUE a:b 0 1\r\n1\r\nEND\r\n"
-                          "VERSION 1.6.18\r\n");
+    cr_expect_str_eq(
+        out, "CLIENT_ERROR flush_all not allowed\r\nCLIENT_ERROR cache_memlimit not allowed\r\n"
+             "CLIENT_ERROR slabs not allowed\r\nCLIENT_ERROR slabs not allowed\r\n"
+             "CLIENT_ERROR lru_crawler not allowed\r\nCLIENT_ERROR lru not allowed\r\n"
+             "CLIENT_ERROR watch not allowed\r\nCLIENT_ERROR verbosity not allowed\r\n"
+             "CLIENT_ERROR stats detail not allowed\r\nCLIENT_ERROR stats detail not allowed\r\n"
+             "CLIENT_ERROR stats reset not allowed\r\nCLIENT_ERROR stats slowlog reset not allowed\r\n"
+             "CLIENT_ERROR snapshot not allowed\r\n"
+             "ERROR: shutdown not enabled\r\nSTORED\r\nVALUE a:b 0 1\r\n1\r\nEND\r\n"
+             "VERSION 1.6.18\r\n");
     free(out);
 }

@@ -277,6 +277,8 @@ static const struct role_case roles[] = {
     {"stats detail dump\r\n", DENIED, NULL},
     {"stats reset\r\n", DENIED, NULL},
     {"stats cachedump 1 1\r\n", DENIED, NULL},
+    {"stats slowlog\r\n", DENIED, NULL},
+    {"stats slowlog reset\r\n", DENIED, NULL},
     {"lru_crawler metadump all\r\n", DENIED, NULL},
     {"lru_crawler crawl all\r\n", DENIED, NULL},
     {"slabs reassign 1 2\r\n", DENIED, NULL},

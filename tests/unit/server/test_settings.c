@@ -109,6 +109,15 @@ static const struct row rows[] = {
     {"-e /a --snapshot-path=/b", SETTINGS_INVALID,
      "-e and --snapshot-path name different files: give one of them\n"},
     {"--conf /x", SETTINGS_INVALID, "--config must be spelled in full\n"},
+    {"--slowlog-log-slower-than=-1 --slowlog-max-len=0", SETTINGS_OK, ""},
+    {"--slowlog-log-slower-than=1.5", SETTINGS_INVALID,
+     "--slowlog-log-slower-than takes a number of microseconds\n"},
+    {"--slowlog-log-slower-than=", SETTINGS_INVALID,
+     "--slowlog-log-slower-than takes a number of microseconds\n"},
+    {"--slowlog-log-slower-than=99999999999999999999", SETTINGS_INVALID,
+     "--slowlog-log-slower-than takes a number of microseconds\n"},
+    {"--slowlog-max-len=-1", SETTINGS_INVALID, "--slowlog-max-len takes a number of entries (0 or more)\n"},
+    {"--slowlog-max-len=x", SETTINGS_INVALID, "--slowlog-max-len takes a number of entries (0 or more)\n"},
 };
 
 Test(settings, table)
@@ -141,6 +150,29 @@ Test(settings, memcached_options_set_fields)
     cr_expect_eq(p.s.read_buf_limit, 2u << 20);
     cr_expect_eq(p.s.nno_effect, 0, "no option here is without effect, yet %zu reported", p.s.nno_effect);
     parsed_free(&p);
+}
+
+Test(settings, slowlog_options_set_fields)
+{
+    static const struct {
+        const char *line;
+        int64_t slower_than;
+        uint64_t max_len;
+    } cases[] = {
+        {"-p 1", 10000, 128},
+        {"--slowlog-log-slower-than=0", 0, 128},
+        {"--slowlog-log-slower-than=-1 --slowlog-max-len=5", -1, 5},
+        {"--slowlog-log-slower-than -250 --slowlog-max-len 9223372036854775807", -250, INT64_MAX},
+        {"--slowlog-log-slower-than=9223372036854775807", INT64_MAX, 128},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct parsed p;
+        parse_line(&p, cases[i].line);
+        cr_assert_eq(p.st, SETTINGS_OK, "%s: %s", cases[i].line, p.err);
+        cr_expect_eq(p.s.slowlog_log_slower_than, cases[i].slower_than, "%s", cases[i].line);
+        cr_expect_eq(p.s.slowlog_max_len, cases[i].max_len, "%s", cases[i].line);
+        parsed_free(&p);
+    }
 }
 
 Test(settings, cluster_options_set_fields)
