@@ -4,7 +4,9 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "protocol/timing.h"
 
@@ -80,4 +82,47 @@ uint64_t timing_quantile_us(const uint64_t *buckets, double q)
             return b + 1 < TIMING_BUCKETS ? timing_bucket_le_us(b) : timing_bucket_le_us(TIMING_BUCKETS - 2) * 2;
     }
     return 0;
+}
+
+/* Whether /proc/cpuinfo lists both flags that make the time-stamp counter a clock: constant_tsc
+ * (a fixed rate whatever the frequency) and nonstop_tsc (it runs in deep idle states too). */
+static bool tsc_is_a_clock(void)
+{
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[4096];
+    bool constant = false, nonstop = false;
+
+    if (f == NULL)
+        return false;
+    while (fgets(line, sizeof(line), f) != NULL) {
+        if (strncmp(line, "flags", 5) != 0)
+            continue;
+        constant = strstr(line, " constant_tsc") != NULL;
+        nonstop = strstr(line, " nonstop_tsc") != NULL;
+        break;
+    }
+    fclose(f);
+    return constant && nonstop;
+}
+
+/* See timing.h. */
+void timing_clock_init(struct timing_clock *c)
+{
+    c->tsc = false;
+    c->us_mult = ((uint64_t)1 << 32) / 1000; /* nanoseconds */
+#ifdef TIMING_HAVE_TSC
+    if (!tsc_is_a_clock())
+        return;
+    struct timespec pause = {0, 5 * 1000 * 1000};
+    uint64_t ns0 = timing_now_ns(), t0 = __rdtsc();
+    nanosleep(&pause, NULL);
+    uint64_t ns1 = timing_now_ns(), t1 = __rdtsc();
+    if (t1 <= t0 || ns1 <= ns0)
+        return;
+    double ticks_per_us = (double)(t1 - t0) * 1000.0 / (double)(ns1 - ns0);
+    if (ticks_per_us < 1.0) /* not a counter worth the name */
+        return;
+    c->us_mult = (uint64_t)(4294967296.0 / ticks_per_us);
+    c->tsc = true;
+#endif
 }

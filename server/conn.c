@@ -204,7 +204,8 @@ static bool sess_value_window(struct conn *c, char **dst, size_t *len)
 static void meter_session(struct conn *c, const struct proto_ops *ops, void *sess)
 {
     const char *colon = strchr(c->addr, ':');
-    struct timing_meter m = {c->w->lat, c->w->srv->slowlog, colon != NULL ? colon + 1 : c->addr};
+    struct timing_meter m = {&c->w->srv->clock, c->w->lat, c->w->srv->slowlog,
+                             colon != NULL ? colon + 1 : c->addr};
 
     if (sess != NULL && ops->meter != NULL)
         ops->meter(sess, &m);

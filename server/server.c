@@ -617,6 +617,7 @@ int server_run(const struct settings *s)
     atomic_store(&srv.now, (int64_t)srv.started);
     atomic_store(&srv.verbose, s->verbose);
     pthread_mutex_init(&srv.stats_lock, NULL);
+    timing_clock_init(&srv.clock);
 
     int rc = !setup_auth(&srv) || !setup_cluster(&srv) || !setup_slowlog(&srv) ? EXIT_FAILURE
              : listen_open(&srv)                                               ? start(&srv)

@@ -824,8 +824,8 @@ static void mc_timing_done(struct mc_session *s)
 {
     if (s->meter.hist == NULL || s->t_slot == 0)
         return;
-    uint64_t now = timing_now_ns();
-    uint64_t us = (now - s->t_mark) / 1000;
+    uint64_t now = timing_now(&s->meter);
+    uint64_t us = timing_us(&s->meter, s->t_mark, now);
     timing_count(s->meter.hist, s->t_slot, us);
     if (slowlog_wants(s->meter.slowlog, us))
         mc_timing_slow(s, us);
@@ -1006,7 +1006,7 @@ enum proto_status mc_session_feed(struct mc_session *s, const char *buf, size_t 
     size_t pos = 0;
     enum proto_status st = PROTO_OK;
     if (s->meter.hist != NULL)
-        s->t_mark = timing_now_ns();
+        s->t_mark = timing_now(&s->meter);
     while (st == PROTO_OK && pos < len) {
         if (!auth_conn_ok(&s->auth)) {
             size_t used = mc_auth_feed(s, buf + pos, len - pos, out, &st);

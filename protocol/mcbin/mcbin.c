@@ -795,8 +795,8 @@ static void bin_timing_done(struct mcbin_session *s)
 {
     if (s->meter.hist == NULL || s->t_slot == 0)
         return;
-    uint64_t now = timing_now_ns();
-    uint64_t us = (now - s->t_mark) / 1000;
+    uint64_t now = timing_now(&s->meter);
+    uint64_t us = timing_us(&s->meter, s->t_mark, now);
     timing_count(s->meter.hist, s->t_slot, us);
     if (slowlog_wants(s->meter.slowlog, us)) {
         enum timing_proto proto;
@@ -869,7 +869,7 @@ static enum proto_status mcbin_session_feed(struct mcbin_session *s, const char 
     enum proto_status st = PROTO_OK;
 
     if (s->meter.hist != NULL)
-        s->t_mark = timing_now_ns();
+        s->t_mark = timing_now(&s->meter);
     while (st == PROTO_OK) {
         if (s->state == MCBIN_VALUE) {
             if (s->got == s->want)

@@ -502,8 +502,8 @@ static void timing_done(struct resp_session *s, const struct resp_args *a)
 {
     if (s->meter.hist == NULL || s->t_cmd == NULL)
         return;
-    uint64_t now = timing_now_ns();
-    uint64_t us = (now - s->t_mark) / 1000;
+    uint64_t now = timing_now(&s->meter);
+    uint64_t us = timing_us(&s->meter, s->t_mark, now);
     unsigned slot = TIMING_RESP_BASE + (unsigned)(s->t_cmd - resp_commands);
     timing_count(s->meter.hist, slot, us);
     if (s->stats->errors != s->t_errors) /* Redis's failed_calls: the command replied an error */
@@ -530,7 +530,7 @@ static enum proto_status session_feed(struct resp_session *s, const char *buf, s
     enum proto_status st = PROTO_OK;
 
     if (s->meter.hist != NULL)
-        s->t_mark = timing_now_ns();
+        s->t_mark = timing_now(&s->meter);
     while (st == PROTO_OK && pos < len) {
         struct resp_args a;
         const char *err = NULL;

@@ -8,6 +8,7 @@
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "protocol/mc/mc_parse.h"
 #include "protocol/mcbin/mcbin.h"
@@ -77,6 +78,26 @@ Test(timing, slot_names)
     cr_expect_eq(p, TIMING_PROTO_RESP);
     cr_expect_str_eq(resp_command_name(0), "acl");
     cr_expect_null(resp_command_name(TIMING_SLOTS));
+}
+
+/* The chosen clock agrees with CLOCK_MONOTONIC over a sleep of 20 ms (within 10%: the two readings
+ * of each clock are not taken at the same instant). */
+Test(timing, clock_measures_microseconds)
+{
+    struct timing_clock c;
+    struct timing_meter m = {&c, NULL, NULL, NULL};
+    struct timespec pause = {0, 20 * 1000 * 1000};
+
+    timing_clock_init(&c);
+    uint64_t ns0 = timing_now_ns(), t0 = timing_now(&m);
+    nanosleep(&pause, NULL);
+    uint64_t t1 = timing_now(&m), ns1 = timing_now_ns();
+    double want = (double)(ns1 - ns0) / 1000.0, got = (double)timing_us(&m, t0, t1);
+    cr_expect(got > want * 0.9 && got < want * 1.1, "%.0f us measured, %.0f us passed (tsc %d)", got, want,
+              c.tsc);
+    cr_expect_eq(timing_us(&m, t1, t0), 0, "a later reading that is less counts 0");
+    struct timing_meter plain = {NULL, NULL, NULL, NULL};
+    cr_expect_eq(timing_us(&plain, 1000, 5000), 4, "no clock: nanoseconds");
 }
 
 Test(timing, hist_add)
@@ -160,6 +181,7 @@ static void feed_all(const struct proto_ops *ops, void *sess, const char *in, si
 }
 
 struct meter_fixture {
+    struct timing_clock clock;
     struct timing_hist *hist;
     struct slowlog *log;
     struct timing_meter m;
@@ -171,7 +193,8 @@ static void meter_init(struct meter_fixture *f)
     f->log = slowlog_create();
     cr_assert(f->hist != NULL && f->log != NULL);
     slowlog_set_threshold(f->log, 0); /* every request */
-    f->m = (struct timing_meter){f->hist, f->log, "127.0.0.1:40000"};
+    timing_clock_init(&f->clock);
+    f->m = (struct timing_meter){&f->clock, f->hist, f->log, "127.0.0.1:40000"};
 }
 
 static void meter_fini(struct meter_fixture *f)
