@@ -24,7 +24,8 @@ TESTS += benchmarks/smoke.sh
 EXTRA_DIST += benchmarks/compare benchmarks/smoke.sh benchmarks/fake_server.py benchmarks/fill_rss.py benchmarks/README.md \
 	benchmarks/RESULTS.md
 EXTRA_DIST += benchmarks/snapshot-bench benchmarks/hitratio benchmarks/redis-benchmark-compare \
-	benchmarks/memcslap-compare benchmarks/svgchart.py benchmarks/pool-compare
+	benchmarks/memcslap-compare benchmarks/svgchart.py benchmarks/pool-compare benchmarks/ab-cpu \
+	benchmarks/perf-share
 # Saved results and their charts, linked from RESULTS.md (benchmarks/svgchart.py redraws them).
 EXTRA_DIST += benchmarks/results/run4-published.json benchmarks/results/run4-published-ratios.svg \
 	benchmarks/results/run4-published-latency.svg benchmarks/results/compare-abc-2026-12-04.json \
