@@ -134,13 +134,45 @@ int latency_prometheus(struct server *srv, struct evbuffer *b)
 }
 
 /* See latency.h. */
+void latency_reset(struct server *srv)
+{
+    struct timing_hist *now = malloc(sizeof(*now));
+
+    if (now == NULL)
+        return; /* the figures go on from where they were */
+    pthread_mutex_lock(&srv->stats_lock);
+    latency_sum(srv, now);
+    struct timing_hist *old = srv->lat_base;
+    srv->lat_base = now;
+    pthread_mutex_unlock(&srv->stats_lock);
+    free(old);
+}
+
+/* The workers' histograms since the last reset: summed under stats_lock, as the reset's baseline was,
+ * so that no figure is below its baseline (a worker's figures never go back). */
+static void since_reset(struct server *srv, struct timing_hist *h)
+{
+    pthread_mutex_lock(&srv->stats_lock);
+    latency_sum(srv, h);
+    const struct timing_hist *b = srv->lat_base;
+    for (unsigned slot = 0; b != NULL && slot < TIMING_SLOTS; slot++) {
+        for (unsigned i = 0; i < TIMING_BUCKETS; i++)
+            h->count[slot][i] -= b->count[slot][i];
+        h->sum_us[slot] -= b->sum_us[slot];
+        h->rejected[slot] -= b->rejected[slot];
+        h->failed[slot] -= b->failed[slot];
+    }
+    pthread_mutex_unlock(&srv->stats_lock);
+}
+
+/* See latency.h. */
 void latency_resp_cmdstats(void *server, void (*each)(void *arg, const struct resp_cmd_figures *f), void *arg)
 {
     struct timing_hist *h = malloc(sizeof(*h));
 
     if (h == NULL)
         return; /* INFO shows the section's title alone */
-    latency_sum(server, h);
+    since_reset(server, h);
     for (unsigned slot = TIMING_RESP_BASE; slot < TIMING_SLOTS; slot++) {
         const char *name = resp_command_name(slot - TIMING_RESP_BASE);
         uint64_t calls = slot_count(h, slot);

@@ -36,8 +36,12 @@ void latency_all(const struct timing_hist *h, uint64_t *all);
  * labelled protocol and command; -1 on no memory. */
 int latency_prometheus(struct server *srv, struct evbuffer *b);
 
-/* resp_cmdstats_fn (protocol/resp/resp.h): every RESP command that ran or was refused, for INFO
- * commandstats and latencystats. */
+/* `stats reset` and CONFIG RESETSTAT: INFO commandstats and latencystats count from now on (as Redis's
+ * do); /metrics' histograms never go back (Prometheus counters). */
+void latency_reset(struct server *srv);
+
+/* resp_cmdstats_fn (protocol/resp/resp.h): every RESP command that ran or was refused since the last
+ * reset, for INFO commandstats and latencystats. */
 struct resp_cmd_figures;
 void latency_resp_cmdstats(void *server, void (*each)(void *arg, const struct resp_cmd_figures *f),
                            void *arg);

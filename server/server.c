@@ -639,5 +639,6 @@ int server_run(const struct settings *s)
     resp_cluster_free(&srv.cluster.cur);
     resp_cluster_free(&srv.cluster_retired); /* the workers are gone */
     slowlog_destroy(srv.slowlog);
+    free(srv.lat_base);
     return rc;
 }

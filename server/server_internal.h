@@ -233,6 +233,8 @@ struct server {
     struct evhttp *http;             /* --metrics-port's server; NULL = none */
     struct status *status;           /* its status page's history (server/status.c); NULL = none */
     struct slowlog *slowlog;         /* the slow log (protocol/slowlog.h), shared by every protocol */
+    struct timing_hist *lat_base;    /* under stats_lock: the workers' histograms summed at the last
+                                      * reset (INFO commandstats counts from it); NULL: none yet */
     struct timing_clock clock;       /* what requests are timed with (protocol/timing.h); set before the
                                       * workers start, read-only after */
     _Atomic uint64_t next_client_id; /* RESP's CLIENT ID */

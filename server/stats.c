@@ -34,6 +34,7 @@
 #include "protocol/mc/mc_dump.h"
 #include "protocol/mc/mc_slowlog.h"
 #include "protocol/outq.h"
+#include "server/latency.h"
 #include "server/metrics.h"
 #include "server/server_internal.h"
 #include "storage/cache.h"
@@ -116,6 +117,7 @@ static void reset_counters(struct server *srv)
     cache_stats_reset(srv->cache);
     cache_hotkeys_reset(srv->cache);
     mc_detail_reset(srv->ctx.shared);
+    latency_reset(srv);
 }
 
 static void stat_u64(struct outq *out, const char *name, uint64_t v)
