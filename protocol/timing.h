@@ -9,7 +9,8 @@
  * to the slow log (protocol/slowlog.h) with their arguments.
  *
  * Commands are "slots": memcached's text commands (enum mc_cmd, then the meta commands), the binary
- * protocol's opcodes, and RESP's top-level commands, each range fixed here.
+ * protocol's opcodes, and RESP's commands (top-level ones, then subcommands: resp_cmd_slot), each
+ * range starting where this file says.
  */
 #ifndef CAIRN_PROTOCOL_TIMING_H
 #define CAIRN_PROTOCOL_TIMING_H
@@ -27,7 +28,7 @@
 #define TIMING_TEXT_BASE 0    /* enum mc_cmd (MC_CMD_NONE unused), then TIMING_TEXT_META.. */
 #define TIMING_TEXT_META 28   /* mg ms md ma mn me, in that order */
 #define TIMING_BINARY_BASE 34 /* + the opcode (0x00..0x3f) */
-#define TIMING_RESP_BASE 98   /* + the index in resp_commands[] */
+#define TIMING_RESP_BASE 98   /* + resp_cmd_slot's numbering (protocol/resp/resp_commands.c) */
 #define TIMING_SLOTS 224
 
 enum timing_proto { TIMING_PROTO_TEXT, TIMING_PROTO_BINARY, TIMING_PROTO_RESP };

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,15 +25,19 @@ void latency_sum(struct server *srv, struct timing_hist *sum)
             timing_hist_add(sum, srv->workers[i].lat);
 }
 
-/* The command and protocol of a slot; NULL when no command uses it. */
-static const char *slot_name(unsigned slot, const char **proto)
+/* The command of a slot into name (LATENCY_NAME_MAX bytes) and its protocol; false when no command
+ * uses the slot. */
+static bool slot_name(unsigned slot, const char **proto, char *name)
 {
     enum timing_proto p;
-    const char *name = timing_slot_name(slot, &p);
-    if (p == TIMING_PROTO_RESP)
-        name = resp_command_name(slot - TIMING_RESP_BASE);
+    const char *fixed = timing_slot_name(slot, &p);
     *proto = proto_names[p];
-    return name;
+    if (p == TIMING_PROTO_RESP)
+        return resp_command_name(slot - TIMING_RESP_BASE, name, LATENCY_NAME_MAX);
+    if (fixed == NULL)
+        return false;
+    snprintf(name, LATENCY_NAME_MAX, "%s", fixed);
+    return true;
 }
 
 static uint64_t slot_count(const struct timing_hist *h, unsigned slot)
@@ -59,13 +64,16 @@ size_t latency_rows(const struct timing_hist *h, struct latency_row *rows, size_
     size_t k = 0;
 
     for (unsigned slot = 0; slot < TIMING_SLOTS; slot++) {
-        const char *proto, *name = slot_name(slot, &proto);
+        const char *proto;
         uint64_t count = slot_count(h, slot);
-        if (name == NULL || count == 0)
+        if (count == 0 || !slot_name(slot, &proto, all[k].cmd))
             continue;
-        all[k] = (struct latency_row){proto, name, count, h->sum_us[slot], timing_quantile_us(h->count[slot], 0.5),
-                                      timing_quantile_us(h->count[slot], 0.99),
-                                      timing_quantile_us(h->count[slot], 0.999)};
+        all[k].proto = proto;
+        all[k].count = count;
+        all[k].sum_us = h->sum_us[slot];
+        all[k].p50_us = timing_quantile_us(h->count[slot], 0.5);
+        all[k].p99_us = timing_quantile_us(h->count[slot], 0.99);
+        all[k].p999_us = timing_quantile_us(h->count[slot], 0.999);
         k++;
     }
     qsort(all, k, sizeof(all[0]), by_count);
@@ -125,8 +133,9 @@ int latency_prometheus(struct server *srv, struct evbuffer *b)
                                "# TYPE cairn_request_duration_seconds histogram\n") < 0)
         rc = -1;
     for (unsigned slot = 0; slot < TIMING_SLOTS && rc == 0; slot++) {
-        const char *proto, *name = slot_name(slot, &proto);
-        if (name != NULL && slot_count(h, slot) != 0)
+        const char *proto;
+        char name[LATENCY_NAME_MAX];
+        if (slot_count(h, slot) != 0 && slot_name(slot, &proto, name))
             rc = prom_series(b, proto, name, h->count[slot], h->sum_us[slot]);
     }
     free(h);
@@ -174,9 +183,10 @@ void latency_resp_cmdstats(void *server, void (*each)(void *arg, const struct re
         return; /* INFO shows the section's title alone */
     since_reset(server, h);
     for (unsigned slot = TIMING_RESP_BASE; slot < TIMING_SLOTS; slot++) {
-        const char *name = resp_command_name(slot - TIMING_RESP_BASE);
+        char name[LATENCY_NAME_MAX];
         uint64_t calls = slot_count(h, slot);
-        if (name == NULL || (calls == 0 && h->rejected[slot] == 0))
+        if ((calls == 0 && h->rejected[slot] == 0) ||
+            !resp_command_name(slot - TIMING_RESP_BASE, name, sizeof(name)))
             continue;
         struct resp_cmd_figures f = {name,
                                      calls,

@@ -18,10 +18,13 @@ struct evbuffer;
 /* Sums every worker's histograms into *sum (which it clears first). */
 void latency_sum(struct server *srv, struct timing_hist *sum);
 
+/* Room for a command's name ("client|setname"). */
+#define LATENCY_NAME_MAX 64
+
 /* One command's figures since start. */
 struct latency_row {
     const char *proto; /* "text", "binary", "resp" */
-    const char *cmd;
+    char cmd[LATENCY_NAME_MAX];
     uint64_t count, sum_us;
     uint64_t p50_us, p99_us, p999_us; /* bucket upper bounds */
 };

@@ -213,7 +213,8 @@ enum proto_status resp_call(struct resp_session *s, const struct resp_cmd *cmd, 
 {
     resp_count(&s->stats->commands);
     if (s->t_cmd == NULL) { /* the outermost: EXEC times its whole queue */
-        s->t_cmd = s->cur_parent != NULL ? s->cur_parent : cmd;
+        s->t_cmd = cmd;
+        s->t_parent = s->cur_parent;
         s->t_errors = s->stats->errors;
     }
     /* two relaxed stores, no lock (CLIENT LIST on another thread composes the fullname) */
@@ -222,11 +223,11 @@ enum proto_status resp_call(struct resp_session *s, const struct resp_cmd *cmd, 
     return cmd->fn(s, a, out);
 }
 
-/* Redis's per-command rejected_calls (INFO commandstats), under the top-level command. */
-static void count_rejected(struct resp_session *s, const struct resp_cmd *top)
+/* Redis's per-command rejected_calls (INFO commandstats); parent: cmd's container, if any. */
+static void count_rejected(struct resp_session *s, const struct resp_cmd *parent, const struct resp_cmd *cmd)
 {
     if (s->meter.hist != NULL)
-        timing_bump(&s->meter.hist->rejected[TIMING_RESP_BASE + (unsigned)(top - resp_commands)]);
+        timing_bump(&s->meter.hist->rejected[resp_cmd_slot(parent, cmd)]);
 }
 
 /* Finds the command (and subcommand) of a request; replies and returns NULL when there is none or
@@ -247,7 +248,7 @@ static const struct resp_cmd *resolve(struct resp_session *s, const struct resp_
             return NULL;
         }
         if (!arity_ok(sub, a->argc)) {
-            count_rejected(s, cmd);
+            count_rejected(s, cmd, sub);
             resp_arity_error(s, cmd, sub, out);
             return NULL;
         }
@@ -255,7 +256,7 @@ static const struct resp_cmd *resolve(struct resp_session *s, const struct resp_
         return sub;
     }
     if (!arity_ok(cmd, a->argc)) {
-        count_rejected(s, cmd);
+        count_rejected(s, NULL, cmd);
         if (cmd->fn == resp_cmd_exec) { /* Redis's execCommandAbort: the transaction ends */
             char line[160];
             snprintf(line, sizeof(line),
@@ -277,7 +278,7 @@ static const struct resp_cmd *resolve(struct resp_session *s, const struct resp_
 static void reject(struct resp_session *s, const struct resp_cmd *cmd, const char *why, struct outq *out)
 {
     resp_count(&s->stats->rejected_calls);
-    count_rejected(s, s->cur_parent != NULL ? s->cur_parent : cmd);
+    count_rejected(s, s->cur_parent, cmd);
     if (cmd->fn == resp_cmd_exec) {
         char line[256];
         snprintf(line, sizeof(line), "EXECABORT Transaction discarded because of: %s", why);
@@ -504,7 +505,7 @@ static void timing_done(struct resp_session *s, const struct resp_args *a)
         return;
     uint64_t now = timing_now(&s->meter);
     uint64_t us = timing_us(&s->meter, s->t_mark, now);
-    unsigned slot = TIMING_RESP_BASE + (unsigned)(s->t_cmd - resp_commands);
+    unsigned slot = resp_cmd_slot(s->t_parent, s->t_cmd);
     timing_count(s->meter.hist, slot, us);
     if (s->stats->errors != s->t_errors) /* Redis's failed_calls: the command replied an error */
         timing_bump(&s->meter.hist->failed[slot]);

@@ -176,9 +176,9 @@ extern const struct proto_ops resp_proto_ops;
 /* As resp_proto_ops, for a --resp-port listener: the same protocol (inline commands work on either:
  * only the first byte of the memcached port decides). */
 
-/* The names of RESP's top-level commands, by index (timing slot TIMING_RESP_BASE + i,
- * protocol/timing.h); NULL past the last. */
-const char *resp_command_name(size_t i);
+/* The name of the RESP command counted in timing slot TIMING_RESP_BASE + i (protocol/timing.h) into
+ * buf: "get", or for a subcommand "client|setname" (Redis's full name); false past the last. */
+bool resp_command_name(size_t i, char *buf, size_t size);
 
 /* The fields of a session that CLIENT LIST shows (called by the thread walking the connections:
  * the session's id, name and last command are read with relaxed atomics). Writes one line without

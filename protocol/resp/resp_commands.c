@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -99,10 +100,41 @@ const size_t resp_ncommands = sizeof(resp_commands) / sizeof(resp_commands[0]);
 _Static_assert(TIMING_RESP_BASE + sizeof(resp_commands) / sizeof(resp_commands[0]) <= TIMING_SLOTS,
                "RESP's commands need more timing slots");
 
-/* See resp.h. */
-const char *resp_command_name(size_t i)
+/* Timing slots (protocol/timing.h) from TIMING_RESP_BASE: the top-level commands by index, then every
+ * container's subcommands, containers in table order. */
+
+/* See resp_internal.h. */
+unsigned resp_cmd_slot(const struct resp_cmd *parent, const struct resp_cmd *cmd)
 {
-    return i < resp_ncommands ? resp_commands[i].name : NULL;
+    if (parent == NULL)
+        return TIMING_RESP_BASE + (unsigned)(cmd - resp_commands);
+    size_t at = resp_ncommands;
+    for (const struct resp_cmd *c = resp_commands; c < parent; c++)
+        if (c->subs != NULL)
+            at += resp_cmd_nsubs(c);
+    at += (size_t)(cmd - parent->subs);
+    /* a subcommand past the slots is counted under its container */
+    return TIMING_RESP_BASE + at < TIMING_SLOTS ? TIMING_RESP_BASE + (unsigned)at
+                                                : TIMING_RESP_BASE + (unsigned)(parent - resp_commands);
+}
+
+/* See resp.h. */
+bool resp_command_name(size_t i, char *buf, size_t size)
+{
+    if (i < resp_ncommands) {
+        snprintf(buf, size, "%s", resp_commands[i].name);
+        return true;
+    }
+    size_t at = resp_ncommands;
+    for (const struct resp_cmd *c = resp_commands; c < resp_commands + resp_ncommands; c++) {
+        size_t n = c->subs != NULL ? resp_cmd_nsubs(c) : 0;
+        if (i < at + n) {
+            snprintf(buf, size, "%s|%s", c->name, c->subs[i - at].name);
+            return true;
+        }
+        at += n;
+    }
+    return false;
 }
 
 /* Compares name[0..len) with a lowercase table name, ignoring the case of name. */

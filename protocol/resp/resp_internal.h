@@ -114,9 +114,13 @@ struct resp_session {
      * the top-level command it runs (NULL: none yet, or not timed; EXEC's own for the queue) */
     struct timing_meter meter;
     uint64_t t_mark;
-    const struct resp_cmd *t_cmd;
+    const struct resp_cmd *t_cmd, *t_parent; /* t_parent: t_cmd's container, if any */
     uint64_t t_errors; /* stats->errors when t_cmd started: more at its end means it failed */
 };
+
+/* The timing slot (protocol/timing.h) of a command; parent: its container, NULL for a top-level one
+ * (resp_commands.c). */
+unsigned resp_cmd_slot(const struct resp_cmd *parent, const struct resp_cmd *cmd);
 
 /* ---- helpers (resp.c) ---- */
 

@@ -424,7 +424,10 @@ Test(resp, info_commandstats_and_latencystats)
     rcmd(fd, MB("SET", "cs:k", "w"), "+OK\r\n");
     rcmd(fd, MB("GET"), "-ERR wrong number of arguments for 'get' command\r\n");
     rcmd(fd, MB("INCR", "cs:k"), "-ERR value is not an integer or out of range\r\n");
+    rcmd(fd, MB("CLIENT", "SETNAME", "cs"), "+OK\r\n");
     char *all = info_text(fd, "commandstats latencystats");
+    /* a subcommand under Redis's full name */
+    cr_expect(strstr(all, "cmdstat_client|setname:calls=1,") != NULL, "%s", all);
     /* Redis's lines: calls, usec, usec_per_call, rejected_calls (refused before running), failed_calls
      * (ran and replied an error) */
     const char *set = strstr(all, "cmdstat_set:calls=2,usec=");
