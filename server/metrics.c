@@ -94,6 +94,8 @@ void metrics_collect(struct server *srv, struct metric_values *v, bool with_conn
     v->threads = srv->nworkers;
     v->accepting = atomic_load(&srv->accepting) ? 1 : 0;
     v->ref_overflows = cache_ref_overflows(srv->cache);
+    v->cluster_reloads = atomic_load_explicit(&srv->cluster_reloads, memory_order_relaxed);
+    v->cluster_retired = atomic_load_explicit(&srv->cluster_retired_n, memory_order_relaxed);
     v->reply_pause_bytes = CONN_OUT_PAUSE;
     v->output_timeout_s = srv->settings->output_timeout;
     v->request_timeout_s = srv->settings->request_timeout;

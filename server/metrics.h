@@ -39,6 +39,7 @@ struct metric_values {
     uint64_t curr_conns, conn_structs, max_conns, read_buf_bytes, recv_bytes, recv_waiting;
     uint64_t uptime_s, threads, accepting;
     uint64_t ref_overflows;
+    uint64_t cluster_reloads, cluster_retired; /* topology reloads; replaced ones not freed yet */
     /* the per-client bounds in force (`stats clients`) */
     uint64_t reply_pause_bytes, output_timeout_s, request_timeout_s, idle_timeout_s, read_buf_limit, recv_limit;
     uint64_t conns_by_proto[METRIC_NPROTO]; /* METRIC_PROTO_NONE: no byte received yet */

@@ -124,6 +124,12 @@ const struct metric_def metric_defs[] = {
           "Records of the snapshot not loaded at start for lack of memory (or too large)."),
     GAUGE_US("snapshot_load_duration_seconds", "snapshot_load_duration_us", OFF(snapshot_load_duration_us),
              "How long the start-up load took."),
+
+    /* cluster mode */
+    COUNTER("cluster_reloads", NULL, NULL, OFF(cluster_reloads),
+            "Cluster topologies put in force by SIGHUP."),
+    GAUGE("cluster_topologies_retired", NULL, NULL, OFF(cluster_retired),
+          "Replaced cluster topologies kept until no worker can be reading them (freed within seconds)."),
 };
 
 const size_t metric_ndefs = sizeof(metric_defs) / sizeof(metric_defs[0]);

@@ -169,6 +169,8 @@ static void retire_cluster(struct server *srv, struct resp_cluster *old)
     old->retired_gen = atomic_fetch_add_explicit(&srv->cluster_gen, 1, memory_order_acq_rel) + 1;
     old->retired = srv->cluster_retired;
     srv->cluster_retired = old;
+    atomic_fetch_add_explicit(&srv->cluster_reloads, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&srv->cluster_retired_n, 1, memory_order_relaxed);
 }
 
 /* Frees the replaced topologies no worker can still be reading (listener thread, once a second). */
@@ -191,6 +193,7 @@ static void free_retired_clusters(struct server *srv)
         *p = c->retired;
         c->retired = NULL;
         resp_cluster_free(&c);
+        atomic_fetch_sub_explicit(&srv->cluster_retired_n, 1, memory_order_relaxed);
     }
 }
 

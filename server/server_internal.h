@@ -229,6 +229,7 @@ struct server {
      * cluster_gen reach their retired_gen (worker.seen_gen) before they are freed (listener thread). */
     struct resp_cluster *cluster_retired;
     _Atomic uint64_t cluster_gen;
+    _Atomic uint64_t cluster_reloads, cluster_retired_n; /* for /metrics: reloads; the list's length */
     struct auth *auth;               /* the credentials (-Y, -S, --requirepass); NULL = none configured */
     struct evhttp *http;             /* --metrics-port's server; NULL = none */
     struct status *status;           /* its status page's history (server/status.c); NULL = none */
