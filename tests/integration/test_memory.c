@@ -135,7 +135,7 @@ Test(memory_fit, half_the_limit_of_mixed_sizes_all_kept)
     cr_assert_eq(h_stat(fd, "evictions"), 0);
 }
 
-TestSuite(memory_shift, .init = setup_8, .fini = h_teardown, .timeout = 120);
+TestSuite(memory_shift, .init = setup_8, .fini = h_teardown, .timeout = 180);
 
 /* -m 8 filled three times over with 100-byte values, then a working set of 1-4 KB values (about 3.7
  * MB, less than half the limit) is stored and read back in rounds, cache-aside (a miss is stored
@@ -152,9 +152,15 @@ Test(memory_shift, large_values_win_memory_back_from_small_ones)
         small[i] = 100;
     for (int i = 0; i < BIG; i++)
         big[i] = 1024 + rng_next(&seed) % 3072;
+    /* A server under ThreadSanitizer (CI sets TSAN_OPTIONS) runs several times slower and its page
+     * moves vary from run to run (1227 to 1458 of 1500 hits seen after 6 rounds): it gets up to 24
+     * rounds to reach 90%, judged on the last one, so that what is tested stays that the memory
+     * comes back, not how fast under the sanitizer. */
+    bool tsan = getenv("TSAN_OPTIONS") != NULL;
+    int want = tsan ? BIG * 90 / 100 : BIG * 98 / 100, rounds = tsan ? 4 * ROUNDS : ROUNDS;
     set_many(fd, "s", 0, small, SMALL);
     cr_assert_gt(h_stat(fd, "evictions"), 0);
-    for (int round = 0; round < ROUNDS; round++) {
+    for (int round = 0; round < rounds && !(tsan && round >= ROUNDS && hits >= want); round++) {
         hits = 0;
         for (int i = 0; i < BIG; i++) {
             if (has_value(fd, "b", i, big[i]))
@@ -166,8 +172,6 @@ Test(memory_shift, large_values_win_memory_back_from_small_ones)
     }
     if (h_target_is_memcached())
         return; /* memcached 1.6.18 moves pages by a 30 s window: 913 of 1,500 here (its figure) */
-    /* a server under ThreadSanitizer (CI sets TSAN_OPTIONS) moves pages several times slower */
-    int want = getenv("TSAN_OPTIONS") != NULL ? BIG * 90 / 100 : BIG * 98 / 100;
     cr_assert_geq(hits, want, "last round: %d of %d hits", hits, BIG);
     cr_assert_gt(h_stat(fd, "slabs_moved"), 0);
 }
