@@ -105,8 +105,11 @@ static uint64_t class_age_locked(struct cache *c, struct slab_class *cls)
         return 0;
     for (i = 0; i < cls->perpage; i++, chunk = (chunk + 1) % cls->perpage) {
         struct item *it = slab_chunk_at(&c->slab, cls, cls->hand_page, chunk);
+        /* Acquire: a page move fills a chunk of this class (under another class's lock) and then
+         * stores its state; the atime read below must see that copy. */
+        uint16_t st = (uint16_t)atomic_load_explicit(&it->state_cas, memory_order_acquire);
 
-        if (item_state(it) & ITEM_LINKED) {
+        if (st & ITEM_LINKED) {
             uint32_t at = item_atime(it);
 
             return now >= at ? now - at : 0;
