@@ -117,7 +117,9 @@ bool cache_reap_locked(struct cache *c, struct slab_class *cls, struct ht_shard 
 bool cache_try_victim_locked(struct cache *c, struct slab_class *cls, struct item *it, struct ht_shard *held,
                              bool second_turn, bool force)
 {
-    uint16_t st = item_state(it);
+    /* Acquire: the key read below (to find the shard) was written by another thread before the
+     * item's link, or by a page move's copy, each followed by a store of the state. */
+    uint16_t st = (uint16_t)atomic_load_explicit(&it->state_cas, memory_order_acquire);
     struct ht_shard *sh;
     uint64_t hash;
     bool ok;
