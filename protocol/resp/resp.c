@@ -195,6 +195,7 @@ static bool queue_command(struct resp_session *s, const struct resp_cmd *cmd, co
     }
     q->next = NULL;
     q->cmd = cmd;
+    q->parent = s->cur_parent;
     q->args = (struct resp_args){a->argc, argv, argl, a->is_inline};
     if (s->q_tail != NULL)
         s->q_tail->next = q;
@@ -497,8 +498,53 @@ static bool out_full(const struct resp_session *s, const struct outq *out)
     return s->ctx->out_pause != 0 && outq_weight(out) >= s->ctx->out_pause;
 }
 
+/* Whether argument i of a request of cmd is a password the slow log shows as "(redacted)", as
+ * Redis's does: every argument of AUTH, the two after HELLO's AUTH. */
+static bool arg_redacted(const struct resp_cmd *cmd, const struct resp_args *a, size_t i)
+{
+    if (cmd->fn == resp_cmd_auth)
+        return i > 0;
+    if (cmd->fn != resp_cmd_hello)
+        return false;
+    /* HELLO protover [AUTH user pass] [SETNAME name], read as HELLO does up to the first bad option */
+    for (size_t j = 2; j < a->argc && j < i && a->argv[j] != NULL; j++) {
+        size_t more = a->argc - j - 1;
+        if (more >= 2 && a->argl[j] == 4 && strncasecmp(a->argv[j], "auth", 4) == 0) {
+            if (i <= j + 2)
+                return true;
+            j += 2;
+        } else if (more >= 1 && a->argl[j] == 7 && strncasecmp(a->argv[j], "setname", 7) == 0) {
+            j++;
+        } else {
+            return false;
+        }
+    }
+    return false;
+}
+
+/* Hands a request of cmd that took us microseconds to the slow log, with its arguments (a value
+ * received into the item `it` read from there) and the client's name. */
+static void slow_add(struct resp_session *s, const struct resp_cmd *cmd, const struct resp_args *a,
+                     struct item *it, uint64_t us)
+{
+    const char *argv[SLOWLOG_MAX_ARGC];
+    size_t lens[SLOWLOG_MAX_ARGC];
+    for (size_t i = 0; i < a->argc && i < SLOWLOG_MAX_ARGC; i++) {
+        bool in_item = a->argv[i] == NULL && it != NULL;
+        if (arg_redacted(cmd, a, i)) {
+            argv[i] = "(redacted)";
+            lens[i] = strlen(argv[i]);
+            continue;
+        }
+        argv[i] = a->argv[i] != NULL ? a->argv[i] : in_item ? item_value(it) : "";
+        lens[i] = a->argv[i] != NULL || in_item ? a->argl[i] : 0;
+    }
+    slowlog_add(s->meter.slowlog, us, a->argc, argv, lens, "resp", s->meter.addr, s->name);
+}
+
 /* The request that ran has queued its reply: counts its time under its command, hands a slow one to
- * the slow log with its arguments and the client's name, and starts the next one's time. */
+ * the slow log (not EXEC, whose commands each go there, as Redis's skip_slowlog flag has it), and
+ * starts the next one's time. */
 static void timing_done(struct resp_session *s, const struct resp_args *a)
 {
     if (s->meter.hist == NULL || s->t_cmd == NULL)
@@ -509,18 +555,32 @@ static void timing_done(struct resp_session *s, const struct resp_args *a)
     timing_count(s->meter.hist, slot, us);
     if (s->stats->errors != s->t_errors) /* Redis's failed_calls: the command replied an error */
         timing_bump(&s->meter.hist->failed[slot]);
-    if (slowlog_wants(s->meter.slowlog, us)) {
-        const char *argv[SLOWLOG_MAX_ARGC];
-        size_t lens[SLOWLOG_MAX_ARGC];
-        for (size_t i = 0; i < a->argc && i < SLOWLOG_MAX_ARGC; i++) {
-            bool in_item = a->argv[i] == NULL && s->it != NULL; /* a value received into its item */
-            argv[i] = a->argv[i] != NULL ? a->argv[i] : in_item ? item_value(s->it) : "";
-            lens[i] = a->argv[i] != NULL || in_item ? a->argl[i] : 0;
-        }
-        slowlog_add(s->meter.slowlog, us, a->argc, argv, lens, "resp", s->meter.addr, s->name);
-    }
+    if (slowlog_wants(s->meter.slowlog, us) && s->t_cmd->fn != resp_cmd_exec)
+        slow_add(s, s->t_cmd, a, s->it, us);
     s->t_mark = now;
     s->t_cmd = NULL;
+}
+
+enum proto_status resp_call_queued(struct resp_session *s, const struct resp_queued *q, struct outq *out)
+{
+    uint64_t start = s->meter.hist != NULL ? timing_now(&s->meter) : 0;
+    uint64_t errors = s->stats->errors;
+
+    s->cur_parent = q->parent;
+    enum proto_status st = resp_call(s, q->cmd, &q->args, out);
+    s->cur_parent = NULL;
+    if (s->meter.hist == NULL)
+        return st;
+    uint64_t us = timing_us(&s->meter, start, timing_now(&s->meter));
+    unsigned slot = resp_cmd_slot(q->parent, q->cmd);
+    timing_count(s->meter.hist, slot, us);
+    if (s->stats->errors != errors) {
+        timing_bump(&s->meter.hist->failed[slot]);
+        s->t_errors += s->stats->errors - errors; /* this command's failure, not EXEC's */
+    }
+    if (slowlog_wants(s->meter.slowlog, us))
+        slow_add(s, q->cmd, &q->args, NULL, us);
+    return st;
 }
 
 /* Parses and runs every complete request in buf; see the file comment. */

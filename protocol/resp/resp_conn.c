@@ -446,7 +446,7 @@ static enum proto_status exec_run(struct resp_session *s, struct outq *out)
                        "to execute the command or subcommand");
             continue;
         }
-        enum proto_status r = resp_call(s, q->cmd, &q->args, out);
+        enum proto_status r = resp_call_queued(s, q, out);
         if (r == PROTO_CLOSE || (r == PROTO_WAIT && st != PROTO_CLOSE))
             st = r; /* PROTO_WAIT: a failed AUTH's delay, after the array */
     }

@@ -60,7 +60,7 @@ struct resp_cmd {
 /* A command queued by MULTI: a private copy of its arguments. */
 struct resp_queued {
     struct resp_queued *next;
-    const struct resp_cmd *cmd;
+    const struct resp_cmd *cmd, *parent; /* parent: cmd's container, if any */
     struct resp_args args; /* argv/argl point into the same allocation */
 };
 
@@ -123,6 +123,10 @@ struct resp_session {
 unsigned resp_cmd_slot(const struct resp_cmd *parent, const struct resp_cmd *cmd);
 
 /* ---- helpers (resp.c) ---- */
+
+/* Runs one command of EXEC's queue and counts it as Redis does: under its own name (calls, time,
+ * failures, the slow log), its errors not EXEC's. */
+enum proto_status resp_call_queued(struct resp_session *s, const struct resp_queued *q, struct outq *out);
 
 /* Adds one to one of the worker's counters (one writer: relaxed load and store). */
 static inline void resp_count(uint64_t *c)

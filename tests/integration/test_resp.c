@@ -466,3 +466,45 @@ Test(resp, info_commandstats_and_latencystats)
     free(all);
     close(fd);
 }
+
+/* EXEC's commands are counted as Redis counts them: each under its own name (calls, time, failures),
+ * EXEC for its own reply only (an inner failure is not EXEC's; EXECABORT is). */
+Test(resp, exec_counts_each_command)
+{
+    int fd = h_connect(resp_port);
+    rcmd(fd, MB("MULTI"), "+OK\r\n");
+    rcmd(fd, MB("SET", "ex:k", "v"), "+QUEUED\r\n");
+    rcmd(fd, MB("INCR", "ex:k"), "+QUEUED\r\n");
+    rcmd(fd, MB("GET", "ex:k"), "+QUEUED\r\n");
+    rcmd(fd, MB("CLIENT", "SETNAME", "ex"), "+QUEUED\r\n");
+    rcmd(fd, MB("EXEC"), "*4\r\n+OK\r\n-ERR value is not an integer or out of range\r\n$1\r\nv\r\n+OK\r\n");
+    char *all = info_text(fd, "commandstats latencystats");
+    cr_expect(strstr(all, "cmdstat_set:calls=1,") != NULL, "%s", all);
+    cr_expect(strstr(all, "cmdstat_get:calls=1,") != NULL, "%s", all);
+    cr_expect(strstr(all, "cmdstat_client|setname:calls=1,") != NULL, "%s", all);
+    const char *incr = strstr(all, "cmdstat_incr:calls=1,");
+    cr_expect(incr != NULL &&
+                  strncmp(strstr(incr, ",rejected_calls="), ",rejected_calls=0,failed_calls=1\r\n", 34) == 0,
+              "%s", all);
+    const char *exec = strstr(all, "cmdstat_exec:calls=1,");
+    cr_expect(exec != NULL &&
+                  strncmp(strstr(exec, ",rejected_calls="), ",rejected_calls=0,failed_calls=0\r\n", 34) == 0,
+              "%s", all);
+    cr_expect(strstr(all, "latency_percentiles_usec_incr:") != NULL, "%s", all);
+    free(all);
+    /* a queue refused at queueing: the command is rejected, EXEC fails with EXECABORT */
+    rcmd(fd, MB("MULTI"), "+OK\r\n");
+    rcmd(fd, MB("GET"), "-ERR wrong number of arguments for 'get' command\r\n");
+    rcmd(fd, MB("EXEC"), "-EXECABORT Transaction discarded because of previous errors.\r\n");
+    all = info_text(fd, "commandstats");
+    const char *get = strstr(all, "cmdstat_get:calls=1,");
+    cr_expect(get != NULL &&
+                  strncmp(strstr(get, ",rejected_calls="), ",rejected_calls=1,failed_calls=0\r\n", 34) == 0,
+              "%s", all);
+    exec = strstr(all, "cmdstat_exec:calls=2,");
+    cr_expect(exec != NULL &&
+                  strncmp(strstr(exec, ",rejected_calls="), ",rejected_calls=0,failed_calls=1\r\n", 34) == 0,
+              "%s", all);
+    free(all);
+    close(fd);
+}

@@ -301,6 +301,36 @@ Test(slowlog, every_request_logged_both_protocols)
     close(fd);
 }
 
+/* Passwords never reach the log: AUTH's arguments and the two after HELLO's AUTH are "(redacted)", as
+ * in Redis. EXEC is not logged (Redis's skip_slowlog) but each command it ran is, queued AUTH too. */
+Test(slowlog, passwords_redacted_exec_commands_logged)
+{
+    start(CMD("--slowlog-log-slower-than=0"));
+    int fd = h_connect(h_srv.port);
+    char addr[64];
+    local_addr(fd, addr, sizeof(addr));
+    expect_raw(fd, CMD("SLOWLOG", "RESET"), "+OK\r\n");
+    expect_raw(fd, CMD("AUTH", "default", "s3cret"), "+OK\r\n");
+    free(call_raw(fd, CMD("HELLO", "2", "AUTH", "default", "s3cret", "SETNAME", "h")));
+    expect_raw(fd, CMD("MULTI"), "+OK\r\n");
+    expect_raw(fd, CMD("SET", "k", "v"), "+QUEUED\r\n");
+    expect_raw(fd, CMD("AUTH", "p4ss"), "+QUEUED\r\n");
+    free(call_raw(fd, CMD("EXEC")));
+
+    struct rv v;
+    call(fd, CMD("SLOWLOG", "GET"), &v);
+    cr_assert_eq(v.type, '*');
+    cr_assert_eq(v.nel, 6, "RESET, AUTH, HELLO, MULTI and EXEC's SET and AUTH (%zu)", v.nel);
+    check_entry(&v.el[0], CMD("AUTH", "(redacted)"), addr, "h");
+    check_entry(&v.el[1], CMD("SET", "k", "v"), addr, "h");
+    check_entry(&v.el[2], CMD("MULTI"), addr, "h");
+    check_entry(&v.el[3], CMD("HELLO", "2", "AUTH", "(redacted)", "(redacted)", "SETNAME", "h"), addr, "h");
+    check_entry(&v.el[4], CMD("AUTH", "(redacted)", "(redacted)"), addr, "");
+    check_entry(&v.el[5], CMD("SLOWLOG", "RESET"), addr, "");
+    rv_free(&v);
+    close(fd);
+}
+
 Test(slowlog, threshold_off_logs_nothing)
 {
     start(CMD("--slowlog-log-slower-than=-1"));
@@ -579,8 +609,19 @@ static void compare_with_redis(int fc, int fr, int proto)
     }
     del[40] = NULL;
     const char *const *const seq[] = {
-        CMD("SLOWLOG", "RESET"), CMD("SET", "k", big),         CMD("CLIENT", "SETNAME", "cmp"), del,
-        CMD("GET", "k"),         CMD("CLIENT", "SETNAME", ""),
+        CMD("SLOWLOG", "RESET"),
+        CMD("SET", "k", big),
+        CMD("CLIENT", "SETNAME", "cmp"),
+        del,
+        CMD("GET", "k"),
+        CMD("AUTH", "default", "pw"),
+        CMD("HELLO", proto == 2 ? "2" : "3", "AUTH", "default", "pw", "SETNAME", "cmp2"),
+        CMD("MULTI"),
+        CMD("SET", "t", "x"),
+        CMD("INCR", "t"),
+        CMD("AUTH", "pw"),
+        CMD("EXEC"),
+        CMD("CLIENT", "SETNAME", ""),
     };
     for (size_t i = 0; i < sizeof(seq) / sizeof(seq[0]); i++) {
         free(call_raw(fc, seq[i]));
