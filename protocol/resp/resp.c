@@ -209,8 +209,9 @@ static bool queue_command(struct resp_session *s, const struct resp_cmd *cmd, co
 
 /* ---- dispatch ---- */
 
-enum proto_status resp_call(struct resp_session *s, const struct resp_cmd *cmd, const struct resp_args *a,
-                            struct outq *out)
+/* Runs one command (already looked up and arity-checked) and counts it. */
+static enum proto_status resp_call(struct resp_session *s, const struct resp_cmd *cmd,
+                                   const struct resp_args *a, struct outq *out)
 {
     resp_count(&s->stats->commands);
     if (s->t_cmd == NULL) { /* the outermost: EXEC times its whole queue */
@@ -566,9 +567,8 @@ enum proto_status resp_call_queued(struct resp_session *s, const struct resp_que
     uint64_t start = s->meter.hist != NULL ? timing_now(&s->meter) : 0;
     uint64_t errors = s->stats->errors;
 
-    s->cur_parent = q->parent;
-    enum proto_status st = resp_call(s, q->cmd, &q->args, out);
-    s->cur_parent = NULL;
+    resp_count(&s->stats->commands);
+    enum proto_status st = q->cmd->fn(s, &q->args, out);
     if (s->meter.hist == NULL)
         return st;
     uint64_t us = timing_us(&s->meter, start, timing_now(&s->meter));

@@ -125,7 +125,7 @@ unsigned resp_cmd_slot(const struct resp_cmd *parent, const struct resp_cmd *cmd
 /* ---- helpers (resp.c) ---- */
 
 /* Runs one command of EXEC's queue and counts it as Redis does: under its own name (calls, time,
- * failures, the slow log), its errors not EXEC's. */
+ * failures, the slow log), its errors not EXEC's; CLIENT LIST's cmd= stays exec. */
 enum proto_status resp_call_queued(struct resp_session *s, const struct resp_queued *q, struct outq *out);
 
 /* Adds one to one of the worker's counters (one writer: relaxed load and store). */
@@ -175,10 +175,6 @@ const struct resp_cmd *resp_cmd_lookup_in(const struct resp_cmd *tab, size_t n, 
 size_t resp_cmd_nsubs(const struct resp_cmd *cmd);
 extern const struct resp_cmd resp_commands[];
 extern const size_t resp_ncommands;
-
-/* Runs one command (already looked up and arity-checked) and counts it. */
-enum proto_status resp_call(struct resp_session *s, const struct resp_cmd *cmd, const struct resp_args *a,
-                            struct outq *out);
 
 /* ---- command functions, by file ---- */
 

@@ -478,6 +478,21 @@ Test(resp, exec_counts_each_command)
     rcmd(fd, MB("GET", "ex:k"), "+QUEUED\r\n");
     rcmd(fd, MB("CLIENT", "SETNAME", "ex"), "+QUEUED\r\n");
     rcmd(fd, MB("EXEC"), "*4\r\n+OK\r\n-ERR value is not an integer or out of range\r\n$1\r\nv\r\n+OK\r\n");
+    /* CLIENT LIST shows the command the client sent, EXEC, not the last one it ran */
+    int other = h_connect(resp_port);
+    h_sends(other, "CLIENT LIST\r\n");
+    char *head = h_read_line(other);
+    size_t n = strtoul(head + 1, NULL, 10);
+    free(head);
+    char *list = calloc(1, n + 3);
+    cr_assert_not_null(list);
+    cr_assert_eq(h_read_n(other, list, n + 2, 5000), n + 2);
+    const char *line = strstr(list, " name=ex ");
+    cr_expect(line != NULL && strstr(line, " cmd=exec ") != NULL &&
+                  strstr(line, " cmd=exec ") < strchr(line, '\n'),
+              "%s", list);
+    free(list);
+    close(other);
     char *all = info_text(fd, "commandstats latencystats");
     cr_expect(strstr(all, "cmdstat_set:calls=1,") != NULL, "%s", all);
     cr_expect(strstr(all, "cmdstat_get:calls=1,") != NULL, "%s", all);
