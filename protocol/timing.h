@@ -20,6 +20,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "protocol/slowlog.h"
+
 /* Bucket i counts requests that took at most 2^i microseconds (i < TIMING_BUCKETS - 1); the last
  * counts the rest (Prometheus's +Inf). 2^23 us is about 8.4 s. */
 #define TIMING_BUCKETS 25
@@ -115,6 +117,18 @@ static inline void timing_count(struct timing_hist *h, unsigned slot, uint64_t u
     uint64_t *c = &h->count[slot][timing_bucket(us)];
     __atomic_store_n(c, *c + 1, __ATOMIC_RELAXED);
     __atomic_store_n(&h->sum_us[slot], h->sum_us[slot] + us, __ATOMIC_RELAXED);
+}
+
+/* Ends a request of slot timed from *mark (the meter has a histogram): counts it, gives its
+ * microseconds in *us and moves *mark to now, where the next request's time starts. Whether the
+ * slow log wants it. */
+static inline bool timing_end(const struct timing_meter *m, unsigned slot, uint64_t *mark, uint64_t *us)
+{
+    uint64_t now = timing_now(m);
+    *us = timing_us(m, *mark, now);
+    timing_count(m->hist, slot, *us);
+    *mark = now;
+    return slowlog_wants(m->slowlog, *us);
 }
 
 /* Adds one to a per-slot counter (rejected, failed) of the worker's own block. */

@@ -824,12 +824,9 @@ static void mc_timing_done(struct mc_session *s)
 {
     if (s->meter.hist == NULL || s->t_slot == 0)
         return;
-    uint64_t now = timing_now(&s->meter);
-    uint64_t us = timing_us(&s->meter, s->t_mark, now);
-    timing_count(s->meter.hist, s->t_slot, us);
-    if (slowlog_wants(s->meter.slowlog, us))
+    uint64_t us;
+    if (timing_end(&s->meter, s->t_slot, &s->t_mark, &us))
         mc_timing_slow(s, us);
-    s->t_mark = now;
     s->t_slot = 0;
 }
 

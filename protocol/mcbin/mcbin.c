@@ -795,17 +795,14 @@ static void bin_timing_done(struct mcbin_session *s)
 {
     if (s->meter.hist == NULL || s->t_slot == 0)
         return;
-    uint64_t now = timing_now(&s->meter);
-    uint64_t us = timing_us(&s->meter, s->t_mark, now);
-    timing_count(s->meter.hist, s->t_slot, us);
-    if (slowlog_wants(s->meter.slowlog, us)) {
+    uint64_t us;
+    if (timing_end(&s->meter, s->t_slot, &s->t_mark, &us)) {
         enum timing_proto proto;
         const char *argv[2] = {timing_slot_name(s->t_slot, &proto), s->t_key};
         size_t lens[2] = {strlen(argv[0]), s->t_nkey};
         slowlog_add(s->meter.slowlog, us, s->t_key != NULL && s->t_nkey > 0 ? 2 : 1, argv, lens, "binary",
                     s->meter.addr, NULL);
     }
-    s->t_mark = now;
     s->t_slot = 0;
 }
 

@@ -550,15 +550,13 @@ static void timing_done(struct resp_session *s, const struct resp_args *a)
 {
     if (s->meter.hist == NULL || s->t_cmd == NULL)
         return;
-    uint64_t now = timing_now(&s->meter);
-    uint64_t us = timing_us(&s->meter, s->t_mark, now);
+    uint64_t us;
     unsigned slot = resp_cmd_slot(s->t_parent, s->t_cmd);
-    timing_count(s->meter.hist, slot, us);
+    bool slow = timing_end(&s->meter, slot, &s->t_mark, &us);
     if (s->stats->errors != s->t_errors) /* Redis's failed_calls: the command replied an error */
         timing_bump(&s->meter.hist->failed[slot]);
-    if (slowlog_wants(s->meter.slowlog, us) && s->t_cmd->fn != resp_cmd_exec)
+    if (slow && s->t_cmd->fn != resp_cmd_exec)
         slow_add(s, s->t_cmd, a, s->it, us);
-    s->t_mark = now;
     s->t_cmd = NULL;
 }
 
@@ -571,14 +569,14 @@ enum proto_status resp_call_queued(struct resp_session *s, const struct resp_que
     enum proto_status st = q->cmd->fn(s, &q->args, out);
     if (s->meter.hist == NULL)
         return st;
-    uint64_t us = timing_us(&s->meter, start, timing_now(&s->meter));
+    uint64_t us;
     unsigned slot = resp_cmd_slot(q->parent, q->cmd);
-    timing_count(s->meter.hist, slot, us);
+    bool slow = timing_end(&s->meter, slot, &start, &us);
     if (s->stats->errors != errors) {
         timing_bump(&s->meter.hist->failed[slot]);
         s->t_errors += s->stats->errors - errors; /* this command's failure, not EXEC's */
     }
-    if (slowlog_wants(s->meter.slowlog, us))
+    if (slow)
         slow_add(s, q->cmd, &q->args, NULL, us);
     return st;
 }

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <criterion/criterion.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -127,6 +128,31 @@ Test(timing, hist_add)
     free(a);
     free(b);
     free(sum);
+}
+
+/* timing_end counts the request in its slot, moves the mark to now and asks the slow log's threshold. */
+Test(timing, end_counts_and_moves_mark)
+{
+    struct timing_hist *h = calloc(1, sizeof(*h));
+    struct slowlog *log = slowlog_create();
+    cr_assert(h != NULL && log != NULL);
+    struct timing_meter m = {NULL, h, log, NULL};
+    uint64_t mark = timing_now(&m) - 5000000, us = 0; /* 5 ms ago */
+
+    slowlog_set_threshold(log, 1000);
+    cr_expect(timing_end(&m, 7, &mark, &us), "5 ms is over a 1 ms threshold");
+    cr_expect(us >= 5000 && us < 60000000, "%" PRIu64 " us", us);
+    cr_expect_eq(h->count[7][timing_bucket(us)], 1);
+    cr_expect_eq(h->sum_us[7], us);
+    uint64_t after = timing_now(&m);
+    cr_expect(mark <= after && after - mark < 60000000000ull, "the mark moved to now");
+    slowlog_set_threshold(log, -1);
+    cr_expect_not(timing_end(&m, 7, &mark, &us), "a log turned off wants nothing");
+    m.slowlog = NULL;
+    cr_expect_not(timing_end(&m, 8, &mark, &us), "no log wants nothing");
+    cr_expect_eq(h->count[8][timing_bucket(us)], 1);
+    slowlog_destroy(log);
+    free(h);
 }
 
 /* ---- sessions ---- */
@@ -362,15 +388,16 @@ Test(timing, resp_session)
             exec = i;
     }
     cr_expect_eq(slot_total(f.hist, TIMING_RESP_BASE + set), 1);
-    cr_expect_eq(slot_total(f.hist, TIMING_RESP_BASE + get), 1, "the GET inside EXEC counts under exec");
+    cr_expect_eq(slot_total(f.hist, TIMING_RESP_BASE + get), 2, "the GET inside EXEC counts as a GET too");
     cr_expect_eq(slot_total(f.hist, TIMING_RESP_BASE + setname), 1,
                  "CLIENT SETNAME counts as client|setname");
     cr_expect_eq(slot_total(f.hist, TIMING_RESP_BASE + exec), 1);
     struct recorded r;
     recorded(f.log, &r);
-    /* SET, CLIENT SETNAME, GET, MULTI, EXEC (the unknown command and QUEUED GET are not run) */
+    /* SET, CLIENT SETNAME, GET, MULTI, and EXEC's GET (not the unknown command, the queueing or EXEC) */
     cr_assert_eq(r.n, 5);
-    cr_expect_str_eq(r.args[0], "EXEC");
+    cr_expect_str_eq(r.args[0], "GET|k");
+    cr_expect_str_eq(r.args[1], "MULTI");
     cr_expect_str_eq(r.args[2], "GET|k");
     cr_expect_str_eq(r.name[2], "app", "the client's name");
     cr_expect_str_eq(r.args[4], "SET|k|v");
