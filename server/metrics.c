@@ -16,6 +16,7 @@
 
 #include "protocol/mc/mc_dump.h"
 #include "protocol/mcbin/mcbin.h"
+#include "protocol/resp/resp_errstats.h"
 #include "server/latency.h"
 #include "server/metrics.h"
 #include "server/snapshot_ctl.h"
@@ -211,6 +212,33 @@ static int prom_hotkeys(struct server *srv, struct evbuffer *b)
     return rc;
 }
 
+struct prom_errors_arg {
+    struct evbuffer *b;
+    int rc;
+};
+
+static void prom_error_code(void *arg, const char *code, uint64_t count)
+{
+    struct prom_errors_arg *a = arg;
+    if (a->rc == 0 && strpbrk(code, "\"\\\n") == NULL) /* codes are cairn's words; never a broken label */
+        a->rc = evbuffer_add_printf(a->b, "cairn_resp_errors_by_code_total{code=\"%s\"} %" PRIu64 "\n", code,
+                                    count) < 0
+                    ? -1
+                    : 0;
+}
+
+/* RESP's error replies by code, INFO errorstats' figures. */
+static int prom_errors(struct server *srv, struct evbuffer *b)
+{
+    struct prom_errors_arg a = {b, 0};
+    a.rc =
+        family(b, "resp_errors_by_code_total", "counter",
+               "RESP error replies by code, their first word (INFO errorstats); since the last stats reset.");
+    if (a.rc == 0)
+        resp_errstats_each(srv->resp_ctx.errstats, prom_error_code, &a);
+    return a.rc;
+}
+
 int metrics_prometheus(struct server *srv, struct evbuffer *b)
 {
     struct metric_values v;
@@ -230,6 +258,8 @@ int metrics_prometheus(struct server *srv, struct evbuffer *b)
         rc = prom_classes(srv, b);
     if (rc == 0)
         rc = prom_hotkeys(srv, b);
+    if (rc == 0)
+        rc = prom_errors(srv, b);
     if (rc == 0)
         rc = latency_prometheus(srv, b);
     return rc;

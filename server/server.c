@@ -44,6 +44,7 @@
 
 #include "protocol/auth.h"
 #include "protocol/mc/memcache.h"
+#include "protocol/resp/resp_errstats.h"
 #include "protocol/slowlog.h"
 #include "server/latency.h"
 #include "server/server_internal.h"
@@ -606,6 +607,18 @@ static bool setup_slowlog(struct server *srv)
     return true;
 }
 
+/* INFO errorstats' table of error replies by code (protocol/resp/resp_errstats.h). Prints why and
+ * returns false on no memory. */
+static bool setup_errstats(struct server *srv)
+{
+    srv->resp_ctx.errstats = resp_errstats_create();
+    if (srv->resp_ctx.errstats == NULL) {
+        fprintf(stderr, "failed to create the error statistics: out of memory\n");
+        return false;
+    }
+    return true;
+}
+
 /* Runs the server with parsed settings until it is stopped; returns the process exit status. */
 int server_run(const struct settings *s)
 {
@@ -622,9 +635,10 @@ int server_run(const struct settings *s)
     pthread_mutex_init(&srv.stats_lock, NULL);
     timing_clock_init(&srv.clock);
 
-    int rc = !setup_auth(&srv) || !setup_cluster(&srv) || !setup_slowlog(&srv) ? EXIT_FAILURE
-             : listen_open(&srv)                                               ? start(&srv)
-                                                                               : EXIT_OSERR;
+    int rc = !setup_auth(&srv) || !setup_cluster(&srv) || !setup_slowlog(&srv) || !setup_errstats(&srv)
+                 ? EXIT_FAILURE
+             : listen_open(&srv) ? start(&srv)
+                                 : EXIT_OSERR;
     if (rc == 0) {
         log_start(&srv);
         daemon_notify("READY=1\nSTATUS=serving");
@@ -642,6 +656,7 @@ int server_run(const struct settings *s)
     resp_cluster_free(&srv.cluster.cur);
     resp_cluster_free(&srv.cluster_retired); /* the workers are gone */
     slowlog_destroy(srv.slowlog);
+    resp_errstats_destroy(srv.resp_ctx.errstats);
     free(srv.lat_base);
     return rc;
 }

@@ -34,6 +34,7 @@
 #include "protocol/mc/mc_dump.h"
 #include "protocol/mc/mc_slowlog.h"
 #include "protocol/outq.h"
+#include "protocol/resp/resp_errstats.h"
 #include "server/latency.h"
 #include "server/metrics.h"
 #include "server/server_internal.h"
@@ -118,6 +119,7 @@ static void reset_counters(struct server *srv)
     cache_hotkeys_reset(srv->cache);
     mc_detail_reset(srv->ctx.shared);
     latency_reset(srv);
+    resp_errstats_reset(srv->resp_ctx.errstats);
 }
 
 static void stat_u64(struct outq *out, const char *name, uint64_t v)

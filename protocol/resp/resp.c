@@ -37,6 +37,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "protocol/resp/resp_errstats.h"
 #include "protocol/resp/resp_internal.h"
 #include "protocol/slowlog.h"
 #include "protocol/resp/resp_util.h"
@@ -54,9 +55,15 @@ bool resp_arg_is(const struct resp_args *a, size_t i, const char *w)
     return i < a->argc && a->argv[i] != NULL && a->argl[i] == n && strncasecmp(a->argv[i], w, n) == 0;
 }
 
-void resp_error(struct resp_session *s, struct outq *out, const char *line)
+void resp_count_error(struct resp_session *s, const char *text)
 {
     resp_count(&s->stats->errors);
+    resp_errstats_count(s->ctx->errstats, text, strlen(text));
+}
+
+void resp_error(struct resp_session *s, struct outq *out, const char *line)
+{
+    resp_count_error(s, line);
     resp_add_error(out, line);
 }
 
@@ -605,7 +612,7 @@ static enum proto_status session_feed(struct resp_session *s, const char *buf, s
             break;
         }
         if (ps == RESP_PARSE_ERROR) {
-            resp_count(&s->stats->errors);
+            resp_count_error(s, err);
             outq_add_str(out, err);
             st = PROTO_CLOSE;
             break;

@@ -164,6 +164,8 @@ struct resp_context {
     /* The server's slow log (protocol/slowlog.h): SLOWLOG, CONFIG slowlog-*; NULL = none (SLOWLOG
      * answers as an empty log that nothing enters). */
     struct slowlog *slowlog;
+    /* INFO errorstats (protocol/resp/resp_errstats.h): error replies by code; NULL = not counted. */
+    struct resp_errstats *errstats;
 };
 
 /* Redis's answer to a connection past the connection limit (-c). */

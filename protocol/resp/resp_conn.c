@@ -256,7 +256,7 @@ enum proto_status resp_cmd_hello(struct resp_session *s, const struct resp_args 
                 return PROTO_OK;
         } else {
             const char *nul = memchr(a->argv[j], '\0', a->argl[j]);
-            resp_count(&s->stats->errors);
+            resp_count_error(s, "ERR");
             resp_add_errorf(out, "ERR Syntax error in HELLO option '%.*s'",
                             (int)(nul ? (size_t)(nul - a->argv[j]) : a->argl[j]), a->argv[j]);
             return PROTO_OK;

@@ -140,6 +140,10 @@ bool resp_arg_is(const struct resp_args *a, size_t i, const char *w);
 /* Replies Redis's error and counts it. */
 void resp_error(struct resp_session *s, struct outq *out, const char *line);
 
+/* Counts an error reply that is written some other way: total_error_replies, and INFO errorstats
+ * under text's code (its first word, as resp_errstats_code reads it). */
+void resp_count_error(struct resp_session *s, const char *text);
+
 /* The common error replies, Redis 7.0's text. */
 #define RESP_E_SYNTAX   "ERR syntax error"
 #define RESP_E_NOTINT   "ERR value is not an integer or out of range"

@@ -109,7 +109,7 @@ static bool expire_flags(struct resp_session *s, const struct resp_args *a, unsi
             lt = true;
         else {
             const char *nul = memchr(a->argv[j], '\0', a->argl[j]);
-            resp_count(&s->stats->errors);
+            resp_count_error(s, "ERR");
             resp_add_errorf(out, "ERR Unsupported option %.*s",
                             (int)(nul ? (size_t)(nul - a->argv[j]) : a->argl[j]), a->argv[j]);
             return false;

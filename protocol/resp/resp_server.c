@@ -39,6 +39,7 @@
 #include <time.h>
 
 #include "protocol/resp/resp_cluster.h"
+#include "protocol/resp/resp_errstats.h"
 #include "protocol/resp/resp_internal.h"
 #include "protocol/resp/resp_server.h"
 #include "protocol/resp/resp_util.h"
@@ -897,10 +898,11 @@ enum {
     SEC_CPU = 1u << 6,
     SEC_MODULES = 1u << 7,
     SEC_COMMANDSTATS = 1u << 8, /* not in the default set, as in Redis */
-    SEC_LATENCYSTATS = 1u << 9,
-    SEC_CLUSTER = 1u << 10,
-    SEC_KEYSPACE = 1u << 11,
-    SEC_ALL = (1u << 12) - 1,
+    SEC_ERRORSTATS = 1u << 9,
+    SEC_LATENCYSTATS = 1u << 10,
+    SEC_CLUSTER = 1u << 11,
+    SEC_KEYSPACE = 1u << 12,
+    SEC_ALL = (1u << 13) - 1,
     SEC_DEFAULT = SEC_ALL & ~(SEC_COMMANDSTATS | SEC_LATENCYSTATS),
 };
 
@@ -926,6 +928,7 @@ static unsigned info_sections(const struct resp_args *a)
         {"all", SEC_ALL},
         {"everything", SEC_ALL},
         {"commandstats", SEC_COMMANDSTATS},
+        {"errorstats", SEC_ERRORSTATS},
         {"latencystats", SEC_LATENCYSTATS},
     };
     unsigned bits = a->argc == 1 ? SEC_DEFAULT : 0;
@@ -1086,6 +1089,18 @@ static void info_cmdstats(struct tbuf *b, const struct resp_session *s, bool lat
         s->ctx->cmdstats(s->ctx->server, cmdstats_line, &arg);
 }
 
+static void errorstats_line(void *arg, const char *code, uint64_t count)
+{
+    tb_printf(arg, "errorstat_%s:count=%" PRIu64 "\r\n", code, count);
+}
+
+/* INFO errorstats: the error replies by code, in Redis's order (its radix tree's, by name). */
+static void info_errorstats(struct tbuf *b, const struct resp_session *s)
+{
+    tb_add(b, "# Errorstats\r\n", 14);
+    resp_errstats_each(s->ctx->errstats, errorstats_line, b);
+}
+
 /* Appends one section, with the blank line Redis puts between sections. */
 static void info_section(struct tbuf *b, const struct resp_session *s, const struct resp_server_info *i,
                          unsigned sec)
@@ -1118,6 +1133,9 @@ static void info_section(struct tbuf *b, const struct resp_session *s, const str
         break;
     case SEC_MODULES:
         tb_add(b, "# Modules\r\n", 11);
+        break;
+    case SEC_ERRORSTATS:
+        info_errorstats(b, s);
         break;
     case SEC_COMMANDSTATS:
     case SEC_LATENCYSTATS:

@@ -273,7 +273,11 @@ Test(metrics, promtool_and_python_client_accept_it)
         return;
     int fd = h_connect(h_srv.port);
     h_set(fd, "m:x", "x");
+    int rfd = h_connect(h_srv.port); /* RESP on the same port: an error reply by code (INFO errorstats) */
+    h_cmd(rfd, "*1\r\n$3\r\nGET\r\n", "-ERR wrong number of arguments for 'get' command\r\n");
+    close(rfd);
     char *all = http("GET", "/metrics");
+    cr_expect(strstr(body_of(all), "\ncairn_resp_errors_by_code_total{code=\"ERR\"} 1\n") != NULL, "%s", all);
     const char *path = to_file(body_of(all));
     char cmd[1024];
     if (access("/usr/bin/promtool", X_OK) == 0) {

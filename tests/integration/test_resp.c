@@ -467,6 +467,50 @@ Test(resp, info_commandstats_and_latencystats)
     close(fd);
 }
 
+/* INFO errorstats: error replies by code (the first word), in Redis's name order, in the default
+ * INFO between Modules and Cluster (after Commandstats in "all"); CONFIG RESETSTAT empties it. */
+Test(resp, info_errorstats)
+{
+    int fd = h_connect(resp_port);
+    char *es = info_text(fd, "errorstats");
+    cr_expect_str_eq(es, "# Errorstats\r\n");
+    free(es);
+    rcmd(fd, MB("GET"), "-ERR wrong number of arguments for 'get' command\r\n");
+    rcmd(fd, MB("NOSUCH"), "-ERR unknown command 'NOSUCH', with args beginning with: \r\n");
+    rcmd(fd, MB("MULTI"), "+OK\r\n");
+    rcmd(fd, MB("SET"), "-ERR wrong number of arguments for 'set' command\r\n");
+    rcmd(fd, MB("EXEC"), "-EXECABORT Transaction discarded because of previous errors.\r\n");
+    rcmd(fd, MB("HELLO", "4"), "-NOPROTO unsupported protocol version\r\n");
+    es = info_text(fd, "errorstats");
+    cr_expect_str_eq(es, "# Errorstats\r\nerrorstat_ERR:count=3\r\nerrorstat_EXECABORT:count=1\r\n"
+                         "errorstat_NOPROTO:count=1\r\n");
+    free(es);
+    char *def = info_text(fd, "");
+    const char *m = strstr(def, "# Modules\r\n"),
+               *e = strstr(def, "# Errorstats\r\nerrorstat_ERR:count=3\r\n"),
+               *c = strstr(def, "# Cluster\r\n");
+    cr_expect(m != NULL && e != NULL && c != NULL && m < e && e < c, "%s", def);
+    free(def);
+    char *all = info_text(fd, "everything");
+    const char *cs = strstr(all, "# Commandstats\r\n"), *er = strstr(all, "# Errorstats\r\n"),
+               *ls = strstr(all, "# Latencystats\r\n");
+    cr_expect(cs != NULL && er != NULL && ls != NULL && cs < er && er < ls, "%s", all);
+    free(all);
+    rcmd(fd, MB("CONFIG", "RESETSTAT"), "+OK\r\n");
+    es = info_text(fd, "errorstats");
+    cr_expect_str_eq(es, "# Errorstats\r\n");
+    free(es);
+    /* a protocol error counts too, under ERR (the connection is then closed) */
+    h_sends(fd, "*1\r\n$x\r\n");
+    free(h_read_line(fd));
+    close(fd);
+    fd = h_connect(resp_port);
+    es = info_text(fd, "errorstats");
+    cr_expect_str_eq(es, "# Errorstats\r\nerrorstat_ERR:count=1\r\n");
+    free(es);
+    close(fd);
+}
+
 /* EXEC's commands are counted as Redis counts them: each under its own name (calls, time, failures),
  * EXEC for its own reply only (an inner failure is not EXEC's; EXECABORT is). */
 Test(resp, exec_counts_each_command)

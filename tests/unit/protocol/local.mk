@@ -25,6 +25,7 @@ PROTOCOL_UNIT_TESTS = \
 	tests/unit/protocol/test_timing \
 	tests/unit/protocol/test_slowlog \
 	tests/unit/protocol/test_resp_slowlog \
+	tests/unit/protocol/test_resp_errstats \
 	tests/unit/protocol/test_mc_slowlog
 check_PROGRAMS += $(PROTOCOL_UNIT_TESTS)
 TESTS += $(PROTOCOL_UNIT_TESTS)
@@ -113,6 +114,10 @@ tests_unit_protocol_test_slowlog_LDADD = $(PROTOCOL_TEST_LDADD)
 tests_unit_protocol_test_resp_slowlog_SOURCES = tests/unit/protocol/test_resp_slowlog.c
 tests_unit_protocol_test_resp_slowlog_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
 tests_unit_protocol_test_resp_slowlog_LDADD = $(PROTOCOL_TEST_LDADD)
+
+tests_unit_protocol_test_resp_errstats_SOURCES = tests/unit/protocol/test_resp_errstats.c
+tests_unit_protocol_test_resp_errstats_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
+tests_unit_protocol_test_resp_errstats_LDADD = $(PROTOCOL_TEST_LDADD)
 
 tests_unit_protocol_test_mc_slowlog_SOURCES = tests/unit/protocol/test_mc_slowlog.c
 tests_unit_protocol_test_mc_slowlog_CFLAGS = $(PROTOCOL_TEST_CFLAGS)

@@ -393,7 +393,7 @@ Test(resp_server, info_default)
         "total_error_replies:15",
         "\r\n\r\n# Replication\r\nrole:master\r\n",
         "\r\n\r\n# CPU\r\nused_cpu_sys:",
-        "\r\n\r\n# Modules\r\n\r\n# Cluster\r\ncluster_enabled:0\r\n\r\n# "
+        "\r\n\r\n# Modules\r\n\r\n# Errorstats\r\n\r\n# Cluster\r\ncluster_enabled:0\r\n\r\n# "
         "Keyspace\r\ndb0:keys=3,expires=1,avg_ttl=0\r\n\r\n",
     };
     const char *p = got;
