@@ -522,6 +522,16 @@ enum cache_status cache_rename(struct cache *c, const char *src, size_t nsrc, co
                                bool nx, uint64_t *cas_out);
 
 /*
+ * COPY: dst gets a copy of src's value, flags and expiry (a new item with a new CAS unique, in *cas_out
+ * if not NULL); src stays. A live dst is CACHE_NOT_STORED unless replace, when it is replaced. A
+ * missing src is CACHE_NOT_FOUND; src == dst is CACHE_NOT_STORED (Redis refuses it before looking).
+ * CACHE_TOO_LARGE and CACHE_NO_MEMORY change nothing. Counts cmd_set in the new item's class. Locks as
+ * cache_rename does.
+ */
+enum cache_status cache_copy(struct cache *c, const char *src, size_t nsrc, const char *dst, size_t ndst,
+                             bool replace, uint64_t *cas_out);
+
+/*
  * SCAN: visits the live items of a few buckets (about 16 items, at most 512 bucket steps, one shard
  * lock at a time) from cursor (0 to start) and returns the cursor to continue from, 0 when the scan
  * is complete. Redis's dictScan guarantee: every key present for the whole scan is visited at least

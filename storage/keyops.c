@@ -222,9 +222,35 @@ static enum cache_status rename_locked(struct cache *c, const struct rename_keys
     return CACHE_OK;
 }
 
-/* See cache.h. */
-enum cache_status cache_rename(struct cache *c, const char *src, size_t nsrc, const char *dst, size_t ndst,
-                               bool nx, uint64_t *cas_out)
+/* COPY under both shard locks. */
+static enum cache_status copy_locked(struct cache *c, const struct rename_keys *k, bool replace,
+                                     uint64_t *cas_out)
+{
+    struct item *src, *dst, *nw;
+    enum cache_status st;
+
+    if (k->nsrc == k->ndst && memcmp(k->src, k->dst, k->nsrc) == 0)
+        return CACHE_NOT_STORED; /* the caller refuses it first, as Redis does */
+    src = cache_find_live_locked(c, k->ssh, k->shash, k->src, k->nsrc, NULL);
+    if (!src)
+        return CACHE_NOT_FOUND;
+    dst = cache_find_live_locked(c, k->dsh, k->dhash, k->dst, k->ndst, NULL);
+    if (dst && !replace)
+        return CACHE_NOT_STORED;
+    nw = rename_copy_locked(c, k, src, dst, &st);
+    if (!nw)
+        return st;
+    k->dsh->cls[slab_class_of(&c->slab, nw)].cmd_set++;
+    cache_replace_locked(c, k->dsh, k->dhash, dst, nw);
+    *cas_out = item_cas(nw);
+    cache_item_unref(c, nw);
+    return CACHE_OK;
+}
+
+/* Runs rename (copy false) or copy (flag: nx for rename, replace for copy) under both keys' shard
+ * locks, taken in a transaction unless the caller's covers them. */
+static enum cache_status two_keys(struct cache *c, const char *src, size_t nsrc, const char *dst, size_t ndst,
+                                  bool copy, bool flag, uint64_t *cas_out)
 {
     struct rename_keys k = {.src = src, .dst = dst, .nsrc = nsrc, .ndst = ndst};
     bool own = !cache_tx_cur; /* inside the caller's transaction its locks cover both keys */
@@ -240,7 +266,7 @@ enum cache_status cache_rename(struct cache *c, const char *src, size_t nsrc, co
         cache_tx_begin(c, hashes, 2);
     shard_lock(k.ssh); /* held: no-ops that check the caller's transaction declared both keys */
     shard_lock(k.dsh);
-    st = rename_locked(c, &k, nx, &cas);
+    st = copy ? copy_locked(c, &k, flag, &cas) : rename_locked(c, &k, flag, &cas);
     shard_unlock(k.dsh);
     shard_unlock(k.ssh);
     if (own)
@@ -248,4 +274,18 @@ enum cache_status cache_rename(struct cache *c, const char *src, size_t nsrc, co
     if (cas_out)
         *cas_out = st == CACHE_OK ? cas : 0;
     return st;
+}
+
+/* See cache.h. */
+enum cache_status cache_rename(struct cache *c, const char *src, size_t nsrc, const char *dst, size_t ndst,
+                               bool nx, uint64_t *cas_out)
+{
+    return two_keys(c, src, nsrc, dst, ndst, false, nx, cas_out);
+}
+
+/* See cache.h. */
+enum cache_status cache_copy(struct cache *c, const char *src, size_t nsrc, const char *dst, size_t ndst,
+                             bool replace, uint64_t *cas_out)
+{
+    return two_keys(c, src, nsrc, dst, ndst, true, replace, cas_out);
 }

@@ -30,6 +30,7 @@ const struct resp_cmd resp_commands[] = {
     CONTAINER("cluster", -2, 0, NULL, resp_cluster_subs, 0),
     CONTAINER("command", -1, 0, resp_cmd_command, resp_command_subs, 0),
     CONTAINER("config", -2, 0, NULL, resp_config_subs, 0),
+    CMD("copy", -3, W, 1, 2, 1, resp_cmd_copy),
     CMD("dbsize", 1, 0, 0, 0, 0, resp_cmd_dbsize),
     CMD("debug", -2, A | RESP_CMD_PROTECTED, 0, 0, 0, resp_cmd_debug),
     CMD("decr", 2, W, 1, 1, 1, resp_cmd_decr),

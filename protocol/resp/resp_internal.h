@@ -211,6 +211,7 @@ enum proto_status resp_cmd_touch(struct resp_session *, const struct resp_args *
 enum proto_status resp_cmd_type(struct resp_session *, const struct resp_args *, struct outq *);
 enum proto_status resp_cmd_rename(struct resp_session *, const struct resp_args *, struct outq *);
 enum proto_status resp_cmd_renamenx(struct resp_session *, const struct resp_args *, struct outq *);
+enum proto_status resp_cmd_copy(struct resp_session *, const struct resp_args *, struct outq *);
 enum proto_status resp_cmd_expire(struct resp_session *, const struct resp_args *, struct outq *);
 enum proto_status resp_cmd_pexpire(struct resp_session *, const struct resp_args *, struct outq *);
 enum proto_status resp_cmd_expireat(struct resp_session *, const struct resp_args *, struct outq *);

@@ -432,3 +432,51 @@ enum proto_status resp_cmd_flushall(struct resp_session *s, const struct resp_ar
     resp_add_simple(out, "OK");
     return PROTO_OK;
 }
+
+/* ---- COPY ---- */
+
+/* COPY's destination-db: only 0 exists (Redis's getIntFromObjectOrReply, then selectDb's range). */
+static bool copy_db_ok(struct resp_session *s, const struct resp_args *a, size_t i, struct outq *out)
+{
+    long long id;
+    if (!resp_arg_ll(s, a, i, &id, out))
+        return false;
+    if (id < INT_MIN || id > INT_MAX) {
+        resp_error(s, out, "ERR value is out of range, value must between -2147483648 and 2147483647");
+        return false;
+    }
+    if (id != 0) {
+        resp_error(s, out, "ERR DB index is out of range");
+        return false;
+    }
+    return true;
+}
+
+/* COPY source destination [DB destination-db] [REPLACE]: 1 when copied, 0 when the source is missing
+ * or the destination exists (without REPLACE). */
+enum proto_status resp_cmd_copy(struct resp_session *s, const struct resp_args *a, struct outq *out)
+{
+    bool replace = false;
+    for (size_t j = 3; j < a->argc; j++) {
+        if (resp_arg_is(a, j, "replace")) {
+            replace = true;
+        } else if (resp_arg_is(a, j, "db") && j + 1 < a->argc) {
+            if (!copy_db_ok(s, a, ++j, out))
+                return PROTO_OK;
+        } else {
+            resp_error(s, out, RESP_E_SYNTAX);
+            return PROTO_OK;
+        }
+    }
+    if (a->argl[1] == a->argl[2] && memcmp(a->argv[1], a->argv[2], a->argl[1]) == 0) {
+        resp_error(s, out, "ERR source and destination objects are the same");
+        return PROTO_OK;
+    }
+    enum cache_status st =
+        cache_copy(s->ctx->cache, a->argv[1], a->argl[1], a->argv[2], a->argl[2], replace, NULL);
+    if (st == CACHE_OK || st == CACHE_NOT_FOUND || st == CACHE_NOT_STORED)
+        resp_add_int(out, st == CACHE_OK ? 1 : 0);
+    else
+        resp_status_error(s, st, out);
+    return PROTO_OK;
+}

@@ -449,6 +449,51 @@ Test(keyops, rename_same_key_and_missing)
     cache_destroy(&c);
 }
 
+static void check_copy(struct cache *c, const char *src, const char *dst)
+{
+    const cache_exp_t exp = at_ms((uint64_t)(NOW + 50) * 1000u + 123); /* both fields copied */
+    uint64_t cas_src = 0, cas = 0;
+    struct item *it;
+
+    st_store(c, src, "value", 42, exp, CACHE_SET, 0, &cas_src);
+    cr_assert_eq(cache_copy(c, KEY(src), KEY(dst), false, &cas), CACHE_OK);
+    cr_assert_gt(cas, cas_src, "a new unique");
+    st_expect(c, src, "value");
+    it = cache_get(c, KEY(dst), NULL);
+    expect_value(it, "value");
+    cr_assert_eq(item_client_flags(it), 42);
+    cr_assert_eq(item_exp(it), exp);
+    cr_assert_eq(item_cas(it), cas);
+    cache_item_release(c, &it);
+    cr_assert_eq(st_stats(c).curr_items, 2);
+    /* onto an existing dst: refused without replace, done with it */
+    st_set(c, src, "again");
+    cr_assert_eq(cache_copy(c, KEY(src), KEY(dst), false, &cas), CACHE_NOT_STORED);
+    cr_assert_eq(cas, 0);
+    st_expect(c, dst, "value");
+    cr_assert_eq(cache_copy(c, KEY(src), KEY(dst), true, NULL), CACHE_OK);
+    st_expect(c, dst, "again");
+    st_expect(c, src, "again");
+    cr_assert_eq(st_stats(c).curr_items, 2);
+    cache_delete(c, KEY(src), 0);
+    cr_assert_eq(cache_copy(c, KEY(src), KEY(dst), true, NULL), CACHE_NOT_FOUND);
+    st_expect(c, dst, "again");
+    cr_assert_eq(cache_copy(c, KEY(dst), KEY(dst), true, NULL), CACHE_NOT_STORED, "src == dst");
+    cache_delete(c, KEY(dst), 0);
+}
+
+Test(keyops, copy_across_and_within_a_shard)
+{
+    struct cache *c = kc();
+    char a[16], b[16], s1[16], s2[16];
+
+    key_pairs(a, b, s1, s2);
+    check_copy(c, a, b);
+    check_copy(c, s1, s2);
+    cr_assert_eq(st_stats(c).curr_items, 0);
+    cache_destroy(&c);
+}
+
 Test(keyops, rename_inside_a_transaction)
 {
     struct cache *c = kc();
