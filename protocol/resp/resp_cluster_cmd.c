@@ -25,6 +25,8 @@
 
 #include "protocol/resp/resp_cluster.h"
 #include "protocol/resp/resp_internal.h"
+#include "protocol/resp/resp_server.h"
+#include "storage/cache.h"
 
 #define E_DISABLED  "ERR This instance has cluster support disabled"
 #define E_CROSSSLOT "CROSSSLOT Keys in request don't hash to the same slot"
@@ -240,6 +242,142 @@ enum proto_status resp_cmd_cluster_ok(struct resp_session *s, const struct resp_
     return PROTO_OK;
 }
 
+/* ---- keys by slot ---- */
+
+/* The keys of one slot found by a scan: counted, and the first max of them copied (one buffer of the
+ * keys end to end, their lengths apart). */
+struct slot_keys {
+    unsigned slot;
+    uint64_t count, max;
+    char *buf;
+    size_t used, cap;
+    size_t *lens;
+    bool keep;   /* GETKEYSINSLOT: copy the keys, not only count them */
+    bool failed; /* no memory */
+};
+
+static void slot_keys_add(void *arg, const struct item *it)
+{
+    struct slot_keys *k = arg;
+    const char *key = item_key(it);
+    size_t nkey = item_nkey(it);
+
+    if (k->failed || k->count >= k->max || resp_cluster_keyslot(key, nkey) != k->slot)
+        return;
+    if (k->keep) {
+        if (k->used + nkey > k->cap) {
+            size_t cap = k->cap ? k->cap : 256;
+            while (cap < k->used + nkey)
+                cap *= 2;
+            char *buf = realloc(k->buf, cap);
+            if (buf == NULL) {
+                k->failed = true;
+                return;
+            }
+            k->buf = buf;
+            k->cap = cap;
+        }
+        size_t *lens = realloc(k->lens, (size_t)(k->count + 1) * sizeof(*lens));
+        if (lens == NULL) {
+            k->failed = true;
+            return;
+        }
+        k->lens = lens;
+        memcpy(k->buf + k->used, key, nkey);
+        k->used += nkey;
+        k->lens[k->count] = nkey;
+    }
+    k->count++;
+}
+
+/* Scans the whole keyspace (as KEYS does: O(N), one shard lock at a time) for the keys of k->slot,
+ * stopping once k->max are found. */
+static void slot_keys_scan(struct resp_session *s, struct slot_keys *k)
+{
+    uint64_t cursor = 0;
+    if (k->max == 0)
+        return;
+    do
+        cursor = cache_scan(s->ctx->cache, cursor, slot_keys_add, k);
+    while (cursor != 0 && !k->failed && k->count < k->max);
+}
+
+/* CLUSTER COUNTKEYSINSLOT slot: the live keys of the slot on this node. */
+static enum proto_status cluster_countkeysinslot(struct resp_session *s, const struct resp_args *a,
+                                                 struct outq *out)
+{
+    long long slot;
+    if (topology(s, out) == NULL || !resp_arg_ll(s, a, 2, &slot, out))
+        return PROTO_OK;
+    if (slot < 0 || slot >= RESP_CLUSTER_SLOTS) {
+        resp_error(s, out, "ERR Invalid slot");
+        return PROTO_OK;
+    }
+    struct slot_keys k = {.slot = (unsigned)slot, .max = UINT64_MAX};
+    slot_keys_scan(s, &k);
+    resp_add_int(out, (long long)k.count);
+    return PROTO_OK;
+}
+
+/* CLUSTER GETKEYSINSLOT slot count: at most count of the slot's keys (in scan order; Redis gives the
+ * newest first). */
+static enum proto_status cluster_getkeysinslot(struct resp_session *s, const struct resp_args *a,
+                                               struct outq *out)
+{
+    long long slot, max;
+    if (topology(s, out) == NULL || !resp_arg_ll(s, a, 2, &slot, out) || !resp_arg_ll(s, a, 3, &max, out))
+        return PROTO_OK;
+    if (slot < 0 || slot >= RESP_CLUSTER_SLOTS || max < 0) {
+        resp_error(s, out, "ERR Invalid slot or number of keys");
+        return PROTO_OK;
+    }
+    struct slot_keys k = {.slot = (unsigned)slot, .max = (uint64_t)max, .keep = true};
+    slot_keys_scan(s, &k);
+    if (k.failed) {
+        resp_error(s, out, RESP_E_OOM);
+    } else {
+        size_t at = 0;
+        resp_add_array(out, (size_t)k.count);
+        for (uint64_t i = 0; i < k.count; i++) {
+            resp_add_bulk(out, k.buf + at, k.lens[i]);
+            at += k.lens[i];
+        }
+    }
+    free(k.buf);
+    free(k.lens);
+    return PROTO_OK;
+}
+
+/* CLUSTER HELP: Redis 7.0's lines, in its order, for the subcommands answered here. */
+static enum proto_status cluster_help(struct resp_session *s, const struct resp_args *a, struct outq *out)
+{
+    static const char *const help[] = {
+        "COUNTKEYSINSLOT <slot>",
+        "    Return the number of keys in <slot>.",
+        "GETKEYSINSLOT <slot> <count>",
+        "    Return key names stored by current node in a slot.",
+        "INFO",
+        "    Return information about the cluster.",
+        "KEYSLOT <key>",
+        "    Return the hash slot for <key>.",
+        "MYID",
+        "    Return the node id.",
+        "NODES",
+        "    Return cluster configuration seen by node. Output format:",
+        "    <id> <ip:port> <flags> <master> <pings> <pongs> <epoch> <link> <slot> ...",
+        "SLOTS",
+        "    Return information about slots range mappings. Each range is made of:",
+        "    start, end, master and replicas IP addresses, ports and ids",
+        "SHARDS",
+        "    Return information about slot range mappings and the nodes associated with them.",
+        NULL,
+    };
+    (void)a;
+    if (topology(s, out) != NULL)
+        resp_add_help(out, "CLUSTER", help);
+    return PROTO_OK;
+}
+
 #define SUB(n, ar, fn)                                                                                       \
     {                                                                                                        \
         n, ar, 0, 0, 0, 0, fn, NULL, 0, 0                                                                    \
@@ -247,8 +385,15 @@ enum proto_status resp_cmd_cluster_ok(struct resp_session *s, const struct resp_
 
 /* Sorted by name. */
 const struct resp_cmd resp_cluster_subs[] = {
-    SUB("info", 2, cluster_info),   SUB("keyslot", 3, cluster_keyslot), SUB("myid", 2, cluster_myid),
-    SUB("nodes", 2, cluster_nodes), SUB("shards", 2, cluster_shards),   SUB("slots", 2, cluster_slots),
+    SUB("countkeysinslot", 3, cluster_countkeysinslot),
+    SUB("getkeysinslot", 4, cluster_getkeysinslot),
+    SUB("help", 2, cluster_help),
+    SUB("info", 2, cluster_info),
+    SUB("keyslot", 3, cluster_keyslot),
+    SUB("myid", 2, cluster_myid),
+    SUB("nodes", 2, cluster_nodes),
+    SUB("shards", 2, cluster_shards),
+    SUB("slots", 2, cluster_slots),
 };
 const size_t resp_cluster_nsubs = sizeof(resp_cluster_subs) / sizeof(resp_cluster_subs[0]);
 

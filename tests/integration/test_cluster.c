@@ -335,3 +335,83 @@ Test(cluster, enabled_alone)
     bool to;
     h_server_stop(&srv, SIGKILL, &to);
 }
+
+/* CLUSTER COUNTKEYSINSLOT and GETKEYSINSLOT count and list the node's own keys of a slot, with
+ * Redis 7.0's errors; CLUSTER HELP lists the subcommands answered; without cluster mode every one is
+ * refused as Redis refuses it. */
+Test(cluster, keys_in_slot_and_help)
+{
+    int fd = h_connect(rport[0]);
+    int slot = slot_of(fd, "{b}1"); /* 3300, node 0's */
+    h_sends(fd, "MSET {b}1 1 {b}2 2 {b}3 3\r\nSET f 1\r\n");
+    h_expect(fd, "+OK\r\n+OK\r\n");
+    char req[128], want[64];
+    snprintf(req, sizeof(req), "CLUSTER COUNTKEYSINSLOT %d\r\n", slot);
+    h_sends(fd, req);
+    h_expect(fd, ":3\r\n");
+    h_sends(fd, "CLUSTER COUNTKEYSINSLOT 0\r\n");
+    h_expect(fd, ":0\r\n");
+    /* the three keys, in scan order: "*3" and three "$4 {b}N" (34 bytes); then two of them (24) */
+    char got[64];
+    snprintf(req, sizeof(req), "CLUSTER GETKEYSINSLOT %d 10\r\n", slot);
+    h_sends(fd, req);
+    cr_assert_eq(h_read_n(fd, got, 34, 5000), 34);
+    got[34] = '\0';
+    cr_expect(strncmp(got, "*3\r\n", 4) == 0 && strstr(got, "$4\r\n{b}1\r\n") != NULL &&
+                  strstr(got, "$4\r\n{b}2\r\n") != NULL && strstr(got, "$4\r\n{b}3\r\n") != NULL,
+              "%s", got);
+    snprintf(req, sizeof(req), "CLUSTER GETKEYSINSLOT %d 2\r\n", slot);
+    h_sends(fd, req);
+    cr_assert_eq(h_read_n(fd, got, 24, 5000), 24);
+    got[24] = '\0';
+    cr_expect(strncmp(got, "*2\r\n$4\r\n{b}", 11) == 0 && strncmp(got + 12, "\r\n$4\r\n{b}", 9) == 0 &&
+                  got[11] != got[21],
+              "%s", got);
+    snprintf(req, sizeof(req), "CLUSTER GETKEYSINSLOT %d 0\r\n", slot);
+    h_sends(fd, req);
+    h_expect(fd, "*0\r\n");
+    static const struct {
+        const char *req, *want;
+    } errs[] = {
+        {"CLUSTER COUNTKEYSINSLOT x\r\n", "-ERR value is not an integer or out of range\r\n"},
+        {"CLUSTER COUNTKEYSINSLOT -1\r\n", "-ERR Invalid slot\r\n"},
+        {"CLUSTER COUNTKEYSINSLOT 16384\r\n", "-ERR Invalid slot\r\n"},
+        {"CLUSTER COUNTKEYSINSLOT\r\n",
+         "-ERR wrong number of arguments for 'cluster|countkeysinslot' command\r\n"},
+        {"CLUSTER GETKEYSINSLOT 1 -1\r\n", "-ERR Invalid slot or number of keys\r\n"},
+        {"CLUSTER GETKEYSINSLOT 16384 1\r\n", "-ERR Invalid slot or number of keys\r\n"},
+        {"CLUSTER GETKEYSINSLOT x 1\r\n", "-ERR value is not an integer or out of range\r\n"},
+        {"CLUSTER GETKEYSINSLOT 1 x\r\n", "-ERR value is not an integer or out of range\r\n"},
+        {"CLUSTER GETKEYSINSLOT 1\r\n",
+         "-ERR wrong number of arguments for 'cluster|getkeysinslot' command\r\n"},
+        {"CLUSTER HELP x\r\n", "-ERR wrong number of arguments for 'cluster|help' command\r\n"},
+    };
+    for (size_t i = 0; i < sizeof(errs) / sizeof(errs[0]); i++) {
+        h_sends(fd, errs[i].req);
+        h_expect(fd, errs[i].want);
+    }
+    char *r = ask(fd, "CLUSTER HELP\r\n", "Prints this help.\r\n");
+    cr_expect(strncmp(r,
+                      "*21\r\n+CLUSTER <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n"
+                      "+COUNTKEYSINSLOT <slot>\r\n",
+                      95) == 0,
+              "%s", r);
+    cr_expect(strstr(r,
+                     "+SHARDS\r\n+    Return information about slot range mappings and the nodes associated "
+                     "with them.\r\n+HELP\r\n") != NULL,
+              "%s", r);
+    free(r);
+    close(fd);
+    /* a node without cluster mode refuses them (the test harness's own server) */
+    snprintf(want, sizeof(want), "-ERR This instance has cluster support disabled\r\n");
+    struct h_server plain = {0};
+    h_server_start(&plain, NULL);
+    int pfd = h_connect(plain.port);
+    h_sends(pfd, "*2\r\n$7\r\nCLUSTER\r\n$4\r\nHELP\r\n");
+    h_expect(pfd, want);
+    h_sends(pfd, "*3\r\n$7\r\nCLUSTER\r\n$15\r\nCOUNTKEYSINSLOT\r\n$1\r\n1\r\n");
+    h_expect(pfd, want);
+    close(pfd);
+    bool to;
+    h_server_stop(&plain, SIGKILL, &to);
+}
