@@ -3,7 +3,8 @@
 
 redis-py's redis.cluster.RedisCluster, given one node only, discovers the others (CLUSTER SLOTS),
 sets and gets 200 keys, and each node's DBSIZE shows the keys spread as CLUSTER KEYSLOT and the
-slot map say; redis-cli -c follows MOVED: a key set through one node is read back through another.
+slot map say; redis-cli -c follows MOVED: a key set through one node is read back through another;
+redis-cli --cluster check and info find the three masters, every slot covered and every key.
 
 Run through test_redis_cluster.sh (CAIRN_BIN names the binary). Prints one line per failed check,
 then "N passed, N failed"; exits 1 on a failure.
@@ -124,6 +125,24 @@ def test_redis_cli(ports):
           "redis-cli without -c: %r" % plain)
 
 
+def test_cluster_tools(ports):
+    """redis-cli --cluster check and info, the operators' tools, read the topology as Redis's."""
+    if shutil.which("redis-cli") is None:
+        return
+    r = subprocess.run(["timeout", "20", "redis-cli", "--cluster", "check", "127.0.0.1:%d" % ports[1]],
+                       capture_output=True, text=True)
+    out = r.stdout
+    check(r.returncode == 0, "redis-cli --cluster check exits 0: %r" % out)
+    check("[OK] All nodes agree about slots configuration." in out, "check: nodes agree: %r" % out)
+    check("[OK] All 16384 slots covered." in out, "check: slots covered: %r" % out)
+    check(out.count("| 0 slaves.") == 3, "check: three masters listed: %r" % out)
+    r = subprocess.run(["timeout", "20", "redis-cli", "--cluster", "info", "127.0.0.1:%d" % ports[0]],
+                       capture_output=True, text=True)
+    total = sum(redis.Redis(port=p).dbsize() for p in ports)
+    check(r.returncode == 0 and ("[OK] %d keys in 3 masters." % total) in r.stdout,
+          "redis-cli --cluster info counts %d keys: %r" % (total, r.stdout))
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="cairn-cluster-")
     procs = []
@@ -131,6 +150,7 @@ def main():
         ports, procs = start(tmp)
         test_redis_py(ports)
         test_redis_cli(ports)
+        test_cluster_tools(ports)
     finally:
         for p in procs:
             p.kill()
