@@ -375,22 +375,27 @@ static void key_pairs(char *a, char *b, char *s1, char *s2)
     strcpy(s1, a);
 }
 
-static void check_rename(struct cache *c, const char *src, const char *dst)
+/* dst holds "value" with flags 42, expiry exp and CAS unique cas: what RENAME and COPY carry over. */
+static void expect_carried(struct cache *c, const char *dst, cache_exp_t exp, uint64_t cas)
 {
-    const cache_exp_t exp = at_ms((uint64_t)(NOW + 50) * 1000u + 123); /* both fields copied */
-    uint64_t cas_src = 0, cas = 0;
-    struct item *it;
-
-    st_store(c, src, "value", 42, exp, CACHE_SET, 0, &cas_src);
-    cr_assert_eq(cache_rename(c, KEY(src), KEY(dst), false, &cas), CACHE_OK);
-    cr_assert_gt(cas, cas_src, "a new unique");
-    st_expect_miss(c, src, CACHE_MISS_NONE);
-    it = cache_get(c, KEY(dst), NULL);
+    struct item *it = cache_get(c, KEY(dst), NULL);
     expect_value(it, "value");
     cr_assert_eq(item_client_flags(it), 42);
     cr_assert_eq(item_exp(it), exp);
     cr_assert_eq(item_cas(it), cas);
     cache_item_release(c, &it);
+}
+
+static void check_rename(struct cache *c, const char *src, const char *dst)
+{
+    const cache_exp_t exp = at_ms((uint64_t)(NOW + 50) * 1000u + 123); /* both fields copied */
+    uint64_t cas_src = 0, cas = 0;
+
+    st_store(c, src, "value", 42, exp, CACHE_SET, 0, &cas_src);
+    cr_assert_eq(cache_rename(c, KEY(src), KEY(dst), false, &cas), CACHE_OK);
+    cr_assert_gt(cas, cas_src, "a new unique");
+    st_expect_miss(c, src, CACHE_MISS_NONE);
+    expect_carried(c, dst, exp, cas);
     /* over an existing dst; NX refuses */
     st_set(c, src, "again");
     cr_assert_eq(cache_rename(c, KEY(src), KEY(dst), true, &cas), CACHE_NOT_STORED);
@@ -453,18 +458,12 @@ static void check_copy(struct cache *c, const char *src, const char *dst)
 {
     const cache_exp_t exp = at_ms((uint64_t)(NOW + 50) * 1000u + 123); /* both fields copied */
     uint64_t cas_src = 0, cas = 0;
-    struct item *it;
 
     st_store(c, src, "value", 42, exp, CACHE_SET, 0, &cas_src);
     cr_assert_eq(cache_copy(c, KEY(src), KEY(dst), false, &cas), CACHE_OK);
     cr_assert_gt(cas, cas_src, "a new unique");
     st_expect(c, src, "value");
-    it = cache_get(c, KEY(dst), NULL);
-    expect_value(it, "value");
-    cr_assert_eq(item_client_flags(it), 42);
-    cr_assert_eq(item_exp(it), exp);
-    cr_assert_eq(item_cas(it), cas);
-    cache_item_release(c, &it);
+    expect_carried(c, dst, exp, cas);
     cr_assert_eq(st_stats(c).curr_items, 2);
     /* onto an existing dst: refused without replace, done with it */
     st_set(c, src, "again");
