@@ -265,7 +265,7 @@ static void slot_keys_add(void *arg, const struct item *it)
     if (k->failed || k->count >= k->max || resp_cluster_keyslot(key, nkey) != k->slot)
         return;
     if (k->keep) {
-        if (k->used + nkey > k->cap) {
+        if (k->buf == NULL || k->used + nkey > k->cap) { /* never NULL once a key (even "") is kept */
             size_t cap = k->cap ? k->cap : 256;
             while (cap < k->used + nkey)
                 cap *= 2;

@@ -370,6 +370,11 @@ Test(cluster, keys_in_slot_and_help)
     snprintf(req, sizeof(req), "CLUSTER GETKEYSINSLOT %d 0\r\n", slot);
     h_sends(fd, req);
     h_expect(fd, "*0\r\n");
+    /* the empty key is slot 0's, node 0's */
+    h_sends(
+        fd,
+        "*3\r\n$3\r\nSET\r\n$0\r\n\r\n$1\r\nv\r\nCLUSTER GETKEYSINSLOT 0 5\r\nCLUSTER COUNTKEYSINSLOT 0\r\n");
+    h_expect(fd, "+OK\r\n*1\r\n$0\r\n\r\n:1\r\n");
     static const struct {
         const char *req, *want;
     } errs[] = {
