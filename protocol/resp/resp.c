@@ -167,6 +167,12 @@ void resp_multi_clear(struct resp_session *s)
     s->q_bytes = 0;
     s->in_multi = false;
     s->multi_error = false;
+    resp_multi_show(s);
+}
+
+void resp_multi_show(struct resp_session *s)
+{
+    __atomic_store_n(&s->multi_shown, s->in_multi ? (int)s->q_count : -1, __ATOMIC_RELAXED);
 }
 
 void resp_unwatch_all(struct resp_session *s)
@@ -210,6 +216,7 @@ static bool queue_command(struct resp_session *s, const struct resp_cmd *cmd, co
         s->q_head = q;
     s->q_tail = q;
     s->q_count++;
+    resp_multi_show(s);
     s->q_bytes += bytes;
     return true;
 }
@@ -481,6 +488,7 @@ static struct resp_session *session_create(const struct resp_context *ctx, struc
     s->ctx = ctx;
     s->stats = stats;
     s->proto = 2;
+    s->multi_shown = -1;
     s->id = ctx->next_client_id != NULL
                 ? atomic_fetch_add_explicit(ctx->next_client_id, 1, memory_order_relaxed) + 1
                 : 1;
@@ -660,6 +668,7 @@ size_t resp_session_describe(void *sess, const char *addr, const char *laddr, in
     char user[AUTH_NAME_MAX + 1];
     const struct resp_cmd *last = __atomic_load_n(&s->last_cmd, __ATOMIC_RELAXED);
     const struct resp_cmd *parent = __atomic_load_n(&s->last_parent, __ATOMIC_RELAXED);
+    int multi = __atomic_load_n(&s->multi_shown, __ATOMIC_RELAXED);
     int n;
 
     addr = bare_addr(addr);
@@ -681,8 +690,8 @@ size_t resp_session_describe(void *sess, const char *addr, const char *laddr, in
                  " flags=%s db=0 sub=0 psub=0 ssub=0 multi=%d qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 "
                  "rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s user=%s redir=-1 resp=%d"
                  " lib-name=%s lib-ver=%s",
-                 s->id, addr, laddr, fd, name, age_s, idle_s, s->in_multi ? "x" : "N",
-                 s->in_multi ? (int)s->q_count : -1, cmd, user, s->proto, lib, ver);
+                 s->id, addr, laddr, fd, name, age_s, idle_s, multi >= 0 ? "x" : "N", multi, cmd, user,
+                 __atomic_load_n(&s->proto, __ATOMIC_RELAXED), lib, ver);
     return n < 0 ? 0 : (size_t)n < size ? (size_t)n : size - 1;
 }
 

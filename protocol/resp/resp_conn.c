@@ -94,7 +94,7 @@ enum proto_status resp_cmd_reset(struct resp_session *s, const struct resp_args 
     (void)a;
     resp_multi_clear(s);
     resp_unwatch_all(s);
-    s->proto = 2;
+    __atomic_store_n(&s->proto, 2, __ATOMIC_RELAXED); /* CLIENT LIST reads it on another thread */
     s->no_evict = false;
     s->no_touch = false;
     if (s->auth.required)
@@ -270,7 +270,7 @@ enum proto_status resp_cmd_hello(struct resp_session *s, const struct resp_args 
         return PROTO_OK;
     }
     if (ver != 0)
-        s->proto = (int)ver;
+        __atomic_store_n(&s->proto, (int)ver, __ATOMIC_RELAXED); /* read by CLIENT LIST elsewhere */
     hello_reply(s, out);
     return PROTO_OK;
 }
@@ -301,6 +301,7 @@ enum proto_status resp_cmd_multi(struct resp_session *s, const struct resp_args 
         return PROTO_OK;
     }
     s->in_multi = true;
+    resp_multi_show(s);
     s->multi_error = false;
     resp_add_simple(out, "OK");
     return PROTO_OK;
@@ -479,6 +480,7 @@ enum proto_status resp_cmd_exec(struct resp_session *s, const struct resp_args *
         return PROTO_OK;
     }
     s->in_multi = false;
+    resp_multi_show(s);
     if (all)
         cache_tx_begin_all(s->ctx->cache);
     else

@@ -88,6 +88,8 @@ struct resp_session {
     bool it_skip;          /* the argument is too large: its bytes are dropped (size error) */
     /* MULTI */
     bool in_multi;
+    int multi_shown;       /* CLIENT LIST's multi=: -1, or the commands queued (resp_multi_show; relaxed
+                            * atomic, read by the thread that walks the connections) */
     bool multi_error;      /* a command failed to queue: EXEC answers EXECABORT */
     struct resp_queued *q_head, *q_tail;
     size_t q_count, q_bytes;
@@ -123,6 +125,9 @@ struct resp_session {
 unsigned resp_cmd_slot(const struct resp_cmd *parent, const struct resp_cmd *cmd);
 
 /* ---- helpers (resp.c) ---- */
+
+/* Publishes in_multi and q_count for CLIENT LIST on another thread (multi_shown). */
+void resp_multi_show(struct resp_session *s);
 
 /* Runs one command of EXEC's queue and counts it as Redis does: under its own name (calls, time,
  * failures, the slow log), its errors not EXEC's; CLIENT LIST's cmd= stays exec. */
