@@ -26,7 +26,6 @@
 #include "protocol/resp/resp_cluster.h"
 #include "protocol/resp/resp_internal.h"
 #include "protocol/resp/resp_server.h"
-#include "storage/cache.h"
 
 #define E_DISABLED  "ERR This instance has cluster support disabled"
 #define E_CROSSSLOT "CROSSSLOT Keys in request don't hash to the same slot"
@@ -244,64 +243,6 @@ enum proto_status resp_cmd_cluster_ok(struct resp_session *s, const struct resp_
 
 /* ---- keys by slot ---- */
 
-/* The keys of one slot found by a scan: counted, and the first max of them copied (one buffer of the
- * keys end to end, their lengths apart). */
-struct slot_keys {
-    unsigned slot;
-    uint64_t count, max;
-    char *buf;
-    size_t used, cap;
-    size_t *lens;
-    bool keep;   /* GETKEYSINSLOT: copy the keys, not only count them */
-    bool failed; /* no memory */
-};
-
-static void slot_keys_add(void *arg, const struct item *it)
-{
-    struct slot_keys *k = arg;
-    const char *key = item_key(it);
-    size_t nkey = item_nkey(it);
-
-    if (k->failed || k->count >= k->max || resp_cluster_keyslot(key, nkey) != k->slot)
-        return;
-    if (k->keep) {
-        if (k->buf == NULL || k->used + nkey > k->cap) { /* never NULL once a key (even "") is kept */
-            size_t cap = k->cap ? k->cap : 256;
-            while (cap < k->used + nkey)
-                cap *= 2;
-            char *buf = realloc(k->buf, cap);
-            if (buf == NULL) {
-                k->failed = true;
-                return;
-            }
-            k->buf = buf;
-            k->cap = cap;
-        }
-        size_t *lens = realloc(k->lens, (size_t)(k->count + 1) * sizeof(*lens));
-        if (lens == NULL) {
-            k->failed = true;
-            return;
-        }
-        k->lens = lens;
-        memcpy(k->buf + k->used, key, nkey);
-        k->used += nkey;
-        k->lens[k->count] = nkey;
-    }
-    k->count++;
-}
-
-/* Scans the whole keyspace (as KEYS does: O(N), one shard lock at a time) for the keys of k->slot,
- * stopping once k->max are found. */
-static void slot_keys_scan(struct resp_session *s, struct slot_keys *k)
-{
-    uint64_t cursor = 0;
-    if (k->max == 0)
-        return;
-    do
-        cursor = cache_scan(s->ctx->cache, cursor, slot_keys_add, k);
-    while (cursor != 0 && !k->failed && k->count < k->max);
-}
-
 /* CLUSTER COUNTKEYSINSLOT slot: the live keys of the slot on this node. */
 static enum proto_status cluster_countkeysinslot(struct resp_session *s, const struct resp_args *a,
                                                  struct outq *out)
@@ -313,9 +254,7 @@ static enum proto_status cluster_countkeysinslot(struct resp_session *s, const s
         resp_error(s, out, "ERR Invalid slot");
         return PROTO_OK;
     }
-    struct slot_keys k = {.slot = (unsigned)slot, .max = UINT64_MAX};
-    slot_keys_scan(s, &k);
-    resp_add_int(out, (long long)k.count);
+    resp_keys_in_slot(s, (unsigned)slot, UINT64_MAX, true, out);
     return PROTO_OK;
 }
 
@@ -331,20 +270,7 @@ static enum proto_status cluster_getkeysinslot(struct resp_session *s, const str
         resp_error(s, out, "ERR Invalid slot or number of keys");
         return PROTO_OK;
     }
-    struct slot_keys k = {.slot = (unsigned)slot, .max = (uint64_t)max, .keep = true};
-    slot_keys_scan(s, &k);
-    if (k.failed) {
-        resp_error(s, out, RESP_E_OOM);
-    } else {
-        size_t at = 0;
-        resp_add_array(out, (size_t)k.count);
-        for (uint64_t i = 0; i < k.count; i++) {
-            resp_add_bulk(out, k.buf + at, k.lens[i]);
-            at += k.lens[i];
-        }
-    }
-    free(k.buf);
-    free(k.lens);
+    resp_keys_in_slot(s, (unsigned)slot, (uint64_t)max, false, out);
     return PROTO_OK;
 }
 

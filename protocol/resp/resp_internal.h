@@ -126,6 +126,12 @@ unsigned resp_cmd_slot(const struct resp_cmd *parent, const struct resp_cmd *cmd
 
 /* ---- helpers (resp.c) ---- */
 
+/* CLUSTER COUNTKEYSINSLOT (count_only: the number of the slot's live keys) and GETKEYSINSLOT (at
+ * most max of them, in scan order), replied into out; O(N), a scan of the whole keyspace as KEYS
+ * (resp_keys.c). */
+void resp_keys_in_slot(struct resp_session *s, unsigned slot, uint64_t max, bool count_only,
+                       struct outq *out);
+
 /* Publishes in_multi and q_count for CLIENT LIST on another thread (multi_shown). */
 void resp_multi_show(struct resp_session *s);
 

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "protocol/resp/resp_cluster.h"
 #include "protocol/resp/resp_db.h"
 #include "protocol/resp/resp_internal.h"
 #include "protocol/resp/resp_util.h"
@@ -245,6 +246,11 @@ struct keylist {
     size_t npat;
     bool match_all;
     bool none; /* SCAN TYPE other than string: nothing matches */
+    /* CLUSTER COUNTKEYSINSLOT / GETKEYSINSLOT: only the keys of one slot, at most max of them
+     * (collected, or only counted in n when count_only) */
+    bool by_slot, count_only;
+    unsigned slot;
+    uint64_t max;
 };
 
 static void keylist_add(void *arg, const struct item *it)
@@ -255,6 +261,12 @@ static void keylist_add(void *arg, const struct item *it)
 
     if (k->failed || k->none || (!k->match_all && !resp_match(k->pat, k->npat, key, nkey, false)))
         return;
+    if (k->by_slot && (k->n >= k->max || resp_cluster_keyslot(key, nkey) != k->slot))
+        return;
+    if (k->count_only) {
+        k->n++;
+        return;
+    }
     if (k->n == k->cap) {
         size_t cap = k->cap ? k->cap * 2 : 16;
         char **keys = realloc(k->keys, cap * sizeof(*keys));
@@ -280,7 +292,7 @@ static void keylist_add(void *arg, const struct item *it)
 
 static void keylist_free(struct keylist *k)
 {
-    for (size_t i = 0; i < k->n; i++)
+    for (size_t i = 0; !k->count_only && i < k->n; i++)
         free(k->keys[i]);
     free(k->keys);
     free(k->lens);
@@ -303,6 +315,30 @@ static void keylist_pattern(struct keylist *k, const char *pat, size_t npat)
     k->pat = pat;
     k->npat = npat;
     k->match_all = npat == 1 && pat[0] == '*';
+}
+
+/* See resp_internal.h. A scan of the whole keyspace, as KEYS. */
+void resp_keys_in_slot(struct resp_session *s, unsigned slot, uint64_t max, bool count_only, struct outq *out)
+{
+    struct keylist k;
+    uint64_t cursor = 0;
+
+    memset(&k, 0, sizeof(k));
+    k.match_all = true;
+    k.by_slot = true;
+    k.count_only = count_only;
+    k.slot = slot;
+    k.max = max;
+    while (k.n < max && !k.failed) {
+        cursor = cache_scan(s->ctx->cache, cursor, keylist_add, &k);
+        if (cursor == 0)
+            break;
+    }
+    if (count_only)
+        resp_add_int(out, (long long)k.n);
+    else
+        keylist_reply(s, &k, out);
+    keylist_free(&k);
 }
 
 enum proto_status resp_cmd_keys(struct resp_session *s, const struct resp_args *a, struct outq *out)
