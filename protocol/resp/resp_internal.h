@@ -215,6 +215,15 @@ enum proto_status resp_cmd_incrby(struct resp_session *, const struct resp_args 
 enum proto_status resp_cmd_decrby(struct resp_session *, const struct resp_args *, struct outq *);
 enum proto_status resp_cmd_incrbyfloat(struct resp_session *, const struct resp_args *, struct outq *);
 
+/* resp_bits.c */
+enum proto_status resp_cmd_setbit(struct resp_session *, const struct resp_args *, struct outq *);
+enum proto_status resp_cmd_getbit(struct resp_session *, const struct resp_args *, struct outq *);
+enum proto_status resp_cmd_bitcount(struct resp_session *, const struct resp_args *, struct outq *);
+enum proto_status resp_cmd_bitpos(struct resp_session *, const struct resp_args *, struct outq *);
+enum proto_status resp_cmd_bitop(struct resp_session *, const struct resp_args *, struct outq *);
+enum proto_status resp_cmd_bitfield(struct resp_session *, const struct resp_args *, struct outq *);
+enum proto_status resp_cmd_bitfield_ro(struct resp_session *, const struct resp_args *, struct outq *);
+
 /* resp_keys.c */
 enum proto_status resp_cmd_del(struct resp_session *, const struct resp_args *, struct outq *);
 enum proto_status resp_cmd_exists(struct resp_session *, const struct resp_args *, struct outq *);

@@ -2,7 +2,7 @@
 """Client-library test: the server's RESP side driven by redis-py (Debian's python3-redis).
 
 Starts its own server on free loopback ports and runs unittest cases through redis-py's Redis
-client: strings and their options, counters, ranges, key commands, expiry (with NX/XX/GT/LT),
+client: strings and their options, counters, ranges, bitmaps, key commands, expiry (with NX/XX/GT/LT),
 KEYS/SCAN over a few thousand keys, pipelines with and without MULTI/EXEC, WATCH, CLIENT, INFO,
 CONFIG GET, HELLO, and, for cairn, one keyspace shared with memcached's text protocol (pymemcache).
 
@@ -335,6 +335,90 @@ class Strings(Base):
         self.assertEqual(r.ttl("k"), -1)
         self.assertIsNone(r.getex("nosuch", ex=10))
         self.assertError("syntax error", r.execute_command, "GETEX", "k", "EX", "10", "PERSIST")
+
+
+class Bitmaps(Base):
+    def test_setbit_getbit_bitcount_bitpos(self):
+        r = self.r
+        self.assertEqual(r.setbit("b", 7, 1), 0)
+        self.assertEqual(r.setbit("b", 7, 1), 1)
+        self.assertEqual(r.get("b"), b"\x01")
+        self.assertEqual(r.setbit("b", 17, 1), 0)
+        self.assertEqual(r.get("b"), b"\x01\x00\x40")
+        self.assertEqual(r.getbit("b", 17), 1)
+        self.assertEqual(r.getbit("b", 1000), 0)
+        self.assertEqual(r.getbit("nosuch", 3), 0)
+        r.set("f", "foobar")
+        self.assertEqual(r.bitcount("f"), 26)
+        self.assertEqual(r.bitcount("f", 1, 1), 6)
+        self.assertEqual(r.bitcount("f", -2, -1), 7)
+        self.assertEqual(r.bitcount("f", 5, 30, "BIT"), 17)
+        self.assertEqual(r.bitcount("nosuch"), 0)
+        r.set("p", b"\xff\xf0\x00")
+        self.assertEqual(r.bitpos("p", 0), 12)
+        self.assertEqual(r.bitpos("p", 1, 2), -1)
+        self.assertEqual(r.bitpos("p", 0, 2, -1), 16)
+        self.assertEqual(r.bitpos("p", 1, 7, 15, "BIT"), 7)
+        self.assertEqual(r.bitpos("nosuch", 0), 0)
+        self.assertEqual(r.bitpos("nosuch", 1), -1)
+        self.assertError("bit offset is not an integer", r.setbit, "b", -1, 1)
+        self.assertError("bit is not an integer", r.execute_command, "SETBIT", "b", "1", "2")
+        self.assertError("must be 1 or 0", r.execute_command, "BITPOS", "p", "2")
+
+    def test_setbit_keeps_ttl(self):
+        r = self.r
+        r.set("k", "a", ex=100)
+        self.assertEqual(r.setbit("k", 6, 1), 0)
+        self.assertEqual(r.get("k"), b"c")
+        self.assertTTL("k", 98, 100)
+
+    def test_bitop(self):
+        r = self.r
+        r.set("a", b"\xf0\x0f")
+        r.set("b", b"\xff")
+        self.assertEqual(r.bitop("AND", "d", "a", "b"), 2)
+        self.assertEqual(r.get("d"), b"\xf0\x00")
+        self.assertEqual(r.bitop("OR", "d", "a", "b"), 2)
+        self.assertEqual(r.get("d"), b"\xff\x0f")
+        self.assertEqual(r.bitop("XOR", "d", "a", "b"), 2)
+        self.assertEqual(r.get("d"), b"\x0f\x0f")
+        self.assertEqual(r.bitop("NOT", "d", "a"), 2)
+        self.assertEqual(r.get("d"), b"\x0f\xf0")
+        r.set("d", "x", ex=100)
+        self.assertEqual(r.bitop("OR", "d", "a"), 2)
+        self.assertEqual(r.ttl("d"), -1)
+        self.assertEqual(r.bitop("OR", "d", "nosuch1", "nosuch2"), 0)
+        self.assertEqual(r.exists("d"), 0)
+        self.assertError("single source key", r.bitop, "NOT", "d", "a", "b")
+        self.assertError("syntax error", r.bitop, "NAND", "d", "a")
+
+    def test_bitfield(self):
+        r = self.r
+        bf = r.bitfield("f")
+        bf.set("i8", 0, 100).get("u8", 0).set("u4", 8, 15).get("i4", 8)
+        self.assertEqual(bf.execute(), [0, 100, 0, -1])
+        bf = r.bitfield("c")
+        bf.incrby("u2", 100, 1).overflow("SAT").incrby("u2", 102, 1)
+        self.assertEqual(bf.execute(), [1, 1])
+        bf = r.bitfield("c")
+        for _ in range(3):
+            bf.incrby("u2", 100, 1).overflow("SAT").incrby("u2", 102, 1).overflow("WRAP")
+        self.assertEqual(bf.execute(), [2, 2, 3, 3, 0, 3])
+        bf = r.bitfield("c", default_overflow="FAIL")
+        bf.incrby("u2", 102, 1).get("u2", 102)
+        self.assertEqual(bf.execute(), [None, 3])
+        bf = r.bitfield("h")
+        bf.set("u8", "#1", 200).get("u8", 8)
+        self.assertEqual(bf.execute(), [0, 200])
+        self.assertEqual(r.execute_command("BITFIELD_RO", "h", "GET", "u8", "8", "GET", "i8", "8"), [200, -56])
+        self.assertError("Invalid bitfield type", r.execute_command, "BITFIELD", "h", "GET", "u64", "0")
+        self.assertError("only supports the GET", r.execute_command, "BITFIELD_RO", "h", "SET", "u8", "0", "1")
+
+    def test_bits_in_transaction(self):
+        r = self.r
+        p = r.pipeline(transaction=True)
+        p.setbit("t", 3, 1).bitop("NOT", "u", "t").bitcount("u").getbit("u", 3)
+        self.assertEqual(p.execute(), [0, 1, 7, 0])
 
 
 class Keys(Base):

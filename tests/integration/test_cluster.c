@@ -146,6 +146,11 @@ Test(cluster, crossslot_and_hash_tags)
     h_sends(fd, "MSET {b}1 1 {b}2 2\r\nMGET {b}1 {b}2\r\n");
     static const char ok[] = "+OK\r\n*2\r\n$1\r\n1\r\n$1\r\n2\r\n";
     h_expectn(fd, ok, sizeof(ok) - 1);
+    /* BITOP's destination and sources are its keys too */
+    h_sends(fd, "BITOP OR b f\r\n");
+    h_expect(fd, "-CROSSSLOT Keys in request don't hash to the same slot\r\n");
+    h_sends(fd, "BITOP OR {b}3 {b}1 {b}2\r\nBITCOUNT {b}3\r\n");
+    h_expect(fd, ":1\r\n:4\r\n"); /* "1" | "2" is "3", four bits */
     close(fd);
 }
 

@@ -26,6 +26,7 @@ PROTOCOL_UNIT_TESTS = \
 	tests/unit/protocol/test_slowlog \
 	tests/unit/protocol/test_resp_slowlog \
 	tests/unit/protocol/test_resp_errstats \
+	tests/unit/protocol/test_resp_bitops \
 	tests/unit/protocol/test_mc_slowlog
 check_PROGRAMS += $(PROTOCOL_UNIT_TESTS)
 TESTS += $(PROTOCOL_UNIT_TESTS)
@@ -126,3 +127,6 @@ tests_unit_protocol_test_mc_slowlog_LDADD = $(PROTOCOL_TEST_LDADD)
 tests_unit_protocol_test_timing_SOURCES = tests/unit/protocol/test_timing.c
 tests_unit_protocol_test_timing_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
 tests_unit_protocol_test_timing_LDADD = $(PROTOCOL_TEST_LDADD)
+tests_unit_protocol_test_resp_bitops_SOURCES = tests/unit/protocol/test_resp_bitops.c
+tests_unit_protocol_test_resp_bitops_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
+tests_unit_protocol_test_resp_bitops_LDADD = $(PROTOCOL_TEST_LDADD)

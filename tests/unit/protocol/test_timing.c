@@ -83,11 +83,13 @@ Test(timing, slot_names)
     cr_expect(!resp_command_name(TIMING_SLOTS, name, sizeof(name)));
     /* every slot a RESP command uses has a name, subcommands Redis's "container|sub" */
     size_t named = 0, subs = 0;
-    for (size_t i = 0; TIMING_RESP_BASE + i < TIMING_SLOTS && resp_command_name(i, name, sizeof(name)); i++) {
+    for (size_t i = 0; resp_command_name(i, name, sizeof(name)); i++) {
         named++;
         subs += strchr(name, '|') != NULL;
     }
-    cr_expect(TIMING_RESP_BASE + named <= TIMING_SLOTS, "%zu RESP names", named);
+    /* past the slots a subcommand would be counted under its container: every one has its own */
+    cr_expect(TIMING_RESP_BASE + named <= TIMING_SLOTS, "%zu RESP names, %d slots", named,
+              TIMING_SLOTS - TIMING_RESP_BASE);
     cr_expect_gt(subs, 30, "subcommands have slots of their own (%zu)", subs);
 }
 
