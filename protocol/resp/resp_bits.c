@@ -19,7 +19,6 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "protocol/resp/resp_bitops.h"
 #include "protocol/resp/resp_db.h"
@@ -40,13 +39,6 @@
 /* Stop codes of the plans (resp_rmw): the value would not change, it would be too large, no memory
  * for a working copy. */
 enum { STOP_SAME = 1, STOP_TOOBIG, STOP_NOMEM };
-
-/* Whether argument i is the word w, ignoring case. */
-static bool arg_word(const struct resp_args *a, size_t i, const char *w)
-{
-    size_t n = strlen(w);
-    return a->argl[i] == n && strncasecmp(a->argv[i], w, n) == 0;
-}
 
 /* A bit offset (Redis's getBitOffsetFromArgument): a non-negative integer, or with hash_bits > 0 also
  * "#N", meaning N * hash_bits; its byte must be below the size limit. */
@@ -182,9 +174,9 @@ static bool range_bits(long long start, long long end, bool bit_unit, size_t n, 
 static bool parse_unit(struct resp_session *s, const struct resp_args *a, size_t i, bool *bit_unit,
                        struct outq *out)
 {
-    if (arg_word(a, i, "bit"))
+    if (resp_arg_is(a, i, "bit"))
         *bit_unit = true;
-    else if (arg_word(a, i, "byte"))
+    else if (resp_arg_is(a, i, "byte"))
         *bit_unit = false;
     else {
         resp_error(s, out, RESP_E_SYNTAX);
@@ -376,7 +368,7 @@ enum proto_status resp_cmd_bitop(struct resp_session *s, const struct resp_args 
 {
     static const char *const names[] = {"and", "or", "xor", "not"};
     size_t op = 0;
-    while (op < 4 && !arg_word(a, 1, names[op]))
+    while (op < 4 && !resp_arg_is(a, 1, names[op]))
         op++;
     if (op == 4) {
         resp_error(s, out, RESP_E_SYNTAX);
@@ -445,19 +437,19 @@ static bool bf_parse(struct resp_session *s, const struct resp_args *a, struct b
     for (size_t j = 2; j < a->argc; j++) {
         size_t more = a->argc - j - 1;
         struct bf_op *op = &bf->ops[bf->n];
-        if (arg_word(a, j, "get") && more >= 2) {
+        if (resp_arg_is(a, j, "get") && more >= 2) {
             op->kind = BF_GET;
-        } else if (arg_word(a, j, "set") && more >= 3) {
+        } else if (resp_arg_is(a, j, "set") && more >= 3) {
             op->kind = BF_SET;
-        } else if (arg_word(a, j, "incrby") && more >= 3) {
+        } else if (resp_arg_is(a, j, "incrby") && more >= 3) {
             op->kind = BF_INCRBY;
-        } else if (arg_word(a, j, "overflow") && more >= 1) {
+        } else if (resp_arg_is(a, j, "overflow") && more >= 1) {
             j++;
-            if (arg_word(a, j, "wrap"))
+            if (resp_arg_is(a, j, "wrap"))
                 ow = BITS_WRAP;
-            else if (arg_word(a, j, "sat"))
+            else if (resp_arg_is(a, j, "sat"))
                 ow = BITS_SAT;
-            else if (arg_word(a, j, "fail"))
+            else if (resp_arg_is(a, j, "fail"))
                 ow = BITS_FAIL;
             else {
                 resp_error(s, out, E_BF_OVERFLOW);

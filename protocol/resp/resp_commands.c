@@ -63,6 +63,7 @@ const struct resp_cmd resp_commands[] = {
     CMD("info", -1, 0, 0, 0, 0, resp_cmd_info),
     CMD("keys", 2, 0, 0, 0, 0, resp_cmd_keys),
     CMD("lastsave", 1, 0, 0, 0, 0, resp_cmd_lastsave),
+    CMD("lcs", -3, 0, 1, 2, 1, resp_cmd_lcs),
     CONTAINER("memory", -2, 0, NULL, resp_memory_subs, 0),
     CMD("mget", -2, 0, 1, -1, 1, resp_cmd_mget),
     CMD("mset", -3, W, 1, -1, 2, resp_cmd_mset),

@@ -215,6 +215,9 @@ enum proto_status resp_cmd_incrby(struct resp_session *, const struct resp_args 
 enum proto_status resp_cmd_decrby(struct resp_session *, const struct resp_args *, struct outq *);
 enum proto_status resp_cmd_incrbyfloat(struct resp_session *, const struct resp_args *, struct outq *);
 
+/* resp_lcs.c */
+enum proto_status resp_cmd_lcs(struct resp_session *, const struct resp_args *, struct outq *);
+
 /* resp_bits.c */
 enum proto_status resp_cmd_setbit(struct resp_session *, const struct resp_args *, struct outq *);
 enum proto_status resp_cmd_getbit(struct resp_session *, const struct resp_args *, struct outq *);

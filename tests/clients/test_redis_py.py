@@ -414,6 +414,15 @@ class Bitmaps(Base):
         self.assertError("Invalid bitfield type", r.execute_command, "BITFIELD", "h", "GET", "u64", "0")
         self.assertError("only supports the GET", r.execute_command, "BITFIELD_RO", "h", "SET", "u8", "0", "1")
 
+    def test_lcs(self):
+        r = self.r
+        r.mset({"a": "ohmytext", "b": "mynewtext"})
+        self.assertEqual(r.execute_command("LCS", "a", "b"), b"mytext")
+        self.assertEqual(r.execute_command("LCS", "a", "b", "LEN"), 6)
+        self.assertEqual(self.raw("LCS", "a", "b", "IDX", "MINMATCHLEN", "4", "WITHMATCHLEN"),
+                         [b"matches", [[[4, 7], [5, 8], 4]], b"len", 6])
+        self.assertError("please just use IDX", r.execute_command, "LCS", "a", "b", "LEN", "IDX")
+
     def test_bits_in_transaction(self):
         r = self.r
         p = r.pipeline(transaction=True)

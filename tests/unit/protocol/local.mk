@@ -27,6 +27,7 @@ PROTOCOL_UNIT_TESTS = \
 	tests/unit/protocol/test_resp_slowlog \
 	tests/unit/protocol/test_resp_errstats \
 	tests/unit/protocol/test_resp_bitops \
+	tests/unit/protocol/test_resp_lcs \
 	tests/unit/protocol/test_mc_slowlog
 check_PROGRAMS += $(PROTOCOL_UNIT_TESTS)
 TESTS += $(PROTOCOL_UNIT_TESTS)
@@ -130,3 +131,6 @@ tests_unit_protocol_test_timing_LDADD = $(PROTOCOL_TEST_LDADD)
 tests_unit_protocol_test_resp_bitops_SOURCES = tests/unit/protocol/test_resp_bitops.c
 tests_unit_protocol_test_resp_bitops_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
 tests_unit_protocol_test_resp_bitops_LDADD = $(PROTOCOL_TEST_LDADD)
+tests_unit_protocol_test_resp_lcs_SOURCES = tests/unit/protocol/test_resp_lcs.c
+tests_unit_protocol_test_resp_lcs_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
+tests_unit_protocol_test_resp_lcs_LDADD = $(PROTOCOL_TEST_LDADD)
