@@ -505,8 +505,55 @@ static void session_destroy(struct resp_session *s)
     resp_unwatch_all(s);
     free(s->watch);
     resp_parser_destroy(&s->parser);
+    outq_destroy(&s->sink);
     pthread_mutex_destroy(&s->name_lock);
     free(s);
+}
+
+/* ---- CLIENT REPLY ---- */
+
+/* See resp_internal.h. */
+bool resp_reply_sink(struct resp_session *s)
+{
+    if (s->sink == NULL)
+        s->sink = outq_create(s->ctx->cache);
+    return s->sink != NULL;
+}
+
+/* Whether replies are withheld now. */
+static bool muted(const struct resp_session *s)
+{
+    return (s->reply_off || s->skip_this) && s->sink != NULL;
+}
+
+/* Whether request a lifts the withholding before it replies, so that its own reply is sent, as in
+ * Redis: RESET, and CLIENT REPLY ON outside MULTI (inside, it is only queued). */
+static bool lifts_mute(const struct resp_session *s, const struct resp_args *a)
+{
+    if (a->argc == 1 && resp_arg_is(a, 0, "reset"))
+        return true;
+    return a->argc == 3 && !s->in_multi && resp_arg_is(a, 0, "client") && resp_arg_is(a, 1, "reply") &&
+           resp_arg_is(a, 2, "on");
+}
+
+/* After each command, as Redis's resetClient: a SKIP applies to the one command after it. */
+static void reply_skip_advance(struct resp_session *s)
+{
+    s->skip_this = s->skip_next;
+    s->skip_next = false;
+}
+
+/* Runs one request, its reply withheld when CLIENT REPLY says so. */
+static enum proto_status dispatch_muted(struct resp_session *s, const struct resp_args *a, struct outq *out)
+{
+    struct outq *target = muted(s) && !lifts_mute(s, a) ? s->sink : out;
+    enum proto_status st = dispatch(s, a, target);
+    if (target != out) {
+        outq_clear(target);
+        s->wait_muted = st == PROTO_WAIT;
+    }
+    reply_skip_advance(s);
+    return st;
 }
 
 static bool out_full(const struct resp_session *s, const struct outq *out)
@@ -613,15 +660,19 @@ static enum proto_status session_feed(struct resp_session *s, const char *buf, s
             st = PROTO_PAUSE;
             break;
         }
+        uint64_t empty = resp_parser_empty_requests(s->parser);
         enum resp_parse_status ps = resp_parse(s->parser, buf + pos, len - pos, &n, &a, &err);
         pos += n;
+        if (resp_parser_empty_requests(s->parser) != empty)
+            reply_skip_advance(s); /* a SKIP is used up by the first (the rest find nothing to skip) */
         if (ps == RESP_PARSE_NEED_MORE) {
             pending_bulk(s);
             break;
         }
         if (ps == RESP_PARSE_ERROR) {
             resp_count_error(s, err);
-            outq_add_str(out, err);
+            if (!muted(s))
+                outq_add_str(out, err);
             st = PROTO_CLOSE;
             break;
         }
@@ -629,7 +680,7 @@ static enum proto_status session_feed(struct resp_session *s, const char *buf, s
             st = PROTO_CLOSE;
             break;
         }
-        st = dispatch(s, &a, out);
+        st = dispatch_muted(s, &a, out);
         if (st == PROTO_WAIT)
             s->t_cmd = NULL; /* answered later by the server: not timed */
         else if (st != PROTO_PAUSE)
@@ -701,6 +752,9 @@ static void session_answer(struct resp_session *s, const struct proto_outcome *o
 {
     char line[256];
 
+    if (s->wait_muted && s->sink != NULL)
+        out = s->sink; /* the waiting command's reply is withheld (CLIENT REPLY) */
+
     switch (o->ev) {
     case PROTO_EV_SNAPSHOT_OFF:
         resp_error(s, out, "ERR snapshots are not configured (start with --snapshot-path)");
@@ -733,6 +787,10 @@ static void session_answer(struct resp_session *s, const struct proto_outcome *o
             resp_error(s, out, RESP_E_WRONGPASS);
         s->held_wrongpass = false;
         break;
+    }
+    if (out == s->sink) {
+        outq_clear(s->sink);
+        s->wait_muted = false;
     }
 }
 

@@ -97,6 +97,7 @@ enum proto_status resp_cmd_reset(struct resp_session *s, const struct resp_args 
     __atomic_store_n(&s->proto, 2, __ATOMIC_RELAXED); /* CLIENT LIST reads it on another thread */
     s->no_evict = false;
     s->no_touch = false;
+    s->reply_off = s->skip_this = s->skip_next = false;
     if (s->auth.required)
         s->auth.role = AUTH_ROLE_NONE; /* the consecutive failures are kept: RESET does not lift the delay */
     pthread_mutex_lock(&s->name_lock);

@@ -105,6 +105,12 @@ struct resp_session {
     const struct resp_cmd *last_cmd, *last_parent;
     const struct resp_cmd *cur_parent; /* the container of the command being resolved, if any */
     bool no_evict, no_touch;
+    /* CLIENT REPLY: OFF withholds every reply until ON (or RESET); SKIP withholds the next command's.
+     * A withheld reply is written into `sink` (created by the first OFF or SKIP) and dropped, so
+     * commands run and count exactly as when answered. skip_this: the current command's reply is
+     * skipped; wait_muted: the answer of a command that waits (PROTO_WAIT) is withheld. */
+    bool reply_off, skip_next, skip_this, wait_muted;
+    struct outq *sink;
     /* Authentication (protocol/auth.h): the role, and the user CLIENT LIST and ACL WHOAMI name
      * (under name_lock; "default" until another user authenticates). */
     struct auth_conn auth;
@@ -119,6 +125,9 @@ struct resp_session {
     const struct resp_cmd *t_cmd, *t_parent; /* t_parent: t_cmd's container, if any */
     uint64_t t_errors; /* stats->errors when t_cmd started: more at its end means it failed */
 };
+
+/* Makes the sink withheld replies go to (CLIENT REPLY OFF or SKIP); false on no memory. */
+bool resp_reply_sink(struct resp_session *s);
 
 /* The timing slot (protocol/timing.h) of a command; parent: its container, NULL for a top-level one
  * (resp_commands.c). */

@@ -86,6 +86,7 @@ struct resp_parser {
     size_t arena_cap;
 
     bool emitted; /* the last call returned a command: reset at the next call */
+    uint64_t empty; /* empty requests ("*0", "*-1", a blank inline line) passed over so far */
     char err_buf[64];
 };
 
@@ -604,6 +605,8 @@ static enum resp_parse_status resp_step(struct resp_parser *p, const char *buf, 
         if (p->nslots > 0) {
             *cmd = true;
             *is_inline = true;
+        } else {
+            p->empty++;
         }
         return RESP_PARSE_OK;
 
@@ -617,6 +620,7 @@ static enum resp_parse_status resp_step(struct resp_parser *p, const char *buf, 
             return resp_fail(p, RESP_PARSE_ERROR, RESP_ERR_MBULK_LEN);
         if (ll <= 0) {
             p->state = RESP_ST_START; /* "*0", "*-1": no command */
+            p->empty++;
             return RESP_PARSE_OK;
         }
         p->argc_declared = (size_t)ll;
@@ -776,4 +780,10 @@ bool resp_parser_bulk_advance(struct resp_parser *p, size_t n)
     if (p->bulk_have == p->bulk_len)
         resp_payload_done(p);
     return true;
+}
+
+/* See resp_parse.h. */
+uint64_t resp_parser_empty_requests(const struct resp_parser *p)
+{
+    return p->empty;
 }

@@ -52,6 +52,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Redis 7.0's fixed limits (server.h PROTO_INLINE_MAX_SIZE, the INT_MAX multibulk count, the default
  * proto-max-bulk-len) and the parser's default bound on the bytes it holds for one request (as Redis's
@@ -132,6 +133,11 @@ enum resp_parse_status resp_parse(struct resp_parser *p, const char *buf, size_t
 
 /* Whether the parser holds part of a request (false at a request boundary or after an error). */
 bool resp_parser_mid_request(const struct resp_parser *p);
+
+/* How many empty requests ("*0", "*-1", a blank inline line) the parser has passed over without
+ * returning them: Redis counts each as a request that was processed (a CLIENT REPLY SKIP applies to
+ * it). */
+uint64_t resp_parser_empty_requests(const struct resp_parser *p);
 
 /*
  * Zero-copy receipt of a large bulk. After RESP_PARSE_NEED_MORE, true when the parser is inside the

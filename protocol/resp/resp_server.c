@@ -307,15 +307,23 @@ static enum proto_status client_no_touch(struct resp_session *s, const struct re
     return PROTO_OK;
 }
 
-/* CLIENT REPLY ON; OFF and SKIP (replies withheld) are not implemented and say so. */
+/* CLIENT REPLY ON|OFF|SKIP (the withholding itself is resp.c's dispatch_muted). OFF and SKIP reply
+ * nothing; ON's +OK is sent even after OFF. */
 static enum proto_status client_reply(struct resp_session *s, const struct resp_args *a, struct outq *out)
 {
-    if (resp_arg_is(a, 2, "on"))
+    bool off = resp_arg_is(a, 2, "off"), skip = resp_arg_is(a, 2, "skip");
+    if (resp_arg_is(a, 2, "on")) {
+        s->reply_off = s->skip_this = s->skip_next = false;
         resp_add_simple(out, "OK");
-    else if (resp_arg_is(a, 2, "off") || resp_arg_is(a, 2, "skip"))
-        resp_error(s, out, "ERR CLIENT REPLY OFF and SKIP are not supported");
-    else
+    } else if (!off && !skip) {
         resp_error(s, out, RESP_E_SYNTAX);
+    } else if (!resp_reply_sink(s)) {
+        resp_error(s, out, RESP_E_OOM);
+    } else if (off) {
+        s->reply_off = true;
+    } else if (!s->reply_off) {
+        s->skip_next = true;
+    }
     return PROTO_OK;
 }
 

@@ -568,3 +568,31 @@ Test(resp, exec_counts_each_command)
     free(all);
     close(fd);
 }
+
+/* CLIENT REPLY: the commands still run and are counted while their replies are withheld; a SKIP
+ * covers a command answered later by the server (SAVE without snapshots), and a large withheld
+ * reply (KEYS over many keys, values by reference) is dropped without holding anything. */
+Test(resp, client_reply_withholds_but_runs)
+{
+    int fd = h_connect(resp_port);
+    h_cmd(fd, "CONFIG RESETSTAT\r\n", "+OK\r\n");
+    h_sends(fd, "CLIENT REPLY OFF\r\nSET k 1\r\nINCR k\r\nINCR k\r\nGET k\r\nNOSUCH\r\n");
+    for (int i = 0; i < 2000; i++) {
+        char line[256];
+        snprintf(line, sizeof(line), "SET key:%d %0200d\r\n", i, i);
+        h_sends(fd, line);
+    }
+    h_sends(fd, "KEYS *\r\nMGET key:1 key:2 key:3\r\nCLIENT REPLY SKIP\r\nCLIENT REPLY ON\r\nGET k\r\n");
+    h_expect(fd, "+OK\r\n$1\r\n3\r\n");
+    h_cmd(fd, "CLIENT REPLY SKIP\r\nSAVE\r\nPING\r\n", "+PONG\r\n");
+    char *info = info_text(fd, "commandstats");
+    cr_expect(strstr(info, "cmdstat_incr:calls=2,") != NULL, "%s", info);
+    cr_expect(strstr(info, "cmdstat_set:calls=2001,") != NULL, "%s", info);
+    cr_expect(strstr(info, "cmdstat_save:calls=1,") != NULL, "%s", info);
+    free(info);
+    info = info_text(fd, "errorstats");
+    cr_expect(strstr(info, "errorstat_ERR:count=2") != NULL, "the unknown command and SAVE's error: %s",
+              info);
+    free(info);
+    close(fd);
+}

@@ -513,6 +513,26 @@ Test(resp_parse, whole_request_points_into_the_buffer)
     resp_parser_destroy(NULL);
 }
 
+/* Empty requests are passed over, not returned, and counted (CLIENT REPLY SKIP applies to them). */
+Test(resp_parse, empty_requests_are_counted)
+{
+    const char req[] = "*0\r\n\r\n   \r\n*-1\r\nPING\r\n*0\r\n";
+    struct resp_parser *p = resp_parser_create(NULL);
+    cr_assert_not_null(p);
+    size_t used;
+    struct resp_args a;
+    const char *err;
+    cr_assert_eq(resp_parser_empty_requests(p), 0);
+    cr_assert_eq(resp_parse(p, req, sizeof(req) - 1, &used, &a, &err), RESP_PARSE_OK);
+    cr_assert_eq(a.argc, 1, "PING, after four empty requests");
+    cr_assert_eq(resp_parser_empty_requests(p), 4);
+    cr_assert_eq(resp_parse(p, req + used, sizeof(req) - 1 - used, &used, &a, &err), RESP_PARSE_NEED_MORE);
+    cr_assert_eq(resp_parser_empty_requests(p), 5);
+    cr_assert_eq(resp_parse(p, "*", 1, &used, &a, &err), RESP_PARSE_NEED_MORE);
+    cr_assert_eq(resp_parser_empty_requests(p), 5, "a request begun is not empty");
+    resp_parser_destroy(&p);
+}
+
 Test(resp_parse, zero_copy_bulk_into_caller_memory)
 {
     const size_t big = 100000;
