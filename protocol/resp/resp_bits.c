@@ -330,6 +330,7 @@ static void bitop_store(struct resp_session *s, const struct resp_args *a, enum 
     }
     bits_op(op, (unsigned char *)item_value(it), b->maxlen, b->p, b->len, b->n);
     st = resp_store(s, it, RESP_SET_ANY, CACHE_EXP_NEVER, false, NULL);
+    cache_item_release(s->ctx->cache, &it); /* the table holds it now (or nobody) */
     if (st == CACHE_OK)
         resp_add_int(out, (long long)b->maxlen);
     else
