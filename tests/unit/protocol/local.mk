@@ -28,6 +28,7 @@ PROTOCOL_UNIT_TESTS = \
 	tests/unit/protocol/test_resp_errstats \
 	tests/unit/protocol/test_resp_bitops \
 	tests/unit/protocol/test_resp_lcs \
+	tests/unit/protocol/test_resp_bits \
 	tests/unit/protocol/test_mc_slowlog
 check_PROGRAMS += $(PROTOCOL_UNIT_TESTS)
 TESTS += $(PROTOCOL_UNIT_TESTS)
@@ -134,3 +135,6 @@ tests_unit_protocol_test_resp_bitops_LDADD = $(PROTOCOL_TEST_LDADD)
 tests_unit_protocol_test_resp_lcs_SOURCES = tests/unit/protocol/test_resp_lcs.c
 tests_unit_protocol_test_resp_lcs_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
 tests_unit_protocol_test_resp_lcs_LDADD = $(PROTOCOL_TEST_LDADD)
+tests_unit_protocol_test_resp_bits_SOURCES = tests/unit/protocol/test_resp_bits.c
+tests_unit_protocol_test_resp_bits_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
+tests_unit_protocol_test_resp_bits_LDADD = $(PROTOCOL_TEST_LDADD)
