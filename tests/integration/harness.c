@@ -544,14 +544,19 @@ bool h_stat_find(const char *stats, const char *name, char *val, size_t cap)
     return false;
 }
 
-uint64_t h_stat(int fd, const char *name)
+uint64_t h_stat_of(int fd, const char *group, const char *name)
 {
-    char *s = h_stats_raw(fd, NULL);
+    char *s = h_stats_raw(fd, group);
     char val[64];
     bool found = h_stat_find(s, name, val, sizeof(val));
     free(s);
-    cr_assert(found, "stats has no field %s", name);
+    cr_assert(found, "stats %s has no field %s", group != NULL ? group : "", name);
     return strtoull(val, NULL, 10);
+}
+
+uint64_t h_stat(int fd, const char *name)
+{
+    return h_stat_of(fd, NULL, name);
 }
 
 void h_set(int fd, const char *key, const char *value)

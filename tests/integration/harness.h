@@ -133,6 +133,9 @@ char *h_stats_raw(int fd, const char *group);
 bool h_stat_find(const char *stats, const char *name, char *val, size_t cap);
 
 /* Numeric value of `stats` field name; fails the test when absent. */
+/* A number from `stats <group>` (group NULL: plain `stats`); fails the test when it is missing. */
+uint64_t h_stat_of(int fd, const char *group, const char *name);
+
 uint64_t h_stat(int fd, const char *name);
 
 /* Store key=value with flags 0, exptime 0 (expects STORED). */

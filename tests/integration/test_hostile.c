@@ -72,11 +72,7 @@ static char *multiget_line(const char *key, size_t n, size_t *len)
 
 static uint64_t clients_stat(int fd, const char *name)
 {
-    char *raw = h_stats_raw(fd, "clients");
-    char val[64];
-    cr_assert(h_stat_find(raw, name, val, sizeof(val)), "stats clients has %s", name);
-    free(raw);
-    return strtoull(val, NULL, 10);
+    return h_stat_of(fd, "clients", name);
 }
 
 Test(hostile, nonreading_clients_make_no_false_miss, .init = setup_default, .fini = h_teardown, .timeout = 120)

@@ -419,17 +419,6 @@ static char *read_replies(int fd, int count, size_t *len)
     return buf;
 }
 
-/* The reply_pauses counter (`stats clients`, cairn only): connections that stopped reading requests
- * because their unread replies reached the bound. */
-static uint64_t reply_pauses(int fd)
-{
-    char *raw = h_stats_raw(fd, "clients");
-    char val[64];
-    cr_assert(h_stat_find(raw, "reply_pauses", val, sizeof(val)), "stats clients has reply_pauses");
-    free(raw);
-    return strtoull(val, NULL, 10);
-}
-
 /* A client that asked for a large value 40 times and reads nothing holds the item (its replies
  * cannot all be sent): decr then puts the number in a new item of exactly its digits, without the
  * item's state, and the reader still gets whole replies of the old or the new value. The reader's
@@ -452,7 +441,7 @@ Test(meta, arithmetic_relinks_while_a_reader_holds_the_item)
     h_cmd(a, "md k I\r\n", "HD\r\n");
     uint64_t gets_before = h_stat(a, "cmd_get");
     bool cairn = !h_target_is_memcached();
-    uint64_t pauses_before = cairn ? reply_pauses(a) : 0, pauses_now = pauses_before;
+    uint64_t pauses_before = cairn ? h_stat_of(a, "clients", "reply_pauses") : 0, pauses_now = pauses_before;
     for (int i = 0; i < GETS; i++)
         h_sends(b, "get k\r\n");
     /* b's gets must have run as far as they will (their unread replies hold the item, and past the
@@ -466,7 +455,7 @@ Test(meta, arithmetic_relinks_while_a_reader_holds_the_item)
         h_sleep_ms(100);
         gets_now = h_stat(a, "cmd_get");
         if (cairn)
-            pauses_now = reply_pauses(a);
+            pauses_now = h_stat_of(a, "clients", "reply_pauses");
         if (gets_now > gets_before && gets_now == gets_prev && pauses_now >= pauses_before + cairn)
             break;
     }

@@ -280,16 +280,6 @@ Test(pipeline, slow_reader_backpressure)
     free(v);
 }
 
-/* The number of the reply_pauses counter (`stats clients`, cairn only). */
-static uint64_t reply_pauses(int fd)
-{
-    char *raw = h_stats_raw(fd, "clients");
-    char val[64];
-    cr_assert(h_stat_find(raw, "reply_pauses", val, sizeof(val)), "stats clients has reply_pauses");
-    free(raw);
-    return strtoull(val, NULL, 10);
-}
-
 /* An incr after a get in one write waits until the get's value is written out (as memcached writes
  * it before the next request), then runs: thousands of such pairs are answered in order, without a
  * stall, and without counting as replies held back for a slow reader. The numbers keep four digits,
@@ -300,7 +290,7 @@ Test(pipeline, incr_after_get_in_one_write)
     int fd = h_connect(h_srv.port);
     struct buf in = {0}, want = {0};
     char line[64];
-    uint64_t pauses = h_target_is_memcached() ? 0 : reply_pauses(fd);
+    uint64_t pauses = h_target_is_memcached() ? 0 : h_stat_of(fd, "clients", "reply_pauses");
     h_set(fd, "k", "1000");
     for (int i = 0; i < PAIRS; i++) {
         put(&in, "get k\r\nincr k 1\r\n", 17);
@@ -313,7 +303,8 @@ Test(pipeline, incr_after_get_in_one_write)
     cr_assert_eq(n, want.len, "%zu of %zu bytes", n, want.len);
     cr_assert(memcmp(got, want.p, want.len) == 0, "replies out of order or wrong");
     if (!h_target_is_memcached())
-        cr_assert_eq(reply_pauses(fd), pauses, "an incr waiting for a get's value is no reply pause");
+        cr_assert_eq(h_stat_of(fd, "clients", "reply_pauses"), pauses,
+                     "an incr waiting for a get's value is no reply pause");
     free(got);
     free(in.p);
     free(want.p);
