@@ -276,17 +276,63 @@ enum proto_status resp_cmd_hello(struct resp_session *s, const struct resp_args 
     return PROTO_OK;
 }
 
+/* A database index argument as Redis's getIntFromObjectOrReply reads it; false after its error. */
+static bool arg_db(struct resp_session *s, const struct resp_args *a, size_t i, long long *id,
+                   struct outq *out)
+{
+    if (!resp_arg_ll(s, a, i, id, out))
+        return false;
+    if (*id < INT_MIN || *id > INT_MAX) {
+        resp_error(s, out, "ERR value is out of range, value must between -2147483648 and 2147483647");
+        return false;
+    }
+    return true;
+}
+
 enum proto_status resp_cmd_select(struct resp_session *s, const struct resp_args *a, struct outq *out)
 {
     long long id;
-    if (!resp_arg_ll(s, a, 1, &id, out))
+    if (!arg_db(s, a, 1, &id, out))
         return PROTO_OK;
-    if (id < INT_MIN || id > INT_MAX) {
-        resp_error(s, out, "ERR value is out of range, value must between -2147483648 and 2147483647");
+    if (id != 0)
+        resp_error(s, out, RESP_E_DBRANGE);
+    else
+        resp_add_simple(out, "OK");
+    return PROTO_OK;
+}
+
+/* MOVE key db: with one database, every move is either to the same one or out of range. */
+enum proto_status resp_cmd_move(struct resp_session *s, const struct resp_args *a, struct outq *out)
+{
+    long long id;
+    if (s->ctx->cluster != NULL) {
+        resp_error(s, out, "ERR MOVE is not allowed in cluster mode");
         return PROTO_OK;
     }
-    if (id != 0)
-        resp_error(s, out, "ERR DB index is out of range");
+    if (!arg_db(s, a, 2, &id, out))
+        return PROTO_OK;
+    resp_error(s, out, id == 0 ? "ERR source and destination objects are the same" : RESP_E_DBRANGE);
+    return PROTO_OK;
+}
+
+/* SWAPDB index1 index2: only 0 with 0, which changes nothing. */
+enum proto_status resp_cmd_swapdb(struct resp_session *s, const struct resp_args *a, struct outq *out)
+{
+    long long id1, id2;
+    if (s->ctx->cluster != NULL) {
+        resp_error(s, out, "ERR SWAPDB is not allowed in cluster mode");
+        return PROTO_OK;
+    }
+    if (!resp_str2ll(a->argv[1], a->argl[1], &id1) || id1 < INT_MIN || id1 > INT_MAX) {
+        resp_error(s, out, "ERR invalid first DB index");
+        return PROTO_OK;
+    }
+    if (!resp_str2ll(a->argv[2], a->argl[2], &id2) || id2 < INT_MIN || id2 > INT_MAX) {
+        resp_error(s, out, "ERR invalid second DB index");
+        return PROTO_OK;
+    }
+    if (id1 != 0 || id2 != 0)
+        resp_error(s, out, RESP_E_DBRANGE);
     else
         resp_add_simple(out, "OK");
     return PROTO_OK;

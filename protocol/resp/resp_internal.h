@@ -171,6 +171,7 @@ void resp_count_error(struct resp_session *s, const char *text);
 #define RESP_E_OVERFLOW "ERR increment or decrement would overflow"
 #define RESP_E_WRONGTYPE "WRONGTYPE Operation against a key holding the wrong kind of value"
 #define RESP_E_NOKEY    "ERR no such key"
+#define RESP_E_DBRANGE   "ERR DB index is out of range"
 #define RESP_E_OOM      "OOM command not allowed when used memory > 'maxmemory'."
 #define RESP_E_TOOBIG   "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
 #define RESP_E_NOAUTH    "NOAUTH Authentication required."
@@ -267,6 +268,8 @@ enum proto_status resp_cmd_reset(struct resp_session *, const struct resp_args *
 enum proto_status resp_cmd_auth(struct resp_session *, const struct resp_args *, struct outq *);
 enum proto_status resp_cmd_hello(struct resp_session *, const struct resp_args *, struct outq *);
 enum proto_status resp_cmd_select(struct resp_session *, const struct resp_args *, struct outq *);
+enum proto_status resp_cmd_move(struct resp_session *, const struct resp_args *, struct outq *);
+enum proto_status resp_cmd_swapdb(struct resp_session *, const struct resp_args *, struct outq *);
 enum proto_status resp_cmd_multi(struct resp_session *, const struct resp_args *, struct outq *);
 enum proto_status resp_cmd_exec(struct resp_session *, const struct resp_args *, struct outq *);
 enum proto_status resp_cmd_discard(struct resp_session *, const struct resp_args *, struct outq *);

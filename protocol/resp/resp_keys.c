@@ -482,7 +482,7 @@ static bool copy_db_ok(struct resp_session *s, const struct resp_args *a, size_t
         return false;
     }
     if (id != 0) {
-        resp_error(s, out, "ERR DB index is out of range");
+        resp_error(s, out, RESP_E_DBRANGE);
         return false;
     }
     return true;

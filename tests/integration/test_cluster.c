@@ -149,6 +149,9 @@ Test(cluster, crossslot_and_hash_tags)
     /* BITOP's destination and sources are its keys too */
     h_sends(fd, "BITOP OR b f\r\n");
     h_expect(fd, "-CROSSSLOT Keys in request don't hash to the same slot\r\n");
+    h_sends(fd, "MOVE b 0\r\nSWAPDB 0 0\r\n"); /* one database, and none of them in cluster mode */
+    h_expect(fd,
+             "-ERR MOVE is not allowed in cluster mode\r\n-ERR SWAPDB is not allowed in cluster mode\r\n");
     h_sends(fd, "BITOP OR {b}3 {b}1 {b}2\r\nBITCOUNT {b}3\r\n");
     h_expect(fd, ":1\r\n:4\r\n"); /* "1" | "2" is "3", four bits */
     close(fd);

@@ -826,6 +826,21 @@ static size_t check_docs(const struct rv *d, int proto)
     return entries;
 }
 
+/* The command table and every container's subcommands are in strcmp order: lookups binary-search
+ * them, and a row out of place makes its neighbours unknown commands. */
+Test(resp_server, command_table_is_sorted)
+{
+    for (size_t i = 1; i < resp_ncommands; i++)
+        cr_expect_lt(strcmp(resp_commands[i - 1].name, resp_commands[i].name), 0, "%s before %s",
+                     resp_commands[i - 1].name, resp_commands[i].name);
+    for (size_t i = 0; i < resp_ncommands; i++) {
+        const struct resp_cmd *c = &resp_commands[i];
+        for (size_t j = 1; c->subs != NULL && j < resp_cmd_nsubs(c); j++)
+            cr_expect_lt(strcmp(c->subs[j - 1].name, c->subs[j].name), 0, "%s|%s before %s|%s", c->name,
+                         c->subs[j - 1].name, c->name, c->subs[j].name);
+    }
+}
+
 Test(resp_server, command_docs_as_redis_cli_reads_them)
 {
     struct rt *t = rt_new();
