@@ -17,6 +17,7 @@ libcairn_protocol_a_SOURCES = \
 	protocol/resp/resp_slowlog.c protocol/resp/resp_errstats.h protocol/resp/resp_errstats.c \
 	protocol/resp/resp_bits.c protocol/resp/resp_bitops.h protocol/resp/resp_bitops.c \
 	protocol/resp/resp_lcs.h protocol/resp/resp_lcs.c \
+	protocol/resp/resp_rdb.h protocol/resp/resp_rdb.c protocol/resp/resp_dump.c \
 	protocol/mc/memcache.h protocol/mc/memcache.c \
 	protocol/mc/mc_parse.h protocol/mc/mc_parse.c \
 	protocol/mc/mc_admin.h protocol/mc/mc_admin.c \

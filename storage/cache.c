@@ -485,6 +485,19 @@ void cache_flush(struct cache *c, uint32_t when)
 }
 
 /* See cache.h. */
+void cache_item_set_idle(struct cache *c, struct item *it, uint32_t idle_s)
+{
+    uint32_t now = cache_rel_time(c);
+    uint64_t horizon = atomic_load(&c->flush_horizon);
+    uint32_t atime = idle_s < now ? now - idle_s : 0;
+
+    /* the access time is also what flush_all judges items by: never at or before its horizon */
+    if (horizon != 0 && atime <= horizon - 1)
+        atime = horizon <= now ? (uint32_t)horizon : now;
+    item_set_atime(it, atime);
+}
+
+/* See cache.h. */
 void cache_flush_cancel(struct cache *c)
 {
     atomic_store(&c->flush_horizon, 0);

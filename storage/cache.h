@@ -171,6 +171,11 @@ enum cache_status cache_delete(struct cache *c, const char *key, size_t nkey, ui
  */
 void cache_flush(struct cache *c, uint32_t when);
 
+/* Sets the last access time of an item the caller holds to idle_s seconds ago (Redis's RESTORE
+ * IDLETIME; OBJECT IDLETIME reads it back), but never back to or before the horizon of the last
+ * flush_all, which judges items by that time: an idle time reaching past it is cut short there. */
+void cache_item_set_idle(struct cache *c, struct item *it, uint32_t idle_s);
+
 /* Forgets every flush, done or scheduled: items a flush hid and that were not reclaimed yet are live
  * again (memcached's flush_all at an absolute time before its start, which sets oldest_live to 0). */
 void cache_flush_cancel(struct cache *c);

@@ -179,6 +179,11 @@ static const struct resp_doc resp_docs[] = {
     {"discard", "Discard all commands issued after MULTI", "2.0.0", "transactions",
      "O(N), when N is the number of queued commands", "noscript loading stale fast allow_busy",
      "@fast @transaction", NULL, NULL, NULL},
+    {"dump", "Return a serialized version of the value stored at the specified key.", "2.6.0", "generic",
+     "O(1) to access the key and additional O(N*M) to serialize it, where N is the number of Redis objects "
+     "composing the value and M their average size. For small string values the time complexity is thus "
+     "O(1)+O(1*M) where M is small, so simply O(1).",
+     "readonly", "@keyspace @read @slow", "nondeterministic_output", "RO access", "key:key"},
     {"echo", "Echo the given string", "1.0.0", "connection", "O(1)", "loading stale fast",
      "@fast @connection", NULL, NULL, "message:string"},
     {"exec", "Execute all commands issued after MULTI", "1.2.0", "transactions",
@@ -296,6 +301,15 @@ static const struct resp_doc resp_docs[] = {
      "@keyspace @write @fast", NULL, "RW access delete", "key:key newkey:key"},
     {"reset", "Reset the connection", "6.2.0", "connection", "O(1)",
      "noscript loading stale fast no_auth allow_busy", "@fast @connection", NULL, NULL, NULL},
+    {"restore", "Create a key using the provided serialized value, previously obtained using DUMP.", "2.6.0",
+     "generic",
+     "O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the "
+     "number of Redis objects composing the value and M their average size. For small string values the time "
+     "complexity is thus O(1)+O(1*M) where M is small, so simply O(1). However for sorted set values the "
+     "complexity is O(N*M*log(N)) because inserting values into sorted sets is O(log(N)).",
+     "write denyoom", "@keyspace @write @slow @dangerous", NULL, "OW update",
+     "key:key ttl:integer serialized-value:string [REPLACE] [ABSTTL] [IDLETIME=seconds:integer] "
+     "[FREQ=frequency:integer]"},
     {"save", "Synchronously save the dataset to disk", "1.0.0", "server",
      "O(N) where N is the total number of keys in all databases", "admin noscript no_async_loading no_multi",
      "@admin @slow @dangerous", NULL, NULL, NULL},

@@ -225,6 +225,10 @@ enum proto_status resp_cmd_incrby(struct resp_session *, const struct resp_args 
 enum proto_status resp_cmd_decrby(struct resp_session *, const struct resp_args *, struct outq *);
 enum proto_status resp_cmd_incrbyfloat(struct resp_session *, const struct resp_args *, struct outq *);
 
+/* resp_dump.c */
+enum proto_status resp_cmd_dump(struct resp_session *, const struct resp_args *, struct outq *);
+enum proto_status resp_cmd_restore(struct resp_session *, const struct resp_args *, struct outq *);
+
 /* resp_lcs.c */
 enum proto_status resp_cmd_lcs(struct resp_session *, const struct resp_args *, struct outq *);
 

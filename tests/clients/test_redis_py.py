@@ -423,6 +423,20 @@ class Bitmaps(Base):
                          [b"matches", [[[4, 7], [5, 8], 4]], b"len", 6])
         self.assertError("please just use IDX", r.execute_command, "LCS", "a", "b", "LEN", "IDX")
 
+    def test_dump_restore(self):
+        r = self.r
+        r.set("s", "the-quick-brown-fox-" * 5, ex=100)
+        payload = r.dump("s")
+        self.assertEqual(payload[:1], b"\x00")
+        self.assertTrue(r.restore("t", 0, payload))
+        self.assertEqual(r.get("t"), r.get("s"))
+        self.assertEqual(r.ttl("t"), -1)
+        self.assertTrue(r.restore("t", 5000, payload, replace=True))
+        self.assertPTTL("t", 4000, 5000)
+        self.assertError("BUSYKEY", r.restore, "t", 0, payload)
+        self.assertError("checksum", r.restore, "u", 0, payload[:-1] + bytes([payload[-1] ^ 1]))
+        self.assertIsNone(r.dump("nosuch"))
+
     def test_bits_in_transaction(self):
         r = self.r
         p = r.pipeline(transaction=True)

@@ -29,6 +29,7 @@ PROTOCOL_UNIT_TESTS = \
 	tests/unit/protocol/test_resp_bitops \
 	tests/unit/protocol/test_resp_lcs \
 	tests/unit/protocol/test_resp_bits \
+	tests/unit/protocol/test_resp_rdb \
 	tests/unit/protocol/test_mc_slowlog
 check_PROGRAMS += $(PROTOCOL_UNIT_TESTS)
 TESTS += $(PROTOCOL_UNIT_TESTS)
@@ -138,3 +139,6 @@ tests_unit_protocol_test_resp_lcs_LDADD = $(PROTOCOL_TEST_LDADD)
 tests_unit_protocol_test_resp_bits_SOURCES = tests/unit/protocol/test_resp_bits.c
 tests_unit_protocol_test_resp_bits_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
 tests_unit_protocol_test_resp_bits_LDADD = $(PROTOCOL_TEST_LDADD)
+tests_unit_protocol_test_resp_rdb_SOURCES = tests/unit/protocol/test_resp_rdb.c
+tests_unit_protocol_test_resp_rdb_CFLAGS = $(PROTOCOL_TEST_CFLAGS)
+tests_unit_protocol_test_resp_rdb_LDADD = $(PROTOCOL_TEST_LDADD)

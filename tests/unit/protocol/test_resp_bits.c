@@ -1,9 +1,10 @@
 /*
- * test_resp_bits.c: the bitmap commands, LCS and CLIENT REPLY through the RESP session against a real
- * cache (resp_test.h): replies checked against redis-server 7.0.15 fed the same requests (the wider
- * side-by-side cases are tests/resp/cases/bits.txt and lcs.txt), and what the corpus cannot see: no
- * write leaves an item reference or a chunk behind, the expiry a write keeps or drops, a BITOP inside
- * EXEC, and CLIENT REPLY's withheld replies still counted.
+ * test_resp_bits.c: the bitmap commands, LCS, DUMP/RESTORE and CLIENT REPLY through the RESP session
+ * against a real cache (resp_test.h): replies checked against redis-server 7.0.15 fed the same
+ * requests (the wider side-by-side cases are tests/resp/cases/bits.txt, lcs.txt and dump.txt), and
+ * what the corpus cannot see: no write leaves an item reference or a chunk behind, the expiry a write
+ * keeps or drops, a BITOP inside EXEC, RESTORE's IDLETIME without a FLUSHALL before it, and CLIENT
+ * REPLY's withheld replies still counted.
  */
 #include "resp_test.h"
 
@@ -140,6 +141,55 @@ Test(resp_bits, client_reply_off_and_skip)
     EXPECT(t, "+RESET\r\n", "RESET");
     EXPECT(t, "+PONG\r\n", "PING");
     cr_expect_geq(t->stats.errors, 1, "the unknown command's error was counted while withheld");
+    expect_no_chunk_lost(t);
+    rt_free(t);
+}
+
+/* RESTORE key 0 payload[0..n) [IDLETIME idle]: the reply. */
+static char *restore(struct rt *t, const char *key, const char *payload, size_t n, const char *idle)
+{
+    char *req = malloc(n + 256);
+    cr_assert_not_null(req);
+    int len = sprintf(req, "*%d\r\n$7\r\nRESTORE\r\n$%zu\r\n%s\r\n$1\r\n0\r\n$%zu\r\n", idle ? 6 : 4,
+                      strlen(key), key, n);
+    memcpy(req + len, payload, n);
+    len += (int)n;
+    if (idle != NULL)
+        len += sprintf(req + len, "\r\n$8\r\nIDLETIME\r\n$%zu\r\n%s", strlen(idle), idle);
+    len += sprintf(req + len, "\r\n");
+    feed_to(t, S(t), req, (size_t)len);
+    free(req);
+    return drain(t->out);
+}
+
+/* DUMP then RESTORE under another key gives the same bytes back (a compressed payload here); IDLETIME
+ * sets the access time back (no FLUSHALL here to cut it short); BUSYKEY and a bad payload. */
+Test(resp_bits, dump_restore)
+{
+    static const char value[] = "the-quick-brown-fox-the-quick-brown-fox-the-quick-brown-fox";
+    struct rt *t = rt_new();
+    put(t, "a", value);
+    size_t dn;
+    char *dump = cmd(t, "DUMP", "a", NULL);
+    cr_assert(starts(dump, "$"));
+    size_t n = strtoul(dump + 1, NULL, 10);
+    cr_assert_lt(n, sizeof(value) - 1, "compressed: %zu bytes", n);
+    const char *payload = strstr(dump, "\r\n") + 2;
+    char *got = restore(t, "b", payload, n, "400");
+    cr_expect_str_eq(got, "+OK\r\n");
+    free(got);
+    EXPECT(t, ":400\r\n", "OBJECT", "IDLETIME", "b");
+    got = restore(t, "b", payload, n, NULL);
+    cr_expect_str_eq(got, "-BUSYKEY Target key name already exists.\r\n");
+    free(got);
+    EXPECT(t, "$59\r\nthe-quick-brown-fox-the-quick-brown-fox-the-quick-brown-fox\r\n", "GET", "b");
+    char *again = cmd(t, "DUMP", "b", NULL); /* holds NUL bytes: compared by the reply's length */
+    dn = (size_t)(payload - dump) + n + 2;
+    cr_expect(memcmp(again, dump, dn) == 0, "the same payload");
+    free(again);
+    free(dump);
+    EXPECT(t, "-ERR DUMP payload version or checksum are wrong\r\n", "RESTORE", "c", "0", "x");
+    EXPECT(t, "$-1\r\n", "DUMP", "c");
     expect_no_chunk_lost(t);
     rt_free(t);
 }
