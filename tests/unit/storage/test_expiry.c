@@ -515,3 +515,38 @@ Test(expiry, unlocked_length_reads_while_ms_bits_change)
     cr_assert_eq(item_exp(a.held), st_at(5000u), "the last touch wins");
     cache_item_release(c, &a.held);
 }
+
+/* cache_item_set_idle (RESTORE IDLETIME) moves the access time back, but never to or before a
+ * flush_all's horizon: that would make the item read as flushed. Without CAS the horizon is judged by
+ * the access time alone. */
+Test(expiry, set_idle_stays_above_the_flush_horizon)
+{
+    struct cache_options o;
+    struct cache *nc;
+    struct item *it;
+
+    cache_options_default(&o);
+    o.use_cas = false;
+    nc = cache_create(&o, NULL);
+    cache_clock_set(nc, 1000);
+    cr_assert_eq(st_set(nc, "a", "1"), CACHE_OK);
+    it = cache_get(nc, "a", 1, NULL);
+    cr_assert_not_null(it);
+    cache_item_set_idle(nc, it, 300);
+    cr_expect_eq(item_atime(it), 700);
+    cache_item_set_idle(nc, it, 5000);
+    cr_expect_eq(item_atime(it), 0, "before the clock's start: 0");
+    cache_item_release(nc, &it);
+
+    cache_clock_set(nc, 2000);
+    cache_flush(nc, 2000); /* items accessed at 2000 or before are dead */
+    cache_clock_set(nc, 2100);
+    cr_assert_eq(st_set(nc, "b", "2"), CACHE_OK);
+    it = cache_get(nc, "b", 1, NULL);
+    cr_assert_not_null(it);
+    cache_item_set_idle(nc, it, 900); /* 1200: cut short to 2001 */
+    cr_expect_eq(item_atime(it), 2001);
+    cache_item_release(nc, &it);
+    st_expect(nc, "b", "2");
+    cache_destroy(&nc);
+}
