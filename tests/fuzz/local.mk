@@ -7,7 +7,7 @@ FUZZ_SANITIZE = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fn
 FUZZ_FLAGS = -g -O1 -std=c11 -pthread $(WARN_CFLAGS) $(FUZZ_SANITIZE)
 FUZZ_INCLUDES = -I$(top_srcdir) -I$(top_builddir) $(XXHASH_CFLAGS)
 FUZZ_TARGETS = tests/fuzz/fuzz_parse tests/fuzz/fuzz_snapshot tests/fuzz/fuzz_session tests/fuzz/fuzz_resp \
-	tests/fuzz/fuzz_resp_session tests/fuzz/fuzz_mcbin_session tests/fuzz/fuzz_mc_auth
+	tests/fuzz/fuzz_resp_session tests/fuzz/fuzz_mcbin_session tests/fuzz/fuzz_mc_auth tests/fuzz/fuzz_rdb
 FUZZ_ENGINE = tests/fuzz/obj/libcairn_fuzz.a
 FUZZ_ENGINE_SRCS = $(libcairn_protocol_a_SOURCES) $(libcairn_storage_a_SOURCES)
 
@@ -16,6 +16,7 @@ EXTRA_DIST += tests/fuzz/README.md tests/fuzz/run.sh tests/fuzz/fuzz_parse.c tes
 	tests/fuzz/fuzz_session.dict tests/fuzz/fuzz_resp.c tests/fuzz/fuzz_resp.dict \
 	tests/fuzz/fuzz_resp_session.c tests/fuzz/fuzz_resp_session.dict tests/fuzz/fuzz_mcbin_session.c \
 	tests/fuzz/fuzz_mcbin_session.dict tests/fuzz/fuzz_mc_auth.c tests/fuzz/fuzz_mc_auth.dict \
+	tests/fuzz/fuzz_rdb.c tests/fuzz/fuzz_rdb.dict \
 	tests/fuzz/corpus tests/fuzz/regressions
 
 .PHONY: fuzz fuzz-clean
@@ -80,3 +81,8 @@ tests_tsan_stress_storage_SOURCES = tests/tsan/stress_storage.c
 tests_tsan_stress_storage_LDADD = libcairn_storage.a $(XXHASH_LIBS)
 CLEANFILES += tests/tsan/stress_storage
 EXTRA_DIST += tests/tsan.supp
+
+tests/fuzz/fuzz_rdb: tests/fuzz/fuzz_rdb.c $(FUZZ_ENGINE)
+	@echo "  FUZZLD   $@"
+	@$(FUZZ_CC) $(FUZZ_INCLUDES) $(FUZZ_FLAGS) -fsanitize=fuzzer $(top_srcdir)/tests/fuzz/fuzz_rdb.c \
+	    $(FUZZ_ENGINE) $(XXHASH_LIBS) -o $@

@@ -15,7 +15,7 @@ set -euo pipefail
 secs=${1:-60}
 shift || true
 targets=("$@")
-[ "${#targets[@]}" -gt 0 ] || targets=(fuzz_parse fuzz_snapshot fuzz_session fuzz_resp fuzz_resp_session fuzz_mcbin_session fuzz_mc_auth)
+[ "${#targets[@]}" -gt 0 ] || targets=(fuzz_parse fuzz_snapshot fuzz_session fuzz_resp fuzz_resp_session fuzz_mcbin_session fuzz_mc_auth fuzz_rdb)
 jobs=${FUZZ_JOBS:-1}
 max_len=${FUZZ_MAX_LEN:-4096}
 
