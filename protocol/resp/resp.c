@@ -660,11 +660,13 @@ static enum proto_status session_feed(struct resp_session *s, const char *buf, s
             st = PROTO_PAUSE;
             break;
         }
-        uint64_t empty = resp_parser_empty_requests(s->parser);
+        /* a pending SKIP is used up by an empty request too; only then are they counted here (skip_next
+         * is never set between requests: the SKIP's own dispatch moved it to skip_this) */
+        uint64_t empty = s->skip_this ? resp_parser_empty_requests(s->parser) : 0;
         enum resp_parse_status ps = resp_parse(s->parser, buf + pos, len - pos, &n, &a, &err);
         pos += n;
-        if (resp_parser_empty_requests(s->parser) != empty)
-            reply_skip_advance(s); /* a SKIP is used up by the first (the rest find nothing to skip) */
+        if (s->skip_this && resp_parser_empty_requests(s->parser) != empty)
+            reply_skip_advance(s);
         if (ps == RESP_PARSE_NEED_MORE) {
             pending_bulk(s);
             break;

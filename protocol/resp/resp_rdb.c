@@ -16,6 +16,7 @@
 
 #include "protocol/resp/resp_rdb.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,7 +27,7 @@
 #define CRC64_POLY_REFLECTED 0x95ac9329ac4bc9b5ULL
 
 static uint64_t crc64_table[256];
-static bool crc64_ready;
+static pthread_once_t crc64_once = PTHREAD_ONCE_INIT;
 
 static void crc64_init(void)
 {
@@ -36,13 +37,11 @@ static void crc64_init(void)
             c = (c & 1) ? (c >> 1) ^ CRC64_POLY_REFLECTED : c >> 1;
         crc64_table[i] = c;
     }
-    __atomic_store_n(&crc64_ready, true, __ATOMIC_RELEASE);
 }
 
 uint64_t rdb_crc64(uint64_t crc, const unsigned char *p, size_t n)
 {
-    if (!__atomic_load_n(&crc64_ready, __ATOMIC_ACQUIRE))
-        crc64_init(); /* idempotent: threads racing here write the same table */
+    pthread_once(&crc64_once, crc64_init); /* workers may DUMP at once: one of them builds the table */
     for (size_t i = 0; i < n; i++)
         crc = crc64_table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
     return crc;
